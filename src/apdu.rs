@@ -1,0 +1,508 @@
+//! ISO/IEC 7816-4 command and response APDUs (§5.1–5.6), status words, and a plain
+//! [`CardChannel`] over any [`Transport`] that handles GET RESPONSE (61xx) and Le
+//! correction (6Cxx) once, for every layer above.
+
+pub mod status;
+
+pub use status::StatusWord;
+
+use thiserror::Error;
+
+use crate::transport::{Transport, TransportError};
+
+/// Largest Le/Lc of an extended-length APDU.
+pub const MAX_EXTENDED: usize = 65536;
+/// Largest Le of a short APDU.
+pub const MAX_SHORT_LE: usize = 256;
+/// Largest Lc of a short APDU.
+pub const MAX_SHORT_LC: usize = 255;
+/// Bound on chained GET RESPONSE rounds (a chip answering 61xx forever is hostile).
+pub const MAX_GET_RESPONSE: usize = 64;
+
+/// Errors of the APDU layer.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ApduError {
+    /// The link failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A command that cannot be encoded (data or Le too long).
+    #[error("command cannot be encoded: {what}")]
+    Encode {
+        /// What was too large.
+        what: &'static str,
+    },
+    /// Bytes that are not a command APDU (emulator side).
+    #[error("malformed command APDU of {len} byte(s): {what}")]
+    MalformedCommand {
+        /// Length received.
+        len: usize,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The card kept answering 61xx.
+    #[error("card answered 61xx more than {MAX_GET_RESPONSE} times")]
+    EndlessGetResponse,
+}
+
+/// A command APDU.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Class byte.
+    pub cla: u8,
+    /// Instruction.
+    pub ins: u8,
+    /// Parameter 1.
+    pub p1: u8,
+    /// Parameter 2.
+    pub p2: u8,
+    /// Command data (Lc is its length).
+    pub data: Vec<u8>,
+    /// Bytes expected in the response (1..=65536); `None` when no data is expected.
+    pub le: Option<usize>,
+    /// Force the extended-length encoding even when the short one would do.
+    pub extended: bool,
+}
+
+impl std::fmt::Debug for Command {
+    // data is not printed: it may hold authentication cryptograms
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Command({:02X} {:02X} {:02X} {:02X}, lc={}, le={:?})",
+            self.cla,
+            self.ins,
+            self.p1,
+            self.p2,
+            self.data.len(),
+            self.le
+        )
+    }
+}
+
+impl Command {
+    /// A command with no data and no Le.
+    pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
+        Command {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: Vec::new(),
+            le: None,
+            extended: false,
+        }
+    }
+
+    /// Set the command data.
+    pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.data = data.into();
+        self
+    }
+
+    /// Set Le.
+    pub fn with_le(mut self, le: usize) -> Self {
+        self.le = Some(le);
+        self
+    }
+
+    /// Force extended length.
+    pub fn extended(mut self, yes: bool) -> Self {
+        self.extended = yes;
+        self
+    }
+
+    /// The four header bytes.
+    pub fn header(&self) -> [u8; 4] {
+        [self.cla, self.ins, self.p1, self.p2]
+    }
+
+    /// True when this command needs (or asked for) the extended encoding.
+    pub fn needs_extended(&self) -> bool {
+        self.extended || self.data.len() > MAX_SHORT_LC || self.le.is_some_and(|le| le > MAX_SHORT_LE)
+    }
+
+    /// Encode as bytes (short or extended form, ISO/IEC 7816-4 §5.1).
+    pub fn encode(&self) -> Result<Vec<u8>, ApduError> {
+        if self.data.len() > MAX_EXTENDED - 1 {
+            return Err(ApduError::Encode {
+                what: "command data longer than 65535 bytes",
+            });
+        }
+        if let Some(le) = self.le
+            && (le == 0 || le > MAX_EXTENDED)
+        {
+            return Err(ApduError::Encode {
+                what: "Le outside 1..=65536",
+            });
+        }
+        let mut out = Vec::with_capacity(self.data.len() + 9);
+        out.extend_from_slice(&self.header());
+        let ext = self.needs_extended();
+        if !self.data.is_empty() {
+            if ext {
+                out.push(0);
+                out.extend_from_slice(&(self.data.len() as u16).to_be_bytes());
+            } else {
+                out.push(self.data.len() as u8);
+            }
+            out.extend_from_slice(&self.data);
+        }
+        if let Some(le) = self.le {
+            if ext {
+                if self.data.is_empty() {
+                    out.push(0);
+                }
+                let v = if le == MAX_EXTENDED { 0 } else { le as u16 };
+                out.extend_from_slice(&v.to_be_bytes());
+            } else {
+                out.push(if le == MAX_SHORT_LE { 0 } else { le as u8 });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decode a command APDU (the chip side of the emulator).
+    pub fn decode(bytes: &[u8]) -> Result<Command, ApduError> {
+        let len = bytes.len();
+        let bad = |what| ApduError::MalformedCommand { len, what };
+        let (header, body) = bytes
+            .split_first_chunk::<4>()
+            .ok_or(bad("shorter than the 4-byte header"))?;
+        let mut cmd = Command::new(header[0], header[1], header[2], header[3]);
+        match body {
+            [] => {}
+            [le] => cmd.le = Some(if *le == 0 { MAX_SHORT_LE } else { usize::from(*le) }),
+            [0, hi, lo, tail @ ..] => {
+                cmd.extended = true;
+                let n = usize::from(u16::from_be_bytes([*hi, *lo]));
+                if tail.is_empty() {
+                    // case 2E
+                    cmd.le = Some(if n == 0 { MAX_EXTENDED } else { n });
+                } else {
+                    if n == 0 {
+                        return Err(bad("extended Lc of zero"));
+                    }
+                    let data = tail.get(..n).ok_or(bad("data shorter than extended Lc"))?;
+                    cmd.data = data.to_vec();
+                    match tail.get(n..).unwrap_or_default() {
+                        [] => {}
+                        [a, b] => {
+                            let le = usize::from(u16::from_be_bytes([*a, *b]));
+                            cmd.le = Some(if le == 0 { MAX_EXTENDED } else { le });
+                        }
+                        _ => return Err(bad("bytes after extended data are not a 2-byte Le")),
+                    }
+                }
+            }
+            [lc, rest @ ..] => {
+                let n = usize::from(*lc);
+                if n == 0 {
+                    return Err(bad("short Lc of zero"));
+                }
+                let data = rest.get(..n).ok_or(bad("data shorter than Lc"))?;
+                cmd.data = data.to_vec();
+                match rest.get(n..).unwrap_or_default() {
+                    [] => {}
+                    [le] => cmd.le = Some(if *le == 0 { MAX_SHORT_LE } else { usize::from(*le) }),
+                    _ => return Err(bad("bytes after data are not a 1-byte Le")),
+                }
+            }
+        }
+        Ok(cmd)
+    }
+
+    /// SELECT by DF name (AID), no response data wanted (P2 = 0C).
+    pub fn select_aid(aid: &[u8]) -> Self {
+        Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(aid)
+    }
+
+    /// SELECT an EF by file identifier under the current DF, no response data (P2 = 0C).
+    pub fn select_ef(fid: u16) -> Self {
+        Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(fid.to_be_bytes())
+    }
+
+    /// SELECT the MF (P1 = 00, no data).
+    pub fn select_mf() -> Self {
+        Command::new(0x00, 0xA4, 0x00, 0x0C).with_data([0x3F, 0x00])
+    }
+
+    /// READ BINARY (B0) of the current EF at `offset` (< 32768).
+    pub fn read_binary(offset: u16, le: usize) -> Self {
+        let [hi, lo] = offset.to_be_bytes();
+        Command::new(0x00, 0xB0, hi & 0x7F, lo).with_le(le)
+    }
+
+    /// READ BINARY (B0) by short file identifier (P1 bit 8 set), offset < 256;
+    /// the file becomes the current EF.
+    pub fn read_binary_sfi(sfi: u8, offset: u8, le: usize) -> Self {
+        Command::new(0x00, 0xB0, 0x80 | (sfi & 0x1F), offset).with_le(le)
+    }
+
+    /// READ BINARY with odd INS (B1), offset in DO'54 (for offsets above 32767).
+    pub fn read_binary_odd(offset: u32, le: usize) -> Self {
+        let bytes = offset.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count().min(3);
+        let off = bytes.get(skip..).unwrap_or(&[0]);
+        Command::new(0x00, 0xB1, 0x00, 0x00)
+            .with_data(crate::tlv::encode(0x54, off))
+            .with_le(le)
+    }
+
+    /// GET CHALLENGE for `len` bytes.
+    pub fn get_challenge(len: usize) -> Self {
+        Command::new(0x00, 0x84, 0x00, 0x00).with_le(len)
+    }
+}
+
+/// A response APDU.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Response data.
+    pub data: Vec<u8>,
+    /// Status word.
+    pub sw: StatusWord,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Response({} byte(s), {})", self.data.len(), self.sw)
+    }
+}
+
+impl Response {
+    /// Split raw bytes into data and status word.
+    pub fn from_bytes(mut bytes: Vec<u8>) -> Result<Response, TransportError> {
+        let len = bytes.len();
+        if len < 2 {
+            return Err(TransportError::MalformedResponse { len });
+        }
+        let sw_bytes = bytes.split_off(len - 2);
+        let sw = match sw_bytes.as_slice() {
+            [sw1, sw2] => StatusWord::from_bytes(*sw1, *sw2),
+            _ => return Err(TransportError::MalformedResponse { len }),
+        };
+        Ok(Response { data: bytes, sw })
+    }
+
+    /// A response with data and SW.
+    pub fn new(data: impl Into<Vec<u8>>, sw: StatusWord) -> Self {
+        Response {
+            data: data.into(),
+            sw,
+        }
+    }
+
+    /// A bare status word.
+    pub fn status(sw: StatusWord) -> Self {
+        Response { data: Vec::new(), sw }
+    }
+
+    /// Encode data followed by SW1 SW2.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.data.len() + 2);
+        v.extend_from_slice(&self.data);
+        v.extend_from_slice(&self.sw.to_bytes());
+        v
+    }
+
+    /// True for 9000 (and the 62xx/63xx warnings are *not* success).
+    pub fn is_ok(&self) -> bool {
+        self.sw == StatusWord::OK
+    }
+}
+
+/// Something that sends command APDUs and returns responses: the plain channel, or a
+/// secure-messaging channel wrapping one.
+pub trait CardChannel {
+    /// Send one command, returning the card's response (whatever its status word).
+    fn send(&mut self, cmd: &Command) -> Result<Response, ApduError>;
+
+    /// Round trips on the wire so far (GET RESPONSE and Le retries included).
+    fn exchanges(&self) -> usize;
+}
+
+/// A channel without secure messaging over a [`Transport`]. Handles 61xx by GET RESPONSE
+/// and 6Cxx by resending with the corrected Le.
+pub struct PlainChannel<T: Transport> {
+    transport: T,
+    exchanges: usize,
+}
+
+impl<T: Transport> PlainChannel<T> {
+    /// Wrap a transport.
+    pub fn new(transport: T) -> Self {
+        PlainChannel {
+            transport,
+            exchanges: 0,
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The transport, mutably (for reconnecting).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Unwrap.
+    pub fn into_inner(self) -> T {
+        self.transport
+    }
+
+    /// Send raw bytes once, counting the exchange.
+    pub fn transmit_raw(&mut self, bytes: &[u8]) -> Result<Response, ApduError> {
+        self.exchanges += 1;
+        let raw = self.transport.transmit(bytes)?;
+        Ok(Response::from_bytes(raw)?)
+    }
+}
+
+impl<T: Transport> CardChannel for PlainChannel<T> {
+    fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
+        let mut resp = self.transmit_raw(&cmd.encode()?)?;
+        if let Some(correct) = resp.sw.wrong_le_exact() {
+            // 6Cxx: resend once with the length the card asked for
+            let mut retry = cmd.clone();
+            retry.le = Some(if correct == 0 {
+                MAX_SHORT_LE
+            } else {
+                usize::from(correct)
+            });
+            resp = self.transmit_raw(&retry.encode()?)?;
+        }
+        let mut data = std::mem::take(&mut resp.data);
+        let mut rounds = 0;
+        while let Some(avail) = resp.sw.bytes_available() {
+            rounds += 1;
+            if rounds > MAX_GET_RESPONSE {
+                return Err(ApduError::EndlessGetResponse);
+            }
+            let le = if avail == 0 {
+                MAX_SHORT_LE
+            } else {
+                usize::from(avail)
+            };
+            let get = Command::new(cmd.cla & 0xF3, 0xC0, 0x00, 0x00).with_le(le);
+            resp = self.transmit_raw(&get.encode()?)?;
+            data.append(&mut resp.data);
+        }
+        resp.data = data;
+        Ok(resp)
+    }
+
+    fn exchanges(&self) -> usize {
+        self.exchanges
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::replay::ScriptedTransport;
+    use proptest::prelude::*;
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn short_cases() {
+        assert_eq!(Command::new(0, 0xA4, 4, 0x0C).encode().unwrap(), h("00A4040C"));
+        assert_eq!(Command::get_challenge(8).encode().unwrap(), h("0084000008"));
+        assert_eq!(Command::read_binary(0, 256).encode().unwrap(), h("00B0000000"));
+        assert_eq!(Command::select_ef(0x011E).encode().unwrap(), h("00A4020C02011E"));
+        assert_eq!(
+            Command::new(0, 0x82, 0, 0)
+                .with_data(vec![0xAA; 40])
+                .with_le(40)
+                .encode()
+                .unwrap()[4],
+            40
+        );
+        assert_eq!(
+            Command::read_binary_sfi(0x1E, 0, 4).encode().unwrap(),
+            h("00B09E0004")
+        );
+    }
+
+    #[test]
+    fn extended_cases() {
+        assert_eq!(
+            Command::read_binary(0, 65536).encode().unwrap(),
+            h("00B00000000000")
+        );
+        assert_eq!(
+            Command::read_binary(0, 1000).encode().unwrap(),
+            h("00B000000003E8")
+        );
+        let c = Command::new(0, 0x2A, 0, 0).with_data(vec![1; 300]).with_le(256);
+        let e = c.encode().unwrap();
+        assert_eq!(&e[4..7], &[0, 0x01, 0x2C]);
+        assert_eq!(&e[e.len() - 2..], &[0x01, 0x00]);
+        assert_eq!(Command::decode(&e).unwrap(), c.clone().extended(true));
+    }
+
+    #[test]
+    fn odd_read_binary_offset() {
+        assert_eq!(
+            Command::read_binary_odd(0x8000, 0x80).encode().unwrap(),
+            h("00B100000454028000 80".replace(' ', "").as_str())
+        );
+    }
+
+    #[test]
+    fn get_response_and_le_correction() {
+        let mut t = ScriptedTransport::new()
+            .expect(h("00B0000004"), h("6C02"))
+            .expect(h("00B0000002"), h("AABB6102"))
+            .expect(h("00C0000002"), h("CCDD9000"));
+        let mut ch = PlainChannel::new(&mut t);
+        let r = ch.send(&Command::read_binary(0, 4)).unwrap();
+        assert_eq!(r.data, h("AABBCCDD"));
+        assert!(r.is_ok());
+        assert_eq!(ch.exchanges(), 3);
+    }
+
+    #[test]
+    fn endless_get_response_is_bounded() {
+        let mut t = ScriptedTransport::new();
+        for _ in 0..=MAX_GET_RESPONSE + 1 {
+            t = t.any(h("AA6101"));
+        }
+        let mut ch = PlainChannel::new(&mut t);
+        assert!(matches!(
+            ch.send(&Command::read_binary(0, 1)),
+            Err(ApduError::EndlessGetResponse)
+        ));
+    }
+
+    #[test]
+    fn malformed_decode() {
+        assert!(Command::decode(&[0, 0xB0]).is_err());
+        assert!(Command::decode(&h("00A4020C05011E")).is_err());
+        assert!(Command::decode(&h("00A4020C02011E0000")).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn encode_decode_roundtrip(cla in any::<u8>(), ins in any::<u8>(), p1 in any::<u8>(), p2 in any::<u8>(),
+                                   data in proptest::collection::vec(any::<u8>(), 0..400),
+                                   le in proptest::option::of(1usize..=65536), ext in any::<bool>()) {
+            let c = Command { cla, ins, p1, p2, data, le, extended: ext };
+            let enc = c.encode().unwrap();
+            let d = Command::decode(&enc).unwrap();
+            prop_assert_eq!(&d.data, &c.data);
+            prop_assert_eq!(d.le, c.le);
+            prop_assert_eq!(d.header(), c.header());
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Command::decode(&bytes);
+        }
+    }
+}

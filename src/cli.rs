@@ -1,0 +1,100 @@
+//! The command-line interface (`../shared/design/CLI.md` is the contract).
+//!
+//! One file per subcommand under `cli/`. Raw clap arguments are turned into
+//! validated configuration inside each subcommand; errors travel up as
+//! `anyhow::Error` with their causes and are printed once by [`main`] as
+//! `emrtd: error: …`, with a hint where the user can act.
+
+pub mod completions;
+pub mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use output::{Exit, Outcome};
+
+/// Read ICAO Doc 9303 e-passports and ID cards and tell whether the chip is genuine.
+#[derive(Debug, Parser)]
+#[command(name = "emrtd", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options valid for every command.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options accepted before or after any subcommand.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalOpts {
+    /// Trust store (SQLite file). Default: $EMRTD_STORE, else $XDG_DATA_HOME/emrtd/trust.db.
+    #[arg(long, global = true, value_name = "PATH", env = "EMRTD_STORE")]
+    pub store: Option<PathBuf>,
+    /// Machine-readable output: one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More diagnostics on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Colour in human output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Write an APDU trace (JSON lines) to FILE; redacted unless --trace-plain.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Do not redact the APDU trace (forensic use: it then holds personal data).
+    #[arg(long, global = true, requires = "trace")]
+    pub trace_plain: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print shell completions or the man page.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Parse the command line, run, print errors once, and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Error } else { Exit::Ok };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    match run(cli) {
+        Ok(outcome) => outcome.exit.into(),
+        Err(err) => {
+            output::print_error(&err);
+            Exit::Error.into()
+        }
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let global = cli.global;
+    match cli.command {
+        Command::Completions(args) => completions::run(&args, &global),
+    }
+}

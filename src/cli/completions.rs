@@ -1,0 +1,54 @@
+//! `emrtd completions SHELL`: shell completions, and the man page, from the clap definitions.
+
+use std::io::Write;
+
+use clap::{Args, CommandFactory, ValueEnum};
+
+use super::{Cli, GlobalOpts, Outcome};
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// bash
+    Bash,
+    /// zsh
+    Zsh,
+    /// fish
+    Fish,
+    /// elvish
+    Elvish,
+    /// PowerShell
+    Powershell,
+    /// The man page (roff), for `man -l -`.
+    Man,
+}
+
+/// Arguments of `emrtd completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for, or `man` for the man page.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Target,
+}
+
+/// Write the completions or the man page to stdout.
+pub fn run(args: &CompletionsArgs, _global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    use clap_complete::Shell;
+    let shell = match args.shell {
+        Target::Bash => Shell::Bash,
+        Target::Zsh => Shell::Zsh,
+        Target::Fish => Shell::Fish,
+        Target::Elvish => Shell::Elvish,
+        Target::Powershell => Shell::PowerShell,
+        Target::Man => {
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            out.flush()?;
+            return Ok(Outcome::ok());
+        }
+    };
+    clap_complete::generate(shell, &mut cmd, "emrtd", &mut out);
+    out.flush()?;
+    Ok(Outcome::ok())
+}

@@ -1,0 +1,29 @@
+//! emrtd — read ICAO Doc 9303 eMRTDs and tell whether the chip is genuine.
+//!
+//! # Layering
+//!
+//! Each layer depends only on the ones listed before it:
+//!
+//! | layer | module | what |
+//! |---|---|---|
+//! | base | [`tlv`], [`rng`] | BER-TLV, injectable randomness |
+//! | transport | [`transport`] | raw APDU bytes in/out: PC/SC, recorder, replay |
+//! | apdu | [`apdu`] | ISO 7816-4 commands, responses, status words, GET RESPONSE |
+//! | crypto | [`crypto`] | symmetric primitives and the Doc 9303 KDF |
+//! | sm | [`sm`] | secure messaging (3DES and AES) wrapping any channel |
+//! | mrz | [`mrz`] | machine readable zone parsing and check digits |
+//! | access | [`access`] | BAC and PACE |
+//! | lds | [`lds`] | pure decoders and encoders of the LDS files |
+//! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |
+//! | emulator | [`emulator`] | a software chip implementing [`transport::Transport`] |
+//!
+//! Pure decoders take bytes and return values; they never touch a reader and never
+//! panic on hostile input (chip data is attacker-controlled).
+
+pub mod apdu;
+pub mod rng;
+pub mod tlv;
+pub mod transport;
+
+pub mod cli;
+pub mod lds;
