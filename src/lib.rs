@@ -26,5 +26,5 @@ pub mod tlv;
 pub mod transport;
 
 pub mod cli;
-pub mod mrz;
 pub mod lds;
+pub mod mrz;

@@ -4,7 +4,6 @@
 /// (digits as themselves, A–Z as 10–35, the filler `<` as 0). `None` when the field
 /// holds a character outside `0-9A-Z<`.
 pub fn check_digit(field: &str) -> Option<u8> {
-    const WEIGHTS: [u32; 3] = [7, 3, 1];
     let mut sum = 0u32;
     for (i, c) in field.chars().enumerate() {
         let v = match c {
@@ -13,7 +12,12 @@ pub fn check_digit(field: &str) -> Option<u8> {
             '<' => 0,
             _ => return None,
         };
-        sum += v * WEIGHTS[i % 3];
+        let weight = match i % 3 {
+            0 => 7,
+            1 => 3,
+            _ => 1,
+        };
+        sum += v * weight;
     }
     Some((sum % 10) as u8)
 }
