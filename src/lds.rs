@@ -3,6 +3,15 @@
 //! bytes of anything hashed or signed, reports tolerated quirks as named warnings,
 //! and never panics.
 
+pub mod atr_info;
+pub mod com;
+pub mod dg1;
+pub mod dg11;
+pub mod dg12;
+pub mod dg13;
+pub mod dg15;
+pub mod dg16;
+pub mod dir;
 pub mod error;
 pub mod file;
 pub mod quirk;

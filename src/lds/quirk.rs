@@ -55,6 +55,11 @@ pub enum Quirk {
     },
     /// The tag list (`5C`) that the specification makes mandatory is absent.
     MissingTagList,
+    /// A data object the specification makes mandatory is absent; decoded without it.
+    MissingField {
+        /// The tag.
+        tag: u32,
+    },
     /// The tag list (`5C`) does not match the data objects present.
     TagListMismatch {
         /// Tags listed in `5C` but absent.
@@ -70,6 +75,11 @@ pub enum Quirk {
     /// A date or time that is not of the expected form; kept as found.
     MalformedDate {
         /// Tag of the date.
+        tag: u32,
+    },
+    /// A character outside the set the field allows (e.g. not `0-9A-Z<` in an MRZ).
+    InvalidCharacter {
+        /// Tag of the field.
         tag: u32,
     },
     /// Text that is not valid UTF-8; decoded with replacement characters.
@@ -128,9 +138,11 @@ impl Quirk {
             Quirk::EmptyField { .. } => "empty_field",
             Quirk::DuplicateTag { .. } => "duplicate_tag",
             Quirk::MissingTagList => "missing_tag_list",
+            Quirk::MissingField { .. } => "missing_field",
             Quirk::TagListMismatch { .. } => "tag_list_mismatch",
             Quirk::BcdDate { .. } => "bcd_date",
             Quirk::MalformedDate { .. } => "malformed_date",
+            Quirk::InvalidCharacter { .. } => "invalid_character",
             Quirk::InvalidUtf8 { .. } => "invalid_utf8",
             Quirk::CountMismatch { .. } => "count_mismatch",
             Quirk::MissingTemplate { .. } => "missing_template",
@@ -168,6 +180,7 @@ impl fmt::Display for Quirk {
                 write!(f, "tag {tag:02X} appears more than once; the first is used")
             }
             Quirk::MissingTagList => f.write_str("the mandatory tag list (5C) is absent"),
+            Quirk::MissingField { tag } => write!(f, "mandatory tag {tag:02X} is absent"),
             Quirk::TagListMismatch {
                 listed_absent,
                 present_unlisted,
@@ -183,6 +196,9 @@ impl fmt::Display for Quirk {
             }
             Quirk::BcdDate { tag } => write!(f, "date {tag:02X} is packed BCD instead of ASCII digits"),
             Quirk::MalformedDate { tag } => write!(f, "date {tag:02X} is not of the expected form"),
+            Quirk::InvalidCharacter { tag } => {
+                write!(f, "field {tag:02X} holds characters outside its character set")
+            }
             Quirk::InvalidUtf8 { tag } => {
                 write!(
                     f,
@@ -275,6 +291,224 @@ pub fn serialize_tags<S: serde::Serializer>(tags: &[u32], serializer: S) -> Resu
     serializer.collect_seq(tags.iter().map(|t| format!("{t:02X}")))
 }
 
+/// Read every child of a constructed element (BER lengths allowed), pushing a quirk
+/// for each non-DER length form.
+pub fn children<'a>(
+    parent: &crate::tlv::Tlv<'a>,
+    file: &'static str,
+    quirks: &mut Vec<Quirk>,
+) -> Result<Vec<crate::tlv::Tlv<'a>>, super::error::LdsError> {
+    let kids = parent
+        .children_ber()
+        .read_all()
+        .map_err(super::error::LdsError::tlv_in(file))?;
+    quirks.extend(kids.iter().filter_map(length_quirk));
+    Ok(kids)
+}
+
+/// Split a tag list (the value of `5C`: concatenated BER tags) into tags.
+/// `None` when a multi-byte tag is cut off or longer than four bytes.
+pub fn parse_tag_list(value: &[u8]) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut it = value.iter().copied();
+    while let Some(first) = it.next() {
+        let mut tag = u32::from(first);
+        if first & 0x1F == 0x1F {
+            let mut len = 1;
+            loop {
+                let b = it.next()?;
+                len += 1;
+                if len > 4 {
+                    return None;
+                }
+                tag = (tag << 8) | u32::from(b);
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+        }
+        out.push(tag);
+    }
+    Some(out)
+}
+
+/// Encode a tag list (the value of `5C`).
+pub fn encode_tag_list(tags: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tags.len() * 2);
+    for t in tags {
+        crate::tlv::encode_tag(*t, &mut out);
+    }
+    out
+}
+
+/// Compare a tag list with the tags present; a [`Quirk::TagListMismatch`] when they differ.
+pub fn tag_list_quirk(listed: &[u32], present: &[u32]) -> Option<Quirk> {
+    let listed_absent: Vec<u32> = listed.iter().copied().filter(|t| !present.contains(t)).collect();
+    let present_unlisted: Vec<u32> = present.iter().copied().filter(|t| !listed.contains(t)).collect();
+    if listed_absent.is_empty() && present_unlisted.is_empty() {
+        None
+    } else {
+        Some(Quirk::TagListMismatch {
+            listed_absent,
+            present_unlisted,
+        })
+    }
+}
+
+/// A data object kept as found (unknown tags, opaque content).
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RawDo {
+    /// Tag, packed big-endian.
+    #[serde(serialize_with = "serialize_tag")]
+    pub tag: u32,
+    /// Value bytes.
+    #[serde(serialize_with = "serialize_hex")]
+    pub value: Vec<u8>,
+}
+
+impl fmt::Debug for RawDo {
+    // the value may be personal data: only its size is shown
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawDo {{ tag: {:02X}, len: {} }}", self.tag, self.value.len())
+    }
+}
+
+impl RawDo {
+    /// A data object from a parsed element.
+    pub fn from_tlv(tlv: &crate::tlv::Tlv<'_>) -> Self {
+        RawDo {
+            tag: tlv.tag,
+            value: tlv.value.to_vec(),
+        }
+    }
+
+    /// Append its encoding (minimal length) to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        crate::tlv::encode_into(self.tag, &self.value, out);
+    }
+}
+
+/// Decode a text field (Doc 9303 Part 10: ASCII or UTF-8): invalid UTF-8 is replaced
+/// and reported, an empty value is reported.
+pub fn decode_text(tag: u32, value: &[u8], quirks: &mut Vec<Quirk>) -> String {
+    if value.is_empty() {
+        quirks.push(Quirk::EmptyField { tag });
+    }
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_owned(),
+        Err(_) => {
+            quirks.push(Quirk::InvalidUtf8 { tag });
+            String::from_utf8_lossy(value).into_owned()
+        }
+    }
+}
+
+/// How a date data object was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateEncoding {
+    /// ASCII digits (`"20240101"`), as Doc 9303 Part 10 specifies.
+    Ascii,
+    /// Packed BCD (`20 24 01 01`), seen in some chips.
+    Bcd,
+    /// Neither; the text shows the bytes as found.
+    Unknown,
+}
+
+/// A date (`YYYYMMDD`) or date-time (`YYYYMMDDhhmmss`) data object, in either encoding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DateField {
+    /// The digits (`"19700101"`); for [`DateEncoding::Unknown`] the bytes shown as text.
+    pub text: String,
+    /// How it was written.
+    pub encoding: DateEncoding,
+    /// The value bytes exactly as found (re-encoded as is).
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+impl DateField {
+    /// A date written as ASCII digits (what the emulator writes).
+    pub fn ascii(digits: &str) -> Self {
+        DateField {
+            text: digits.to_owned(),
+            encoding: DateEncoding::Ascii,
+            raw: digits.as_bytes().to_vec(),
+        }
+    }
+
+    /// Decode a date data object with `tag`; `digits` is the expected number of digits
+    /// (8 for dates, 14 for date-times). BCD becomes [`Quirk::BcdDate`], anything else
+    /// not of the expected form [`Quirk::MalformedDate`].
+    pub fn decode(tag: u32, value: &[u8], digits: usize, quirks: &mut Vec<Quirk>) -> Self {
+        let raw = value.to_vec();
+        if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+            if value.len() != digits {
+                quirks.push(Quirk::MalformedDate { tag });
+            }
+            let text = value.iter().map(|b| char::from(*b)).collect();
+            return DateField {
+                text,
+                encoding: DateEncoding::Ascii,
+                raw,
+            };
+        }
+        let bcd = !value.is_empty() && value.iter().all(|b| b >> 4 <= 9 && b & 0x0F <= 9);
+        if bcd {
+            quirks.push(Quirk::BcdDate { tag });
+            if value.len() * 2 != digits {
+                quirks.push(Quirk::MalformedDate { tag });
+            }
+            let text = value
+                .iter()
+                .flat_map(|b| [b >> 4, b & 0x0F])
+                .map(|d| char::from(b'0' + d))
+                .collect();
+            return DateField {
+                text,
+                encoding: DateEncoding::Bcd,
+                raw,
+            };
+        }
+        quirks.push(if value.is_empty() {
+            Quirk::EmptyField { tag }
+        } else {
+            Quirk::MalformedDate { tag }
+        });
+        DateField {
+            text: String::from_utf8_lossy(value).into_owned(),
+            encoding: DateEncoding::Unknown,
+            raw,
+        }
+    }
+
+    /// `YYYY-MM-DD` (plus ` hh:mm:ss` for date-times) when the digits allow it.
+    pub fn iso(&self) -> Option<String> {
+        let t = &self.text;
+        if !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match t.len() {
+            8 => Some(format!("{}-{}-{}", t.get(0..4)?, t.get(4..6)?, t.get(6..8)?)),
+            14 => Some(format!(
+                "{}-{}-{} {}:{}:{}",
+                t.get(0..4)?,
+                t.get(4..6)?,
+                t.get(6..8)?,
+                t.get(8..10)?,
+                t.get(10..12)?,
+                t.get(12..14)?
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Serde helper: serialise one tag as hex (`"5F1F"`).
+pub fn serialize_tag<S: serde::Serializer>(tag: &u32, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("{tag:02X}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +545,22 @@ mod tests {
             v["message"],
             "the tag list (5C) does not match the content; listed but absent: 5F0F"
         );
+    }
+
+    #[test]
+    fn dates_in_both_encodings() {
+        let mut q = Vec::new();
+        let d = DateField::decode(0x5F26, b"20240101", 8, &mut q);
+        assert_eq!((d.text.as_str(), d.encoding), ("20240101", DateEncoding::Ascii));
+        assert!(q.is_empty());
+        let d = DateField::decode(0x5F26, &[0x20, 0x24, 0x01, 0x01], 8, &mut q);
+        assert_eq!((d.text.as_str(), d.encoding), ("20240101", DateEncoding::Bcd));
+        assert_eq!(q, vec![Quirk::BcdDate { tag: 0x5F26 }]);
+        assert_eq!(d.iso().as_deref(), Some("2024-01-01"));
+        q.clear();
+        let d = DateField::decode(0x5F26, b"2024-1", 8, &mut q);
+        assert_eq!(d.encoding, DateEncoding::Unknown);
+        assert_eq!(q, vec![Quirk::MalformedDate { tag: 0x5F26 }]);
     }
 
     #[test]
