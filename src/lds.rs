@@ -5,6 +5,7 @@
 
 pub mod atr_info;
 pub mod com;
+pub mod detect;
 pub mod dg1;
 pub mod dg11;
 pub mod dg12;
