@@ -840,3 +840,163 @@ fn negative_integer_read_as_unsigned_bsi2008_dg15() {
     assert_eq!(d.quirks[0].name(), "negative_integer_read_as_unsigned");
     assert_eq!(d.key_bits(), Some(1024));
 }
+
+// ---------------------------------------------------------------------------------
+// the binary: emrtd inspect
+
+mod cli {
+    use super::*;
+    use std::process::{Command, Output};
+
+    fn emrtd(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_emrtd"))
+            .args(args)
+            .env_remove("EMRTD_STORE")
+            .output()
+            .unwrap()
+    }
+
+    fn vector(path: &str) -> String {
+        format!("{LDS}{path}")
+    }
+
+    #[test]
+    fn inspect_ef_com() {
+        let out = emrtd(&["inspect", &vector("jmrtd_bsi2008/EF_COM.bin")]);
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains("EF.COM (24 bytes"), "{stdout}");
+        assert!(stdout.contains("LDS version: 1.7 (0107)"), "{stdout}");
+        assert!(stdout.contains("Unicode version: 4.0.0 (040000)"), "{stdout}");
+        assert!(stdout.contains("data groups: DG1, DG2, DG3, DG14"), "{stdout}");
+    }
+
+    #[test]
+    fn inspect_json_dg1() {
+        let out = emrtd(&["--json", "inspect", &vector("jmrtd_bsi2008/Datagroup1.bin")]);
+        assert_eq!(out.status.code(), Some(0));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["kind"], "dg1");
+        assert_eq!(v["size"], 93);
+        assert_eq!(
+            v["sha256"],
+            "51b6fc0ef1946f3a86d2a4c9557c5d8ecff13113b4131089c5c48bf7291ffdf5"
+        );
+        assert_eq!(v["content"]["format"], "TD3");
+        assert_eq!(v["content"]["fields"]["document_number"], "C11T002JM");
+        assert_eq!(v["content"]["fields"]["date_of_birth"], "960812");
+        assert_eq!(v["content"]["quirks"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn inspect_json_reports_quirks_by_name() {
+        let out = emrtd(&[
+            "--json",
+            "inspect",
+            &vector("tsemrtd_synthetic_dg11_dg12/EF_DG12.bin"),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<&str> = v["content"]["quirks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["bcd_date", "bcd_date", "missing_tag_list"]);
+        assert_eq!(v["content"]["date_of_issue"]["encoding"], "bcd");
+    }
+
+    #[test]
+    fn inspect_kinds_without_a_typed_decoder_as_tlv_tree() {
+        let out = emrtd(&["inspect", &vector("jmrtd_bsi2008/EF_SOD.bin")]);
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains("2.23.136.1.1.1 (ldsSecurityObject)"), "{stdout}");
+        assert!(
+            stdout.contains("FB1BC1921F4DC07947408A7CDD5CC0C928353809"),
+            "{stdout}"
+        );
+        let out = emrtd(&[
+            "--json",
+            "inspect",
+            &vector("openpace_cardaccess_samples/ef_cardaccess_dan.bin"),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["kind"], "security_infos");
+        assert_eq!(v["content"]["tlv"][0]["tag"], "31");
+    }
+
+    #[test]
+    fn garbage_and_unreadable_files_exit_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.bin");
+        std::fs::write(&garbage, [0xFFu8, 0x13, 0x37, 0x00, 0x42]).unwrap();
+        let out = emrtd(&["inspect", garbage.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("emrtd: error:"), "{stderr}");
+        assert!(
+            stderr.contains("cannot tell what kind of file this is"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+
+        let missing = dir.path().join("missing.bin");
+        let out = emrtd(&["inspect", missing.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8(out.stderr).unwrap().contains("cannot read"));
+
+        // a real file forced to the wrong kind
+        let out = emrtd(&["inspect", "--as", "dg1", &vector("jmrtd_bsi2008/EF_COM.bin")]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8(out.stderr)
+                .unwrap()
+                .contains("expected tag 61, found 60")
+        );
+    }
+
+    #[test]
+    fn inspect_dump_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        for (src, name) in [
+            ("jmrtd_bsi2008/EF_COM.bin", "EF.COM.bin"),
+            ("jmrtd_bsi2008/EF_SOD.bin", "EF.SOD.bin"),
+            ("jmrtd_bsi2008/Datagroup1.bin", "DG1.bin"),
+            ("jmrtd_bsi2008/Datagroup15.bin", "DG15.bin"),
+            ("jmrtd_bsi2008/Datagroup2.bin", "DG2.bin"),
+        ] {
+            std::fs::copy(vector(src), dir.path().join(name)).unwrap();
+        }
+        std::fs::write(dir.path().join("manifest.json"), "{}").unwrap();
+        let d = dir.path().to_str().unwrap();
+        let out = emrtd(&["--json", "inspect", "--dump", d]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let kinds: Vec<&str> = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, vec!["com", "sod", "dg1", "dg2", "dg15"]);
+        assert_eq!(v["files"][4]["content"]["algorithm_oid"], "1.2.840.113549.1.1.1");
+        assert_eq!(v["files"][4]["content"]["public_key"], "ok");
+
+        // one undecodable file: the others are still shown, the exit code is 2
+        std::fs::write(dir.path().join("DG11.bin"), [0x6B, 0x05, 0x5F]).unwrap();
+        let out = emrtd(&["inspect", "--dump", d]);
+        assert_eq!(out.status.code(), Some(2));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains("DG11.bin: error:"), "{stdout}");
+        assert!(stdout.contains("document number: C11T002JM"), "{stdout}");
+        assert!(String::from_utf8(out.stderr).unwrap().contains("1 of 6 file(s)"));
+    }
+}

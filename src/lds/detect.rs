@@ -21,9 +21,8 @@ pub const OID_DEVIATION_LIST: &[u8] = &[0x67, 0x81, 0x08, 0x01, 0x01, 0x07];
 /// id-SecurityObject (BSI TR-03110-3), 0.4.0.127.0.7.3.2.1: EF.CardSecurity content.
 pub const OID_BSI_SECURITY_OBJECT: &[u8] = &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x02, 0x01];
 
-/// The kind of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// The kind of a file. Serialised as its [`FileKind::id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FileKind {
     /// EF.COM (`60`).
@@ -98,8 +97,32 @@ impl FileKind {
             "ldif" => FileKind::Ldif,
             "pem" => FileKind::Pem,
             "securityinfos" | "security_infos" => FileKind::SecurityInfos,
+            "atr_info" => FileKind::AtrInfo,
+            "card_security" => FileKind::CardSecurity,
             _ => FileKind::from_lds_file(LdsFile::parse(&n)?),
         })
+    }
+
+    /// Stable identifier (`com`, `sod`, `dg1` … `dg16`, `dir`, `atr_info`,
+    /// `security_infos`, `card_security`, `certificate`, `crl`, `master_list`,
+    /// `deviation_list`, `signed_data`, `ldif`, `pem`); [`FileKind::parse`] accepts it.
+    pub fn id(self) -> String {
+        match self {
+            FileKind::Com => "com".into(),
+            FileKind::Sod => "sod".into(),
+            FileKind::Dg(n) => format!("dg{n}"),
+            FileKind::Dir => "dir".into(),
+            FileKind::AtrInfo => "atr_info".into(),
+            FileKind::SecurityInfos => "security_infos".into(),
+            FileKind::CardSecurity => "card_security".into(),
+            FileKind::Certificate => "certificate".into(),
+            FileKind::Crl => "crl".into(),
+            FileKind::MasterList => "master_list".into(),
+            FileKind::DeviationList => "deviation_list".into(),
+            FileKind::SignedData => "signed_data".into(),
+            FileKind::Ldif => "ldif".into(),
+            FileKind::Pem => "pem".into(),
+        }
     }
 
     /// Human name (`EF.COM`, `DG2`, `X.509 certificate`, …).
@@ -116,6 +139,12 @@ impl FileKind {
             FileKind::Pem => "PEM".into(),
             other => other.lds_file().map(LdsFile::name).unwrap_or_default(),
         }
+    }
+}
+
+impl serde::Serialize for FileKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.id())
     }
 }
 
@@ -267,5 +296,23 @@ mod tests {
         assert_eq!(FileKind::parse("cardaccess"), Some(FileKind::SecurityInfos));
         assert_eq!(FileKind::parse("ml"), Some(FileKind::MasterList));
         assert_eq!(FileKind::parse("nope"), None);
+        for k in [
+            FileKind::Com,
+            FileKind::Sod,
+            FileKind::Dg(7),
+            FileKind::Dir,
+            FileKind::AtrInfo,
+            FileKind::SecurityInfos,
+            FileKind::CardSecurity,
+            FileKind::Certificate,
+            FileKind::Crl,
+            FileKind::MasterList,
+            FileKind::DeviationList,
+            FileKind::SignedData,
+            FileKind::Ldif,
+            FileKind::Pem,
+        ] {
+            assert_eq!(FileKind::parse(&k.id()), Some(k));
+        }
     }
 }
