@@ -166,6 +166,21 @@ mod tests {
     }
 
     #[test]
+    fn extended_length_info_as_deployed_cards_write_it() {
+        // the same ISO/IEC 7816-4 DO as OpenPGP cards (3070/3070) and PIV cards
+        // (1016/32767) publish it
+        for (hex_do, cmd, resp) in [
+            ("7F660802020BFE02020BFE", 3070, 3070),
+            ("7F6608020203F802027FFF", 1016, 32767),
+        ] {
+            let a = AtrInfo::decode(&hex::decode(hex_do).unwrap()).unwrap();
+            let e = a.extended_length.unwrap();
+            assert_eq!((e.max_command_apdu, e.max_response_apdu), (cmd, resp));
+            assert!(a.quirks.is_empty());
+        }
+    }
+
+    #[test]
     fn integer_with_sign_octet_and_padding() {
         let b = hex::decode("7F660902030000FF020200FF0000").unwrap();
         let a = AtrInfo::decode(&b).unwrap();

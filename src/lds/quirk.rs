@@ -416,7 +416,8 @@ pub enum DateEncoding {
 }
 
 /// A date (`YYYYMMDD`) or date-time (`YYYYMMDDhhmmss`) data object, in either encoding.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Its [`fmt::Debug`] output is redacted (a date of birth is personal data).
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DateField {
     /// The digits (`"19700101"`); for [`DateEncoding::Unknown`] the bytes shown as text.
     pub text: String,
@@ -425,6 +426,17 @@ pub struct DateField {
     /// The value bytes exactly as found (re-encoded as is).
     #[serde(skip)]
     pub raw: Vec<u8>,
+}
+
+impl fmt::Debug for DateField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DateField {{ encoding: {:?}, len: {} }}",
+            self.encoding,
+            self.raw.len()
+        )
+    }
 }
 
 impl DateField {
