@@ -25,6 +25,10 @@ pub mod rng;
 pub mod tlv;
 pub mod transport;
 
+pub mod access;
+pub mod crypto;
+pub mod sm;
+
 pub mod cli;
 pub mod lds;
 pub mod mrz;
