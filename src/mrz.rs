@@ -238,10 +238,8 @@ impl MrzDate {
             }
         }
         let [year, month, day] = values;
-        if let Some(m) = month {
-            if !(1..=12).contains(&m) {
-                return false;
-            }
+        if month.is_some_and(|m| !(1..=12).contains(&m)) {
+            return false;
         }
         if let Some(d) = day {
             let max = match month {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::output::{Hinted, print_json};
+use super::output::print_json;
 use super::{Exit, GlobalOpts, Outcome};
 use crate::mrz::Mrz;
 
@@ -42,14 +42,8 @@ fn read_input(args: &MrzArgs) -> anyhow::Result<Zeroizing<String>> {
 /// exit code.
 pub fn run(args: &MrzArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let text = read_input(args)?;
-    let mrz = Mrz::parse(&text).map_err(|e| {
-        anyhow::Error::new(e).context(Hinted {
-            message: "cannot parse the MRZ".into(),
-            hint: "give all 2 or 3 MRZ lines exactly as printed, separated by newlines, \
-                   `\\n` or spaces, in quotes (or `-` to read them from stdin)"
-                .into(),
-        })
-    })?;
+    // The hint for MrzError lives in output::hint_of.
+    let mrz = Mrz::parse(&text).context("cannot parse the MRZ")?;
     if global.json {
         print_json(&mrz)?;
     } else {

@@ -572,3 +572,36 @@ fn generated() -> impl Strategy<Value = Generated> {
             },
         )
 }
+
+#[test]
+fn unexpected_document_code_is_a_warning() {
+    let line1 = TD3_ERIKSSON[0].replacen("P<", "X<", 1);
+    let m = parse_ok(&format!("{line1}\n{}", TD3_ERIKSSON[1]));
+    assert_eq!(
+        m.warnings(),
+        &[MrzWarning::UnexpectedDocumentCode {
+            format: MrzFormat::Td3
+        }]
+    );
+    assert!(m.is_valid());
+}
+
+#[test]
+fn dg1_form_is_strict() {
+    assert_eq!(
+        Mrz::from_bytes(b"P<UTO").err(),
+        Some(MrzError::UnknownLength { length: 5 })
+    );
+    let spaced = TD3_ERIKSSON.join(" ");
+    assert!(Mrz::from_bytes(spaced.as_bytes()).is_err());
+    let mut bytes = TD3_ERIKSSON.concat().into_bytes();
+    bytes[50] = 0xC9;
+    assert_eq!(
+        Mrz::from_bytes(&bytes).err(),
+        Some(MrzError::InvalidCharacter {
+            ch: '\u{C9}',
+            line: 2,
+            position: 7
+        })
+    );
+}
