@@ -7,7 +7,11 @@
 
 pub mod completions;
 pub mod inspect;
+pub mod key;
+pub mod mrz;
 pub mod output;
+pub mod read;
+pub mod source;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +77,10 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Decode an LDS file, certificate, CRL, master list, LDIF or PEM (or a whole dump).
     Inspect(inspect::InspectArgs),
+    /// Parse an MRZ and check its check digits.
+    Mrz(mrz::MrzArgs),
+    /// Dump every readable file of a document byte-exact into a directory.
+    Read(Box<read::ReadArgs>),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -100,5 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
         Command::Inspect(args) => inspect::run(&args, &global),
+        Command::Mrz(args) => mrz::run(&args, &global),
+        Command::Read(args) => read::run(&args, &global),
     }
 }

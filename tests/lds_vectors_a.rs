@@ -229,6 +229,11 @@ fn dg1_files_match_the_independent_mrz_parse() {
             .unwrap_or_else(|| panic!("{file}: MRZ not among the samples"));
         assert_fields_match(&d, sample);
         assert!(d.quirks.is_empty(), "{file}");
+        // the MRZ module agrees with the positional fields, and every check digit holds
+        let m = d.parse_mrz().unwrap();
+        assert_eq!(m.document_number(), d.fields.document_number, "{file}");
+        assert_eq!(m.mrz_information(), d.mrz_information(), "{file}");
+        assert!(m.all_check_digits_ok(), "{file}");
         assert_eq!(d.encode(), b, "{file}");
         assert_eq!(Dg1::from_mrz(&d.lines().join("\n")).unwrap().encode(), b);
         assert_eq!(detect(&b), Some(FileKind::Dg(1)));
@@ -868,6 +873,7 @@ mod cli {
         assert!(stdout.contains("EF.COM (24 bytes"), "{stdout}");
         assert!(stdout.contains("LDS version: 1.7 (0107)"), "{stdout}");
         assert!(stdout.contains("Unicode version: 4.0.0 (040000)"), "{stdout}");
+        assert!(!stdout.contains("warning"), "{stdout}");
         assert!(stdout.contains("data groups: DG1, DG2, DG3, DG14"), "{stdout}");
     }
 
@@ -886,6 +892,8 @@ mod cli {
         assert_eq!(v["content"]["fields"]["document_number"], "C11T002JM");
         assert_eq!(v["content"]["fields"]["date_of_birth"], "960812");
         assert_eq!(v["content"]["quirks"], serde_json::json!([]));
+        assert!(v["content"]["mrz_check"].is_object(), "{v}");
+        assert!(v["content"].get("mrz_error").is_none());
     }
 
     #[test]

@@ -201,8 +201,18 @@ pub enum Content {
     Dir(Dir),
     /// EF.ATR/INFO.
     AtrInfo(AtrInfo),
-    /// DG1.
-    Dg1(Dg1),
+    /// DG1 with the MRZ module's check of its MRZ.
+    Dg1 {
+        /// The decoded file.
+        #[serde(flatten)]
+        dg1: Dg1,
+        /// The MRZ parsed and checked by `crate::mrz` (check digits, warnings, defects).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mrz_check: Option<crate::mrz::Mrz>,
+        /// Why `crate::mrz` rejected the MRZ, if it did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mrz_error: Option<String>,
+    },
     /// DG11.
     Dg11(Dg11),
     /// DG12.
@@ -285,7 +295,18 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
         FileKind::Com => Content::Com(Com::decode(bytes)?),
         FileKind::Dir => Content::Dir(Dir::decode(bytes)?),
         FileKind::AtrInfo => Content::AtrInfo(AtrInfo::decode(bytes)?),
-        FileKind::Dg(1) => Content::Dg1(Dg1::decode(bytes)?),
+        FileKind::Dg(1) => {
+            let dg1 = Dg1::decode(bytes)?;
+            let (mrz_check, mrz_error) = match dg1.parse_mrz() {
+                Ok(m) => (Some(m), None),
+                Err(e) => (None, Some(format!("{:#}", anyhow::Error::from(e)))),
+            };
+            Content::Dg1 {
+                dg1,
+                mrz_check,
+                mrz_error,
+            }
+        }
         FileKind::Dg(11) => Content::Dg11(Dg11::decode(bytes)?),
         FileKind::Dg(12) => Content::Dg12(Dg12::decode(bytes)?),
         FileKind::Dg(13) => Content::Dg13(Dg13::decode(bytes)?),
@@ -871,7 +892,11 @@ fn content_nodes(c: &Content) -> Vec<Node> {
                 n.push(Node::field(&format!("{:02X}", o.tag), short_hex(&o.value)));
             }
         }
-        Content::Dg1(d) => {
+        Content::Dg1 {
+            dg1: d,
+            mrz_check,
+            mrz_error,
+        } => {
             let f = &d.fields;
             n.push(Node::field("format", d.format));
             n.push(Node::new("MRZ").with(d.lines().into_iter().map(Node::new).collect()));
@@ -898,6 +923,30 @@ fn content_nodes(c: &Content) -> Vec<Node> {
             }
             if let Some(c) = f.composite_check {
                 n.push(Node::field("composite check digit", c));
+            }
+            if let Some(m) = mrz_check {
+                let digits = m
+                    .check_digits()
+                    .iter()
+                    .map(|c| {
+                        let verdict = if c.ok {
+                            "ok".to_owned()
+                        } else {
+                            format!("WRONG, computed {}", c.computed)
+                        };
+                        Node::field(c.field.name(), format!("{} {verdict}", c.given))
+                    })
+                    .collect();
+                n.push(Node::new("check digits").with(digits));
+                for w in m.warnings() {
+                    n.push(Node::field("MRZ warning", w));
+                }
+                for d in m.defects() {
+                    n.push(Node::field("MRZ defect", d));
+                }
+            }
+            if let Some(e) = mrz_error {
+                n.push(Node::field("MRZ check", format!("not possible: {e}")));
             }
         }
         Content::Dg11(d) => {
@@ -1085,7 +1134,7 @@ fn quirks_of(c: &Content) -> &[Quirk] {
         Content::Com(x) => &x.quirks,
         Content::Dir(x) => &x.quirks,
         Content::AtrInfo(x) => &x.quirks,
-        Content::Dg1(x) => &x.quirks,
+        Content::Dg1 { dg1, .. } => &dg1.quirks,
         Content::Dg11(x) => &x.quirks,
         Content::Dg12(x) => &x.quirks,
         Content::Dg13(x) => &x.quirks,

@@ -330,6 +330,13 @@ impl Dg1 {
         Dg1::decode(&bytes)
     }
 
+    /// The MRZ parsed and checked by [`crate::mrz::Mrz`] (per-field check digits,
+    /// warnings, defects). An `Err` means the MRZ module rejects the text, which the
+    /// positional [`Dg1::fields`] still show.
+    pub fn parse_mrz(&self) -> Result<crate::mrz::Mrz, crate::mrz::MrzError> {
+        crate::mrz::Mrz::from_bytes(self.mrz.as_bytes())
+    }
+
     /// The MRZ split into its lines.
     pub fn lines(&self) -> Vec<String> {
         let n = self.format.line_len();
