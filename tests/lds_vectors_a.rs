@@ -684,6 +684,21 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
+    const VECTOR_FILES: &[&str] = &[
+        "jmrtd_bsi2008/EF_COM.bin",
+        "jmrtd_bsi2008/Datagroup1.bin",
+        "jmrtd_bsi2008/Datagroup15.bin",
+        "gmrtd_document_samples/doc9303_p10_A5_DG11_length_fixed.bin",
+        "gmrtd_document_samples/DG11_CN_utf8_name.bin",
+        "gmrtd_document_samples/DG12_FR.bin",
+        "gmrtd_document_samples/doc9303_p10_A6_DG16.bin",
+        "gmrtd_document_samples/doc9303_p10_table31_EF_DIR.bin",
+        "gmrtd_document_samples/DG15_RSA1792.bin",
+        "gmrtd_document_samples/DG14_AT.bin",
+        "tsemrtd_synthetic_dg11_dg12/EF_DG11.bin",
+        "tsemrtd_synthetic_dg11_dg12/EF_DG12.bin",
+    ];
+
     fn all_decoders(bytes: &[u8]) {
         let _ = Com::decode(bytes);
         let _ = Dir::decode(bytes);
@@ -744,6 +759,22 @@ mod props {
             let mut b = emrtd::tlv::encode(tag, &body);
             b.extend(std::iter::repeat_n(0u8, padding));
             all_decoders(&b);
+        }
+
+        #[test]
+        fn no_decoder_panics_on_mutated_vectors(
+            which in 0usize..VECTOR_FILES.len(),
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..6),
+            cut in any::<proptest::sample::Index>(),
+        ) {
+            let mut b = read(VECTOR_FILES[which]);
+            for (i, x) in &flips {
+                let i = i.index(b.len());
+                b[i] ^= *x;
+            }
+            all_decoders(&b);
+            let n = cut.index(b.len());
+            all_decoders(&b[..n]);
         }
 
         #[test]
@@ -1007,4 +1038,57 @@ mod cli {
         assert!(stdout.contains("document number: C11T002JM"), "{stdout}");
         assert!(String::from_utf8(out.stderr).unwrap().contains("1 of 6 file(s)"));
     }
+}
+
+#[test]
+fn detect_every_vector_kind() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/test-vectors/");
+    let at = |p: &str| std::fs::read(format!("{root}{p}")).unwrap();
+    for (path, kind) in [
+        ("lds/jmrtd_bsi2008/EF_SOD.bin", FileKind::Sod),
+        ("lds/jmrtd_loes2006/EF_SOD_ef011D.bin", FileKind::Sod),
+        ("lds/jmrtd_bsi2008/Datagroup2.bin", FileKind::Dg(2)),
+        ("lds/jmrtd_bsi2008/Datagroup3.bin", FileKind::Dg(3)),
+        ("lds/jmrtd_bsi2008/Datagroup4.bin", FileKind::Dg(4)),
+        ("lds/jmrtd_bsi2008/Datagroup14.bin", FileKind::Dg(14)),
+        ("lds/tsemrtd_synthetic_dg11_dg12/EF_DG5.bin", FileKind::Dg(5)),
+        ("lds/tsemrtd_synthetic_dg11_dg12/EF_DG7.bin", FileKind::Dg(7)),
+        (
+            "lds/gmrtd_document_samples/EF_CardAccess_DE.bin",
+            FileKind::SecurityInfos,
+        ),
+        (
+            "lds/openpace_cardaccess_samples/ef_cardaccess_ca3.bin",
+            FileKind::SecurityInfos,
+        ),
+        (
+            "lds/openpace_cardaccess_samples/ef_cardsecurity_dan.bin",
+            FileKind::CardSecurity,
+        ),
+        (
+            "lds/openpace_cardaccess_samples/csca_germany_013_self_signed_cer.cer",
+            FileKind::Certificate,
+        ),
+        (
+            "pki/csca_certs/NL_CSCA_serial6_20210621-20340630_zienit.cer",
+            FileKind::Certificate,
+        ),
+        (
+            "pki/masterlists/DE_ML_2024-08-07-07-38-24.ml",
+            FileKind::MasterList,
+        ),
+        ("pki/masterlists/NL_MASTERLIST_20211207.mls", FileKind::MasterList),
+    ] {
+        assert_eq!(detect(&at(path)), Some(kind), "{path}");
+    }
+    // a CRL: TBSCertList has thisUpdate (UTCTime) directly inside
+    use emrtd::tlv::encode;
+    let alg = encode(0x30, &encode(0x06, &hex::decode("2A8648CE3D040302").unwrap()));
+    let issuer = encode(0x30, &[]);
+    let tbs = encode(
+        0x30,
+        &[alg.clone(), issuer, encode(0x17, b"240101000000Z")].concat(),
+    );
+    let crl = encode(0x30, &[tbs, alg, encode(0x03, &[0, 1, 2])].concat());
+    assert_eq!(detect(&crl), Some(FileKind::Crl));
 }
