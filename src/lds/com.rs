@@ -107,8 +107,8 @@ impl Com {
         }
     }
 
-    /// Decode EF.COM. The tag list is mandatory; missing versions, unknown tags and
-    /// unknown entries in the tag list are reported as quirks.
+    /// Decode EF.COM. The tag list is mandatory; missing or malformed versions, unknown
+    /// tags and unknown entries in the tag list are reported as quirks.
     pub fn decode(input: &[u8]) -> Result<Com, LdsError> {
         let mut quirks = Vec::new();
         let outer = quirk::open_outer(input, FILE, TAG, &mut quirks)?;
@@ -137,13 +137,12 @@ impl Com {
                     let v = Version { raw: text };
                     let want = if kid.tag == TAG_LDS_VERSION { 4 } else { 6 };
                     if v.numbers().is_none() || v.raw.len() != want {
-                        return Err(LdsError::Invalid {
-                            file: FILE,
-                            what: if kid.tag == TAG_LDS_VERSION {
-                                "LDS version"
-                            } else {
-                                "Unicode version"
-                            },
+                        quirks.push(Quirk::Other {
+                            name: "malformed_version",
+                            detail: format!(
+                                "version {:02X} is not {want} ASCII digits; kept as found",
+                                kid.tag
+                            ),
                         });
                     }
                     *slot = Some(v);
@@ -241,6 +240,16 @@ mod tests {
         let b = hex::decode("6081145F0104303130365F36063034303030305C026175").unwrap();
         let c = Com::decode(&b).unwrap();
         assert_eq!(c.quirks, vec![Quirk::NonMinimalLength { tag: 0x60 }]);
+    }
+
+    #[test]
+    fn malformed_version_is_kept_and_reported() {
+        let b = hex::decode("600A5F0103312E375C026175").unwrap();
+        let c = Com::decode(&b).unwrap();
+        assert_eq!(c.lds_version.as_ref().unwrap().to_string(), "1.7");
+        let names: Vec<&str> = c.quirks.iter().map(Quirk::name).collect();
+        assert_eq!(names, vec!["malformed_version", "missing_field"]);
+        assert_eq!(c.encode(), b);
     }
 
     #[test]

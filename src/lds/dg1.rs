@@ -280,21 +280,17 @@ impl Dg1 {
             file: FILE,
             what: "MRZ (5F1F)",
         })?;
-        if !value.is_ascii() {
-            return Err(LdsError::Invalid {
-                file: FILE,
-                what: "MRZ (not ASCII)",
-            });
-        }
+        // one char per byte (Latin-1), so positions stay byte positions even when a
+        // chip wrote bytes outside the MRZ character set (reported below)
         let mrz: String = value.iter().map(|b| char::from(*b)).collect();
-        let format = MrzFormat::detect(mrz.len(), mrz.chars().next()).ok_or(LdsError::Length {
+        let format = MrzFormat::detect(value.len(), mrz.chars().next()).ok_or(LdsError::Length {
             file: FILE,
             what: "MRZ (5F1F)",
-            found: mrz.len(),
+            found: value.len(),
         })?;
-        if !mrz
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')
+        if !value
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'<')
         {
             quirks.push(Quirk::InvalidCharacter { tag: TAG_MRZ });
         }
@@ -424,5 +420,15 @@ mod tests {
             Err(LdsError::Missing { .. })
         ));
         assert!(Dg1::from_mrz("p<uto").is_err());
+    }
+
+    #[test]
+    fn invalid_character_in_the_mrz_is_reported() {
+        let mut mrz = TD1.as_bytes().to_vec();
+        mrz[40] = 0xC4; // 'Ä' in Latin-1, inside the date of expiry
+        let d = Dg1::decode(&encode_mrz(&mrz)).unwrap();
+        assert_eq!(d.quirks, vec![Quirk::InvalidCharacter { tag: 0x5F1F }]);
+        assert_eq!(d.fields.document_number, "D23145890");
+        assert_eq!(d.fields.nationality, "UTO");
     }
 }
