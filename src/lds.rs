@@ -4,5 +4,6 @@
 //! and never panics.
 
 pub mod file;
+pub mod image;
 
 pub use file::{EMRTD_AID, LdsFile};
