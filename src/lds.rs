@@ -3,7 +3,11 @@
 //! bytes of anything hashed or signed, reports tolerated quirks as named warnings,
 //! and never panics.
 
+pub mod error;
 pub mod file;
 pub mod image;
+pub mod quirk;
 
+pub use error::LdsError;
 pub use file::{EMRTD_AID, LdsFile};
+pub use quirk::Quirk;
