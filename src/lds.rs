@@ -3,7 +3,10 @@
 //! bytes of anything hashed or signed, reports tolerated quirks as named warnings,
 //! and never panics.
 
+pub mod biometric;
+pub mod displayed;
 pub mod error;
+pub mod face;
 pub mod file;
 pub mod image;
 pub mod quirk;

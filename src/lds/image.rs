@@ -218,6 +218,80 @@ impl Pixels {
     }
 }
 
+/// An image embedded in an LDS file: its bytes exactly as stored and where they start.
+///
+/// `Debug` and `Serialize` show the offset, length and format only: image bytes are
+/// personal data and never printed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct EmbeddedImage {
+    /// Offset of the first image byte in the decoded file (DG2, DG5, …).
+    pub offset: usize,
+    /// The image bytes as stored.
+    pub bytes: Vec<u8>,
+}
+
+impl EmbeddedImage {
+    /// An image starting at `offset`.
+    pub fn new(offset: usize, bytes: &[u8]) -> Self {
+        EmbeddedImage {
+            offset,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    /// Encoding recognised by magic bytes.
+    pub fn format(&self) -> Option<ImageFormat> {
+        detect(&self.bytes)
+    }
+
+    /// Number of image bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// True when no bytes are stored.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Byte range in the decoded file.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset.saturating_add(self.bytes.len())
+    }
+
+    /// Dimensions from the image's own headers.
+    pub fn dimensions(&self) -> Result<Dimensions, ImageError> {
+        dimensions(&self.bytes)
+    }
+
+    /// The image as PNG.
+    pub fn to_png(&self) -> Result<Vec<u8>, ImageError> {
+        to_png(&self.bytes)
+    }
+}
+
+impl std::fmt::Debug for EmbeddedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedImage")
+            .field("offset", &self.offset)
+            .field("len", &self.bytes.len())
+            .field("format", &self.format())
+            .finish()
+    }
+}
+
+impl serde::Serialize for EmbeddedImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("EmbeddedImage", 4)?;
+        s.serialize_field("offset", &self.offset)?;
+        s.serialize_field("length", &self.bytes.len())?;
+        s.serialize_field("format", &self.format())?;
+        s.serialize_field("dimensions", &self.dimensions().ok())?;
+        s.end()
+    }
+}
+
 /// Recognise an image encoding by its first bytes.
 pub fn detect(bytes: &[u8]) -> Option<ImageFormat> {
     const JP2: [u8; 12] = [
