@@ -10,6 +10,7 @@ pub mod face;
 pub mod file;
 pub mod image;
 pub mod quirk;
+pub mod sod;
 
 pub use error::LdsError;
 pub use file::{EMRTD_AID, LdsFile};

@@ -459,3 +459,367 @@ fn standalone_39794_5_block() {
     let (b, _) = Face39794::decode(&bytes[71..]).unwrap();
     assert_eq!(b.representations[0].image.offset, 107 + 4 - 71);
 }
+
+// ---------------------------------------------------------------- EF.SOD
+
+use emrtd::lds::sod::{self, HashAlgorithm, SignerIdentifier};
+use emrtd::tlv;
+
+/// (folder, SOD file) for every SOD in test-vectors/lds/.
+const SODS: [(&str, &str); 4] = [
+    ("jmrtd_bsi2008", "EF_SOD.bin"),
+    ("bsi_tr03105_5_refdata_zienit", "EF_SOD.bin"),
+    ("etsi_tr103200_prototype_via_pymrtd", "EF_SOD.bin"),
+    ("jmrtd_loes2006", "EF_SOD_ef011D.bin"),
+];
+
+fn hash_name(h: HashAlgorithm) -> &'static str {
+    match h {
+        HashAlgorithm::Sha1 => "sha1",
+        HashAlgorithm::Sha224 => "sha224",
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Sha384 => "sha384",
+        HashAlgorithm::Sha512 => "sha512",
+    }
+}
+
+#[test]
+fn sod_vectors_match_expected_json() {
+    for (folder, file) in SODS {
+        let exp = expected(folder);
+        let e = &exp["sod"];
+        let bytes = read(&format!("lds/{folder}/{file}"));
+        assert_eq!(sha256_hex(&bytes), e["file_sha256"].as_str().unwrap(), "{folder}");
+        let s = sod::decode(&bytes).unwrap();
+        assert!(s.quirks.is_empty(), "{folder}: {:?}", s.quirks);
+        assert_eq!(
+            s.signed_data_version,
+            e["signeddata_version"].as_i64().unwrap(),
+            "{folder}"
+        );
+        assert_eq!(s.econtent_type, e["econtent_type"].as_str().unwrap(), "{folder}");
+        assert_eq!(
+            s.lds_security_object.version,
+            e["lds_security_object_version"].as_i64().unwrap(),
+            "{folder}"
+        );
+        let h = s.hash_algorithm().unwrap();
+        assert_eq!(hash_name(h), e["dg_hash_alg"].as_str().unwrap(), "{folder}");
+        assert!(s.lds_security_object.hash_algorithm.parameters_absent_or_null());
+        assert!(
+            e["lds_version_info"].is_null() && s.lds_version_info().is_none(),
+            "{folder}"
+        );
+        // DG numbers and hashes
+        let want = e["dg_hashes"].as_object().unwrap();
+        let mut numbers: Vec<u8> = want.keys().map(|k| k.parse().unwrap()).collect();
+        numbers.sort();
+        let mut got = s.dg_numbers();
+        got.sort();
+        assert_eq!(got, numbers, "{folder}");
+        for (n, hash) in want {
+            let n: u8 = n.parse().unwrap();
+            assert_eq!(
+                hex::encode_upper(s.dg_hash(n).unwrap()),
+                hash.as_str().unwrap(),
+                "{folder} DG{n}"
+            );
+        }
+        // signer infos
+        let signers = e["signer_infos"].as_array().unwrap();
+        assert_eq!(s.signer_infos.len(), signers.len(), "{folder}");
+        for (si, want) in s.signer_infos.iter().zip(signers) {
+            assert_eq!(si.version, want["version"].as_i64().unwrap());
+            let sid_type = match si.sid {
+                SignerIdentifier::IssuerAndSerialNumber { .. } => "issuerAndSerialNumber",
+                SignerIdentifier::SubjectKeyIdentifier(_) => "subjectKeyIdentifier",
+            };
+            assert_eq!(sid_type, want["sid_type"].as_str().unwrap());
+            assert_eq!(si.digest_algorithm.name(), want["digest_alg"].as_str());
+            assert_eq!(
+                si.signature_algorithm.name(),
+                want["signature_alg"].as_str(),
+                "{folder}"
+            );
+            assert_eq!(si.signed_attrs.is_some(), want["signed_attrs"].as_bool().unwrap());
+            // the messageDigest attribute covers the eContent octets as kept
+            let attrs = si.signed_attrs.as_ref().unwrap();
+            let digest = si.digest_algorithm.hash_algorithm().unwrap().digest(&s.econtent);
+            assert_eq!(
+                Some(digest.as_slice()) == attrs.message_digest.as_deref(),
+                e["independent_signerinfo_check"]["message_digest_matches_econtent"]
+                    .as_bool()
+                    .unwrap(),
+                "{folder}"
+            );
+            assert_eq!(attrs.content_type.as_deref(), Some(sod::OID_LDS_SECURITY_OBJECT));
+            // signed bytes: the attributes as read, re-tagged SET
+            let sb = attrs.signed_bytes();
+            assert_eq!(sb[0], 0x31);
+            assert_eq!(&sb[1..], &attrs.raw[1..]);
+            assert!(bytes.windows(attrs.raw.len()).any(|w| w == attrs.raw.as_slice()));
+            assert!(!si.signature.is_empty());
+        }
+        // embedded DSC, byte for byte
+        assert_eq!(!s.certificates.is_empty(), e["dsc_embedded"].as_bool().unwrap());
+        let certs = e["certs"].as_array().unwrap();
+        assert_eq!(s.certificates.len(), certs.len());
+        for (c, want) in s.certificates.iter().zip(certs) {
+            assert_eq!(sha256_hex(c), want["sha256"].as_str().unwrap(), "{folder}");
+        }
+        assert!(s.crls.is_empty());
+    }
+}
+
+#[test]
+fn sod_rsassa_pss_parameters() {
+    // pymrtd: BSI TR-03105 reference SOD is RSASSA-PSS(SHA-256, MGF1-SHA-256, salt 32)
+    let s = sod::decode(&read("lds/bsi_tr03105_5_refdata_zienit/EF_SOD.bin")).unwrap();
+    let pss = s.signer_infos[0].pss.as_ref().unwrap();
+    assert_eq!(pss.hash, HashAlgorithm::Sha256.oid());
+    assert_eq!(pss.mask_gen, sod::OID_MGF1);
+    assert_eq!(pss.mgf1_hash.as_deref(), Some(HashAlgorithm::Sha256.oid()));
+    assert_eq!((pss.salt_length, pss.trailer_field), (32, 1));
+    // pymrtd: the signed digest B46A… is the messageDigest attribute, SHA-256 of the eContent
+    let attrs = s.signer_infos[0].signed_attrs.as_ref().unwrap();
+    let md = "B46A0D05E280F398EFEEEBFF67E78C736ADD15E75670B1AD4C6C534E8187B9D6";
+    assert_eq!(hex::encode_upper(attrs.message_digest.as_ref().unwrap()), md);
+    assert_eq!(hex::encode_upper(HashAlgorithm::Sha256.digest(&s.econtent)), md);
+    // ECDSA and PKCS#1 signers have no PSS parameters
+    let s = sod::decode(&read("lds/jmrtd_bsi2008/EF_SOD.bin")).unwrap();
+    assert!(s.signer_infos[0].pss.is_none());
+}
+
+/// Path of a DG file named in expected.json: in the folder, else in jmrtd_bsi2008 (the
+/// MANIFEST: the BSI-ref and ETSI SODs cover jmrtd_bsi2008/Datagroup2/3/4.bin).
+fn dg_file(folder: &str, name: &str) -> Vec<u8> {
+    let here = format!("{}/test-vectors/lds/{folder}/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::path::Path::new(&here).exists() {
+        std::fs::read(here).unwrap()
+    } else {
+        read(&format!("lds/jmrtd_bsi2008/{name}"))
+    }
+}
+
+#[test]
+fn sod_hashes_match_the_dg_files_as_the_manifest_says() {
+    let mut checked = 0;
+    for (folder, file) in SODS {
+        let exp = expected(folder);
+        let s = sod::decode(&read(&format!("lds/{folder}/{file}"))).unwrap();
+        let h = s.hash_algorithm().unwrap();
+        for (n, check) in exp["sod"]["dg_file_hash_check"].as_object().unwrap() {
+            let n: u8 = n.parse().unwrap();
+            let dg = dg_file(folder, check["file"].as_str().unwrap());
+            match check["matches"].as_bool() {
+                Some(true) => assert_eq!(s.dg_hash(n), Some(h.digest(&dg).as_slice()), "{folder} DG{n}"),
+                Some(false) => assert_ne!(s.dg_hash(n), Some(h.digest(&dg).as_slice()), "{folder} DG{n}"),
+                None => assert_eq!(s.dg_hash(n), None, "{folder} DG{n} is not listed"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6 + 6 + 6 + 3);
+    // and a DG of another booklet does not match: the BSI reference DG1 (other expiry)
+    // against the BSI 2008 SOD, the ETSI DG14 against the BSI 2008 SOD
+    let s = sod::decode(&read("lds/jmrtd_bsi2008/EF_SOD.bin")).unwrap();
+    let h = s.hash_algorithm().unwrap();
+    for (dg, n) in [
+        ("lds/bsi_tr03105_5_refdata_zienit/Datagroup1.bin", 1),
+        ("lds/etsi_tr103200_prototype_via_pymrtd/DG14.bin", 14),
+    ] {
+        assert_ne!(s.dg_hash(n), Some(h.digest(&read(dg)).as_slice()), "{dg}");
+    }
+}
+
+/// Re-encode every constructed element with the BER indefinite length (what some
+/// issuers' SODs look like), leaving primitive elements as they are.
+fn to_indefinite(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for t in tlv::Reader::new(input) {
+        let t = t.unwrap();
+        if t.is_constructed() {
+            tlv::encode_tag(t.tag, &mut out);
+            out.push(0x80);
+            out.extend(to_indefinite(t.value));
+            out.extend([0, 0]);
+        } else {
+            out.extend_from_slice(t.raw);
+        }
+    }
+    out
+}
+
+#[test]
+fn ber_indefinite_length_sod() {
+    for (folder, file) in SODS {
+        let der = read(&format!("lds/{folder}/{file}"));
+        let ber = to_indefinite(&der);
+        assert_ne!(ber, der);
+        let a = sod::decode(&der).unwrap();
+        let b = sod::decode(&ber).unwrap();
+        assert_eq!(quirk_names(&b.quirks), ["ber_indefinite_length"], "{folder}");
+        assert_eq!(b.econtent, a.econtent);
+        assert_eq!(b.lds_security_object, a.lds_security_object);
+        assert_eq!(b.signer_infos[0].signature, a.signer_infos[0].signature);
+        assert_eq!(b.certificates.len(), a.certificates.len());
+        // the signed attributes are kept as read (here: indefinite), never re-encoded
+        let raw = &b.signer_infos[0].signed_attrs.as_ref().unwrap().raw;
+        assert_eq!(raw[1], 0x80);
+    }
+}
+
+#[test]
+fn sod_trailing_zero_padding() {
+    let mut bytes = read("lds/jmrtd_loes2006/EF_SOD_ef011D.bin");
+    bytes.extend([0u8; 5]);
+    let s = sod::decode(&bytes).unwrap();
+    assert_eq!(quirk_names(&s.quirks), ["trailing_zero_padding"]);
+    assert_eq!(s.dg_numbers(), [1, 2, 15]);
+}
+
+fn der(tag: u32, parts: &[&[u8]]) -> Vec<u8> {
+    tlv::encode(tag, &parts.concat())
+}
+
+fn oid(dotted: &str) -> Vec<u8> {
+    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().unwrap()).collect();
+    let mut v = Vec::new();
+    let mut push = |mut x: u64| {
+        let mut tmp = vec![(x & 0x7F) as u8];
+        x >>= 7;
+        while x > 0 {
+            tmp.push(0x80 | (x & 0x7F) as u8);
+            x >>= 7;
+        }
+        tmp.reverse();
+        v.extend(tmp);
+    };
+    push(arcs[0] * 40 + arcs[1]);
+    for a in &arcs[2..] {
+        push(*a);
+    }
+    tlv::encode(0x06, &v)
+}
+
+/// A synthetic SOD: LDSSecurityObject v1 (SHA-512, with LDSVersionInfo), a signer
+/// identified by subjectKeyIdentifier with RSASSA-PSS parameters, and `econtent_type`.
+fn synthetic_sod(econtent_type: &str) -> Vec<u8> {
+    let sha512 = der(0x30, &[&oid(HashAlgorithm::Sha512.oid())]);
+    let dg = |n: u8| der(0x30, &[&[0x02, 0x01, n], &der(0x04, &[&[n; 64]])]);
+    let lso = der(
+        0x30,
+        &[
+            &[0x02, 0x01, 0x01],
+            &sha512,
+            &der(0x30, &[&dg(1), &dg(2), &dg(14)]),
+            &der(0x30, &[&der(0x13, &[b"0108"]), &der(0x13, &[b"040000"])]),
+        ],
+    );
+    let digest = HashAlgorithm::Sha512.digest(&lso);
+    let attrs = der(
+        0xA0,
+        &[
+            &der(
+                0x30,
+                &[
+                    &oid(sod::OID_ATTR_CONTENT_TYPE),
+                    &der(0x31, &[&oid(econtent_type)]),
+                ],
+            ),
+            &der(
+                0x30,
+                &[
+                    &oid(sod::OID_ATTR_SIGNING_TIME),
+                    &der(0x31, &[&der(0x17, &[b"260101120000Z"])]),
+                ],
+            ),
+            &der(
+                0x30,
+                &[
+                    &oid(sod::OID_ATTR_MESSAGE_DIGEST),
+                    &der(0x31, &[&der(0x04, &[&digest])]),
+                ],
+            ),
+        ],
+    );
+    let pss_params = der(
+        0x30,
+        &[
+            &der(0xA0, &[&sha512]),
+            &der(0xA1, &[&der(0x30, &[&oid(sod::OID_MGF1), &sha512])]),
+            &der(0xA2, &[&[0x02, 0x01, 0x40]]),
+        ],
+    );
+    let signer = der(
+        0x30,
+        &[
+            &[0x02, 0x01, 0x03],
+            &der(0x80, &[&[0xAB; 20]]),
+            &sha512,
+            &attrs,
+            &der(0x30, &[&oid(sod::OID_RSASSA_PSS), &pss_params]),
+            &der(0x04, &[&[0x5A; 256]]),
+        ],
+    );
+    let signed_data = der(
+        0x30,
+        &[
+            &[0x02, 0x01, 0x03],
+            &der(0x31, &[&sha512]),
+            &der(0x30, &[&oid(econtent_type), &der(0xA0, &[&der(0x04, &[&lso])])]),
+            &der(0xA1, &[&der(0x30, &[b"crl"])]),
+            &der(0x31, &[&signer]),
+        ],
+    );
+    der(
+        0x77,
+        &[&der(
+            0x30,
+            &[&oid(sod::OID_SIGNED_DATA), &der(0xA0, &[&signed_data])],
+        )],
+    )
+}
+
+#[test]
+fn sod_v1_with_lds_version_info_and_ski_signer() {
+    let s = sod::decode(&synthetic_sod(sod::OID_LDS_SECURITY_OBJECT)).unwrap();
+    assert!(s.quirks.is_empty(), "{:?}", s.quirks);
+    assert_eq!(s.lds_security_object.version, 1);
+    let v = s.lds_version_info().unwrap();
+    assert_eq!(
+        (v.lds_version.as_str(), v.unicode_version.as_str()),
+        ("0108", "040000")
+    );
+    assert_eq!(s.hash_algorithm().unwrap(), HashAlgorithm::Sha512);
+    assert_eq!(s.dg_numbers(), [1, 2, 14]);
+    assert_eq!(s.dg_hash(14), Some(&[14u8; 64][..]));
+    assert_eq!(s.dg_hash(3), None);
+    assert!(s.certificates.is_empty());
+    assert_eq!(s.crls.len(), 1);
+    let si = &s.signer_infos[0];
+    assert_eq!(si.sid, SignerIdentifier::SubjectKeyIdentifier(vec![0xAB; 20]));
+    let attrs = si.signed_attrs.as_ref().unwrap();
+    assert_eq!(attrs.signing_time.as_deref(), Some("260101120000Z"));
+    assert_eq!(
+        attrs.message_digest.as_deref(),
+        Some(HashAlgorithm::Sha512.digest(&s.econtent).as_slice())
+    );
+    let pss = si.pss.as_ref().unwrap();
+    assert_eq!(
+        (pss.hash.as_str(), pss.salt_length, pss.trailer_field),
+        (HashAlgorithm::Sha512.oid(), 64, 1)
+    );
+    assert_eq!(pss.mgf1_hash.as_deref(), Some(HashAlgorithm::Sha512.oid()));
+}
+
+#[test]
+fn nonstandard_lds_security_object_oid() {
+    for alt in [sod::OID_LDS_SECURITY_OBJECT_ALT, sod::OID_LDS_SECURITY_OBJECT_SDU] {
+        let s = sod::decode(&synthetic_sod(alt)).unwrap();
+        assert_eq!(quirk_names(&s.quirks), ["nonstandard_lds_security_object_oid"]);
+        assert_eq!(s.econtent_type, alt);
+    }
+    // id-data is not an LDS security object
+    assert!(sod::decode(&synthetic_sod("1.2.840.113549.1.7.1")).is_err());
+}
