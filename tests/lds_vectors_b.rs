@@ -3,6 +3,14 @@
 //! DG2/DG3/DG4 biometric groups, faces, DG5/DG7 displayed images, image conversion,
 //! EF.SOD.
 
+// test code: helpers outside #[test] functions may unwrap and index
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use emrtd::lds::biometric::{self, BiometricData, FaceEncoding, Modality};
 use emrtd::lds::displayed;
 use emrtd::lds::face::{Face39794, FaceImageDataType};
@@ -822,4 +830,139 @@ fn nonstandard_lds_security_object_oid() {
     }
     // id-data is not an LDS security object
     assert!(sod::decode(&synthetic_sod("1.2.840.113549.1.7.1")).is_err());
+}
+
+// ---------------------------------------------------------------- never panic
+
+use proptest::prelude::*;
+
+/// Run every part-B decoder on `bytes` (results ignored: only panics matter).
+fn decode_everything(bytes: &[u8]) {
+    for m in [Modality::Face, Modality::Finger, Modality::Iris] {
+        if let Ok(g) = biometric::decode(bytes, m) {
+            let _ = g.faces();
+            let _ = g.encode();
+            let _ = serde_json::to_string(&g);
+            for i in g.images() {
+                let _ = i.dimensions();
+            }
+        }
+    }
+    for k in [
+        displayed::DisplayedKind::Portrait,
+        displayed::DisplayedKind::Reserved,
+        displayed::DisplayedKind::Signature,
+    ] {
+        let _ = displayed::decode(bytes, k);
+    }
+    if let Ok(s) = sod::decode(bytes) {
+        let _ = s.hash_algorithm();
+        let _ = serde_json::to_string(&s);
+    }
+    let _ = Face39794::decode(bytes);
+    let _ = biometric::Finger39794::decode(bytes);
+    let _ = biometric::Iris39794::decode(bytes);
+    let _ = emrtd::lds::face::FaceRecord19794::decode(bytes);
+    let _ = image::dimensions(bytes);
+}
+
+/// Wrap `inner` in the given tags, outermost first (valid TLV around arbitrary content).
+fn wrap(tags: &[u32], inner: &[u8]) -> Vec<u8> {
+    tags.iter()
+        .rev()
+        .fold(inner.to_vec(), |acc, t| tlv::encode(*t, &acc))
+}
+
+fn vector_files() -> Vec<Vec<u8>> {
+    [
+        "lds/jmrtd_bsi2008/Datagroup2.bin",
+        "lds/jmrtd_bsi2008/Datagroup3.bin",
+        "lds/jmrtd_bsi2008/Datagroup4.bin",
+        "lds/jmrtd_bsi2008/EF_SOD.bin",
+        "lds/bsi_tr03105_5_refdata_zienit/EF_SOD.bin",
+        "lds/iso39794_dg2_samples/ICAO_39794_5_AP_DG2_AllFields.dat",
+        "lds/iso39794_dg2_samples/sample-39794-4-ed-1-v1.der",
+        "lds/tsemrtd_synthetic_dg11_dg12/EF_DG7.bin",
+    ]
+    .iter()
+    .map(|p| read(p))
+    .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        decode_everything(&bytes);
+    }
+
+    #[test]
+    fn no_panic_behind_valid_outer_tags(
+        path in prop_oneof![
+            Just(vec![0x75u32, 0x7F61]),
+            Just(vec![0x63, 0x7F61, 0x7F60]),
+            Just(vec![0x76, 0x7F61, 0x7F60, 0x5F2E]),
+            Just(vec![0x75, 0x7F61, 0x7F60, 0x7F2E, 0xA1]),
+            Just(vec![0x75, 0x7F61, 0x7F60, 0x7F2E, 0xA1, 0x65]),
+            Just(vec![0x65]),
+            Just(vec![0x67]),
+            Just(vec![0x77, 0x30]),
+            Just(vec![0x77, 0x30, 0xA0, 0x30]),
+            Just(vec![0x64, 0xA1, 0x30]),
+            Just(vec![0x66, 0xA1, 0x30]),
+        ],
+        prefix in prop_oneof![
+            Just(Vec::new()),
+            Just(b"FAC\x00010\x00".to_vec()),
+            Just(b"FIR\x00010\x00".to_vec()),
+            Just(b"IIR\x00010\x00".to_vec()),
+            Just(hex::decode("02010187020101880200085F2E").unwrap()),
+            Just(hex::decode("06092A864886F70D010702").unwrap()),
+        ],
+        tail in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut inner = prefix;
+        inner.extend_from_slice(&tail);
+        decode_everything(&wrap(&path, &inner));
+    }
+
+    #[test]
+    fn no_panic_on_mutated_vectors(
+        which in 0usize..8,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..12),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let files = vector_files();
+        let mut bytes = files[which].clone();
+        for (at, v) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = v;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        decode_everything(&bytes);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Corrupted images go through the real decoders (JPEG, JPEG 2000) without a panic
+    /// escaping and without unbounded allocation.
+    #[test]
+    fn no_panic_converting_corrupted_faces(
+        which in 0usize..3,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        let mut bytes = read(["generated/face_gray.jp2", "generated/face_gray.jpg", "generated/face_rgb.j2k"][which]);
+        for (at, v) in edits {
+            // keep the magic so that the decoder is reached
+            let i = 12 + at.index(bytes.len() - 12);
+            bytes[i] = v;
+        }
+        let _ = image::to_png(&bytes);
+    }
 }

@@ -617,13 +617,19 @@ fn decode_block(
             detail: "an iso 19794 record is stored in the constructed data block 7F2E".into(),
         });
     }
-    let modality_matches = match (&data, modality) {
-        (BiometricData::Face19794(_) | BiometricData::Face39794(_), Modality::Face)
-        | (BiometricData::Finger19794(_) | BiometricData::Finger39794(_), Modality::Finger)
-        | (BiometricData::Iris19794(_) | BiometricData::Iris39794(_), Modality::Iris)
-        | (BiometricData::Unrecognised { .. }, _) => true,
-        _ => false,
-    };
+    let modality_matches = matches!(
+        (&data, modality),
+        (
+            BiometricData::Face19794(_) | BiometricData::Face39794(_),
+            Modality::Face
+        ) | (
+            BiometricData::Finger19794(_) | BiometricData::Finger39794(_),
+            Modality::Finger
+        ) | (
+            BiometricData::Iris19794(_) | BiometricData::Iris39794(_),
+            Modality::Iris
+        ) | (BiometricData::Unrecognised { .. }, _)
+    );
     if !modality_matches {
         quirks.push(Quirk::Other {
             name: "biometric_modality_mismatch",
