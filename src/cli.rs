@@ -6,7 +6,11 @@
 //! `emrtd: error: …`, with a hint where the user can act.
 
 pub mod completions;
+pub mod key;
+pub mod mrz;
 pub mod output;
+pub mod read;
+pub mod source;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +74,10 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Print shell completions or the man page.
     Completions(completions::CompletionsArgs),
+    /// Parse an MRZ and check its check digits.
+    Mrz(mrz::MrzArgs),
+    /// Dump every readable file of a document byte-exact into a directory.
+    Read(Box<read::ReadArgs>),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -96,5 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
+        Command::Mrz(args) => mrz::run(&args, &global),
+        Command::Read(args) => read::run(&args, &global),
     }
 }
