@@ -678,6 +678,43 @@ fn ber_indefinite_length_sod() {
 }
 
 #[test]
+fn ber_indefinite_length_biometric_groups() {
+    for (path, modality) in [
+        ("lds/jmrtd_bsi2008/Datagroup2.bin", Modality::Face),
+        ("lds/jmrtd_bsi2008/Datagroup3.bin", Modality::Finger),
+        (
+            "lds/iso39794_dg2_samples/ICAO_39794_5_AP_DG2_MandFields.dat",
+            Modality::Face,
+        ),
+    ] {
+        let der = read(path);
+        let a = biometric::decode(&der, modality).unwrap();
+        // the 39794 block inside 7F2E is DER by definition: only convert the CBEFF levels
+        let ber = if modality == Modality::Face && path.contains("39794") {
+            let t = tlv::parse(&der).unwrap();
+            let bigt = tlv::parse(t.value).unwrap();
+            let mut v = vec![0x75, 0x80, 0x7F, 0x61, 0x80];
+            v.extend_from_slice(bigt.value);
+            v.extend([0, 0, 0, 0]);
+            v
+        } else {
+            to_indefinite(&der)
+        };
+        let b = biometric::decode(&ber, modality).unwrap();
+        assert!(
+            quirk_names(&b.quirks).contains(&"ber_indefinite_length"),
+            "{path}"
+        );
+        let imgs_a: Vec<_> = a.images().iter().map(|i| i.bytes.clone()).collect();
+        let imgs_b: Vec<_> = b.images().iter().map(|i| i.bytes.clone()).collect();
+        assert_eq!(imgs_a, imgs_b, "{path}");
+        for i in b.images() {
+            assert_eq!(&ber[i.range()], &i.bytes[..], "{path}");
+        }
+    }
+}
+
+#[test]
 fn sod_trailing_zero_padding() {
     let mut bytes = read("lds/jmrtd_loes2006/EF_SOD_ef011D.bin");
     bytes.extend([0u8; 5]);

@@ -567,6 +567,14 @@ fn decode_jpeg2000(bytes: &[u8], format: ImageFormat) -> Result<Pixels, ImageErr
     let has_alpha = image.has_alpha();
     let colour_channels = image.color_space().num_channels();
     let cmyk = matches!(image.color_space(), ColorSpace::CMYK);
+    // at most 4 output channels: refuse before the decoder allocates per component
+    let wanted = usize::from(colour_channels) + usize::from(has_alpha);
+    if wanted > 4 {
+        return Err(ImageError::Layout {
+            format,
+            channels: wanted,
+        });
+    }
     let mut ctx = DecoderContext::default();
     let decoded = image.decode(&mut ctx).map_err(err)?;
     let samples = decoded.data_u8();
