@@ -4,6 +4,7 @@
 //! and never panics.
 
 pub mod atr_info;
+pub mod biometric;
 pub mod com;
 pub mod detect;
 pub mod dg1;
@@ -13,9 +14,13 @@ pub mod dg13;
 pub mod dg15;
 pub mod dg16;
 pub mod dir;
+pub mod displayed;
 pub mod error;
+pub mod face;
 pub mod file;
+pub mod image;
 pub mod quirk;
+pub mod sod;
 
 pub use error::LdsError;
 pub use file::{EMRTD_AID, LdsFile};
