@@ -4,5 +4,6 @@
 //! and never panics.
 
 pub mod file;
+pub mod security_infos;
 
 pub use file::{EMRTD_AID, LdsFile};
