@@ -20,6 +20,7 @@
 //! Pure decoders take bytes and return values; they never touch a reader and never
 //! panic on hostile input (chip data is attacker-controlled).
 
+pub mod access;
 pub mod apdu;
 pub mod rng;
 pub mod tlv;
