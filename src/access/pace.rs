@@ -6,3 +6,7 @@ pub mod params;
 
 pub use error::{PaceError, PaceStep};
 pub use params::{DomainParams, Element, PrivateKey};
+pub mod select;
+
+pub use select::{PaceSelection, choose_pace_info};
+pub mod apdus;
