@@ -6,6 +6,7 @@
 //! `emrtd: error: …`, with a hint where the user can act.
 
 pub mod completions;
+pub mod mrz;
 pub mod output;
 
 use std::path::PathBuf;
@@ -70,6 +71,8 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Print shell completions or the man page.
     Completions(completions::CompletionsArgs),
+    /// Parse an MRZ and check its check digits.
+    Mrz(mrz::MrzArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -96,5 +99,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
+        Command::Mrz(args) => mrz::run(&args, &global),
     }
 }

@@ -20,11 +20,14 @@
 //! Pure decoders take bytes and return values; they never touch a reader and never
 //! panic on hostile input (chip data is attacker-controlled).
 
-pub mod access;
 pub mod apdu;
 pub mod rng;
 pub mod tlv;
 pub mod transport;
+
+pub mod access;
+pub mod crypto;
+pub mod sm;
 
 pub mod cli;
 pub mod lds;

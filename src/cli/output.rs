@@ -93,6 +93,13 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             _ => None,
         };
     }
+    if cause.downcast_ref::<crate::mrz::MrzError>().is_some() {
+        return Some(
+            "give all 2 or 3 MRZ lines exactly as printed, separated by newlines, `\\n` or \
+             spaces, in quotes (or `-` to read them from stdin)"
+                .into(),
+        );
+    }
     None
 }
 
