@@ -2,37 +2,11 @@
 
 use thiserror::Error;
 
-use crate::apdu::{ApduError, StatusWord};
 use crate::lds::security_infos::{Oid, PaceMapping};
 
-/// The PACE step a failure happened in (Doc 9303 Part 11 §4.4.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaceStep {
-    /// MSE:Set AT.
-    MseSetAt,
-    /// GENERAL AUTHENTICATE 1: encrypted nonce.
-    EncryptedNonce,
-    /// GENERAL AUTHENTICATE 2: mapping.
-    MapNonce,
-    /// GENERAL AUTHENTICATE 3: ephemeral key agreement.
-    KeyAgreement,
-    /// GENERAL AUTHENTICATE 4: mutual authentication (tokens).
-    MutualAuthentication,
-}
-
-impl std::fmt::Display for PaceStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PaceStep::MseSetAt => "MSE:Set AT",
-            PaceStep::EncryptedNonce => "GENERAL AUTHENTICATE (encrypted nonce)",
-            PaceStep::MapNonce => "GENERAL AUTHENTICATE (map nonce)",
-            PaceStep::KeyAgreement => "GENERAL AUTHENTICATE (key agreement)",
-            PaceStep::MutualAuthentication => "GENERAL AUTHENTICATE (mutual authentication)",
-        })
-    }
-}
-
-/// What went wrong in PACE.
+/// What went wrong in PACE beyond what [`AccessError`](crate::access::AccessError) says
+/// for every access protocol (a refused token is `AccessError::Refused`, a chip token
+/// that does not verify `AccessError::BadChipCryptogram`).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum PaceError {
@@ -88,35 +62,6 @@ pub enum PaceError {
     /// The other side's ephemeral public key equals ours (Doc 9303 Part 11 §4.4.3.4).
     #[error("the chip's ephemeral public key equals the terminal's")]
     EphemeralKeyReused,
-    /// A response that does not have the expected data objects.
-    #[error("malformed response to {step}: {reason}")]
-    MalformedResponse {
-        /// The step.
-        step: PaceStep,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The chip answered a step with an error status (not a token rejection).
-    #[error("{step} failed: {sw}")]
-    Status {
-        /// The step.
-        step: PaceStep,
-        /// The status word.
-        sw: StatusWord,
-    },
-    /// The chip rejected the terminal's authentication token (or the mapping): the
-    /// password the terminal used differs from the chip's.
-    #[error("the chip refused PACE authentication at {step} ({sw})")]
-    WrongPassword {
-        /// The step.
-        step: PaceStep,
-        /// The status word (6300, 63Cx, ...).
-        sw: StatusWord,
-    },
-    /// The chip's authentication token T_PICC does not verify: the chip did not derive
-    /// the same keys (chip authentication failure, not a wrong password).
-    #[error("the chip's authentication token T_PICC does not verify")]
-    ChipTokenMismatch,
     /// PACE-CAM: the chip sent no encrypted chip authentication data (tag 8A).
     #[error("PACE-CAM: the chip sent no chip authentication data")]
     CamDataMissing,
@@ -135,9 +80,6 @@ pub enum PaceError {
         /// What.
         what: &'static str,
     },
-    /// The channel failed.
-    #[error(transparent)]
-    Apdu(#[from] ApduError),
     /// OpenSSL failed.
     #[error("cryptographic library failure")]
     OpenSsl(#[from] openssl::error::ErrorStack),
@@ -164,18 +106,10 @@ impl PaceError {
     /// A hint a user can act on, when there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            PaceError::WrongPassword { .. } => {
-                Some("the MRZ or CAN is probably wrong: the chip refused mutual authentication")
-            }
-            PaceError::ChipTokenMismatch | PaceError::CamMismatch => {
+            PaceError::CamMismatch => {
                 Some("the chip failed to authenticate itself: it may not be genuine")
             }
             _ => None,
         }
-    }
-
-    /// True when the failure points at a wrong password rather than at the chip.
-    pub fn is_wrong_password(&self) -> bool {
-        matches!(self, PaceError::WrongPassword { .. })
     }
 }
