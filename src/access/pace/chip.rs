@@ -95,7 +95,9 @@ impl std::fmt::Debug for ChipPace {
             State::Mapped { .. } => "mapped",
             State::Agreed { .. } => "keys agreed",
         };
-        f.debug_struct("ChipPace").field("state", &state).finish_non_exhaustive()
+        f.debug_struct("ChipPace")
+            .field("state", &state)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,14 +157,12 @@ impl ChipPace {
             .filter(|i| i.protocol == mse.protocol)
             .find(|i| match mse.parameter_id {
                 None => true,
-                Some(id) => {
-                    select::domain_source(&self.card_access, i)
-                        .map(|src| match src {
-                            select::DomainSource::Standardized(s) => s == id,
-                            select::DomainSource::Explicit(d) => d.parameter_id.or(i.parameter_id) == Some(id),
-                        })
-                        .unwrap_or(false)
-                }
+                Some(id) => select::domain_source(&self.card_access, i)
+                    .map(|src| match src {
+                        select::DomainSource::Standardized(s) => s == id,
+                        select::DomainSource::Explicit(d) => d.parameter_id.or(i.parameter_id) == Some(id),
+                    })
+                    .unwrap_or(false),
             })
             .ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
         let protocol = info.protocol().ok_or(WRONG_DATA)?;
@@ -201,7 +201,8 @@ impl ChipPace {
                     return Err(WRONG_DATA);
                 }
                 let s = Zeroizing::new(rng.bytes(pace_crypto::nonce_len(run.cipher)));
-                let z = pace_crypto::encrypt_nonce(run.cipher, &run.k_pi, &s).map_err(|_| StatusWord::UNKNOWN)?;
+                let z =
+                    pace_crypto::encrypt_nonce(run.cipher, &run.k_pi, &s).map_err(|_| StatusWord::UNKNOWN)?;
                 self.state = State::NonceSent { run, s };
                 Ok(ChipReply::data(&[(tag::ENCRYPTED_NONCE, &z)]))
             }
@@ -212,7 +213,9 @@ impl ChipPace {
                 let data = get(tag::MAPPING_PCD)?;
                 let p = &run.params;
                 if run.mapping.is_generic() {
-                    let pk_pcd = p.decode_public(data, "terminal mapping key").map_err(|_| WRONG_DATA)?;
+                    let pk_pcd = p
+                        .decode_public(data, "terminal mapping key")
+                        .map_err(|_| WRONG_DATA)?;
                     let sk = p.random_private_key(rng).map_err(|_| StatusWord::UNKNOWN)?;
                     let pk_ic = p
                         .generator()
@@ -231,7 +234,8 @@ impl ChipPace {
                     if data.len() != run.cipher.key_len() {
                         return Err(WRONG_DATA);
                     }
-                    let r = pace_crypto::pseudo_random(run.cipher, &s, data, p.prime()).map_err(|_| WRONG_DATA)?;
+                    let r = pace_crypto::pseudo_random(run.cipher, &s, data, p.prime())
+                        .map_err(|_| WRONG_DATA)?;
                     let generator = p.map_integrated(&r).map_err(|_| WRONG_DATA)?;
                     self.state = State::Mapped {
                         run,
@@ -251,9 +255,13 @@ impl ChipPace {
                 }
                 let pk_pcd = get(tag::EPHEMERAL_PCD)?.to_vec();
                 let p = &run.params;
-                let peer = p.decode_public(&pk_pcd, "terminal ephemeral key").map_err(|_| WRONG_DATA)?;
+                let peer = p
+                    .decode_public(&pk_pcd, "terminal ephemeral key")
+                    .map_err(|_| WRONG_DATA)?;
                 let sk = p.random_private_key(rng).map_err(|_| StatusWord::UNKNOWN)?;
-                let own = p.multiply(&generator, sk.as_bn()).map_err(|_| StatusWord::UNKNOWN)?;
+                let own = p
+                    .multiply(&generator, sk.as_bn())
+                    .map_err(|_| StatusWord::UNKNOWN)?;
                 if p.same(&own, &peer).unwrap_or(true) {
                     return Err(WRONG_DATA);
                 }
@@ -262,7 +270,8 @@ impl ChipPace {
                     .agree(&sk, &peer)
                     .and_then(|e| p.shared_secret(&e))
                     .map_err(|_| WRONG_DATA)?;
-                let keys = SessionKeys::derive(run.cipher, &k, Ssc::zero(run.cipher)).map_err(|_| StatusWord::UNKNOWN)?;
+                let keys = SessionKeys::derive(run.cipher, &k, Ssc::zero(run.cipher))
+                    .map_err(|_| StatusWord::UNKNOWN)?;
                 let reply = ChipReply::data(&[(tag::EPHEMERAL_PICC, &pk_ic)]);
                 self.state = State::Agreed {
                     run,
@@ -324,9 +333,11 @@ impl ChipPace {
         let sk_map = sk_map.ok_or(StatusWord::UNKNOWN)?;
         let mut ctx = BigNumContext::new().map_err(unknown)?;
         let mut inv = BigNum::new().map_err(unknown)?;
-        inv.mod_inverse(sk_ic.as_bn(), ec.order(), &mut ctx).map_err(unknown)?;
+        inv.mod_inverse(sk_ic.as_bn(), ec.order(), &mut ctx)
+            .map_err(unknown)?;
         let mut ca = BigNum::new().map_err(unknown)?;
-        ca.mod_mul(&inv, sk_map.as_bn(), ec.order(), &mut ctx).map_err(unknown)?;
+        ca.mod_mul(&inv, sk_map.as_bn(), ec.order(), &mut ctx)
+            .map_err(unknown)?;
         let len = i32::try_from(ec.order().num_bytes()).map_err(|_| StatusWord::UNKNOWN)?;
         let ca_bytes = Zeroizing::new(ca.to_vec_padded(len).map_err(unknown)?);
         inv.clear();

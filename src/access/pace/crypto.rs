@@ -13,7 +13,9 @@ use zeroize::Zeroizing;
 
 use super::error::PaceError;
 use crate::access::AccessError;
-use crate::crypto::{Cipher, KDF_PI, aes_cmac, aes_ecb_encrypt_block, cbc_decrypt, cbc_encrypt, kdf, pad, retail_mac, unpad};
+use crate::crypto::{
+    Cipher, KDF_PI, aes_cmac, aes_ecb_encrypt_block, cbc_decrypt, cbc_encrypt, kdf, pad, retail_mac, unpad,
+};
 use crate::lds::security_infos::CipherSuite;
 
 /// The secure-messaging cipher of a PACE / CA protocol OID's last arc.
@@ -63,12 +65,12 @@ const C1_128: [u8; 16] = [
     0xA4, 0xE1, 0x36, 0xAC, 0x72, 0x5F, 0x73, 0x8B, 0x01, 0xC1, 0xF6, 0x02, 0x17, 0xC1, 0x88, 0xAD,
 ];
 const C0_256: [u8; 32] = [
-    0xD4, 0x63, 0xD6, 0x52, 0x34, 0x12, 0x4E, 0xF7, 0x89, 0x70, 0x54, 0x98, 0x6D, 0xCA, 0x0A, 0x17, 0x4E, 0x28,
-    0xDF, 0x75, 0x8C, 0xBA, 0xA0, 0x3F, 0x24, 0x06, 0x16, 0x41, 0x4D, 0x5A, 0x16, 0x76,
+    0xD4, 0x63, 0xD6, 0x52, 0x34, 0x12, 0x4E, 0xF7, 0x89, 0x70, 0x54, 0x98, 0x6D, 0xCA, 0x0A, 0x17, 0x4E,
+    0x28, 0xDF, 0x75, 0x8C, 0xBA, 0xA0, 0x3F, 0x24, 0x06, 0x16, 0x41, 0x4D, 0x5A, 0x16, 0x76,
 ];
 const C1_256: [u8; 32] = [
-    0x54, 0xBD, 0x72, 0x55, 0xF0, 0xAA, 0xF8, 0x31, 0xBE, 0xC3, 0x42, 0x3F, 0xCF, 0x39, 0xD6, 0x9B, 0x6C, 0xBF,
-    0x06, 0x66, 0x77, 0xD0, 0xFA, 0xAE, 0x5A, 0xAD, 0xD9, 0x9D, 0xF8, 0xE5, 0x35, 0x17,
+    0x54, 0xBD, 0x72, 0x55, 0xF0, 0xAA, 0xF8, 0x31, 0xBE, 0xC3, 0x42, 0x3F, 0xCF, 0x39, 0xD6, 0x9B, 0x6C,
+    0xBF, 0x06, 0x66, 0x77, 0xD0, 0xFA, 0xAE, 0x5A, 0xAD, 0xD9, 0x9D, 0xF8, 0xE5, 0x35, 0x17,
 ];
 
 /// The Integrated Mapping pseudo-random function before reduction
@@ -84,7 +86,12 @@ const C1_256: [u8; 32] = [
 /// `E` is the block cipher in CBC mode with a zero IV (one or two blocks); `t` is a key of
 /// the cipher's length; `s`, `c0`, `c1` and the `k_i` are 128 bits for 3DES and AES-128
 /// and 256 bits for AES-192/256, where the first 24 bytes of `k_i` key AES-192.
-pub fn pseudo_random_bytes(cipher: Cipher, s: &[u8], t: &[u8], p_bits: usize) -> Result<Zeroizing<Vec<u8>>, AccessError> {
+pub fn pseudo_random_bytes(
+    cipher: Cipher,
+    s: &[u8],
+    t: &[u8],
+    p_bits: usize,
+) -> Result<Zeroizing<Vec<u8>>, AccessError> {
     let (c0, c1): (&[u8], &[u8]) = match cipher {
         Cipher::Tdes | Cipher::Aes128 => (&C0_128, &C1_128),
         Cipher::Aes192 | Cipher::Aes256 => (&C0_256, &C1_256),
@@ -148,13 +155,23 @@ pub fn cam_iv(ks_enc: &[u8]) -> Result<[u8; 16], AccessError> {
 /// `A_IC = E(KSenc, pad(CA_IC))` (chip side).
 pub fn encrypt_cam_data(cipher: Cipher, ks_enc: &[u8], ca_ic: &[u8]) -> Result<Vec<u8>, AccessError> {
     let iv = cam_iv(ks_enc)?;
-    Ok(cbc_encrypt(cipher, ks_enc, &iv, &pad(ca_ic, cipher.block_size()))?)
+    Ok(cbc_encrypt(
+        cipher,
+        ks_enc,
+        &iv,
+        &pad(ca_ic, cipher.block_size()),
+    )?)
 }
 
 /// `CA_IC = unpad(D(KSenc, A_IC))` (terminal side).
-pub fn decrypt_cam_data(cipher: Cipher, ks_enc: &[u8], a_ic: &[u8]) -> Result<Zeroizing<Vec<u8>>, AccessError> {
+pub fn decrypt_cam_data(
+    cipher: Cipher,
+    ks_enc: &[u8],
+    a_ic: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, AccessError> {
     let iv = cam_iv(ks_enc)?;
-    let plain = Zeroizing::new(cbc_decrypt(cipher, ks_enc, &iv, a_ic).map_err(|_| PaceError::CamDataMalformed)?);
+    let plain =
+        Zeroizing::new(cbc_decrypt(cipher, ks_enc, &iv, a_ic).map_err(|_| PaceError::CamDataMalformed)?);
     let ca = unpad(&plain, cipher.block_size()).map_err(|_| PaceError::CamDataMalformed)?;
     Ok(Zeroizing::new(ca.to_vec()))
 }
@@ -184,9 +201,16 @@ mod tests {
             assert_eq!(*kpi, h(e, "k_pi"));
             let s = decrypt_nonce(Cipher::Aes128, &kpi, &h(e, "encrypted_nonce_z")).unwrap();
             assert_eq!(*s, h(e, "nonce_s"));
-            assert_eq!(encrypt_nonce(Cipher::Aes128, &kpi, &s).unwrap(), h(e, "encrypted_nonce_z"));
+            assert_eq!(
+                encrypt_nonce(Cipher::Aes128, &kpi, &s).unwrap(),
+                h(e, "encrypted_nonce_z")
+            );
             let r = pseudo_random_bytes(Cipher::Aes128, &s, &h(e, "nonce_t"), bits).unwrap();
-            assert_eq!(hex::encode_upper(&*r), e["prf_output_r"].as_str().unwrap(), "{file}");
+            assert_eq!(
+                hex::encode_upper(&*r),
+                e["prf_output_r"].as_str().unwrap(),
+                "{file}"
+            );
         }
         let v = vectors("pace_ecdh_im_brainpoolp256r1_doc9303_h1.json");
         let c = &v["inputs"]["prf_constants_aes128"];
@@ -198,9 +222,19 @@ mod tests {
     fn tokens_g1_aes_and_nz_3des() {
         let v = vectors("pace_ecdh_gm_brainpoolp256r1_doc9303_g1.json");
         let e = &v["expected"];
-        let t = token(Cipher::Aes128, &h(e, "ks_mac"), &h(e, "auth_token_input_for_t_pcd")).unwrap();
+        let t = token(
+            Cipher::Aes128,
+            &h(e, "ks_mac"),
+            &h(e, "auth_token_input_for_t_pcd"),
+        )
+        .unwrap();
         assert_eq!(t.to_vec(), h(e, "t_pcd"));
-        let t = token(Cipher::Aes128, &h(e, "ks_mac"), &h(e, "auth_token_input_for_t_picc")).unwrap();
+        let t = token(
+            Cipher::Aes128,
+            &h(e, "ks_mac"),
+            &h(e, "auth_token_input_for_t_picc"),
+        )
+        .unwrap();
         assert_eq!(t.to_vec(), h(e, "t_picc"));
     }
 

@@ -106,9 +106,7 @@ impl PaceError {
     /// A hint a user can act on, when there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            PaceError::CamMismatch => {
-                Some("the chip failed to authenticate itself: it may not be genuine")
-            }
+            PaceError::CamMismatch => Some("the chip failed to authenticate itself: it may not be genuine"),
             _ => None,
         }
     }

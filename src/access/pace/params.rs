@@ -421,10 +421,14 @@ impl DomainParams {
         let bits = order.num_bits();
         let len = byte_len(order);
         for _ in 0..128 {
-            let bytes = Zeroizing::new(rng.bytes(len));
+            let mut bytes = Zeroizing::new(rng.bytes(len));
+            // keep only the order's bit length (the top byte may be partial)
+            let extra = len * 8 - usize::try_from(bits).unwrap_or(0);
+            if let Some(top) = bytes.first_mut() {
+                *top &= 0xFFu8.checked_shr(u32::try_from(extra).unwrap_or(8)).unwrap_or(0);
+            }
             let mut k = BigNum::from_slice(&bytes)?;
             k.set_const_time();
-            k.mask_bits(bits)?;
             if k.num_bits() > 0 && k.ucmp(order) == Ordering::Less {
                 return Ok(PrivateKey(k));
             }

@@ -28,7 +28,9 @@ use super::select::{self, PaceSelection};
 use crate::access::{AccessError, Password};
 use crate::apdu::{CardChannel, Response, StatusWord};
 use crate::crypto::{Cipher, ct_eq};
-use crate::lds::security_infos::{ChipAuthenticationPublicKeyInfo, Oid, PaceMapping, PaceProtocol, SecurityInfos};
+use crate::lds::security_infos::{
+    ChipAuthenticationPublicKeyInfo, Oid, PaceMapping, PaceProtocol, SecurityInfos,
+};
 use crate::rng::RandomSource;
 use crate::sm::{SessionKeys, Ssc};
 
@@ -292,7 +294,9 @@ impl CamData {
         if ca.num_bits() == 0 || ca.ucmp(ec.order()) != std::cmp::Ordering::Less {
             return Err(PaceError::CamDataMalformed.into());
         }
-        let pk_map = self.params.decode_public(&self.pk_map_ic, "chip mapping public key")?;
+        let pk_map = self
+            .params
+            .decode_public(&self.pk_map_ic, "chip mapping public key")?;
         let mut tried = 0usize;
         for info in card_security.chip_authentication_public_keys() {
             let Some(pk) = self.key_on_curve(info) else {
@@ -327,7 +331,11 @@ impl CamData {
         if a.p() != b.p() || a.order() != b.order() {
             return None;
         }
-        match self.params.decode_public(&info.public_key.subject_public_key, "PK_IC").ok()? {
+        match self
+            .params
+            .decode_public(&info.public_key.subject_public_key, "PK_IC")
+            .ok()?
+        {
             Element::Ec(p) => Some(p),
             Element::Dh(_) => None,
         }
