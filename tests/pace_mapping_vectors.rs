@@ -4,7 +4,12 @@
 //! example and two real-chip sessions (gmrtd) — through `access::pace::params`.
 
 // helpers outside #[test] functions may fail loudly: this is a test crate
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use emrtd::access::pace::params::{self, DomainParams, PrivateKey};
 use openssl::bn::{BigNum, BigNumContext};

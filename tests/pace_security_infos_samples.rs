@@ -3,7 +3,12 @@
 //! (expected.json, MANIFEST) and decode → encode == input.
 
 // helpers outside #[test] functions may fail loudly: this is a test crate
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use emrtd::lds::security_infos::{
     CardSecurity, DomainParameterSpec, PaceMapping, SecurityInfo, SecurityInfos, SecurityInfosWarning, oid,

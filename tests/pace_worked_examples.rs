@@ -5,7 +5,12 @@
 //! of the example; the chip side, with the chip's randomness injected, must give the
 //! example's responses.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 mod pace_support;
 
@@ -49,12 +54,7 @@ fn pairs(apdus: &Value) -> Vec<(Vec<u8>, Vec<u8>)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| {
-            (
-                hx(a, "capdu"),
-                a["rapdu"].as_str().map(|r| h(r)).unwrap_or_default(),
-            )
-        })
+        .map(|a| (hx(a, "capdu"), a["rapdu"].as_str().map(h).unwrap_or_default()))
         .collect()
 }
 

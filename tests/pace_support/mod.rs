@@ -1,7 +1,13 @@
 //! Shared helpers of the PACE integration tests: vector loading and a tiny Transport
 //! adapter that puts a `ChipPace` behind the reader.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    dead_code
+)]
 
 use emrtd::access::pace::ChipPace;
 use emrtd::apdu::Command;
@@ -56,7 +62,7 @@ pub struct ChipCard {
     pub chip: ChipPace,
     pub rng: Box<dyn RandomSource>,
     pub established: Option<SessionKeys>,
-    pub tamper_last: Option<fn(&mut Vec<u8>)>,
+    pub tamper_last: Option<fn(&mut [u8])>,
     pub responses: Vec<Vec<u8>>,
 }
 

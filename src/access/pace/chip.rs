@@ -338,7 +338,7 @@ impl ChipPace {
         let mut ca = BigNum::new().map_err(unknown)?;
         ca.mod_mul(&inv, sk_map.as_bn(), ec.order(), &mut ctx)
             .map_err(unknown)?;
-        let len = i32::try_from(ec.order().num_bytes()).map_err(|_| StatusWord::UNKNOWN)?;
+        let len = ec.order().num_bytes();
         let ca_bytes = Zeroizing::new(ca.to_vec_padded(len).map_err(unknown)?);
         inv.clear();
         ca.clear();
