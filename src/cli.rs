@@ -6,8 +6,11 @@
 //! `emrtd: error: …`, with a hint where the user can act.
 
 pub mod completions;
+pub mod key;
 pub mod mrz;
 pub mod output;
+pub mod read;
+pub mod source;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +76,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Parse an MRZ and check its check digits.
     Mrz(mrz::MrzArgs),
+    /// Dump every readable file of a document byte-exact into a directory.
+    Read(Box<read::ReadArgs>),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -100,5 +105,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
         Command::Mrz(args) => mrz::run(&args, &global),
+        Command::Read(args) => read::run(&args, &global),
     }
 }

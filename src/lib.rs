@@ -30,5 +30,7 @@ pub mod crypto;
 pub mod sm;
 
 pub mod cli;
+pub mod emulator;
 pub mod lds;
 pub mod mrz;
+pub mod reader;

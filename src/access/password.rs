@@ -72,6 +72,24 @@ impl MrzKey {
         })
     }
 
+    /// The key of a parsed MRZ, with its check digits as printed: the chip's key was
+    /// derived from the printed MRZ, so a misprinted digit must be kept, not corrected.
+    pub fn from_mrz(mrz: &crate::mrz::Mrz) -> Result<Self, AccessError> {
+        let info = mrz.mrz_information();
+        let doc = mrz.document_number().trim_end_matches('<').to_string();
+        if doc.is_empty() {
+            return Err(AccessError::InvalidPassword {
+                what: "document number: empty",
+            });
+        }
+        Ok(MrzKey {
+            document_number: doc,
+            birth: mrz.birth_raw().to_string(),
+            expiry: mrz.expiry_raw().to_string(),
+            information: info.to_string(),
+        })
+    }
+
     /// The document number (without trailing fillers).
     pub fn document_number(&self) -> &str {
         &self.document_number
