@@ -20,6 +20,7 @@ pub mod face;
 pub mod file;
 pub mod image;
 pub mod quirk;
+pub mod security_infos;
 pub mod sod;
 
 pub use error::LdsError;
