@@ -8,5 +8,23 @@
 //! explicit EC parameters (most EC CSCAs use them), so the ICAO path rules are ours.
 
 pub mod cert;
+pub mod country;
+pub mod crl;
+pub mod import;
 pub mod keys;
+pub mod ldif;
+pub mod masterlist;
+pub mod path;
 pub mod signature;
+pub mod store;
+
+/// RFC 3339 text of a time (`2024-08-07T07:38:24Z`).
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+pub(crate) fn ser_time<S: serde::Serializer>(t: &time::OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*t))
+}

@@ -517,9 +517,9 @@ impl Certificate {
         PublicKey::from_spki_der(&self.spki)
     }
 
-    /// Key description without building the key twice.
+    /// Key description (cheap: the key is not built or validated).
     pub fn key_info(&self) -> Result<KeyInfo, KeyError> {
-        Ok(self.public_key()?.info().clone())
+        super::keys::describe_spki(&self.spki)
     }
 
     /// Verify this certificate's signature with the issuer's key, using the

@@ -410,6 +410,13 @@ impl EcDomain {
 
     fn from_explicit(t: &tlv::Tlv<'_>) -> Result<Self, KeyError> {
         let inv = KeyError::Invalid;
+        if let Some(Some(c)) = cached_match(t.raw) {
+            return Ok(EcDomain {
+                group: c.group().map_err(inv)?,
+                name: Some(c.name),
+                form: EcParamsForm::ExplicitNamed,
+            });
+        }
         let mut r = t.children();
         let version = asn1::small_uint(
             &asn1::next(&mut r, tag::INTEGER, "ECParameters.version")?,
@@ -491,7 +498,9 @@ impl EcDomain {
             n,
             h,
         };
-        if let Some(c) = match_named(&explicit, &mut ctx) {
+        let matched = match_named(&explicit, &mut ctx);
+        remember_match(t.raw, matched);
+        if let Some(c) = matched {
             return Ok(EcDomain {
                 group: c.group().map_err(inv)?,
                 name: Some(c.name),
@@ -525,6 +534,73 @@ fn group_params(g: &EcGroupRef, ctx: &mut BigNumContext) -> Result<GroupParams, 
         gen_pt.affine_coordinates(g, &mut gx, &mut gy, ctx)?;
     }
     Ok((p, a, b, gx, gy, n, h))
+}
+
+/// Explicit parameter encodings already matched (real PKIs use a handful of them, and
+/// an LDIF holds tens of thousands of keys): parameters DER → matching curve.
+type MatchCache = std::collections::HashMap<Vec<u8>, Option<&'static NamedCurve>>;
+
+fn match_cache() -> &'static std::sync::Mutex<MatchCache> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<MatchCache>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cached_match(params: &[u8]) -> Option<Option<&'static NamedCurve>> {
+    match_cache().lock().ok()?.get(params).copied()
+}
+
+fn remember_match(params: &[u8], m: Option<&'static NamedCurve>) {
+    if let Ok(mut c) = match_cache().lock()
+        && c.len() < 1024
+    {
+        c.insert(params.to_vec(), m);
+    }
+}
+
+/// Describe a SubjectPublicKeyInfo without building and validating the key (cheap
+/// enough for bulk imports; verification always goes through [`PublicKey`]).
+pub fn describe_spki(spki: &[u8]) -> Result<KeyInfo, KeyError> {
+    let seq = tlv::parse(spki)?;
+    asn1::expect_tag(&seq, tag::SEQUENCE, "SubjectPublicKeyInfo")?;
+    let mut r = seq.children();
+    let alg = AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "algorithm")?)?;
+    let bits_t = asn1::next(&mut r, tag::BIT_STRING, "subjectPublicKey")?;
+    let key = asn1::bit_string_octets(&bits_t, "subjectPublicKey")?;
+    match alg.oid {
+        oid::RSA_ENCRYPTION | oid::RSASSA_PSS => {
+            let k = tlv::parse(key)?;
+            let mut kr = k.children();
+            let n = asn1::integer_bytes(&asn1::next(&mut kr, tag::INTEGER, "modulus")?, "modulus")?;
+            let m = asn1::unsigned_magnitude(n);
+            let bits = m
+                .first()
+                .map(|b| (m.len() as u32 - 1) * 8 + (8 - b.leading_zeros()))
+                .unwrap_or(0);
+            Ok(KeyInfo {
+                algorithm: if alg.oid == oid::RSA_ENCRYPTION {
+                    KeyAlgorithm::Rsa
+                } else {
+                    KeyAlgorithm::RsaPss
+                },
+                bits,
+                curve: None,
+                ec_params: None,
+            })
+        }
+        oid::EC_PUBLIC_KEY => {
+            let params = alg.parameters.as_deref().ok_or(KeyError::UnsupportedParameters {
+                what: "EC key without domain parameters",
+            })?;
+            let d = EcDomain::from_der(params)?;
+            Ok(KeyInfo {
+                algorithm: KeyAlgorithm::Ec,
+                bits: d.group.order_bits(),
+                curve: d.name,
+                ec_params: Some(d.form),
+            })
+        }
+        other => Err(KeyError::UnsupportedAlgorithm { oid: other }),
+    }
 }
 
 fn match_named(e: &Explicit, ctx: &mut BigNumContext) -> Option<&'static NamedCurve> {
