@@ -33,6 +33,7 @@
 //! [`verify_signer`] uses [`crate::pki::keys`] and [`crate::pki::signature`] for the math.
 
 pub mod asn1;
+pub mod sign;
 
 use std::borrow::Cow;
 

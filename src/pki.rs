@@ -10,6 +10,7 @@
 pub mod cert;
 pub mod country;
 pub mod crl;
+pub mod fixtures;
 pub mod import;
 pub mod keys;
 pub mod ldif;

@@ -1,6 +1,11 @@
 //! The real master lists of test-vectors/pki (MANIFEST §3) through the importer.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use emrtd::pki::cert::Certificate;
 use emrtd::pki::import::{self, FileOutcome, ImportOptions, SignatureStatus};
@@ -27,7 +32,12 @@ fn opts(at: time::OffsetDateTime) -> ImportOptions {
 #[test]
 fn german_master_list_imports_541_verified_certificates() {
     let mut store = TrustStore::open_in_memory().unwrap();
-    let r = import::import_bytes(&mut store, DE_ML, &vector(DE_ML), &opts(datetime!(2024-09-01 0:00 UTC)));
+    let r = import::import_bytes(
+        &mut store,
+        DE_ML,
+        &vector(DE_ML),
+        &opts(datetime!(2024-09-01 0:00 UTC)),
+    );
     assert_eq!(r.kind, Some(import::FileKind::MasterList));
     assert_eq!(r.signature, SignatureStatus::Valid, "{:?}", r.errors);
     assert_eq!((r.added, r.duplicate, r.rejected), (541, 0, 0), "{:?}", r.errors);
@@ -35,7 +45,12 @@ fn german_master_list_imports_541_verified_certificates() {
     // the 541 CA certificates plus the list signer
     assert_eq!(store.certificate_count().unwrap(), 542);
     // a second import adds nothing
-    let again = import::import_bytes(&mut store, DE_ML, &vector(DE_ML), &opts(datetime!(2024-09-01 0:00 UTC)));
+    let again = import::import_bytes(
+        &mut store,
+        DE_ML,
+        &vector(DE_ML),
+        &opts(datetime!(2024-09-01 0:00 UTC)),
+    );
     assert_eq!((again.added, again.duplicate), (0, 541));
 }
 
@@ -46,7 +61,13 @@ fn german_master_list_signer_chains_to_the_embedded_german_csca() {
     assert_eq!(v.status, SignatureStatus::Valid, "{:?}", v.reasons);
     let anchor = v.anchor.unwrap();
     assert_eq!(hex::encode_upper(anchor.ski.unwrap())[..6], *"A40A5F");
-    assert!(v.signer.unwrap().subject.display().contains("CSCA Master List Signer"));
+    assert!(
+        v.signer
+            .unwrap()
+            .subject
+            .display()
+            .contains("CSCA Master List Signer")
+    );
 }
 
 #[test]
@@ -61,7 +82,9 @@ fn every_certificate_parses_and_explicit_ec_keys_are_counted() {
         for der in &ml.certificates {
             let c = Certificate::from_der(der).unwrap_or_else(|e| panic!("{path}: {e:?}"));
             // every key builds (explicit parameters included)
-            let key = c.public_key().unwrap_or_else(|e| panic!("{path}: {}: {e:?}", c.subject.display()));
+            let key = c
+                .public_key()
+                .unwrap_or_else(|e| panic!("{path}: {}: {e:?}", c.subject.display()));
             if key.info().algorithm == KeyAlgorithm::Ec {
                 n_ec += 1;
                 if key.info().explicit_params() {
@@ -81,7 +104,11 @@ fn every_certificate_parses_and_explicit_ec_keys_are_counted() {
 #[test]
 fn self_signed_cscas_verify_and_links_are_classified() {
     let ml = MasterList::parse(&vector(DE_ML)).unwrap();
-    let certs: Vec<Certificate> = ml.certificates.iter().map(|d| Certificate::from_der(d).unwrap()).collect();
+    let certs: Vec<Certificate> = ml
+        .certificates
+        .iter()
+        .map(|d| Certificate::from_der(d).unwrap())
+        .collect();
     let roles: Vec<Role> = certs.iter().map(emrtd::pki::store::classify).collect();
     let cscas = roles.iter().filter(|r| **r == Role::Csca).count();
     let links = roles.iter().filter(|r| **r == Role::Link).count();
@@ -102,7 +129,10 @@ fn dutch_master_list_signer_chains_to_nl_csca_serial_6() {
     let signer = v.signer.unwrap();
     assert!(signer.is_valid_at(at));
     // "serial 3" in the MANIFEST is the subject's serialNumber attribute
-    assert_eq!(signer.subject.get(&emrtd::pki::cert::oid::SERIAL_NUMBER), Some("3"));
+    assert_eq!(
+        signer.subject.get(&emrtd::pki::cert::oid::SERIAL_NUMBER),
+        Some("3")
+    );
     let r = import::import_bytes(&mut store, NL_ML, &vector(NL_ML), &opts(at));
     assert_eq!(r.signature, SignatureStatus::Valid);
     // NL CSCA serial 6 is in the list too: 305 new + 1 already imported
@@ -113,7 +143,12 @@ fn dutch_master_list_signer_chains_to_nl_csca_serial_6() {
 #[test]
 fn dutch_master_list_alone_imports_306() {
     let mut store = TrustStore::open_in_memory().unwrap();
-    let r = import::import_bytes(&mut store, NL_ML, &vector(NL_ML), &opts(datetime!(2021-12-17 12:00 UTC)));
+    let r = import::import_bytes(
+        &mut store,
+        NL_ML,
+        &vector(NL_ML),
+        &opts(datetime!(2021-12-17 12:00 UTC)),
+    );
     assert_eq!(r.signature, SignatureStatus::Valid, "{:?}", r.errors);
     assert_eq!((r.added, r.rejected), (306, 0));
 }
@@ -124,7 +159,10 @@ fn flipped_signature_byte_is_refused_and_adds_nothing() {
         let mut bytes = vector(path);
         let ml = MasterList::parse(&bytes).unwrap();
         let sig = ml.signed_data.signer_infos[0].signature.clone();
-        let pos = bytes.windows(sig.len()).position(|w| w == sig.as_slice()).unwrap();
+        let pos = bytes
+            .windows(sig.len())
+            .position(|w| w == sig.as_slice())
+            .unwrap();
         bytes[pos + sig.len() / 2] ^= 0x01;
         let mut store = TrustStore::open_in_memory().unwrap();
         let r = import::import_bytes(&mut store, path, &bytes, &opts(datetime!(2024-09-01 0:00 UTC)));
@@ -132,7 +170,11 @@ fn flipped_signature_byte_is_refused_and_adds_nothing() {
         assert_eq!(r.outcome, FileOutcome::Refused, "{path}");
         assert_eq!(r.added, 0);
         assert_eq!(r.rejected as usize, ml.certificates.len());
-        assert!(r.errors.iter().any(|e| e.contains("signature does not verify")), "{:?}", r.errors);
+        assert!(
+            r.errors.iter().any(|e| e.contains("signature does not verify")),
+            "{:?}",
+            r.errors
+        );
         assert_eq!(store.counts().unwrap(), (0, 0, 0, 0), "{path}");
         // with --trust-unsigned it is imported, and still reported invalid
         let forced = import::import_bytes(

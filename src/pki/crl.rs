@@ -86,16 +86,26 @@ impl Crl {
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
         let outer = tlv::parse_ber(der)?;
         if outer.raw.len() != der.len() {
-            return Err(Asn1Error::Trailing { field: "CertificateList" }.into());
+            return Err(Asn1Error::Trailing {
+                field: "CertificateList",
+            }
+            .into());
         }
         asn1::expect_tag(&outer, tag::SEQUENCE, "CertificateList")?;
         let mut r = outer.children_ber();
         let tbs_t = asn1::next(&mut r, tag::SEQUENCE, "tbsCertList")?;
-        let signature_algorithm = AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
-        let signature =
-            asn1::bit_string_octets(&asn1::next(&mut r, tag::BIT_STRING, "signatureValue")?, "signatureValue")?.to_vec();
+        let signature_algorithm =
+            AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
+        let signature = asn1::bit_string_octets(
+            &asn1::next(&mut r, tag::BIT_STRING, "signatureValue")?,
+            "signatureValue",
+        )?
+        .to_vec();
         if !r.is_empty() {
-            return Err(Asn1Error::Trailing { field: "CertificateList" }.into());
+            return Err(Asn1Error::Trailing {
+                field: "CertificateList",
+            }
+            .into());
         }
         let start = (tbs_t.raw.as_ptr() as usize).saturating_sub(der.as_ptr() as usize);
         let tbs = start..start + tbs_t.raw.len();
@@ -183,7 +193,11 @@ impl Crl {
 fn parse_entry(e: &Tlv<'_>) -> Result<RevokedEntry, Asn1Error> {
     asn1::expect_tag(e, tag::SEQUENCE, "revokedCertificate")?;
     let mut r = e.children_ber();
-    let serial = asn1::integer_bytes(&asn1::next(&mut r, tag::INTEGER, "userCertificate")?, "userCertificate")?.to_vec();
+    let serial = asn1::integer_bytes(
+        &asn1::next(&mut r, tag::INTEGER, "userCertificate")?,
+        "userCertificate",
+    )?
+    .to_vec();
     let date = asn1::time(&asn1::next_any(&mut r, "revocationDate")?, "revocationDate")?;
     let mut reason = None;
     if let Some(exts) = asn1::optional(&mut r, tag::SEQUENCE)? {

@@ -293,7 +293,11 @@ fn run_import<R: Read>(
             }
         }
         let digest = hasher.finish();
-        w.set_source_hash(source_id, &digest, report.kind.map(FileKind::as_str).unwrap_or("unknown"))?;
+        w.set_source_hash(
+            source_id,
+            &digest,
+            report.kind.map(FileKind::as_str).unwrap_or("unknown"),
+        )?;
         Ok(())
     })();
     match result {
@@ -343,9 +347,14 @@ fn import_der(
     };
     // a ContentInfo starts with SEQUENCE { OID 1.2.840.113549.1.7.2 ...
     let signed_data_oid = crate::cms::asn1::encode_oid(&cms::oid::SIGNED_DATA);
-    let looks_cms = bytes.get(..64).unwrap_or(bytes).windows(signed_data_oid.len()).any(|w| w == signed_data_oid);
+    let looks_cms = bytes
+        .get(..64)
+        .unwrap_or(bytes)
+        .windows(signed_data_oid.len())
+        .any(|w| w == signed_data_oid);
     if looks_cms {
-        let sd = SignedData::parse(bytes).map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", chain(&e))))?;
+        let sd = SignedData::parse(bytes)
+            .map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", chain(&e))))?;
         return import_signed(w, bytes, &sd, &prov, opts, report, true);
     }
     match Certificate::from_der(bytes) {
@@ -458,13 +467,21 @@ fn import_pem(
                 let first = report.kind.is_none();
                 import_signed(w, der, &sd, &prov, opts, report, first)?;
             }
-            other => report.notes.push(format!("PEM block {} ({other}) ignored", i + 1)),
+            other => report
+                .notes
+                .push(format!("PEM block {} ({other}) ignored", i + 1)),
         }
     }
     if report.kind.is_none() {
-        return Err(Fatal::Msg("no certificate, CRL or CMS block in the PEM file".into()));
+        return Err(Fatal::Msg(
+            "no certificate, CRL or CMS block in the PEM file".into(),
+        ));
     }
-    if report.added == 0 && report.duplicate == 0 && report.rejected > 0 && report.outcome != FileOutcome::Refused {
+    if report.added == 0
+        && report.duplicate == 0
+        && report.rejected > 0
+        && report.outcome != FileOutcome::Refused
+    {
         return Err(Fatal::Msg("no usable object in the PEM file".into()));
     }
     Ok(())
@@ -493,7 +510,9 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, Fatal> {
         }
     }
     if let Some((_, _, start)) = current {
-        return Err(Fatal::Msg(format!("PEM block at line {start} is truncated (no END line)")));
+        return Err(Fatal::Msg(format!(
+            "PEM block at line {start} is truncated (no END line)"
+        )));
     }
     Ok(out)
 }
@@ -576,7 +595,11 @@ fn add_crl(
         }
         return Ok(());
     }
-    let sig = if status == SignatureStatus::Valid { "valid" } else { "unverified" };
+    let sig = if status == SignatureStatus::Valid {
+        "valid"
+    } else {
+        "unverified"
+    };
     let a = w.add_crl(&crl, sig, non_conformant, prov)?;
     report.count(a);
     Ok(())
@@ -611,7 +634,13 @@ pub fn check_master_list(
         .filter_map(|d| Certificate::from_der(d).ok())
         .filter(Certificate::is_ca)
         .collect();
-    Ok(verify_list(store.connection(), &ml.signed_data, &cas, opts, "master list")?)
+    Ok(verify_list(
+        store.connection(),
+        &ml.signed_data,
+        &cas,
+        opts,
+        "master list",
+    )?)
 }
 
 /// Why [`check_master_list`] could not run.
@@ -648,7 +677,9 @@ fn verify_list(
     let signer_cert = match sd.signer_certificate(signer) {
         Some(der) => Certificate::from_der(der).ok(),
         None => match &signer.sid {
-            SignerIdentifier::SubjectKeyIdentifier(ski) => store::by_ski_on(conn, ski)?.into_iter().next().map(|s| s.cert),
+            SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                store::by_ski_on(conn, ski)?.into_iter().next().map(|s| s.cert)
+            }
             SignerIdentifier::IssuerAndSerialNumber { .. } => None,
         },
     };
@@ -657,7 +688,8 @@ fn verify_list(
         return Ok(v);
     };
     if let Err(e) = cms::verify_signer_with_certificate(sd, signer, &signer_cert.der) {
-        v.reasons.push(format!("{what} signature does not verify: {}", chain(&e)));
+        v.reasons
+            .push(format!("{what} signature does not verify: {}", chain(&e)));
         v.signer = Some(signer_cert);
         return Ok(v);
     }
@@ -667,10 +699,18 @@ fn verify_list(
         .filter(|c| c.subject.country().as_deref() == Some(country.as_str()))
         .cloned()
         .collect();
-    let (anchor, tried) = find_verifying_ca(conn, &signer_cert.issuer, signer_cert.aki.as_deref(), &same_country, |ca| {
-        ca.subject.country().as_deref() == Some(country.as_str())
-            && ca.public_key().is_ok_and(|k| signer_cert.verify_signature(&k).is_ok())
-    })?;
+    let (anchor, tried) = find_verifying_ca(
+        conn,
+        &signer_cert.issuer,
+        signer_cert.aki.as_deref(),
+        &same_country,
+        |ca| {
+            ca.subject.country().as_deref() == Some(country.as_str())
+                && ca
+                    .public_key()
+                    .is_ok_and(|k| signer_cert.verify_signature(&k).is_ok())
+        },
+    )?;
     let Some(anchor) = anchor else {
         v.reasons.push(if tried == 0 {
             format!(
@@ -678,9 +718,7 @@ fn verify_list(
                 signer_cert.subject.display()
             )
         } else {
-            format!(
-                "{what} signer certificate signature does not verify under the CSCA(s) of {country}"
-            )
+            format!("{what} signer certificate signature does not verify under the CSCA(s) of {country}")
         });
         v.signer = Some(signer_cert);
         return Ok(v);
@@ -718,7 +756,9 @@ fn verify_list(
         cms::oid::ICAO_DEVIATION_LIST_SIGNING_KEY
     };
     if !signer_cert.extended_key_usage.contains(&eku) {
-        v.notes.push(format!("{what} signer certificate lacks the ICAO extended key usage {eku}"));
+        v.notes.push(format!(
+            "{what} signer certificate lacks the ICAO extended key usage {eku}"
+        ));
     }
     v.status = SignatureStatus::Valid;
     v.signer = Some(signer_cert);
@@ -796,7 +836,9 @@ fn import_master_list(
     }
     for (i, e) in bad {
         report.rejected += 1;
-        report.errors.push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
+        report
+            .errors
+            .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
     }
     for c in parsed {
         let role = store::classify(&c);
@@ -903,7 +945,10 @@ fn truncation_like(e: &CertError) -> bool {
         CertError::Malformed(crate::cms::asn1::Asn1Error::Tlv(
             TlvError::Truncated { .. } | TlvError::MissingEndOfContents { .. }
         ))
-    ) || matches!(e, CertError::Malformed(crate::cms::asn1::Asn1Error::Trailing { .. }))
+    ) || matches!(
+        e,
+        CertError::Malformed(crate::cms::asn1::Asn1Error::Trailing { .. })
+    )
 }
 
 fn import_ldif<R: BufRead>(
@@ -981,7 +1026,9 @@ fn import_ldif_record(
                 )));
             }
             report.rejected += 1;
-            report.errors.push(format!("{whence}: invalid base64 in {}", attr.name));
+            report
+                .errors
+                .push(format!("{whence}: invalid base64 in {}", attr.name));
             continue;
         }
         match kind {

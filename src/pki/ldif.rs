@@ -77,7 +77,8 @@ impl LdifRecord {
 
     /// First value of an attribute as text.
     pub fn text(&self, name: &str) -> Option<String> {
-        self.get(name).map(|a| String::from_utf8_lossy(&a.value).trim().to_owned())
+        self.get(name)
+            .map(|a| String::from_utf8_lossy(&a.value).trim().to_owned())
     }
 
     /// First attribute whose name matches `pred`.
@@ -188,11 +189,13 @@ impl<R: BufRead> LdifReader<R> {
             if !terminated {
                 rec.unterminated = true;
             }
-            let colon = text
-                .iter()
-                .position(|b| *b == b':')
-                .ok_or(LdifError::Syntax { line, what: "missing ':'" })?;
-            let name = String::from_utf8_lossy(text.get(..colon).unwrap_or_default()).trim().to_owned();
+            let colon = text.iter().position(|b| *b == b':').ok_or(LdifError::Syntax {
+                line,
+                what: "missing ':'",
+            })?;
+            let name = String::from_utf8_lossy(text.get(..colon).unwrap_or_default())
+                .trim()
+                .to_owned();
             let rest = text.get(colon + 1..).unwrap_or_default();
             let (value, bad_base64) = match rest.first() {
                 Some(b':') => {
@@ -238,7 +241,11 @@ fn needs_base64(v: &[u8]) -> bool {
     match v.first() {
         None => false,
         Some(b' ' | b':' | b'<') => true,
-        _ => v.iter().any(|b| *b == 0 || *b == b'\n' || *b == b'\r' || *b >= 0x80) || v.last() == Some(&b' '),
+        _ => {
+            v.iter()
+                .any(|b| *b == 0 || *b == b'\n' || *b == b'\r' || *b >= 0x80)
+                || v.last() == Some(&b' ')
+        }
     }
 }
 
@@ -329,7 +336,10 @@ mod tests {
         let mut r = LdifReader::new(s.as_bytes());
         r.next_record().unwrap();
         let a = r.next_record().unwrap().unwrap();
-        assert_eq!(a.get("userCertificate;binary").unwrap().value, vec![0, 1, 2, 3, 0xFF]);
+        assert_eq!(
+            a.get("userCertificate;binary").unwrap().value,
+            vec![0, 1, 2, 3, 0xFF]
+        );
     }
 
     proptest! {

@@ -176,7 +176,8 @@ fn certificate_identifier(t: &Tlv<'_>) -> Result<Option<SignerIdentifier>, Asn1E
         tag::SEQUENCE => {
             let mut r = t.children_ber();
             let issuer = asn1::next(&mut r, tag::SEQUENCE, "issuer")?;
-            let serial = asn1::integer_bytes(&asn1::next(&mut r, tag::INTEGER, "serialNumber")?, "serialNumber")?;
+            let serial =
+                asn1::integer_bytes(&asn1::next(&mut r, tag::INTEGER, "serialNumber")?, "serialNumber")?;
             Ok(Some(SignerIdentifier::IssuerAndSerialNumber {
                 issuer: issuer.raw.to_vec(),
                 serial: serial.to_vec(),
@@ -234,7 +235,9 @@ fn parse_deviation(t: &Tlv<'_>) -> Result<Deviation, Asn1Error> {
         while !dr.is_empty() {
             let f = dr.read()?;
             match f.tag {
-                tag::OID if deviation_type.is_none() => deviation_type = Some(asn1::oid(&f, "deviationType")?),
+                tag::OID if deviation_type.is_none() => {
+                    deviation_type = Some(asn1::oid(&f, "deviationType")?)
+                }
                 _ if deviation_type.is_none() => description = asn1::directory_string(&f),
                 _ if parameters.is_none() => parameters = Some(f.raw.to_vec()),
                 _ => {}
@@ -242,7 +245,9 @@ fn parse_deviation(t: &Tlv<'_>) -> Result<Deviation, Asn1Error> {
         }
         descriptions.push(DeviationDescription {
             description,
-            deviation_type: deviation_type.ok_or(Asn1Error::Missing { field: "deviationType" })?,
+            deviation_type: deviation_type.ok_or(Asn1Error::Missing {
+                field: "deviationType",
+            })?,
             parameters,
         });
     }
@@ -253,7 +258,10 @@ fn parse_deviation(t: &Tlv<'_>) -> Result<Deviation, Asn1Error> {
 pub fn encode_master_list_content(certs: &[Vec<u8>]) -> Vec<u8> {
     let mut sorted = certs.to_vec();
     sorted.sort();
-    asn1::encode_seq(&[&asn1::encode_small_uint(0), &tlv::encode(tag::SET, &sorted.concat())])
+    asn1::encode_seq(&[
+        &asn1::encode_small_uint(0),
+        &tlv::encode(tag::SET, &sorted.concat()),
+    ])
 }
 
 /// Encode a DeviationList eContent with one deviation per (DSC issuer+serial,
@@ -272,7 +280,10 @@ pub fn encode_deviation_list_content(entries: &[(Vec<u8>, Vec<u8>, Oid, String)]
         })
         .collect();
     devs.sort();
-    asn1::encode_seq(&[&asn1::encode_small_uint(0), &tlv::encode(tag::SET, &devs.concat())])
+    asn1::encode_seq(&[
+        &asn1::encode_small_uint(0),
+        &tlv::encode(tag::SET, &devs.concat()),
+    ])
 }
 
 #[cfg(test)]

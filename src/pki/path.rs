@@ -213,12 +213,20 @@ struct Built {
 enum Search {
     Found(Built),
     /// Candidates existed; reasons why none worked (signature failures, untrusted).
-    Failed { signature_failures: Vec<String>, untrusted: Vec<String> },
+    Failed {
+        signature_failures: Vec<String>,
+        untrusted: Vec<String>,
+    },
     /// No candidate issuer at all.
     NoCandidates,
 }
 
-fn search(store: &TrustStore, child: &Certificate, depth: usize, seen: &mut Vec<[u8; 32]>) -> Result<Search, PathError> {
+fn search(
+    store: &TrustStore,
+    child: &Certificate,
+    depth: usize,
+    seen: &mut Vec<[u8; 32]>,
+) -> Result<Search, PathError> {
     let candidates = store.issuer_candidates(&child.issuer, child.aki.as_deref())?;
     if candidates.is_empty() {
         return Ok(Search::NoCandidates);
@@ -310,7 +318,10 @@ pub fn validate_dsc(
             let msg = format!(
                 "no CSCA for issuer {} (authority key id {}) in the trust store",
                 dsc.issuer.display(),
-                dsc.aki.as_deref().map(hex::encode).unwrap_or_else(|| "absent".into())
+                dsc.aki
+                    .as_deref()
+                    .map(hex::encode)
+                    .unwrap_or_else(|| "absent".into())
             );
             r.status = PathStatus::Indeterminate;
             r.push("chain", CheckStatus::Indeterminate, msg.clone());
@@ -347,7 +358,11 @@ pub fn validate_dsc(
     let Some(csca) = signer.as_ref() else {
         return Ok(r);
     };
-    r.chain = built.chain.iter().map(|s| CertRef::of(&s.cert, Some(s.role))).collect();
+    r.chain = built
+        .chain
+        .iter()
+        .map(|s| CertRef::of(&s.cert, Some(s.role)))
+        .collect();
     r.csca = r.chain.first().cloned();
     let via_link = built.chain.iter().any(|s| s.role == Role::Link);
     r.push(
@@ -356,14 +371,19 @@ pub fn validate_dsc(
         format!(
             "DSC signed by {}{}",
             csca.subject.display(),
-            if via_link { " (via a CSCA link certificate)" } else { "" }
+            if via_link {
+                " (via a CSCA link certificate)"
+            } else {
+                ""
+            }
         ),
     );
     if !csca.subject.raw.eq(&dsc.issuer.raw) && csca.subject.matches(&dsc.issuer) {
         r.find(
             "name.normalised_match",
             Severity::Info,
-            "DSC issuer and CSCA subject match only after normalisation (order, case or string type differ)".into(),
+            "DSC issuer and CSCA subject match only after normalisation (order, case or string type differ)"
+                .into(),
             Some(&dsc),
         );
     }
@@ -383,16 +403,32 @@ pub fn validate_dsc(
     // 2. validity
     let mut failed = false;
     if dsc.is_valid_at(at) {
-        r.push("dsc_validity", CheckStatus::Pass, validity_text("DSC", &dsc, at, true));
+        r.push(
+            "dsc_validity",
+            CheckStatus::Pass,
+            validity_text("DSC", &dsc, at, true),
+        );
     } else {
         failed = true;
-        r.push("dsc_validity", CheckStatus::Fail, validity_text("DSC", &dsc, at, false));
+        r.push(
+            "dsc_validity",
+            CheckStatus::Fail,
+            validity_text("DSC", &dsc, at, false),
+        );
     }
     if csca.is_valid_at(at) {
-        r.push("csca_validity", CheckStatus::Pass, validity_text("CSCA", csca, at, true));
+        r.push(
+            "csca_validity",
+            CheckStatus::Pass,
+            validity_text("CSCA", csca, at, true),
+        );
     } else {
         failed = true;
-        r.push("csca_validity", CheckStatus::Fail, validity_text("CSCA", csca, at, false));
+        r.push(
+            "csca_validity",
+            CheckStatus::Fail,
+            validity_text("CSCA", csca, at, false),
+        );
     }
     for s in built.chain.iter().skip(1) {
         if !s.cert.is_valid_at(at) {
@@ -430,11 +466,20 @@ pub fn validate_dsc(
         failed = true;
         let msg = format!(
             "CSCA country {} does not match the document issuer {} ({})",
-            if csca_country.is_empty() { "(none)" } else { &csca_country },
+            if csca_country.is_empty() {
+                "(none)"
+            } else {
+                &csca_country
+            },
             document_country,
             country::to_alpha2(document_country)
         );
-        r.find("csca.country_mismatch", Severity::Failure, msg.clone(), Some(csca));
+        r.find(
+            "csca.country_mismatch",
+            Severity::Failure,
+            msg.clone(),
+            Some(csca),
+        );
         r.push("country", CheckStatus::Fail, msg);
     }
     if dsc.subject.country().is_some_and(|c| c != csca_country) {
@@ -454,7 +499,11 @@ pub fn validate_dsc(
         .map(|f| f.message.clone())
         .collect();
     if failures.is_empty() {
-        r.push("key_usage", CheckStatus::Pass, "key usage and constraints as Doc 9303 Part 12 requires".into());
+        r.push(
+            "key_usage",
+            CheckStatus::Pass,
+            "key usage and constraints as Doc 9303 Part 12 requires".into(),
+        );
     } else {
         failed = true;
         r.push("key_usage", CheckStatus::Fail, failures.join("; "));
@@ -480,7 +529,10 @@ pub fn validate_dsc(
     let (st, detail) = match &r.revocation {
         Revocation::Good { next_update, .. } => (
             CheckStatus::Pass,
-            format!("not on the current CRL (next update {})", super::format_time(*next_update)),
+            format!(
+                "not on the current CRL (next update {})",
+                super::format_time(*next_update)
+            ),
         ),
         Revocation::Revoked { date, reason, .. } => (
             CheckStatus::Fail,
@@ -494,7 +546,11 @@ pub fn validate_dsc(
     };
     r.push("revocation", st, detail);
 
-    r.status = if failed { PathStatus::Invalid } else { PathStatus::Valid };
+    r.status = if failed {
+        PathStatus::Invalid
+    } else {
+        PathStatus::Valid
+    };
     if failed {
         r.reason = r
             .checks
@@ -600,17 +656,29 @@ fn dsc_profile(r: &mut PathResult, dsc: &Certificate) {
 /// KeyUsage keyCertSign + cRLSign (critical), SKI present.
 fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     let c = &s.cert;
-    let who = if s.role == Role::Link { "link certificate" } else { "CSCA" };
+    let who = if s.role == Role::Link {
+        "link certificate"
+    } else {
+        "CSCA"
+    };
     let prefix = if s.role == Role::Link { "link" } else { "csca" };
     match c.basic_constraints {
         None => r.find(
-            if prefix == "link" { "link.basic_constraints_missing" } else { "csca.basic_constraints_missing" },
+            if prefix == "link" {
+                "link.basic_constraints_missing"
+            } else {
+                "csca.basic_constraints_missing"
+            },
             Severity::Warning,
             format!("{who} has no basic constraints extension"),
             Some(c),
         ),
         Some(bc) if !bc.ca => r.find(
-            if prefix == "link" { "link.not_ca" } else { "csca.not_ca" },
+            if prefix == "link" {
+                "link.not_ca"
+            } else {
+                "csca.not_ca"
+            },
             Severity::Failure,
             format!("{who} has basicConstraints cA = FALSE"),
             Some(c),
@@ -619,19 +687,31 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     }
     match c.key_usage {
         None => r.find(
-            if prefix == "link" { "link.key_usage_missing" } else { "csca.key_usage_missing" },
+            if prefix == "link" {
+                "link.key_usage_missing"
+            } else {
+                "csca.key_usage_missing"
+            },
             Severity::Warning,
             format!("{who} has no key usage extension"),
             Some(c),
         ),
         Some(ku) if !ku.has(KeyUsage::KEY_CERT_SIGN) => r.find(
-            if prefix == "link" { "link.key_usage_no_cert_sign" } else { "csca.key_usage_no_cert_sign" },
+            if prefix == "link" {
+                "link.key_usage_no_cert_sign"
+            } else {
+                "csca.key_usage_no_cert_sign"
+            },
             Severity::Failure,
             format!("{who} key usage does not include keyCertSign"),
             Some(c),
         ),
         Some(ku) if !ku.has(KeyUsage::CRL_SIGN) => r.find(
-            if prefix == "link" { "link.key_usage_no_crl_sign" } else { "csca.key_usage_no_crl_sign" },
+            if prefix == "link" {
+                "link.key_usage_no_crl_sign"
+            } else {
+                "csca.key_usage_no_crl_sign"
+            },
             Severity::Warning,
             format!("{who} key usage does not include cRLSign"),
             Some(c),
@@ -640,7 +720,11 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     }
     if c.ski.is_none() {
         r.find(
-            if prefix == "link" { "link.ski_missing" } else { "csca.ski_missing" },
+            if prefix == "link" {
+                "link.ski_missing"
+            } else {
+                "csca.ski_missing"
+            },
             Severity::Warning,
             format!("{who} has no subject key identifier"),
             Some(c),
@@ -660,7 +744,11 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
 /// ICAO case: one CRL per CSCA, signed by it). Only CRLs whose signature verifies under
 /// a trusted CA certificate of the DSC's issuer count; only a current one (thisUpdate ≤
 /// at ≤ nextUpdate) can say "good".
-pub fn check_revocation(store: &TrustStore, dsc: &Certificate, at: OffsetDateTime) -> Result<Revocation, PathError> {
+pub fn check_revocation(
+    store: &TrustStore,
+    dsc: &Certificate,
+    at: OffsetDateTime,
+) -> Result<Revocation, PathError> {
     let issuers: Vec<StoredCert> = store
         .issuer_candidates(&dsc.issuer, dsc.aki.as_deref())?
         .into_iter()
@@ -682,7 +770,9 @@ pub fn check_revocation(store: &TrustStore, dsc: &Certificate, at: OffsetDateTim
     let mut verified: Vec<&Crl> = Vec::new();
     let mut bad_signature = 0;
     for c in &crls {
-        let ok = issuers.iter().any(|i| i.cert.public_key().is_ok_and(|k| c.verify_signature(&k).is_ok()));
+        let ok = issuers
+            .iter()
+            .any(|i| i.cert.public_key().is_ok_and(|k| c.verify_signature(&k).is_ok()));
         if ok {
             verified.push(c);
         } else {
@@ -702,7 +792,11 @@ pub fn check_revocation(store: &TrustStore, dsc: &Certificate, at: OffsetDateTim
             });
         }
     }
-    if let Some(c) = verified.iter().filter(|c| c.is_current_at(at)).max_by_key(|c| c.this_update) {
+    if let Some(c) = verified
+        .iter()
+        .filter(|c| c.is_current_at(at))
+        .max_by_key(|c| c.this_update)
+    {
         return Ok(Revocation::Good {
             crl: c.fingerprint(),
             next_update: c.next_update.unwrap_or(c.this_update),

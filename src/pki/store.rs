@@ -144,10 +144,16 @@ pub fn is_self_signed(cert: &Certificate) -> bool {
 /// The role of a certificate from its content (Doc 9303 Part 12 §7.1).
 pub fn classify(cert: &Certificate) -> Role {
     use crate::cms::oid as cms_oid;
-    if cert.extended_key_usage.contains(&cms_oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY) {
+    if cert
+        .extended_key_usage
+        .contains(&cms_oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY)
+    {
         return Role::MlSigner;
     }
-    if cert.extended_key_usage.contains(&cms_oid::ICAO_DEVIATION_LIST_SIGNING_KEY) {
+    if cert
+        .extended_key_usage
+        .contains(&cms_oid::ICAO_DEVIATION_LIST_SIGNING_KEY)
+    {
         return Role::DlSigner;
     }
     let ca = cert.is_ca() || cert.key_usage.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN));
@@ -239,7 +245,9 @@ pub fn default_path(explicit: Option<&Path>) -> Result<PathBuf, StoreError> {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(x).join("emrtd").join("trust.db"));
     }
-    let home = std::env::var_os("HOME").filter(|v| !v.is_empty()).ok_or(StoreError::NoLocation)?;
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .ok_or(StoreError::NoLocation)?;
     Ok(PathBuf::from(home).join(".local/share/emrtd/trust.db"))
 }
 
@@ -382,7 +390,10 @@ fn to_stored(v: (Vec<u8>, String, bool, bool)) -> Result<StoredCert, StoreError>
 
 /// Issuer candidates on any connection (inside or outside a transaction).
 pub fn issuer_candidates_on(
-    conn: &Connection, issuer: &Name, aki: Option<&[u8]>) -> Result<Vec<StoredCert>, StoreError> {
+    conn: &Connection,
+    issuer: &Name,
+    aki: Option<&[u8]>,
+) -> Result<Vec<StoredCert>, StoreError> {
     let sql = format!(
         "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
         cert_columns()
@@ -451,7 +462,11 @@ impl TrustStore {
             });
         }
         let tx = self.conn.transaction()?;
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        for (i, m) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
             tx.execute_batch(m)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
@@ -481,7 +496,11 @@ impl TrustStore {
 
     /// Issuer candidates (CSCA or link) of a certificate: by AKI = SKI, then by the
     /// normalised issuer name. Untrusted ones are included; callers check `trusted`.
-    pub fn issuer_candidates(&self, issuer: &Name, aki: Option<&[u8]>) -> Result<Vec<StoredCert>, StoreError> {
+    pub fn issuer_candidates(
+        &self,
+        issuer: &Name,
+        aki: Option<&[u8]>,
+    ) -> Result<Vec<StoredCert>, StoreError> {
         issuer_candidates_on(&self.conn, issuer, aki)
     }
 
@@ -536,7 +555,9 @@ impl TrustStore {
         let mut st = self.conn.prepare_cached(
             "SELECT der FROM crls WHERE issuer_norm = ?1 OR (?2 IS NOT NULL AND aki = ?2) ORDER BY this_update DESC",
         )?;
-        let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| r.get::<_, Vec<u8>>(0))?;
+        let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
         let mut out = Vec::new();
         for r in rows {
             let der = r?;
@@ -550,7 +571,9 @@ impl TrustStore {
 
     /// Number of certificates (all roles).
     pub fn certificate_count(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?)
     }
 
     /// Counts of every object kind: (certificates, crls, master lists, deviation lists).
@@ -687,7 +710,11 @@ impl TrustStore {
             .conn
             .prepare("SELECT COALESCE(country, '??'), COUNT(*), MAX(next_update) FROM crls GROUP BY 1")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
         })?;
         for r in rows {
             let (c, n, next) = r?;
@@ -805,10 +832,17 @@ pub fn canonical_serial(serial: &[u8]) -> Vec<u8> {
 }
 
 fn ts(v: i64) -> Option<String> {
-    OffsetDateTime::from_unix_timestamp(v).ok().map(super::format_time)
+    OffsetDateTime::from_unix_timestamp(v)
+        .ok()
+        .map(super::format_time)
 }
 
-fn key_desc(kind: Option<String>, curve: Option<String>, bits: Option<i64>, explicit: bool) -> Option<String> {
+fn key_desc(
+    kind: Option<String>,
+    curve: Option<String>,
+    bits: Option<i64>,
+    explicit: bool,
+) -> Option<String> {
     let kind = kind?;
     let mut s = match (kind.as_str(), curve) {
         ("ec", Some(c)) => format!("ec-{c}"),
@@ -1097,11 +1131,11 @@ impl Writer<'_> {
                 now()
             ],
         )?;
+        let list_id = self.tx.last_insert_rowid();
         self.provenance("deviation_list", &dl.sha256, prov)?;
         if n == 0 {
             return Ok(Added::Duplicate);
         }
-        let list_id = self.tx.last_insert_rowid();
         let mut st = self.tx.prepare_cached(
             "INSERT INTO deviations (list_id, issuer_norm, serial, ski, document_type, deviation_type, description)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1126,7 +1160,11 @@ impl Writer<'_> {
     }
 
     /// Issuer candidates, seeing rows added in this transaction.
-    pub fn issuer_candidates(&self, issuer: &Name, aki: Option<&[u8]>) -> Result<Vec<StoredCert>, StoreError> {
+    pub fn issuer_candidates(
+        &self,
+        issuer: &Name,
+        aki: Option<&[u8]>,
+    ) -> Result<Vec<StoredCert>, StoreError> {
         issuer_candidates_on(&self.tx, issuer, aki)
     }
 
@@ -1199,9 +1237,15 @@ mod tests {
             assert_eq!(s.counts().unwrap(), (0, 0, 0, 0));
         }
         let s = TrustStore::open(&p).unwrap();
-        let v: i64 = s.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = s
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        let mode: String = s.connection().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = s
+            .connection()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -1213,7 +1257,10 @@ mod tests {
         let c = Connection::open(&p).unwrap();
         c.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         drop(c);
-        assert!(matches!(TrustStore::open(&p), Err(StoreError::SchemaTooNew { .. })));
+        assert!(matches!(
+            TrustStore::open(&p),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
     }
 
     #[test]
