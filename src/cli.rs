@@ -7,6 +7,7 @@
 
 pub mod completions;
 pub mod output;
+pub mod pkd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,8 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Print shell completions or the man page.
     Completions(completions::CompletionsArgs),
+    /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
+    Pkd(pkd::PkdArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -96,5 +99,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
+        Command::Pkd(args) => pkd::run(&args, &global),
     }
 }
