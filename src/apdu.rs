@@ -43,6 +43,10 @@ pub enum ApduError {
     /// The card kept answering 61xx.
     #[error("card answered 61xx more than {MAX_GET_RESPONSE} times")]
     EndlessGetResponse,
+    /// Secure messaging, a channel layered on this one, failed (the source is a
+    /// `crate::sm::SmError`; boxed so this layer does not depend on the one above).
+    #[error(transparent)]
+    SecureMessaging(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 /// A command APDU.

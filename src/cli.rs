@@ -6,8 +6,13 @@
 //! `emrtd: error: …`, with a hint where the user can act.
 
 pub mod completions;
+pub mod inspect;
+pub mod key;
+pub mod mrz;
 pub mod output;
 pub mod pkd;
+pub mod read;
+pub mod source;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +76,12 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Print shell completions or the man page.
     Completions(completions::CompletionsArgs),
+    /// Decode an LDS file, certificate, CRL, master list, LDIF or PEM (or a whole dump).
+    Inspect(inspect::InspectArgs),
+    /// Parse an MRZ and check its check digits.
+    Mrz(mrz::MrzArgs),
+    /// Dump every readable file of a document byte-exact into a directory.
+    Read(Box<read::ReadArgs>),
     /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
     Pkd(pkd::PkdArgs),
 }
@@ -99,6 +110,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
+        Command::Inspect(args) => inspect::run(&args, &global),
+        Command::Mrz(args) => mrz::run(&args, &global),
+        Command::Read(args) => read::run(&args, &global),
         Command::Pkd(args) => pkd::run(&args, &global),
     }
 }

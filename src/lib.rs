@@ -27,8 +27,14 @@ pub mod rng;
 pub mod tlv;
 pub mod transport;
 
+pub mod access;
+pub mod crypto;
+pub mod sm;
+
 pub mod cli;
 pub mod cms;
+pub mod emulator;
 pub mod lds;
 pub mod mrz;
 pub mod pki;
+pub mod reader;

@@ -5,6 +5,7 @@
 //! Nothing above this trait knows which one it talks to. A card that *answers* with
 //! an error status (6982, 6A82, …) is not a transport error: only a failed link is.
 
+pub mod pcsc;
 pub mod replay;
 pub mod trace;
 
@@ -93,7 +94,7 @@ impl TransportError {
 /// What a transport knows about the card and reader it talks to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TransportInfo {
-    /// Reader name (or "emulator:<profile>").
+    /// Reader name (or `emulator:NAME` for the emulator).
     pub reader: String,
     /// Answer-to-reset bytes (for contactless: as synthesised by the reader from the ATS).
     pub atr: Vec<u8>,

@@ -82,6 +82,11 @@ fn find_hint(err: &anyhow::Error) -> Option<String> {
 
 /// Hints for library error types (extended as layers add errors users can act on).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = cause.downcast_ref::<crate::access::AccessError>()
+        && let Some(h) = e.hint()
+    {
+        return Some(h);
+    }
     if let Some(e) = cause.downcast_ref::<crate::transport::TransportError>() {
         use crate::transport::TransportError as T;
         return match e {
@@ -92,6 +97,13 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             }
             _ => None,
         };
+    }
+    if cause.downcast_ref::<crate::mrz::MrzError>().is_some() {
+        return Some(
+            "give all 2 or 3 MRZ lines exactly as printed, separated by newlines, `\\n` or \
+             spaces, in quotes (or `-` to read them from stdin)"
+                .into(),
+        );
     }
     None
 }

@@ -1,0 +1,57 @@
+# emrtd — build, demo and test on a Debian machine.
+#
+#   make demo   install what is missing, build, read an emulated booklet
+#   make test   everything CI runs: formatting, lints, docs, unit/integration tests
+#
+SHELL := /bin/bash
+CARGO ?= cargo
+DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
+BIN := target/debug/emrtd
+DEMO_DIR := target/demo
+
+.PHONY: all deps build demo test lint fmt clippy doc unit clean
+
+all: build
+
+# Install the Debian packages that are missing (needs root or sudo; skipped with a
+# note otherwise, and the build then says what is missing).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else \
+	    echo "not root and no sudo: install them yourself: apt-get install$$missing" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "apt-get install failed for:$$missing" >&2; exit 1; }; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+
+build: deps
+	$(CARGO) build --locked
+
+demo: build
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@echo "== emrtd read: emulated BAC booklet (pkd-fixtures/booklets/bac.toml)"
+	$(BIN) read --emulator pkd-fixtures/booklets/bac.toml --out $(DEMO_DIR)/bac-dump
+	@echo "== dump in $(DEMO_DIR)/bac-dump"
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+doc:
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --no-deps --lib
+
+unit:
+	$(CARGO) test --locked
+
+lint: fmt clippy doc
+
+test: deps lint unit
+
+clean:
+	$(CARGO) clean

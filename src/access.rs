@@ -1,0 +1,12 @@
+//! Access control to the chip: Basic Access Control (Doc 9303 Part 11 §4.3) and the
+//! passwords it and PACE (§4.4) are keyed with. Both ends of each protocol live here:
+//! the reader side runs over any [`CardChannel`](crate::apdu::CardChannel), the chip
+//! side is used by the emulator.
+
+pub mod bac;
+pub mod error;
+pub mod pace;
+pub mod password;
+
+pub use error::AccessError;
+pub use password::{MrzKey, Password};

@@ -1,0 +1,259 @@
+//! `emrtd read SOURCE KEY --out DIR`: dump every readable file byte-exact.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::key::KeyArgs;
+use super::source::SourceArgs;
+use super::{GlobalOpts, Outcome};
+use crate::lds::LdsFile;
+use crate::reader::{AccessChoice, Dump, ReadOptions, ReadProgress, Session};
+use crate::rng::OsRandom;
+use crate::transport::trace::{Recorder, TraceLog};
+
+/// `--access`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum AccessArg {
+    /// PACE when EF.CardAccess offers it, else BAC.
+    #[default]
+    Auto,
+    /// PACE only.
+    Pace,
+    /// BAC only.
+    Bac,
+}
+
+/// Access-protocol options shared by `read` and `verify`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct AccessArgs {
+    /// Access protocol.
+    #[arg(long, value_enum, default_value_t = AccessArg::Auto)]
+    pub access: AccessArg,
+    /// Permit BAC after a failed PACE (reported as a downgrade).
+    #[arg(long)]
+    pub allow_bac_fallback: bool,
+    /// Pick this PACE protocol OID among several PACEInfos.
+    #[arg(long, value_name = "OID")]
+    pub pace_oid: Option<String>,
+    /// Pick this PACE standardised domain parameter id.
+    #[arg(long, value_name = "ID")]
+    pub pace_param: Option<u32>,
+}
+
+/// Read-tuning options shared by `read` and `verify`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TuningArgs {
+    /// Largest READ BINARY size (bytes); default: as much as the chip takes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_read: Option<u32>,
+    /// Never send extended-length commands.
+    #[arg(long)]
+    pub no_extended: bool,
+}
+
+/// Arguments of `emrtd read`.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Document source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Access key.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Access protocol.
+    #[command(flatten)]
+    pub access: AccessArgs,
+    /// Read tuning.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    /// Output directory (created 0700; must not hold a dump already).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only these files (comma-separated: com,sod,dg1,…,cardsecurity).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub files: Option<Vec<String>>,
+    /// Also try every data group EF.COM and EF.SOD do not name.
+    #[arg(long)]
+    pub probe_all: bool,
+}
+
+/// Build reader options from the shared argument groups.
+pub fn read_options(
+    access: &AccessArgs,
+    tuning: &TuningArgs,
+    files: Option<&[String]>,
+    probe_all: bool,
+) -> anyhow::Result<ReadOptions> {
+    let files = match files {
+        Some(list) => Some(
+            list.iter()
+                .map(|n| {
+                    LdsFile::parse(n).with_context(|| {
+                        format!("unknown file {n:?} in --files (use com, sod, dg1 … dg16, cardaccess, cardsecurity)")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    Ok(ReadOptions {
+        files,
+        probe_all,
+        max_read: tuning.max_read.map(|n| n as usize),
+        no_extended: tuning.no_extended,
+        access: match access.access {
+            AccessArg::Auto => AccessChoice::Auto,
+            AccessArg::Pace => AccessChoice::Pace,
+            AccessArg::Bac => AccessChoice::Bac,
+        },
+        allow_bac_fallback: access.allow_bac_fallback,
+        pace_oid: access.pace_oid.clone(),
+        pace_param: access.pace_param,
+        ..ReadOptions::default()
+    })
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+pub struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Bar {
+    /// A bar, hidden unless stderr is a terminal and not quiet.
+    pub fn new(global: &GlobalOpts) -> Self {
+        let show = std::io::stderr().is_terminal() && !global.quiet && !global.json;
+        Bar {
+            bar: show.then(|| {
+                let b = indicatif::ProgressBar::new(0);
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{msg:>14} [{bar:30}] {bytes}/{total_bytes}")
+                {
+                    b.set_style(style.progress_chars("=> "));
+                }
+                b
+            }),
+        }
+    }
+
+    /// Remove the bar.
+    pub fn clear(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl ReadProgress for Bar {
+    fn update(&mut self, file: LdsFile, done: usize, total: Option<usize>) {
+        if let Some(b) = &self.bar {
+            b.set_message(file.name());
+            b.set_length(total.unwrap_or(done) as u64);
+            b.set_position(done as u64);
+        }
+    }
+}
+
+/// Read a document from the source, writing the trace if asked. Returns the dump, or
+/// the failure with its partial dump.
+pub fn read_document(
+    source: &SourceArgs,
+    key: &KeyArgs,
+    options: ReadOptions,
+    global: &GlobalOpts,
+) -> anyhow::Result<Result<Dump, crate::reader::ReadFailure>> {
+    let opened = source.open()?;
+    let password = key.resolve(opened.profile_mrz.as_deref())?;
+    let trace = global.trace.as_ref().map(|_| TraceLog::new());
+    let transport: Box<dyn crate::transport::Transport> = match &trace {
+        Some(log) => Box::new(Recorder::new(opened.transport, log.clone())),
+        None => opened.transport,
+    };
+    let mut rng = OsRandom;
+    let session = Session::new(transport, password, options, &mut rng, trace.clone());
+    let mut bar = Bar::new(global);
+    let result = session.run(&mut bar);
+    bar.clear();
+    if let (Some(path), Some(log)) = (&global.trace, &trace) {
+        let mut f =
+            std::fs::File::create(path).with_context(|| format!("cannot write trace {}", path.display()))?;
+        log.write_jsonl(&mut f, global.trace_plain)
+            .with_context(|| format!("cannot write trace {}", path.display()))?;
+    }
+    Ok(result)
+}
+
+/// Print a short human summary of a dump.
+pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
+    let m = &dump.manifest;
+    println!("dump written to {}", dir.display());
+    if let Some(a) = &m.access {
+        let mut line = format!("access: {} {} with {}", a.protocol, a.cipher, a.password);
+        if let Some(map) = &a.mapping {
+            line.push_str(&format!(", mapping {map}"));
+        }
+        if let Some(p) = a.parameter_id {
+            line.push_str(&format!(", parameter id {p}"));
+        }
+        if a.downgraded {
+            line.push_str(" (DOWNGRADED from PACE)");
+        }
+        println!("{line}");
+    }
+    for f in &m.files {
+        println!(
+            "  {:<16} {:>7} bytes  {:>2} APDU(s)  {:>8.1} ms",
+            f.name, f.size, f.apdus, f.ms
+        );
+    }
+    for a in &m.absent {
+        println!("  {:<16} not read: {} ({})", a.name, a.sw, a.meaning);
+    }
+    let mut tail = format!(
+        "{} file(s); {} APDUs for access, {} for reading; {} recover{}; {:.1} ms",
+        m.files.len(),
+        m.access_apdus,
+        m.read_apdus,
+        m.recoveries,
+        if m.recoveries == 1 { "y" } else { "ies" },
+        m.total_ms
+    );
+    if let Some(ms) = m.modelled_ms {
+        tail.push_str(&format!(" (modelled contactless time {ms:.1} ms)"));
+    }
+    println!("{tail}");
+    if m.partial {
+        println!("PARTIAL dump: {}", m.errors.join("; "));
+    }
+}
+
+/// Run `emrtd read`.
+pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let options = read_options(&args.access, &args.tuning, args.files.as_deref(), args.probe_all)?;
+    match read_document(&args.source, &args.key, options, global)? {
+        Ok(dump) => {
+            dump.write(&args.out)?;
+            if global.json {
+                super::output::print_json(&dump.manifest)?;
+            } else if !global.quiet {
+                print_summary(&dump, &args.out);
+            }
+            Ok(Outcome::ok())
+        }
+        Err(failure) => {
+            if let Some(partial) = &failure.partial {
+                partial
+                    .write(&args.out)
+                    .with_context(|| format!("cannot write the partial dump to {}", args.out.display()))?;
+                eprintln!(
+                    "emrtd: partial dump ({} file(s)) written to {}; manifest.json says it is partial",
+                    partial.files.len(),
+                    args.out.display()
+                );
+            }
+            Err(anyhow::Error::new(failure.error))
+        }
+    }
+}

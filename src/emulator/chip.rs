@@ -1,0 +1,498 @@
+//! The chip's command processor (ISO/IEC 7816-4 commands as Doc 9303 Part 10 §3 and
+//! Part 11 use them) with the access conditions of Doc 9303: EF.CardAccess, EF.ATR/INFO
+//! and EF.DIR readable in plain at the master file; the eMRTD application's files
+//! only under secure messaging after BAC or PACE; EF.CardSecurity only after PACE.
+
+use std::sync::Arc;
+
+use crate::access::bac::ChipBac;
+use crate::access::pace::ChipPace;
+use crate::access::password::{MrzKey, Password};
+use crate::apdu::{Command, Response, StatusWord};
+use crate::lds::security_infos::SecurityInfos;
+use crate::lds::{EMRTD_AID, LdsFile};
+use crate::rng::{OsRandom, RandomSource};
+use crate::sm::ChipSm;
+use crate::transport::{Transport, TransportError, TransportInfo};
+
+use super::link::{ChipWork, LinkModel};
+use super::profile::{Fault, OversizeLe, Profile};
+
+/// Which dedicated file is selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Df {
+    Mf,
+    App,
+}
+
+/// How the current secure channel was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Bac,
+    Pace,
+}
+
+/// Authentication state.
+enum Auth {
+    None,
+    BacChallenge(ChipBac),
+    Secure { sm: ChipSm, via: Via },
+}
+
+struct State {
+    df: Df,
+    current: Option<LdsFile>,
+    auth: Auth,
+}
+
+impl State {
+    fn reset() -> Self {
+        State {
+            df: Df::Mf,
+            current: None,
+            auth: Auth::None,
+        }
+    }
+}
+
+/// The software chip.
+pub struct Emulator {
+    profile: Arc<Profile>,
+    mrz_key: Option<MrzKey>,
+    pace: Option<ChipPace>,
+    rng: Box<dyn RandomSource>,
+    link: LinkModel,
+    state: State,
+    apdu_index: usize,
+    removed: bool,
+}
+
+impl Emulator {
+    /// A chip personalised from `profile`, using the OS random generator.
+    pub fn new(profile: Profile) -> Self {
+        Self::with_rng(profile, Box::new(OsRandom))
+    }
+
+    /// A chip with injected randomness (tests reproduce worked examples with it).
+    pub fn with_rng(profile: Profile, rng: Box<dyn RandomSource>) -> Self {
+        let mrz_key = crate::mrz::Mrz::parse(&profile.mrz)
+            .ok()
+            .and_then(|m| MrzKey::from_mrz(&m).ok());
+        let pace = chip_pace(&profile, mrz_key.as_ref());
+        Emulator {
+            link: LinkModel::new(profile.link.clone()),
+            profile: Arc::new(profile),
+            mrz_key,
+            pace,
+            rng,
+            state: State::reset(),
+            apdu_index: 0,
+            removed: false,
+        }
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The link model's totals.
+    pub fn link(&self) -> &LinkModel {
+        &self.link
+    }
+
+    /// APDUs received so far (over the emulator's whole life).
+    pub fn apdu_count(&self) -> usize {
+        self.apdu_index
+    }
+
+    /// Power-cycle: the session and selection are dropped.
+    pub fn reset(&mut self) {
+        self.state = State::reset();
+        if let Some(p) = &mut self.pace {
+            p.reset();
+        }
+    }
+
+    fn secure(&self) -> Option<Via> {
+        match &self.state.auth {
+            Auth::Secure { via, .. } => Some(*via),
+            _ => None,
+        }
+    }
+
+    /// Process one command APDU (raw bytes) and return the raw response.
+    pub fn process(&mut self, raw: &[u8]) -> (Vec<u8>, ChipWork) {
+        let cmd = match Command::decode(raw) {
+            Ok(c) => c,
+            Err(_) => {
+                self.state.auth = Auth::None;
+                return (
+                    Response::status(StatusWord::WRONG_LENGTH).to_bytes(),
+                    ChipWork::default(),
+                );
+            }
+        };
+        if cmd.extended && !self.profile.chip.extended_length {
+            // a chip without extended length cannot even parse the command
+            self.state.auth = Auth::None;
+            return (
+                Response::status(StatusWord::WRONG_LENGTH).to_bytes(),
+                ChipWork::default(),
+            );
+        }
+        let sm_flag = cmd.cla & 0x0C == 0x0C;
+        let auth = std::mem::replace(&mut self.state.auth, Auth::None);
+        match auth {
+            Auth::Secure { mut sm, via } if sm_flag => {
+                let plain = match sm.unprotect_command(&cmd) {
+                    Ok(p) => p,
+                    Err(_) => {
+                        // wrong MAC or malformed SM objects: the session ends
+                        return (
+                            Response::status(StatusWord::SM_OBJECTS_INCORRECT).to_bytes(),
+                            ChipWork::default(),
+                        );
+                    }
+                };
+                self.state.auth = Auth::Secure { sm, via };
+                let (resp, work) = self.dispatch(&plain);
+                // the session may have been replaced (PACE/CA re-keying) or dropped
+                let bytes = match &mut self.state.auth {
+                    Auth::Secure { sm, .. } => match sm.protect_response(&resp) {
+                        Ok(r) => r.to_bytes(),
+                        Err(_) => {
+                            self.state.auth = Auth::None;
+                            Response::status(StatusWord::UNKNOWN).to_bytes()
+                        }
+                    },
+                    _ => resp.to_bytes(),
+                };
+                (bytes, work)
+            }
+            Auth::Secure { .. } => {
+                // a plain command ends secure messaging (Doc 9303 Part 11 §9.8.6)
+                let (resp, work) = self.dispatch(&cmd);
+                (resp.to_bytes(), work)
+            }
+            other => {
+                if sm_flag {
+                    return (
+                        Response::status(StatusWord::SM_OBJECTS_INCORRECT).to_bytes(),
+                        ChipWork::default(),
+                    );
+                }
+                self.state.auth = other;
+                let (resp, work) = self.dispatch(&cmd);
+                (resp.to_bytes(), work)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, cmd: &Command) -> (Response, ChipWork) {
+        let none = ChipWork::default();
+        match cmd.ins {
+            0xA4 => (self.select(cmd), none),
+            0xB0 | 0xB1 => (self.read_binary(cmd), none),
+            0x84 => (self.get_challenge(cmd), none),
+            0x82 => (self.mutual_authenticate(cmd), none),
+            0x22 | 0x86 => self.pace_step(cmd),
+            _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),
+        }
+    }
+
+    fn lookup_fid(&self, fid: u16) -> Option<LdsFile> {
+        self.profile
+            .files
+            .keys()
+            .copied()
+            .find(|f| f.fid() == fid && f.in_master_file() == (self.state.df == Df::Mf))
+    }
+
+    fn lookup_sfi(&self, sfi: u8) -> Option<LdsFile> {
+        self.profile
+            .files
+            .keys()
+            .copied()
+            .find(|f| f.sfi() == Some(sfi) && f.in_master_file() == (self.state.df == Df::Mf))
+    }
+
+    fn select(&mut self, cmd: &Command) -> Response {
+        match cmd.p1 {
+            0x04 => {
+                if cmd.data == EMRTD_AID {
+                    self.state.df = Df::App;
+                    self.state.current = None;
+                    Response::status(StatusWord::OK)
+                } else {
+                    Response::status(StatusWord::FILE_NOT_FOUND)
+                }
+            }
+            0x00 if cmd.data.is_empty() || cmd.data == [0x3F, 0x00] => {
+                self.state.df = Df::Mf;
+                self.state.current = None;
+                Response::status(StatusWord::OK)
+            }
+            0x00 | 0x02 => {
+                let Ok(fid) = <[u8; 2]>::try_from(cmd.data.as_slice()) else {
+                    return Response::status(StatusWord::WRONG_DATA);
+                };
+                match self.lookup_fid(u16::from_be_bytes(fid)) {
+                    Some(f) => {
+                        self.state.current = Some(f);
+                        if cmd.p2 & 0x0C == 0x0C {
+                            Response::status(StatusWord::OK)
+                        } else {
+                            Response::new(self.fcp(f), StatusWord::OK)
+                        }
+                    }
+                    None => Response::status(StatusWord::FILE_NOT_FOUND),
+                }
+            }
+            _ => Response::status(StatusWord::WRONG_P1P2),
+        }
+    }
+
+    /// File control parameters (ISO 7816-4 §5.3.3): size and identifier.
+    fn fcp(&self, f: LdsFile) -> Vec<u8> {
+        let size = self.profile.files.get(&f).map_or(0, Vec::len);
+        let size16 = u16::try_from(size).unwrap_or(u16::MAX);
+        let mut inner = crate::tlv::encode(0x80, &size16.to_be_bytes());
+        inner.extend(crate::tlv::encode(0x82, &[0x01]));
+        inner.extend(crate::tlv::encode(0x83, &f.fid().to_be_bytes()));
+        crate::tlv::encode(0x62, &inner)
+    }
+
+    fn readable(&self, f: LdsFile) -> bool {
+        match f {
+            LdsFile::CardAccess | LdsFile::AtrInfo | LdsFile::Dir => true,
+            LdsFile::CardSecurity => self.secure() == Some(Via::Pace),
+            _ => self.secure().is_some(),
+        }
+    }
+
+    fn read_binary(&mut self, cmd: &Command) -> Response {
+        let (file, offset) = if cmd.ins == 0xB0 {
+            if cmd.p1 & 0x80 != 0 {
+                match self.lookup_sfi(cmd.p1 & 0x1F) {
+                    Some(f) => {
+                        self.state.current = Some(f);
+                        (f, usize::from(cmd.p2))
+                    }
+                    None => return Response::status(StatusWord::FILE_NOT_FOUND),
+                }
+            } else {
+                let Some(f) = self.state.current else {
+                    return Response::status(StatusWord::NO_CURRENT_EF);
+                };
+                (f, usize::from(u16::from_be_bytes([cmd.p1 & 0x7F, cmd.p2])))
+            }
+        } else {
+            // odd INS: offset in DO'54; P1-P2 zero = current EF, else SFI (P1 = 100xxxxx) or FID
+            let off = match crate::tlv::parse(&cmd.data) {
+                Ok(t) if t.tag == 0x54 && t.value.len() <= 4 && !t.value.is_empty() => {
+                    t.value.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b))
+                }
+                _ => return Response::status(StatusWord::WRONG_DATA),
+            };
+            let file = if cmd.p1 == 0 && cmd.p2 == 0 {
+                self.state.current
+            } else if cmd.p1 & 0xE0 == 0x80 {
+                self.lookup_sfi(cmd.p1 & 0x1F)
+            } else {
+                self.lookup_fid(u16::from_be_bytes([cmd.p1, cmd.p2]))
+            };
+            match file {
+                Some(f) => {
+                    self.state.current = Some(f);
+                    (f, off)
+                }
+                None => return Response::status(StatusWord::FILE_NOT_FOUND),
+            }
+        };
+        if !self.readable(file) {
+            return Response::status(StatusWord::SECURITY_NOT_SATISFIED);
+        }
+        let Some(content) = self.profile.files.get(&file) else {
+            return Response::status(StatusWord::FILE_NOT_FOUND);
+        };
+        let Some(le) = cmd.le else {
+            return Response::status(StatusWord::WRONG_LENGTH);
+        };
+        if offset > content.len() {
+            return Response::status(StatusWord::WRONG_OFFSET);
+        }
+        let max = self.profile.chip.max_read;
+        let mut n = le;
+        if le > max {
+            if cmd.extended {
+                n = max;
+            } else {
+                match self.profile.chip.oversize_le {
+                    OversizeLe::WrongLength => return Response::status(StatusWord::WRONG_LENGTH),
+                    OversizeLe::Truncate => n = max,
+                    OversizeLe::CorrectLe => {
+                        let sw2 = u8::try_from(max.min(255)).unwrap_or(0xFF);
+                        return Response::status(StatusWord::from_bytes(0x6C, sw2));
+                    }
+                }
+            }
+        }
+        let rest = content.get(offset..).unwrap_or_default();
+        let chunk = rest.get(..n.min(rest.len())).unwrap_or_default();
+        // B1 wraps the data in DO'53; its header counts against the chip's buffer
+        let data = if cmd.ins == 0xB1 {
+            crate::tlv::encode(0x53, chunk)
+        } else {
+            chunk.to_vec()
+        };
+        // fewer bytes than Le at the end of the file: 9000, as most chips answer
+        Response::new(data, StatusWord::OK)
+    }
+
+    fn get_challenge(&mut self, cmd: &Command) -> Response {
+        if !self.profile.chip.bac {
+            return Response::status(StatusWord::INS_NOT_SUPPORTED);
+        }
+        if cmd.le != Some(8) {
+            return Response::status(StatusWord::WRONG_LENGTH);
+        }
+        let Some(key) = &self.mrz_key else {
+            return Response::status(StatusWord::CONDITIONS_NOT_SATISFIED);
+        };
+        let mut bac = ChipBac::new(key);
+        let challenge = bac.get_challenge(self.rng.as_mut());
+        self.state.auth = Auth::BacChallenge(bac);
+        Response::new(challenge.to_vec(), StatusWord::OK)
+    }
+
+    fn mutual_authenticate(&mut self, cmd: &Command) -> Response {
+        let Auth::BacChallenge(mut bac) = std::mem::replace(&mut self.state.auth, Auth::None) else {
+            return Response::status(StatusWord::CONDITIONS_NOT_SATISFIED);
+        };
+        match bac.mutual_authenticate(&cmd.data, self.rng.as_mut()) {
+            Ok((data, keys)) => {
+                self.state.auth = Auth::Secure {
+                    sm: ChipSm::new(keys),
+                    via: Via::Bac,
+                };
+                Response::new(data, StatusWord::OK)
+            }
+            Err(_) => Response::status(StatusWord::AUTH_FAILED),
+        }
+    }
+}
+
+impl Emulator {
+    fn pace_step(&mut self, cmd: &Command) -> (Response, ChipWork) {
+        let Some(pace) = self.pace.as_mut() else {
+            return (
+                Response::status(StatusWord::INS_NOT_SUPPORTED),
+                ChipWork::default(),
+            );
+        };
+        if self.profile.chip.refuse_pace && cmd.ins == 0x22 {
+            return (Response::status(StatusWord::WRONG_DATA), ChipWork::default());
+        }
+        if self.state.df != Df::Mf && cmd.ins == 0x22 {
+            // PACE runs at the master file (Doc 9303 Part 11 §4.2)
+            return (
+                Response::status(StatusWord::CONDITIONS_NOT_SATISFIED),
+                ChipWork::default(),
+            );
+        }
+        // public-key work on the chip: mapping (key pair, agreement, new generator) and
+        // key agreement (key pair, shared secret)
+        let has = |tag: u32| {
+            crate::tlv::parse(&cmd.data)
+                .ok()
+                .and_then(|t| t.children().find(tag).ok().flatten())
+                .is_some()
+        };
+        let work = ChipWork {
+            scalar_ops: if has(0x81) {
+                3
+            } else if has(0x83) {
+                2
+            } else {
+                0
+            },
+            rsa_signs: 0,
+        };
+        let reply = pace.process(cmd, self.rng.as_mut());
+        if let Some(keys) = reply.established {
+            self.state.auth = Auth::Secure {
+                sm: ChipSm::new(keys),
+                via: Via::Pace,
+            };
+        } else if cmd.ins == 0x22 {
+            self.state.auth = Auth::None;
+        }
+        (reply.response, work)
+    }
+}
+
+/// The chip side of PACE for the profile's `[[pace]]` entries (or its EF.CardAccess),
+/// accepting the MRZ and, when the profile has one, the CAN.
+fn chip_pace(profile: &Profile, mrz_key: Option<&MrzKey>) -> Option<ChipPace> {
+    let card_access = profile.files.get(&LdsFile::CardAccess)?;
+    let infos = SecurityInfos::decode(card_access).ok()?;
+    infos.pace_infos().next()?;
+    let mut passwords = Vec::new();
+    if let Some(k) = mrz_key {
+        passwords.push(Password::Mrz(k.clone()));
+    }
+    if let Some(can) = &profile.can
+        && let Ok(p) = Password::can(can)
+    {
+        passwords.push(p);
+    }
+    let cam_key = profile
+        .ca_private_key
+        .as_deref()
+        .and_then(|k| crate::access::pace::PrivateKey::from_bytes(k).ok());
+    Some(ChipPace::new(infos, passwords, cam_key))
+}
+
+impl Transport for Emulator {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let index = self.apdu_index;
+        self.apdu_index += 1;
+        if self.removed {
+            return Err(TransportError::CardRemoved);
+        }
+        let removed_now = self
+            .profile
+            .faults
+            .iter()
+            .any(|f| matches!(f, Fault::CardRemoved { at } if *at == index));
+        if removed_now {
+            self.removed = true;
+            self.reset();
+            return Err(TransportError::CardRemoved);
+        }
+        let (resp, work) = self.process(command);
+        let ms = self.link.exchange(command.len(), resp.len(), work);
+        if self.link.realtime() {
+            std::thread::sleep(std::time::Duration::from_secs_f64(ms / 1000.0));
+        }
+        Ok(resp)
+    }
+
+    fn reconnect(&mut self) -> Result<(), TransportError> {
+        self.removed = false;
+        self.reset();
+        Ok(())
+    }
+
+    fn info(&self) -> TransportInfo {
+        TransportInfo {
+            reader: format!("emulator:{}", self.profile.name),
+            atr: self.profile.atr(),
+        }
+    }
+
+    fn modelled_ms(&self) -> Option<f64> {
+        Some(self.link.total_ms)
+    }
+}

@@ -1,0 +1,516 @@
+//! Booklet profiles: the TOML files under `pkd-fixtures/booklets/` that personalise the
+//! software chip (MRZ, CAN, file contents, chip capabilities, link model, faults).
+//!
+//! ```toml
+//! name = "BAC booklet"
+//! mrz = """
+//! P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<
+//! L898902C36UTO7408122F1204159ZE184226B<<<<<10
+//! """
+//! [chip]
+//! extended_length = false
+//! max_read = 223
+//! [files]
+//! DG2 = { path = "data/dg2.bin" }     # relative to the profile
+//! DG13 = { hex = "6D03040100" }
+//! ```
+//!
+//! DG1 is generated from the MRZ and EF.COM from the data groups present, unless the
+//! profile gives them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::lds::LdsFile;
+
+/// Errors loading a profile.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The profile file could not be read.
+    #[error("cannot read profile {path}")]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("invalid profile {path}")]
+    Toml {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A file entry names no known LDS file.
+    #[error(
+        "unknown file name {name:?} in [files] (expected EF.COM, EF.SOD, DG1..DG16, EF.CardAccess, EF.CardSecurity, EF.ATR, EF.DIR)"
+    )]
+    UnknownFile {
+        /// Name given.
+        name: String,
+    },
+    /// A file entry's content could not be loaded.
+    #[error("content of {file} in profile: {what}")]
+    FileContent {
+        /// The LDS file.
+        file: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// The profile's MRZ is unusable.
+    #[error("profile MRZ: {what}")]
+    Mrz {
+        /// What is wrong.
+        what: String,
+    },
+    /// An inconsistent chip setting.
+    #[error("profile chip settings: {what}")]
+    Chip {
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// How a chip answers a short READ BINARY whose Le exceeds what it returns per command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OversizeLe {
+    /// 6700 wrong length (most chips).
+    #[default]
+    WrongLength,
+    /// Return `max_read` bytes with 9000.
+    Truncate,
+    /// 6Cxx with the exact length.
+    CorrectLe,
+}
+
+/// Chip capabilities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChipConfig {
+    /// Accepts extended-length APDUs (advertised in the ATR historical bytes).
+    pub extended_length: bool,
+    /// Most plain data bytes returned by one READ BINARY.
+    pub max_read: usize,
+    /// Answer to a short Le above `max_read`.
+    pub oversize_le: OversizeLe,
+    /// Offers BAC.
+    pub bac: bool,
+    /// ATR to report (hex); generated from the capabilities when absent.
+    pub atr: Option<String>,
+    /// Advertise PACE in EF.CardAccess but refuse MSE:Set AT (6A80): a chip pushing
+    /// the reader to BAC (a downgrade attack).
+    pub refuse_pace: bool,
+}
+
+impl Default for ChipConfig {
+    fn default() -> Self {
+        ChipConfig {
+            extended_length: true,
+            max_read: 65536,
+            oversize_le: OversizeLe::WrongLength,
+            bac: true,
+            atr: None,
+            refuse_pace: false,
+        }
+    }
+}
+
+/// The contactless link model (defaults of the benchmark issue).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkConfig {
+    /// Bit rate in kbit/s, both directions.
+    pub kbit_s: f64,
+    /// Bit-times per byte on the air.
+    pub bits_per_byte: f64,
+    /// Fixed time per APDU exchange (reader, PC/SC, chip turnaround), ms.
+    pub per_apdu_ms: f64,
+    /// Chip time per elliptic-curve or DH scalar operation, ms.
+    pub scalar_op_ms: f64,
+    /// Chip time per RSA-2048 signature, ms.
+    pub rsa_sign_ms: f64,
+    /// Sleep for the modelled time (a slow chip in real time) instead of only counting it.
+    pub realtime: bool,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            kbit_s: 424.0,
+            bits_per_byte: 10.0,
+            per_apdu_ms: 4.0,
+            scalar_op_ms: 60.0,
+            rsa_sign_ms: 200.0,
+            realtime: false,
+        }
+    }
+}
+
+/// A fault the chip injects.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// The card leaves the field when APDU number `at` (0-based, counted over the whole
+    /// life of the emulator) arrives; it is back on the next reconnect.
+    CardRemoved {
+        /// APDU index.
+        at: usize,
+    },
+}
+
+/// One PACEInfo the chip offers (`[[pace]]`); EF.CardAccess is written from these
+/// unless the profile gives its own.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PaceEntry {
+    /// "ECDH-GM", "DH-GM", "ECDH-IM", "DH-IM" or "ECDH-CAM".
+    pub mapping: String,
+    /// "3DES", "AES-128", "AES-192" or "AES-256".
+    pub cipher: String,
+    /// Standardized domain parameter id (0–2, 8–18).
+    pub parameter_id: u32,
+}
+
+impl PaceEntry {
+    /// The PACE protocol it names.
+    pub fn protocol(&self) -> Result<crate::lds::security_infos::PaceProtocol, ProfileError> {
+        use crate::lds::security_infos::{CipherSuite, PaceMapping, PaceProtocol};
+        let mapping = match self.mapping.to_ascii_uppercase().as_str() {
+            "ECDH-GM" => PaceMapping::EcdhGm,
+            "DH-GM" => PaceMapping::DhGm,
+            "ECDH-IM" => PaceMapping::EcdhIm,
+            "DH-IM" => PaceMapping::DhIm,
+            "ECDH-CAM" => PaceMapping::EcdhCam,
+            other => {
+                return Err(ProfileError::Chip {
+                    what: format!(
+                        "unknown PACE mapping {other:?} (ECDH-GM, DH-GM, ECDH-IM, DH-IM, ECDH-CAM)"
+                    ),
+                });
+            }
+        };
+        let cipher = match self.cipher.to_ascii_uppercase().as_str() {
+            "3DES" => CipherSuite::Tdes,
+            "AES-128" => CipherSuite::Aes128,
+            "AES-192" => CipherSuite::Aes192,
+            "AES-256" => CipherSuite::Aes256,
+            other => {
+                return Err(ProfileError::Chip {
+                    what: format!("unknown PACE cipher {other:?} (3DES, AES-128, AES-192, AES-256)"),
+                });
+            }
+        };
+        if mapping == PaceMapping::EcdhCam && cipher == CipherSuite::Tdes {
+            return Err(ProfileError::Chip {
+                what: "PACE-CAM is defined for AES only".into(),
+            });
+        }
+        Ok(PaceProtocol { mapping, cipher })
+    }
+}
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    /// Hex string.
+    #[serde(default)]
+    pub hex: Option<String>,
+    /// Path, relative to the profile file.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+/// The profile as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileToml {
+    /// Human name.
+    pub name: String,
+    /// Free text describing what the booklet is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The MRZ (two or three lines).
+    pub mrz: String,
+    /// Card access number, if the document has one.
+    #[serde(default)]
+    pub can: Option<String>,
+    /// Chip capabilities.
+    #[serde(default)]
+    pub chip: ChipConfig,
+    /// Link model.
+    #[serde(default)]
+    pub link: LinkConfig,
+    /// Files by name.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileSource>,
+    /// Injected faults.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// PACEInfos offered.
+    #[serde(default)]
+    pub pace: Vec<PaceEntry>,
+    /// The chip's static Chip Authentication private key (hex scalar), used for PACE-CAM
+    /// and Chip Authentication; its public key belongs in EF.CardSecurity / DG14.
+    #[serde(default)]
+    pub ca_private_key: Option<String>,
+}
+
+/// A loaded profile: everything the chip needs, file bytes included.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Human name.
+    pub name: String,
+    /// Where it was loaded from.
+    pub path: Option<PathBuf>,
+    /// MRZ lines joined by '\n'.
+    pub mrz: String,
+    /// CAN.
+    pub can: Option<String>,
+    /// Chip capabilities.
+    pub chip: ChipConfig,
+    /// Link model.
+    pub link: LinkConfig,
+    /// File contents.
+    pub files: BTreeMap<LdsFile, Vec<u8>>,
+    /// Faults.
+    pub faults: Vec<Fault>,
+    /// PACEInfos offered.
+    pub pace: Vec<PaceEntry>,
+    /// Chip Authentication private key (scalar bytes).
+    pub ca_private_key: Option<Vec<u8>>,
+}
+
+/// Normalise MRZ text from a profile: trim each line, drop empty lines.
+pub fn normalise_mrz(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Profile {
+    /// Load and personalise from a TOML file.
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw: ProfileToml = toml::from_str(&text).map_err(|source| ProfileError::Toml {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut p = Profile::from_toml(raw, base)?;
+        p.path = Some(path.to_path_buf());
+        Ok(p)
+    }
+
+    /// Personalise from parsed TOML; file paths are relative to `base`.
+    pub fn from_toml(raw: ProfileToml, base: &Path) -> Result<Profile, ProfileError> {
+        let mrz = normalise_mrz(&raw.mrz);
+        let mut files = BTreeMap::new();
+        for (name, src) in &raw.files {
+            let file =
+                LdsFile::parse(name).ok_or_else(|| ProfileError::UnknownFile { name: name.clone() })?;
+            let bytes = match (&src.hex, &src.path) {
+                (Some(h), None) => {
+                    let clean: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+                    hex::decode(clean).map_err(|e| ProfileError::FileContent {
+                        file: file.name(),
+                        what: format!("bad hex: {e}"),
+                    })?
+                }
+                (None, Some(p)) => {
+                    let full = base.join(p);
+                    std::fs::read(&full).map_err(|e| ProfileError::FileContent {
+                        file: file.name(),
+                        what: format!("cannot read {}: {e}", full.display()),
+                    })?
+                }
+                _ => {
+                    return Err(ProfileError::FileContent {
+                        file: file.name(),
+                        what: "give exactly one of `hex` or `path`".into(),
+                    });
+                }
+            };
+            files.insert(file, bytes);
+        }
+        if raw.chip.max_read == 0 {
+            return Err(ProfileError::Chip {
+                what: "max_read must be at least 1".into(),
+            });
+        }
+        if !raw.chip.extended_length && raw.chip.max_read > crate::apdu::MAX_SHORT_LE {
+            return Err(ProfileError::Chip {
+                what: format!(
+                    "max_read {} needs extended length (short APDUs return at most 256 bytes)",
+                    raw.chip.max_read
+                ),
+            });
+        }
+        for entry in &raw.pace {
+            entry.protocol()?;
+        }
+        let ca_private_key = match &raw.ca_private_key {
+            Some(h) => Some(hex::decode(h.trim()).map_err(|e| ProfileError::Chip {
+                what: format!("ca_private_key: bad hex: {e}"),
+            })?),
+            None => None,
+        };
+        if raw
+            .pace
+            .iter()
+            .any(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"))
+            && (ca_private_key.is_none() || !files.contains_key(&LdsFile::CardSecurity))
+        {
+            return Err(ProfileError::Chip {
+                what: "PACE-CAM needs ca_private_key and an EF.CardSecurity file holding its public key"
+                    .into(),
+            });
+        }
+        let mut profile = Profile {
+            name: raw.name,
+            path: None,
+            mrz,
+            can: raw.can,
+            chip: raw.chip,
+            link: raw.link,
+            files,
+            faults: raw.faults,
+            pace: raw.pace,
+            ca_private_key,
+        };
+        profile.generate_missing()?;
+        Ok(profile)
+    }
+
+    /// Generate DG1 from the MRZ, EF.COM from the data groups present and EF.CardAccess
+    /// from the `[[pace]]` entries, when the profile does not give them.
+    fn generate_missing(&mut self) -> Result<(), ProfileError> {
+        if !self.pace.is_empty() && !self.files.contains_key(&LdsFile::CardAccess) {
+            use crate::lds::security_infos::{PaceInfo, SecurityInfo, SecurityInfos};
+            let mut infos = Vec::new();
+            for entry in &self.pace {
+                infos.push(SecurityInfo::Pace(PaceInfo::new(
+                    entry.protocol()?,
+                    Some(entry.parameter_id),
+                )));
+            }
+            self.files
+                .insert(LdsFile::CardAccess, SecurityInfos::from_infos(infos).encode());
+        }
+        if !self.files.contains_key(&LdsFile::Dg(1)) {
+            let joined: String = self.mrz.lines().collect();
+            if !matches!(joined.len(), 72 | 88 | 90) {
+                return Err(ProfileError::Mrz {
+                    what: format!(
+                        "{} characters in {} line(s); expected 2×36, 2×44 or 3×30",
+                        joined.len(),
+                        self.mrz.lines().count()
+                    ),
+                });
+            }
+            let inner = crate::tlv::encode(0x5F1F, joined.as_bytes());
+            self.files
+                .insert(LdsFile::Dg(1), crate::tlv::encode(0x61, &inner));
+        }
+        if !self.files.contains_key(&LdsFile::Com) {
+            let tags: Vec<u8> = self
+                .files
+                .keys()
+                .filter_map(|f| match f {
+                    LdsFile::Dg(_) => f.tag().and_then(|t| u8::try_from(t).ok()),
+                    _ => None,
+                })
+                .collect();
+            let mut inner = crate::tlv::encode(0x5F01, b"0107");
+            inner.extend(crate::tlv::encode(0x5F36, b"040000"));
+            inner.extend(crate::tlv::encode(0x5C, &tags));
+            self.files.insert(LdsFile::Com, crate::tlv::encode(0x60, &inner));
+        }
+        Ok(())
+    }
+
+    /// The ATR: the profile's, or the PC/SC contactless form (PC/SC Part 3 §3.1.3.2.3)
+    /// with historical bytes carrying the card capabilities (ISO 7816-4 §8.1.1.2.7),
+    /// whose third byte says whether extended Lc/Le are supported.
+    pub fn atr(&self) -> Vec<u8> {
+        if let Some(h) = &self.chip.atr
+            && let Ok(bytes) = hex::decode(h.replace(' ', ""))
+        {
+            return bytes;
+        }
+        let ext = if self.chip.extended_length { 0x40 } else { 0x00 };
+        let historical = [0x80, 0x73, 0x00, 0x00, ext];
+        let mut atr = vec![0x3B, 0x80 | historical.len() as u8, 0x80, 0x01];
+        atr.extend_from_slice(&historical);
+        let tck = atr.iter().skip(1).fold(0u8, |a, b| a ^ b);
+        atr.push(tck);
+        atr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TD3: &str =
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+
+    #[test]
+    fn generates_dg1_and_com() {
+        let raw: ProfileToml = toml::from_str(&format!(
+            "name = \"t\"\nmrz = \"\"\"\n{TD3}\n\"\"\"\n[files]\nDG2 = {{ hex = \"7503010203\" }}\n"
+        ))
+        .unwrap();
+        let p = Profile::from_toml(raw, Path::new(".")).unwrap();
+        let dg1 = &p.files[&LdsFile::Dg(1)];
+        assert_eq!(&dg1[..5], &[0x61, 0x5B, 0x5F, 0x1F, 0x58]);
+        let com = crate::tlv::parse(&p.files[&LdsFile::Com]).unwrap();
+        let tags = com.children().find(0x5C).unwrap().unwrap();
+        assert_eq!(tags.value, &[0x61, 0x75]);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_files() {
+        assert!(toml::from_str::<ProfileToml>("name='x'\nmrz='y'\nbogus=1").is_err());
+        let raw: ProfileToml = toml::from_str("name='x'\nmrz='y'\n[files]\nDG42={hex='00'}").unwrap();
+        assert!(matches!(
+            Profile::from_toml(raw, Path::new(".")),
+            Err(ProfileError::UnknownFile { .. })
+        ));
+    }
+
+    #[test]
+    fn atr_advertises_extended_length() {
+        let mut p = Profile {
+            name: String::new(),
+            path: None,
+            mrz: String::new(),
+            can: None,
+            chip: ChipConfig::default(),
+            link: LinkConfig::default(),
+            files: BTreeMap::new(),
+            faults: vec![],
+            pace: vec![],
+            ca_private_key: None,
+        };
+        let atr = p.atr();
+        assert_eq!(atr[..4], [0x3B, 0x85, 0x80, 0x01]);
+        assert_eq!(atr[8], 0x40);
+        assert_eq!(atr.iter().skip(1).fold(0u8, |a, b| a ^ b), 0);
+        p.chip.extended_length = false;
+        assert_eq!(p.atr()[8], 0);
+    }
+}

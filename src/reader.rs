@@ -1,0 +1,746 @@
+//! A reading session (Doc 9303 Part 11 §4 access control, Part 10 file reading):
+//! pick the access protocol from EF.CardAccess, authenticate, read the files with
+//! the fewest round trips the chip allows, recover from tag loss (reconnect,
+//! re-authenticate with the same protocol, resume at the offset), and produce a
+//! [`Dump`].
+
+pub mod dump;
+pub mod engine;
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use thiserror::Error;
+
+use crate::access::AccessError;
+use crate::access::pace::PaceConfig;
+use crate::access::password::Password;
+use crate::apdu::{ApduError, CardChannel, Command, PlainChannel, StatusWord};
+use crate::lds::LdsFile;
+use crate::lds::security_infos::{CardSecurity, SecurityInfos};
+use crate::rng::RandomSource;
+use crate::sm::{SecureChannel, SessionKeys};
+use crate::transport::trace::TraceLog;
+use crate::transport::{Transport, TransportError};
+
+pub use dump::{AbsentRecord, AccessRecord, Dump, FileRecord, Manifest};
+use engine::{EngineError, FileOutcome, FileProgress, ReadSizes};
+
+/// Which access protocol to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessChoice {
+    /// PACE when EF.CardAccess offers it, else BAC.
+    #[default]
+    Auto,
+    /// PACE only.
+    Pace,
+    /// BAC only.
+    Bac,
+}
+
+/// Options of a read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Files to read; `None` = EF.COM, EF.SOD and every data group they name.
+    pub files: Option<Vec<LdsFile>>,
+    /// Also try every data group not named in EF.COM or EF.SOD (forensic).
+    pub probe_all: bool,
+    /// Largest READ BINARY size to use.
+    pub max_read: Option<usize>,
+    /// Never send extended-length commands.
+    pub no_extended: bool,
+    /// Access protocol.
+    pub access: AccessChoice,
+    /// Permit BAC after a failed PACE (reported as a downgrade).
+    pub allow_bac_fallback: bool,
+    /// Preferred PACE protocol OID (dotted).
+    pub pace_oid: Option<String>,
+    /// Preferred PACE parameter id.
+    pub pace_param: Option<u32>,
+    /// Most tag-loss recoveries before giving up.
+    pub max_recoveries: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            files: None,
+            probe_all: false,
+            max_read: None,
+            no_extended: false,
+            access: AccessChoice::Auto,
+            allow_bac_fallback: false,
+            pace_oid: None,
+            pace_param: None,
+            max_recoveries: 8,
+        }
+    }
+}
+
+/// Errors of a reading session.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Access control failed.
+    #[error("access control failed")]
+    Access(#[from] AccessError),
+    /// A file could not be read.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The channel failed outside a file read.
+    #[error(transparent)]
+    Apdu(#[from] ApduError),
+    /// The card refused to select the eMRTD application.
+    #[error("the card has no eMRTD application (SELECT answered {sw})")]
+    NoApplication {
+        /// Status word.
+        sw: StatusWord,
+    },
+    /// The link kept failing.
+    #[error("gave up after {recoveries} recoveries from tag loss")]
+    TooManyRecoveries {
+        /// Recoveries attempted.
+        recoveries: usize,
+        /// The last failure.
+        #[source]
+        last: TransportError,
+    },
+    /// The user asked for an access protocol the card does not offer.
+    #[error("{what}")]
+    AccessUnavailable {
+        /// What is missing.
+        what: String,
+    },
+}
+
+impl ReadError {
+    /// The link failed in a way that reconnecting may cure.
+    fn link_loss(&self) -> Option<&TransportError> {
+        let apdu = match self {
+            ReadError::Engine(EngineError::Apdu(a)) | ReadError::Apdu(a) => a,
+            ReadError::Access(AccessError::Apdu(a)) => a,
+            _ => return None,
+        };
+        match apdu {
+            ApduError::Transport(t) if t.is_link_loss() => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// A failed read, with whatever was read before the failure.
+#[derive(Debug, Error)]
+#[error("{error}")]
+pub struct ReadFailure {
+    /// What went wrong.
+    #[source]
+    pub error: ReadError,
+    /// Files read before it (manifest marked partial), when any.
+    pub partial: Option<Box<Dump>>,
+}
+
+/// Receives progress of file reads (the CLI draws a progress bar from it).
+pub trait ReadProgress {
+    /// `file` has `done` bytes of `total` (when known).
+    fn update(&mut self, file: LdsFile, done: usize, total: Option<usize>);
+    /// The file is finished.
+    fn finished(&mut self, file: LdsFile) {
+        let _ = file;
+    }
+}
+
+/// Progress sink that does nothing.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+
+impl ReadProgress for NoProgress {
+    fn update(&mut self, _: LdsFile, _: usize, _: Option<usize>) {}
+}
+
+/// Whether the ATR's historical bytes announce extended Lc/Le (ISO/IEC 7816-4
+/// §8.1.1.2.7, card capabilities, third software function table byte, bit 7).
+pub fn atr_announces_extended_length(atr: &[u8]) -> bool {
+    historical_bytes(atr)
+        .and_then(|h| {
+            let (first, mut rest) = h.split_first()?;
+            if *first != 0x80 {
+                return None;
+            }
+            // COMPACT-TLV objects: tag in the high nibble, length in the low one
+            while let Some((tl, tail)) = rest.split_first() {
+                let len = usize::from(tl & 0x0F);
+                let value = tail.get(..len)?;
+                if tl >> 4 == 0x7 && len >= 3 {
+                    return value.get(2).map(|b| b & 0x40 != 0);
+                }
+                rest = tail.get(len..)?;
+            }
+            None
+        })
+        .unwrap_or(false)
+}
+
+/// The historical bytes of an ATR (ISO/IEC 7816-3 §8.2).
+pub fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
+    let t0 = *atr.get(1)?;
+    let k = usize::from(t0 & 0x0F);
+    let mut pos = 2;
+    let mut y = t0 >> 4;
+    loop {
+        let mut td = None;
+        for bit in 0..4 {
+            if y & (1 << bit) != 0 {
+                if bit == 3 {
+                    td = Some(*atr.get(pos)?);
+                }
+                pos += 1;
+            }
+        }
+        match td {
+            Some(b) => y = b >> 4,
+            None => break,
+        }
+    }
+    atr.get(pos..pos + k)
+}
+
+/// Session keys and how they were obtained.
+struct Established {
+    keys: SessionKeys,
+    record: AccessRecord,
+    apdus: usize,
+    cam: Option<crate::access::pace::CamData>,
+}
+
+/// A reading session over a transport.
+pub struct Session<'r, T: Transport> {
+    channel: Option<SecureChannel<PlainChannel<T>>>,
+    plain: Option<PlainChannel<T>>,
+    password: Password,
+    options: ReadOptions,
+    rng: &'r mut dyn RandomSource,
+    trace: Option<TraceLog>,
+    card_access: Option<Vec<u8>>,
+    record: Option<AccessRecord>,
+    sizes: ReadSizes,
+    manifest: Manifest,
+    files: std::collections::BTreeMap<LdsFile, Vec<u8>>,
+    last_offset: usize,
+    in_app: bool,
+    cam: Option<crate::access::pace::CamData>,
+}
+
+impl<'r, T: Transport> Session<'r, T> {
+    /// Open a session: nothing is sent yet.
+    pub fn new(
+        transport: T,
+        password: Password,
+        options: ReadOptions,
+        rng: &'r mut dyn RandomSource,
+        trace: Option<TraceLog>,
+    ) -> Self {
+        let info = transport.info();
+        let extended = !options.no_extended && atr_announces_extended_length(&info.atr);
+        let mut manifest = Manifest::new(info.reader, &info.atr);
+        manifest.extended_length = extended;
+        let sizes = ReadSizes::new(extended, options.max_read);
+        Session {
+            channel: None,
+            plain: Some(PlainChannel::new(transport)),
+            password,
+            options,
+            rng,
+            trace,
+            card_access: None,
+            record: None,
+            sizes,
+            manifest,
+            files: std::collections::BTreeMap::new(),
+            last_offset: 0,
+            in_app: false,
+            cam: None,
+        }
+    }
+
+    fn context(&self, what: &str) {
+        if let Some(t) = &self.trace {
+            t.set_context(what);
+        }
+    }
+
+    fn plain_mut(&mut self) -> Result<&mut PlainChannel<T>, ReadError> {
+        if self.plain.is_none()
+            && let Some(sm) = self.channel.take()
+        {
+            self.plain = Some(sm.into_inner());
+        }
+        self.plain.as_mut().ok_or_else(|| ReadError::AccessUnavailable {
+            what: "no channel to the card".into(),
+        })
+    }
+
+    fn total_apdus(&self) -> usize {
+        match (&self.channel, &self.plain) {
+            (Some(sm), _) => sm.exchanges(),
+            (None, Some(p)) => p.exchanges(),
+            _ => 0,
+        }
+    }
+
+    /// Read EF.CardAccess in plain at the MF (by SFI 1C); absent is fine.
+    fn read_card_access(&mut self) -> Result<(), ReadError> {
+        self.context("read EF.CardAccess");
+        let mut sizes = ReadSizes::new(false, Some(crate::apdu::MAX_SHORT_LE));
+        let mut progress = FileProgress::new(LdsFile::CardAccess);
+        let plain = self.plain_mut()?;
+        match engine::read_file(plain, &mut sizes, &mut progress, &mut |_, _, _| {})? {
+            FileOutcome::Complete => self.card_access = Some(progress.data),
+            FileOutcome::Unavailable(_) => self.card_access = None,
+        }
+        Ok(())
+    }
+
+    /// Run access control as chosen (or as the first run chose, on recovery).
+    /// The PACEInfos of EF.CardAccess, when it offers any.
+    fn pace_offer(&self) -> Option<SecurityInfos> {
+        let infos = SecurityInfos::decode(self.card_access.as_deref()?).ok()?;
+        infos.pace_infos().next()?;
+        Some(infos)
+    }
+
+    /// Run access control as chosen (or, on recovery, exactly as the first run did).
+    fn establish(&mut self) -> Result<Established, ReadError> {
+        let start = self.total_apdus();
+        let offer = self.pace_offer();
+        let use_pace = match (&self.record, self.options.access) {
+            (Some(r), _) => r.protocol == "PACE",
+            (None, AccessChoice::Bac) => false,
+            (None, AccessChoice::Pace) => {
+                if offer.is_none() {
+                    return Err(ReadError::AccessUnavailable {
+                        what: "PACE was asked for, but the card offers none (no PACEInfo in EF.CardAccess)"
+                            .into(),
+                    });
+                }
+                true
+            }
+            (None, AccessChoice::Auto) => offer.is_some(),
+        };
+        let mut downgrade: Option<String> = None;
+        if use_pace && let Some(infos) = &offer {
+            match self.run_pace(infos) {
+                Ok(mut est) => {
+                    est.apdus = self.total_apdus().saturating_sub(start);
+                    return Ok(est);
+                }
+                Err(e) => {
+                    let fallback = self.record.is_none()
+                        && self.options.allow_bac_fallback
+                        && self.options.access == AccessChoice::Auto
+                        && matches!(self.password, Password::Mrz(_))
+                        && e.link_loss().is_none();
+                    if !fallback {
+                        return Err(e);
+                    }
+                    downgrade = Some(format!("PACE failed: {}", error_chain(&e)));
+                }
+            }
+        }
+        let mut est = self.run_bac()?;
+        if let Some(reason) = downgrade {
+            est.record.downgraded = true;
+            est.record.downgrade_reason = Some(reason);
+        } else if let Some(r) = &self.record {
+            est.record.downgraded = r.downgraded;
+            est.record.downgrade_reason = r.downgrade_reason.clone();
+        }
+        est.apdus = self.total_apdus().saturating_sub(start);
+        Ok(est)
+    }
+
+    fn run_pace(&mut self, infos: &SecurityInfos) -> Result<Established, ReadError> {
+        self.context("PACE");
+        let mut config = PaceConfig::default();
+        let (oid, param) = match &self.record {
+            Some(r) => (r.oid.clone(), r.parameter_id),
+            None => (self.options.pace_oid.clone(), self.options.pace_param),
+        };
+        if let Some(o) = oid {
+            config.prefer_oid = Some(o.parse().map_err(|_| ReadError::AccessUnavailable {
+                what: format!("{o:?} is not an object identifier"),
+            })?);
+        }
+        config.prefer_param = param;
+        self.plain_mut()?;
+        let password = self.password.clone();
+        let rng = &mut *self.rng;
+        let plain = self.plain.as_mut().ok_or_else(|| ReadError::AccessUnavailable {
+            what: "no channel to the card".into(),
+        })?;
+        let outcome = crate::access::pace::authenticate(plain, infos, &password, &config, rng)?;
+        let record = AccessRecord {
+            protocol: "PACE".into(),
+            mapping: Some(outcome.mapping.name().into()),
+            parameter_id: outcome.parameter_id,
+            oid: Some(outcome.protocol_oid.to_string()),
+            cipher: outcome.cipher.name().into(),
+            password: outcome.password.into(),
+            downgraded: false,
+            downgrade_reason: None,
+        };
+        Ok(Established {
+            keys: outcome.keys,
+            record,
+            apdus: 0,
+            cam: outcome.cam,
+        })
+    }
+
+    fn run_bac(&mut self) -> Result<Established, ReadError> {
+        self.context("BAC");
+        let password = self.password.clone();
+        let Password::Mrz(key) = &password else {
+            return Err(ReadError::AccessUnavailable {
+                what: "BAC needs the MRZ, and the card does not offer PACE (a CAN only works with PACE)"
+                    .into(),
+            });
+        };
+        self.plain_mut()?;
+        let rng = &mut *self.rng;
+        let plain = self.plain.as_mut().ok_or_else(|| ReadError::AccessUnavailable {
+            what: "no channel to the card".into(),
+        })?;
+        // BAC runs inside the eMRTD application
+        let resp = plain.send(&Command::select_aid(&crate::lds::EMRTD_AID))?;
+        if !resp.is_ok() {
+            return Err(ReadError::NoApplication { sw: resp.sw });
+        }
+        let keys = crate::access::bac::authenticate(plain, key, rng)?;
+        let record = AccessRecord {
+            protocol: "BAC".into(),
+            mapping: None,
+            parameter_id: None,
+            oid: None,
+            cipher: "3DES".into(),
+            password: "MRZ".into(),
+            downgraded: false,
+            downgrade_reason: None,
+        };
+        Ok(Established {
+            keys,
+            record,
+            apdus: 0,
+            cam: None,
+        })
+    }
+
+    /// SELECT the eMRTD application under secure messaging (after PACE, which runs at
+    /// the master file).
+    fn select_application(&mut self) -> Result<(), ReadError> {
+        let Some(ch) = self.channel.as_mut() else {
+            return Err(ReadError::AccessUnavailable {
+                what: "no secure channel".into(),
+            });
+        };
+        let resp = ch.send(&Command::select_aid(&crate::lds::EMRTD_AID))?;
+        if !resp.is_ok() {
+            return Err(ReadError::NoApplication { sw: resp.sw });
+        }
+        self.in_app = true;
+        Ok(())
+    }
+
+    fn secure(&mut self, keys: SessionKeys) -> Result<(), ReadError> {
+        let plain = self.plain.take().ok_or_else(|| ReadError::AccessUnavailable {
+            what: "no channel to the card".into(),
+        })?;
+        let mut sm = SecureChannel::new(plain, keys);
+        if let Some(t) = &self.trace {
+            sm = sm.with_trace(t.clone());
+        }
+        self.channel = Some(sm);
+        Ok(())
+    }
+
+    /// Reconnect after tag loss and authenticate again with the same protocol.
+    fn recover(
+        &mut self,
+        file: Option<LdsFile>,
+        offset: usize,
+        err: &TransportError,
+    ) -> Result<(), ReadError> {
+        self.manifest.recoveries += 1;
+        self.manifest.recovery_log.push(dump::RecoveryRecord {
+            file: file.map(|f| f.name()),
+            offset,
+            error: err.to_string(),
+        });
+        self.context("recover");
+        let plain = self.plain_mut()?;
+        plain.transport_mut().reconnect().map_err(ApduError::from)?;
+        if self.record.is_none() {
+            // lost before access control finished: the caller simply starts it again
+            return Ok(());
+        }
+        let was_in_app = self.in_app;
+        self.in_app = false;
+        let est = self.establish()?;
+        self.manifest.access_apdus += est.apdus;
+        let pace = est.record.protocol == "PACE";
+        if !pace {
+            self.in_app = true;
+        }
+        self.secure(est.keys)?;
+        if pace && was_in_app {
+            self.select_application()?;
+        }
+        Ok(())
+    }
+
+    /// Run `op` with recovery from tag loss: on a link loss, reconnect,
+    /// re-authenticate and call `op` again (it resumes from its own progress).
+    fn with_recovery<R>(
+        &mut self,
+        file: Option<LdsFile>,
+        mut op: impl FnMut(&mut Self) -> Result<R, ReadError>,
+    ) -> Result<R, ReadError> {
+        loop {
+            let mut err = match op(self) {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            // a reconnect or re-authentication that itself loses the link is retried too
+            loop {
+                let Some(t) = err.link_loss() else {
+                    return Err(err);
+                };
+                let t = clone_link_error(t);
+                if self.manifest.recoveries >= self.options.max_recoveries {
+                    return Err(ReadError::TooManyRecoveries {
+                        recoveries: self.manifest.recoveries,
+                        last: t,
+                    });
+                }
+                match self.recover(file, self.last_offset, &t) {
+                    Ok(()) => break,
+                    Err(e) => err = e,
+                }
+            }
+        }
+    }
+
+    fn read_one(&mut self, file: LdsFile, progress: &mut dyn ReadProgress) -> Result<(), ReadError> {
+        self.context(&format!("read {}", file.name()));
+        let started = Instant::now();
+        let modelled_before = self.modelled_ms();
+        let mut fp = FileProgress::new(file);
+        let outcome = self.with_recovery(Some(file), |s| {
+            let Some(ch) = s.channel.as_mut() else {
+                return Err(ReadError::AccessUnavailable {
+                    what: "no secure channel".into(),
+                });
+            };
+            let r = engine::read_file(ch, &mut s.sizes, &mut fp, &mut |f, d, t| progress.update(f, d, t));
+            if r.is_err() {
+                // after a failure the card's current file is unknown
+                fp.current = false;
+                s.last_offset = fp.data.len();
+            }
+            Ok(r?)
+        })?;
+        progress.finished(file);
+        match outcome {
+            FileOutcome::Complete => {
+                let modelled = match (modelled_before, self.modelled_ms()) {
+                    (Some(a), Some(b)) => Some(round3(b - a)),
+                    _ => None,
+                };
+                self.manifest.files.push(FileRecord {
+                    name: file.name(),
+                    fid: format!("{:04X}", file.fid()),
+                    size: fp.data.len(),
+                    sha256: dump::sha256_hex(&fp.data),
+                    apdus: fp.apdus,
+                    ms: round3(started.elapsed().as_secs_f64() * 1000.0),
+                    modelled_ms: modelled,
+                    read_size: fp.read_size,
+                    notes: fp.notes.clone(),
+                });
+                self.files.insert(file, std::mem::take(&mut fp.data));
+            }
+            FileOutcome::Unavailable(sw) => {
+                self.manifest.absent.push(AbsentRecord {
+                    name: file.name(),
+                    sw: format!("{:04X}", sw.0),
+                    meaning: sw.meaning().into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Run the whole read: EF.CardAccess, access control, EF.COM, EF.SOD and the data
+    /// groups. On failure the files read so far come back in a dump marked partial.
+    pub fn run(mut self, progress: &mut dyn ReadProgress) -> Result<Dump, ReadFailure> {
+        let t0 = Instant::now();
+        match self.run_inner(progress) {
+            Ok(()) => Ok(self.finish(t0)),
+            Err(error) => {
+                self.manifest.partial = true;
+                self.manifest.errors.push(error_chain(&error));
+                // a dump is only worth keeping when a file of the document was read
+                let any = self.files.keys().any(|f| !f.in_master_file());
+                let partial = any.then(|| Box::new(self.finish(t0)));
+                Err(ReadFailure { error, partial })
+            }
+        }
+    }
+
+    fn run_inner(&mut self, progress: &mut dyn ReadProgress) -> Result<(), ReadError> {
+        self.with_recovery(None, |s| s.read_card_access())?;
+        if let Some(ca) = self.card_access.clone() {
+            self.files.insert(LdsFile::CardAccess, ca);
+        }
+        let est = self.with_recovery(None, |s| s.establish())?;
+        self.manifest.access_apdus = self.total_apdus();
+        self.manifest.access = Some(est.record.clone());
+        let pace = est.record.protocol == "PACE";
+        self.in_app = !pace;
+        self.record = Some(est.record);
+        self.cam = est.cam;
+        self.secure(est.keys)?;
+        let wanted = self.options.files.clone();
+        if pace {
+            // EF.CardSecurity lives at the master file, where PACE left us
+            let want_cs =
+                self.cam.is_some() || wanted.as_ref().is_none_or(|w| w.contains(&LdsFile::CardSecurity));
+            if want_cs {
+                self.read_one(LdsFile::CardSecurity, progress)?;
+            }
+            self.check_cam();
+            self.with_recovery(None, |s| if s.in_app { Ok(()) } else { s.select_application() })?;
+        }
+        let mut order: Vec<LdsFile> = vec![LdsFile::Com, LdsFile::Sod];
+        if let Some(w) = &wanted {
+            order.retain(|f| w.contains(f));
+        }
+        for f in order {
+            self.read_one(f, progress)?;
+        }
+        let mut groups: BTreeSet<LdsFile> = BTreeSet::new();
+        match &wanted {
+            Some(w) => groups.extend(w.iter().copied().filter(|f| matches!(f, LdsFile::Dg(_)))),
+            None => {
+                if let Some(com) = self.files.get(&LdsFile::Com) {
+                    groups.extend(com_tag_list(com));
+                }
+                if let Some(sod) = self.files.get(&LdsFile::Sod) {
+                    groups.extend(sod_data_groups(sod));
+                }
+                if self.options.probe_all {
+                    groups.extend((1..=16).map(LdsFile::Dg));
+                }
+            }
+        }
+        for f in groups {
+            self.read_one(f, progress)?;
+        }
+        Ok(())
+    }
+
+    /// PACE-CAM: check the chip's CA data against EF.CardSecurity's public key and record
+    /// the outcome (verification of EF.CardSecurity's signature belongs to `verify`).
+    fn check_cam(&mut self) {
+        let Some(cam) = &self.cam else { return };
+        let result = match self.files.get(&LdsFile::CardSecurity) {
+            None => Err("EF.CardSecurity could not be read".to_string()),
+            Some(bytes) => match CardSecurity::decode(bytes) {
+                Err(e) => Err(format!("EF.CardSecurity does not decode: {e}")),
+                Ok(cs) => cam.verify(&cs.security_infos).map_err(|e| error_chain(&e)),
+            },
+        };
+        self.manifest.chip_authentication = Some(match result {
+            Ok(ev) => dump::ChipAuthRecord {
+                method: "PACE-CAM".into(),
+                verified: true,
+                key_id: ev.key_id,
+                chip_public_key: Some(hex::encode_upper(&ev.chip_public_key)),
+                reason: None,
+            },
+            Err(reason) => dump::ChipAuthRecord {
+                method: "PACE-CAM".into(),
+                verified: false,
+                key_id: None,
+                chip_public_key: None,
+                reason: Some(reason),
+            },
+        });
+    }
+
+    fn finish(&mut self, t0: Instant) -> Dump {
+        let total = self.total_apdus();
+        self.manifest.read_apdus = total.saturating_sub(self.manifest.access_apdus);
+        self.manifest.modelled_ms = self.modelled_ms().map(round3);
+        self.manifest.total_ms = round3(t0.elapsed().as_secs_f64() * 1000.0);
+        Dump {
+            files: std::mem::take(&mut self.files),
+            manifest: self.manifest.clone(),
+        }
+    }
+
+    fn modelled_ms(&self) -> Option<f64> {
+        match (&self.channel, &self.plain) {
+            (Some(sm), _) => sm.inner().transport().modelled_ms(),
+            (None, Some(p)) => p.transport().modelled_ms(),
+            _ => None,
+        }
+    }
+}
+
+/// The data groups named in EF.COM's tag list (empty when EF.COM does not decode).
+pub fn com_tag_list(com: &[u8]) -> Vec<LdsFile> {
+    let Ok(outer) = crate::tlv::parse(com) else {
+        return Vec::new();
+    };
+    let Ok(Some(list)) = outer.children().find(0x5C) else {
+        return Vec::new();
+    };
+    list.value
+        .iter()
+        .filter_map(|t| LdsFile::from_com_tag(*t))
+        .collect()
+}
+
+/// The data groups whose hashes EF.SOD lists (empty when it does not decode).
+pub fn sod_data_groups(sod: &[u8]) -> Vec<LdsFile> {
+    crate::lds::sod::decode(sod)
+        .map(|s| s.dg_numbers().into_iter().map(LdsFile::Dg).collect())
+        .unwrap_or_default()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Transport errors are not `Clone` (they may hold a boxed source); recovery only
+/// needs the link-loss kinds, which carry plain data.
+fn clone_link_error(t: &TransportError) -> TransportError {
+    match t {
+        TransportError::CardRemoved => TransportError::CardRemoved,
+        TransportError::Timeout { ms } => TransportError::Timeout { ms: *ms },
+        other => TransportError::Transmit {
+            reason: other.to_string(),
+        },
+    }
+}

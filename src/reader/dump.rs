@@ -1,0 +1,408 @@
+//! The dump directory of `emrtd read --out DIR` (CLI.md "Dump directory"): the raw
+//! files exactly as read, and `manifest.json` describing how they were read.
+//!
+//! Dumps hold personal data: directories are created 0700 and files 0600.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::lds::LdsFile;
+
+/// Current manifest schema version.
+pub const SCHEMA: u32 = 1;
+
+/// Errors writing or loading a dump.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DumpError {
+    /// A file system operation failed.
+    #[error("{what} {path}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// manifest.json is malformed.
+    #[error("malformed manifest {path}")]
+    Manifest {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The directory holds no LDS file at all.
+    #[error("{path} holds no LDS files (expected EF.COM.bin, EF.SOD.bin, DG1.bin, …)")]
+    Empty {
+        /// Path.
+        path: PathBuf,
+    },
+    /// The output directory already holds a dump.
+    #[error("{path} already holds a dump (manifest.json); choose an empty directory")]
+    NotEmpty {
+        /// Path.
+        path: PathBuf,
+    },
+}
+
+/// Access protocol record of the manifest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AccessRecord {
+    /// "PACE" or "BAC".
+    pub protocol: String,
+    /// PACE mapping (ECDH-GM, DH-GM, ECDH-IM, DH-IM, ECDH-CAM) or null for BAC.
+    pub mapping: Option<String>,
+    /// PACE standardised domain parameter id.
+    pub parameter_id: Option<u32>,
+    /// PACE protocol OID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oid: Option<String>,
+    /// "3DES", "AES-128", "AES-192", "AES-256".
+    pub cipher: String,
+    /// "MRZ" or "CAN" (or "PIN"/"PUK").
+    pub password: String,
+    /// True when PACE was offered but BAC was used (only with --allow-bac-fallback).
+    pub downgraded: bool,
+    /// Why the downgrade happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgrade_reason: Option<String>,
+}
+
+/// One file read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    /// Name (`DG1`, `EF.SOD`, …).
+    pub name: String,
+    /// File identifier, hex.
+    pub fid: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// APDUs spent reading it (SELECT and retries included).
+    pub apdus: usize,
+    /// Wall time, ms.
+    pub ms: f64,
+    /// Modelled link time, ms (emulator only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modelled_ms: Option<f64>,
+    /// Largest READ BINARY Le that worked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_size: Option<usize>,
+    /// Quirks seen while reading (e.g. bytes past the TLV trimmed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// A file that could not be read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AbsentRecord {
+    /// Name.
+    pub name: String,
+    /// Status word, hex (e.g. "6A82" absent, "6982" denied).
+    pub sw: String,
+    /// Meaning.
+    #[serde(default)]
+    pub meaning: String,
+}
+
+/// Chip authentication done while reading (PACE-CAM). Recorded for the forensic
+/// record; a verifier working from a dump cannot re-run it and must not count it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChipAuthRecord {
+    /// "PACE-CAM".
+    pub method: String,
+    /// Whether the chip's CA data matched a public key of EF.CardSecurity.
+    pub verified: bool,
+    /// keyId of the key that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<u64>,
+    /// The chip's static public key that matched, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip_public_key: Option<String>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A tag-loss recovery.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecoveryRecord {
+    /// File being read.
+    pub file: Option<String>,
+    /// Offset resumed at.
+    pub offset: usize,
+    /// What failed.
+    pub error: String,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// Schema version.
+    pub schema: u32,
+    /// Tool name and version.
+    pub tool: String,
+    /// UTC time the read started (RFC 3339).
+    pub time: String,
+    /// Reader name.
+    pub reader: String,
+    /// ATR, hex.
+    pub atr: String,
+    /// Access protocol used.
+    pub access: Option<AccessRecord>,
+    /// Chip authentication done during access (PACE-CAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip_authentication: Option<ChipAuthRecord>,
+    /// Files read.
+    pub files: Vec<FileRecord>,
+    /// Files denied or absent.
+    pub absent: Vec<AbsentRecord>,
+    /// APDUs spent on access control (and reading EF.CardAccess before it).
+    pub access_apdus: usize,
+    /// APDUs spent reading files after access control.
+    pub read_apdus: usize,
+    /// Tag-loss recoveries.
+    pub recoveries: usize,
+    /// Details of each recovery.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_log: Vec<RecoveryRecord>,
+    /// Modelled link time of the whole read, ms (emulator only).
+    pub modelled_ms: Option<f64>,
+    /// Wall time of the whole read, ms.
+    pub total_ms: f64,
+    /// Extended length used.
+    pub extended_length: bool,
+    /// True when the read stopped early: some files may be missing.
+    pub partial: bool,
+    /// Why the read is partial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Extracted images (face-1.jpg, face-1.png, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+}
+
+impl Manifest {
+    /// An empty manifest for a read starting now.
+    pub fn new(reader: String, atr: &[u8]) -> Self {
+        Manifest {
+            schema: SCHEMA,
+            tool: format!("emrtd {}", env!("CARGO_PKG_VERSION")),
+            time: now_rfc3339(),
+            reader,
+            atr: hex::encode_upper(atr),
+            access: None,
+            chip_authentication: None,
+            files: Vec::new(),
+            absent: Vec::new(),
+            access_apdus: 0,
+            read_apdus: 0,
+            recoveries: 0,
+            recovery_log: Vec::new(),
+            modelled_ms: None,
+            total_ms: 0.0,
+            extended_length: false,
+            partial: false,
+            errors: Vec::new(),
+            images: Vec::new(),
+        }
+    }
+}
+
+/// Current UTC time as RFC 3339.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The files of a document and how they were read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dump {
+    /// Raw file contents.
+    pub files: BTreeMap<LdsFile, Vec<u8>>,
+    /// How they were read (absent for a bare directory of files).
+    pub manifest: Manifest,
+}
+
+/// SHA-256 hex of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DumpError + 'a {
+    move |source| DumpError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Create a directory readable only by its owner.
+pub fn create_private_dir(dir: &Path) -> Result<(), DumpError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io("cannot create directory", dir))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir).map_err(io("cannot create directory", dir))
+    }
+}
+
+/// Write a file readable only by its owner (replacing it atomically).
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), DumpError> {
+    let tmp = path.with_extension("tmp~");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(io("cannot create", &tmp))?;
+        f.write_all(bytes).map_err(io("cannot write", &tmp))?;
+        f.sync_all().map_err(io("cannot write", &tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io("cannot write", path))
+}
+
+impl Dump {
+    /// Write the dump into `dir` (created 0700 if needed; refuses a directory that
+    /// already holds a manifest). The manifest is written last, so a directory with a
+    /// manifest holds a complete dump.
+    pub fn write(&self, dir: &Path) -> Result<(), DumpError> {
+        create_private_dir(dir)?;
+        let manifest_path = dir.join("manifest.json");
+        if manifest_path.exists() {
+            return Err(DumpError::NotEmpty {
+                path: dir.to_path_buf(),
+            });
+        }
+        for (file, bytes) in &self.files {
+            write_private_file(&dir.join(file.dump_file_name()), bytes)?;
+        }
+        let json = serde_json::to_vec_pretty(&self.manifest).map_err(|source| DumpError::Manifest {
+            path: manifest_path.clone(),
+            source,
+        })?;
+        write_private_file(&manifest_path, &json)
+    }
+
+    /// Load a dump directory. `manifest.json` is optional (a directory of files from
+    /// another tool works too); file names as written by [`Dump::write`], plus the
+    /// common `EF_COM.bin`/`DG1.bin`/`Datagroup1.bin` spellings.
+    pub fn load(dir: &Path) -> Result<Dump, DumpError> {
+        let manifest_path = dir.join("manifest.json");
+        let manifest = if manifest_path.exists() {
+            let bytes = std::fs::read(&manifest_path).map_err(io("cannot read", &manifest_path))?;
+            serde_json::from_slice(&bytes).map_err(|source| DumpError::Manifest {
+                path: manifest_path.clone(),
+                source,
+            })?
+        } else {
+            let mut m = Manifest::new(format!("directory {}", dir.display()), &[]);
+            m.time = String::new();
+            m
+        };
+        let mut files = BTreeMap::new();
+        let entries = std::fs::read_dir(dir).map_err(io("cannot read directory", dir))?;
+        for entry in entries {
+            let entry = entry.map_err(io("cannot read directory", dir))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Some(file) = file_from_dump_name(&name) else {
+                continue;
+            };
+            let path = entry.path();
+            let bytes = std::fs::read(&path).map_err(io("cannot read", &path))?;
+            files.insert(file, bytes);
+        }
+        if files.is_empty() {
+            return Err(DumpError::Empty {
+                path: dir.to_path_buf(),
+            });
+        }
+        Ok(Dump { files, manifest })
+    }
+}
+
+/// Map a file name in a dump directory to the LDS file: `DG1.bin`, `EF.COM.bin`,
+/// `EF_COM.bin`, `Datagroup1.bin`, `EF_SOD_ef011D.bin`-style names.
+pub fn file_from_dump_name(name: &str) -> Option<LdsFile> {
+    let stem = name.strip_suffix(".bin")?;
+    let lower = stem.to_ascii_lowercase().replace('_', ".");
+    if let Some(f) = LdsFile::parse(&lower) {
+        return Some(f);
+    }
+    if let Some(n) = lower.strip_prefix("datagroup") {
+        return LdsFile::parse(&format!("dg{n}"));
+    }
+    // "ef.sod.ef011d", "dg1.ef0101": the part before the FID suffix
+    let head = lower.rsplit_once(".ef").map(|(h, _)| h)?;
+    LdsFile::parse(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dump_names() {
+        assert_eq!(file_from_dump_name("DG1.bin"), Some(LdsFile::Dg(1)));
+        assert_eq!(file_from_dump_name("EF.SOD.bin"), Some(LdsFile::Sod));
+        assert_eq!(file_from_dump_name("EF_COM.bin"), Some(LdsFile::Com));
+        assert_eq!(file_from_dump_name("Datagroup14.bin"), Some(LdsFile::Dg(14)));
+        assert_eq!(file_from_dump_name("EF_SOD_ef011D.bin"), Some(LdsFile::Sod));
+        assert_eq!(file_from_dump_name("DG15_ef010F.bin"), Some(LdsFile::Dg(15)));
+        assert_eq!(
+            file_from_dump_name("EF.CardAccess.bin"),
+            Some(LdsFile::CardAccess)
+        );
+        assert_eq!(file_from_dump_name("manifest.json"), None);
+        assert_eq!(file_from_dump_name("face-1.jpg"), None);
+    }
+
+    #[test]
+    fn write_load_roundtrip_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("d");
+        let mut files = BTreeMap::new();
+        files.insert(LdsFile::Dg(1), vec![0x61, 0x00]);
+        files.insert(LdsFile::Com, vec![0x60, 0x00]);
+        let dump = Dump {
+            files,
+            manifest: Manifest::new("r".into(), &[0x3B]),
+        };
+        dump.write(&out).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o700);
+            let f = std::fs::metadata(out.join("DG1.bin"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(f & 0o777, 0o600);
+        }
+        let back = Dump::load(&out).unwrap();
+        assert_eq!(back, dump);
+        assert!(matches!(dump.write(&out), Err(DumpError::NotEmpty { .. })));
+    }
+}

@@ -1,0 +1,535 @@
+//! The file-read engine: reads a whole EF with the fewest round trips the chip allows.
+//!
+//! With extended length, one READ BINARY by short file identifier (no SELECT) asks
+//! for everything (Le = 65536) and learns the file's length from the TLV header of
+//! what comes back. Otherwise it reads as much per command as chip and reader accept,
+//! stepping down 65536 → 256 → 223 → 160 → 118 on 6700 / 6Cxx and retrying only the
+//! failed block; offsets above 32767 use READ BINARY with odd INS (B1). Bytes past
+//! the TLV length are trimmed (and noted).
+//!
+//! Progress lives in a [`FileProgress`] owned by the caller, so a read interrupted
+//! by tag loss resumes at the last offset after re-authentication.
+
+use thiserror::Error;
+
+use crate::apdu::{ApduError, CardChannel, Command, StatusWord};
+use crate::lds::LdsFile;
+use crate::tlv;
+
+/// The step-down ladder of READ BINARY sizes.
+pub const LADDER: [usize; 5] = [65536, 256, 223, 160, 118];
+/// Largest file the reader accepts (DG3 with several fingerprints stays well below).
+pub const MAX_FILE: usize = 4 * 1024 * 1024;
+
+/// Errors reading a file.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The channel failed (link, secure messaging).
+    #[error(transparent)]
+    Apdu(#[from] ApduError),
+    /// An unexpected status word.
+    #[error("reading {file} at offset {offset}: card answered {sw}")]
+    Status {
+        /// File.
+        file: LdsFile,
+        /// Offset.
+        offset: usize,
+        /// Status word.
+        sw: StatusWord,
+    },
+    /// Every size on the ladder was refused.
+    #[error("reading {file}: the card refused every READ BINARY size down to {smallest} bytes")]
+    NoWorkingSize {
+        /// File.
+        file: LdsFile,
+        /// Smallest size tried.
+        smallest: usize,
+    },
+    /// The file's TLV header claims more than the reader accepts.
+    #[error("{file} claims {claimed} bytes, more than the {MAX_FILE}-byte limit")]
+    TooLarge {
+        /// File.
+        file: LdsFile,
+        /// Claimed length.
+        claimed: usize,
+    },
+    /// The card returned no data where more was expected.
+    #[error("reading {file}: no data at offset {offset} although the file is {expected} bytes long")]
+    NoProgress {
+        /// File.
+        file: LdsFile,
+        /// Offset.
+        offset: usize,
+        /// Expected total.
+        expected: usize,
+    },
+    /// A READ BINARY (B1) answer without the DO'53 wrapper.
+    #[error("reading {file}: odd-INS READ BINARY answer is not a DO'53")]
+    BadOddResponse {
+        /// File.
+        file: LdsFile,
+    },
+    /// More APDUs than any file of its size could need.
+    #[error("reading {file}: gave up after {apdus} commands")]
+    TooManyCommands {
+        /// File.
+        file: LdsFile,
+        /// Commands sent.
+        apdus: usize,
+    },
+}
+
+/// How the engine chooses READ BINARY sizes.
+#[derive(Debug, Clone)]
+pub struct ReadSizes {
+    ladder: Vec<usize>,
+    idx: usize,
+}
+
+impl ReadSizes {
+    /// Sizes for a chip that does (`extended`) or does not take extended length, capped
+    /// by `max_read` when the user gave one.
+    pub fn new(extended: bool, max_read: Option<usize>) -> Self {
+        let mut ladder: Vec<usize> = LADDER.to_vec();
+        if let Some(max) = max_read {
+            ladder.retain(|s| *s < max);
+            ladder.insert(0, max.clamp(1, crate::apdu::MAX_EXTENDED));
+        }
+        if !extended {
+            ladder.retain(|s| *s <= crate::apdu::MAX_SHORT_LE);
+            if ladder.is_empty() {
+                ladder.push(crate::apdu::MAX_SHORT_LE);
+            }
+        }
+        ReadSizes { ladder, idx: 0 }
+    }
+
+    /// Current size.
+    pub fn current(&self) -> usize {
+        self.ladder.get(self.idx).copied().unwrap_or(1)
+    }
+
+    /// Step down; false when at the bottom.
+    pub fn step_down(&mut self) -> bool {
+        if self.idx + 1 < self.ladder.len() {
+            self.idx += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Adopt an exact size the card asked for (6Cxx) or returned.
+    pub fn adopt(&mut self, size: usize) {
+        if size == 0 || size >= self.current() {
+            return;
+        }
+        // insert it at the current position so later files start there
+        self.ladder.insert(self.idx + 1, size);
+        self.idx += 1;
+    }
+
+    /// Whether extended-length commands may be sent.
+    pub fn extended(&self) -> bool {
+        self.current() > crate::apdu::MAX_SHORT_LE
+    }
+}
+
+/// State of one file's read, kept across recoveries.
+#[derive(Debug, Clone)]
+pub struct FileProgress {
+    /// The file.
+    pub file: LdsFile,
+    /// Bytes read so far.
+    pub data: Vec<u8>,
+    /// Total length from the TLV header, once known.
+    pub total: Option<usize>,
+    /// Whether the file is the card's current EF (false after a reconnect).
+    pub current: bool,
+    /// Commands sent for this file.
+    pub apdus: usize,
+    /// Quirks noticed.
+    pub notes: Vec<String>,
+    /// Largest size that worked.
+    pub read_size: Option<usize>,
+}
+
+impl FileProgress {
+    /// A fresh read of `file`.
+    pub fn new(file: LdsFile) -> Self {
+        FileProgress {
+            file,
+            data: Vec::new(),
+            total: None,
+            current: false,
+            apdus: 0,
+            notes: Vec::new(),
+            read_size: None,
+        }
+    }
+}
+
+/// How a file read ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Read completely (bytes are in the progress).
+    Complete,
+    /// Not on the card (6A82) or access denied (6982 …): the status word.
+    Unavailable(StatusWord),
+}
+
+fn is_unavailable(sw: StatusWord) -> bool {
+    matches!(
+        sw.0,
+        0x6A82 | 0x6A83 | 0x6982 | 0x6985 | 0x6986 | 0x6A86 | 0x6A88 | 0x6D00 | 0x6283
+    )
+}
+
+/// Callback for progress display: (file, bytes so far, total if known).
+pub type ProgressFn<'a> = &'a mut dyn FnMut(LdsFile, usize, Option<usize>);
+
+/// Read (or continue reading) `progress.file` over `ch`.
+pub fn read_file(
+    ch: &mut dyn CardChannel,
+    sizes: &mut ReadSizes,
+    progress: &mut FileProgress,
+    on_progress: ProgressFn<'_>,
+) -> Result<FileOutcome, EngineError> {
+    let file = progress.file;
+    loop {
+        if let Some(total) = progress.total
+            && progress.data.len() >= total
+        {
+            break;
+        }
+        let limit = progress.total.unwrap_or(MAX_FILE) / 64 + 64;
+        if progress.apdus > limit {
+            return Err(EngineError::TooManyCommands {
+                file,
+                apdus: progress.apdus,
+            });
+        }
+        let offset = progress.data.len();
+        let size = sizes.current();
+        let want = match progress.total {
+            Some(t) => size.min(t - offset),
+            None => size,
+        };
+        let odd = offset > 0x7FFF;
+        let cmd = if !progress.current {
+            match file.sfi() {
+                Some(sfi) if offset <= 0xFF => Command::read_binary_sfi(sfi, offset as u8, want),
+                _ => {
+                    let resp = ch.send(&Command::select_ef(file.fid()))?;
+                    progress.apdus += 1;
+                    if is_unavailable(resp.sw) && offset == 0 {
+                        return Ok(FileOutcome::Unavailable(resp.sw));
+                    }
+                    if !resp.is_ok() {
+                        return Err(EngineError::Status {
+                            file,
+                            offset,
+                            sw: resp.sw,
+                        });
+                    }
+                    progress.current = true;
+                    continue;
+                }
+            }
+        } else if odd {
+            // DO'53 header takes up to 5 bytes of the card's buffer
+            Command::read_binary_odd(offset as u32, want)
+        } else {
+            Command::read_binary(offset as u16, want)
+        };
+        let resp = ch.send(&cmd)?;
+        progress.apdus += 1;
+        let sw = resp.sw;
+        if sw == StatusWord::OK || sw == StatusWord::END_OF_FILE {
+            progress.current = true;
+            let chunk = if odd {
+                match tlv::parse(&resp.data) {
+                    Ok(t) if t.tag == 0x53 => t.value.to_vec(),
+                    _ if resp.data.is_empty() => Vec::new(),
+                    _ => return Err(EngineError::BadOddResponse { file }),
+                }
+            } else {
+                resp.data
+            };
+            if chunk.is_empty() {
+                match progress.total {
+                    Some(expected) if offset < expected => {
+                        return Err(EngineError::NoProgress {
+                            file,
+                            offset,
+                            expected,
+                        });
+                    }
+                    _ => break,
+                }
+            }
+            let got = chunk.len();
+            progress.data.extend_from_slice(&chunk);
+            progress.read_size = Some(progress.read_size.unwrap_or(0).max(got));
+            if progress.total.is_none()
+                && let Ok(h) = tlv::parse_header(&progress.data)
+            {
+                match h.total_len() {
+                    Some(t) if t > MAX_FILE => return Err(EngineError::TooLarge { file, claimed: t }),
+                    Some(t) => progress.total = Some(t),
+                    None => progress.notes.push("indefinite-length outer TLV".into()),
+                }
+            }
+            on_progress(file, progress.data.len(), progress.total);
+            if sw == StatusWord::END_OF_FILE || (progress.total.is_none() && got < want) {
+                break;
+            }
+            if got < want && progress.total.is_some_and(|t| progress.data.len() < t) {
+                // the card returns less than asked per command: ask for that from now on
+                sizes.adopt(got);
+            }
+            continue;
+        }
+        if let Some(exact) = sw.wrong_le_exact() {
+            sizes.adopt(if exact == 0 { 256 } else { usize::from(exact) });
+            continue;
+        }
+        if sw == StatusWord::WRONG_LENGTH || sw.sw1() == 0x67 {
+            if !sizes.step_down() {
+                return Err(EngineError::NoWorkingSize { file, smallest: size });
+            }
+            continue;
+        }
+        if sw == StatusWord::WRONG_OFFSET && offset > 0 && progress.total.is_none() {
+            break;
+        }
+        if offset == 0 && is_unavailable(sw) {
+            return Ok(FileOutcome::Unavailable(sw));
+        }
+        return Err(EngineError::Status { file, offset, sw });
+    }
+    if let Some(total) = progress.total
+        && progress.data.len() > total
+    {
+        let extra = progress.data.len() - total;
+        progress.data.truncate(total);
+        progress
+            .notes
+            .push(format!("trimmed {extra} byte(s) past the TLV length"));
+    }
+    Ok(FileOutcome::Complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apdu::Response;
+
+    /// A card serving one file per SFI in plain, with a per-command limit.
+    struct FakeCard {
+        files: Vec<(LdsFile, Vec<u8>)>,
+        current: Option<usize>,
+        max: usize,
+        extended: bool,
+        oversize: u16,
+        sent: Vec<Command>,
+    }
+
+    impl FakeCard {
+        fn new(files: Vec<(LdsFile, Vec<u8>)>, max: usize, extended: bool) -> Self {
+            FakeCard {
+                files,
+                current: None,
+                max,
+                extended,
+                oversize: 0x6700,
+                sent: Vec::new(),
+            }
+        }
+    }
+
+    impl CardChannel for FakeCard {
+        fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
+            self.sent.push(cmd.clone());
+            if cmd.needs_extended() && !self.extended {
+                return Ok(Response::status(StatusWord::WRONG_LENGTH));
+            }
+            let (idx, offset) = match (cmd.ins, cmd.p1 & 0x80 != 0) {
+                (0xA4, _) => {
+                    let fid = u16::from_be_bytes([cmd.data[0], cmd.data[1]]);
+                    return Ok(match self.files.iter().position(|(f, _)| f.fid() == fid) {
+                        Some(i) => {
+                            self.current = Some(i);
+                            Response::status(StatusWord::OK)
+                        }
+                        None => Response::status(StatusWord::FILE_NOT_FOUND),
+                    });
+                }
+                (0xB0, true) => {
+                    let sfi = cmd.p1 & 0x1F;
+                    match self.files.iter().position(|(f, _)| f.sfi() == Some(sfi)) {
+                        Some(i) => {
+                            self.current = Some(i);
+                            (i, usize::from(cmd.p2))
+                        }
+                        None => return Ok(Response::status(StatusWord::FILE_NOT_FOUND)),
+                    }
+                }
+                (0xB0, false) => (
+                    self.current.unwrap(),
+                    usize::from(u16::from_be_bytes([cmd.p1, cmd.p2])),
+                ),
+                (0xB1, _) => {
+                    let t = tlv::parse(&cmd.data).unwrap();
+                    let off = t.value.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
+                    (self.current.unwrap(), off)
+                }
+                _ => return Ok(Response::status(StatusWord::INS_NOT_SUPPORTED)),
+            };
+            let le = cmd.le.unwrap();
+            if le > self.max {
+                return Ok(Response::status(StatusWord(self.oversize)));
+            }
+            let data = &self.files[idx].1;
+            let chunk = &data[offset.min(data.len())..(offset + le).min(data.len())];
+            let out = if cmd.ins == 0xB1 {
+                tlv::encode(0x53, chunk)
+            } else {
+                chunk.to_vec()
+            };
+            Ok(Response::new(out, StatusWord::OK))
+        }
+
+        fn exchanges(&self) -> usize {
+            self.sent.len()
+        }
+    }
+
+    fn dg(n: u8, len: usize) -> Vec<u8> {
+        let tag = LdsFile::Dg(n).tag().unwrap();
+        let value: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        tlv::encode(tag, &value)
+    }
+
+    fn read(card: &mut FakeCard, sizes: &mut ReadSizes, f: LdsFile) -> (FileOutcome, FileProgress) {
+        let mut p = FileProgress::new(f);
+        let o = read_file(card, sizes, &mut p, &mut |_, _, _| {}).unwrap();
+        (o, p)
+    }
+
+    #[test]
+    fn one_extended_read_per_file() {
+        let content = dg(2, 20_000);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 65536, true);
+        let mut sizes = ReadSizes::new(true, None);
+        let (o, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
+        assert_eq!(o, FileOutcome::Complete);
+        assert_eq!(p.data, content);
+        assert_eq!(card.sent.len(), 1);
+        assert_eq!(
+            card.sent[0].encode().unwrap(),
+            hex::decode("00B08200000000").unwrap()
+        );
+    }
+
+    #[test]
+    fn steps_down_and_retries_only_the_failed_block() {
+        let content = dg(1, 600);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(1), content.clone())], 223, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(1));
+        assert_eq!(p.data, content);
+        // 256 refused once, then 223-byte blocks: 603 bytes = 3 reads
+        let les: Vec<usize> = card.sent.iter().map(|c| c.le.unwrap()).collect();
+        assert_eq!(les, vec![256, 223, 223, 158]);
+        assert_eq!(sizes.current(), 223, "the working size is kept for the next file");
+    }
+
+    #[test]
+    fn le_correction_under_6cxx() {
+        let content = dg(11, 300);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(11), content.clone())], 200, false);
+        card.oversize = 0x6CC8;
+        let mut sizes = ReadSizes::new(false, None);
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(11));
+        assert_eq!(p.data, content);
+        assert!(card.sent.iter().skip(1).all(|c| c.le.unwrap() <= 200));
+    }
+
+    #[test]
+    fn odd_ins_above_32767() {
+        let content = dg(3, 40_000);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(3), content.clone())], 256, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(3));
+        assert_eq!(p.data, content);
+        assert!(card.sent.iter().any(|c| c.ins == 0xB1));
+        assert!(
+            card.sent
+                .iter()
+                .filter(|c| c.ins == 0xB0)
+                .all(|c| { c.p1 & 0x80 != 0 || u16::from_be_bytes([c.p1, c.p2]) <= 0x7FFF })
+        );
+    }
+
+    #[test]
+    fn trims_zero_padding_past_the_tlv() {
+        let mut content = dg(12, 10);
+        let true_len = content.len();
+        content.extend([0u8; 20]);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(12), content)], 256, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(12));
+        assert_eq!(p.data.len(), true_len);
+        assert_eq!(
+            p.notes,
+            vec!["trimmed 20 byte(s) past the TLV length".to_string()]
+        );
+    }
+
+    #[test]
+    fn absent_file_reports_status() {
+        let mut card = FakeCard::new(vec![], 256, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let (o, _) = read(&mut card, &mut sizes, LdsFile::Dg(5));
+        assert_eq!(o, FileOutcome::Unavailable(StatusWord::FILE_NOT_FOUND));
+    }
+
+    #[test]
+    fn hostile_length_is_refused() {
+        let mut hostile = vec![0x75, 0x84, 0x7F, 0xFF, 0xFF, 0xFF];
+        hostile.extend([0u8; 100]);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), hostile)], 256, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let mut p = FileProgress::new(LdsFile::Dg(2));
+        let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
+        assert!(matches!(e, EngineError::TooLarge { .. }));
+    }
+
+    #[test]
+    fn max_read_caps_every_command() {
+        let content = dg(2, 5000);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 65536, true);
+        let mut sizes = ReadSizes::new(true, Some(223));
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
+        assert_eq!(p.data, content);
+        assert!(card.sent.iter().all(|c| c.le.unwrap() <= 223));
+        assert_eq!(card.sent.len(), content.len().div_ceil(223));
+    }
+
+    #[test]
+    fn ladder_with_limits() {
+        let s = ReadSizes::new(true, None);
+        assert_eq!(s.ladder, vec![65536, 256, 223, 160, 118]);
+        let s = ReadSizes::new(false, None);
+        assert_eq!(s.ladder, vec![256, 223, 160, 118]);
+        let s = ReadSizes::new(true, Some(223));
+        assert_eq!(s.ladder, vec![223, 160, 118]);
+        let s = ReadSizes::new(false, Some(1000));
+        assert_eq!(s.ladder, vec![256, 223, 160, 118]);
+        let mut s = ReadSizes::new(false, Some(100));
+        assert_eq!(s.current(), 100);
+        assert!(!s.step_down());
+    }
+}
