@@ -503,10 +503,10 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, Fatal> {
                 .decode(body.as_bytes())
                 .map_err(|_| Fatal::Msg(format!("PEM block at line {start}: invalid base64")))?;
             out.push((label, der));
-        } else if let Some((_, body, _)) = current.as_mut() {
-            if !l.contains(':') {
-                body.push_str(l);
-            }
+        } else if let Some((_, body, _)) = current.as_mut()
+            && !l.contains(':')
+        {
+            body.push_str(l);
         }
     }
     if let Some((_, _, start)) = current {
