@@ -443,7 +443,12 @@ fn import_pem(
         match label.as_str() {
             "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
                 report.kind.get_or_insert(FileKind::Certificate);
-                match Certificate::from_der(der) {
+                // OpenSSL's TRUSTED CERTIFICATE appends trust settings after the certificate
+                let cert_der = match crate::tlv::parse_ber(der) {
+                    Ok(t) if label == "TRUSTED CERTIFICATE" => t.raw,
+                    _ => der.as_slice(),
+                };
+                match Certificate::from_der(cert_der) {
                     Ok(c) => add_user_certificate(w, c, &prov, report)?,
                     Err(e) => {
                         report.rejected += 1;
@@ -680,7 +685,13 @@ fn verify_list(
             SignerIdentifier::SubjectKeyIdentifier(ski) => {
                 store::by_ski_on(conn, ski)?.into_iter().next().map(|s| s.cert)
             }
-            SignerIdentifier::IssuerAndSerialNumber { .. } => None,
+            SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => match Name::from_der(issuer) {
+                Ok(n) => store::by_issuer_serial_on(conn, &n, serial)?
+                    .into_iter()
+                    .next()
+                    .map(|s| s.cert),
+                Err(_) => None,
+            },
         },
     };
     let Some(signer_cert) = signer_cert else {
@@ -743,6 +754,13 @@ fn verify_list(
                 return Ok(v);
             }
         }
+    }
+    if !anchor.is_valid_at(at) {
+        v.notes.push(format!(
+            "{what} signer's CSCA {} is not valid on {}",
+            anchor.subject.display(),
+            super::format_time(at)
+        ));
     }
     if list_cas.iter().any(|c| c.sha256 == anchor.sha256) {
         v.notes.push(format!(

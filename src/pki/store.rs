@@ -407,6 +407,28 @@ pub fn issuer_candidates_on(
     Ok(out)
 }
 
+/// Certificates with this issuer and serial on any connection.
+pub fn by_issuer_serial_on(
+    conn: &Connection,
+    issuer: &Name,
+    serial: &[u8],
+) -> Result<Vec<StoredCert>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM certificates WHERE issuer_norm = ?1 AND serial = ?2",
+        cert_columns()
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(
+        params![issuer.normalized(), canonical_serial(serial)],
+        row_to_cert,
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(to_stored(r?)?);
+    }
+    Ok(out)
+}
+
 /// Certificates with this SKI on any connection.
 pub fn by_ski_on(conn: &Connection, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
     let sql = format!("SELECT {} FROM certificates WHERE ski = ?1", cert_columns());
@@ -506,18 +528,7 @@ impl TrustStore {
 
     /// Certificates with this issuer and serial number (a DSC named by a SignerInfo).
     pub fn by_issuer_serial(&self, issuer: &Name, serial: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM certificates WHERE issuer_norm = ?1",
-            cert_columns()
-        );
-        let mut st = self.conn.prepare_cached(&format!("{sql} AND serial = ?2"))?;
-        let canonical = canonical_serial(serial);
-        let rows = st.query_map(params![issuer.normalized(), canonical], row_to_cert)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(to_stored(r?)?);
-        }
-        Ok(out)
+        by_issuer_serial_on(&self.conn, issuer, serial)
     }
 
     /// Certificates with this subject key identifier.
