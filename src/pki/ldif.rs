@@ -9,7 +9,7 @@
 //! decodes `attr:: base64` values and `dn::` names, skips comments, and reports where
 //! each record and value started so errors can name the line.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -118,11 +118,17 @@ impl<R: BufRead> LdifReader<R> {
             return Ok(Some(l));
         }
         let mut buf = Vec::new();
-        let n = self.input.read_until(b'\n', &mut buf)?;
+        // bounded: a hostile file without line ends must not exhaust memory
+        let n = (&mut self.input)
+            .take(MAX_LOGICAL_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
         if n == 0 {
             return Ok(None);
         }
         self.line_no += 1;
+        if buf.len() > MAX_LOGICAL_LINE {
+            return Err(LdifError::TooLong { line: self.line_no });
+        }
         let terminated = buf.last() == Some(&b'\n');
         if terminated {
             buf.pop();
