@@ -8,8 +8,12 @@
 //! useful for every file. Typed decoders plug in at [`decode`]. This is a forensic
 //! tool: it prints personal data (DG1, DG11, …) because the user asked to see it.
 
+mod bio;
+mod cms;
+mod security;
 mod text;
 mod tree;
+mod x509;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,7 @@ use sha2::Digest;
 use super::{Exit, GlobalOpts, Outcome, output};
 use crate::lds::LdsFile;
 use crate::lds::atr_info::AtrInfo;
+use crate::lds::biometric::{self, Modality};
 use crate::lds::com::Com;
 use crate::lds::detect::{self, FileKind};
 use crate::lds::dg1::Dg1;
@@ -30,7 +35,11 @@ use crate::lds::dg13::Dg13;
 use crate::lds::dg15::Dg15;
 use crate::lds::dg16::Dg16;
 use crate::lds::dir::Dir;
+use crate::lds::displayed::{self, DisplayedKind};
+use crate::lds::extract::{self, Extraction};
 use crate::lds::quirk::Quirk;
+use crate::lds::security_infos::SecurityInfos;
+use crate::reader::dump::{self, Dump, file_from_dump_name};
 use text::content_nodes;
 use tree::{LdifSummary, PemBlock, TlvNode, ldif_summary, pem_blocks, tlv_tree};
 
@@ -51,6 +60,12 @@ pub struct InspectArgs {
     /// cardaccess, cardsecurity, cert, crl, ml, dl, cms, ldif, pem.
     #[arg(long = "as", value_name = "KIND", value_parser = parse_kind, conflicts_with = "dump")]
     pub as_kind: Option<FileKind>,
+    /// Instead of decoding, extract the images (faces of DG2, portraits of DG5,
+    /// signature of DG7, fingers/irises of DG3/DG4) byte-exact plus PNG into DIR
+    /// (files 0600). With --dump, DIR defaults to the dump itself and its
+    /// manifest.json lists them; with FILE, DIR is required.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub extract: Option<Option<PathBuf>>,
 }
 
 fn parse_kind(s: &str) -> Result<FileKind, String> {
@@ -63,6 +78,9 @@ fn parse_kind(s: &str) -> Result<FileKind, String> {
 
 /// Run `emrtd inspect`.
 pub fn run(args: &InspectArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    if let Some(out) = &args.extract {
+        return run_extract(args, out.as_deref(), global);
+    }
     if let Some(dir) = &args.dump {
         return run_dump(dir, global);
     }
@@ -93,8 +111,7 @@ fn write_stdout(s: &str) -> anyhow::Result<()> {
 
 /// Order of files in a dump: EF.COM, EF.SOD, DG1…DG16, then the MF files, then others.
 fn dump_order(name: &str) -> (usize, String) {
-    let stem = name.strip_suffix(".bin").unwrap_or(name);
-    let rank = match LdsFile::parse(stem) {
+    let rank = match file_from_dump_name(name) {
         Some(LdsFile::Com) => 0,
         Some(LdsFile::Sod) => 1,
         Some(LdsFile::Dg(n)) => 1 + usize::from(n),
@@ -105,6 +122,150 @@ fn dump_order(name: &str) -> (usize, String) {
         None => 30,
     };
     (rank, name.to_owned())
+}
+
+/// `inspect --extract`: write the images of a dump or of one data group file.
+fn run_extract(args: &InspectArgs, out: Option<&Path>, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let (extraction, out, manifest_updated) = if let Some(dir) = &args.dump {
+        let loaded = Dump::load(dir).with_context(|| format!("cannot load the dump {}", dir.display()))?;
+        let x = extract::extract_all(loaded.files.iter().map(|(f, b)| (*f, b.as_slice())));
+        let out = out.unwrap_or(dir);
+        dump::write_images(out, &x.images)?;
+        let same_dir = match (std::fs::canonicalize(out), std::fs::canonicalize(dir)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        let updated = same_dir && dump::update_manifest_images(dir, &x)?;
+        (x, out.to_path_buf(), updated)
+    } else {
+        let path = args
+            .file
+            .as_ref()
+            .ok_or_else(|| anyhow!("give a FILE or --dump DIR"))?;
+        let out = out.ok_or_else(|| {
+            anyhow::Error::new(output::Hinted {
+                message: "--extract needs a directory for a single file".into(),
+                hint: format!("e.g. emrtd inspect {} --extract DIR", path.display()),
+            })
+        })?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let kind = args.as_kind.or_else(|| detect::detect(&bytes)).or_else(|| {
+            path.file_name()
+                .and_then(|n| file_from_dump_name(&n.to_string_lossy()))
+                .map(FileKind::from_lds_file)
+        });
+        let file = kind
+            .and_then(FileKind::lds_file)
+            .filter(|f| extract::ImageRole::of(*f).is_some())
+            .ok_or_else(|| {
+                anyhow::Error::new(output::Hinted {
+                    message: format!(
+                        "{} holds no images ({})",
+                        path.display(),
+                        kind.map_or_else(|| "unknown kind".into(), |k| k.name())
+                    ),
+                    hint: "--extract takes DG2, DG3, DG4, DG5, DG6 or DG7 (name the kind with --as dg2)"
+                        .into(),
+                })
+            })?;
+        let images = extract::extract_file(file, &bytes)
+            .with_context(|| format!("cannot decode {} as {}", path.display(), file.name()))?;
+        let x = Extraction {
+            images,
+            errors: Vec::new(),
+        };
+        dump::write_images(out, &x.images)?;
+        (x, out.to_path_buf(), false)
+    };
+    let records = extraction.records();
+    if global.json {
+        output::print_json(&serde_json::json!({
+            "out": out.display().to_string(),
+            "images": records,
+            "image_errors": extraction.errors,
+            "manifest_updated": manifest_updated,
+        }))?;
+    } else if !global.quiet {
+        let mut text = format!("{} image(s) written to {}\n", records.len(), out.display());
+        for line in super::read::image_lines(&records, &extraction.errors) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        if manifest_updated {
+            text.push_str("manifest.json lists them\n");
+        }
+        write_stdout(&text)?;
+    }
+    if !extraction.errors.is_empty() {
+        return Err(anyhow!(
+            "{} data group(s) could not be decoded; their images were not extracted",
+            extraction.errors.len()
+        ));
+    }
+    Ok(Outcome::ok())
+}
+
+/// The dump's manifest.json as written (any schema), if present and JSON.
+fn read_manifest(dir: &Path) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(dir.join("manifest.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// How the dump was made, from its manifest: tool, time, reader, access, images.
+fn manifest_summary(m: &serde_json::Value) -> String {
+    let s = |k: &str| m.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+    let mut out = format!(
+        "manifest.json: made by {} at {} with reader {}\n",
+        s("tool"),
+        s("time"),
+        s("reader")
+    );
+    if let Some(a) = m.get("access").filter(|a| a.is_object()) {
+        let f = |k: &str| {
+            a.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        };
+        let mut line = format!(
+            "  access: {} {} with {}",
+            f("protocol"),
+            f("cipher"),
+            f("password")
+        );
+        if let Some(map) = a.get("mapping").and_then(serde_json::Value::as_str) {
+            let _ = write!(line, ", mapping {map}");
+        }
+        if a.get("downgraded").and_then(serde_json::Value::as_bool) == Some(true) {
+            line.push_str(" (DOWNGRADED from PACE)");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    if m.get("partial").and_then(serde_json::Value::as_bool) == Some(true) {
+        out.push_str("  PARTIAL dump: some files may be missing\n");
+    }
+    if let Some(absent) = m.get("absent").and_then(serde_json::Value::as_array) {
+        for a in absent {
+            let f = |k: &str| a.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+            let _ = writeln!(out, "  {} not read: {} {}", f("name"), f("sw"), f("meaning"));
+        }
+    }
+    let images: Vec<extract::ImageRecord> = m
+        .get("images")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let errors: Vec<extract::ExtractionError> = m
+        .get("image_errors")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    if !images.is_empty() || !errors.is_empty() {
+        out.push_str("  images (on disk only):\n");
+        for line in super::read::image_lines(&images, &errors) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out.push('\n');
+    out
 }
 
 fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
@@ -128,9 +289,13 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let mut failed = 0usize;
     let mut json_files = Vec::new();
     let mut text = String::new();
+    let manifest = read_manifest(dir);
+    if let Some(m) = &manifest {
+        text.push_str(&manifest_summary(m));
+    }
     for name in &names {
         let path = dir.join(name);
-        let hint = LdsFile::parse(name.strip_suffix(".bin").unwrap_or(name)).map(FileKind::from_lds_file);
+        let hint = file_from_dump_name(name).map(FileKind::from_lds_file);
         let result = std::fs::read(&path)
             .with_context(|| format!("cannot read {}", path.display()))
             .map(|bytes| {
@@ -162,6 +327,7 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     if global.json {
         output::print_json(&serde_json::json!({
             "dump": dir.display().to_string(),
+            "manifest": manifest,
             "files": json_files,
         }))?;
     } else {
@@ -216,6 +382,24 @@ pub enum Content {
         #[serde(skip_serializing_if = "Option::is_none")]
         mrz_error: Option<String>,
     },
+    /// DG2, DG3 or DG4.
+    Biometric(bio::BiometricView),
+    /// DG5, DG6 or DG7.
+    Displayed(bio::DisplayedView),
+    /// EF.SOD.
+    Sod(Box<security::SodView>),
+    /// EF.CardAccess or DG14: SecurityInfos.
+    SecurityInfos(security::SecurityInfosView),
+    /// EF.CardSecurity.
+    CardSecurity(Box<security::CardSecurityView>),
+    /// An X.509 certificate.
+    Certificate(Box<x509::CertView>),
+    /// An X.509 CRL.
+    Crl(Box<x509::CrlView>),
+    /// A CSCA master list.
+    MasterList(Box<security::MasterListView>),
+    /// A deviation list or another CMS SignedData.
+    SignedData(Box<security::SignedContentView>),
     /// DG11.
     Dg11(Dg11),
     /// DG12.
@@ -310,6 +494,22 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
                 mrz_error,
             }
         }
+        FileKind::Dg(n @ 2..=4) => {
+            let modality = match n {
+                2 => Modality::Face,
+                3 => Modality::Finger,
+                _ => Modality::Iris,
+            };
+            Content::Biometric(bio::BiometricView::new(biometric::decode(bytes, modality)?))
+        }
+        FileKind::Dg(n @ 5..=7) => {
+            let kind = match n {
+                5 => DisplayedKind::Portrait,
+                6 => DisplayedKind::Reserved,
+                _ => DisplayedKind::Signature,
+            };
+            Content::Displayed(bio::DisplayedView::new(displayed::decode(bytes, kind)?))
+        }
         FileKind::Dg(11) => Content::Dg11(Dg11::decode(bytes)?),
         FileKind::Dg(12) => Content::Dg12(Dg12::decode(bytes)?),
         FileKind::Dg(13) => Content::Dg13(Dg13::decode(bytes)?),
@@ -322,9 +522,37 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
             Content::Dg15 { dg15, public_key }
         }
         FileKind::Dg(16) => Content::Dg16(Dg16::decode(bytes)?),
-        FileKind::Pem => Content::Pem {
-            blocks: pem_blocks(bytes)?,
-        },
+        FileKind::Sod => Content::Sod(Box::new(security::SodView::decode(bytes)?)),
+        FileKind::Dg(14) => Content::SecurityInfos(security::SecurityInfosView::new(
+            &SecurityInfos::decode_dg14(bytes)?,
+        )),
+        FileKind::SecurityInfos => {
+            Content::SecurityInfos(security::SecurityInfosView::new(&SecurityInfos::decode(bytes)?))
+        }
+        FileKind::CardSecurity => Content::CardSecurity(Box::new(security::CardSecurityView::decode(bytes)?)),
+        FileKind::Certificate => Content::Certificate(Box::new(
+            x509::CertView::decode(bytes).map_err(anyhow::Error::msg)?,
+        )),
+        FileKind::Crl => Content::Crl(Box::new(
+            x509::CrlView::decode(bytes).map_err(anyhow::Error::msg)?,
+        )),
+        FileKind::MasterList => Content::MasterList(Box::new(security::MasterListView::decode(bytes)?)),
+        FileKind::DeviationList | FileKind::SignedData => {
+            Content::SignedData(Box::new(security::SignedContentView::decode(bytes)?))
+        }
+        FileKind::Pem => {
+            let mut blocks = pem_blocks(bytes)?;
+            for b in &mut blocks {
+                // a block is decoded like a file of its kind; a PEM inside PEM is not
+                if let Some(kind) = b.kind.filter(|k| *k != FileKind::Pem)
+                    && let Ok(c) = decode(kind, &b.der)
+                {
+                    b.content = Some(Box::new(c));
+                    b.tlv.clear();
+                }
+            }
+            Content::Pem { blocks }
+        }
         FileKind::Ldif => Content::Ldif(ldif_summary(bytes)),
         // EF.SOD, DG2–DG10, DG14, EF.CardAccess/CardSecurity, certificates, CRLs,
         // master lists: decoded by other modules; a TLV tree until they are wired in
@@ -371,11 +599,20 @@ fn quirks_of(c: &Content) -> &[Quirk] {
         Content::Dir(x) => &x.quirks,
         Content::AtrInfo(x) => &x.quirks,
         Content::Dg1 { dg1, .. } => &dg1.quirks,
+        Content::Biometric(x) => &x.group.quirks,
+        Content::Displayed(x) => &x.group.quirks,
         Content::Dg11(x) => &x.quirks,
         Content::Dg12(x) => &x.quirks,
         Content::Dg13(x) => &x.quirks,
         Content::Dg15 { dg15, .. } => &dg15.quirks,
         Content::Dg16(x) => &x.quirks,
+        Content::Sod(x) => &x.quirks,
+        Content::SecurityInfos(x) => &x.quirks,
+        Content::CardSecurity(x) => &x.cms.quirks,
+        Content::Certificate(x) => &x.quirks,
+        Content::Crl(x) => &x.quirks,
+        Content::MasterList(x) => &x.cms.quirks,
+        Content::SignedData(x) => &x.cms.quirks,
         Content::Tlv { .. } | Content::Pem { .. } | Content::Ldif(_) => &[],
     }
 }

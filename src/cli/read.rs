@@ -211,7 +211,7 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
     for a in &m.absent {
         println!("  {:<16} not read: {} ({})", a.name, a.sw, a.meaning);
     }
-    for line in image_lines(m) {
+    for line in image_lines(&m.images, &m.image_errors) {
         println!("{line}");
     }
     let mut tail = format!(
@@ -234,9 +234,12 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
 
 /// One line per extracted image and per data group whose images could not be
 /// extracted (names, formats and sizes only: the images stay on disk).
-pub fn image_lines(m: &crate::reader::dump::Manifest) -> Vec<String> {
+pub fn image_lines(
+    images: &[crate::lds::extract::ImageRecord],
+    errors: &[crate::lds::extract::ExtractionError],
+) -> Vec<String> {
     let mut out = Vec::new();
-    for i in &m.images {
+    for i in images {
         let mut line = format!(
             "  {:<16} {} from {}",
             i.name,
@@ -254,7 +257,7 @@ pub fn image_lines(m: &crate::reader::dump::Manifest) -> Vec<String> {
         }
         out.push(line);
     }
-    for e in &m.image_errors {
+    for e in errors {
         out.push(format!("  {:<16} images not extracted: {}", e.source, e.error));
     }
     out

@@ -11,7 +11,7 @@ use crate::lds::dg15::{EcParameters, PublicKeyInfo};
 use crate::lds::quirk::DateField;
 
 /// A line of the tree with its children.
-pub(super) struct Node {
+pub struct Node {
     pub(super) text: String,
     pub(super) kids: Vec<Node>,
 }
@@ -228,6 +228,20 @@ pub(super) fn content_nodes(c: &Content) -> Vec<Node> {
                 n.push(Node::field("MRZ check", format!("not possible: {e}")));
             }
         }
+        Content::Biometric(v) => n.extend(v.nodes()),
+        Content::Sod(v) => n.extend(v.nodes()),
+        Content::SecurityInfos(v) => n.extend(v.nodes()),
+        Content::CardSecurity(v) => n.extend(v.nodes()),
+        Content::Certificate(v) => n.extend(v.nodes()),
+        Content::Crl(v) => n.extend(v.nodes()),
+        Content::MasterList(v) => n.extend(v.nodes()),
+        Content::SignedData(v) => {
+            n.extend(v.cms.nodes());
+            if let Some(c) = v.content_elements {
+                n.push(Node::field("eContent elements", c));
+            }
+        }
+        Content::Displayed(v) => n.extend(v.nodes()),
         Content::Dg11(d) => {
             if let Some(t) = &d.tag_list {
                 n.push(Node::field("tag list", tags(t)));
@@ -358,7 +372,10 @@ pub(super) fn content_nodes(c: &Content) -> Vec<Node> {
                         "{} ({kind}, {} bytes, sha256 {})",
                         b.label, b.size, b.sha256
                     ))
-                    .with(b.tlv.iter().map(tlv_human).collect()),
+                    .with(match &b.content {
+                        Some(c) => content_nodes(c),
+                        None => b.tlv.iter().map(tlv_human).collect(),
+                    }),
                 );
             }
         }

@@ -284,8 +284,15 @@ pub struct PemBlock {
     pub size: usize,
     /// SHA-256 of the DER content.
     pub sha256: String,
-    /// Its TLV tree.
+    /// Its typed decoding, for kinds inspect decodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<Box<super::Content>>,
+    /// Its TLV tree (when not decoded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tlv: Vec<TlvNode>,
+    /// The DER content.
+    #[serde(skip)]
+    pub der: Vec<u8>,
 }
 
 pub(super) fn pem_blocks(bytes: &[u8]) -> anyhow::Result<Vec<PemBlock>> {
@@ -318,6 +325,8 @@ pub(super) fn pem_blocks(bytes: &[u8]) -> anyhow::Result<Vec<PemBlock>> {
             size: der.len(),
             sha256: hex::encode(sha2::Sha256::digest(&der)),
             tlv: tlv_tree(&der).with_context(|| format!("PEM block {label}"))?,
+            content: None,
+            der,
             label,
         });
         rest = body_start.get(body_end + end_marker.len()..).unwrap_or_default();
@@ -373,6 +382,40 @@ pub(super) fn ldif_summary(bytes: &[u8]) -> LdifSummary {
         entries,
         dns,
         attributes: attrs.into_iter().collect(),
+    }
+}
+
+/// The name of an OID from every table we have: the ones above, the SecurityInfos
+/// protocol names, then OpenSSL's object table (curves, X.509 extensions, …).
+pub(super) fn oid_name_any(dotted: &str) -> Option<String> {
+    if let Some(n) = oid_name(dotted) {
+        return Some(n.to_owned());
+    }
+    if let Ok(o) = crate::lds::security_infos::Oid::new(dotted)
+        && let Some(n) = crate::lds::security_infos::oid::oid_name(&o)
+    {
+        return Some(n);
+    }
+    // only dotted input: Asn1Object::from_str would also accept a name
+    if !dotted.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let nid = openssl::asn1::Asn1Object::from_str(dotted).ok()?.nid();
+    if nid == openssl::nid::Nid::UNDEF {
+        return None;
+    }
+    nid.long_name()
+        .ok()
+        .filter(|n| n.contains(|c: char| c.is_ascii_alphabetic()) && !n.contains(' '))
+        .or_else(|| nid.short_name().ok())
+        .map(str::to_owned)
+}
+
+/// `name (dotted)`, or the dotted OID when no name is known.
+pub(super) fn oid_label(dotted: &str) -> String {
+    match oid_name_any(dotted) {
+        Some(n) => format!("{n} ({dotted})"),
+        None => dotted.to_owned(),
     }
 }
 
