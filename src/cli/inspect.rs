@@ -618,7 +618,7 @@ fn quirks_of(c: &Content) -> &[Quirk] {
 }
 
 /// The human rendering of one report.
-fn render(label: &str, bytes: &[u8], r: &Report) -> String {
+pub fn render(label: &str, bytes: &[u8], r: &Report) -> String {
     let mut out = String::new();
     let how = match r.kind_source {
         "content" => String::new(),

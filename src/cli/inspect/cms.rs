@@ -74,6 +74,8 @@ pub struct SignerView {
     pub signing_time_utc: Option<String>,
     /// Size of the signature.
     pub signature_size: usize,
+    /// The signature, hex.
+    pub signature: String,
     /// Unsigned attributes present.
     pub unsigned_attributes: bool,
 }
@@ -170,6 +172,7 @@ impl SignerView {
             signing_time_utc: signing_time.as_deref().and_then(asn1_time_to_rfc3339),
             signing_time,
             signature_size: s.signature.len(),
+            signature: hex::encode_upper(&s.signature),
             unsigned_attributes: s.unsigned_attrs.is_some(),
         }
     }
@@ -403,6 +406,7 @@ fn signer(t: &Tlv<'_>, certs: &[CertEntry], quirks: &mut Vec<Quirk>) -> Result<S
         signing_time_utc: signing_time.as_deref().and_then(asn1_time_to_rfc3339),
         signing_time,
         signature_size: signature.value.len(),
+        signature: hex::encode_upper(signature.value),
         unsigned_attributes: unsigned,
     })
 }

@@ -473,10 +473,20 @@ pub struct SecurityInfosView {
 impl SecurityInfosView {
     /// Describe decoded SecurityInfos.
     pub fn new(s: &SecurityInfos) -> Self {
-        SecurityInfosView {
-            infos: s.infos.iter().map(InfoView::new).collect(),
-            quirks: s.warnings.iter().map(warning).collect(),
+        let infos: Vec<InfoView> = s.infos.iter().map(InfoView::new).collect();
+        let mut quirks: Vec<Quirk> = s.warnings.iter().map(warning).collect();
+        // quirks of the keys and domain parameters (explicit EC parameters, …)
+        for (i, info) in infos.iter().enumerate() {
+            for k in [&info.public_key, &info.domain_parameters].into_iter().flatten() {
+                for q in &k.quirks {
+                    quirks.push(Quirk::Other {
+                        name: q.name(),
+                        detail: format!("{} {}: {q}", info.info_type, i + 1),
+                    });
+                }
+            }
         }
+        SecurityInfosView { infos, quirks }
     }
 
     /// Text tree.
