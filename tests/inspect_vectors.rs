@@ -47,7 +47,56 @@ fn text(rel: &str) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-/// `inspect --json FILE` (exit 0 asserted).
+/// Deserializes any JSON and fails on an object with a repeated key (serde_json's
+/// `Value` would silently keep the last one, e.g. after a `#[serde(flatten)]` clash).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    if !seen.insert(k.clone()) {
+                        return Err(serde::de::Error::custom(format!("duplicate key {k}")));
+                    }
+                    m.next_value::<NoDuplicateKeys>()?;
+                }
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<NoDuplicateKeys>()?.is_some() {}
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `inspect --json FILE` (exit 0 and one key per JSON object asserted).
 fn json(rel: &str) -> Value {
     let o = emrtd(&["inspect", "--json", &path(rel)]);
     assert_eq!(
@@ -56,6 +105,9 @@ fn json(rel: &str) -> Value {
         "{rel}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    if let Err(e) = serde_json::from_slice::<NoDuplicateKeys>(&o.stdout) {
+        panic!("{rel}: {e}");
+    }
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -719,4 +771,10 @@ fn as_overrides_detection() {
         &path("lds/jmrtd_bsi2008/Datagroup14.bin"),
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn duplicate_key_checker_catches_duplicates() {
+    assert!(serde_json::from_str::<NoDuplicateKeys>(r#"{"a": {"b": 1, "b": 2}}"#).is_err());
+    assert!(serde_json::from_str::<NoDuplicateKeys>(r#"{"a": [{"b": 1}, {"b": 2}], "c": null}"#).is_ok());
 }

@@ -22,6 +22,9 @@ pub struct ImageView {
     /// 1-based number of the biometric information template holding it (DG2–DG4).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<usize>,
+    /// Tag of the displayed image data object (`5F40`, `5F43`; DG5–DG7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     /// What it shows.
     pub role: ImageRole,
     /// Record encoding (`iso19794_5`, `iso39794_5`, … ; displayed images: none).
@@ -64,6 +67,7 @@ impl ImageView {
         let range = image.range();
         ImageView {
             template: None,
+            tag: None,
             role,
             encoding: None,
             declared_type: None,
@@ -476,11 +480,17 @@ fn data_nodes(d: &BiometricData) -> Vec<Node> {
 /// A decoded DG5, DG6 or DG7 with a summary of its images.
 #[derive(Debug, serde::Serialize)]
 pub struct DisplayedView {
-    /// The decoded group.
-    #[serde(flatten)]
+    /// The decoded group (shown through the fields below).
+    #[serde(skip)]
     pub group: DisplayedImages,
+    /// Portrait, reserved (DG6) or signature.
+    pub kind: DisplayedKind,
+    /// The count written in the file.
+    pub declared_count: Option<u64>,
     /// Every image in file order.
     pub images: Vec<ImageView>,
+    /// Tolerated deviations.
+    pub quirks: Vec<crate::lds::quirk::Quirk>,
 }
 
 impl DisplayedView {
@@ -494,9 +504,19 @@ impl DisplayedView {
         let images = group
             .images
             .iter()
-            .map(|i| ImageView::new(role, &i.image))
+            .map(|i| {
+                let mut v = ImageView::new(role, &i.image);
+                v.tag = Some(format!("{:02X}", i.tag));
+                v
+            })
             .collect();
-        DisplayedView { group, images }
+        DisplayedView {
+            kind: group.kind,
+            declared_count: group.declared_count,
+            quirks: group.quirks.clone(),
+            images,
+            group,
+        }
     }
 
     /// The text tree.
