@@ -6,10 +6,12 @@
 //! `emrtd: error: …`, with a hint where the user can act.
 
 pub mod completions;
+pub mod emulate;
 pub mod key;
 pub mod mrz;
 pub mod output;
 pub mod read;
+pub mod readers;
 pub mod source;
 
 use std::path::PathBuf;
@@ -78,6 +80,10 @@ pub enum Command {
     Mrz(mrz::MrzArgs),
     /// Dump every readable file of a document byte-exact into a directory.
     Read(Box<read::ReadArgs>),
+    /// List the PC/SC readers, whether a card is present, and its ATR.
+    Readers(readers::ReadersArgs),
+    /// Serve a software chip as a card to pcscd's vpcd driver (a virtual reader).
+    Emulate(emulate::EmulateArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -106,5 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Completions(args) => completions::run(&args, &global),
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
+        Command::Readers(args) => readers::run(&args, &global),
+        Command::Emulate(args) => emulate::run(&args, &global),
     }
 }
