@@ -35,9 +35,10 @@ fn bac_toml() -> PathBuf {
 
 /// pcscd up, a free virtual reader, the tests serialised. `None` = skipped loudly.
 struct Stack {
-    _serial: MutexGuard<'static, ()>,
     pcscd: Pcscd,
     slot: (&'static str, u16),
+    // dropped last (fields drop in order): the next test waits until pcscd is stopped
+    _serial: MutexGuard<'static, ()>,
 }
 
 impl Stack {
@@ -52,9 +53,9 @@ impl Stack {
         };
         let slot = support::free_slot().unwrap_or_else(|e| panic!("{e}"));
         Some(Stack {
-            _serial: serial,
             pcscd,
             slot,
+            _serial: serial,
         })
     }
 

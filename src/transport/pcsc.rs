@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use super::{Transport, TransportError, TransportInfo};
 
-/// Response buffer: pcsc-lite's largest (64 KiB of data plus header, Lc, Le and SW);
-/// SCardTransmit refuses a receive length above it.
+/// Response buffer: pcsc-lite's largest exchange (64 KiB of data plus header, Lc, Le
+/// and SW); it never returns more.
 const RECV_BUF: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
 /// How long a reconnect waits for the card to be presented again.
 const RECONNECT_WAIT: Duration = Duration::from_secs(15);
-/// How long an empty response waits for the reader to report the card gone.
-const SHORT_RESPONSE_WAIT: Duration = Duration::from_secs(1);
+/// How long a failed exchange waits for the reader to report the card gone.
+const REMOVAL_WAIT: Duration = Duration::from_secs(1);
 
 /// A reader as listed by [`list_readers`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -232,12 +232,13 @@ fn reader_cstr_lossy(c: &CStr) -> String {
 }
 
 impl PcscTransport {
-    /// The reader handed back fewer than two bytes with success: no card answers like
-    /// that. pcsc-lite does so when the card vanished during the command (the vpcd
-    /// driver, whose card closed its socket, and some contactless readers on tag
-    /// loss). Tell removal from a garbled exchange by watching the reader's state
-    /// for a moment; either way the link failed and reconnecting may cure it.
-    fn classify_short_response(&self, len: usize) -> TransportError {
+    /// A transmit failed (`failure`), or the reader handed back fewer than two bytes
+    /// with success, which no card does. pcsc-lite with the vpcd driver does either
+    /// when the card vanished during the command (its socket closed); contactless
+    /// readers do on tag loss. Tell removal from a garbled exchange by watching the
+    /// reader's state for a moment: a card gone is [`TransportError::CardRemoved`],
+    /// anything else stays `failure` (a link loss too, so reconnecting may cure it).
+    fn classify_failure(&self, failure: TransportError) -> TransportError {
         let removed = || TransportError::CardRemoved;
         if let Some(card) = &self.card
             && let Err(e) = card.status2_owned()
@@ -245,7 +246,7 @@ impl PcscTransport {
         {
             return removed();
         }
-        let deadline = Instant::now() + SHORT_RESPONSE_WAIT;
+        let deadline = Instant::now() + REMOVAL_WAIT;
         let mut state = pcsc::ReaderState::new(self.reader.clone(), pcsc::State::UNAWARE);
         // the first call returns the current state at once; later ones wake up as
         // soon as it changes
@@ -260,13 +261,11 @@ impl PcscTransport {
                     state.sync_current_state();
                 }
                 Err(pcsc::Error::Timeout) => {}
-                Err(e) => return map_err("status", e),
+                Err(_) => return failure,
             }
             let now = Instant::now();
             if now >= deadline {
-                return TransportError::Transmit {
-                    reason: format!("the reader returned {len} byte(s) instead of a response"),
-                };
+                return failure;
             }
             wait = (deadline - now).min(Duration::from_millis(200));
         }
@@ -279,10 +278,15 @@ impl Transport for PcscTransport {
         let result = match card.transmit(command, &mut self.buf) {
             Ok(r) if r.len() >= 2 => return Ok(r.to_vec()),
             Ok(r) => {
-                let len = r.len();
-                self.classify_short_response(len)
+                let reason = format!("the reader returned {} byte(s) instead of a response", r.len());
+                self.classify_failure(TransportError::Transmit { reason })
             }
-            Err(e) => map_err("transmit", e),
+            Err(e) => match map_err("transmit", e) {
+                t @ (TransportError::Transmit { .. } | TransportError::Timeout { .. }) => {
+                    self.classify_failure(t)
+                }
+                other => other,
+            },
         };
         if matches!(result, TransportError::CardRemoved) {
             self.card = None;
