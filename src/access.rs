@@ -5,6 +5,7 @@
 
 pub mod bac;
 pub mod error;
+pub mod pace;
 pub mod password;
 
 pub use error::AccessError;

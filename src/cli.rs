@@ -7,6 +7,7 @@
 
 pub mod completions;
 pub mod emulate;
+pub mod inspect;
 pub mod key;
 pub mod mrz;
 pub mod output;
@@ -76,6 +77,8 @@ pub struct GlobalOpts {
 pub enum Command {
     /// Print shell completions or the man page.
     Completions(completions::CompletionsArgs),
+    /// Decode an LDS file, certificate, CRL, master list, LDIF or PEM (or a whole dump).
+    Inspect(inspect::InspectArgs),
     /// Parse an MRZ and check its check digits.
     Mrz(mrz::MrzArgs),
     /// Dump every readable file of a document byte-exact into a directory.
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&args, &global),
+        Command::Inspect(args) => inspect::run(&args, &global),
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
         Command::Readers(args) => readers::run(&args, &global),

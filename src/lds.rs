@@ -3,6 +3,26 @@
 //! bytes of anything hashed or signed, reports tolerated quirks as named warnings,
 //! and never panics.
 
+pub mod atr_info;
+pub mod biometric;
+pub mod com;
+pub mod detect;
+pub mod dg1;
+pub mod dg11;
+pub mod dg12;
+pub mod dg13;
+pub mod dg15;
+pub mod dg16;
+pub mod dir;
+pub mod displayed;
+pub mod error;
+pub mod face;
 pub mod file;
+pub mod image;
+pub mod quirk;
+pub mod security_infos;
+pub mod sod;
 
+pub use error::LdsError;
 pub use file::{EMRTD_AID, LdsFile};
+pub use quirk::Quirk;

@@ -13,9 +13,11 @@ use std::time::Instant;
 use thiserror::Error;
 
 use crate::access::AccessError;
+use crate::access::pace::PaceConfig;
 use crate::access::password::Password;
 use crate::apdu::{ApduError, CardChannel, Command, PlainChannel, StatusWord};
 use crate::lds::LdsFile;
+use crate::lds::security_infos::{CardSecurity, SecurityInfos};
 use crate::rng::RandomSource;
 use crate::sm::{SecureChannel, SessionKeys};
 use crate::transport::trace::TraceLog;
@@ -207,6 +209,7 @@ struct Established {
     keys: SessionKeys,
     record: AccessRecord,
     apdus: usize,
+    cam: Option<crate::access::pace::CamData>,
 }
 
 /// A reading session over a transport.
@@ -223,6 +226,8 @@ pub struct Session<'r, T: Transport> {
     manifest: Manifest,
     files: std::collections::BTreeMap<LdsFile, Vec<u8>>,
     last_offset: usize,
+    in_app: bool,
+    cam: Option<crate::access::pace::CamData>,
 }
 
 impl<'r, T: Transport> Session<'r, T> {
@@ -252,6 +257,8 @@ impl<'r, T: Transport> Session<'r, T> {
             manifest,
             files: std::collections::BTreeMap::new(),
             last_offset: 0,
+            in_app: false,
+            cam: None,
         }
     }
 
@@ -294,21 +301,116 @@ impl<'r, T: Transport> Session<'r, T> {
     }
 
     /// Run access control as chosen (or as the first run chose, on recovery).
+    /// The PACEInfos of EF.CardAccess, when it offers any.
+    fn pace_offer(&self) -> Option<SecurityInfos> {
+        let infos = SecurityInfos::decode(self.card_access.as_deref()?).ok()?;
+        infos.pace_infos().next()?;
+        Some(infos)
+    }
+
+    /// Run access control as chosen (or, on recovery, exactly as the first run did).
     fn establish(&mut self) -> Result<Established, ReadError> {
         let start = self.total_apdus();
+        let offer = self.pace_offer();
+        let use_pace = match (&self.record, self.options.access) {
+            (Some(r), _) => r.protocol == "PACE",
+            (None, AccessChoice::Bac) => false,
+            (None, AccessChoice::Pace) => {
+                if offer.is_none() {
+                    return Err(ReadError::AccessUnavailable {
+                        what: "PACE was asked for, but the card offers none (no PACEInfo in EF.CardAccess)"
+                            .into(),
+                    });
+                }
+                true
+            }
+            (None, AccessChoice::Auto) => offer.is_some(),
+        };
+        let mut downgrade: Option<String> = None;
+        if use_pace && let Some(infos) = &offer {
+            match self.run_pace(infos) {
+                Ok(mut est) => {
+                    est.apdus = self.total_apdus().saturating_sub(start);
+                    return Ok(est);
+                }
+                Err(e) => {
+                    let fallback = self.record.is_none()
+                        && self.options.allow_bac_fallback
+                        && self.options.access == AccessChoice::Auto
+                        && matches!(self.password, Password::Mrz(_))
+                        && e.link_loss().is_none();
+                    if !fallback {
+                        return Err(e);
+                    }
+                    downgrade = Some(format!("PACE failed: {}", error_chain(&e)));
+                }
+            }
+        }
+        let mut est = self.run_bac()?;
+        if let Some(reason) = downgrade {
+            est.record.downgraded = true;
+            est.record.downgrade_reason = Some(reason);
+        } else if let Some(r) = &self.record {
+            est.record.downgraded = r.downgraded;
+            est.record.downgrade_reason = r.downgrade_reason.clone();
+        }
+        est.apdus = self.total_apdus().saturating_sub(start);
+        Ok(est)
+    }
+
+    fn run_pace(&mut self, infos: &SecurityInfos) -> Result<Established, ReadError> {
+        self.context("PACE");
+        let mut config = PaceConfig::default();
+        let (oid, param) = match &self.record {
+            Some(r) => (r.oid.clone(), r.parameter_id),
+            None => (self.options.pace_oid.clone(), self.options.pace_param),
+        };
+        if let Some(o) = oid {
+            config.prefer_oid = Some(o.parse().map_err(|_| ReadError::AccessUnavailable {
+                what: format!("{o:?} is not an object identifier"),
+            })?);
+        }
+        config.prefer_param = param;
+        self.plain_mut()?;
         let password = self.password.clone();
+        let rng = &mut *self.rng;
+        let plain = self.plain.as_mut().ok_or_else(|| ReadError::AccessUnavailable {
+            what: "no channel to the card".into(),
+        })?;
+        let outcome = crate::access::pace::authenticate(plain, infos, &password, &config, rng)?;
+        let record = AccessRecord {
+            protocol: "PACE".into(),
+            mapping: Some(outcome.mapping.name().into()),
+            parameter_id: outcome.parameter_id,
+            oid: Some(outcome.protocol_oid.to_string()),
+            cipher: outcome.cipher.name().into(),
+            password: outcome.password.into(),
+            downgraded: false,
+            downgrade_reason: None,
+        };
+        Ok(Established {
+            keys: outcome.keys,
+            record,
+            apdus: 0,
+            cam: outcome.cam,
+        })
+    }
+
+    fn run_bac(&mut self) -> Result<Established, ReadError> {
+        self.context("BAC");
+        let password = self.password.clone();
+        let Password::Mrz(key) = &password else {
+            return Err(ReadError::AccessUnavailable {
+                what: "BAC needs the MRZ, and the card does not offer PACE (a CAN only works with PACE)"
+                    .into(),
+            });
+        };
         self.plain_mut()?;
         let rng = &mut *self.rng;
         let plain = self.plain.as_mut().ok_or_else(|| ReadError::AccessUnavailable {
             what: "no channel to the card".into(),
         })?;
-        // BAC: select the application, then GET CHALLENGE / MUTUAL AUTHENTICATE
-        let Password::Mrz(key) = &password else {
-            return Err(ReadError::AccessUnavailable {
-                what: "the card does not offer PACE, and BAC needs the MRZ (a CAN only works with PACE)"
-                    .into(),
-            });
-        };
+        // BAC runs inside the eMRTD application
         let resp = plain.send(&Command::select_aid(&crate::lds::EMRTD_AID))?;
         if !resp.is_ok() {
             return Err(ReadError::NoApplication { sw: resp.sw });
@@ -324,8 +426,28 @@ impl<'r, T: Transport> Session<'r, T> {
             downgraded: false,
             downgrade_reason: None,
         };
-        let apdus = self.total_apdus().saturating_sub(start);
-        Ok(Established { keys, record, apdus })
+        Ok(Established {
+            keys,
+            record,
+            apdus: 0,
+            cam: None,
+        })
+    }
+
+    /// SELECT the eMRTD application under secure messaging (after PACE, which runs at
+    /// the master file).
+    fn select_application(&mut self) -> Result<(), ReadError> {
+        let Some(ch) = self.channel.as_mut() else {
+            return Err(ReadError::AccessUnavailable {
+                what: "no secure channel".into(),
+            });
+        };
+        let resp = ch.send(&Command::select_aid(&crate::lds::EMRTD_AID))?;
+        if !resp.is_ok() {
+            return Err(ReadError::NoApplication { sw: resp.sw });
+        }
+        self.in_app = true;
+        Ok(())
     }
 
     fn secure(&mut self, keys: SessionKeys) -> Result<(), ReadError> {
@@ -360,9 +482,19 @@ impl<'r, T: Transport> Session<'r, T> {
             // lost before access control finished: the caller simply starts it again
             return Ok(());
         }
+        let was_in_app = self.in_app;
+        self.in_app = false;
         let est = self.establish()?;
         self.manifest.access_apdus += est.apdus;
-        self.secure(est.keys)
+        let pace = est.record.protocol == "PACE";
+        if !pace {
+            self.in_app = true;
+        }
+        self.secure(est.keys)?;
+        if pace && was_in_app {
+            self.select_application()?;
+        }
+        Ok(())
     }
 
     /// Run `op` with recovery from tag loss: on a link loss, reconnect,
@@ -456,7 +588,9 @@ impl<'r, T: Transport> Session<'r, T> {
             Err(error) => {
                 self.manifest.partial = true;
                 self.manifest.errors.push(error_chain(&error));
-                let partial = (!self.files.is_empty()).then(|| Box::new(self.finish(t0)));
+                // a dump is only worth keeping when a file of the document was read
+                let any = self.files.keys().any(|f| !f.in_master_file());
+                let partial = any.then(|| Box::new(self.finish(t0)));
                 Err(ReadFailure { error, partial })
             }
         }
@@ -470,9 +604,22 @@ impl<'r, T: Transport> Session<'r, T> {
         let est = self.with_recovery(None, |s| s.establish())?;
         self.manifest.access_apdus = self.total_apdus();
         self.manifest.access = Some(est.record.clone());
+        let pace = est.record.protocol == "PACE";
+        self.in_app = !pace;
         self.record = Some(est.record);
+        self.cam = est.cam;
         self.secure(est.keys)?;
         let wanted = self.options.files.clone();
+        if pace {
+            // EF.CardSecurity lives at the master file, where PACE left us
+            let want_cs =
+                self.cam.is_some() || wanted.as_ref().is_none_or(|w| w.contains(&LdsFile::CardSecurity));
+            if want_cs {
+                self.read_one(LdsFile::CardSecurity, progress)?;
+            }
+            self.check_cam();
+            self.with_recovery(None, |s| if s.in_app { Ok(()) } else { s.select_application() })?;
+        }
         let mut order: Vec<LdsFile> = vec![LdsFile::Com, LdsFile::Sod];
         if let Some(w) = &wanted {
             order.retain(|f| w.contains(f));
@@ -499,6 +646,35 @@ impl<'r, T: Transport> Session<'r, T> {
             self.read_one(f, progress)?;
         }
         Ok(())
+    }
+
+    /// PACE-CAM: check the chip's CA data against EF.CardSecurity's public key and record
+    /// the outcome (verification of EF.CardSecurity's signature belongs to `verify`).
+    fn check_cam(&mut self) {
+        let Some(cam) = &self.cam else { return };
+        let result = match self.files.get(&LdsFile::CardSecurity) {
+            None => Err("EF.CardSecurity could not be read".to_string()),
+            Some(bytes) => match CardSecurity::decode(bytes) {
+                Err(e) => Err(format!("EF.CardSecurity does not decode: {e}")),
+                Ok(cs) => cam.verify(&cs.security_infos).map_err(|e| error_chain(&e)),
+            },
+        };
+        self.manifest.chip_authentication = Some(match result {
+            Ok(ev) => dump::ChipAuthRecord {
+                method: "PACE-CAM".into(),
+                verified: true,
+                key_id: ev.key_id,
+                chip_public_key: Some(hex::encode_upper(&ev.chip_public_key)),
+                reason: None,
+            },
+            Err(reason) => dump::ChipAuthRecord {
+                method: "PACE-CAM".into(),
+                verified: false,
+                key_id: None,
+                chip_public_key: None,
+                reason: Some(reason),
+            },
+        });
     }
 
     fn finish(&mut self, t0: Instant) -> Dump {
@@ -537,8 +713,9 @@ pub fn com_tag_list(com: &[u8]) -> Vec<LdsFile> {
 
 /// The data groups whose hashes EF.SOD lists (empty when it does not decode).
 pub fn sod_data_groups(sod: &[u8]) -> Vec<LdsFile> {
-    let _ = sod;
-    Vec::new()
+    crate::lds::sod::decode(sod)
+        .map(|s| s.dg_numbers().into_iter().map(LdsFile::Dg).collect())
+        .unwrap_or_default()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

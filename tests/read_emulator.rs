@@ -253,3 +253,156 @@ fn cli_trace_is_redacted_by_default() {
     assert!(text.lines().count() > 10);
     assert!(text.contains("\"context\":\"read DG2\""));
 }
+
+fn booklet(name: &str) -> Profile {
+    Profile::load(&root().join("pkd-fixtures/booklets").join(name)).unwrap()
+}
+
+#[test]
+fn every_pace_profile_reads_and_names_its_protocol() {
+    let cases = [
+        ("pace-ecdh-gm-p256-3des.toml", "ECDH-GM", 12, "3DES"),
+        ("pace-ecdh-gm-bp384-aes256.toml", "ECDH-GM", 16, "AES-256"),
+        ("pace-dh-gm-2048-224-aes128.toml", "DH-GM", 1, "AES-128"),
+        ("pace-ecdh-im-bp256-aes128.toml", "ECDH-IM", 13, "AES-128"),
+        ("pace-dh-im-1024-160-3des.toml", "DH-IM", 0, "3DES"),
+        ("id-card-can.toml", "ECDH-GM", 13, "AES-128"),
+    ];
+    for (file, mapping, param, cipher) in cases {
+        let profile = booklet(file);
+        let dump = read(profile.clone(), ReadOptions::default());
+        assert_same_files(&dump, &profile);
+        let a = dump.manifest.access.as_ref().unwrap();
+        assert_eq!(
+            (
+                a.protocol.as_str(),
+                a.mapping.as_deref(),
+                a.parameter_id,
+                a.cipher.as_str(),
+                a.password.as_str()
+            ),
+            ("PACE", Some(mapping), Some(param), cipher, "MRZ"),
+            "{file}"
+        );
+        assert!(!a.downgraded);
+        // with the CAN too
+        let can = Password::can(profile.can.as_deref().unwrap()).unwrap();
+        let mut rng = OsRandom;
+        let dump = Session::new(
+            Emulator::new(profile.clone()),
+            can,
+            ReadOptions::default(),
+            &mut rng,
+            None,
+        )
+        .run(&mut NoProgress)
+        .unwrap();
+        assert_eq!(dump.manifest.access.as_ref().unwrap().password, "CAN", "{file}");
+        assert_same_files(&dump, &profile);
+    }
+}
+
+#[test]
+fn pace_recovers_from_tag_loss_everywhere() {
+    let profile = booklet("pace-ecdh-im-bp256-aes128.toml");
+    let reference = read(profile.clone(), ReadOptions::default());
+    let total = reference.manifest.access_apdus + reference.manifest.read_apdus;
+    for at in 0..total {
+        let mut p = profile.clone();
+        p.faults = vec![Fault::CardRemoved { at }];
+        let dump = read(p, ReadOptions::default());
+        assert_eq!(dump.files, reference.files, "removal at APDU {at}");
+        assert_eq!(dump.manifest.recoveries, 1);
+        assert_eq!(dump.manifest.access.as_ref().unwrap().protocol, "PACE");
+    }
+}
+
+#[test]
+fn refused_pace_is_an_error_not_a_silent_bac_downgrade() {
+    let mut profile = booklet("pace-ecdh-gm-p256-3des.toml");
+    profile.chip.refuse_pace = true;
+    let key = key_of(&profile);
+    let mut rng = OsRandom;
+    let err = Session::new(
+        Emulator::new(profile.clone()),
+        key.clone(),
+        ReadOptions::default(),
+        &mut rng,
+        None,
+    )
+    .run(&mut NoProgress)
+    .unwrap_err();
+    assert!(err.partial.is_none(), "nothing of the document may be read");
+    assert!(format!("{:?}", err.error).contains("Access"), "{:?}", err.error);
+    // with the flag, BAC is used and the downgrade is on record
+    let dump = Session::new(
+        Emulator::new(profile.clone()),
+        key,
+        ReadOptions {
+            allow_bac_fallback: true,
+            ..ReadOptions::default()
+        },
+        &mut rng,
+        None,
+    )
+    .run(&mut NoProgress)
+    .unwrap();
+    let a = dump.manifest.access.as_ref().unwrap();
+    assert_eq!(a.protocol, "BAC");
+    assert!(a.downgraded);
+    assert!(a.downgrade_reason.as_deref().unwrap().contains("PACE failed"));
+    assert_same_files(&dump, &profile);
+}
+
+#[test]
+fn cli_can_and_wrong_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = root()
+        .join("pkd-fixtures/booklets/id-card-can.toml")
+        .display()
+        .to_string();
+    let ok = emrtd(&[
+        "read",
+        "--emulator",
+        &p,
+        "--can",
+        "123456",
+        "--out",
+        dir.path().join("a").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(m["access"]["password"], "CAN");
+    assert_eq!(m["access"]["mapping"], "ECDH-GM");
+    let bad = emrtd(&[
+        "read",
+        "--emulator",
+        &p,
+        "--can",
+        "654321",
+        "--out",
+        dir.path().join("b").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("hint:") && err.contains("CAN"), "{err}");
+    assert!(!dir.path().join("b").join("manifest.json").exists());
+    // BAC-only booklet and a CAN: a clear error
+    let bac = emrtd(&[
+        "read",
+        "--emulator",
+        &profile_path(),
+        "--can",
+        "123456",
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+    ]);
+    assert_eq!(bac.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bac.stderr).contains("CAN only works with PACE"));
+}

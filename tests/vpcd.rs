@@ -129,11 +129,18 @@ fn read_reader(stack: &Stack, mrz: &Path, out: &Path, extra: &[&str]) -> std::pr
     emrtd(&args, T)
 }
 
-/// `emrtd read --emulator PROFILE --out DIR --json` (in-process chip).
-fn read_in_process(profile: &Path, out: &Path) -> serde_json::Value {
-    let o = emrtd(&["read", "--emulator", s(profile), "--out", s(out), "--json"], T);
+/// `emrtd read --emulator PROFILE --out DIR --json [extra]` (in-process chip).
+fn read_in_process_with(profile: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["read", "--emulator", s(profile), "--out", s(out), "--json"];
+    args.extend_from_slice(extra);
+    let o = emrtd(&args, T);
     assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `emrtd read --emulator PROFILE --out DIR --json` with the profile's MRZ.
+fn read_in_process(profile: &Path, out: &Path) -> serde_json::Value {
+    read_in_process_with(profile, out, &[])
 }
 
 /// The dump's `.bin` files by name.
@@ -290,6 +297,38 @@ fn extended_length_through_pcscd_reads_each_file_in_one_command() {
     let reference = stack.dir().join("ext-in-process");
     let r = read_in_process(&profile, &reference);
     assert_same_dump((&out, m), (&reference, r));
+}
+
+#[test]
+fn pace_booklets_through_pcscd_equal_in_process_reads() {
+    let Some(stack) = Stack::up() else { return };
+    let booklets = root().join("pkd-fixtures/booklets");
+    // PACE with the CAN (an ID card without BAC), and PACE integrated mapping with
+    // the MRZ: both with AES secure messaging and extended length through pcscd
+    for (file, key) in [
+        ("id-card-can.toml", Some("123456")),
+        ("pace-ecdh-im-bp256-aes128.toml", None),
+    ] {
+        let profile = booklets.join(file);
+        let mut emu = stack.emulate(&profile, file);
+        let out = stack.dir().join(format!("{file}-via-pcscd"));
+        let mrz = stack.mrz_file(&profile);
+        let key_args: Vec<&str> = match key {
+            Some(can) => vec!["--can", can],
+            None => vec!["--mrz-file", s(&mrz)],
+        };
+        let mut args = vec!["read", "--reader", stack.reader(), "--out", s(&out), "--json"];
+        args.extend_from_slice(&key_args);
+        let o = emrtd(&args, T);
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr_of(&o));
+        let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(m["access"]["protocol"], "PACE", "{file}");
+        assert_eq!(m["extended_length"], true, "{file}");
+        let reference = stack.dir().join(format!("{file}-in-process"));
+        let r = read_in_process_with(&profile, &reference, &key_args);
+        assert_same_dump((&out, m), (&reference, r));
+        emu.stop();
+    }
 }
 
 #[test]

@@ -71,6 +71,9 @@ pub enum AccessError {
     /// A cryptographic primitive failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// PACE-specific failure (protocol choice, domain parameters, invalid keys, PACE-CAM).
+    #[error(transparent)]
+    Pace(#[from] crate::access::pace::PaceError),
 }
 
 impl From<ApduError> for AccessError {
@@ -110,6 +113,7 @@ impl AccessError {
             AccessError::Sm(SmError::ChipAbortedSm { .. }) => {
                 Some("the chip ended secure messaging; authenticate again".into())
             }
+            AccessError::Pace(p) => p.hint().map(String::from),
             AccessError::Apdu(ApduError::Transport(t)) if t.is_link_loss() => {
                 Some("the document may have left the field: hold it still on the reader and retry".into())
             }

@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use crate::access::bac::ChipBac;
+use crate::access::pace::ChipPace;
+use crate::access::password::{MrzKey, Password};
 use crate::apdu::{Command, Response, StatusWord};
+use crate::lds::security_infos::SecurityInfos;
 use crate::lds::{EMRTD_AID, LdsFile};
 use crate::rng::{OsRandom, RandomSource};
 use crate::sm::ChipSm;
@@ -26,7 +29,6 @@ enum Df {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Via {
     Bac,
-    #[allow(dead_code)]
     Pace,
 }
 
@@ -56,7 +58,8 @@ impl State {
 /// The software chip.
 pub struct Emulator {
     profile: Arc<Profile>,
-    mrz_key: Option<crate::access::password::MrzKey>,
+    mrz_key: Option<MrzKey>,
+    pace: Option<ChipPace>,
     rng: Box<dyn RandomSource>,
     link: LinkModel,
     state: State,
@@ -74,11 +77,13 @@ impl Emulator {
     pub fn with_rng(profile: Profile, rng: Box<dyn RandomSource>) -> Self {
         let mrz_key = crate::mrz::Mrz::parse(&profile.mrz)
             .ok()
-            .and_then(|m| crate::access::password::MrzKey::from_mrz(&m).ok());
+            .and_then(|m| MrzKey::from_mrz(&m).ok());
+        let pace = chip_pace(&profile, mrz_key.as_ref());
         Emulator {
             link: LinkModel::new(profile.link.clone()),
             profile: Arc::new(profile),
             mrz_key,
+            pace,
             rng,
             state: State::reset(),
             apdu_index: 0,
@@ -104,6 +109,9 @@ impl Emulator {
     /// Power-cycle: the session and selection are dropped.
     pub fn reset(&mut self) {
         self.state = State::reset();
+        if let Some(p) = &mut self.pace {
+            p.reset();
+        }
     }
 
     fn secure(&self) -> Option<Via> {
@@ -188,6 +196,7 @@ impl Emulator {
             0xB0 | 0xB1 => (self.read_binary(cmd), none),
             0x84 => (self.get_challenge(cmd), none),
             0x82 => (self.mutual_authenticate(cmd), none),
+            0x22 | 0x86 => self.pace_step(cmd),
             _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),
         }
     }
@@ -372,6 +381,77 @@ impl Emulator {
             Err(_) => Response::status(StatusWord::AUTH_FAILED),
         }
     }
+}
+
+impl Emulator {
+    fn pace_step(&mut self, cmd: &Command) -> (Response, ChipWork) {
+        let Some(pace) = self.pace.as_mut() else {
+            return (
+                Response::status(StatusWord::INS_NOT_SUPPORTED),
+                ChipWork::default(),
+            );
+        };
+        if self.profile.chip.refuse_pace && cmd.ins == 0x22 {
+            return (Response::status(StatusWord::WRONG_DATA), ChipWork::default());
+        }
+        if self.state.df != Df::Mf && cmd.ins == 0x22 {
+            // PACE runs at the master file (Doc 9303 Part 11 §4.2)
+            return (
+                Response::status(StatusWord::CONDITIONS_NOT_SATISFIED),
+                ChipWork::default(),
+            );
+        }
+        // public-key work on the chip: mapping (key pair, agreement, new generator) and
+        // key agreement (key pair, shared secret)
+        let has = |tag: u32| {
+            crate::tlv::parse(&cmd.data)
+                .ok()
+                .and_then(|t| t.children().find(tag).ok().flatten())
+                .is_some()
+        };
+        let work = ChipWork {
+            scalar_ops: if has(0x81) {
+                3
+            } else if has(0x83) {
+                2
+            } else {
+                0
+            },
+            rsa_signs: 0,
+        };
+        let reply = pace.process(cmd, self.rng.as_mut());
+        if let Some(keys) = reply.established {
+            self.state.auth = Auth::Secure {
+                sm: ChipSm::new(keys),
+                via: Via::Pace,
+            };
+        } else if cmd.ins == 0x22 {
+            self.state.auth = Auth::None;
+        }
+        (reply.response, work)
+    }
+}
+
+/// The chip side of PACE for the profile's `[[pace]]` entries (or its EF.CardAccess),
+/// accepting the MRZ and, when the profile has one, the CAN.
+fn chip_pace(profile: &Profile, mrz_key: Option<&MrzKey>) -> Option<ChipPace> {
+    let card_access = profile.files.get(&LdsFile::CardAccess)?;
+    let infos = SecurityInfos::decode(card_access).ok()?;
+    infos.pace_infos().next()?;
+    let mut passwords = Vec::new();
+    if let Some(k) = mrz_key {
+        passwords.push(Password::Mrz(k.clone()));
+    }
+    if let Some(can) = &profile.can
+        && let Ok(p) = Password::can(can)
+    {
+        passwords.push(p);
+    }
+    let cam_key = profile
+        .ca_private_key
+        .as_deref()
+        .and_then(|k| crate::access::pace::PrivateKey::from_bytes(k).ok());
+    Some(ChipPace::new(infos, passwords, cam_key))
 }
 
 impl Transport for Emulator {

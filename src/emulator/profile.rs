@@ -105,6 +105,9 @@ pub struct ChipConfig {
     pub bac: bool,
     /// ATR to report (hex); generated from the capabilities when absent.
     pub atr: Option<String>,
+    /// Advertise PACE in EF.CardAccess but refuse MSE:Set AT (6A80): a chip pushing
+    /// the reader to BAC (a downgrade attack).
+    pub refuse_pace: bool,
 }
 
 impl Default for ChipConfig {
@@ -115,6 +118,7 @@ impl Default for ChipConfig {
             oversize_le: OversizeLe::WrongLength,
             bac: true,
             atr: None,
+            refuse_pace: false,
         }
     }
 }
@@ -162,6 +166,57 @@ pub enum Fault {
     },
 }
 
+/// One PACEInfo the chip offers (`[[pace]]`); EF.CardAccess is written from these
+/// unless the profile gives its own.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PaceEntry {
+    /// "ECDH-GM", "DH-GM", "ECDH-IM", "DH-IM" or "ECDH-CAM".
+    pub mapping: String,
+    /// "3DES", "AES-128", "AES-192" or "AES-256".
+    pub cipher: String,
+    /// Standardized domain parameter id (0–2, 8–18).
+    pub parameter_id: u32,
+}
+
+impl PaceEntry {
+    /// The PACE protocol it names.
+    pub fn protocol(&self) -> Result<crate::lds::security_infos::PaceProtocol, ProfileError> {
+        use crate::lds::security_infos::{CipherSuite, PaceMapping, PaceProtocol};
+        let mapping = match self.mapping.to_ascii_uppercase().as_str() {
+            "ECDH-GM" => PaceMapping::EcdhGm,
+            "DH-GM" => PaceMapping::DhGm,
+            "ECDH-IM" => PaceMapping::EcdhIm,
+            "DH-IM" => PaceMapping::DhIm,
+            "ECDH-CAM" => PaceMapping::EcdhCam,
+            other => {
+                return Err(ProfileError::Chip {
+                    what: format!(
+                        "unknown PACE mapping {other:?} (ECDH-GM, DH-GM, ECDH-IM, DH-IM, ECDH-CAM)"
+                    ),
+                });
+            }
+        };
+        let cipher = match self.cipher.to_ascii_uppercase().as_str() {
+            "3DES" => CipherSuite::Tdes,
+            "AES-128" => CipherSuite::Aes128,
+            "AES-192" => CipherSuite::Aes192,
+            "AES-256" => CipherSuite::Aes256,
+            other => {
+                return Err(ProfileError::Chip {
+                    what: format!("unknown PACE cipher {other:?} (3DES, AES-128, AES-192, AES-256)"),
+                });
+            }
+        };
+        if mapping == PaceMapping::EcdhCam && cipher == CipherSuite::Tdes {
+            return Err(ProfileError::Chip {
+                what: "PACE-CAM is defined for AES only".into(),
+            });
+        }
+        Ok(PaceProtocol { mapping, cipher })
+    }
+}
+
 /// Where a file's bytes come from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,6 +255,13 @@ pub struct ProfileToml {
     /// Injected faults.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// PACEInfos offered.
+    #[serde(default)]
+    pub pace: Vec<PaceEntry>,
+    /// The chip's static Chip Authentication private key (hex scalar), used for PACE-CAM
+    /// and Chip Authentication; its public key belongs in EF.CardSecurity / DG14.
+    #[serde(default)]
+    pub ca_private_key: Option<String>,
 }
 
 /// A loaded profile: everything the chip needs, file bytes included.
@@ -221,6 +283,10 @@ pub struct Profile {
     pub files: BTreeMap<LdsFile, Vec<u8>>,
     /// Faults.
     pub faults: Vec<Fault>,
+    /// PACEInfos offered.
+    pub pace: Vec<PaceEntry>,
+    /// Chip Authentication private key (scalar bytes).
+    pub ca_private_key: Option<Vec<u8>>,
 }
 
 /// Normalise MRZ text from a profile: trim each line, drop empty lines.
@@ -293,6 +359,26 @@ impl Profile {
                 ),
             });
         }
+        for entry in &raw.pace {
+            entry.protocol()?;
+        }
+        let ca_private_key = match &raw.ca_private_key {
+            Some(h) => Some(hex::decode(h.trim()).map_err(|e| ProfileError::Chip {
+                what: format!("ca_private_key: bad hex: {e}"),
+            })?),
+            None => None,
+        };
+        if raw
+            .pace
+            .iter()
+            .any(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"))
+            && (ca_private_key.is_none() || !files.contains_key(&LdsFile::CardSecurity))
+        {
+            return Err(ProfileError::Chip {
+                what: "PACE-CAM needs ca_private_key and an EF.CardSecurity file holding its public key"
+                    .into(),
+            });
+        }
         let mut profile = Profile {
             name: raw.name,
             path: None,
@@ -302,13 +388,28 @@ impl Profile {
             link: raw.link,
             files,
             faults: raw.faults,
+            pace: raw.pace,
+            ca_private_key,
         };
         profile.generate_missing()?;
         Ok(profile)
     }
 
-    /// Generate DG1 from the MRZ and EF.COM from the data groups present, when absent.
+    /// Generate DG1 from the MRZ, EF.COM from the data groups present and EF.CardAccess
+    /// from the `[[pace]]` entries, when the profile does not give them.
     fn generate_missing(&mut self) -> Result<(), ProfileError> {
+        if !self.pace.is_empty() && !self.files.contains_key(&LdsFile::CardAccess) {
+            use crate::lds::security_infos::{PaceInfo, SecurityInfo, SecurityInfos};
+            let mut infos = Vec::new();
+            for entry in &self.pace {
+                infos.push(SecurityInfo::Pace(PaceInfo::new(
+                    entry.protocol()?,
+                    Some(entry.parameter_id),
+                )));
+            }
+            self.files
+                .insert(LdsFile::CardAccess, SecurityInfos::from_infos(infos).encode());
+        }
         if !self.files.contains_key(&LdsFile::Dg(1)) {
             let joined: String = self.mrz.lines().collect();
             if !matches!(joined.len(), 72 | 88 | 90) {
@@ -402,6 +503,8 @@ mod tests {
             link: LinkConfig::default(),
             files: BTreeMap::new(),
             faults: vec![],
+            pace: vec![],
+            ca_private_key: None,
         };
         let atr = p.atr();
         assert_eq!(atr[..4], [0x3B, 0x85, 0x80, 0x01]);

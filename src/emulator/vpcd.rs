@@ -670,7 +670,8 @@ pub enum Reply {
 /// leaves quick-ACK mode on its own, so it is set again before every read.
 #[cfg(target_os = "linux")]
 fn quick_ack(stream: &TcpStream) {
-    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+    use std::os::linux::net::TcpStreamExt;
+    let _ = stream.set_quickack(true);
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -115,6 +115,25 @@ pub struct AbsentRecord {
     pub meaning: String,
 }
 
+/// Chip authentication done while reading (PACE-CAM). Recorded for the forensic
+/// record; a verifier working from a dump cannot re-run it and must not count it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChipAuthRecord {
+    /// "PACE-CAM".
+    pub method: String,
+    /// Whether the chip's CA data matched a public key of EF.CardSecurity.
+    pub verified: bool,
+    /// keyId of the key that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<u64>,
+    /// The chip's static public key that matched, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip_public_key: Option<String>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// A tag-loss recovery.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecoveryRecord {
@@ -141,6 +160,9 @@ pub struct Manifest {
     pub atr: String,
     /// Access protocol used.
     pub access: Option<AccessRecord>,
+    /// Chip authentication done during access (PACE-CAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip_authentication: Option<ChipAuthRecord>,
     /// Files read.
     pub files: Vec<FileRecord>,
     /// Files denied or absent.
@@ -180,6 +202,7 @@ impl Manifest {
             reader,
             atr: hex::encode_upper(atr),
             access: None,
+            chip_authentication: None,
             files: Vec::new(),
             absent: Vec::new(),
             access_apdus: 0,

@@ -1,0 +1,13 @@
+//! EF.SOD (CMS SignedData, LDSSecurityObject) on hostile bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(s) = emrtd::lds::sod::decode(data) {
+        let _ = s.hash_algorithm();
+        for si in &s.signer_infos {
+            let _ = si.signed_attrs.as_ref().map(|a| a.signed_bytes());
+        }
+    }
+});

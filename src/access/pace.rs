@@ -1,0 +1,26 @@
+//! PACE — Password Authenticated Connection Establishment (Doc 9303 Part 11 §4.4, worked
+//! examples in Appendices G, H and I; BSI TR-03110-2 §3.2 and TR-03110-3 for the ASN.1
+//! and PACE-CAM), terminal side ([`reader`]) and chip side ([`chip`]).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`select`] | choosing the PACEInfo and its domain parameters from EF.CardAccess |
+//! | [`params`] | standardized and explicit domain parameters, group arithmetic, mappings |
+//! | [`crypto`] | K_π, nonce encryption, the IM pseudo-random function, tokens, CAM data |
+//! | [`apdus`] | MSE:Set AT, GENERAL AUTHENTICATE and their data objects |
+//! | [`reader`] | the terminal's protocol run over a [`CardChannel`](crate::apdu::CardChannel) |
+//! | [`chip`] | the chip's state machine for the emulator |
+
+pub mod apdus;
+pub mod chip;
+pub mod crypto;
+pub mod error;
+pub mod params;
+pub mod reader;
+pub mod select;
+
+pub use chip::{ChipPace, ChipReply};
+pub use error::PaceError;
+pub use params::{DomainParams, Element, PrivateKey};
+pub use reader::{CamData, CamEvidence, PaceConfig, PaceOutcome, ParameterIdInMse, authenticate};
+pub use select::{PaceSelection, choose_pace_info};

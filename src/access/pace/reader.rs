@@ -1,0 +1,355 @@
+//! PACE, terminal side (Doc 9303 Part 11 §4.4.1–4.4.5; Appendix G, H, I):
+//!
+//! 1. MSE:Set AT selects the protocol, the password and (tag 84) the domain parameters;
+//! 2. GA 1: the chip sends `z = E(K_π, s)`; the terminal decrypts the nonce s;
+//! 3. GA 2: mapping — generic: exchange mapping keys, `G~ = s·G + H`; integrated: send
+//!    a nonce t, `G~ = f_G(R_p(s, t))`;
+//! 4. GA 3: ephemeral key agreement on G~ (the chip's key must differ from ours), shared
+//!    secret K, `KSenc = KDF(K, 1)`, `KSmac = KDF(K, 2)`;
+//! 5. GA 4: tokens `T_PCD = MAC(KSmac, PK_PICC)`, `T_PICC = MAC(KSmac, PK_PCD)` over the
+//!    public key data objects, T_PICC checked in constant time; for PACE-CAM the chip
+//!    also sends `A_IC`, checked against EF.CardSecurity with [`PaceOutcome::verify_cam`].
+//!
+//! Secure messaging then starts with SSC 0. All terminal randomness (mapping and
+//! ephemeral private keys, the IM nonce t) comes from the caller's [`RandomSource`], in
+//! that order.
+//!
+//! A chip that refuses a step with 63xx (or 6982 on the token) gives
+//! [`AccessError::Refused`] (the password is probably wrong); a chip whose T_PICC does not
+//! verify gives [`AccessError::BadChipCryptogram`] (the chip failed to authenticate).
+
+use zeroize::Zeroizing;
+
+use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
+use super::crypto::{self as pace_crypto, cipher_of};
+use super::error::PaceError;
+use super::params::{DomainParams, Element};
+use super::select::{self, PaceSelection};
+use crate::access::{AccessError, Password};
+use crate::apdu::{CardChannel, Response, StatusWord};
+use crate::crypto::{Cipher, ct_eq};
+use crate::lds::security_infos::{
+    ChipAuthenticationPublicKeyInfo, Oid, PaceMapping, PaceProtocol, SecurityInfos,
+};
+use crate::rng::RandomSource;
+use crate::sm::{SessionKeys, Ssc};
+
+/// Whether MSE:Set AT carries the domain parameter ID (tag 84).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParameterIdInMse {
+    /// Only when EF.CardAccess offers more than one set of PACE domain parameters
+    /// (Doc 9303 Part 11 §4.4.4.1: "REQUIRED ... if the domain parameters are ambiguous").
+    #[default]
+    Auto,
+    /// Always (as gmrtd and several other readers do).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Choices the caller can make.
+#[derive(Debug, Clone, Default)]
+pub struct PaceConfig {
+    /// Use the PACEInfo with this protocol OID.
+    pub prefer_oid: Option<Oid>,
+    /// Use the PACEInfo with this parameter ID.
+    pub prefer_param: Option<u32>,
+    /// Tag 84 in MSE:Set AT.
+    pub parameter_id_in_mse: ParameterIdInMse,
+}
+
+/// What the chip sent for PACE-CAM, to be checked against EF.CardSecurity.
+pub struct CamData {
+    params: DomainParams,
+    ca_ic: Zeroizing<Vec<u8>>,
+    pk_map_ic: Vec<u8>,
+}
+
+impl std::fmt::Debug for CamData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CamData").finish_non_exhaustive()
+    }
+}
+
+/// Evidence of a verified PACE-CAM chip authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CamEvidence {
+    /// keyId of the ChipAuthenticationPublicKeyInfo that verified.
+    pub key_id: Option<u64>,
+    /// The chip's static public key PK_IC (encoded point).
+    pub chip_public_key: Vec<u8>,
+    /// The ChipAuthenticationPublicKeyInfo as read from EF.CardSecurity.
+    pub public_key_info: Vec<u8>,
+    /// The chip's mapping public key PK_Map,IC that CA_IC · PK_IC reproduced.
+    pub mapping_public_key: Vec<u8>,
+}
+
+/// A completed PACE run.
+#[derive(Debug)]
+pub struct PaceOutcome {
+    /// Session keys (SSC 0) for the secure channel.
+    pub keys: SessionKeys,
+    /// The protocol OID used.
+    pub protocol_oid: Oid,
+    /// Mapping.
+    pub mapping: PaceMapping,
+    /// Cipher of the session.
+    pub cipher: Cipher,
+    /// Domain parameter ID (standardized ID or PACEDomainParameterInfo ID).
+    pub parameter_id: Option<u32>,
+    /// True when the domain parameters came from a PACEDomainParameterInfo.
+    pub explicit_parameters: bool,
+    /// "MRZ", "CAN", "PIN" or "PUK".
+    pub password: &'static str,
+    /// Whether MSE:Set AT carried tag 84.
+    pub sent_parameter_id: bool,
+    /// The chip's ephemeral public key (its ID_PICC for Terminal Authentication).
+    pub chip_ephemeral_public_key: Vec<u8>,
+    /// PACE-CAM data, to be verified with [`PaceOutcome::verify_cam`] once EF.CardSecurity
+    /// has been read.
+    pub cam: Option<CamData>,
+}
+
+fn status(ins: u8, sw: StatusWord) -> AccessError {
+    AccessError::Status { ins, sw }
+}
+
+fn bad(what: &'static str) -> AccessError {
+    AccessError::BadResponse {
+        ins: INS_GENERAL_AUTHENTICATE,
+        what,
+    }
+}
+
+/// 63xx anywhere in GENERAL AUTHENTICATE, or 6982 on the token: the chip did not accept
+/// the terminal's password-derived values.
+fn refused_or_status(sw: StatusWord, token_step: bool) -> AccessError {
+    if sw.sw1() == 0x63 || (token_step && sw == StatusWord::SECURITY_NOT_SATISFIED) {
+        AccessError::Refused { sw }
+    } else {
+        status(INS_GENERAL_AUTHENTICATE, sw)
+    }
+}
+
+fn ga<C: CardChannel + ?Sized>(
+    ch: &mut C,
+    objects: &[(u32, &[u8])],
+    last: bool,
+    password_step: bool,
+) -> Result<Response, AccessError> {
+    let resp = ch.send(&apdus::general_authenticate(objects, last))?;
+    if !resp.is_ok() {
+        return Err(if password_step {
+            refused_or_status(resp.sw, last)
+        } else {
+            status(INS_GENERAL_AUTHENTICATE, resp.sw)
+        });
+    }
+    Ok(resp)
+}
+
+fn objects(resp: &Response) -> Result<Vec<(u32, &[u8])>, AccessError> {
+    apdus::parse_dynamic_auth_data(&resp.data).map_err(bad)
+}
+
+/// Run PACE as the terminal over a plain channel `ch`, with the PACEInfos of
+/// `card_access`, the given password and the caller's choices; randomness from `rng`.
+pub fn authenticate<C: CardChannel + ?Sized>(
+    ch: &mut C,
+    card_access: &SecurityInfos,
+    password: &Password,
+    config: &PaceConfig,
+    rng: &mut dyn RandomSource,
+) -> Result<PaceOutcome, AccessError> {
+    let sel = select::choose_pace_info(card_access, config.prefer_oid.as_ref(), config.prefer_param)?;
+    run(ch, sel, password, config.parameter_id_in_mse, rng)
+}
+
+/// Run PACE with an already chosen PACEInfo.
+pub fn run<C: CardChannel + ?Sized>(
+    ch: &mut C,
+    sel: PaceSelection<'_>,
+    password: &Password,
+    parameter_id_in_mse: ParameterIdInMse,
+    rng: &mut dyn RandomSource,
+) -> Result<PaceOutcome, AccessError> {
+    let PaceProtocol { mapping, cipher } = sel.protocol;
+    let cipher = cipher_of(cipher);
+    let oid = sel.info.protocol;
+    let explicit_parameters = matches!(sel.source, select::DomainSource::Explicit(_));
+    let parameter_id = sel.parameter_id();
+    let mse_id = match parameter_id_in_mse {
+        ParameterIdInMse::Always => parameter_id,
+        ParameterIdInMse::Never => None,
+        ParameterIdInMse::Auto => parameter_id.filter(|_| sel.ambiguous),
+    };
+    let params = sel.params;
+
+    // MSE:Set AT
+    let resp = ch.send(&apdus::mse_set_at(&oid, password.key_reference(), mse_id))?;
+    if !resp.is_ok() {
+        return Err(status(INS_MSE, resp.sw));
+    }
+
+    // GA 1: encrypted nonce
+    let resp = ga(ch, &[], false, false)?;
+    let objs = objects(&resp)?;
+    let z = apdus::find(&objs, tag::ENCRYPTED_NONCE).ok_or(bad("no encrypted nonce (80)"))?;
+    if z.is_empty() || z.len() % cipher.block_size() != 0 || z.len() > 64 {
+        return Err(bad("encrypted nonce is not a whole number of blocks"));
+    }
+    let k_pi = pace_crypto::k_pi(&password.pace_secret(), cipher);
+    let s = pace_crypto::decrypt_nonce(cipher, &k_pi, z)?;
+
+    // GA 2: mapping
+    let mut pk_map_ic = Vec::new();
+    let generator = if mapping.is_generic() {
+        let sk_map = params.random_private_key(rng)?;
+        let pk_map = params.multiply(&params.generator()?, sk_map.as_bn())?;
+        let pk_map_bytes = params.encode(&pk_map)?;
+        let resp = ga(ch, &[(tag::MAPPING_PCD, &pk_map_bytes)], false, true)?;
+        let objs = objects(&resp)?;
+        let chip = apdus::find(&objs, tag::MAPPING_PICC).ok_or(bad("no mapping data (82)"))?;
+        let chip_map = params.decode_public(chip, "chip mapping public key")?;
+        pk_map_ic = chip.to_vec();
+        let h = params.agree(&sk_map, &chip_map)?;
+        params.map_generic(&s, &h)?
+    } else {
+        let t = Zeroizing::new(rng.bytes(cipher.key_len()));
+        let _ = ga(ch, &[(tag::MAPPING_PCD, &t)], false, true)?;
+        let r = pace_crypto::pseudo_random(cipher, &s, &t, params.prime())?;
+        params.map_integrated(&r)?
+    };
+
+    // GA 3: ephemeral key agreement
+    let sk = params.random_private_key(rng)?;
+    let pk_pcd = params.multiply(&generator, sk.as_bn())?;
+    let pk_pcd_bytes = params.encode(&pk_pcd)?;
+    let resp = ga(ch, &[(tag::EPHEMERAL_PCD, &pk_pcd_bytes)], false, true)?;
+    let objs = objects(&resp)?;
+    let pk_ic_bytes = apdus::find(&objs, tag::EPHEMERAL_PICC)
+        .ok_or(bad("no ephemeral public key (84)"))?
+        .to_vec();
+    let pk_ic = params.decode_public(&pk_ic_bytes, "chip ephemeral public key")?;
+    if params.same(&pk_ic, &pk_pcd)? {
+        return Err(PaceError::EphemeralKeyReused.into());
+    }
+    let k = params.shared_secret(&params.agree(&sk, &pk_ic)?)?;
+    let keys = SessionKeys::derive(cipher, &k, Ssc::zero(cipher))?;
+
+    // GA 4: tokens
+    let key_tag = params.public_key_tag();
+    let t_pcd = pace_crypto::token(
+        cipher,
+        keys.ks_mac(),
+        &apdus::public_key_data_object(&oid, key_tag, &pk_ic_bytes),
+    )?;
+    let resp = ga(ch, &[(tag::TOKEN_PCD, &t_pcd)], true, true)?;
+    let objs = objects(&resp)?;
+    let t_picc = apdus::find(&objs, tag::TOKEN_PICC).ok_or(bad("no authentication token (86)"))?;
+    let expected = pace_crypto::token(
+        cipher,
+        keys.ks_mac(),
+        &apdus::public_key_data_object(&oid, key_tag, &pk_pcd_bytes),
+    )?;
+    if !ct_eq(t_picc, &expected) {
+        return Err(AccessError::BadChipCryptogram {
+            what: "PACE authentication token T_PICC",
+        });
+    }
+
+    let cam = if mapping == PaceMapping::EcdhCam {
+        let a_ic = apdus::find(&objs, tag::CAM_DATA).ok_or(PaceError::CamDataMissing)?;
+        let ca_ic = pace_crypto::decrypt_cam_data(cipher, keys.ks_enc(), a_ic)?;
+        Some(CamData {
+            params,
+            ca_ic,
+            pk_map_ic,
+        })
+    } else {
+        None
+    };
+
+    Ok(PaceOutcome {
+        keys,
+        protocol_oid: oid,
+        mapping,
+        cipher,
+        parameter_id,
+        explicit_parameters,
+        password: password.kind(),
+        sent_parameter_id: mse_id.is_some(),
+        chip_ephemeral_public_key: pk_ic_bytes,
+        cam,
+    })
+}
+
+impl CamData {
+    /// PACE-CAM (Doc 9303 Part 11 §4.4.3.5.2): check `CA_IC · PK_IC == PK_Map,IC` for a
+    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) of EF.CardSecurity on the PACE curve.
+    /// Every such key is tried; the one that verifies is returned as evidence.
+    pub fn verify(&self, card_security: &SecurityInfos) -> Result<CamEvidence, AccessError> {
+        let ec = self.params.ec().ok_or(PaceError::CamNoPublicKey)?;
+        let ca = openssl::bn::BigNum::from_slice(&self.ca_ic).map_err(PaceError::from)?;
+        if ca.num_bits() == 0 || ca.ucmp(ec.order()) != std::cmp::Ordering::Less {
+            return Err(PaceError::CamDataMalformed.into());
+        }
+        let pk_map = self
+            .params
+            .decode_public(&self.pk_map_ic, "chip mapping public key")?;
+        let mut tried = 0usize;
+        for info in card_security.chip_authentication_public_keys() {
+            let Some(pk) = self.key_on_curve(info) else {
+                continue;
+            };
+            tried += 1;
+            let product = super::params::ec_mul(ec, &pk, &ca)?;
+            if self.params.same(&Element::Ec(product), &pk_map)? {
+                return Ok(CamEvidence {
+                    key_id: info.key_id,
+                    chip_public_key: info.public_key.subject_public_key.clone(),
+                    public_key_info: info.raw.clone(),
+                    mapping_public_key: self.pk_map_ic.clone(),
+                });
+            }
+        }
+        Err(if tried == 0 {
+            PaceError::CamNoPublicKey
+        } else {
+            PaceError::CamMismatch
+        }
+        .into())
+    }
+
+    fn key_on_curve(&self, info: &ChipAuthenticationPublicKeyInfo) -> Option<openssl::ec::EcPoint> {
+        if !info.is_ecdh() {
+            return None;
+        }
+        let spec = info.public_key.algorithm.domain_parameters().ok()?;
+        let key_params = DomainParams::from_spec(&spec).ok()?;
+        let (a, b) = (key_params.ec()?, self.params.ec()?);
+        if a.p() != b.p() || a.order() != b.order() {
+            return None;
+        }
+        match self
+            .params
+            .decode_public(&info.public_key.subject_public_key, "PK_IC")
+            .ok()?
+        {
+            Element::Ec(p) => Some(p),
+            Element::Dh(_) => None,
+        }
+    }
+}
+
+impl PaceOutcome {
+    /// Verify PACE-CAM against EF.CardSecurity's SecurityInfos (see [`CamData::verify`]).
+    pub fn verify_cam(&self, card_security: &SecurityInfos) -> Result<CamEvidence, AccessError> {
+        self.cam
+            .as_ref()
+            .ok_or(PaceError::State {
+                what: "PACE-CAM verification requested after a PACE run without CAM",
+            })?
+            .verify(card_security)
+    }
+}

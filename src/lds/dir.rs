@@ -1,0 +1,157 @@
+//! EF.DIR (Doc 9303 Part 10 §3.11.1 and Table 31; ISO/IEC 7816-4 §8.2.1.1): the list of
+//! applications on the chip, one application template `61` per application, each with
+//! its AID in `4F`.
+//!
+//! ```text
+//! 61 09 4F 07 A0 00 00 02 47 10 01     eMRTD LDS1 application
+//! 61 09 4F 07 A0 00 00 02 47 20 01     travel records (LDS2)
+//! …
+//! ```
+
+use super::error::LdsError;
+use super::quirk::{self, Quirk, RawDo};
+
+const FILE: &str = "EF.DIR";
+const TAG_APPLICATION: u32 = 0x61;
+const TAG_AID: u32 = 0x4F;
+const TAG_LABEL: u32 = 0x50;
+
+/// One application template.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DirApplication {
+    /// Application identifier (`4F`).
+    #[serde(serialize_with = "quirk::serialize_hex")]
+    pub aid: Vec<u8>,
+    /// Application label (`50`), when present.
+    pub label: Option<String>,
+    /// Other data objects of the template, kept raw.
+    pub other: Vec<RawDo>,
+}
+
+impl DirApplication {
+    /// The Doc 9303 name of the application, for the AIDs Part 10 assigns.
+    pub fn name(&self) -> Option<&'static str> {
+        aid_name(&self.aid)
+    }
+}
+
+/// Names of the AIDs Doc 9303 Part 10 assigns (LDS1 and the LDS2 applications).
+pub fn aid_name(aid: &[u8]) -> Option<&'static str> {
+    Some(match aid {
+        [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01] => "eMRTD (LDS1)",
+        [0xA0, 0x00, 0x00, 0x02, 0x47, 0x20, 0x01] => "travel records (LDS2)",
+        [0xA0, 0x00, 0x00, 0x02, 0x47, 0x20, 0x02] => "visa records (LDS2)",
+        [0xA0, 0x00, 0x00, 0x02, 0x47, 0x20, 0x03] => "additional biometrics (LDS2)",
+        _ => return None,
+    })
+}
+
+/// Decoded EF.DIR.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Dir {
+    /// The application templates in file order.
+    pub applications: Vec<DirApplication>,
+    /// Top-level data objects other than `61`, kept raw.
+    pub unknown: Vec<RawDo>,
+    /// Tolerated deviations.
+    pub quirks: Vec<Quirk>,
+    /// The file's bytes.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+impl Dir {
+    /// Decode EF.DIR: concatenated application templates; trailing `00`/`FF` padding is
+    /// reported.
+    pub fn decode(input: &[u8]) -> Result<Dir, LdsError> {
+        if input.is_empty() {
+            return Err(LdsError::Empty { file: FILE });
+        }
+        let mut quirks = Vec::new();
+        let mut applications = Vec::new();
+        let mut unknown = Vec::new();
+        let mut reader = crate::tlv::Reader::new_ber(input);
+        while !reader.is_empty() {
+            let rest = reader.remaining();
+            // unused space of a record or transparent file: all 00 or all FF
+            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xFF) {
+                quirks.push(if rest.first() == Some(&0) {
+                    Quirk::TrailingZeroPadding { bytes: rest.len() }
+                } else {
+                    Quirk::TrailingBytes { bytes: rest.len() }
+                });
+                break;
+            }
+            let t = reader.read().map_err(LdsError::tlv_in(FILE))?;
+            quirks.extend(quirk::length_quirk(&t));
+            if t.tag != TAG_APPLICATION {
+                quirks.push(Quirk::UnknownTag { tag: t.tag });
+                unknown.push(RawDo::from_tlv(&t));
+                continue;
+            }
+            let mut aid = None;
+            let mut label = None;
+            let mut other = Vec::new();
+            for kid in quirk::children(&t, FILE, &mut quirks)? {
+                match kid.tag {
+                    TAG_AID if aid.is_none() => aid = Some(kid.value.to_vec()),
+                    TAG_LABEL if label.is_none() => {
+                        label = Some(quirk::decode_text(kid.tag, kid.value, &mut quirks))
+                    }
+                    TAG_AID | TAG_LABEL => quirks.push(Quirk::DuplicateTag { tag: kid.tag }),
+                    _ => other.push(RawDo::from_tlv(&kid)),
+                }
+            }
+            let aid = aid.ok_or(LdsError::Missing {
+                file: FILE,
+                what: "application identifier (4F)",
+            })?;
+            if !(5..=16).contains(&aid.len()) {
+                return Err(LdsError::Length {
+                    file: FILE,
+                    what: "application identifier (4F)",
+                    found: aid.len(),
+                });
+            }
+            applications.push(DirApplication { aid, label, other });
+        }
+        if applications.is_empty() {
+            return Err(LdsError::Missing {
+                file: FILE,
+                what: "application template (61)",
+            });
+        }
+        Ok(Dir {
+            applications,
+            unknown,
+            quirks,
+            raw: input.to_vec(),
+        })
+    }
+
+    /// The AIDs in file order.
+    pub fn aids(&self) -> Vec<&[u8]> {
+        self.applications.iter().map(|a| a.aid.as_slice()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aid_names_and_padding() {
+        let b = hex::decode("61094F07A00000024710010000").unwrap();
+        let d = Dir::decode(&b).unwrap();
+        assert_eq!(d.applications.len(), 1);
+        assert_eq!(d.applications[0].name(), Some("eMRTD (LDS1)"));
+        assert_eq!(d.quirks, vec![Quirk::TrailingZeroPadding { bytes: 2 }]);
+    }
+
+    #[test]
+    fn template_without_aid_is_an_error() {
+        let b = hex::decode("6103500141").unwrap();
+        assert!(matches!(Dir::decode(&b), Err(LdsError::Missing { .. })));
+        assert!(matches!(Dir::decode(&[0xFF; 4]), Err(LdsError::Missing { .. })));
+    }
+}
