@@ -187,7 +187,13 @@ fn assert_same_dump(through_pcscd: (&Path, serde_json::Value), in_process: (&Pat
 #[test]
 fn read_through_pcscd_equals_in_process_read() {
     let Some(mut stack) = Stack::up() else { return };
-    let mut emu = stack.emulate(&bac_toml(), "bac");
+    let chip_trace = stack.dir().join("emulate-trace.jsonl");
+    let mut emu = Emulate::start_with(
+        &bac_toml(),
+        stack.slot,
+        stack.dir().join("emulate-bac.log"),
+        &["--trace", s(&chip_trace)],
+    );
     // `readers --wait` returns at once when the card is there
     let o = emrtd(&["readers", "--wait", "10", "--reader", stack.reader()], T);
     assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));

@@ -327,8 +327,14 @@ pub struct Emulate {
 impl Emulate {
     /// Start serving `profile` in `slot` and wait until the reader shows the card.
     pub fn start(profile: &Path, slot: (&'static str, u16), log: PathBuf) -> Emulate {
+        Self::start_with(profile, slot, log, &[])
+    }
+
+    /// [`Emulate::start`] with global options before the subcommand (`--trace F`).
+    pub fn start_with(profile: &Path, slot: (&'static str, u16), log: PathBuf, global: &[&str]) -> Emulate {
         let stderr = std::fs::File::create(&log).unwrap();
         let child = Command::new(emrtd_bin())
+            .args(global)
             .args([
                 "emulate",
                 "--profile",

@@ -303,6 +303,35 @@ fn waits_for_the_driver_with_bounded_reports() {
 }
 
 #[test]
+fn a_silent_driver_is_reported_once() {
+    // the port accepts but never talks: another card holds the reader
+    let (l, addr) = listener();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    let t = std::thread::spawn(move || {
+        let mut card = VirtualCard::new(Emulator::new(bac_profile())).unwrap();
+        let options = ServeOptions {
+            silent_after: Duration::from_millis(200),
+            ..ServeOptions::default()
+        };
+        let mut events = Vec::new();
+        card.serve(&[addr], &s2, &options, &mut |ev| events.push(format!("{ev:?}")))
+            .unwrap();
+        events
+    });
+    let (_held, _) = l.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    stop.store(true, Ordering::SeqCst);
+    let events = t.join().unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.starts_with("Silent")).count(),
+        1,
+        "{events:?}"
+    );
+    assert!(!events.iter().any(|e| e.starts_with("Inserted")));
+}
+
+#[test]
 fn card_removed_fault_closes_the_socket_and_comes_back() {
     let mut profile = bac_profile();
     profile.faults = vec![Fault::CardRemoved { at: 1 }];
