@@ -12,6 +12,7 @@
 pub mod chip;
 pub mod link;
 pub mod profile;
+pub mod vpcd;
 
 pub use chip::Emulator;
 pub use profile::{Profile, ProfileError};
