@@ -40,6 +40,7 @@ use crate::lds::quirk::serialize_hex;
 use crate::lds::security_infos::{Oid, SecurityInfos};
 use crate::rng::RandomSource;
 use crate::sm::{SecureChannel, SessionKeys, SmError, Ssc};
+use zeroize::Zeroizing;
 
 /// Which commands carry the key agreement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
@@ -184,13 +185,9 @@ pub fn run<C: CardChannel>(
     rng: &mut dyn RandomSource,
 ) -> Result<CaEvidence, CaError> {
     let key = candidate.key()?;
-    let params = &key.params;
     let cipher = cipher_of(candidate.protocol.cipher);
     let form = config.form.resolve(cipher);
-    let sk = params.random_private_key(rng)?;
-    let pk_pcd = params.multiply(&params.generator()?, sk.as_bn())?;
-    let pk_pcd_bytes = params.encode(&pk_pcd)?;
-    let k = params.shared_secret(&params.agree(&sk, &key.public)?)?;
+    let (pk_pcd_bytes, k) = agree(&key, rng)?;
     let keys = SessionKeys::derive(cipher, &k, Ssc::zero(cipher)).map_err(CaError::Keys)?;
     drop(k);
     let send_key_id = match config.key_id_in_mse {
@@ -230,6 +227,19 @@ pub fn run<C: CardChannel>(
         terminal_ephemeral_public_key: pk_pcd_bytes,
         proven: false,
     })
+}
+
+/// The terminal's half of the key agreement: an ephemeral key pair on the chip key's
+/// domain parameters (private key from `rng`) and the shared secret K (the
+/// x-coordinate for ECDH, the value padded to the length of p for DH; BSI TR-03111
+/// §4.3.1, Doc 9303 Part 11 §9.6). Returns the encoded ephemeral public key and K.
+pub fn agree(key: &ChipKey, rng: &mut dyn RandomSource) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), CaError> {
+    let params = &key.params;
+    let sk = params.random_private_key(rng)?;
+    let pk_pcd = params.multiply(&params.generator()?, sk.as_bn())?;
+    let pk_pcd_bytes = params.encode(&pk_pcd)?;
+    let k = params.shared_secret(&params.agree(&sk, &key.public)?)?;
+    Ok((pk_pcd_bytes, k))
 }
 
 /// The command [`prove`] sends: READ BINARY of EF.COM's first 4 bytes by short file
