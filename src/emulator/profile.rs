@@ -10,13 +10,21 @@
 //! [chip]
 //! extended_length = false
 //! max_read = 223
+//! # Active Authentication key (PEM/DER file or DER hex), hash (RSA: BC = SHA-1,
+//! # "SHA-256" = trailer 34CC), ECDSA encoding ("plain" r||s or "der")
+//! aa_private_key = { path = "keys/aa-rsa2048.pem" }
+//! aa_hash = "SHA-256"
+//! # Chip Authentication / PACE-CAM static private key (hex scalar or DH exponent);
+//! # its public key belongs in DG14 / EF.CardSecurity
+//! ca_private_key = "7984674CF3B3A524BF929CE8A67FCF22173DA0BAD595EED6DEB72D22C542FA9D"
 //! [files]
 //! DG2 = { path = "data/dg2.bin" }     # relative to the profile
 //! DG13 = { hex = "6D03040100" }
 //! ```
 //!
-//! DG1 is generated from the MRZ and EF.COM from the data groups present, unless the
-//! profile gives them.
+//! DG1 is generated from the MRZ, DG15 (and for an EC key a DG14 with the
+//! ActiveAuthenticationInfo) from the AA key, and EF.COM from the data groups present,
+//! unless the profile gives them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -514,12 +522,11 @@ impl Profile {
         let Some(aa) = &self.aa else {
             return Ok(());
         };
-        if !self.files.contains_key(&LdsFile::Dg(15)) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.files.entry(LdsFile::Dg(15)) {
             let spki = aa.public_key_der().map_err(|e| ProfileError::Chip {
                 what: format!("aa_private_key: {e}"),
             })?;
-            self.files
-                .insert(LdsFile::Dg(15), crate::tlv::encode(0x6F, &spki));
+            slot.insert(crate::tlv::encode(0x6F, &spki));
         }
         if !aa.is_rsa() && !self.files.contains_key(&LdsFile::Dg(14)) {
             let hash = aa
