@@ -216,6 +216,31 @@ fn rsa_clone_with_another_key_fails_with_a_reason() {
 }
 
 #[test]
+fn rsa_representative_one_byte_shorter_than_the_modulus() {
+    // a signer building F one byte short of the modulus (F < n for any modulus): the
+    // opened signature starts with a zero byte before 6A
+    let rsa = Rsa::generate(2048).unwrap();
+    let signer = AaSigner::new(PKey::from_rsa(rsa.clone()).unwrap()).unwrap();
+    let dg15 = dg15_of(&signer);
+    let challenge = [9u8; 8];
+    let m1 = vec![0x5Au8; 255 - 1 - 20 - 1];
+    let f = iso9796::encode(255, &m1, &challenge, Trailer::Implicit).unwrap();
+    let block = [&[0u8][..], &f].concat();
+    let mut sig = vec![0u8; 256];
+    rsa.private_encrypt(&block, &mut sig, openssl::rsa::Padding::NONE)
+        .unwrap();
+    let ev = aa::verify(&dg15, None, &challenge, &sig).unwrap();
+    assert_eq!(ev.recovered_m1.as_deref(), Some(m1.as_slice()));
+    assert_eq!(
+        ev.warnings,
+        vec![AaWarning::ShortRepresentative {
+            len: 255,
+            modulus: 256
+        }]
+    );
+}
+
+#[test]
 fn rsa_short_signature_is_a_named_warning() {
     // a signature whose top byte is zero, sent without it
     let signer = rsa_signer(1024);

@@ -11,7 +11,10 @@
 //!   `n - (s^e mod n)` cannot both be representatives, and the complement is a public
 //!   function of the same signature (whoever can forge one can forge the other), so
 //!   both are accepted and the evidence says which was found
-//!   ([`SignatureFormat::Iso9796_2`] `complement`).
+//!   ([`SignatureFormat::Iso9796_2`] `complement`). A representative shorter than the
+//!   modulus (it opens with zero bytes: moduli whose bit length is not a multiple of 8,
+//!   signers that build F one byte short, as gmrtd met on Australian passports) is read
+//!   as the integer it is, with the named warning [`AaWarning::ShortRepresentative`].
 //! * ECDSA: the hash and encoding come from DG14's ActiveAuthenticationInfo
 //!   (`ecdsa-plain-*` per BSI TR-03111, `ecdsa-with-*` per X9.62); the message is
 //!   RND.IFD. Signatures are accepted in plain `r || s` and in DER whatever the OID
@@ -105,6 +108,14 @@ pub enum AaWarning {
         /// The modulus length.
         modulus: usize,
     },
+    /// The ISO/IEC 9796-2 representative is shorter than the modulus (it opened with
+    /// leading zero bytes).
+    ShortRepresentative {
+        /// Its length without the zero bytes.
+        len: usize,
+        /// The modulus length.
+        modulus: usize,
+    },
     /// An ActiveAuthenticationInfo next to an RSA key (it only applies to ECDSA).
     AaInfoWithRsaKey,
 }
@@ -123,6 +134,10 @@ impl std::fmt::Display for AaWarning {
             AaWarning::ShortSignature { got, modulus } => {
                 write!(f, "RSA signature of {got} byte(s) for a {modulus}-byte modulus")
             }
+            AaWarning::ShortRepresentative { len, modulus } => write!(
+                f,
+                "ISO/IEC 9796-2 representative of {len} byte(s) for a {modulus}-byte modulus (leading zero bytes)"
+            ),
             AaWarning::AaInfoWithRsaKey => {
                 f.write_str("ActiveAuthenticationInfo present although the DG15 key is RSA (ignored)")
             }
@@ -302,16 +317,16 @@ pub fn verify_rsa(
     let mut ctx = BigNumContext::new()?;
     let mut j = BigNum::new()?;
     j.mod_exp(&s, &e, &n, &mut ctx)?;
-    let k_i32 = i32::try_from(k).map_err(|_| AaError::UnsupportedKey {
-        what: "RSA modulus too large",
-    })?;
-    let direct = j.to_vec_padded(k_i32)?;
+    // the representative as an integer: a signer that builds F one byte shorter than the
+    // modulus (moduli whose bit length is not a multiple of 8, some Australian chips)
+    // gives leading zero bytes, which are not part of F
+    let direct = j.to_vec();
     let (f, complement) = match iso9796::parse(&direct) {
         Ok(_) => (direct, false),
         Err(first) => {
             let mut nj = BigNum::new()?;
             nj.checked_sub(&n, &j)?;
-            let comp = nj.to_vec_padded(k_i32)?;
+            let comp = nj.to_vec();
             if iso9796::parse(&comp).is_ok() {
                 (comp, true)
             } else {
@@ -319,6 +334,12 @@ pub fn verify_rsa(
             }
         }
     };
+    if f.len() < k {
+        warnings.push(AaWarning::ShortRepresentative {
+            len: f.len(),
+            modulus: k,
+        });
+    }
     let rep = iso9796::parse(&f)?;
     let hash = rep.trailer.hash();
     let expected = hash.digest(&[rep.m1, challenge])?;

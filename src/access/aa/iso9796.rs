@@ -2,7 +2,7 @@
 //! Authentication uses them (Doc 9303 Part 11 §6.1.2, worked example in Appendix F).
 //!
 //! ```text
-//! F = header || [padding] || M1 || H || trailer        (as long as the modulus)
+//! F = header || [padding] || M1 || H || trailer        (normally as long as the modulus)
 //!     header   '6A' (bits 01: start, 1: partial recovery, then nibble A: no padding)
 //!              or '6B' followed by 'BB'… 'BA' when M1 is shorter than the capacity
 //!     H        hash(M1 || M2), M2 = RND.IFD (the non-recoverable part)
