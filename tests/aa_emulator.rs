@@ -17,7 +17,9 @@
 
 use std::path::{Path, PathBuf};
 
-use emrtd::access::aa::{self, AaAlgorithm, AaError, AaEvidence, AaHash, AaSigner, SignatureFormat};
+use emrtd::access::aa::{
+    self, AaAlgorithm, AaError, AaEvidence, AaHash, AaOptions, AaSigner, LeForm, SignatureFormat,
+};
 use emrtd::access::password::{MrzKey, Password};
 use emrtd::apdu::{PlainChannel, StatusWord};
 use emrtd::emulator::profile::ProfileToml;
@@ -75,7 +77,11 @@ fn read_then_aa(profile: Profile) -> Result<AaEvidence, AaError> {
                 .get(&LdsFile::Dg(14))
                 .map(|b| SecurityInfos::decode_dg14(b).unwrap());
             let info = dg14.as_ref().and_then(|i| i.active_authentication_info());
-            aa::authenticate(ch, &dg15, info, rng)
+            let options = AaOptions {
+                extended_length: dump.manifest.extended_length,
+                ..AaOptions::default()
+            };
+            aa::authenticate_with(ch, &dg15, info, &options, rng)
         })
         .unwrap();
     assert!(!dump.manifest.partial);
@@ -123,6 +129,8 @@ fn rsa_2048_sha1_trailer_bc_after_bac_from_a_pem_file() {
         matches!(ev.signature_format, SignatureFormat::Iso9796_2 { ref trailer, complement: false, .. } if trailer == "BC")
     );
     assert_eq!(ev.recovered_m1.unwrap().len(), 256 - 1 - 20 - 1);
+    // no extended length on this card: a short Le
+    assert_eq!(ev.le, Some(LeForm::Short));
 }
 
 #[test]
@@ -149,6 +157,8 @@ fn rsa_4096_needs_extended_length() {
     let ev = read_then_aa(p).unwrap();
     assert_eq!(ev.signature.len(), 512);
     assert_eq!(ev.key_bits, Some(4096));
+    assert_eq!(ev.le, Some(LeForm::Extended));
+    assert!(ev.warnings.is_empty());
 }
 
 #[test]

@@ -396,3 +396,157 @@ proptest! {
         });
     }
 }
+
+/// A plain channel over scripted answers to INTERNAL AUTHENTICATE.
+fn scripted(answers: Vec<Vec<u8>>) -> emrtd::apdu::PlainChannel<emrtd::transport::replay::ScriptedTransport> {
+    let t = answers
+        .into_iter()
+        .fold(emrtd::transport::replay::ScriptedTransport::new(), |t, a| {
+            t.any(a)
+        });
+    emrtd::apdu::PlainChannel::new(t)
+}
+
+fn with_sw(mut data: Vec<u8>, sw: u16) -> Vec<u8> {
+    data.extend_from_slice(&sw.to_be_bytes());
+    data
+}
+
+#[test]
+fn truncated_rsa_signature_to_a_short_le_is_retried_extended() {
+    // some chips (gmrtd / NFCPassportReader reports on Australian passports) answer a
+    // short Le with 9000 and the signature cut to what fits
+    let signer = rsa_signer(2048);
+    let dg15 = dg15_of(&signer);
+    let (c1, c2) = ([1u8; 8], [2u8; 8]);
+    let s1 = signer.sign(&c1, None, &mut OsRandom).unwrap();
+    let s2 = signer.sign(&c2, None, &mut OsRandom).unwrap();
+    let options = aa::AaOptions {
+        extended_length: true,
+        ..aa::AaOptions::default()
+    };
+    // without extended length there is no other Le to try: the cut signature is
+    // reported as such, not as a failed verification
+    let mut ch = scripted(vec![with_sw(s1[..231].to_vec(), 0x9000)]);
+    let e = aa::authenticate(&mut ch, &dg15, None, &mut ScriptedRandom::new([c1])).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AaError::TruncatedSignature {
+                got: 231,
+                modulus: 256
+            }
+        ),
+        "{e}"
+    );
+    assert!(!e.is_verification_failure());
+    assert!(e.hint().unwrap().contains("extended-length"));
+    // a 1024-bit key is asked with a short Le first even on an extended-length card
+    let small = rsa_signer(1024);
+    let small_dg15 = dg15_of(&small);
+    let t1 = small.sign(&c1, None, &mut OsRandom).unwrap();
+    let t2 = small.sign(&c2, None, &mut OsRandom).unwrap();
+    let mut ch = scripted(vec![with_sw(t1[..100].to_vec(), 0x9000), with_sw(t2, 0x9000)]);
+    let ev = aa::authenticate_with(
+        &mut ch,
+        &small_dg15,
+        None,
+        &options,
+        &mut ScriptedRandom::new([c1, c2]),
+    )
+    .unwrap();
+    assert_eq!(ev.challenge, c2);
+    assert_eq!(ev.le, Some(aa::LeForm::Extended));
+    assert_eq!(
+        ev.warnings,
+        vec![AaWarning::LeRetried {
+            first: aa::LeForm::Short,
+            reason: "RSA signature cut short".into()
+        }]
+    );
+    let sent = &ch.transport().sent;
+    assert_eq!(
+        sent[0],
+        aa::internal_authenticate(&c1, aa::LeForm::Short)
+            .encode()
+            .unwrap()
+    );
+    assert_eq!(
+        sent[1],
+        aa::internal_authenticate(&c2, aa::LeForm::Extended)
+            .encode()
+            .unwrap()
+    );
+    // an RSA-2048 key on an extended-length card: extended first, 6700 → short
+    let mut ch = scripted(vec![with_sw(vec![], 0x6700), with_sw(s2.clone(), 0x9000)]);
+    let ev =
+        aa::authenticate_with(&mut ch, &dg15, None, &options, &mut ScriptedRandom::new([c1, c2])).unwrap();
+    assert_eq!(ev.le, Some(aa::LeForm::Short));
+    assert!(matches!(
+        &ev.warnings[..],
+        [AaWarning::LeRetried {
+            first: aa::LeForm::Extended,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn empty_answer_to_an_extended_le_is_retried_short() {
+    // reported for recent Chinese passports: 9000 without data to Le 65536
+    let signer = rsa_signer(2048);
+    let dg15 = dg15_of(&signer);
+    let c2 = [2u8; 8];
+    let s2 = signer.sign(&c2, None, &mut OsRandom).unwrap();
+    let options = aa::AaOptions {
+        extended_length: true,
+        ..aa::AaOptions::default()
+    };
+    let mut ch = scripted(vec![with_sw(vec![], 0x9000), with_sw(s2, 0x9000)]);
+    let ev = aa::authenticate_with(
+        &mut ch,
+        &dg15,
+        None,
+        &options,
+        &mut ScriptedRandom::new([[1u8; 8], c2]),
+    )
+    .unwrap();
+    assert_eq!(ev.le, Some(aa::LeForm::Short));
+    assert!(
+        matches!(&ev.warnings[..], [AaWarning::LeRetried { reason, .. }] if reason == "answer without a signature")
+    );
+    // retries disabled: the first failure stands
+    let mut ch = scripted(vec![with_sw(vec![], 0x9000)]);
+    let no_retry = aa::AaOptions {
+        retry_other_le: false,
+        ..options
+    };
+    assert!(matches!(
+        aa::authenticate_with(&mut ch, &dg15, None, &no_retry, &mut OsRandom),
+        Err(AaError::EmptySignature)
+    ));
+}
+
+#[test]
+fn complete_but_wrong_signatures_are_not_retried() {
+    let signer = rsa_signer(2048);
+    let clone = rsa_signer(2048);
+    let dg15 = dg15_of(&signer);
+    let wrong = clone.sign(&[1; 8], None, &mut OsRandom).unwrap();
+    let options = aa::AaOptions {
+        extended_length: true,
+        ..aa::AaOptions::default()
+    };
+    // one scripted answer only: a retry would exhaust the script
+    let mut ch = scripted(vec![with_sw(wrong, 0x9000)]);
+    let e = aa::authenticate_with(
+        &mut ch,
+        &dg15,
+        None,
+        &options,
+        &mut ScriptedRandom::new([[1u8; 8]]),
+    )
+    .unwrap_err();
+    assert!(e.is_verification_failure(), "{e}");
+    assert_eq!(ch.transport().sent.len(), 1);
+}

@@ -171,9 +171,24 @@ fn gmrtd_session_signature_under_another_key_fails() {
         ),
         "{e}"
     );
+    // the other way round, a 128-byte answer for a 224-byte modulus is a cut-off answer
     let dg15 = Dg15::decode(&hx(&g["dg15"])).unwrap();
     let case = &v["real_passport_pymrtd"]["cases"][0];
     let e = aa::verify(&dg15, None, &hx(&case["challenge"]), &hx(&case["signature"])).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AaError::TruncatedSignature {
+                got: 128,
+                modulus: 224
+            }
+        ),
+        "{e}"
+    );
+    // a full-length signature from another key is a failed verification
+    let mut forged = hx(&v["real_passport_gmrtd_session"]["expected_signature"]);
+    forged[100] ^= 0x40;
+    let e = aa::verify(&dg15, None, &hx(&g["challenge_rnd_ifd"]), &forged).unwrap_err();
     assert!(e.is_verification_failure(), "{e}");
     assert!(e.hint().unwrap().contains("clone"));
 }
@@ -181,15 +196,31 @@ fn gmrtd_session_signature_under_another_key_fails() {
 #[test]
 fn command_encoding() {
     // Le 256 for signatures that fit a short response (the gmrtd command carries DO'97' 00)
-    let c = aa::internal_authenticate(&[1, 2, 3, 4, 5, 6, 7, 8], 224);
+    let c = aa::internal_authenticate(&[1, 2, 3, 4, 5, 6, 7, 8], aa::LeForm::Short);
     assert_eq!(
         hex::encode_upper(c.encode().unwrap()),
         "0088000008010203040506070800"
     );
-    // RSA-4096: extended Le
-    let c = aa::internal_authenticate(&[0; 8], 512);
+    let c = aa::internal_authenticate(&[0; 8], aa::LeForm::Extended);
     assert_eq!(
         hex::encode_upper(c.encode().unwrap()),
         "0088000000000800000000000000000000"
     );
+    // the gmrtd RSA-1792 key is asked with a short Le even on an extended-length card;
+    // RSA-2048 only where extended length is available
+    let v = vectors();
+    let g = Dg15::decode(&hx(&v["real_passport_gmrtd_session"]["dg15"])).unwrap();
+    assert_eq!(aa::first_le_form(&g, true), aa::LeForm::Short);
+    let mut modulus = vec![0xC5u8; 256];
+    modulus[255] = 0x01;
+    let spki_2048 = openssl::rsa::Rsa::from_public_components(
+        openssl::bn::BigNum::from_slice(&modulus).unwrap(),
+        openssl::bn::BigNum::from_u32(65537).unwrap(),
+    )
+    .unwrap()
+    .public_key_to_der()
+    .unwrap();
+    let d = Dg15::from_spki(&spki_2048).unwrap();
+    assert_eq!(aa::first_le_form(&d, true), aa::LeForm::Extended);
+    assert_eq!(aa::first_le_form(&d, false), aa::LeForm::Short);
 }

@@ -24,6 +24,14 @@
 //!
 //! [`authenticate`] runs the exchange over any channel (normally the session's secure
 //! channel); [`verify`] is the pure check, usable on a recorded challenge and signature.
+//!
+//! INTERNAL AUTHENTICATE asks for Le 256 when the signature (plus secure messaging)
+//! fits a short response, else — when the card has extended length — Le 65536
+//! ([`first_le_form`]). Chips disagree about the other case (some cut the signature to
+//! what fits, some answer nothing to an extended Le), so [`authenticate_with`] may
+//! repeat the command once with a fresh challenge and the other Le when the first
+//! answer shows such a length problem, and reports it ([`AaWarning::LeRetried`]); a
+//! complete signature that fails is never retried.
 //! The chip side (signing) is [`chip`].
 
 pub mod chip;
@@ -118,6 +126,14 @@ pub enum AaWarning {
     },
     /// An ActiveAuthenticationInfo next to an RSA key (it only applies to ECDSA).
     AaInfoWithRsaKey,
+    /// The first INTERNAL AUTHENTICATE had a length problem; the evidence is from a
+    /// second one with a fresh challenge and the other Le form.
+    LeRetried {
+        /// The Le form of the first command.
+        first: LeForm,
+        /// What went wrong with it.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for AaWarning {
@@ -141,6 +157,14 @@ impl std::fmt::Display for AaWarning {
             AaWarning::AaInfoWithRsaKey => {
                 f.write_str("ActiveAuthenticationInfo present although the DG15 key is RSA (ignored)")
             }
+            AaWarning::LeRetried { first, reason } => write!(
+                f,
+                "INTERNAL AUTHENTICATE with {} Le failed ({reason}); repeated with a fresh challenge and the other Le",
+                match first {
+                    LeForm::Short => "a short",
+                    LeForm::Extended => "an extended",
+                }
+            ),
         }
     }
 }
@@ -174,19 +198,77 @@ pub struct AaEvidence {
     /// RSA: the recovered M1 (the chip's nonce part of the signed message).
     #[serde(serialize_with = "serialize_opt_hex")]
     pub recovered_m1: Option<Vec<u8>>,
+    /// The Le form of the INTERNAL AUTHENTICATE that gave this signature (`None` from
+    /// [`verify`] alone).
+    pub le: Option<LeForm>,
     /// Tolerated deviations.
     pub warnings: Vec<AaWarning>,
 }
 
-/// INTERNAL AUTHENTICATE `00 88 00 00 08 RND.IFD Le`: Le 256 (`00`) when the signature
-/// fits a short response, else extended Le 65536 (`0000`), e.g. for RSA-3072/4096.
-pub fn internal_authenticate(challenge: &[u8], expected_signature_len: usize) -> Command {
-    let cmd = Command::new(0x00, INS_INTERNAL_AUTHENTICATE, 0x00, 0x00).with_data(challenge.to_vec());
-    if expected_signature_len > MAX_SHORT_LE {
-        cmd.with_le(MAX_EXTENDED)
-    } else {
-        cmd.with_le(MAX_SHORT_LE)
+/// How INTERNAL AUTHENTICATE asks for the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeForm {
+    /// Short Le `00` (256 bytes).
+    Short,
+    /// Extended Le `0000` (65536 bytes).
+    Extended,
+}
+
+impl LeForm {
+    /// The Le value.
+    pub fn le(self) -> usize {
+        match self {
+            LeForm::Short => MAX_SHORT_LE,
+            LeForm::Extended => MAX_EXTENDED,
+        }
     }
+
+    fn other(self) -> Self {
+        match self {
+            LeForm::Short => LeForm::Extended,
+            LeForm::Extended => LeForm::Short,
+        }
+    }
+}
+
+/// Missing bytes beyond which an RSA signature counts as cut short rather than sent
+/// without leading zero bytes (a 2^-64 event for a genuine signature).
+pub const TRUNCATION_MARGIN: usize = 8;
+
+/// Largest signature asked for with a short Le: its secure-messaging answer (DO'87' of
+/// the padded signature, DO'99', DO'8E') still fits 256 bytes under 3DES, as the gmrtd
+/// RSA-1792 session shows (224-byte signature, 250-byte answer).
+pub const SHORT_LE_MAX_SIGNATURE: usize = 224;
+
+/// Choices for [`authenticate_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AaOptions {
+    /// The card accepts extended-length APDUs (from its ATR or EF.ATR/INFO; the
+    /// reader's `Manifest::extended_length`). Without it every command is short.
+    pub extended_length: bool,
+    /// Allow one more INTERNAL AUTHENTICATE, with a fresh challenge and the other Le
+    /// form, when the first answer shows a length problem: 6700, an empty answer, or an
+    /// RSA signature cut short (chips disagree: some truncate a signature that does not
+    /// fit a short response, some answer nothing to an extended Le). Reported as
+    /// [`AaWarning::LeRetried`].
+    pub retry_other_le: bool,
+}
+
+impl Default for AaOptions {
+    fn default() -> Self {
+        AaOptions {
+            extended_length: false,
+            retry_other_le: true,
+        }
+    }
+}
+
+/// INTERNAL AUTHENTICATE `00 88 00 00 08 RND.IFD Le`.
+pub fn internal_authenticate(challenge: &[u8], le: LeForm) -> Command {
+    Command::new(0x00, INS_INTERNAL_AUTHENTICATE, 0x00, 0x00)
+        .with_data(challenge.to_vec())
+        .with_le(le.le())
 }
 
 /// The signature length the DG15 key produces (RSA: modulus bytes; ECDSA: plain r||s,
@@ -199,16 +281,26 @@ pub fn expected_signature_len(dg15: &Dg15) -> usize {
     }
 }
 
-/// Send a fresh RND.IFD (8 bytes from `rng`) in INTERNAL AUTHENTICATE and return it
-/// with the chip's answer (not verified).
+/// The first Le form for a DG15 key: short up to [`SHORT_LE_MAX_SIGNATURE`] bytes of
+/// signature or when the card has no extended length, else extended.
+pub fn first_le_form(dg15: &Dg15, extended_length: bool) -> LeForm {
+    if expected_signature_len(dg15) <= SHORT_LE_MAX_SIGNATURE || !extended_length {
+        LeForm::Short
+    } else {
+        LeForm::Extended
+    }
+}
+
+/// Send a fresh RND.IFD (8 bytes from `rng`) in INTERNAL AUTHENTICATE with `le` and
+/// return it with the chip's answer (not verified).
 pub fn exchange<C: CardChannel + ?Sized>(
     ch: &mut C,
-    dg15: &Dg15,
+    le: LeForm,
     rng: &mut dyn RandomSource,
 ) -> Result<([u8; CHALLENGE_LEN], Vec<u8>), AaError> {
     let mut challenge = [0u8; CHALLENGE_LEN];
     rng.fill(&mut challenge);
-    let resp = ch.send(&internal_authenticate(&challenge, expected_signature_len(dg15)))?;
+    let resp = ch.send(&internal_authenticate(&challenge, le))?;
     if resp.sw != StatusWord::OK {
         return Err(
             if resp.sw == StatusWord::INS_NOT_SUPPORTED || resp.sw == StatusWord::FUNC_NOT_SUPPORTED {
@@ -224,16 +316,62 @@ pub fn exchange<C: CardChannel + ?Sized>(
     Ok((challenge, resp.data))
 }
 
-/// Run Active Authentication over `ch` (the session's secure channel after BAC/PACE):
-/// a fresh challenge, INTERNAL AUTHENTICATE, and [`verify`].
+/// Run Active Authentication over `ch` (the session's secure channel after BAC/PACE)
+/// with [`AaOptions::default`]: short APDUs only.
 pub fn authenticate<C: CardChannel + ?Sized>(
     ch: &mut C,
     dg15: &Dg15,
     aa_info: Option<&ActiveAuthenticationInfo>,
     rng: &mut dyn RandomSource,
 ) -> Result<AaEvidence, AaError> {
-    let (challenge, signature) = exchange(ch, dg15, rng)?;
-    verify(dg15, aa_info, &challenge, &signature)
+    authenticate_with(ch, dg15, aa_info, &AaOptions::default(), rng)
+}
+
+/// Why the first INTERNAL AUTHENTICATE is worth one more try with the other Le form.
+fn length_problem(first: &Result<AaEvidence, AaError>) -> Option<&'static str> {
+    match first {
+        Err(AaError::Status {
+            sw: StatusWord::WRONG_LENGTH,
+        }) => Some("6700 wrong length"),
+        Err(AaError::EmptySignature) => Some("answer without a signature"),
+        Err(AaError::TruncatedSignature { .. }) => Some("RSA signature cut short"),
+        _ => None,
+    }
+}
+
+/// Active Authentication: a fresh challenge, INTERNAL AUTHENTICATE (Le per
+/// [`first_le_form`]), [`verify`]; then, when allowed and the answer shows a length
+/// problem, once more with a new challenge and the other Le form. A signature that is
+/// complete but wrong is never retried.
+pub fn authenticate_with<C: CardChannel + ?Sized>(
+    ch: &mut C,
+    dg15: &Dg15,
+    aa_info: Option<&ActiveAuthenticationInfo>,
+    options: &AaOptions,
+    rng: &mut dyn RandomSource,
+) -> Result<AaEvidence, AaError> {
+    let first = first_le_form(dg15, options.extended_length);
+    let outcome = exchange(ch, first, rng).and_then(|(challenge, signature)| {
+        verify(dg15, aa_info, &challenge, &signature).map(|mut ev| {
+            ev.le = Some(first);
+            ev
+        })
+    });
+    let Some(reason) = length_problem(&outcome) else {
+        return outcome;
+    };
+    let second = first.other();
+    if !options.retry_other_le || (second == LeForm::Extended && !options.extended_length) {
+        return outcome;
+    }
+    let (challenge, signature) = exchange(ch, second, rng)?;
+    let mut ev = verify(dg15, aa_info, &challenge, &signature)?;
+    ev.warnings.push(AaWarning::LeRetried {
+        first,
+        reason: reason.to_string(),
+    });
+    ev.le = Some(second);
+    Ok(ev)
 }
 
 /// Check the chip's `signature` over `challenge` with the DG15 key (RSA: ISO/IEC 9796-2
@@ -304,6 +442,12 @@ pub fn verify_rsa(
             modulus: k,
         });
     }
+    if signature.len() + TRUNCATION_MARGIN < k {
+        return Err(AaError::TruncatedSignature {
+            got: signature.len(),
+            modulus: k,
+        });
+    }
     if signature.len() < k {
         warnings.push(AaWarning::ShortSignature {
             got: signature.len(),
@@ -359,6 +503,7 @@ pub fn verify_rsa(
         challenge: challenge.to_vec(),
         signature: signature.to_vec(),
         recovered_m1: Some(rep.m1.to_vec()),
+        le: None,
         warnings,
     })
 }
@@ -437,6 +582,7 @@ fn verify_ecdsa(
         challenge: challenge.to_vec(),
         signature: signature.to_vec(),
         recovered_m1: None,
+        le: None,
         warnings,
     })
 }

@@ -8,10 +8,11 @@ use crate::lds::security_infos::Oid;
 
 use super::AaHash;
 
-/// Why Active Authentication failed. Verification failures (everything from
-/// [`AaError::SignatureOutOfRange`] to [`AaError::EcdsaInvalid`]) mean the chip did not
-/// prove possession of the DG15 private key; the others are a protocol, key or link
-/// problem that proves nothing either way.
+/// Why Active Authentication failed. Verification failures
+/// ([`AaError::is_verification_failure`]: a complete signature that does not verify)
+/// mean the chip did not prove possession of the DG15 private key; the others (no
+/// answer, a cut-off answer, an unusable key, the link) leave the question open —
+/// either way Active Authentication did not succeed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum AaError {
@@ -51,6 +52,17 @@ pub enum AaError {
     /// The RSA signature is longer than the modulus.
     #[error("the signature has {got} byte(s), the DG15 modulus {modulus} byte(s)")]
     SignatureTooLong {
+        /// Signature length.
+        got: usize,
+        /// Modulus length.
+        modulus: usize,
+    },
+    /// An RSA signature far shorter than the modulus: the answer was cut to what fit the
+    /// response (a length problem between reader and chip, not a verdict on the chip).
+    #[error(
+        "the signature has {got} byte(s) for a {modulus}-byte modulus: it was cut short (the answer did not fit the response length)"
+    )]
+    TruncatedSignature {
         /// Signature length.
         got: usize,
         /// Modulus length.
@@ -124,7 +136,6 @@ impl AaError {
                 | AaError::DigestMismatch { .. }
                 | AaError::BadSignatureEncoding { .. }
                 | AaError::EcdsaInvalid { .. }
-                | AaError::EmptySignature
         )
     }
 
@@ -140,6 +151,10 @@ impl AaError {
             AaError::NotSupported { .. } => {
                 Some("the document has DG15 but its chip refuses Active Authentication")
             }
+            AaError::TruncatedSignature { .. } => Some(
+                "the chip's signature did not fit the response: retry with a reader that supports \
+                 extended-length APDUs",
+            ),
             _ => None,
         }
     }
