@@ -293,3 +293,27 @@ fn bsi_eac_worked_example_dh_ca_key_agreement_and_kdf() {
     assert_eq!(*kdf(&kr, KDF_ENC, Cipher::Aes128), hx(&x["ca_k_enc"]));
     assert_eq!(*kdf(&kr, KDF_MAC, Cipher::Aes128), hx(&x["ca_k_mac"]));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    #[test]
+    fn mutated_real_dg14s_never_panic_key_selection(
+        case in 0usize..4,
+        flips in proptest::collection::vec((0usize..400, proptest::prelude::any::<u8>()), 1..4),
+    ) {
+        let v = load("chip_authentication_real_sessions_gmrtd.json");
+        let mut dg14 = hx(&v["cases"][case]["dg14"]);
+        for (pos, x) in flips {
+            let n = dg14.len();
+            dg14[pos % n] ^= x;
+        }
+        if let Ok(infos) = SecurityInfos::decode_dg14(&dg14) {
+            if let Ok(all) = ca::candidates(&infos) {
+                for c in all {
+                    let _ = c.key();
+                }
+            }
+            let _ = ca::choose(&infos, Some(195));
+        }
+    }
+}
