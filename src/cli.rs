@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod key;
 pub mod mrz;
 pub mod output;
+pub mod pkd;
 pub mod read;
 pub mod source;
 
@@ -81,6 +82,8 @@ pub enum Command {
     Mrz(mrz::MrzArgs),
     /// Dump every readable file of a document byte-exact into a directory.
     Read(Box<read::ReadArgs>),
+    /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
+    Pkd(pkd::PkdArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -110,5 +113,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inspect(args) => inspect::run(&args, &global),
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
+        Command::Pkd(args) => pkd::run(&args, &global),
     }
 }
