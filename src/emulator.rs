@@ -12,6 +12,7 @@
 mod auth;
 pub mod chip;
 pub mod link;
+pub mod perso;
 pub mod profile;
 pub mod vpcd;
 
