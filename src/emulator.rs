@@ -9,6 +9,7 @@
 //! correctness: the protocol code is tested against external vectors in its own
 //! modules.
 
+mod auth;
 pub mod chip;
 pub mod link;
 pub mod profile;

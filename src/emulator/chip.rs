@@ -15,6 +15,7 @@ use crate::rng::{OsRandom, RandomSource};
 use crate::sm::ChipSm;
 use crate::transport::{Transport, TransportError, TransportInfo};
 
+use super::auth::ChipAuth;
 use super::link::{ChipWork, LinkModel};
 use super::profile::{Fault, OversizeLe, Profile};
 
@@ -60,6 +61,7 @@ pub struct Emulator {
     profile: Arc<Profile>,
     mrz_key: Option<MrzKey>,
     pace: Option<ChipPace>,
+    auth: ChipAuth,
     rng: Box<dyn RandomSource>,
     link: LinkModel,
     state: State,
@@ -79,11 +81,13 @@ impl Emulator {
             .ok()
             .and_then(|m| MrzKey::from_mrz(&m).ok());
         let pace = chip_pace(&profile, mrz_key.as_ref());
+        let auth = ChipAuth::new(&profile);
         Emulator {
             link: LinkModel::new(profile.link.clone()),
             profile: Arc::new(profile),
             mrz_key,
             pace,
+            auth,
             rng,
             state: State::reset(),
             apdu_index: 0,
@@ -112,6 +116,7 @@ impl Emulator {
         if let Some(p) = &mut self.pace {
             p.reset();
         }
+        self.auth.reset();
     }
 
     fn secure(&self) -> Option<Via> {
@@ -160,7 +165,13 @@ impl Emulator {
                 // the session may have been replaced (PACE/CA re-keying) or dropped
                 let bytes = match &mut self.state.auth {
                     Auth::Secure { sm, .. } => match sm.protect_response(&resp) {
-                        Ok(r) => r.to_bytes(),
+                        Ok(r) => {
+                            // Chip Authentication: answered under the old keys, switch now
+                            if let Some(keys) = self.auth.take_rekey() {
+                                sm.rekey(keys);
+                            }
+                            r.to_bytes()
+                        }
                         Err(_) => {
                             self.state.auth = Auth::None;
                             Response::status(StatusWord::UNKNOWN).to_bytes()
@@ -196,6 +207,10 @@ impl Emulator {
             0xB0 | 0xB1 => (self.read_binary(cmd), none),
             0x84 => (self.get_challenge(cmd), none),
             0x82 => (self.mutual_authenticate(cmd), none),
+            0x88 | 0x22 | 0x86 if self.auth.claims(cmd) => {
+                let secure = self.secure().is_some();
+                self.auth.process(cmd, secure, self.rng.as_mut())
+            }
             0x22 | 0x86 => self.pace_step(cmd),
             _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),
         }
