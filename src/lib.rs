@@ -38,3 +38,4 @@ pub mod lds;
 pub mod mrz;
 pub mod pki;
 pub mod reader;
+pub mod verify;

@@ -459,6 +459,18 @@ pub fn update_manifest_images(dir: &Path, extraction: &Extraction) -> Result<boo
     Ok(true)
 }
 
+/// An error and its causes on one line.
+pub fn error_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
