@@ -10,6 +10,7 @@
 //! modules.
 
 pub mod chip;
+pub mod fault;
 pub mod link;
 pub mod profile;
 

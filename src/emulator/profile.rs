@@ -26,6 +26,8 @@ use thiserror::Error;
 
 use crate::lds::LdsFile;
 
+pub use super::fault::Fault;
+
 /// Errors loading a profile.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -70,6 +72,9 @@ pub enum ProfileError {
         /// What is wrong.
         what: String,
     },
+    /// A `[[faults]]` entry that does not fit the profile.
+    #[error("invalid [[faults]] entry in the profile")]
+    Fault(#[from] super::fault::FaultError),
     /// An inconsistent chip setting.
     #[error("profile chip settings: {what}")]
     Chip {
@@ -152,18 +157,6 @@ impl Default for LinkConfig {
             realtime: false,
         }
     }
-}
-
-/// A fault the chip injects.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Fault {
-    /// The card leaves the field when APDU number `at` (0-based, counted over the whole
-    /// life of the emulator) arrives; it is back on the next reconnect.
-    CardRemoved {
-        /// APDU index.
-        at: usize,
-    },
 }
 
 /// One PACEInfo the chip offers (`[[pace]]`); EF.CardAccess is written from these
@@ -392,6 +385,7 @@ impl Profile {
             ca_private_key,
         };
         profile.generate_missing()?;
+        super::fault::validate(&profile)?;
         Ok(profile)
     }
 
