@@ -64,7 +64,9 @@ pub enum EngineError {
         claimed: usize,
     },
     /// The card returned no data where more was expected.
-    #[error("reading {file}: no data at offset {offset} although the file is {expected} bytes long")]
+    #[error(
+        "reading {file}: the card gives no more data after {offset} bytes, but the file's TLV header claims {expected}"
+    )]
     NoProgress {
         /// File.
         file: LdsFile,
@@ -347,6 +349,15 @@ pub fn read_file(
                     // "end of file" before the first byte: no content to dump
                     None if offset == 0 && sw == StatusWord::END_OF_FILE => {
                         return Ok(FileOutcome::Unavailable(sw));
+                    }
+                    // no LDS file is empty: a chip answering 9000 without data when Le
+                    // exceeds its buffer is asked for less before it is believed
+                    None if offset == 0 && sizes.step_down() => continue,
+                    None if offset == 0 => {
+                        progress
+                            .notes
+                            .push("the card returned no data: the file is empty".into());
+                        break;
                     }
                     _ => break,
                 }
