@@ -490,6 +490,10 @@ mod tests {
         max: usize,
         extended: bool,
         oversize: u16,
+        /// Answer an oversized Le with `max` bytes and 9000 instead of `oversize`.
+        truncate: bool,
+        /// Bytes of junk appended to every answer (a chip returning more than Le).
+        junk: usize,
         sent: Vec<Command>,
     }
 
@@ -501,6 +505,8 @@ mod tests {
                 max,
                 extended,
                 oversize: 0x6700,
+                truncate: false,
+                junk: 0,
                 sent: Vec::new(),
             }
         }
@@ -544,17 +550,23 @@ mod tests {
                 }
                 _ => return Ok(Response::status(StatusWord::INS_NOT_SUPPORTED)),
             };
-            let le = cmd.le.unwrap();
+            let mut le = cmd.le.unwrap();
             if le > self.max {
-                return Ok(Response::status(StatusWord(self.oversize)));
+                if !self.truncate {
+                    return Ok(Response::status(StatusWord(self.oversize)));
+                }
+                le = self.max;
             }
             let data = &self.files[idx].1;
             let chunk = &data[offset.min(data.len())..(offset + le).min(data.len())];
-            let out = if cmd.ins == 0xB1 {
+            let mut out = if cmd.ins == 0xB1 {
                 tlv::encode(0x53, chunk)
             } else {
                 chunk.to_vec()
             };
+            if !chunk.is_empty() {
+                out.extend(std::iter::repeat_n(0xEE, self.junk));
+            }
             Ok(Response::new(out, StatusWord::OK))
         }
 
@@ -662,6 +674,104 @@ mod tests {
         let mut p = FileProgress::new(LdsFile::Dg(2));
         let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
         assert!(matches!(e, EngineError::TooLarge { .. }));
+    }
+
+    #[test]
+    fn five_octet_length_is_too_large_before_reading_on() {
+        // 75 85 01 00 00 00 00: 4 GiB, beyond the four length octets the TLV reader takes
+        let mut hostile = vec![0x75, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00];
+        hostile.extend([0u8; 300]);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), hostile)], 256, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let mut p = FileProgress::new(LdsFile::Dg(2));
+        let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
+        assert!(
+            matches!(e, EngineError::TooLarge { claimed, .. } if claimed == 1 << 32),
+            "{e:?}"
+        );
+        assert_eq!(card.sent.len(), 1);
+    }
+
+    #[test]
+    fn indefinite_length_over_a_card_that_returns_less_than_asked() {
+        // 77 80 { 30 80 { 04 .. } 00 00 } 00 00, 1000-odd bytes, card caps at 100
+        let inner = tlv::encode(0x04, &[0x5A; 1000]);
+        let mut sod = vec![0x77, 0x80, 0x30, 0x80];
+        sod.extend(&inner);
+        sod.extend([0, 0, 0, 0]);
+        let mut card = FakeCard::new(vec![(LdsFile::Sod, sod.clone())], 100, false);
+        card.truncate = true;
+        let mut sizes = ReadSizes::new(false, None);
+        let (o, p) = read(&mut card, &mut sizes, LdsFile::Sod);
+        assert_eq!(o, FileOutcome::Complete);
+        assert_eq!(
+            p.data, sod,
+            "a short answer is not the end of an indefinite-length file"
+        );
+        assert_eq!(p.notes, vec![NOTE_INDEFINITE.to_string()]);
+        // 256 (answered with 100), then 100 at a time: the cap was adopted
+        assert_eq!(sizes.current(), 100);
+        assert_eq!(card.sent.len(), sod.len().div_ceil(100));
+    }
+
+    #[test]
+    fn indefinite_length_ending_on_a_block_boundary() {
+        let mut sod = vec![0x77, 0x80];
+        sod.extend(tlv::encode(0x04, &[1; 220]));
+        sod.extend([0, 0]);
+        assert_eq!(sod.len(), 227);
+        let mut card = FakeCard::new(vec![(LdsFile::Sod, sod.clone())], 256, false);
+        let mut sizes = ReadSizes::new(false, Some(227));
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Sod);
+        assert_eq!(p.data, sod);
+        // a full block is not taken as the end: the card's empty answer at 227 says it
+        assert_eq!(card.sent.len(), 2);
+    }
+
+    #[test]
+    fn answers_longer_than_le_are_cut() {
+        let content = dg(2, 1000);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 223, false);
+        card.junk = 7;
+        let mut sizes = ReadSizes::new(false, Some(223));
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
+        assert_eq!(p.data, content);
+        assert_eq!(p.notes.len(), card.sent.len());
+    }
+
+    #[test]
+    fn end_of_file_before_the_tlv_length_is_an_error() {
+        struct Short(FakeCard);
+        impl CardChannel for Short {
+            fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
+                let mut r = self.0.send(cmd)?;
+                if r.data.len() < cmd.le.unwrap_or(0) {
+                    r.sw = StatusWord::END_OF_FILE;
+                }
+                Ok(r)
+            }
+            fn exchanges(&self) -> usize {
+                self.0.exchanges()
+            }
+        }
+        // the header claims 600 bytes; the card holds 300 and says 6282 at its end
+        let mut content = dg(1, 600);
+        content.truncate(300);
+        let mut card = Short(FakeCard::new(vec![(LdsFile::Dg(1), content)], 256, false));
+        let mut sizes = ReadSizes::new(false, Some(200));
+        let mut p = FileProgress::new(LdsFile::Dg(1));
+        let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                EngineError::NoProgress {
+                    offset: 300,
+                    expected: 604,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
