@@ -224,9 +224,9 @@ fn slow_chip_for_ever_hits_the_time_budget() {
         with(bac(), vec![Fault::on(ApduFault::Slow { ms: 40 }, When::from(5))]),
         options,
     );
-    // one APDU may start just before the budget runs out
+    // one APDU may start just before the budget runs out (slack for a loaded machine)
     assert!(
-        o.elapsed < Duration::from_millis(300 + 40 + 200),
+        o.elapsed < Duration::from_millis(300 + 40 + 1000),
         "{:?}",
         o.elapsed
     );

@@ -16,7 +16,8 @@
 //! ```
 //!
 //! DG1 is generated from the MRZ and EF.COM from the data groups present, unless the
-//! profile gives them.
+//! profile gives them. `[[faults]]` entries make a broken or hostile chip (see
+//! [`super::fault`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
