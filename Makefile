@@ -1,15 +1,23 @@
 # emrtd — build, demo and test on a Debian machine.
 #
 #   make demo   install what is missing, build, read an emulated booklet
-#   make test   everything CI runs: formatting, lints, docs, unit/integration tests
+#   make test   everything CI runs: formatting, lints, docs, unit/integration tests,
+#               and the PC/SC tests through a real pcscd + vpcd (tests/vpcd.rs)
+#   make vpcd-test  only the PC/SC tests
+#
+# The PC/SC tests start pcscd themselves (or use a running one). Under `make test` a
+# missing pcscd is a failure, not a skip: set PCSC_REQUIRED=0 to let them skip (loudly)
+# on a machine where pcscd cannot run.
 #
 SHELL := /bin/bash
 CARGO ?= cargo
-DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
+DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps build demo test lint fmt clippy doc unit clean
+.PHONY: all deps build demo test lint fmt clippy doc unit vpcd-test clean
+PCSC_REQUIRED ?= 1
+PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
 all: build
 
@@ -47,7 +55,11 @@ doc:
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --no-deps --lib
 
 unit:
-	$(CARGO) test --locked
+	$(PCSC_ENV) $(CARGO) test --locked
+
+# the emulated passport behind a real pcscd: emrtd read, opensc-tool, pyscard
+vpcd-test: deps
+	$(PCSC_ENV) $(CARGO) test --locked --test vpcd
 
 lint: fmt clippy doc
 

@@ -6,11 +6,14 @@
 //! `emrtd: error: …`, with a hint where the user can act.
 
 pub mod completions;
+pub mod emulate;
 pub mod inspect;
 pub mod key;
 pub mod mrz;
 pub mod output;
+pub mod pkd;
 pub mod read;
+pub mod readers;
 pub mod source;
 
 use std::path::PathBuf;
@@ -81,6 +84,12 @@ pub enum Command {
     Mrz(mrz::MrzArgs),
     /// Dump every readable file of a document byte-exact into a directory.
     Read(Box<read::ReadArgs>),
+    /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
+    Pkd(pkd::PkdArgs),
+    /// List the PC/SC readers, whether a card is present, and its ATR.
+    Readers(readers::ReadersArgs),
+    /// Serve a software chip as a card to pcscd's vpcd driver (a virtual reader).
+    Emulate(emulate::EmulateArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -110,5 +119,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inspect(args) => inspect::run(&args, &global),
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
+        Command::Pkd(args) => pkd::run(&args, &global),
+        Command::Readers(args) => readers::run(&args, &global),
+        Command::Emulate(args) => emulate::run(&args, &global),
     }
 }

@@ -9,10 +9,12 @@
 //! correctness: the protocol code is tested against external vectors in its own
 //! modules.
 
+mod auth;
 pub mod chip;
 pub mod fault;
 pub mod link;
 pub mod profile;
+pub mod vpcd;
 
 pub use chip::Emulator;
 pub use profile::{Profile, ProfileError};

@@ -16,6 +16,7 @@ pub mod dg16;
 pub mod dir;
 pub mod displayed;
 pub mod error;
+pub mod extract;
 pub mod face;
 pub mod file;
 pub mod image;

@@ -14,6 +14,8 @@
 //! | mrz | [`mrz`] | machine readable zone parsing and check digits |
 //! | access | [`access`] | BAC and PACE |
 //! | lds | [`lds`] | pure decoders and encoders of the LDS files |
+//! | cms | [`cms`] | RFC 5652 SignedData (EF.SOD, EF.CardSecurity, master lists) keeping original bytes |
+//! | pki | [`pki`] | keys (explicit EC parameters), signatures, certificates, CRLs, trust store, ICAO path validation |
 //! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |
 //! | emulator | [`emulator`] | a software chip implementing [`transport::Transport`] |
 //!
@@ -30,7 +32,9 @@ pub mod crypto;
 pub mod sm;
 
 pub mod cli;
+pub mod cms;
 pub mod emulator;
 pub mod lds;
 pub mod mrz;
+pub mod pki;
 pub mod reader;

@@ -38,7 +38,7 @@ use crate::transport::trace::TraceLog;
 use crate::transport::{Transport, TransportError};
 
 pub use budget::Budget;
-use budget::Budgeted;
+pub use budget::Budgeted;
 pub use dump::{AbsentRecord, AccessRecord, Dump, FileRecord, Manifest};
 use engine::{EngineError, FileOutcome, FileProgress, ReadSizes};
 
@@ -778,10 +778,37 @@ impl<'r, T: Transport> Session<'r, T> {
 
     /// Run the whole read: EF.CardAccess, access control, EF.COM, EF.SOD and the data
     /// groups. On failure the files read so far come back in a dump marked partial.
-    pub fn run(mut self, progress: &mut dyn ReadProgress) -> Result<Dump, ReadFailure> {
+    pub fn run(self, progress: &mut dyn ReadProgress) -> Result<Dump, ReadFailure> {
+        self.run_then(progress, |_, _, _| ()).map(|(dump, ())| dump)
+    }
+
+    /// [`Session::run`], then `after` on the still-open secure channel with the dump and
+    /// the session's randomness: Active and Chip Authentication need the chip once the
+    /// files are read. The dump's manifest does not count what `after` sends, and tag
+    /// loss inside `after` is not recovered; the read's APDU and time budgets
+    /// ([`Budgeted`]) still bound it.
+    pub fn run_then<R>(
+        mut self,
+        progress: &mut dyn ReadProgress,
+        after: impl FnOnce(&Dump, &mut SecureChannel<PlainChannel<Budgeted<T>>>, &mut dyn RandomSource) -> R,
+    ) -> Result<(Dump, R), ReadFailure> {
         let t0 = Instant::now();
         match self.run_inner(progress) {
-            Ok(()) => Ok(self.finish(t0)),
+            Ok(()) => {
+                let dump = self.finish(t0);
+                match self.channel.as_mut() {
+                    Some(ch) => {
+                        let r = after(&dump, ch, &mut *self.rng);
+                        Ok((dump, r))
+                    }
+                    None => Err(ReadFailure {
+                        error: ReadError::AccessUnavailable {
+                            what: "no secure channel after the read".into(),
+                        },
+                        partial: Some(Box::new(dump)),
+                    }),
+                }
+            }
             Err(error) => {
                 let error = match self.budget_state() {
                     Some((budget, apdus, elapsed)) => ReadError::BudgetExhausted {

@@ -947,11 +947,11 @@ mod cli {
     }
 
     #[test]
-    fn inspect_kinds_without_a_typed_decoder_as_tlv_tree() {
+    fn inspect_sod_and_card_access_typed_other_kinds_as_tlv_tree() {
         let out = emrtd(&["inspect", &vector("jmrtd_bsi2008/EF_SOD.bin")]);
         assert_eq!(out.status.code(), Some(0));
         let stdout = String::from_utf8(out.stdout).unwrap();
-        assert!(stdout.contains("2.23.136.1.1.1 (ldsSecurityObject)"), "{stdout}");
+        assert!(stdout.contains("ldsSecurityObject (2.23.136.1.1.1)"), "{stdout}");
         assert!(
             stdout.contains("FB1BC1921F4DC07947408A7CDD5CC0C928353809"),
             "{stdout}"
@@ -964,7 +964,16 @@ mod cli {
         assert_eq!(out.status.code(), Some(0));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["kind"], "security_infos");
-        assert_eq!(v["content"]["tlv"][0]["tag"], "31");
+        assert!(v["content"]["infos"][0]["type"].is_string(), "{v}");
+        // DG9 has no typed decoder: a TLV tree
+        let dir = tempfile::tempdir().unwrap();
+        let dg9 = dir.path().join("dg9.bin");
+        std::fs::write(&dg9, [0x69, 0x03, 0x04, 0x01, 0x41]).unwrap();
+        let out = emrtd(&["--json", "inspect", dg9.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["kind"], "dg9");
+        assert_eq!(v["content"]["tlv"][0]["tag"], "69");
     }
 
     #[test]

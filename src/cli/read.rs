@@ -211,6 +211,9 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
     for a in &m.absent {
         println!("  {:<16} not read: {} ({})", a.name, a.sw, a.meaning);
     }
+    for line in image_lines(&m.images, &m.image_errors) {
+        println!("{line}");
+    }
     let mut tail = format!(
         "{} file(s); {} APDUs for access, {} for reading; {} recover{}; {:.1} ms",
         m.files.len(),
@@ -229,12 +232,43 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
     }
 }
 
+/// One line per extracted image and per data group whose images could not be
+/// extracted (names, formats and sizes only: the images stay on disk).
+pub fn image_lines(
+    images: &[crate::lds::extract::ImageRecord],
+    errors: &[crate::lds::extract::ExtractionError],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in images {
+        let mut line = format!(
+            "  {:<16} {} from {}",
+            i.name,
+            i.format.as_deref().unwrap_or("unknown format"),
+            i.source
+        );
+        if let (Some(w), Some(h)) = (i.width, i.height) {
+            line.push_str(&format!(", {w}x{h}"));
+        }
+        line.push_str(&format!(", {} bytes", i.size));
+        match (&i.png, &i.png_error) {
+            (Some(p), _) if p.name != i.name => line.push_str(&format!(" (+ {})", p.name)),
+            (None, Some(e)) => line.push_str(&format!(" (no PNG: {e})")),
+            _ => {}
+        }
+        out.push(line);
+    }
+    for e in errors {
+        out.push(format!("  {:<16} images not extracted: {}", e.source, e.error));
+    }
+    out
+}
+
 /// Run `emrtd read`.
 pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let options = read_options(&args.access, &args.tuning, args.files.as_deref(), args.probe_all)?;
     match read_document(&args.source, &args.key, options, global)? {
-        Ok(dump) => {
-            dump.write(&args.out)?;
+        Ok(mut dump) => {
+            dump.write_with_images(&args.out)?;
             if global.json {
                 super::output::print_json(&dump.manifest)?;
             } else if !global.quiet {
@@ -242,10 +276,10 @@ pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::ok())
         }
-        Err(failure) => {
-            if let Some(partial) = &failure.partial {
+        Err(mut failure) => {
+            if let Some(partial) = &mut failure.partial {
                 partial
-                    .write(&args.out)
+                    .write_with_images(&args.out)
                     .with_context(|| format!("cannot write the partial dump to {}", args.out.display()))?;
                 eprintln!(
                     "emrtd: partial dump ({} file(s)) written to {}; manifest.json says it is partial",

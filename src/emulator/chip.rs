@@ -15,6 +15,7 @@ use crate::rng::{OsRandom, RandomSource};
 use crate::sm::ChipSm;
 use crate::transport::{Transport, TransportError, TransportInfo};
 
+use super::auth::ChipAuth;
 use super::fault::{self, Before, Injector};
 use super::link::{ChipWork, LinkModel};
 use super::profile::{OversizeLe, Profile};
@@ -61,6 +62,7 @@ pub struct Emulator {
     profile: Arc<Profile>,
     mrz_key: Option<MrzKey>,
     pace: Option<ChipPace>,
+    auth: ChipAuth,
     rng: Box<dyn RandomSource>,
     link: LinkModel,
     state: State,
@@ -81,6 +83,7 @@ impl Emulator {
             .ok()
             .and_then(|m| MrzKey::from_mrz(&m).ok());
         let pace = chip_pace(&profile, mrz_key.as_ref());
+        let auth = ChipAuth::new(&profile);
         let faults = Injector::new(&profile.faults);
         // content faults: the chip is personalised with the hostile bytes
         let mut profile = profile;
@@ -90,6 +93,7 @@ impl Emulator {
             profile: Arc::new(profile),
             mrz_key,
             pace,
+            auth,
             rng,
             state: State::reset(),
             apdu_index: 0,
@@ -120,6 +124,7 @@ impl Emulator {
         if let Some(p) = &mut self.pace {
             p.reset();
         }
+        self.auth.reset();
     }
 
     fn secure(&self) -> Option<Via> {
@@ -171,7 +176,13 @@ impl Emulator {
                     Auth::Secure { sm, .. } => {
                         self.faults.before_protect(sm);
                         match sm.protect_response(&resp) {
-                            Ok(r) => r.to_bytes(),
+                            Ok(r) => {
+                                // Chip Authentication: answered under the old keys, switch now
+                                if let Some(keys) = self.auth.take_rekey() {
+                                    sm.rekey(keys);
+                                }
+                                r.to_bytes()
+                            }
                             Err(_) => {
                                 self.state.auth = Auth::None;
                                 Response::status(StatusWord::UNKNOWN).to_bytes()
@@ -210,6 +221,10 @@ impl Emulator {
             0xB0 | 0xB1 => (self.read_binary(cmd), none),
             0x84 => (self.get_challenge(cmd), none),
             0x82 => (self.mutual_authenticate(cmd), none),
+            0x88 | 0x22 | 0x86 if self.auth.claims(cmd) => {
+                let secure = self.secure().is_some();
+                self.auth.process(cmd, secure, self.rng.as_mut())
+            }
             0x22 | 0x86 => self.pace_step(cmd),
             _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),
         }

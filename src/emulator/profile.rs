@@ -10,14 +10,22 @@
 //! [chip]
 //! extended_length = false
 //! max_read = 223
+//! # Active Authentication key (PEM/DER file or DER hex), hash (RSA: BC = SHA-1,
+//! # "SHA-256" = trailer 34CC), ECDSA encoding ("plain" r||s or "der")
+//! aa_private_key = { path = "keys/aa-rsa2048.pem" }
+//! aa_hash = "SHA-256"
+//! # Chip Authentication / PACE-CAM static private key (hex scalar or DH exponent);
+//! # its public key belongs in DG14 / EF.CardSecurity
+//! ca_private_key = "7984674CF3B3A524BF929CE8A67FCF22173DA0BAD595EED6DEB72D22C542FA9D"
 //! [files]
 //! DG2 = { path = "data/dg2.bin" }     # relative to the profile
 //! DG13 = { hex = "6D03040100" }
 //! ```
 //!
-//! DG1 is generated from the MRZ and EF.COM from the data groups present, unless the
-//! profile gives them. `[[faults]]` entries make a broken or hostile chip (see
-//! [`super::fault`]).
+//! DG1 is generated from the MRZ, DG15 (and for an EC key a DG14 with the
+//! ActiveAuthenticationInfo) from the AA key, and EF.COM from the data groups present,
+//! unless the profile gives them. `[[faults]]` entries make a broken or hostile chip
+//! (see [`super::fault`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::access::aa::{AaHash, AaSigner, EcdsaEncoding};
 use crate::lds::LdsFile;
 
 pub use super::fault::Fault;
@@ -256,6 +265,20 @@ pub struct ProfileToml {
     /// and Chip Authentication; its public key belongs in EF.CardSecurity / DG14.
     #[serde(default)]
     pub ca_private_key: Option<String>,
+    /// The Active Authentication private key (RSA or EC), PEM or DER (PKCS#8 or
+    /// traditional): `{ path = "keys/aa.pem" }` (relative to the profile) or
+    /// `{ hex = "3082…" }` (DER). DG15 (and, for EC, a DG14 with the
+    /// ActiveAuthenticationInfo) are generated from it when the profile gives none.
+    #[serde(default)]
+    pub aa_private_key: Option<FileSource>,
+    /// Active Authentication hash: for RSA "SHA-1" (trailer BC, the default) or
+    /// "SHA-224"/"SHA-256"/"SHA-384"/"SHA-512" (two-byte trailer, e.g. 34CC); for ECDSA it
+    /// overrides what DG14's ActiveAuthenticationInfo names.
+    #[serde(default)]
+    pub aa_hash: Option<String>,
+    /// ECDSA Active Authentication signature encoding: "plain" (r||s, the default) or "der".
+    #[serde(default)]
+    pub aa_ecdsa_encoding: Option<String>,
 }
 
 /// A loaded profile: everything the chip needs, file bytes included.
@@ -281,6 +304,53 @@ pub struct Profile {
     pub pace: Vec<PaceEntry>,
     /// Chip Authentication private key (scalar bytes).
     pub ca_private_key: Option<Vec<u8>>,
+    /// Active Authentication key and signing options.
+    pub aa: Option<AaSigner>,
+}
+
+/// Load the Active Authentication signer of a profile.
+fn aa_signer(raw: &ProfileToml, base: &Path) -> Result<Option<AaSigner>, ProfileError> {
+    let chip = |what: String| ProfileError::Chip { what };
+    let Some(src) = &raw.aa_private_key else {
+        if raw.aa_hash.is_some() || raw.aa_ecdsa_encoding.is_some() {
+            return Err(chip("aa_hash / aa_ecdsa_encoding need aa_private_key".into()));
+        }
+        return Ok(None);
+    };
+    let bytes = zeroize::Zeroizing::new(match (&src.hex, &src.path) {
+        (Some(h), None) => {
+            let clean: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+            hex::decode(clean).map_err(|e| chip(format!("aa_private_key: bad hex: {e}")))?
+        }
+        (None, Some(p)) => {
+            let full = base.join(p);
+            std::fs::read(&full)
+                .map_err(|e| chip(format!("aa_private_key: cannot read {}: {e}", full.display())))?
+        }
+        _ => return Err(chip("aa_private_key: give exactly one of `hex` or `path`".into())),
+    });
+    let mut signer = AaSigner::from_pem_or_der(&bytes).map_err(|e| chip(format!("aa_private_key: {e}")))?;
+    if let Some(h) = &raw.aa_hash {
+        let hash = AaHash::from_name(h).ok_or_else(|| {
+            chip(format!(
+                "aa_hash: unknown hash {h:?} (SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, RIPEMD-160)"
+            ))
+        })?;
+        signer = signer.with_hash(hash);
+    }
+    if let Some(e) = &raw.aa_ecdsa_encoding {
+        let enc = match e.to_ascii_lowercase().as_str() {
+            "plain" => EcdsaEncoding::Plain,
+            "der" => EcdsaEncoding::Der,
+            _ => {
+                return Err(chip(format!(
+                    "aa_ecdsa_encoding: {e:?} is neither \"plain\" nor \"der\""
+                )));
+            }
+        };
+        signer = signer.with_ecdsa_encoding(enc);
+    }
+    Ok(Some(signer))
 }
 
 /// Normalise MRZ text from a profile: trim each line, drop empty lines.
@@ -373,6 +443,7 @@ impl Profile {
                     .into(),
             });
         }
+        let aa = aa_signer(&raw, base)?;
         let mut profile = Profile {
             name: raw.name,
             path: None,
@@ -384,6 +455,7 @@ impl Profile {
             faults: raw.faults,
             pace: raw.pace,
             ca_private_key,
+            aa,
         };
         profile.generate_missing()?;
         super::fault::validate(&profile)?;
@@ -393,6 +465,7 @@ impl Profile {
     /// Generate DG1 from the MRZ, EF.COM from the data groups present and EF.CardAccess
     /// from the `[[pace]]` entries, when the profile does not give them.
     fn generate_missing(&mut self) -> Result<(), ProfileError> {
+        self.generate_aa_files()?;
         if !self.pace.is_empty() && !self.files.contains_key(&LdsFile::CardAccess) {
             use crate::lds::security_infos::{PaceInfo, SecurityInfo, SecurityInfos};
             let mut infos = Vec::new();
@@ -433,6 +506,32 @@ impl Profile {
             inner.extend(crate::tlv::encode(0x5F36, b"040000"));
             inner.extend(crate::tlv::encode(0x5C, &tags));
             self.files.insert(LdsFile::Com, crate::tlv::encode(0x60, &inner));
+        }
+        Ok(())
+    }
+
+    /// DG15 from the Active Authentication key, and for an EC key a DG14 holding only the
+    /// ActiveAuthenticationInfo (`ecdsa-plain-*`), when the profile gives none.
+    fn generate_aa_files(&mut self) -> Result<(), ProfileError> {
+        use crate::lds::security_infos::{ActiveAuthenticationInfo, SecurityInfo, SecurityInfos};
+        let Some(aa) = &self.aa else {
+            return Ok(());
+        };
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.files.entry(LdsFile::Dg(15)) {
+            let spki = aa.public_key_der().map_err(|e| ProfileError::Chip {
+                what: format!("aa_private_key: {e}"),
+            })?;
+            slot.insert(crate::tlv::encode(0x6F, &spki));
+        }
+        if !aa.is_rsa() && !self.files.contains_key(&LdsFile::Dg(14)) {
+            let hash = aa
+                .hash()
+                .or_else(|| aa.ec_order_bits().map(AaHash::for_order_bits))
+                .unwrap_or(AaHash::Sha256);
+            let info = ActiveAuthenticationInfo::new(hash.ecdsa_plain_oid());
+            let dg14 =
+                SecurityInfos::from_infos(vec![SecurityInfo::ActiveAuthentication(info)]).encode_dg14();
+            self.files.insert(LdsFile::Dg(14), dg14);
         }
         Ok(())
     }
@@ -500,6 +599,7 @@ mod tests {
             faults: vec![],
             pace: vec![],
             ca_private_key: None,
+            aa: None,
         };
         let atr = p.atr();
         assert_eq!(atr[..4], [0x3B, 0x85, 0x80, 0x01]);

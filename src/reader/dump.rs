@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::lds::LdsFile;
+use crate::lds::extract::{self, ExtractedImage, Extraction, ExtractionError, ImageRecord};
 
 /// Current manifest schema version.
 pub const SCHEMA: u32 = 1;
@@ -43,6 +44,12 @@ pub enum DumpError {
     /// The directory holds no LDS file at all.
     #[error("{path} holds no LDS files (expected EF.COM.bin, EF.SOD.bin, DG1.bin, …)")]
     Empty {
+        /// Path.
+        path: PathBuf,
+    },
+    /// An image would replace a different file of the same name.
+    #[error("{path} exists with other content; not overwritten")]
+    WouldOverwrite {
         /// Path.
         path: PathBuf,
     },
@@ -192,9 +199,14 @@ pub struct Manifest {
     /// Why the read is partial.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    /// Extracted images (face-1.jpg, face-1.png, …).
+    /// Extracted images (`face-1.jpg` + `face-1.png`, `portrait-1.jp2`, …): what each is,
+    /// where it was in its data group, its dimensions and hashes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub images: Vec<String>,
+    pub images: Vec<ImageRecord>,
+    /// Data groups holding images that could not be decoded (the group itself is
+    /// still in the dump, byte-exact).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_errors: Vec<ExtractionError>,
 }
 
 impl Manifest {
@@ -220,6 +232,7 @@ impl Manifest {
             partial: false,
             errors: Vec::new(),
             images: Vec::new(),
+            image_errors: Vec::new(),
         }
     }
 }
@@ -291,8 +304,30 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), DumpError> {
 impl Dump {
     /// Write the dump into `dir` (created 0700 if needed; refuses a directory that
     /// already holds a manifest). The manifest is written last, so a directory with a
-    /// manifest holds a complete dump.
+    /// manifest holds a complete dump. No images are extracted: see
+    /// [`Dump::write_with_images`].
     pub fn write(&self, dir: &Path) -> Result<(), DumpError> {
+        self.write_parts(dir, &[])
+    }
+
+    /// Extract the images of the dump ([`crate::lds::extract`]), list them in the
+    /// manifest (`images`, `image_errors`), and write the files, the images (0600)
+    /// and the manifest last. Returns what was extracted.
+    pub fn write_with_images(&mut self, dir: &Path) -> Result<Extraction, DumpError> {
+        let extraction = self.extract_images();
+        self.write_parts(dir, &extraction.images)?;
+        Ok(extraction)
+    }
+
+    /// Extract the images of the dump's data groups and record them in the manifest.
+    pub fn extract_images(&mut self) -> Extraction {
+        let extraction = extract::extract_all(self.files.iter().map(|(f, b)| (*f, b.as_slice())));
+        self.manifest.images = extraction.records();
+        self.manifest.image_errors = extraction.errors.clone();
+        extraction
+    }
+
+    fn write_parts(&self, dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpError> {
         create_private_dir(dir)?;
         let manifest_path = dir.join("manifest.json");
         if manifest_path.exists() {
@@ -303,6 +338,7 @@ impl Dump {
         for (file, bytes) in &self.files {
             write_private_file(&dir.join(file.dump_file_name()), bytes)?;
         }
+        write_images(dir, images)?;
         let json = serde_json::to_vec_pretty(&self.manifest).map_err(|source| DumpError::Manifest {
             path: manifest_path.clone(),
             source,
@@ -363,6 +399,71 @@ pub fn file_from_dump_name(name: &str) -> Option<LdsFile> {
     LdsFile::parse(head)
 }
 
+/// Write extracted images (and their PNGs) into `dir` (created 0700), each 0600. A
+/// file of the same name with the same bytes is left as it is (extraction is
+/// repeatable); one with other bytes is not overwritten.
+pub fn write_images(dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpError> {
+    if images.is_empty() {
+        return Ok(());
+    }
+    create_private_dir(dir)?;
+    for image in images {
+        for (name, bytes) in image.files() {
+            let path = dir.join(name);
+            match std::fs::read(&path) {
+                Ok(existing) if existing == bytes => continue,
+                Ok(_) => return Err(DumpError::WouldOverwrite { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("cannot read", &path)(e)),
+            }
+            write_private_file(&path, bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// Record images extracted offline in the `manifest.json` of the dump in `dir`:
+/// `images` and `image_errors` are replaced, every other field is kept as written
+/// (including fields this version does not know). Returns false when the directory
+/// has no manifest.
+pub fn update_manifest_images(dir: &Path, extraction: &Extraction) -> Result<bool, DumpError> {
+    let path = dir.join("manifest.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io("cannot read", &path)(e)),
+    };
+    let malformed = |source| DumpError::Manifest {
+        path: path.clone(),
+        source,
+    };
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(malformed)?;
+    let Some(obj) = value.as_object_mut() else {
+        return Err(malformed(serde::de::Error::custom(
+            "manifest is not a JSON object",
+        )));
+    };
+    for (key, v) in [
+        (
+            "images",
+            serde_json::to_value(extraction.records()).map_err(malformed)?,
+        ),
+        (
+            "image_errors",
+            serde_json::to_value(&extraction.errors).map_err(malformed)?,
+        ),
+    ] {
+        if v.as_array().is_some_and(Vec::is_empty) {
+            obj.remove(key);
+        } else {
+            obj.insert(key.to_owned(), v);
+        }
+    }
+    let json = serde_json::to_vec_pretty(&value).map_err(malformed)?;
+    write_private_file(&path, &json)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,5 +510,76 @@ mod tests {
         let back = Dump::load(&out).unwrap();
         assert_eq!(back, dump);
         assert!(matches!(dump.write(&out), Err(DumpError::NotEmpty { .. })));
+    }
+
+    fn bsi2008_dg2() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/test-vectors/lds/jmrtd_bsi2008/Datagroup2.bin"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn write_with_images_lists_them_and_keeps_them_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("d");
+        let dg2 = bsi2008_dg2();
+        let mut files = BTreeMap::new();
+        files.insert(LdsFile::Dg(2), dg2.clone());
+        files.insert(LdsFile::Dg(5), vec![0x65, 0x01, 0x00]); // undecodable
+        let mut dump = Dump {
+            files,
+            manifest: Manifest::new("r".into(), &[]),
+        };
+        let x = dump.write_with_images(&out).unwrap();
+        assert_eq!(x.images.len(), 1);
+        let rec = &dump.manifest.images[0];
+        assert_eq!(rec.name, "face-1.jp2");
+        assert_eq!(dump.manifest.image_errors.len(), 1);
+        assert_eq!(dump.manifest.image_errors[0].source, "DG5");
+        let raw = std::fs::read(out.join("face-1.jp2")).unwrap();
+        assert_eq!(raw, dg2[rec.offset..rec.offset + rec.size]);
+        assert_eq!(sha256_hex(&raw), rec.sha256);
+        let png = std::fs::read(out.join("face-1.png")).unwrap();
+        assert_eq!(sha256_hex(&png), rec.png.as_ref().unwrap().sha256);
+        #[cfg(unix)]
+        for name in ["face-1.jp2", "face-1.png"] {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(out.join(name)).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o600, "{name}");
+        }
+        // the manifest on disk lists them and loads back
+        let back = Dump::load(&out).unwrap();
+        assert_eq!(back.manifest.images, dump.manifest.images);
+        assert_eq!(back.manifest.image_errors, dump.manifest.image_errors);
+    }
+
+    #[test]
+    fn offline_extraction_updates_only_the_image_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        std::fs::write(
+            out.join("manifest.json"),
+            br#"{"schema": 1, "future_field": {"x": 1}, "images": []}"#,
+        )
+        .unwrap();
+        let x = extract::extract_all([(LdsFile::Dg(2), bsi2008_dg2().as_slice())]);
+        write_images(out, &x.images).unwrap();
+        // repeatable: same bytes are left alone
+        write_images(out, &x.images).unwrap();
+        assert!(update_manifest_images(out, &x).unwrap());
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(v["future_field"]["x"], 1);
+        assert_eq!(v["images"][0]["name"], "face-1.jp2");
+        assert!(v.get("image_errors").is_none());
+        // another file of the same name is never overwritten
+        std::fs::write(out.join("face-1.png"), b"other").unwrap();
+        assert!(matches!(
+            write_images(out, &x.images),
+            Err(DumpError::WouldOverwrite { .. })
+        ));
+        assert!(!update_manifest_images(&out.join("nothing-here"), &x).unwrap());
     }
 }

@@ -6,10 +6,13 @@ use std::time::{Duration, Instant};
 
 use super::{Transport, TransportError, TransportInfo};
 
-/// Largest response buffer (extended length plus SW and secure messaging overhead).
-const RECV_BUF: usize = 65536 + 512;
+/// Response buffer: pcsc-lite's largest exchange (64 KiB of data plus header, Lc, Le
+/// and SW); it never returns more.
+const RECV_BUF: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
 /// How long a reconnect waits for the card to be presented again.
 const RECONNECT_WAIT: Duration = Duration::from_secs(15);
+/// How long a failed exchange waits for the reader to report the card gone.
+const REMOVAL_WAIT: Duration = Duration::from_secs(1);
 
 /// A reader as listed by [`list_readers`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -228,19 +231,67 @@ fn reader_cstr_lossy(c: &CStr) -> String {
     c.to_string_lossy().into_owned()
 }
 
+impl PcscTransport {
+    /// A transmit failed (`failure`), or the reader handed back fewer than two bytes
+    /// with success, which no card does. pcsc-lite with the vpcd driver does either
+    /// when the card vanished during the command (its socket closed); contactless
+    /// readers do on tag loss. Tell removal from a garbled exchange by watching the
+    /// reader's state for a moment: a card gone is [`TransportError::CardRemoved`],
+    /// anything else stays `failure` (a link loss too, so reconnecting may cure it).
+    fn classify_failure(&self, failure: TransportError) -> TransportError {
+        let removed = || TransportError::CardRemoved;
+        if let Some(card) = &self.card
+            && let Err(e) = card.status2_owned()
+            && matches!(map_err("status", e), TransportError::CardRemoved)
+        {
+            return removed();
+        }
+        let deadline = Instant::now() + REMOVAL_WAIT;
+        let mut state = pcsc::ReaderState::new(self.reader.clone(), pcsc::State::UNAWARE);
+        // the first call returns the current state at once; later ones wake up as
+        // soon as it changes
+        let mut wait = Duration::from_millis(0);
+        loop {
+            match self.ctx.get_status_change(wait, std::slice::from_mut(&mut state)) {
+                Ok(()) => {
+                    let ev = state.event_state();
+                    if !ev.contains(pcsc::State::PRESENT) || ev.contains(pcsc::State::EMPTY) {
+                        return removed();
+                    }
+                    state.sync_current_state();
+                }
+                Err(pcsc::Error::Timeout) => {}
+                Err(_) => return failure,
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return failure;
+            }
+            wait = (deadline - now).min(Duration::from_millis(200));
+        }
+    }
+}
+
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         let card = self.card.as_ref().ok_or(TransportError::CardRemoved)?;
-        match card.transmit(command, &mut self.buf) {
-            Ok(r) => Ok(r.to_vec()),
-            Err(e) => {
-                let err = map_err("transmit", e);
-                if matches!(err, TransportError::CardRemoved) {
-                    self.card = None;
-                }
-                Err(err)
+        let result = match card.transmit(command, &mut self.buf) {
+            Ok(r) if r.len() >= 2 => return Ok(r.to_vec()),
+            Ok(r) => {
+                let reason = format!("the reader returned {} byte(s) instead of a response", r.len());
+                self.classify_failure(TransportError::Transmit { reason })
             }
+            Err(e) => match map_err("transmit", e) {
+                t @ (TransportError::Transmit { .. } | TransportError::Timeout { .. }) => {
+                    self.classify_failure(t)
+                }
+                other => other,
+            },
+        };
+        if matches!(result, TransportError::CardRemoved) {
+            self.card = None;
         }
+        Err(result)
     }
 
     fn reconnect(&mut self) -> Result<(), TransportError> {

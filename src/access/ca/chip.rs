@@ -1,0 +1,181 @@
+//! Chip Authentication version 1, chip side, for the emulator (Doc 9303 Part 11 §6.2):
+//! MSE:Set KAT, or MSE:Set AT followed by GENERAL AUTHENTICATE, with the chip's static
+//! private key. The reply carries the new session keys; the caller protects the reply
+//! with the OLD keys and only then switches (the terminal reads the answer to the CA
+//! command under the keys it sent it with).
+//!
+//! The domain parameters come from the ChipAuthenticationPublicKeyInfo the terminal
+//! addressed (keyId) in the chip's own DG14 / EF.CardSecurity; the private key is used
+//! as personalised, so a chip whose key does not match its DG14 derives other keys than
+//! the terminal and fails at the first command under them.
+
+use super::apdus::{self, SetAt};
+use super::select::{self, CaCandidate};
+use crate::access::pace::PrivateKey;
+use crate::access::pace::apdus::{INS_GENERAL_AUTHENTICATE, INS_MSE, dynamic_auth_data};
+use crate::access::pace::crypto::cipher_of;
+use crate::apdu::{Command, Response, StatusWord};
+use crate::lds::security_infos::{CaProtocol, CipherSuite, Oid, SecurityInfos};
+use crate::sm::{SessionKeys, Ssc};
+
+/// What the chip answers to one command.
+#[derive(Debug)]
+pub struct CaChipReply {
+    /// The response (to be protected with the current keys).
+    pub response: Response,
+    /// The session keys to switch to once the response is out (SSC 0).
+    pub new_keys: Option<SessionKeys>,
+}
+
+impl CaChipReply {
+    fn sw(sw: StatusWord) -> Self {
+        CaChipReply {
+            response: Response::status(sw),
+            new_keys: None,
+        }
+    }
+}
+
+/// The chip's Chip Authentication state.
+pub struct ChipCa {
+    infos: SecurityInfos,
+    key: PrivateKey,
+    /// MSE:Set AT received, waiting for GENERAL AUTHENTICATE.
+    selected: Option<SetAt>,
+}
+
+impl std::fmt::Debug for ChipCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChipCa")
+            .field("selected", &self.selected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChipCa {
+    /// A chip with the SecurityInfos it publishes (DG14 or EF.CardSecurity) and its
+    /// static private key.
+    pub fn new(infos: SecurityInfos, key: PrivateKey) -> Self {
+        ChipCa {
+            infos,
+            key,
+            selected: None,
+        }
+    }
+
+    /// Forget a pending MSE:Set AT.
+    pub fn reset(&mut self) {
+        self.selected = None;
+    }
+
+    /// True after MSE:Set AT for CA, until GENERAL AUTHENTICATE.
+    pub fn pending(&self) -> bool {
+        self.selected.is_some()
+    }
+
+    /// True for the commands this state machine answers now.
+    pub fn claims(&self, cmd: &Command) -> bool {
+        apdus::is_ca_mse(cmd) || (cmd.ins == INS_GENERAL_AUTHENTICATE && self.pending())
+    }
+
+    /// The version-1 pairing a keyId (or its absence) and the protocol OID of MSE:Set AT
+    /// address; for MSE:Set KAT (no OID) a 3DES pairing is preferred.
+    fn candidate(&self, key_id: Option<u64>, protocol: Option<&Oid>) -> Option<CaCandidate<'_>> {
+        let all: Vec<CaCandidate<'_>> = select::candidates(&self.infos)
+            .ok()?
+            .into_iter()
+            .filter(|c| c.is_version1() && key_id.is_none_or(|k| c.key_id == Some(k)))
+            .filter(|c| protocol.is_none_or(|p| c.protocol.oid() == *p))
+            .collect();
+        let tdes = all.iter().position(|c| c.protocol.cipher == CipherSuite::Tdes);
+        let pick = if protocol.is_none() { tdes.unwrap_or(0) } else { 0 };
+        all.into_iter().nth(pick)
+    }
+
+    /// Process MSE:Set KAT, MSE:Set AT or GENERAL AUTHENTICATE.
+    pub fn process(&mut self, cmd: &Command) -> CaChipReply {
+        match (cmd.ins, cmd.p2) {
+            (INS_MSE, apdus::P2_KAT) if cmd.p1 == apdus::P1_CA => {
+                self.selected = None;
+                let Ok(kat) = apdus::parse_set_kat(&cmd.data) else {
+                    return CaChipReply::sw(StatusWord::WRONG_DATA);
+                };
+                let Some(c) = self.candidate(kat.key_id, None) else {
+                    return CaChipReply::sw(StatusWord::REF_DATA_NOT_FOUND);
+                };
+                let protocol = c.protocol;
+                let public_key = c.public_key.clone();
+                self.agree(
+                    protocol,
+                    &public_key,
+                    &kat.ephemeral_public_key,
+                    Response::status(StatusWord::OK),
+                )
+            }
+            (INS_MSE, apdus::P2_AT) if cmd.p1 == apdus::P1_CA => {
+                self.selected = None;
+                let Ok(at) = apdus::parse_set_at(&cmd.data) else {
+                    return CaChipReply::sw(StatusWord::WRONG_DATA);
+                };
+                if CaProtocol::from_oid(&at.protocol).is_none() {
+                    return CaChipReply::sw(StatusWord::WRONG_DATA);
+                }
+                match self.candidate(at.key_id, Some(&at.protocol)) {
+                    Some(_) => {
+                        self.selected = Some(at);
+                        CaChipReply::sw(StatusWord::OK)
+                    }
+                    None => CaChipReply::sw(StatusWord::REF_DATA_NOT_FOUND),
+                }
+            }
+            (INS_GENERAL_AUTHENTICATE, _) => {
+                let Some(at) = self.selected.take() else {
+                    return CaChipReply::sw(StatusWord::CONDITIONS_NOT_SATISFIED);
+                };
+                if cmd.cla & 0x10 != 0 {
+                    return CaChipReply::sw(StatusWord::CLA_NOT_SUPPORTED);
+                }
+                let Ok(pk) = apdus::parse_general_authenticate(&cmd.data) else {
+                    return CaChipReply::sw(StatusWord::WRONG_DATA);
+                };
+                let Some(c) = self.candidate(at.key_id, Some(&at.protocol)) else {
+                    return CaChipReply::sw(StatusWord::REF_DATA_NOT_FOUND);
+                };
+                let protocol = c.protocol;
+                let public_key = c.public_key.clone();
+                let answer = Response::new(dynamic_auth_data(&[]), StatusWord::OK);
+                self.agree(protocol, &public_key, &pk, answer)
+            }
+            _ => CaChipReply::sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn agree(
+        &self,
+        protocol: CaProtocol,
+        public_key: &crate::lds::security_infos::ChipAuthenticationPublicKeyInfo,
+        terminal_key: &[u8],
+        answer: Response,
+    ) -> CaChipReply {
+        let Ok(key) = select::chip_key(public_key) else {
+            return CaChipReply::sw(StatusWord::REF_DATA_NOT_USABLE);
+        };
+        let params = &key.params;
+        let Ok(pk_pcd) = params.decode_public(terminal_key, "terminal ephemeral public key") else {
+            return CaChipReply::sw(StatusWord::WRONG_DATA);
+        };
+        let cipher = cipher_of(protocol.cipher);
+        let keys = params
+            .agree(&self.key, &pk_pcd)
+            .and_then(|k| params.shared_secret(&k))
+            .ok()
+            .and_then(|k| SessionKeys::derive(cipher, &k, Ssc::zero(cipher)).ok());
+        match keys {
+            Some(keys) => CaChipReply {
+                response: answer,
+                new_keys: Some(keys),
+            },
+            None => CaChipReply::sw(StatusWord::WRONG_DATA),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `emrtd pkd import|list|stats|remove`: the trust store (CLI.md "Commands").
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use time::OffsetDateTime;
+
+use super::GlobalOpts;
+use super::output::{self, Exit, Outcome};
+use crate::pki::import::{self, FileOutcome, ImportOptions};
+use crate::pki::store::{self, ListKind, TrustStore};
+
+/// Arguments of `emrtd pkd`.
+#[derive(Debug, Args)]
+pub struct PkdArgs {
+    /// What to do with the trust store.
+    #[command(subcommand)]
+    pub command: PkdCommand,
+}
+
+/// The `pkd` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PkdCommand {
+    /// Import master lists, ICAO PKD LDIF, certificates, CRLs and deviation lists (detected by content).
+    Import(ImportArgs),
+    /// List what the trust store holds.
+    List(ListArgs),
+    /// Per-country summary: CSCAs, link certificates, DSCs, CRLs and their next update, newest master list.
+    Stats,
+    /// Remove one object by its SHA-256 fingerprint (a unique prefix is enough).
+    Remove(RemoveArgs),
+}
+
+/// Arguments of `emrtd pkd import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import (.ml, .ldif, .der/.cer/.crt/.pem, .crl, deviation lists).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Import master and deviation lists even when their signature does not verify.
+    #[arg(long)]
+    pub trust_unsigned: bool,
+    /// Check list signer certificates at this date instead of today (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub at: Option<String>,
+}
+
+/// `--kind` of `pkd list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// CSCA and link certificates.
+    Csca,
+    /// Document signer certificates.
+    Dsc,
+    /// CRLs.
+    Crl,
+    /// Master lists (and deviation lists).
+    Ml,
+}
+
+/// Arguments of `emrtd pkd list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this country (ISO 3166 alpha-2, as in the certificates' C=).
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// Only this kind of object.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+}
+
+/// Arguments of `emrtd pkd remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// SHA-256 fingerprint (hex) or a unique prefix of it.
+    #[arg(value_name = "FINGERPRINT")]
+    pub fingerprint: String,
+}
+
+/// Parse `YYYY-MM-DD` as midnight UTC.
+pub fn parse_date(s: &str) -> anyhow::Result<OffsetDateTime> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(s.trim(), &fmt)
+        .with_context(|| format!("invalid date {s:?}: expected YYYY-MM-DD"))?;
+    Ok(d.midnight().assume_utc())
+}
+
+fn open_store(global: &GlobalOpts) -> anyhow::Result<TrustStore> {
+    let path = store::default_path(global.store.as_deref())?;
+    TrustStore::open(&path).with_context(|| format!("cannot open the trust store {}", path.display()))
+}
+
+/// Run `emrtd pkd ...`.
+pub fn run(args: &PkdArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    match &args.command {
+        PkdCommand::Import(a) => run_import(a, global),
+        PkdCommand::List(a) => run_list(a, global),
+        PkdCommand::Stats => run_stats(global),
+        PkdCommand::Remove(a) => run_remove(a, global),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ImportJson<'a> {
+    files: &'a [import::FileReport],
+}
+
+fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let at = a.at.as_deref().map(parse_date).transpose()?;
+    let opts = ImportOptions {
+        trust_unsigned: a.trust_unsigned,
+        at,
+    };
+    let mut store = open_store(global)?;
+    let mut reports = Vec::with_capacity(a.files.len());
+    for f in &a.files {
+        let started = std::time::Instant::now();
+        let r = import::import_file(&mut store, f, &opts);
+        if !global.json {
+            print_import(&r, started.elapsed(), global);
+        }
+        reports.push(r);
+    }
+    if global.json {
+        output::print_json(&ImportJson { files: &reports })?;
+    }
+    let exit = if reports.iter().any(|r| r.outcome == FileOutcome::Failed) {
+        Exit::Error
+    } else if reports.iter().any(|r| r.outcome == FileOutcome::Refused) {
+        Exit::Invalid
+    } else {
+        Exit::Ok
+    };
+    Ok(Outcome::with(exit))
+}
+
+fn print_import(r: &import::FileReport, took: std::time::Duration, global: &GlobalOpts) {
+    let kind = r
+        .kind
+        .map(|k| {
+            serde_json::to_value(k)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let sig = serde_json::to_value(r.signature)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let verdict = match r.outcome {
+        FileOutcome::Imported => "",
+        FileOutcome::Refused => " REFUSED",
+        FileOutcome::Failed => " FAILED",
+    };
+    println!(
+        "{}: {kind}, signature {sig}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
+        r.path,
+        r.added,
+        r.duplicate,
+        r.rejected,
+        took.as_secs_f64()
+    );
+    for e in &r.errors {
+        println!("  error: {e}");
+    }
+    if !global.quiet {
+        for n in &r.notes {
+            eprintln!("  note: {n}");
+        }
+    }
+}
+
+fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let store = open_store(global)?;
+    let kind = a.kind.map(|k| match k {
+        KindArg::Csca => ListKind::Csca,
+        KindArg::Dsc => ListKind::Dsc,
+        KindArg::Crl => ListKind::Crl,
+        KindArg::Ml => ListKind::Ml,
+    });
+    let entries = store.list(a.country.as_deref(), kind)?;
+    if global.json {
+        #[derive(serde::Serialize)]
+        struct J<'a> {
+            entries: &'a [store::ListEntry],
+        }
+        output::print_json(&J { entries: &entries })?;
+        return Ok(Outcome::ok());
+    }
+    for e in &entries {
+        let fp = e.fingerprint.get(..16).unwrap_or(&e.fingerprint);
+        let country = e.country.as_deref().unwrap_or("??");
+        match e.kind {
+            "certificate" => println!(
+                "{fp}  {:<9} {country}  {}  {} .. {}  {}{}{}",
+                e.role.as_deref().unwrap_or(""),
+                e.subject,
+                date(e.not_before.as_deref()),
+                date(e.not_after.as_deref()),
+                e.key.as_deref().unwrap_or(""),
+                if e.trusted == Some(true) { "  [anchor]" } else { "" },
+                if e.non_conformant {
+                    "  [non-conformant]"
+                } else {
+                    ""
+                },
+            ),
+            "crl" => println!(
+                "{fp}  crl       {country}  {}  this {} next {}  {} entries  signature {}",
+                e.issuer,
+                date(e.this_update.as_deref()),
+                date(e.next_update.as_deref()),
+                e.count.unwrap_or(0),
+                e.signature.as_deref().unwrap_or("")
+            ),
+            kind => println!(
+                "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}",
+                e.subject,
+                date(e.this_update.as_deref()),
+                e.count.unwrap_or(0),
+                e.signature.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    if !global.quiet {
+        eprintln!("{} object(s)", entries.len());
+    }
+    Ok(Outcome::ok())
+}
+
+fn date(s: Option<&str>) -> &str {
+    s.and_then(|s| s.get(..10)).unwrap_or("-")
+}
+
+fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let store = open_store(global)?;
+    let stats = store.stats()?;
+    if global.json {
+        #[derive(serde::Serialize)]
+        struct J<'a> {
+            countries: &'a [store::CountryStats],
+        }
+        output::print_json(&J { countries: &stats })?;
+        return Ok(Outcome::ok());
+    }
+    println!(
+        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
+        "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML"
+    );
+    for s in &stats {
+        println!(
+            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
+            s.country,
+            s.cscas,
+            s.links,
+            s.dscs,
+            s.crls,
+            date(s.crl_next_update.as_deref()),
+            date(s.newest_master_list.as_deref())
+        );
+    }
+    Ok(Outcome::ok())
+}
+
+fn run_remove(a: &RemoveArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let mut store = open_store(global)?;
+    let removed = store.remove(&a.fingerprint)?;
+    if global.json {
+        #[derive(serde::Serialize)]
+        struct J<'a> {
+            removed: &'a store::Removed,
+        }
+        output::print_json(&J { removed: &removed })?;
+    } else {
+        println!("removed {} {}", removed.kind, removed.fingerprint);
+    }
+    Ok(Outcome::ok())
+}

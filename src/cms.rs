@@ -1,0 +1,714 @@
+//! Cryptographic Message Syntax `SignedData` (RFC 5652 §5) as used by Doc 9303:
+//! EF.SOD (Part 10 §4.6.2, the LDS Security Object inside), EF.CardSecurity
+//! (Part 11 §9.2.x / BSI TR-03110), CSCA master lists (Part 12 §8.1) and deviation
+//! lists (Part 12 §8.2).
+//!
+//! ```text
+//! ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY }
+//! SignedData ::= SEQUENCE {
+//!     version CMSVersion,
+//!     digestAlgorithms SET OF DigestAlgorithmIdentifier,
+//!     encapContentInfo EncapsulatedContentInfo,
+//!     certificates [0] IMPLICIT CertificateSet OPTIONAL,
+//!     crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+//!     signerInfos SET OF SignerInfo }
+//! EncapsulatedContentInfo ::= SEQUENCE {
+//!     eContentType OBJECT IDENTIFIER, eContent [0] EXPLICIT OCTET STRING OPTIONAL }
+//! SignerInfo ::= SEQUENCE {
+//!     version CMSVersion, sid SignerIdentifier, digestAlgorithm DigestAlgorithmIdentifier,
+//!     signedAttrs [0] IMPLICIT SignedAttributes OPTIONAL,
+//!     signatureAlgorithm SignatureAlgorithmIdentifier, signature OCTET STRING,
+//!     unsignedAttrs [1] IMPLICIT UnsignedAttributes OPTIONAL }
+//! SignerIdentifier ::= CHOICE { issuerAndSerialNumber IssuerAndSerialNumber,
+//!     subjectKeyIdentifier [0] SubjectKeyIdentifier }
+//! ```
+//!
+//! Everything that is hashed or signed is kept as the ORIGINAL bytes: the eContent
+//! octets, each certificate's DER, the signed attributes exactly as they were encoded
+//! (re-tagged `0x31` for the signature, RFC 5652 §5.4). Nothing is re-encoded.
+//! BER indefinite lengths (some issuers' EF.SOD) are accepted and reported as a
+//! [`CmsQuirk`].
+//!
+//! Parsing ([`SignedData::parse`]) is pure and panic-free on hostile input;
+//! [`verify_signer`] uses [`crate::pki::keys`] and [`crate::pki::signature`] for the math.
+
+pub mod asn1;
+pub mod sign;
+
+use std::borrow::Cow;
+
+use thiserror::Error;
+use time::OffsetDateTime;
+
+use crate::pki::keys::{KeyError, PublicKey};
+use crate::pki::signature::{self, AlgorithmQuirk, HashAlgorithm, SignatureAlgorithm, SignatureError};
+use crate::tlv::{self, Tlv};
+use asn1::{Asn1Error, tag};
+
+/// An OBJECT IDENTIFIER.
+pub use der::asn1::ObjectIdentifier as Oid;
+
+/// Object identifiers of content types and attributes.
+pub mod oid {
+    use super::Oid;
+    /// id-signedData (RFC 5652)
+    pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+    /// id-data
+    pub const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
+    /// id-contentType attribute
+    pub const CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
+    /// id-messageDigest attribute
+    pub const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+    /// id-signingTime attribute
+    pub const SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
+    /// id-icao-mrtd-security-ldsSecurityObject (Doc 9303 Part 10 §4.6.2)
+    pub const ICAO_LDS_SECURITY_OBJECT: Oid = Oid::new_unwrap("2.23.136.1.1.1");
+    /// id-icao-cscaMasterList (Doc 9303 Part 12 §8.1)
+    pub const ICAO_CSCA_MASTER_LIST: Oid = Oid::new_unwrap("2.23.136.1.1.2");
+    /// id-icao-cscaMasterListSigningKey (extended key usage of ML signers)
+    pub const ICAO_CSCA_MASTER_LIST_SIGNING_KEY: Oid = Oid::new_unwrap("2.23.136.1.1.3");
+    /// id-icao-DeviationList (Doc 9303 Part 12 §8.2)
+    pub const ICAO_DEVIATION_LIST: Oid = Oid::new_unwrap("2.23.136.1.1.7");
+    /// id-icao-DeviationListSigningKey (extended key usage of DL signers)
+    pub const ICAO_DEVIATION_LIST_SIGNING_KEY: Oid = Oid::new_unwrap("2.23.136.1.1.8");
+    /// id-SecurityObject (BSI TR-03110: EF.CardSecurity / EF.ChipSecurity content)
+    pub const BSI_SECURITY_OBJECT: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.2.1");
+}
+
+/// What is wrong with a CMS structure or its signature.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CmsError {
+    /// The bytes are not a well-formed ContentInfo/SignedData.
+    #[error("malformed cms structure")]
+    Malformed(#[from] Asn1Error),
+    /// The ContentInfo holds something other than SignedData.
+    #[error("content type {found} is not signedData")]
+    NotSignedData {
+        /// The contentType found.
+        found: Oid,
+    },
+    /// SignedData without an eContent (detached): nothing to check the digest over.
+    #[error("signed data has no encapsulated content")]
+    NoEContent,
+    /// The signer's digest algorithm is not supported.
+    #[error("unsupported digest algorithm {oid}")]
+    UnsupportedDigest {
+        /// Its OID.
+        oid: Oid,
+    },
+    /// The signed attributes lack the messageDigest attribute.
+    #[error("signed attributes have no messageDigest")]
+    MissingMessageDigest,
+    /// The messageDigest attribute does not match the hash of the eContent.
+    #[error("messageDigest does not match the {hash:?} of the encapsulated content")]
+    MessageDigestMismatch {
+        /// Hash used.
+        hash: HashAlgorithm,
+    },
+    /// The signed attributes lack the contentType attribute (RFC 5652 §5.3).
+    #[error("signed attributes have no contentType")]
+    MissingContentType,
+    /// The contentType attribute differs from the eContentType.
+    #[error("contentType attribute {attribute} differs from eContentType {econtent_type}")]
+    ContentTypeMismatch {
+        /// The attribute's value.
+        attribute: Oid,
+        /// The eContentType.
+        econtent_type: Oid,
+    },
+    /// An attribute that must appear once with one value appears otherwise.
+    #[error("attribute {oid} must appear once with exactly one value")]
+    BadAttribute {
+        /// The attribute type.
+        oid: Oid,
+    },
+    /// The signer's public key could not be used.
+    #[error("signer public key unusable")]
+    Key(#[from] KeyError),
+    /// The signature does not verify, or its algorithm is unsupported.
+    #[error("signer signature")]
+    Signature(#[from] SignatureError),
+    /// No certificate in the SignedData matches the signer identifier.
+    #[error("no certificate in the signed data matches the signer")]
+    NoSignerCertificate,
+    /// A certificate could not be parsed.
+    #[error("certificate unusable")]
+    Certificate(#[source] Box<crate::pki::cert::CertError>),
+}
+
+impl From<tlv::TlvError> for CmsError {
+    fn from(e: tlv::TlvError) -> Self {
+        CmsError::Malformed(e.into())
+    }
+}
+
+/// A tolerated deviation from DER found while parsing (reported, never silent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CmsQuirk {
+    /// BER indefinite-length encoding somewhere in the structure.
+    IndefiniteLength,
+    /// A long-form length with more octets than needed.
+    NonMinimalLength,
+    /// The eContent OCTET STRING is constructed (BER segments).
+    ConstructedEContent,
+    /// Bytes after the ContentInfo (e.g. zero padding of a file).
+    TrailingBytes,
+    /// Entries in `certificates` that are not X.509 certificates (ignored).
+    NonCertificateEntries,
+    /// A SignerInfo signature algorithm given as a key algorithm (rsaEncryption).
+    KeyAlgorithmAsSignatureAlgorithm,
+    /// The SignerInfo's signature algorithm names another hash than its digest algorithm.
+    DigestAlgorithmMismatch,
+}
+
+/// An AlgorithmIdentifier with its parameters kept as raw DER.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlgorithmIdentifier {
+    /// The algorithm.
+    pub oid: Oid,
+    /// The parameters' encoding (tag, length, value) when present; `05 00` for NULL.
+    pub parameters: Option<Vec<u8>>,
+}
+
+impl AlgorithmIdentifier {
+    /// Parse from a TLV (`SEQUENCE { algorithm OID, parameters ANY OPTIONAL }`).
+    pub fn from_tlv(t: &Tlv<'_>) -> Result<Self, Asn1Error> {
+        asn1::expect_tag(t, tag::SEQUENCE, "AlgorithmIdentifier")?;
+        let mut r = t.children_ber();
+        let oid = asn1::oid(&asn1::next(&mut r, tag::OID, "algorithm")?, "algorithm")?;
+        let parameters = if r.is_empty() {
+            None
+        } else {
+            Some(r.read()?.raw.to_vec())
+        };
+        if !r.is_empty() {
+            return Err(Asn1Error::Trailing {
+                field: "AlgorithmIdentifier",
+            });
+        }
+        Ok(AlgorithmIdentifier { oid, parameters })
+    }
+
+    /// Parse from DER bytes.
+    pub fn from_der(der: &[u8]) -> Result<Self, Asn1Error> {
+        Self::from_tlv(&tlv::parse_ber(der)?)
+    }
+
+    /// True when the parameters are absent or NULL.
+    pub fn parameters_absent_or_null(&self) -> bool {
+        matches!(self.parameters.as_deref(), None | Some([0x05, 0x00]))
+    }
+}
+
+/// How a SignerInfo names its certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignerIdentifier {
+    /// `issuerAndSerialNumber`.
+    IssuerAndSerialNumber {
+        /// The issuer Name exactly as encoded (DER of the SEQUENCE).
+        issuer: Vec<u8>,
+        /// The serial number's INTEGER content octets.
+        serial: Vec<u8>,
+    },
+    /// `subjectKeyIdentifier` (`[0]`).
+    SubjectKeyIdentifier(Vec<u8>),
+}
+
+/// One attribute (`SEQUENCE { attrType OID, attrValues SET OF ANY }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// attrType.
+    pub oid: Oid,
+    /// Each value's original encoding.
+    pub values: Vec<Vec<u8>>,
+}
+
+/// The signed attributes of a SignerInfo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedAttributes {
+    /// The `[0] IMPLICIT` element exactly as it appeared (tag `A0`).
+    pub raw: Vec<u8>,
+    /// All attributes in their encoded order.
+    pub attributes: Vec<Attribute>,
+    /// The contentType attribute.
+    pub content_type: Option<Oid>,
+    /// The messageDigest attribute.
+    pub message_digest: Option<Vec<u8>>,
+    /// The signingTime attribute.
+    pub signing_time: Option<OffsetDateTime>,
+}
+
+impl SignedAttributes {
+    /// The bytes the signature covers: the original encoding with the tag changed
+    /// to SET OF (`0x31`), RFC 5652 §5.4.
+    pub fn to_be_signed(&self) -> Vec<u8> {
+        let mut v = self.raw.clone();
+        if let Some(first) = v.first_mut() {
+            *first = 0x31;
+        }
+        v
+    }
+
+    /// The attribute with this type.
+    pub fn get(&self, oid: &Oid) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.oid == *oid)
+    }
+}
+
+/// One signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerInfo {
+    /// CMSVersion (1 for issuerAndSerialNumber, 3 for subjectKeyIdentifier).
+    pub version: u64,
+    /// Which certificate signed.
+    pub sid: SignerIdentifier,
+    /// digestAlgorithm.
+    pub digest_algorithm: AlgorithmIdentifier,
+    /// signedAttrs.
+    pub signed_attrs: Option<SignedAttributes>,
+    /// signatureAlgorithm (with parameters, e.g. RSASSA-PSS-params).
+    pub signature_algorithm: AlgorithmIdentifier,
+    /// The signature value.
+    pub signature: Vec<u8>,
+    /// unsignedAttrs, raw.
+    pub unsigned_attrs: Option<Vec<u8>>,
+    /// The whole SignerInfo as encoded.
+    pub raw: Vec<u8>,
+}
+
+impl SignerInfo {
+    /// The digest algorithm as a known hash.
+    pub fn digest_hash(&self) -> Result<HashAlgorithm, CmsError> {
+        HashAlgorithm::from_oid(&self.digest_algorithm.oid).ok_or(CmsError::UnsupportedDigest {
+            oid: self.digest_algorithm.oid,
+        })
+    }
+
+    /// The signature algorithm to verify with, plus a quirk when it had to borrow the
+    /// hash from the digest algorithm or names a different hash.
+    pub fn signature_algorithm(&self) -> Result<(SignatureAlgorithm, Vec<CmsQuirk>), CmsError> {
+        let digest = self.digest_hash()?;
+        let (alg, q) =
+            SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm, Some(digest))?;
+        let mut quirks = Vec::new();
+        if q == Some(AlgorithmQuirk::KeyAlgorithmAsSignatureAlgorithm) {
+            quirks.push(CmsQuirk::KeyAlgorithmAsSignatureAlgorithm);
+        }
+        if alg.hash() != digest {
+            quirks.push(CmsQuirk::DigestAlgorithmMismatch);
+        }
+        Ok((alg, quirks))
+    }
+}
+
+/// A parsed ContentInfo holding SignedData.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedData {
+    /// SignedData version.
+    pub version: u64,
+    /// digestAlgorithms.
+    pub digest_algorithms: Vec<AlgorithmIdentifier>,
+    /// eContentType.
+    pub econtent_type: Oid,
+    /// The eContent octets exactly as encoded (segments of a constructed OCTET STRING
+    /// joined); `None` when detached.
+    pub econtent: Option<Vec<u8>>,
+    /// Each certificate's original DER.
+    pub certificates: Vec<Vec<u8>>,
+    /// Each CRL's original DER.
+    pub crls: Vec<Vec<u8>>,
+    /// signerInfos.
+    pub signer_infos: Vec<SignerInfo>,
+    /// Tolerated deviations from DER.
+    pub quirks: Vec<CmsQuirk>,
+    /// The ContentInfo bytes (without trailing padding).
+    pub raw: Vec<u8>,
+}
+
+impl SignedData {
+    /// Parse a ContentInfo containing SignedData. Trailing zero bytes after it are
+    /// tolerated (reported as [`CmsQuirk::TrailingBytes`]); other trailing data is an error.
+    pub fn parse(input: &[u8]) -> Result<Self, CmsError> {
+        let ci = tlv::parse_ber(input)?;
+        let mut quirks = Vec::new();
+        let rest = input.get(ci.raw.len()..).unwrap_or_default();
+        if !rest.is_empty() {
+            if rest.iter().all(|b| *b == 0) {
+                quirks.push(CmsQuirk::TrailingBytes);
+            } else {
+                return Err(Asn1Error::Trailing { field: "ContentInfo" }.into());
+            }
+        }
+        asn1::expect_tag(&ci, tag::SEQUENCE, "ContentInfo")?;
+        let (indef, nonmin) = asn1::has_ber_lengths(&ci);
+        if indef {
+            quirks.push(CmsQuirk::IndefiniteLength);
+        }
+        if nonmin {
+            quirks.push(CmsQuirk::NonMinimalLength);
+        }
+        let mut r = ci.children_ber();
+        let ct = asn1::oid(&asn1::next(&mut r, tag::OID, "contentType")?, "contentType")?;
+        if ct != oid::SIGNED_DATA {
+            return Err(CmsError::NotSignedData { found: ct });
+        }
+        let content = asn1::next(&mut r, 0xA0, "content")?;
+        let mut cr = content.children_ber();
+        let sd = asn1::next(&mut cr, tag::SEQUENCE, "SignedData")?;
+        let mut r = sd.children_ber();
+        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
+        let digest_set = asn1::next(&mut r, tag::SET, "digestAlgorithms")?;
+        let digest_algorithms = digest_set
+            .children_ber()
+            .map(|t| AlgorithmIdentifier::from_tlv(&t?))
+            .collect::<Result<Vec<_>, _>>()?;
+        let eci = asn1::next(&mut r, tag::SEQUENCE, "encapContentInfo")?;
+        let mut er = eci.children_ber();
+        let econtent_type = asn1::oid(&asn1::next(&mut er, tag::OID, "eContentType")?, "eContentType")?;
+        let econtent = match asn1::optional(&mut er, 0xA0)? {
+            Some(wrapper) => {
+                let mut wr = wrapper.children_ber();
+                let os = asn1::next_any(&mut wr, "eContent")?;
+                let octets = asn1::octet_string(&os, "eContent")?;
+                if matches!(octets, Cow::Owned(_)) {
+                    quirks.push(CmsQuirk::ConstructedEContent);
+                }
+                Some(octets.into_owned())
+            }
+            None => None,
+        };
+        let mut certificates = Vec::new();
+        if let Some(certs) = asn1::optional(&mut r, 0xA0)? {
+            for c in certs.children_ber() {
+                let c = c?;
+                if c.tag == tag::SEQUENCE {
+                    certificates.push(c.raw.to_vec());
+                } else if !quirks.contains(&CmsQuirk::NonCertificateEntries) {
+                    quirks.push(CmsQuirk::NonCertificateEntries);
+                }
+            }
+        }
+        let mut crls = Vec::new();
+        if let Some(list) = asn1::optional(&mut r, 0xA1)? {
+            for c in list.children_ber() {
+                let c = c?;
+                if c.tag == tag::SEQUENCE {
+                    crls.push(c.raw.to_vec());
+                }
+            }
+        }
+        let signers = asn1::next(&mut r, tag::SET, "signerInfos")?;
+        let signer_infos = signers
+            .children_ber()
+            .map(|t| parse_signer_info(&t?))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !r.is_empty() {
+            return Err(Asn1Error::Trailing { field: "SignedData" }.into());
+        }
+        Ok(SignedData {
+            version,
+            digest_algorithms,
+            econtent_type,
+            econtent,
+            certificates,
+            crls,
+            signer_infos,
+            quirks,
+            raw: ci.raw.to_vec(),
+        })
+    }
+
+    /// The embedded certificate (original DER) that `signer` names, if any.
+    pub fn signer_certificate(&self, signer: &SignerInfo) -> Option<&[u8]> {
+        self.certificates
+            .iter()
+            .find(|c| crate::pki::cert::matches_signer_identifier(c, &signer.sid))
+            .map(Vec::as_slice)
+    }
+}
+
+fn parse_signer_info(t: &Tlv<'_>) -> Result<SignerInfo, CmsError> {
+    asn1::expect_tag(t, tag::SEQUENCE, "SignerInfo")?;
+    let mut r = t.children_ber();
+    let version = asn1::small_uint(
+        &asn1::next(&mut r, tag::INTEGER, "SignerInfo.version")?,
+        "version",
+    )?;
+    let sid_t = asn1::next_any(&mut r, "sid")?;
+    let sid = match sid_t.tag {
+        tag::SEQUENCE => {
+            let mut sr = sid_t.children_ber();
+            let issuer = asn1::next(&mut sr, tag::SEQUENCE, "sid.issuer")?;
+            let serial =
+                asn1::integer_bytes(&asn1::next(&mut sr, tag::INTEGER, "sid.serialNumber")?, "serial")?;
+            SignerIdentifier::IssuerAndSerialNumber {
+                issuer: issuer.raw.to_vec(),
+                serial: serial.to_vec(),
+            }
+        }
+        // [0] IMPLICIT OCTET STRING, primitive (0x80) or, in BER, constructed (0xA0)
+        0x80 => SignerIdentifier::SubjectKeyIdentifier(sid_t.value.to_vec()),
+        0xA0 => {
+            let mut v = Vec::new();
+            for seg in sid_t.children_ber() {
+                v.extend_from_slice(seg?.value);
+            }
+            SignerIdentifier::SubjectKeyIdentifier(v)
+        }
+        found => {
+            return Err(Asn1Error::UnexpectedTag {
+                field: "sid",
+                expected: tag::SEQUENCE,
+                found,
+            }
+            .into());
+        }
+    };
+    let digest_algorithm =
+        AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "digestAlgorithm")?)?;
+    let signed_attrs = match asn1::optional(&mut r, 0xA0)? {
+        Some(a) => Some(parse_signed_attrs(&a)?),
+        None => None,
+    };
+    let signature_algorithm =
+        AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
+    let sig_t = asn1::next_any(&mut r, "signature")?;
+    let signature = asn1::octet_string(&sig_t, "signature")?.into_owned();
+    let unsigned_attrs = asn1::optional(&mut r, 0xA1)?.map(|u| u.raw.to_vec());
+    if !r.is_empty() {
+        return Err(Asn1Error::Trailing { field: "SignerInfo" }.into());
+    }
+    Ok(SignerInfo {
+        version,
+        sid,
+        digest_algorithm,
+        signed_attrs,
+        signature_algorithm,
+        signature,
+        unsigned_attrs,
+        raw: t.raw.to_vec(),
+    })
+}
+
+fn single_value(a: &Attribute) -> Result<&[u8], CmsError> {
+    match a.values.as_slice() {
+        [v] => Ok(v),
+        _ => Err(CmsError::BadAttribute { oid: a.oid }),
+    }
+}
+
+fn parse_signed_attrs(t: &Tlv<'_>) -> Result<SignedAttributes, CmsError> {
+    let mut attributes = Vec::new();
+    for a in t.children_ber() {
+        let a = a?;
+        asn1::expect_tag(&a, tag::SEQUENCE, "Attribute")?;
+        let mut ar = a.children_ber();
+        let oid = asn1::oid(&asn1::next(&mut ar, tag::OID, "attrType")?, "attrType")?;
+        let set = asn1::next(&mut ar, tag::SET, "attrValues")?;
+        let values = set
+            .children_ber()
+            .map(|v| v.map(|v| v.raw.to_vec()))
+            .collect::<Result<Vec<_>, _>>()?;
+        attributes.push(Attribute { oid, values });
+    }
+    let mut content_type = None;
+    let mut message_digest = None;
+    let mut signing_time = None;
+    for (i, a) in attributes.iter().enumerate() {
+        let known = [oid::CONTENT_TYPE, oid::MESSAGE_DIGEST, oid::SIGNING_TIME];
+        if known.contains(&a.oid) && attributes.iter().skip(i + 1).any(|b| b.oid == a.oid) {
+            return Err(CmsError::BadAttribute { oid: a.oid });
+        }
+        match a.oid {
+            oid::CONTENT_TYPE => {
+                let v = tlv::parse_ber(single_value(a)?)?;
+                content_type = Some(asn1::oid(&v, "contentType")?);
+            }
+            oid::MESSAGE_DIGEST => {
+                let v = tlv::parse_ber(single_value(a)?)?;
+                message_digest = Some(asn1::octet_string(&v, "messageDigest")?.into_owned());
+            }
+            oid::SIGNING_TIME => {
+                let v = tlv::parse_ber(single_value(a)?)?;
+                signing_time = Some(asn1::time(&v, "signingTime")?);
+            }
+            _ => {}
+        }
+    }
+    Ok(SignedAttributes {
+        raw: t.raw.to_vec(),
+        attributes,
+        content_type,
+        message_digest,
+        signing_time,
+    })
+}
+
+/// Verify one signer of `sd` with `key` (RFC 5652 §5.4, §5.6):
+///
+/// 1. with signed attributes: the messageDigest attribute equals the hash of the
+///    eContent under the SignerInfo's `digestAlgorithm`, the contentType attribute
+///    equals the eContentType, and the signature covers the signed attributes
+///    (original encoding, re-tagged SET OF);
+/// 2. without them: the signature covers the eContent itself;
+///
+/// always with the algorithm named in the SignerInfo's `signatureAlgorithm`.
+pub fn verify_signer(sd: &SignedData, signer: &SignerInfo, key: &PublicKey) -> Result<(), CmsError> {
+    let econtent = sd.econtent.as_deref().ok_or(CmsError::NoEContent)?;
+    let digest = signer.digest_hash()?;
+    let (alg, _quirks) = signer.signature_algorithm()?;
+    let tbs: Cow<'_, [u8]> = match &signer.signed_attrs {
+        Some(attrs) => {
+            let md = attrs
+                .message_digest
+                .as_deref()
+                .ok_or(CmsError::MissingMessageDigest)?;
+            let actual = digest.digest(econtent)?;
+            if actual.as_slice() != md {
+                return Err(CmsError::MessageDigestMismatch { hash: digest });
+            }
+            let ct = attrs.content_type.ok_or(CmsError::MissingContentType)?;
+            if ct != sd.econtent_type {
+                return Err(CmsError::ContentTypeMismatch {
+                    attribute: ct,
+                    econtent_type: sd.econtent_type,
+                });
+            }
+            Cow::Owned(attrs.to_be_signed())
+        }
+        None => Cow::Borrowed(econtent),
+    };
+    signature::verify(&alg, key, &tbs, &signer.signature)?;
+    Ok(())
+}
+
+/// [`verify_signer`] with the signer's certificate (DER): the key is taken from its
+/// SubjectPublicKeyInfo (explicit EC parameters included).
+pub fn verify_signer_with_certificate(
+    sd: &SignedData,
+    signer: &SignerInfo,
+    cert_der: &[u8],
+) -> Result<(), CmsError> {
+    let key = crate::pki::cert::public_key_of(cert_der).map_err(|e| CmsError::Certificate(Box::new(e)))?;
+    verify_signer(sd, signer, &key)
+}
+
+/// Build a DER SignedData ContentInfo (used by the fixture generator and the emulator;
+/// the verifier never encodes). `signed_attrs_der` is the `[0]`-tagged signed attributes.
+#[derive(Debug, Clone, Default)]
+pub struct SignedDataBuilder {
+    /// digestAlgorithms (DER AlgorithmIdentifiers).
+    pub digest_algorithms: Vec<Vec<u8>>,
+    /// eContentType.
+    pub econtent_type: Option<Oid>,
+    /// eContent octets.
+    pub econtent: Vec<u8>,
+    /// Certificates (DER).
+    pub certificates: Vec<Vec<u8>>,
+    /// CRLs (DER).
+    pub crls: Vec<Vec<u8>>,
+    /// SignerInfos (DER).
+    pub signer_infos: Vec<Vec<u8>>,
+}
+
+impl SignedDataBuilder {
+    /// Encode the ContentInfo.
+    pub fn to_der(&self) -> Vec<u8> {
+        let econtent_type = self.econtent_type.unwrap_or(oid::DATA);
+        let eci = asn1::encode_seq(&[
+            &asn1::encode_oid(&econtent_type),
+            &tlv::encode(0xA0, &tlv::encode(tag::OCTET_STRING, &self.econtent)),
+        ]);
+        let mut parts: Vec<Vec<u8>> = vec![
+            asn1::encode_small_uint(3),
+            tlv::encode(tag::SET, &self.digest_algorithms.concat()),
+            eci,
+        ];
+        if !self.certificates.is_empty() {
+            parts.push(tlv::encode(0xA0, &self.certificates.concat()));
+        }
+        if !self.crls.is_empty() {
+            parts.push(tlv::encode(0xA1, &self.crls.concat()));
+        }
+        parts.push(tlv::encode(tag::SET, &self.signer_infos.concat()));
+        let sd = tlv::encode(tag::SEQUENCE, &parts.concat());
+        asn1::encode_seq(&[&asn1::encode_oid(&oid::SIGNED_DATA), &tlv::encode(0xA0, &sd)])
+    }
+}
+
+/// Encode signed attributes (contentType, messageDigest, optional signingTime) as the
+/// `[0] IMPLICIT` element, attributes in DER SET OF order.
+pub fn encode_signed_attrs(
+    econtent_type: &Oid,
+    message_digest: &[u8],
+    signing_time: Option<OffsetDateTime>,
+) -> Vec<u8> {
+    let attr = |o: &Oid, v: Vec<u8>| asn1::encode_seq(&[&asn1::encode_oid(o), &tlv::encode(tag::SET, &v)]);
+    let mut attrs = vec![
+        attr(&oid::CONTENT_TYPE, asn1::encode_oid(econtent_type)),
+        attr(
+            &oid::MESSAGE_DIGEST,
+            tlv::encode(tag::OCTET_STRING, message_digest),
+        ),
+    ];
+    if let Some(t) = signing_time {
+        attrs.push(attr(&oid::SIGNING_TIME, asn1::encode_time(t)));
+    }
+    attrs.sort();
+    tlv::encode(0xA0, &attrs.concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn signed_attributes_are_retagged_not_reencoded() {
+        let attrs = encode_signed_attrs(&oid::ICAO_LDS_SECURITY_OBJECT, &[1, 2, 3], None);
+        let t = tlv::parse(&attrs).unwrap();
+        let parsed = parse_signed_attrs(&t).unwrap();
+        assert_eq!(parsed.raw, attrs);
+        let tbs = parsed.to_be_signed();
+        assert_eq!(tbs[0], 0x31);
+        assert_eq!(&tbs[1..], &attrs[1..]);
+        assert_eq!(parsed.content_type, Some(oid::ICAO_LDS_SECURITY_OBJECT));
+        assert_eq!(parsed.message_digest.as_deref(), Some(&[1u8, 2, 3][..]));
+    }
+
+    #[test]
+    fn duplicate_message_digest_is_refused() {
+        let md = asn1::encode_seq(&[
+            &asn1::encode_oid(&oid::MESSAGE_DIGEST),
+            &tlv::encode(tag::SET, &tlv::encode(tag::OCTET_STRING, &[1])),
+        ]);
+        let attrs = tlv::encode(0xA0, &[md.clone(), md].concat());
+        let t = tlv::parse(&attrs).unwrap();
+        assert!(matches!(
+            parse_signed_attrs(&t),
+            Err(CmsError::BadAttribute { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = SignedData::parse(&bytes);
+        }
+
+        #[test]
+        fn parse_never_panics_on_mutated_cms(pos in 0usize..2000, val in any::<u8>()) {
+            let mut b = SignedDataBuilder {
+                econtent_type: Some(oid::ICAO_LDS_SECURITY_OBJECT),
+                econtent: vec![0x30, 0x03, 0x02, 0x01, 0x00],
+                ..Default::default()
+            }.to_der();
+            let len = b.len();
+            if let Some(x) = b.get_mut(pos % len) { *x = val; }
+            let _ = SignedData::parse(&b);
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Certificate revocation lists (RFC 5280 §5, Doc 9303 Part 12 §7.1.4 CRL profile).
+//!
+//! ```text
+//! CertificateList ::= SEQUENCE { tbsCertList TBSCertList, signatureAlgorithm, signatureValue BIT STRING }
+//! TBSCertList ::= SEQUENCE {
+//!     version Version OPTIONAL, signature AlgorithmIdentifier, issuer Name,
+//!     thisUpdate Time, nextUpdate Time OPTIONAL,
+//!     revokedCertificates SEQUENCE OF SEQUENCE {
+//!         userCertificate CertificateSerialNumber, revocationDate Time,
+//!         crlEntryExtensions Extensions OPTIONAL } OPTIONAL,
+//!     crlExtensions [0] EXPLICIT Extensions OPTIONAL }
+//! ```
+
+use openssl::sha::sha256;
+use time::OffsetDateTime;
+
+use super::cert::{CertError, Name, oid as ext_oid, parse_aki, same_integer};
+use super::keys::PublicKey;
+use super::signature::{self, SignatureAlgorithm};
+use crate::cms::AlgorithmIdentifier;
+use crate::cms::asn1::{self, Asn1Error, tag};
+use crate::tlv::{self, Tlv};
+
+/// One revoked certificate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RevokedEntry {
+    /// Serial number content octets.
+    #[serde(serialize_with = "ser_hex")]
+    pub serial: Vec<u8>,
+    /// revocationDate.
+    #[serde(serialize_with = "crate::pki::ser_time")]
+    pub date: OffsetDateTime,
+    /// CRLReason code (RFC 5280 §5.3.1) when given.
+    pub reason: Option<u8>,
+}
+
+fn ser_hex<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode_upper(v))
+}
+
+/// The name of a CRLReason code.
+pub fn reason_name(code: u8) -> &'static str {
+    match code {
+        0 => "unspecified",
+        1 => "keyCompromise",
+        2 => "cACompromise",
+        3 => "affiliationChanged",
+        4 => "superseded",
+        5 => "cessationOfOperation",
+        6 => "certificateHold",
+        8 => "removeFromCRL",
+        9 => "privilegeWithdrawn",
+        10 => "aACompromise",
+        _ => "unknown",
+    }
+}
+
+/// A parsed CRL holding its original DER.
+#[derive(Debug, Clone)]
+pub struct Crl {
+    /// The CRL exactly as read.
+    pub der: Vec<u8>,
+    /// SHA-256 of `der`.
+    pub sha256: [u8; 32],
+    tbs: std::ops::Range<usize>,
+    /// Outer signatureAlgorithm.
+    pub signature_algorithm: AlgorithmIdentifier,
+    /// signatureValue octets.
+    pub signature: Vec<u8>,
+    /// issuer.
+    pub issuer: Name,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    pub next_update: Option<OffsetDateTime>,
+    /// Revoked certificates.
+    pub entries: Vec<RevokedEntry>,
+    /// Authority key identifier.
+    pub aki: Option<Vec<u8>>,
+    /// cRLNumber content octets.
+    pub crl_number: Option<Vec<u8>>,
+}
+
+impl Crl {
+    /// Parse DER (BER lengths tolerated).
+    pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
+        let outer = tlv::parse_ber(der)?;
+        if outer.raw.len() != der.len() {
+            return Err(Asn1Error::Trailing {
+                field: "CertificateList",
+            }
+            .into());
+        }
+        asn1::expect_tag(&outer, tag::SEQUENCE, "CertificateList")?;
+        let mut r = outer.children_ber();
+        let tbs_t = asn1::next(&mut r, tag::SEQUENCE, "tbsCertList")?;
+        let signature_algorithm =
+            AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
+        let signature = asn1::bit_string_octets(
+            &asn1::next(&mut r, tag::BIT_STRING, "signatureValue")?,
+            "signatureValue",
+        )?
+        .to_vec();
+        if !r.is_empty() {
+            return Err(Asn1Error::Trailing {
+                field: "CertificateList",
+            }
+            .into());
+        }
+        let start = (tbs_t.raw.as_ptr() as usize).saturating_sub(der.as_ptr() as usize);
+        let tbs = start..start + tbs_t.raw.len();
+        let mut t = tbs_t.children_ber();
+        let _version = asn1::optional(&mut t, tag::INTEGER)?;
+        let _inner_alg = asn1::next(&mut t, tag::SEQUENCE, "signature")?;
+        let (issuer, _) = Name::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "issuer")?)?;
+        let this_update = asn1::time(&asn1::next_any(&mut t, "thisUpdate")?, "thisUpdate")?;
+        let next_update = match asn1::peek_tag(&t) {
+            Some(tag::UTC_TIME | tag::GENERALIZED_TIME) => Some(asn1::time(&t.read()?, "nextUpdate")?),
+            _ => None,
+        };
+        let mut entries = Vec::new();
+        if let Some(list) = asn1::optional(&mut t, tag::SEQUENCE)? {
+            for e in list.children_ber() {
+                entries.push(parse_entry(&e?)?);
+            }
+        }
+        let mut aki = None;
+        let mut crl_number = None;
+        if let Some(exts) = asn1::optional(&mut t, 0xA0)? {
+            let seq = tlv::parse_ber(exts.value)?;
+            for e in seq.children_ber() {
+                let e = e?;
+                let mut er = e.children_ber();
+                let o = asn1::oid(&asn1::next(&mut er, tag::OID, "extnID")?, "extnID")?;
+                let _critical = asn1::optional(&mut er, tag::BOOLEAN)?;
+                let v = asn1::next(&mut er, tag::OCTET_STRING, "extnValue")?;
+                if o == ext_oid::AKI {
+                    aki = parse_aki(v.value)?;
+                } else if o == ext_oid::CRL_NUMBER {
+                    let n = tlv::parse_ber(v.value)?;
+                    crl_number = Some(asn1::integer_bytes(&n, "cRLNumber")?.to_vec());
+                }
+            }
+        }
+        Ok(Crl {
+            der: der.to_vec(),
+            sha256: sha256(der),
+            tbs,
+            signature_algorithm,
+            signature,
+            issuer,
+            this_update,
+            next_update,
+            entries,
+            aki,
+            crl_number,
+        })
+    }
+
+    /// The TBSCertList bytes as read.
+    pub fn tbs_der(&self) -> &[u8] {
+        self.der.get(self.tbs.clone()).unwrap_or_default()
+    }
+
+    /// Verify the CRL's signature with the issuing CSCA's key.
+    pub fn verify_signature(&self, issuer_key: &PublicKey) -> Result<(), CertError> {
+        let (alg, _) = SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm, None)?;
+        signature::verify(&alg, issuer_key, self.tbs_der(), &self.signature)?;
+        Ok(())
+    }
+
+    /// thisUpdate ≤ at ≤ nextUpdate (a CRL without nextUpdate is never current).
+    pub fn is_current_at(&self, at: OffsetDateTime) -> bool {
+        self.this_update <= at && self.next_update.is_some_and(|n| at <= n)
+    }
+
+    /// The entry for a serial number, if revoked.
+    pub fn find(&self, serial: &[u8]) -> Option<&RevokedEntry> {
+        self.entries.iter().find(|e| same_integer(&e.serial, serial))
+    }
+
+    /// Country of the issuer.
+    pub fn country(&self) -> Option<String> {
+        self.issuer.country()
+    }
+
+    /// SHA-256 fingerprint hex.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+fn parse_entry(e: &Tlv<'_>) -> Result<RevokedEntry, Asn1Error> {
+    asn1::expect_tag(e, tag::SEQUENCE, "revokedCertificate")?;
+    let mut r = e.children_ber();
+    let serial = asn1::integer_bytes(
+        &asn1::next(&mut r, tag::INTEGER, "userCertificate")?,
+        "userCertificate",
+    )?
+    .to_vec();
+    let date = asn1::time(&asn1::next_any(&mut r, "revocationDate")?, "revocationDate")?;
+    let mut reason = None;
+    if let Some(exts) = asn1::optional(&mut r, tag::SEQUENCE)? {
+        for x in exts.children_ber() {
+            let x = x?;
+            let mut xr = x.children_ber();
+            let o = asn1::oid(&asn1::next(&mut xr, tag::OID, "extnID")?, "extnID")?;
+            let _critical = asn1::optional(&mut xr, tag::BOOLEAN)?;
+            let v = asn1::next(&mut xr, tag::OCTET_STRING, "extnValue")?;
+            if o == ext_oid::CRL_REASON {
+                let en = tlv::parse_ber(v.value)?;
+                // ENUMERATED (0x0A)
+                if en.tag == 0x0A {
+                    reason = en.value.last().copied();
+                }
+            }
+        }
+    }
+    Ok(RevokedEntry { serial, date, reason })
+}

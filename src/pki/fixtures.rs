@@ -1,0 +1,1108 @@
+//! The project's own test PKI (used by `emrtd fixtures generate`, the emulator's
+//! booklets and the PKI tests) and a generator of large ICAO-format LDIF files for
+//! import benchmarks.
+//!
+//! [`generate`] writes, under the given `pkd-fixtures` directory:
+//!
+//! - `pki/`: everything `emrtd pkd import pkd-fixtures/pki/*` should take in, named so
+//!   that the shell's alphabetical order imports trust anchors first:
+//!   `00-masterlist-ut.ml` (signed master list with all CSCAs and the link
+//!   certificate), `10-*.cer|.pem` (the CSCAs and the link certificate on their own),
+//!   `20-*.crl` (current CRLs of UT), `30-icaopkd-001-dsccrl.ldif` (DSCs and the XA/XB
+//!   CRLs in ICAO PKD format), `31-icaopkd-002-ml.ldif` (the master list as an LDIF
+//!   entry), `32-icaopkd-003-nc.ldif` (a non-conformant DSC), `40-deviation-list-xa.dvl`;
+//! - `keys/`: each certificate (`NAME.cer`) and its private key (`NAME.key.pem`,
+//!   PKCS#8 PEM) so booklets can be signed with the DSC keys, plus `README.md`.
+//!
+//! Countries: `UT` (RSA; two CSCA generations and a link certificate; DSCs signed with
+//! RSASSA-PSS and PKCS#1 v1.5), `XA` (ECDSA brainpoolP256r1 with EXPLICIT domain
+//! parameters in every certificate), `XB` (ECDSA P-256, named curve). Documents of these
+//! test states use the codes `UTO`, `XAA`, `XBB` (mapped to `UT`, `XA`, `XB`).
+//!
+//! DSCs: `ut-dsc-valid` (by the second UT CSCA key, so via the link certificate when
+//! only the first CSCA is trusted), `ut-dsc-old` (first UT key), `ut-dsc-expired`,
+//! `xa-dsc-valid`, `xa-dsc-revoked` (on XA's current CRL), `xa-dsc-wrong-ku` (key usage
+//! without digitalSignature; named in the deviation list), `xb-dsc-valid` (XB's only CRL
+//! is expired: revocation indeterminate), `xb-dsc-nc` (non-conformant collection).
+//! Validity dates are fixed (valid DSCs until 2040), keys are fresh on each run.
+//!
+//! Regenerate with `emrtd fixtures generate --out pkd-fixtures` or
+//! `cargo run --example gen_pki_fixtures -- pkd-fixtures`, then commit the result.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use openssl::bn::BigNumContext;
+use openssl::ec::{Asn1Flag, EcGroup, EcKey, PointConversionForm};
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::sha::sha1;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::cert::{Certificate, KeyUsage, oid as x509};
+use super::keys::{self, NamedCurve};
+use super::ldif;
+use super::masterlist;
+use super::signature::{self, HashAlgorithm, PssParams, SignatureAlgorithm};
+use crate::cms::asn1::{self, tag};
+use crate::cms::sign::{self, SidForm, SignRequest};
+use crate::cms::{self as cms_mod, Oid};
+use crate::tlv;
+
+/// Fixture generation failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FixtureError {
+    /// Writing a file failed.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// openssl failed.
+    #[error("openssl")]
+    Crypto(#[from] openssl::error::ErrorStack),
+    /// Signing failed.
+    #[error("signing")]
+    Signature(#[from] signature::SignatureError),
+    /// CMS signing failed.
+    #[error("cms signing")]
+    Cms(#[from] sign::SignError),
+    /// A generated CMS structure does not parse (a bug here).
+    #[error("generated cms does not parse")]
+    CmsParse(#[from] cms_mod::CmsError),
+    /// A generated certificate does not parse (a bug here).
+    #[error("generated certificate does not parse")]
+    Cert(#[from] super::cert::CertError),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FixtureError + '_ {
+    move |source| FixtureError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A generated key pair.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// Private key.
+    pub pkey: PKey<Private>,
+    /// SubjectPublicKeyInfo DER (explicit EC parameters when asked for).
+    pub spki: Vec<u8>,
+    /// Key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1).
+    pub key_id: Vec<u8>,
+}
+
+impl Key {
+    /// An RSA key.
+    pub fn rsa(bits: u32) -> Result<Key, FixtureError> {
+        let pkey = PKey::from_rsa(Rsa::generate(bits)?)?;
+        let spki = pkey.public_key_to_der()?;
+        Ok(Self::finish(pkey, spki))
+    }
+
+    /// An EC key on a named curve, its SPKI with explicit parameters or the curve OID.
+    pub fn ec(curve: &NamedCurve, explicit: bool) -> Result<Key, FixtureError> {
+        let named = curve.group()?;
+        let k = EcKey::generate(&named)?;
+        let mut ctx = BigNumContext::new()?;
+        let point = k
+            .public_key()
+            .to_bytes(&named, PointConversionForm::UNCOMPRESSED, &mut ctx)?;
+        let params = if explicit {
+            keys::explicit_parameters_der(curve)?
+        } else {
+            asn1::encode_oid(&curve.oid)
+        };
+        let alg = asn1::encode_seq(&[&asn1::encode_oid(&keys::oid::EC_PUBLIC_KEY), &params]);
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(&point);
+        let spki = asn1::encode_seq(&[&alg, &tlv::encode(tag::BIT_STRING, &bits)]);
+        // the private key file carries the same parameter form
+        let mut group = EcGroup::from_curve_name(curve.nid())?;
+        if explicit {
+            group.set_asn1_flag(Asn1Flag::EXPLICIT_CURVE);
+        }
+        let k2 = EcKey::from_private_components(&group, k.private_key(), k.public_key())?;
+        let pkey = PKey::from_ec_key(k2)?;
+        Ok(Self::finish(pkey, spki))
+    }
+
+    fn finish(pkey: PKey<Private>, spki: Vec<u8>) -> Key {
+        let key_id = tlv::parse(&spki)
+            .ok()
+            .and_then(|t| t.children().nth(1).and_then(Result::ok))
+            .map(|b| sha1(b.value.get(1..).unwrap_or_default()).to_vec())
+            .unwrap_or_default();
+        Key { pkey, spki, key_id }
+    }
+
+    /// PKCS#8 PEM of the private key.
+    pub fn pkcs8_pem(&self) -> Result<Vec<u8>, FixtureError> {
+        Ok(self.pkey.private_key_to_pem_pkcs8()?)
+    }
+}
+
+/// A distinguished name from (attribute, value) pairs, most significant first.
+pub fn name(attrs: &[(Oid, &str)]) -> Vec<u8> {
+    let rdns: Vec<Vec<u8>> = attrs
+        .iter()
+        .map(|(o, v)| {
+            let t = if *o == x509::C || *o == x509::SERIAL_NUMBER {
+                tag::PRINTABLE_STRING
+            } else {
+                tag::UTF8_STRING
+            };
+            tlv::encode(
+                tag::SET,
+                &asn1::encode_seq(&[&asn1::encode_oid(o), &tlv::encode(t, v.as_bytes())]),
+            )
+        })
+        .collect();
+    tlv::encode(tag::SEQUENCE, &rdns.concat())
+}
+
+/// One extension.
+pub fn extension(o: &Oid, critical: bool, value: &[u8]) -> Vec<u8> {
+    let mut parts = vec![asn1::encode_oid(o)];
+    if critical {
+        parts.push(vec![0x01, 0x01, 0xFF]);
+    }
+    parts.push(tlv::encode(tag::OCTET_STRING, value));
+    tlv::encode(tag::SEQUENCE, &parts.concat())
+}
+
+/// SubjectKeyIdentifier extension.
+pub fn ext_ski(id: &[u8]) -> Vec<u8> {
+    extension(&x509::SKI, false, &tlv::encode(tag::OCTET_STRING, id))
+}
+
+/// AuthorityKeyIdentifier extension (keyIdentifier only).
+pub fn ext_aki(id: &[u8]) -> Vec<u8> {
+    extension(&x509::AKI, false, &asn1::encode_seq(&[&tlv::encode(0x80, id)]))
+}
+
+/// KeyUsage extension.
+pub fn ext_key_usage(mask: u16, critical: bool) -> Vec<u8> {
+    extension(&x509::KEY_USAGE, critical, &KeyUsage::encode_bits(mask))
+}
+
+/// BasicConstraints cA = TRUE with a path length.
+pub fn ext_ca(path_len: u64) -> Vec<u8> {
+    extension(
+        &x509::BASIC_CONSTRAINTS,
+        true,
+        &asn1::encode_seq(&[&[0x01, 0x01, 0xFF], &asn1::encode_small_uint(path_len)]),
+    )
+}
+
+/// ExtendedKeyUsage extension.
+pub fn ext_eku(purposes: &[Oid]) -> Vec<u8> {
+    let ids: Vec<Vec<u8>> = purposes.iter().map(asn1::encode_oid).collect();
+    extension(
+        &x509::EXT_KEY_USAGE,
+        false,
+        &tlv::encode(tag::SEQUENCE, &ids.concat()),
+    )
+}
+
+/// ICAO documentTypeList extension (Doc 9303 Part 12 §7.1.1.3).
+pub fn ext_document_types(types: &[&str]) -> Vec<u8> {
+    let set: Vec<Vec<u8>> = types
+        .iter()
+        .map(|t| tlv::encode(tag::PRINTABLE_STRING, t.as_bytes()))
+        .collect();
+    extension(
+        &x509::ICAO_DOCUMENT_TYPE_LIST,
+        false,
+        &asn1::encode_seq(&[&asn1::encode_small_uint(0), &tlv::encode(tag::SET, &set.concat())]),
+    )
+}
+
+/// What goes into a certificate.
+#[derive(Debug, Clone)]
+pub struct CertTemplate {
+    /// serialNumber magnitude.
+    pub serial: Vec<u8>,
+    /// Issuer Name DER.
+    pub issuer: Vec<u8>,
+    /// Subject Name DER.
+    pub subject: Vec<u8>,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// Subject public key (SPKI DER).
+    pub spki: Vec<u8>,
+    /// Extensions (DER each).
+    pub extensions: Vec<Vec<u8>>,
+    /// Signature algorithm.
+    pub alg: SignatureAlgorithm,
+}
+
+/// Encode and sign a certificate.
+pub fn issue(t: &CertTemplate, issuer_key: &PKey<Private>) -> Result<Vec<u8>, FixtureError> {
+    let alg = t.alg.to_der();
+    let validity = asn1::encode_seq(&[&asn1::encode_time(t.not_before), &asn1::encode_time(t.not_after)]);
+    let mut parts: Vec<Vec<u8>> = vec![
+        tlv::encode(0xA0, &asn1::encode_small_uint(2)),
+        asn1::encode_uint(&t.serial),
+        alg.clone(),
+        t.issuer.clone(),
+        validity,
+        t.subject.clone(),
+        t.spki.clone(),
+    ];
+    if !t.extensions.is_empty() {
+        parts.push(tlv::encode(
+            0xA3,
+            &tlv::encode(tag::SEQUENCE, &t.extensions.concat()),
+        ));
+    }
+    let tbs = tlv::encode(tag::SEQUENCE, &parts.concat());
+    let sig = signature::sign(&t.alg, issuer_key, &tbs)?;
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&sig);
+    Ok(asn1::encode_seq(&[
+        &tbs,
+        &alg,
+        &tlv::encode(tag::BIT_STRING, &bits),
+    ]))
+}
+
+/// What goes into a CRL.
+#[derive(Debug, Clone)]
+pub struct CrlTemplate {
+    /// Issuer Name DER.
+    pub issuer: Vec<u8>,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    pub next_update: OffsetDateTime,
+    /// (serial magnitude, revocation date, CRLReason).
+    pub revoked: Vec<(Vec<u8>, OffsetDateTime, u8)>,
+    /// AKI (issuer key id).
+    pub aki: Vec<u8>,
+    /// cRLNumber.
+    pub number: u64,
+    /// Signature algorithm.
+    pub alg: SignatureAlgorithm,
+}
+
+/// Encode and sign a CRL (v2).
+pub fn issue_crl(t: &CrlTemplate, issuer_key: &PKey<Private>) -> Result<Vec<u8>, FixtureError> {
+    let alg = t.alg.to_der();
+    let mut parts: Vec<Vec<u8>> = vec![
+        asn1::encode_small_uint(1),
+        alg.clone(),
+        t.issuer.clone(),
+        asn1::encode_time(t.this_update),
+        asn1::encode_time(t.next_update),
+    ];
+    if !t.revoked.is_empty() {
+        let entries: Vec<Vec<u8>> = t
+            .revoked
+            .iter()
+            .map(|(serial, date, reason)| {
+                let reason_ext = extension(&x509::CRL_REASON, false, &tlv::encode(0x0A, &[*reason]));
+                asn1::encode_seq(&[
+                    &asn1::encode_uint(serial),
+                    &asn1::encode_time(*date),
+                    &tlv::encode(tag::SEQUENCE, &reason_ext),
+                ])
+            })
+            .collect();
+        parts.push(tlv::encode(tag::SEQUENCE, &entries.concat()));
+    }
+    let exts = [
+        ext_aki(&t.aki),
+        extension(&x509::CRL_NUMBER, false, &asn1::encode_small_uint(t.number)),
+    ];
+    parts.push(tlv::encode(0xA0, &tlv::encode(tag::SEQUENCE, &exts.concat())));
+    let tbs = tlv::encode(tag::SEQUENCE, &parts.concat());
+    let sig = signature::sign(&t.alg, issuer_key, &tbs)?;
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&sig);
+    Ok(asn1::encode_seq(&[
+        &tbs,
+        &alg,
+        &tlv::encode(tag::BIT_STRING, &bits),
+    ]))
+}
+
+/// A CA with its key and certificate.
+#[derive(Debug, Clone)]
+pub struct Ca {
+    /// Key.
+    pub key: Key,
+    /// Subject Name DER.
+    pub name: Vec<u8>,
+    /// Certificate DER.
+    pub cert: Vec<u8>,
+    /// How it signs.
+    pub alg: SignatureAlgorithm,
+}
+
+const PKD_SUFFIX: &str = "dc=download,dc=pkd,dc=icao,dc=int";
+
+fn csca_extensions(key_id: &[u8], aki: &[u8]) -> Vec<Vec<u8>> {
+    vec![
+        ext_ski(key_id),
+        ext_aki(aki),
+        ext_key_usage(KeyUsage::KEY_CERT_SIGN | KeyUsage::CRL_SIGN, true),
+        ext_ca(0),
+    ]
+}
+
+/// A self-signed CSCA.
+pub fn csca(
+    key: Key,
+    subject: Vec<u8>,
+    serial: u64,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    alg: SignatureAlgorithm,
+) -> Result<Ca, FixtureError> {
+    let t = CertTemplate {
+        serial: serial.to_be_bytes().to_vec(),
+        issuer: subject.clone(),
+        subject: subject.clone(),
+        not_before,
+        not_after,
+        spki: key.spki.clone(),
+        extensions: csca_extensions(&key.key_id, &key.key_id),
+        alg,
+    };
+    let cert = issue(&t, &key.pkey)?;
+    Ok(Ca {
+        key,
+        name: subject,
+        cert,
+        alg,
+    })
+}
+
+/// A DSC issued by `ca`.
+#[allow(clippy::too_many_arguments)]
+pub fn dsc(
+    ca: &Ca,
+    key: &Key,
+    subject: Vec<u8>,
+    serial: u64,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    key_usage: u16,
+    alg: SignatureAlgorithm,
+) -> Result<Vec<u8>, FixtureError> {
+    let t = CertTemplate {
+        serial: serial.to_be_bytes().to_vec(),
+        issuer: ca.name.clone(),
+        subject,
+        not_before,
+        not_after,
+        spki: key.spki.clone(),
+        extensions: vec![
+            ext_aki(&ca.key.key_id),
+            ext_ski(&key.key_id),
+            ext_key_usage(key_usage, true),
+            ext_document_types(&["P"]),
+        ],
+        alg,
+    };
+    issue(&t, &ca.key.pkey)
+}
+
+/// What [`generate`] produced.
+#[derive(Debug, Clone, Default)]
+pub struct FixtureSummary {
+    /// Files written under `pki/` (importable).
+    pub pki_files: Vec<PathBuf>,
+    /// Files written under `keys/`.
+    pub key_files: Vec<PathBuf>,
+}
+
+struct Out {
+    pki: PathBuf,
+    keys: PathBuf,
+    summary: FixtureSummary,
+}
+
+impl Out {
+    fn pki(&mut self, name: &str, bytes: &[u8]) -> Result<(), FixtureError> {
+        let p = self.pki.join(name);
+        fs::write(&p, bytes).map_err(io_err(&p))?;
+        self.summary.pki_files.push(p);
+        Ok(())
+    }
+
+    fn key(&mut self, name: &str, cert: &[u8], key: &Key) -> Result<(), FixtureError> {
+        let c = self.keys.join(format!("{name}.cer"));
+        fs::write(&c, cert).map_err(io_err(&c))?;
+        let k = self.keys.join(format!("{name}.key.pem"));
+        fs::write(&k, key.pkcs8_pem()?).map_err(io_err(&k))?;
+        self.summary.key_files.push(c);
+        self.summary.key_files.push(k);
+        Ok(())
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut s = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        s.push_str(&String::from_utf8_lossy(chunk));
+        s.push('\n');
+    }
+    s.push_str(&format!("-----END {label}-----\n"));
+    s.into_bytes()
+}
+
+fn cert_dn_for_ldif(der: &[u8]) -> Result<(String, String, String), FixtureError> {
+    let c = Certificate::from_der(der)?;
+    Ok((
+        ldif::escape_dn(&c.subject.display()),
+        c.serial_hex(),
+        c.country().unwrap_or_default(),
+    ))
+}
+
+/// Write an ICAO PKD LDIF entry for a DSC (collection 001, or 003 with a conformance code).
+pub fn write_dsc_entry(
+    w: &mut impl Write,
+    der: &[u8],
+    pkd_version: u32,
+    nonconformant: Option<(&str, &str)>,
+) -> Result<(), FixtureError> {
+    let (cn, sn, c) = cert_dn_for_ldif(der)?;
+    let dc = if nonconformant.is_some() {
+        "nc-data"
+    } else {
+        "data"
+    };
+    let dn = format!("cn={cn}+sn={sn},o=dsc,c={c},dc={dc},{PKD_SUFFIX}");
+    let version = pkd_version.to_string();
+    let mut attrs: Vec<(&str, &[u8], bool)> = vec![
+        ("pkdVersion", version.as_bytes(), false),
+        ("sn", sn.as_bytes(), false),
+        ("cn", cn.as_bytes(), false),
+        ("objectClass", b"top", false),
+        ("objectClass", b"person", false),
+        ("objectClass", b"pkdDownload", false),
+        ("objectClass", b"organizationalPerson", false),
+        ("objectClass", b"inetOrgPerson", false),
+    ];
+    if let Some((code, text)) = nonconformant {
+        attrs.push(("pkdConformanceCode", code.as_bytes(), false));
+        attrs.push(("pkdConformanceText", text.as_bytes(), false));
+    }
+    attrs.push(("userCertificate;binary", der, true));
+    ldif::write_record(w, &dn, &attrs).map_err(|source| FixtureError::Io {
+        path: PathBuf::from("<ldif>"),
+        source,
+    })
+}
+
+/// Write an ICAO PKD LDIF entry for a CRL.
+pub fn write_crl_entry(w: &mut impl Write, der: &[u8], pkd_version: u32) -> Result<(), FixtureError> {
+    let crl = super::crl::Crl::from_der(der)?;
+    let cn = ldif::escape_dn(&crl.issuer.display());
+    let c = crl.country().unwrap_or_default();
+    let dn = format!("cn={cn},o=crl,c={c},dc=data,{PKD_SUFFIX}");
+    let version = pkd_version.to_string();
+    ldif::write_record(
+        w,
+        &dn,
+        &[
+            ("pkdVersion", version.as_bytes(), false),
+            ("cn", cn.as_bytes(), false),
+            ("objectClass", b"top", false),
+            ("objectClass", b"cRLDistributionPoint", false),
+            ("objectClass", b"pkdDownload", false),
+            ("certificateRevocationList;binary", der, true),
+        ],
+    )
+    .map_err(|source| FixtureError::Io {
+        path: PathBuf::from("<ldif>"),
+        source,
+    })
+}
+
+/// Write an ICAO PKD LDIF entry for a master list (collection 002).
+pub fn write_ml_entry(
+    w: &mut impl Write,
+    der: &[u8],
+    country: &str,
+    pkd_version: u32,
+) -> Result<(), FixtureError> {
+    let sd = cms_mod::SignedData::parse(der)?;
+    let signer = sd
+        .signer_infos
+        .first()
+        .and_then(|s| sd.signer_certificate(s))
+        .map(Certificate::from_der)
+        .transpose()?;
+    let (cn, sn) = match &signer {
+        Some(s) => (ldif::escape_dn(&s.subject.display()), s.serial_hex()),
+        None => ("unknown".to_owned(), "00".to_owned()),
+    };
+    let dn = format!("cn={cn}+sn={sn},o=ml,c={country},dc=data,{PKD_SUFFIX}");
+    let version = pkd_version.to_string();
+    ldif::write_record(
+        w,
+        &dn,
+        &[
+            ("pkdVersion", version.as_bytes(), false),
+            ("sn", sn.as_bytes(), false),
+            ("cn", cn.as_bytes(), false),
+            ("objectClass", b"top", false),
+            ("objectClass", b"person", false),
+            ("objectClass", b"pkdMasterList", false),
+            ("objectClass", b"pkdDownload", false),
+            ("pkdMasterListContent", der, true),
+        ],
+    )
+    .map_err(|source| FixtureError::Io {
+        path: PathBuf::from("<ldif>"),
+        source,
+    })
+}
+
+fn ldif_file(body: impl FnOnce(&mut Vec<u8>) -> Result<(), FixtureError>) -> Result<Vec<u8>, FixtureError> {
+    let mut v = b"version: 1\n\n".to_vec();
+    body(&mut v)?;
+    Ok(v)
+}
+
+/// Generate the test PKI into `out_dir` (a `pkd-fixtures` directory): `pki/` and `keys/`.
+pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
+    let pki_dir = out_dir.join("pki");
+    let keys_dir = out_dir.join("keys");
+    for d in [&pki_dir, &keys_dir] {
+        fs::create_dir_all(d).map_err(io_err(d))?;
+    }
+    let mut out = Out {
+        pki: pki_dir,
+        keys: keys_dir,
+        summary: FixtureSummary::default(),
+    };
+
+    let rsa_pkcs1 = SignatureAlgorithm::RsaPkcs1 {
+        hash: HashAlgorithm::Sha256,
+    };
+    let rsa_pss = SignatureAlgorithm::RsaPss(PssParams {
+        hash: HashAlgorithm::Sha256,
+        mgf1_hash: HashAlgorithm::Sha256,
+        salt_len: 32,
+        trailer_field: 1,
+    });
+    let ecdsa256 = SignatureAlgorithm::Ecdsa {
+        hash: HashAlgorithm::Sha256,
+    };
+    let ecdsa_plain256 = SignatureAlgorithm::EcdsaPlain {
+        hash: HashAlgorithm::Sha256,
+    };
+    let brainpool = keys::curve_by_name("brainpoolP256r1").ok_or(openssl::error::ErrorStack::get())?;
+    let p256 = keys::curve_by_name("secp256r1").ok_or(openssl::error::ErrorStack::get())?;
+
+    // --- UT: RSA, two CSCA generations and a link certificate
+    let ut1_name = name(&[
+        (x509::C, "UT"),
+        (x509::O, "Utopia Passport Office"),
+        (x509::CN, "CSCA Utopia"),
+        (x509::SERIAL_NUMBER, "001"),
+    ]);
+    let ut2_name = name(&[
+        (x509::C, "UT"),
+        (x509::O, "Utopia Passport Office"),
+        (x509::CN, "CSCA Utopia"),
+        (x509::SERIAL_NUMBER, "002"),
+    ]);
+    let ut1 = csca(
+        Key::rsa(3072)?,
+        ut1_name.clone(),
+        1,
+        datetime!(2014-01-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        rsa_pkcs1,
+    )?;
+    let ut2 = csca(
+        Key::rsa(3072)?,
+        ut2_name.clone(),
+        2,
+        datetime!(2025-01-01 0:00 UTC),
+        datetime!(2045-01-01 0:00 UTC),
+        rsa_pkcs1,
+    )?;
+    let ut_link = issue(
+        &CertTemplate {
+            serial: 3u64.to_be_bytes().to_vec(),
+            issuer: ut1_name.clone(),
+            subject: ut2_name.clone(),
+            not_before: datetime!(2025-01-01 0:00 UTC),
+            not_after: datetime!(2045-01-01 0:00 UTC),
+            spki: ut2.key.spki.clone(),
+            extensions: csca_extensions(&ut2.key.key_id, &ut1.key.key_id),
+            alg: rsa_pkcs1,
+        },
+        &ut1.key.pkey,
+    )?;
+    let ds = |cn: &str, c: &str| name(&[(x509::C, c), (x509::O, "Document Signing"), (x509::CN, cn)]);
+    let ut_dsc_valid_key = Key::rsa(2048)?;
+    let ut_dsc_valid = dsc(
+        &ut2,
+        &ut_dsc_valid_key,
+        ds("DS Utopia 2025-1", "UT"),
+        0x1001,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        rsa_pss,
+    )?;
+    let ut_dsc_old_key = Key::rsa(2048)?;
+    let ut_dsc_old = dsc(
+        &ut1,
+        &ut_dsc_old_key,
+        ds("DS Utopia 2024-1", "UT"),
+        0x0101,
+        datetime!(2024-01-01 0:00 UTC),
+        datetime!(2038-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        rsa_pkcs1,
+    )?;
+    let ut_dsc_expired_key = Key::rsa(2048)?;
+    let ut_dsc_expired = dsc(
+        &ut1,
+        &ut_dsc_expired_key,
+        ds("DS Utopia 2015-1", "UT"),
+        0x0102,
+        datetime!(2015-01-01 0:00 UTC),
+        datetime!(2020-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        rsa_pkcs1,
+    )?;
+
+    // --- XA: brainpoolP256r1 with explicit parameters everywhere
+    let xa_name = name(&[
+        (x509::C, "XA"),
+        (x509::O, "Republic of XA"),
+        (x509::CN, "CSCA XA"),
+    ]);
+    let xa = csca(
+        Key::ec(brainpool, true)?,
+        xa_name,
+        1,
+        datetime!(2020-01-01 0:00 UTC),
+        datetime!(2045-01-01 0:00 UTC),
+        ecdsa256,
+    )?;
+    let xa_dsc_valid_key = Key::ec(brainpool, true)?;
+    let xa_dsc_valid = dsc(
+        &xa,
+        &xa_dsc_valid_key,
+        ds("DS XA 1", "XA"),
+        0x11,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa256,
+    )?;
+    let xa_dsc_revoked_key = Key::ec(brainpool, true)?;
+    let xa_dsc_revoked = dsc(
+        &xa,
+        &xa_dsc_revoked_key,
+        ds("DS XA 2", "XA"),
+        0x12,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa256,
+    )?;
+    let xa_dsc_wrong_ku_key = Key::ec(brainpool, true)?;
+    let xa_dsc_wrong_ku = dsc(
+        &xa,
+        &xa_dsc_wrong_ku_key,
+        ds("DS XA 3", "XA"),
+        0x13,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::NON_REPUDIATION,
+        ecdsa256,
+    )?;
+
+    // --- XB: P-256, named curve
+    let xb_name = name(&[(x509::C, "XB"), (x509::O, "Kingdom of XB"), (x509::CN, "CSCA XB")]);
+    let xb = csca(
+        Key::ec(p256, false)?,
+        xb_name,
+        1,
+        datetime!(2020-01-01 0:00 UTC),
+        datetime!(2045-01-01 0:00 UTC),
+        ecdsa256,
+    )?;
+    let xb_dsc_valid_key = Key::ec(p256, false)?;
+    let xb_dsc_valid = dsc(
+        &xb,
+        &xb_dsc_valid_key,
+        ds("DS XB 1", "XB"),
+        0x21,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa256,
+    )?;
+    // non-conformant: no AKI, key usage not critical
+    let xb_dsc_nc_key = Key::ec(p256, false)?;
+    let xb_dsc_nc = issue(
+        &CertTemplate {
+            serial: 0x22u64.to_be_bytes().to_vec(),
+            issuer: xb.name.clone(),
+            subject: ds("DS XB 2", "XB"),
+            not_before: datetime!(2025-06-01 0:00 UTC),
+            not_after: datetime!(2040-01-01 0:00 UTC),
+            spki: xb_dsc_nc_key.spki.clone(),
+            extensions: vec![ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, false)],
+            alg: ecdsa256,
+        },
+        &xb.key.pkey,
+    )?;
+
+    // --- master list, signed by a UT master list signer issued by the second UT CSCA
+    let mls_key = Key::rsa(2048)?;
+    let mls_cert = issue(
+        &CertTemplate {
+            serial: 0x4D4Cu64.to_be_bytes().to_vec(),
+            issuer: ut2_name.clone(),
+            subject: name(&[
+                (x509::C, "UT"),
+                (x509::O, "Utopia Passport Office"),
+                (x509::CN, "Master List Signer Utopia"),
+            ]),
+            not_before: datetime!(2025-01-01 0:00 UTC),
+            not_after: datetime!(2040-01-01 0:00 UTC),
+            spki: mls_key.spki.clone(),
+            extensions: vec![
+                ext_aki(&ut2.key.key_id),
+                ext_ski(&mls_key.key_id),
+                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
+                ext_eku(&[cms_mod::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
+            ],
+            alg: rsa_pkcs1,
+        },
+        &ut2.key.pkey,
+    )?;
+    let ml_content = masterlist::encode_master_list_content(&[
+        ut1.cert.clone(),
+        ut2.cert.clone(),
+        ut_link.clone(),
+        xa.cert.clone(),
+        xb.cert.clone(),
+    ]);
+    let ml = sign::sign(
+        &SignRequest {
+            econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
+            econtent: &ml_content,
+            signer_cert: &mls_cert,
+            digest: HashAlgorithm::Sha256,
+            alg: rsa_pkcs1,
+            signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
+            embed_signer: true,
+            extra_certs: vec![],
+            sid: SidForm::SubjectKeyIdentifier,
+        },
+        &mls_key.pkey,
+    )?;
+
+    // --- CRLs
+    let ut1_crl = issue_crl(
+        &CrlTemplate {
+            issuer: ut1_name.clone(),
+            this_update: datetime!(2026-01-01 0:00 UTC),
+            next_update: datetime!(2040-01-01 0:00 UTC),
+            revoked: vec![],
+            aki: ut1.key.key_id.clone(),
+            number: 7,
+            alg: rsa_pkcs1,
+        },
+        &ut1.key.pkey,
+    )?;
+    let ut2_crl = issue_crl(
+        &CrlTemplate {
+            issuer: ut2_name.clone(),
+            this_update: datetime!(2026-01-01 0:00 UTC),
+            next_update: datetime!(2040-01-01 0:00 UTC),
+            revoked: vec![],
+            aki: ut2.key.key_id.clone(),
+            number: 1,
+            alg: rsa_pkcs1,
+        },
+        &ut2.key.pkey,
+    )?;
+    let xa_crl = issue_crl(
+        &CrlTemplate {
+            issuer: xa.name.clone(),
+            this_update: datetime!(2026-02-01 0:00 UTC),
+            next_update: datetime!(2040-01-01 0:00 UTC),
+            revoked: vec![(0x12u64.to_be_bytes().to_vec(), datetime!(2026-02-01 0:00 UTC), 1)],
+            aki: xa.key.key_id.clone(),
+            number: 3,
+            alg: ecdsa256,
+        },
+        &xa.key.pkey,
+    )?;
+    let xb_crl_expired = issue_crl(
+        &CrlTemplate {
+            issuer: xb.name.clone(),
+            this_update: datetime!(2020-01-01 0:00 UTC),
+            next_update: datetime!(2020-04-01 0:00 UTC),
+            revoked: vec![],
+            aki: xb.key.key_id.clone(),
+            number: 1,
+            alg: ecdsa256,
+        },
+        &xb.key.pkey,
+    )?;
+
+    // --- deviation list of XA, signed (plain ECDSA) by a DL signer of XA
+    let dls_key = Key::ec(brainpool, true)?;
+    let dls_cert = issue(
+        &CertTemplate {
+            serial: 0x444Cu64.to_be_bytes().to_vec(),
+            issuer: xa.name.clone(),
+            subject: name(&[
+                (x509::C, "XA"),
+                (x509::O, "Republic of XA"),
+                (x509::CN, "Deviation List Signer XA"),
+            ]),
+            not_before: datetime!(2025-01-01 0:00 UTC),
+            not_after: datetime!(2040-01-01 0:00 UTC),
+            spki: dls_key.spki.clone(),
+            extensions: vec![
+                ext_aki(&xa.key.key_id),
+                ext_ski(&dls_key.key_id),
+                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
+                ext_eku(&[cms_mod::oid::ICAO_DEVIATION_LIST_SIGNING_KEY]),
+            ],
+            alg: ecdsa256,
+        },
+        &xa.key.pkey,
+    )?;
+    let wrong_ku = Certificate::from_der(&xa_dsc_wrong_ku)?;
+    let dl_content = masterlist::encode_deviation_list_content(&[(
+        wrong_ku.issuer.raw.clone(),
+        wrong_ku.serial.clone(),
+        Oid::new_unwrap("2.23.136.1.1.7.1.1"),
+        "DSC key usage lacks digitalSignature".to_owned(),
+    )]);
+    let dl = sign::sign(
+        &SignRequest {
+            econtent_type: cms_mod::oid::ICAO_DEVIATION_LIST,
+            econtent: &dl_content,
+            signer_cert: &dls_cert,
+            digest: HashAlgorithm::Sha256,
+            alg: ecdsa_plain256,
+            signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
+            embed_signer: true,
+            extra_certs: vec![],
+            sid: SidForm::IssuerAndSerial,
+        },
+        &dls_key.pkey,
+    )?;
+
+    // --- files
+    out.pki("00-masterlist-ut.ml", &ml)?;
+    out.pki("10-ut-csca-1.cer", &ut1.cert)?;
+    out.pki("10-ut-csca-2.cer", &ut2.cert)?;
+    out.pki("10-ut-link-csca-2-by-1.cer", &ut_link)?;
+    out.pki("10-xa-csca-explicit.cer", &xa.cert)?;
+    out.pki("10-xb-csca.pem", &pem("CERTIFICATE", &xb.cert))?;
+    out.pki("20-ut-csca-1-current.crl", &ut1_crl)?;
+    out.pki("20-ut-csca-2-current.crl", &pem("X509 CRL", &ut2_crl))?;
+    let l001 = ldif_file(|w| {
+        for (i, d) in [
+            &ut_dsc_valid,
+            &ut_dsc_old,
+            &ut_dsc_expired,
+            &xa_dsc_valid,
+            &xa_dsc_revoked,
+            &xa_dsc_wrong_ku,
+            &xb_dsc_valid,
+        ]
+        .iter()
+        .enumerate()
+        {
+            write_dsc_entry(w, d, 100 + i as u32, None)?;
+        }
+        write_crl_entry(w, &xa_crl, 200)?;
+        write_crl_entry(w, &xb_crl_expired, 201)?;
+        Ok(())
+    })?;
+    out.pki("30-icaopkd-001-dsccrl.ldif", &l001)?;
+    let l002 = ldif_file(|w| write_ml_entry(w, &ml, "UT", 300))?;
+    out.pki("31-icaopkd-002-ml.ldif", &l002)?;
+    let l003 = ldif_file(|w| {
+        write_dsc_entry(
+            w,
+            &xb_dsc_nc,
+            400,
+            Some((
+                "ERR:DSC.AKI.1",
+                "Authority key identifier missing; key usage not critical",
+            )),
+        )
+    })?;
+    out.pki("32-icaopkd-003-nc.ldif", &l003)?;
+    out.pki("40-deviation-list-xa.dvl", &dl)?;
+
+    out.key("ut-csca-1", &ut1.cert, &ut1.key)?;
+    out.key("ut-csca-2", &ut2.cert, &ut2.key)?;
+    out.key("xa-csca", &xa.cert, &xa.key)?;
+    out.key("xb-csca", &xb.cert, &xb.key)?;
+    out.key("ut-dsc-valid", &ut_dsc_valid, &ut_dsc_valid_key)?;
+    out.key("ut-dsc-old", &ut_dsc_old, &ut_dsc_old_key)?;
+    out.key("ut-dsc-expired", &ut_dsc_expired, &ut_dsc_expired_key)?;
+    out.key("xa-dsc-valid", &xa_dsc_valid, &xa_dsc_valid_key)?;
+    out.key("xa-dsc-revoked", &xa_dsc_revoked, &xa_dsc_revoked_key)?;
+    out.key("xa-dsc-wrong-ku", &xa_dsc_wrong_ku, &xa_dsc_wrong_ku_key)?;
+    out.key("xb-dsc-valid", &xb_dsc_valid, &xb_dsc_valid_key)?;
+    out.key("xb-dsc-nc", &xb_dsc_nc, &xb_dsc_nc_key)?;
+    out.key("ut-ml-signer", &mls_cert, &mls_key)?;
+    out.key("xa-dl-signer", &dls_cert, &dls_key)?;
+    let readme = out.keys.join("README.md");
+    fs::write(&readme, KEYS_README).map_err(io_err(&readme))?;
+    out.summary.key_files.push(readme);
+    Ok(out.summary)
+}
+
+const KEYS_README: &str = "# Test PKI keys (generated)
+
+Written by `emrtd::pki::fixtures::generate` (`emrtd fixtures generate --out pkd-fixtures`).
+TEST KEYS ONLY: these private keys are public.
+
+Each `NAME.cer` (DER certificate) has its private key in `NAME.key.pem` (PKCS#8 PEM).
+
+| name | what | expected outcome with the store from `emrtd pkd import pkd-fixtures/pki/*` |
+|---|---|---|
+| ut-csca-1, ut-csca-2 | CSCAs of UT (RSA 3072, two generations; `10-ut-link-csca-2-by-1.cer` links them) | trust anchors |
+| xa-csca | CSCA of XA, brainpoolP256r1, explicit domain parameters | trust anchor |
+| xb-csca | CSCA of XB, P-256 named curve | trust anchor |
+| ut-dsc-valid | DSC by ut-csca-2 (RSASSA-PSS), RSA 2048 | valid, CRL good |
+| ut-dsc-old | DSC by ut-csca-1 (PKCS#1 v1.5) | valid, CRL good |
+| ut-dsc-expired | DSC by ut-csca-1, valid 2015..2020 | expired |
+| xa-dsc-valid | DSC by xa-csca, explicit brainpoolP256r1 key | valid, CRL good |
+| xa-dsc-revoked | DSC by xa-csca | revoked (keyCompromise) on XA's current CRL |
+| xa-dsc-wrong-ku | DSC by xa-csca, key usage nonRepudiation only | invalid (key usage); listed in the deviation list |
+| xb-dsc-valid | DSC by xb-csca | valid, revocation indeterminate (XB's only CRL expired 2020-04-01) |
+| xb-dsc-nc | DSC by xb-csca from the non-conformant collection (no AKI) | valid with findings |
+| ut-ml-signer | master list signer (EKU 2.23.136.1.1.3) | |
+| xa-dl-signer | deviation list signer (EKU 2.23.136.1.1.8) | |
+
+Documents of these test states carry the issuer codes UTO, XAA and XBB.
+";
+
+/// Sizes of a generated big LDIF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BigLdif {
+    /// DSC entries written.
+    pub dscs: usize,
+    /// CRL entries written.
+    pub crls: usize,
+    /// File size.
+    pub bytes: u64,
+}
+
+/// Write an ICAO PKD collection-001-style LDIF with `n_dsc` distinct DSCs and `n_crl`
+/// CRLs (one CSCA per CRL, DSCs spread over them), for import benchmarks. The DSCs
+/// share one public key (brainpoolP256r1 with explicit parameters, like most real
+/// DSCs) but each is a distinct, properly signed certificate.
+pub fn write_big_ldif(path: &Path, n_dsc: usize, n_crl: usize) -> Result<BigLdif, FixtureError> {
+    let n_ca = n_crl.max(1);
+    let p256 = keys::curve_by_name("secp256r1").ok_or(openssl::error::ErrorStack::get())?;
+    let brainpool = keys::curve_by_name("brainpoolP256r1").ok_or(openssl::error::ErrorStack::get())?;
+    let alg = SignatureAlgorithm::Ecdsa {
+        hash: HashAlgorithm::Sha256,
+    };
+    let mut cas = Vec::with_capacity(n_ca);
+    for i in 0..n_ca {
+        let c = country_code(i);
+        let key = Key::ec(p256, false)?;
+        let subject = name(&[
+            (x509::C, &c),
+            (x509::O, "Bench"),
+            (x509::CN, &format!("CSCA {c}")),
+        ]);
+        cas.push((
+            c,
+            Ca {
+                cert: Vec::new(),
+                key,
+                name: subject,
+                alg,
+            },
+        ));
+    }
+    let dsc_key = Key::ec(brainpool, true)?;
+    let file = fs::File::create(path).map_err(io_err(path))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let wio = |e| FixtureError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    w.write_all(b"version: 1\n\n").map_err(wio)?;
+    for i in 0..n_dsc {
+        let (c, ca) = cas.get(i % n_ca).ok_or(openssl::error::ErrorStack::get())?;
+        let der = dsc(
+            ca,
+            &dsc_key,
+            name(&[
+                (x509::C, c),
+                (x509::O, "Bench"),
+                (x509::CN, &format!("DS {c} {i}")),
+            ]),
+            i as u64 + 1,
+            datetime!(2025-01-01 0:00 UTC),
+            datetime!(2035-01-01 0:00 UTC),
+            KeyUsage::DIGITAL_SIGNATURE,
+            alg,
+        )?;
+        write_dsc_entry(&mut w, &der, i as u32 + 1, None)?;
+    }
+    for (i, (_, ca)) in cas.iter().enumerate().take(n_crl) {
+        let crl = issue_crl(
+            &CrlTemplate {
+                issuer: ca.name.clone(),
+                this_update: datetime!(2026-01-01 0:00 UTC),
+                next_update: datetime!(2040-01-01 0:00 UTC),
+                revoked: vec![(
+                    (i as u64 + 1).to_be_bytes().to_vec(),
+                    datetime!(2026-01-01 0:00 UTC),
+                    4,
+                )],
+                aki: ca.key.key_id.clone(),
+                number: 1,
+                alg,
+            },
+            &ca.key.pkey,
+        )?;
+        write_crl_entry(&mut w, &crl, i as u32 + 1)?;
+    }
+    w.flush().map_err(wio)?;
+    let bytes = fs::metadata(path).map_err(io_err(path))?.len();
+    Ok(BigLdif {
+        dscs: n_dsc,
+        crls: n_crl,
+        bytes,
+    })
+}
+
+fn country_code(i: usize) -> String {
+    let a = char::from(b'A' + u8::try_from((i / 26) % 26).unwrap_or(0));
+    let b = char::from(b'A' + u8::try_from(i % 26).unwrap_or(0));
+    format!("{a}{b}")
+}

@@ -1,0 +1,819 @@
+//! ICAO certification path validation (Doc 9303 Part 12 §5, §7.1): DSC ← CSCA, with
+//! CSCA link certificates (a key certified by the previous CSCA key of the same
+//! country), key identifiers and names, validity at a given time, key usage and the
+//! extensions Part 12 requires, the CSCA's country against the document's issuing
+//! state, and revocation from the store's CRLs.
+//!
+//! openssl only does signature math. The result is structured: which CSCA, which
+//! checks passed, named findings (profile deviations that are not failures unless
+//! security relevant) and reasons. "No CSCA for this issuer in the store"
+//! ([`PathStatus::Indeterminate`]) is kept apart from "signature wrong"
+//! ([`PathStatus::Invalid`]).
+
+use time::OffsetDateTime;
+
+use super::cert::{CertError, Certificate, KeyUsage};
+use super::country;
+use super::crl::{self, Crl};
+use super::store::{Role, StoreError, StoredCert, TrustStore};
+
+/// Most certificates between a DSC and its trust anchor (DSC ← link ← … ← CSCA).
+pub const MAX_DEPTH: usize = 5;
+
+/// Overall status of the path (revocation is reported separately, see [`PathResult::revocation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathStatus {
+    /// Every check passed.
+    Valid,
+    /// A security-relevant check failed (signature, validity, country, key usage).
+    Invalid,
+    /// The path could not be built: no trusted CSCA for the issuer in the store.
+    Indeterminate,
+}
+
+/// Status of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Passed.
+    Pass,
+    /// Failed.
+    Fail,
+    /// Could not be decided.
+    Indeterminate,
+    /// Not run (an earlier step failed).
+    Skip,
+}
+
+/// One check of the path.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PathCheck {
+    /// `chain`, `dsc_validity`, `csca_validity`, `country`, `key_usage`, `revocation`.
+    pub id: &'static str,
+    /// Outcome.
+    pub status: CheckStatus,
+    /// Human explanation.
+    pub detail: String,
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// A deviation from the Doc 9303 profile that does not affect security.
+    Warning,
+    /// Security relevant: makes the path invalid.
+    Failure,
+}
+
+/// A named deviation or observation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// Stable name (`dsc.key_usage_not_critical`, `csca.country_mismatch`, ...).
+    pub code: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Explanation.
+    pub message: String,
+    /// Fingerprint of the certificate concerned.
+    pub certificate: Option<String>,
+}
+
+/// A certificate in a path, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CertRef {
+    /// SHA-256 hex.
+    pub fingerprint: String,
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial (hex).
+    pub serial: String,
+    /// notBefore.
+    #[serde(serialize_with = "super::ser_time")]
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    #[serde(serialize_with = "super::ser_time")]
+    pub not_after: OffsetDateTime,
+    /// Role in the store (for chain members).
+    pub role: Option<Role>,
+    /// Key description (`ec-brainpoolP256r1`).
+    pub key: Option<String>,
+}
+
+impl CertRef {
+    fn of(c: &Certificate, role: Option<Role>) -> Self {
+        CertRef {
+            fingerprint: c.fingerprint(),
+            subject: c.subject.display(),
+            issuer: c.issuer.display(),
+            serial: c.serial_hex(),
+            not_before: c.not_before,
+            not_after: c.not_after,
+            role,
+            key: c.key_info().ok().map(|k| k.describe()),
+        }
+    }
+}
+
+/// Revocation status of the DSC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Revocation {
+    /// A current CRL, verified under the CSCA, does not list the DSC.
+    Good {
+        /// Fingerprint of the CRL.
+        crl: String,
+        /// Its nextUpdate.
+        #[serde(serialize_with = "super::ser_time")]
+        next_update: OffsetDateTime,
+    },
+    /// A verified CRL lists the DSC.
+    Revoked {
+        /// Fingerprint of the CRL.
+        crl: String,
+        /// revocationDate.
+        #[serde(serialize_with = "super::ser_time")]
+        date: OffsetDateTime,
+        /// CRLReason name.
+        reason: Option<&'static str>,
+    },
+    /// No current, verified CRL: revocation could not be checked.
+    Indeterminate {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The outcome of [`validate_dsc`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PathResult {
+    /// Overall status of the path (without revocation).
+    pub status: PathStatus,
+    /// One-line reason when not valid.
+    pub reason: Option<String>,
+    /// The DSC.
+    pub dsc: Option<CertRef>,
+    /// Issuer certificates from the one that signed the DSC up to the trust anchor.
+    pub chain: Vec<CertRef>,
+    /// The certificate whose key signed the DSC (a CSCA or a link certificate).
+    pub csca: Option<CertRef>,
+    /// Checks in order.
+    pub checks: Vec<PathCheck>,
+    /// Named findings.
+    pub findings: Vec<Finding>,
+    /// Revocation status.
+    pub revocation: Revocation,
+}
+
+impl PathResult {
+    /// The check with this id.
+    pub fn check(&self, id: &str) -> Option<&PathCheck> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// True when a finding with this code is present.
+    pub fn has_finding(&self, code: &str) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+
+    fn push(&mut self, id: &'static str, status: CheckStatus, detail: String) {
+        self.checks.push(PathCheck { id, status, detail });
+    }
+
+    fn find(&mut self, code: &'static str, severity: Severity, message: String, cert: Option<&Certificate>) {
+        self.findings.push(Finding {
+            code,
+            severity,
+            message,
+            certificate: cert.map(Certificate::fingerprint),
+        });
+    }
+}
+
+/// Errors that prevent validation from running at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PathError {
+    /// The store failed.
+    #[error("trust store")]
+    Store(#[from] StoreError),
+}
+
+/// One step of a built path.
+struct Built {
+    /// From the DSC's issuer up to the anchor.
+    chain: Vec<StoredCert>,
+}
+
+enum Search {
+    Found(Built),
+    /// Candidates existed; reasons why none worked (signature failures, untrusted).
+    Failed {
+        signature_failures: Vec<String>,
+        untrusted: Vec<String>,
+    },
+    /// No candidate issuer at all.
+    NoCandidates,
+}
+
+fn search(
+    store: &TrustStore,
+    child: &Certificate,
+    depth: usize,
+    seen: &mut Vec<[u8; 32]>,
+) -> Result<Search, PathError> {
+    let candidates = store.issuer_candidates(&child.issuer, child.aki.as_deref())?;
+    if candidates.is_empty() {
+        return Ok(Search::NoCandidates);
+    }
+    let mut signature_failures = Vec::new();
+    let mut untrusted = Vec::new();
+    for cand in candidates {
+        if seen.contains(&cand.cert.sha256) {
+            continue;
+        }
+        let key = match cand.cert.public_key() {
+            Ok(k) => k,
+            Err(e) => {
+                signature_failures.push(format!("{}: unusable key: {e}", cand.cert.subject.display()));
+                continue;
+            }
+        };
+        if let Err(e) = child.verify_signature(&key) {
+            signature_failures.push(format!("{}: {}", cand.cert.subject.display(), error_chain(&e)));
+            continue;
+        }
+        if cand.trusted {
+            return Ok(Search::Found(Built { chain: vec![cand] }));
+        }
+        // an untrusted CA certificate (e.g. a link certificate from an LDIF): follow it up
+        if depth + 1 < MAX_DEPTH && !cand.cert.is_self_issued() {
+            seen.push(cand.cert.sha256);
+            if let Search::Found(mut b) = search(store, &cand.cert, depth + 1, seen)? {
+                b.chain.insert(0, cand);
+                return Ok(Search::Found(b));
+            }
+        }
+        untrusted.push(cand.cert.subject.display());
+    }
+    Ok(Search::Failed {
+        signature_failures,
+        untrusted,
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// Validate a DSC (DER) against the store for a document issued by
+/// `document_country` (alpha-3 as in the MRZ, or alpha-2), at time `at`.
+pub fn validate_dsc(
+    store: &TrustStore,
+    dsc_der: &[u8],
+    document_country: &str,
+    at: OffsetDateTime,
+) -> Result<PathResult, PathError> {
+    let mut r = PathResult {
+        status: PathStatus::Invalid,
+        reason: None,
+        dsc: None,
+        chain: Vec::new(),
+        csca: None,
+        checks: Vec::new(),
+        findings: Vec::new(),
+        revocation: Revocation::Indeterminate {
+            reason: "not checked".into(),
+        },
+    };
+    let dsc = match Certificate::from_der(dsc_der) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("DSC does not parse: {}", error_chain(&e as &CertError));
+            r.push("chain", CheckStatus::Fail, msg.clone());
+            r.reason = Some(msg);
+            return Ok(r);
+        }
+    };
+    r.dsc = Some(CertRef::of(&dsc, Some(Role::Dsc)));
+    dsc_profile(&mut r, &dsc);
+
+    // 1. the chain
+    let mut seen = vec![dsc.sha256];
+    let built = match search(store, &dsc, 0, &mut seen)? {
+        Search::Found(b) => b,
+        Search::NoCandidates => {
+            let msg = format!(
+                "no CSCA for issuer {} (authority key id {}) in the trust store",
+                dsc.issuer.display(),
+                dsc.aki
+                    .as_deref()
+                    .map(hex::encode)
+                    .unwrap_or_else(|| "absent".into())
+            );
+            r.status = PathStatus::Indeterminate;
+            r.push("chain", CheckStatus::Indeterminate, msg.clone());
+            r.reason = Some(msg);
+            skip_rest(&mut r);
+            return Ok(r);
+        }
+        Search::Failed {
+            signature_failures,
+            untrusted,
+        } => {
+            if signature_failures.is_empty() {
+                let msg = format!(
+                    "the DSC's issuer certificate ({}) is in the store but is not a trusted CSCA",
+                    untrusted.join("; ")
+                );
+                r.status = PathStatus::Indeterminate;
+                r.push("chain", CheckStatus::Indeterminate, msg.clone());
+                r.reason = Some(msg);
+            } else {
+                let msg = format!(
+                    "DSC signature does not verify under any CSCA for its issuer: {}",
+                    signature_failures.join("; ")
+                );
+                r.status = PathStatus::Invalid;
+                r.push("chain", CheckStatus::Fail, msg.clone());
+                r.reason = Some(msg);
+            }
+            skip_rest(&mut r);
+            return Ok(r);
+        }
+    };
+    let signer = &built.chain.first().map(|s| s.cert.clone());
+    let Some(csca) = signer.as_ref() else {
+        return Ok(r);
+    };
+    r.chain = built
+        .chain
+        .iter()
+        .map(|s| CertRef::of(&s.cert, Some(s.role)))
+        .collect();
+    r.csca = r.chain.first().cloned();
+    let via_link = built.chain.iter().any(|s| s.role == Role::Link);
+    r.push(
+        "chain",
+        CheckStatus::Pass,
+        format!(
+            "DSC signed by {}{}",
+            csca.subject.display(),
+            if via_link {
+                " (via a CSCA link certificate)"
+            } else {
+                ""
+            }
+        ),
+    );
+    if !csca.subject.raw.eq(&dsc.issuer.raw) && csca.subject.matches(&dsc.issuer) {
+        r.find(
+            "name.normalised_match",
+            Severity::Info,
+            "DSC issuer and CSCA subject match only after normalisation (order, case or string type differ)"
+                .into(),
+            Some(&dsc),
+        );
+    }
+    match (&dsc.aki, &csca.ski) {
+        (Some(a), Some(s)) if a != s => r.find(
+            "dsc.aki_mismatch",
+            Severity::Warning,
+            "DSC authority key identifier differs from the CSCA's subject key identifier".into(),
+            Some(&dsc),
+        ),
+        _ => {}
+    }
+    for s in &built.chain {
+        ca_profile(&mut r, s);
+    }
+
+    // 2. validity
+    let mut failed = false;
+    if dsc.is_valid_at(at) {
+        r.push(
+            "dsc_validity",
+            CheckStatus::Pass,
+            validity_text("DSC", &dsc, at, true),
+        );
+    } else {
+        failed = true;
+        r.push(
+            "dsc_validity",
+            CheckStatus::Fail,
+            validity_text("DSC", &dsc, at, false),
+        );
+    }
+    if csca.is_valid_at(at) {
+        r.push(
+            "csca_validity",
+            CheckStatus::Pass,
+            validity_text("CSCA", csca, at, true),
+        );
+    } else {
+        failed = true;
+        r.push(
+            "csca_validity",
+            CheckStatus::Fail,
+            validity_text("CSCA", csca, at, false),
+        );
+    }
+    for s in built.chain.iter().skip(1) {
+        if !s.cert.is_valid_at(at) {
+            r.find(
+                "chain.anchor_expired",
+                Severity::Info,
+                format!("{} is not valid at the validation time", s.cert.subject.display()),
+                Some(&s.cert),
+            );
+        }
+    }
+    if dsc.not_before < csca.not_before || dsc.not_after > csca.not_after {
+        r.find(
+            "dsc.validity_outside_csca",
+            Severity::Warning,
+            "the DSC's validity period is not contained in the CSCA's".into(),
+            Some(&dsc),
+        );
+    }
+
+    // 3. country
+    let csca_country = csca.subject.country().unwrap_or_default();
+    let anchor_country = built
+        .chain
+        .last()
+        .and_then(|s| s.cert.subject.country())
+        .unwrap_or_default();
+    if country::same_country(&csca_country, document_country) && anchor_country == csca_country {
+        r.push(
+            "country",
+            CheckStatus::Pass,
+            format!("CSCA country {csca_country} matches the document issuer {document_country}"),
+        );
+    } else {
+        failed = true;
+        let msg = format!(
+            "CSCA country {} does not match the document issuer {} ({})",
+            if csca_country.is_empty() {
+                "(none)"
+            } else {
+                &csca_country
+            },
+            document_country,
+            country::to_alpha2(document_country)
+        );
+        r.find(
+            "csca.country_mismatch",
+            Severity::Failure,
+            msg.clone(),
+            Some(csca),
+        );
+        r.push("country", CheckStatus::Fail, msg);
+    }
+    if dsc.subject.country().is_some_and(|c| c != csca_country) {
+        r.find(
+            "dsc.subject_country_mismatch",
+            Severity::Warning,
+            "the DSC subject's country differs from the CSCA's".into(),
+            Some(&dsc),
+        );
+    }
+
+    // 4. key usage and other security-relevant findings
+    let failures: Vec<String> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Failure && f.code != "csca.country_mismatch")
+        .map(|f| f.message.clone())
+        .collect();
+    if failures.is_empty() {
+        r.push(
+            "key_usage",
+            CheckStatus::Pass,
+            "key usage and constraints as Doc 9303 Part 12 requires".into(),
+        );
+    } else {
+        failed = true;
+        r.push("key_usage", CheckStatus::Fail, failures.join("; "));
+    }
+
+    // 5. deviation lists
+    for d in store.deviations_for(&dsc)? {
+        r.find(
+            "deviation_list",
+            Severity::Warning,
+            format!(
+                "deviation list{} names this DSC: {} {}",
+                d.country.map(|c| format!(" of {c}")).unwrap_or_default(),
+                d.deviation_type,
+                d.description.unwrap_or_default()
+            ),
+            Some(&dsc),
+        );
+    }
+
+    // 6. revocation
+    r.revocation = check_revocation(store, &dsc, at)?;
+    let (st, detail) = match &r.revocation {
+        Revocation::Good { next_update, .. } => (
+            CheckStatus::Pass,
+            format!(
+                "not on the current CRL (next update {})",
+                super::format_time(*next_update)
+            ),
+        ),
+        Revocation::Revoked { date, reason, .. } => (
+            CheckStatus::Fail,
+            format!(
+                "revoked on {}{}",
+                super::format_time(*date),
+                reason.map(|x| format!(" ({x})")).unwrap_or_default()
+            ),
+        ),
+        Revocation::Indeterminate { reason } => (CheckStatus::Indeterminate, reason.clone()),
+    };
+    r.push("revocation", st, detail);
+
+    r.status = if failed {
+        PathStatus::Invalid
+    } else {
+        PathStatus::Valid
+    };
+    if failed {
+        r.reason = r
+            .checks
+            .iter()
+            .find(|c| c.status == CheckStatus::Fail)
+            .map(|c| c.detail.clone());
+    }
+    Ok(r)
+}
+
+fn skip_rest(r: &mut PathResult) {
+    for id in ["dsc_validity", "csca_validity", "country", "key_usage"] {
+        r.push(id, CheckStatus::Skip, "no certification path".into());
+    }
+    r.revocation = Revocation::Indeterminate {
+        reason: "no certification path".into(),
+    };
+    r.push("revocation", CheckStatus::Skip, "no certification path".into());
+}
+
+fn validity_text(what: &str, c: &Certificate, at: OffsetDateTime, ok: bool) -> String {
+    format!(
+        "{what} {} {} (valid {} .. {})",
+        if ok { "valid on" } else { "NOT valid on" },
+        super::format_time(at),
+        super::format_time(c.not_before),
+        super::format_time(c.not_after)
+    )
+}
+
+/// Doc 9303 Part 12 §7.1.1 DSC profile: KeyUsage digitalSignature (critical), no CA,
+/// AKI present, version 3.
+fn dsc_profile(r: &mut PathResult, dsc: &Certificate) {
+    match dsc.key_usage {
+        None => r.find(
+            "dsc.key_usage_missing",
+            Severity::Warning,
+            "DSC has no key usage extension".into(),
+            Some(dsc),
+        ),
+        Some(ku) => {
+            if !ku.has(KeyUsage::DIGITAL_SIGNATURE) {
+                r.find(
+                    "dsc.key_usage_wrong",
+                    Severity::Failure,
+                    "DSC key usage does not include digitalSignature".into(),
+                    Some(dsc),
+                );
+            }
+            if !ku.critical {
+                r.find(
+                    "dsc.key_usage_not_critical",
+                    Severity::Warning,
+                    "DSC key usage extension is not critical".into(),
+                    Some(dsc),
+                );
+            }
+        }
+    }
+    if dsc.is_ca() {
+        r.find(
+            "dsc.is_ca",
+            Severity::Warning,
+            "DSC has basicConstraints cA = TRUE".into(),
+            Some(dsc),
+        );
+    }
+    if dsc.aki.is_none() {
+        r.find(
+            "dsc.aki_missing",
+            Severity::Warning,
+            "DSC has no authority key identifier".into(),
+            Some(dsc),
+        );
+    }
+    if dsc.version != 2 {
+        r.find(
+            "dsc.not_v3",
+            Severity::Warning,
+            format!("DSC is an X.509 v{} certificate", dsc.version + 1),
+            Some(dsc),
+        );
+    }
+    if dsc.key_info().is_ok_and(|k| k.explicit_params()) {
+        r.find(
+            "key.explicit_parameters",
+            Severity::Info,
+            "DSC key uses explicit EC domain parameters".into(),
+            Some(dsc),
+        );
+    }
+    for q in &dsc.quirks {
+        r.find(
+            "dsc.encoding_quirk",
+            Severity::Info,
+            format!("DSC encoding deviation: {q:?}"),
+            Some(dsc),
+        );
+    }
+}
+
+/// Doc 9303 Part 12 §7.1.1 CSCA/link profile: basicConstraints cA (critical),
+/// KeyUsage keyCertSign + cRLSign (critical), SKI present.
+fn ca_profile(r: &mut PathResult, s: &StoredCert) {
+    let c = &s.cert;
+    let who = if s.role == Role::Link {
+        "link certificate"
+    } else {
+        "CSCA"
+    };
+    let prefix = if s.role == Role::Link { "link" } else { "csca" };
+    match c.basic_constraints {
+        None => r.find(
+            if prefix == "link" {
+                "link.basic_constraints_missing"
+            } else {
+                "csca.basic_constraints_missing"
+            },
+            Severity::Warning,
+            format!("{who} has no basic constraints extension"),
+            Some(c),
+        ),
+        Some(bc) if !bc.ca => r.find(
+            if prefix == "link" {
+                "link.not_ca"
+            } else {
+                "csca.not_ca"
+            },
+            Severity::Failure,
+            format!("{who} has basicConstraints cA = FALSE"),
+            Some(c),
+        ),
+        Some(_) => {}
+    }
+    match c.key_usage {
+        None => r.find(
+            if prefix == "link" {
+                "link.key_usage_missing"
+            } else {
+                "csca.key_usage_missing"
+            },
+            Severity::Warning,
+            format!("{who} has no key usage extension"),
+            Some(c),
+        ),
+        Some(ku) if !ku.has(KeyUsage::KEY_CERT_SIGN) => r.find(
+            if prefix == "link" {
+                "link.key_usage_no_cert_sign"
+            } else {
+                "csca.key_usage_no_cert_sign"
+            },
+            Severity::Failure,
+            format!("{who} key usage does not include keyCertSign"),
+            Some(c),
+        ),
+        Some(ku) if !ku.has(KeyUsage::CRL_SIGN) => r.find(
+            if prefix == "link" {
+                "link.key_usage_no_crl_sign"
+            } else {
+                "csca.key_usage_no_crl_sign"
+            },
+            Severity::Warning,
+            format!("{who} key usage does not include cRLSign"),
+            Some(c),
+        ),
+        Some(_) => {}
+    }
+    if c.ski.is_none() {
+        r.find(
+            if prefix == "link" {
+                "link.ski_missing"
+            } else {
+                "csca.ski_missing"
+            },
+            Severity::Warning,
+            format!("{who} has no subject key identifier"),
+            Some(c),
+        );
+    }
+    if s.role == Role::Link {
+        r.find(
+            "chain.link_certificate",
+            Severity::Info,
+            format!("path uses the link certificate {}", c.subject.display()),
+            Some(c),
+        );
+    }
+}
+
+/// Revocation of `dsc` by the CRLs in the store (RFC 5280 §6.3 simplified to the
+/// ICAO case: one CRL per CSCA, signed by it). Only CRLs whose signature verifies under
+/// a trusted CA certificate of the DSC's issuer count; only a current one (thisUpdate ≤
+/// at ≤ nextUpdate) can say "good".
+pub fn check_revocation(
+    store: &TrustStore,
+    dsc: &Certificate,
+    at: OffsetDateTime,
+) -> Result<Revocation, PathError> {
+    let issuers: Vec<StoredCert> = store
+        .issuer_candidates(&dsc.issuer, dsc.aki.as_deref())?
+        .into_iter()
+        .filter(|s| s.trusted)
+        .collect();
+    let mut crls: Vec<Crl> = Vec::new();
+    for i in &issuers {
+        for c in store.crls_for(&i.cert)? {
+            if !crls.iter().any(|x| x.sha256 == c.crl.sha256) {
+                crls.push(c.crl);
+            }
+        }
+    }
+    if crls.is_empty() {
+        return Ok(Revocation::Indeterminate {
+            reason: format!("no CRL for {} in the trust store", dsc.issuer.display()),
+        });
+    }
+    let mut verified: Vec<&Crl> = Vec::new();
+    let mut bad_signature = 0;
+    for c in &crls {
+        let ok = issuers
+            .iter()
+            .any(|i| i.cert.public_key().is_ok_and(|k| c.verify_signature(&k).is_ok()));
+        if ok {
+            verified.push(c);
+        } else {
+            bad_signature += 1;
+        }
+    }
+    // a revocation entry on any verified CRL issued before `at` counts, current or not
+    for c in &verified {
+        if c.this_update <= at
+            && let Some(e) = c.find(&dsc.serial)
+            && e.date <= at
+        {
+            return Ok(Revocation::Revoked {
+                crl: c.fingerprint(),
+                date: e.date,
+                reason: e.reason.map(crl::reason_name),
+            });
+        }
+    }
+    if let Some(c) = verified
+        .iter()
+        .filter(|c| c.is_current_at(at))
+        .max_by_key(|c| c.this_update)
+    {
+        return Ok(Revocation::Good {
+            crl: c.fingerprint(),
+            next_update: c.next_update.unwrap_or(c.this_update),
+        });
+    }
+    let reason = if verified.is_empty() {
+        format!("{bad_signature} CRL(s) for this issuer, none with a signature that verifies under its CSCA")
+    } else {
+        let newest = verified.iter().max_by_key(|c| c.this_update);
+        match newest.and_then(|c| c.next_update) {
+            Some(n) if n < at => format!(
+                "the newest CRL expired on {} (nextUpdate); revocation cannot be checked",
+                super::format_time(n)
+            ),
+            Some(_) => "no CRL issued before the validation time".to_owned(),
+            None => "the CRL has no nextUpdate".to_owned(),
+        }
+    };
+    Ok(Revocation::Indeterminate { reason })
+}

@@ -1,0 +1,1289 @@
+//! The trust store: one SQLite file (WAL mode) holding CSCA, link, DSC and list-signer
+//! certificates, CRLs, master lists and deviation lists, each stored once (keyed by the
+//! SHA-256 of its DER) with where it came from.
+//!
+//! Location: `--store PATH`, else `$EMRTD_STORE`, else `$XDG_DATA_HOME/emrtd/trust.db`,
+//! else `~/.local/share/emrtd/trust.db` ([`default_path`]).
+//!
+//! Trust: a CSCA or link certificate is a trust anchor (`trusted`) when it came from a
+//! master list whose signature verified, from a certificate file the user imported
+//! directly, or from a list imported with `--trust-unsigned`. DSCs are never anchors.
+//! Certificates from LDIF files are not anchors either (the ICAO PKD distributes DSCs
+//! and CRLs there; CSCAs come from master lists).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use thiserror::Error;
+use time::OffsetDateTime;
+
+use super::cert::{Certificate, KeyUsage, Name};
+use super::crl::Crl;
+
+/// Current schema version (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Trust-store failures.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("trust store database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The directory for the store could not be created.
+    #[error("cannot create {path}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No location could be derived (no $HOME).
+    #[error("no trust store location: set --store, $EMRTD_STORE, $XDG_DATA_HOME or $HOME")]
+    NoLocation,
+    /// The file was written by a newer emrtd.
+    #[error("trust store schema version {found} is newer than this emrtd supports ({supported})")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: i64,
+        /// Highest version known here.
+        supported: i64,
+    },
+    /// No object matches a fingerprint prefix.
+    #[error("nothing in the trust store has a fingerprint starting with {prefix}")]
+    NotFound {
+        /// The prefix given.
+        prefix: String,
+    },
+    /// Several objects match a fingerprint prefix.
+    #[error("fingerprint prefix {prefix} is ambiguous ({count} matches)")]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// How many match.
+        count: usize,
+    },
+    /// A fingerprint prefix that is not hex.
+    #[error("fingerprint {prefix:?} is not hexadecimal")]
+    BadFingerprint {
+        /// What was given.
+        prefix: String,
+    },
+    /// A stored object no longer parses (the file was edited or corrupted).
+    #[error("stored object {fingerprint} is corrupt")]
+    Corrupt {
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+}
+
+/// What a certificate is in the ICAO PKI (Doc 9303 Part 12 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Self-signed Country Signing CA certificate.
+    Csca,
+    /// CSCA link certificate (a CSCA key certified by another CSCA key of the same country).
+    Link,
+    /// Document Signer certificate.
+    Dsc,
+    /// Master list signer (extended key usage id-icao-cscaMasterListSigningKey).
+    MlSigner,
+    /// Deviation list signer (extended key usage id-icao-DeviationListSigningKey).
+    DlSigner,
+    /// Anything else (cross certificates, ...).
+    Other,
+}
+
+impl Role {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Csca => "csca",
+            Role::Link => "link",
+            Role::Dsc => "dsc",
+            Role::MlSigner => "ml_signer",
+            Role::DlSigner => "dl_signer",
+            Role::Other => "other",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Role {
+        match s {
+            "csca" => Role::Csca,
+            "link" => Role::Link,
+            "dsc" => Role::Dsc,
+            "ml_signer" => Role::MlSigner,
+            "dl_signer" => Role::DlSigner,
+            _ => Role::Other,
+        }
+    }
+
+    /// A CA role (CSCA or link).
+    pub fn is_ca(self) -> bool {
+        matches!(self, Role::Csca | Role::Link)
+    }
+}
+
+/// True when `cert` is self-signed: same subject and issuer, an AKI (if any) equal to
+/// its SKI, and a signature that verifies under its own key.
+pub fn is_self_signed(cert: &Certificate) -> bool {
+    if !cert.is_self_issued() {
+        return false;
+    }
+    if let (Some(aki), Some(ski)) = (&cert.aki, &cert.ski)
+        && aki != ski
+    {
+        return false;
+    }
+    cert.public_key().is_ok_and(|k| cert.verify_signature(&k).is_ok())
+}
+
+/// The role of a certificate from its content (Doc 9303 Part 12 §7.1).
+pub fn classify(cert: &Certificate) -> Role {
+    use crate::cms::oid as cms_oid;
+    if cert
+        .extended_key_usage
+        .contains(&cms_oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY)
+    {
+        return Role::MlSigner;
+    }
+    if cert
+        .extended_key_usage
+        .contains(&cms_oid::ICAO_DEVIATION_LIST_SIGNING_KEY)
+    {
+        return Role::DlSigner;
+    }
+    let ca = cert.is_ca() || cert.key_usage.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN));
+    if ca {
+        if is_self_signed(cert) {
+            return Role::Csca;
+        }
+        return if cert.issuer.country() == cert.subject.country() {
+            Role::Link
+        } else {
+            Role::Other
+        };
+    }
+    Role::Dsc
+}
+
+/// A certificate read back from the store.
+#[derive(Debug, Clone)]
+pub struct StoredCert {
+    /// The parsed certificate.
+    pub cert: Certificate,
+    /// Its role.
+    pub role: Role,
+    /// Usable as a trust anchor.
+    pub trusted: bool,
+    /// Came from the ICAO PKD non-conformant collection (or had a conformance code).
+    pub non_conformant: bool,
+}
+
+/// A CRL read back from the store.
+#[derive(Debug, Clone)]
+pub struct StoredCrl {
+    /// The parsed CRL.
+    pub crl: Crl,
+}
+
+/// Where an object came from.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// Row id in `sources` (the imported file).
+    pub source_id: i64,
+    /// The master list it was taken from.
+    pub master_list: Option<[u8; 32]>,
+    /// The signer certificate of that list.
+    pub signer: Option<[u8; 32]>,
+    /// Free detail (an LDIF dn).
+    pub detail: Option<String>,
+}
+
+/// Per-certificate import attributes.
+#[derive(Debug, Clone, Default)]
+pub struct CertMeta {
+    /// Trust anchor?
+    pub trusted: bool,
+    /// From the non-conformant collection.
+    pub non_conformant: bool,
+    /// pkdConformanceCode.
+    pub conformance_code: Option<String>,
+    /// pkdConformanceText.
+    pub conformance_text: Option<String>,
+    /// pkdVersion.
+    pub pkd_version: Option<i64>,
+}
+
+/// Result of adding one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// New.
+    Added,
+    /// Already there (possibly upgraded to trusted).
+    Duplicate,
+}
+
+/// The trust store.
+#[derive(Debug)]
+pub struct TrustStore {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// Where the store lives when `--store`/`$EMRTD_STORE` are not given.
+pub fn default_path(explicit: Option<&Path>) -> Result<PathBuf, StoreError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("EMRTD_STORE").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("emrtd").join("trust.db"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .ok_or(StoreError::NoLocation)?;
+    Ok(PathBuf::from(home).join(".local/share/emrtd/trust.db"))
+}
+
+const SCHEMA_V1: &str = "
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    file_sha256 BLOB,
+    imported_at INTEGER NOT NULL
+);
+CREATE TABLE certificates (
+    id INTEGER PRIMARY KEY,
+    sha256 BLOB NOT NULL UNIQUE,
+    der BLOB NOT NULL,
+    role TEXT NOT NULL,
+    trusted INTEGER NOT NULL,
+    country TEXT,
+    subject TEXT NOT NULL,
+    subject_norm TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    issuer_norm TEXT NOT NULL,
+    serial BLOB NOT NULL,
+    ski BLOB,
+    aki BLOB,
+    not_before INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    key_type TEXT,
+    curve TEXT,
+    key_bits INTEGER,
+    explicit_params INTEGER NOT NULL DEFAULT 0,
+    non_conformant INTEGER NOT NULL DEFAULT 0,
+    conformance_code TEXT,
+    conformance_text TEXT,
+    pkd_version INTEGER,
+    added_at INTEGER NOT NULL
+);
+CREATE INDEX certificates_ski ON certificates(ski);
+CREATE INDEX certificates_aki ON certificates(aki);
+CREATE INDEX certificates_subject ON certificates(subject_norm);
+CREATE INDEX certificates_issuer_serial ON certificates(issuer_norm, serial);
+CREATE INDEX certificates_country_role ON certificates(country, role);
+CREATE TABLE crls (
+    id INTEGER PRIMARY KEY,
+    sha256 BLOB NOT NULL UNIQUE,
+    der BLOB NOT NULL,
+    country TEXT,
+    issuer TEXT NOT NULL,
+    issuer_norm TEXT NOT NULL,
+    aki BLOB,
+    this_update INTEGER NOT NULL,
+    next_update INTEGER,
+    entries INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    non_conformant INTEGER NOT NULL DEFAULT 0,
+    added_at INTEGER NOT NULL
+);
+CREATE INDEX crls_issuer ON crls(issuer_norm);
+CREATE INDEX crls_aki ON crls(aki);
+CREATE TABLE master_lists (
+    id INTEGER PRIMARY KEY,
+    sha256 BLOB NOT NULL UNIQUE,
+    der BLOB NOT NULL,
+    country TEXT,
+    signer_sha256 BLOB,
+    signer_subject TEXT,
+    signing_time INTEGER,
+    cert_count INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE deviation_lists (
+    id INTEGER PRIMARY KEY,
+    sha256 BLOB NOT NULL UNIQUE,
+    der BLOB NOT NULL,
+    country TEXT,
+    signer_sha256 BLOB,
+    signer_subject TEXT,
+    signing_time INTEGER,
+    entry_count INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE deviations (
+    id INTEGER PRIMARY KEY,
+    list_id INTEGER NOT NULL REFERENCES deviation_lists(id) ON DELETE CASCADE,
+    issuer_norm TEXT,
+    serial BLOB,
+    ski BLOB,
+    document_type TEXT,
+    deviation_type TEXT NOT NULL,
+    description TEXT
+);
+CREATE INDEX deviations_dsc ON deviations(issuer_norm, serial);
+CREATE INDEX deviations_ski ON deviations(ski);
+CREATE TABLE provenance (
+    id INTEGER PRIMARY KEY,
+    object_kind TEXT NOT NULL,
+    object_sha256 BLOB NOT NULL,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    master_list_sha256 BLOB,
+    signer_sha256 BLOB,
+    detail TEXT,
+    imported_at INTEGER NOT NULL,
+    UNIQUE (object_sha256, source_id, master_list_sha256)
+);
+CREATE INDEX provenance_object ON provenance(object_sha256);
+";
+
+/// Migrations: index i brings the schema from version i to i + 1.
+const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The SQL placeholder string of a role list.
+const CA_ROLES: &str = "('csca','link')";
+
+fn cert_columns() -> &'static str {
+    "der, role, trusted, non_conformant"
+}
+
+fn row_to_cert(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, bool, bool)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn to_stored(v: (Vec<u8>, String, bool, bool)) -> Result<StoredCert, StoreError> {
+    let (der, role, trusted, non_conformant) = v;
+    let cert = Certificate::from_der(&der).map_err(|_| StoreError::Corrupt {
+        fingerprint: hex::encode(super::cert::fingerprint(&der)),
+    })?;
+    Ok(StoredCert {
+        cert,
+        role: Role::parse(&role),
+        trusted,
+        non_conformant,
+    })
+}
+
+/// Issuer candidates on any connection (inside or outside a transaction).
+pub fn issuer_candidates_on(
+    conn: &Connection,
+    issuer: &Name,
+    aki: Option<&[u8]>,
+) -> Result<Vec<StoredCert>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
+        cert_columns()
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(params![aki, issuer.normalized()], row_to_cert)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(to_stored(r?)?);
+    }
+    Ok(out)
+}
+
+/// Certificates with this issuer and serial on any connection.
+pub fn by_issuer_serial_on(
+    conn: &Connection,
+    issuer: &Name,
+    serial: &[u8],
+) -> Result<Vec<StoredCert>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM certificates WHERE issuer_norm = ?1 AND serial = ?2",
+        cert_columns()
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(
+        params![issuer.normalized(), canonical_serial(serial)],
+        row_to_cert,
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(to_stored(r?)?);
+    }
+    Ok(out)
+}
+
+/// Certificates with this SKI on any connection.
+pub fn by_ski_on(conn: &Connection, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
+    let sql = format!("SELECT {} FROM certificates WHERE ski = ?1", cert_columns());
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(params![ski], row_to_cert)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(to_stored(r?)?);
+    }
+    Ok(out)
+}
+
+impl TrustStore {
+    /// Open (creating the file, its directory and the schema when needed).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        let mut s = TrustStore {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        s.init(true)?;
+        Ok(s)
+    }
+
+    /// A store in memory (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let mut s = TrustStore {
+            conn: Connection::open_in_memory()?,
+            path: None,
+        };
+        s.init(false)?;
+        Ok(s)
+    }
+
+    fn init(&mut self, wal: bool) -> Result<(), StoreError> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        if wal {
+            let _mode: String = self.conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        }
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let tx = self.conn.transaction()?;
+        for (i, m) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.execute_batch(m)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The file, when not in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The SQLite connection (read-only uses by other modules; writes go through
+    /// [`TrustStore::transaction`]).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Start a write transaction: everything done through it is committed at once or
+    /// not at all (a crash before commit leaves the store as it was).
+    pub fn transaction(&mut self) -> Result<Writer<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Writer { tx })
+    }
+
+    /// Issuer candidates (CSCA or link) of a certificate: by AKI = SKI, then by the
+    /// normalised issuer name. Untrusted ones are included; callers check `trusted`.
+    pub fn issuer_candidates(
+        &self,
+        issuer: &Name,
+        aki: Option<&[u8]>,
+    ) -> Result<Vec<StoredCert>, StoreError> {
+        issuer_candidates_on(&self.conn, issuer, aki)
+    }
+
+    /// Certificates with this issuer and serial number (a DSC named by a SignerInfo).
+    pub fn by_issuer_serial(&self, issuer: &Name, serial: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
+        by_issuer_serial_on(&self.conn, issuer, serial)
+    }
+
+    /// Certificates with this subject key identifier.
+    pub fn by_ski(&self, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
+        by_ski_on(&self.conn, ski)
+    }
+
+    /// A certificate by its SHA-256.
+    pub fn certificate(&self, sha256: &[u8; 32]) -> Result<Option<StoredCert>, StoreError> {
+        let sql = format!("SELECT {} FROM certificates WHERE sha256 = ?1", cert_columns());
+        let v = self
+            .conn
+            .query_row(&sql, params![sha256.as_slice()], row_to_cert)
+            .optional()?;
+        v.map(to_stored).transpose()
+    }
+
+    /// Trusted CA certificates (CSCA or link) of a country.
+    pub fn trusted_cas_of(&self, country: &str) -> Result<Vec<StoredCert>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND country = ?1",
+            cert_columns()
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map(params![country], row_to_cert)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(to_stored(r?)?);
+        }
+        Ok(out)
+    }
+
+    /// CRLs issued under this CA certificate's name or key identifier.
+    pub fn crls_for(&self, ca: &Certificate) -> Result<Vec<StoredCrl>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT der FROM crls WHERE issuer_norm = ?1 OR (?2 IS NOT NULL AND aki = ?2) ORDER BY this_update DESC",
+        )?;
+        let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let der = r?;
+            let crl = Crl::from_der(&der).map_err(|_| StoreError::Corrupt {
+                fingerprint: hex::encode(super::cert::fingerprint(&der)),
+            })?;
+            out.push(StoredCrl { crl });
+        }
+        Ok(out)
+    }
+
+    /// Number of certificates (all roles).
+    pub fn certificate_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?)
+    }
+
+    /// Counts of every object kind: (certificates, crls, master lists, deviation lists).
+    pub fn counts(&self) -> Result<(i64, i64, i64, i64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM crls),
+                    (SELECT COUNT(*) FROM master_lists), (SELECT COUNT(*) FROM deviation_lists)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?)
+    }
+
+    /// Listing for `pkd list`.
+    pub fn list(&self, country: Option<&str>, kind: Option<ListKind>) -> Result<Vec<ListEntry>, StoreError> {
+        let mut out = Vec::new();
+        let country = country.map(str::to_ascii_uppercase);
+        let want = |k: ListKind| kind.is_none_or(|x| x == k);
+        let cert_roles: Vec<&str> = match kind {
+            None => vec!["csca", "link", "dsc", "ml_signer", "dl_signer", "other"],
+            Some(ListKind::Csca) => vec!["csca", "link"],
+            Some(ListKind::Dsc) => vec!["dsc"],
+            _ => vec![],
+        };
+        if !cert_roles.is_empty() {
+            let mut st = self.conn.prepare(
+                "SELECT sha256, role, trusted, country, subject, issuer, serial, not_before, not_after,
+                        key_type, curve, key_bits, explicit_params, non_conformant
+                 FROM certificates WHERE (?1 IS NULL OR country = ?1) ORDER BY country, role, not_before",
+            )?;
+            let rows = st.query_map(params![country], |r| {
+                Ok(ListEntry {
+                    kind: "certificate",
+                    fingerprint: hex::encode(r.get::<_, Vec<u8>>(0)?),
+                    role: Some(r.get(1)?),
+                    trusted: Some(r.get(2)?),
+                    country: r.get(3)?,
+                    subject: r.get(4)?,
+                    issuer: r.get(5)?,
+                    serial: Some(hex::encode_upper(r.get::<_, Vec<u8>>(6)?)),
+                    not_before: ts(r.get(7)?),
+                    not_after: ts(r.get(8)?),
+                    key: key_desc(r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?),
+                    non_conformant: r.get(13)?,
+                    this_update: None,
+                    next_update: None,
+                    count: None,
+                    signature: None,
+                })
+            })?;
+            for r in rows {
+                let e = r?;
+                if e.role.as_deref().is_some_and(|role| cert_roles.contains(&role)) {
+                    out.push(e);
+                }
+            }
+        }
+        if want(ListKind::Crl) {
+            let mut st = self.conn.prepare(
+                "SELECT sha256, country, issuer, this_update, next_update, entries, signature, non_conformant
+                 FROM crls WHERE (?1 IS NULL OR country = ?1) ORDER BY country, this_update",
+            )?;
+            let rows = st.query_map(params![country], |r| {
+                Ok(ListEntry {
+                    kind: "crl",
+                    fingerprint: hex::encode(r.get::<_, Vec<u8>>(0)?),
+                    country: r.get(1)?,
+                    issuer: r.get(2)?,
+                    this_update: ts(r.get(3)?),
+                    next_update: r.get::<_, Option<i64>>(4)?.and_then(ts),
+                    count: Some(r.get(5)?),
+                    signature: Some(r.get(6)?),
+                    non_conformant: r.get(7)?,
+                    ..ListEntry::default()
+                })
+            })?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        if want(ListKind::Ml) {
+            for (table, kind_name, count_col) in [
+                ("master_lists", "master_list", "cert_count"),
+                ("deviation_lists", "deviation_list", "entry_count"),
+            ] {
+                let mut st = self.conn.prepare(&format!(
+                    "SELECT sha256, country, signer_subject, signing_time, {count_col}, signature
+                     FROM {table} WHERE (?1 IS NULL OR country = ?1) ORDER BY country, signing_time"
+                ))?;
+                let rows = st.query_map(params![country], |r| {
+                    Ok(ListEntry {
+                        kind: kind_name,
+                        fingerprint: hex::encode(r.get::<_, Vec<u8>>(0)?),
+                        country: r.get(1)?,
+                        subject: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        this_update: r.get::<_, Option<i64>>(3)?.and_then(ts),
+                        count: Some(r.get(4)?),
+                        signature: Some(r.get(5)?),
+                        ..ListEntry::default()
+                    })
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Per-country statistics for `pkd stats`.
+    pub fn stats(&self) -> Result<Vec<CountryStats>, StoreError> {
+        let mut map: std::collections::BTreeMap<String, CountryStats> = Default::default();
+        let mut st = self.conn.prepare(
+            "SELECT COALESCE(country, '??'), role, COUNT(*), SUM(trusted) FROM certificates GROUP BY 1, 2",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        for r in rows {
+            let (c, role, n, _trusted) = r?;
+            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
+            match Role::parse(&role) {
+                Role::Csca => e.cscas += n,
+                Role::Link => e.links += n,
+                Role::Dsc => e.dscs += n,
+                _ => e.other += n,
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT COALESCE(country, '??'), COUNT(*), MAX(next_update) FROM crls GROUP BY 1")?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?;
+        for r in rows {
+            let (c, n, next) = r?;
+            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
+            e.crls = n;
+            e.crl_next_update = next.and_then(ts);
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT COALESCE(country, '??'), MAX(COALESCE(signing_time, added_at)) FROM master_lists GROUP BY 1")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+        for r in rows {
+            let (c, t) = r?;
+            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
+            e.newest_master_list = t.and_then(ts);
+        }
+        Ok(map.into_values().collect())
+    }
+
+    /// Remove the object whose SHA-256 fingerprint starts with `prefix` (hex, unique).
+    pub fn remove(&mut self, prefix: &str) -> Result<Removed, StoreError> {
+        let p = prefix.trim().to_ascii_uppercase();
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()) || p.len() > 64 {
+            return Err(StoreError::BadFingerprint {
+                prefix: prefix.to_owned(),
+            });
+        }
+        let pattern = format!("{p}%");
+        let mut hits: Vec<(&'static str, Vec<u8>)> = Vec::new();
+        for (table, kind) in [
+            ("certificates", "certificate"),
+            ("crls", "crl"),
+            ("master_lists", "master_list"),
+            ("deviation_lists", "deviation_list"),
+        ] {
+            let mut st = self
+                .conn
+                .prepare(&format!("SELECT sha256 FROM {table} WHERE hex(sha256) LIKE ?1"))?;
+            let rows = st.query_map(params![pattern], |r| r.get::<_, Vec<u8>>(0))?;
+            for r in rows {
+                hits.push((kind, r?));
+            }
+        }
+        match hits.as_slice() {
+            [] => Err(StoreError::NotFound { prefix: p }),
+            [(kind, sha)] => {
+                let table = match *kind {
+                    "certificate" => "certificates",
+                    "crl" => "crls",
+                    "master_list" => "master_lists",
+                    _ => "deviation_lists",
+                };
+                let tx = self.conn.transaction()?;
+                tx.execute(&format!("DELETE FROM {table} WHERE sha256 = ?1"), params![sha])?;
+                tx.execute("DELETE FROM provenance WHERE object_sha256 = ?1", params![sha])?;
+                tx.commit()?;
+                Ok(Removed {
+                    kind,
+                    fingerprint: hex::encode(sha),
+                })
+            }
+            _ => Err(StoreError::Ambiguous {
+                prefix: p,
+                count: hits.len(),
+            }),
+        }
+    }
+
+    /// Deviations recorded for a DSC (by issuer + serial or SKI).
+    pub fn deviations_for(&self, dsc: &Certificate) -> Result<Vec<StoredDeviation>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT d.deviation_type, d.description, d.document_type, l.country
+             FROM deviations d JOIN deviation_lists l ON l.id = d.list_id
+             WHERE (d.issuer_norm = ?1 AND d.serial = ?2) OR (?3 IS NOT NULL AND d.ski = ?3)",
+        )?;
+        let rows = st.query_map(
+            params![dsc.issuer.normalized(), canonical_serial(&dsc.serial), dsc.ski],
+            |r| {
+                Ok(StoredDeviation {
+                    deviation_type: r.get(0)?,
+                    description: r.get(1)?,
+                    document_type: r.get(2)?,
+                    country: r.get(3)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// A deviation recorded for a DSC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredDeviation {
+    /// deviationType OID (dotted).
+    pub deviation_type: String,
+    /// Description text.
+    pub description: Option<String>,
+    /// documentType.
+    pub document_type: Option<String>,
+    /// Country of the list.
+    pub country: Option<String>,
+}
+
+/// Serial numbers are stored without redundant leading octets so that lookups match
+/// however an issuer padded them.
+pub fn canonical_serial(serial: &[u8]) -> Vec<u8> {
+    let mut v = serial;
+    while let [0, second, ..] = v {
+        if second & 0x80 != 0 {
+            break;
+        }
+        v = v.get(1..).unwrap_or_default();
+    }
+    v.to_vec()
+}
+
+fn ts(v: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(v)
+        .ok()
+        .map(super::format_time)
+}
+
+fn key_desc(
+    kind: Option<String>,
+    curve: Option<String>,
+    bits: Option<i64>,
+    explicit: bool,
+) -> Option<String> {
+    let kind = kind?;
+    let mut s = match (kind.as_str(), curve) {
+        ("ec", Some(c)) => format!("ec-{c}"),
+        (k, _) => format!("{k}-{}", bits.unwrap_or(0)),
+    };
+    if explicit {
+        s.push_str(" (explicit)");
+    }
+    Some(s)
+}
+
+/// What `pkd list` can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// CSCA and link certificates.
+    Csca,
+    /// DSCs.
+    Dsc,
+    /// CRLs.
+    Crl,
+    /// Master and deviation lists.
+    Ml,
+}
+
+/// One line of `pkd list`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ListEntry {
+    /// certificate | crl | master_list | deviation_list
+    pub kind: &'static str,
+    /// SHA-256 hex.
+    pub fingerprint: String,
+    /// Role of a certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Trust anchor?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
+    /// Country.
+    pub country: Option<String>,
+    /// Subject (certificates) or signer (lists).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subject: String,
+    /// Issuer.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub issuer: String,
+    /// Serial (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// notBefore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// notAfter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// Key description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Non-conformant (ICAO PKD collection 003).
+    pub non_conformant: bool,
+    /// thisUpdate (CRL) or signing time (lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub this_update: Option<String>,
+    /// nextUpdate (CRL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_update: Option<String>,
+    /// Entries (CRL) or certificates (lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Signature status (lists, CRLs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// Per-country numbers for `pkd stats`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CountryStats {
+    /// Country (C=).
+    pub country: String,
+    /// Self-signed CSCAs.
+    pub cscas: i64,
+    /// Link certificates.
+    pub links: i64,
+    /// DSCs.
+    pub dscs: i64,
+    /// Other certificates (list signers, ...).
+    pub other: i64,
+    /// CRLs.
+    pub crls: i64,
+    /// Latest nextUpdate among its CRLs.
+    pub crl_next_update: Option<String>,
+    /// Newest master list (signing time).
+    pub newest_master_list: Option<String>,
+}
+
+impl CountryStats {
+    fn new(country: String) -> Self {
+        CountryStats {
+            country,
+            cscas: 0,
+            links: 0,
+            dscs: 0,
+            other: 0,
+            crls: 0,
+            crl_next_update: None,
+            newest_master_list: None,
+        }
+    }
+}
+
+/// What `remove` deleted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Removed {
+    /// certificate | crl | master_list | deviation_list
+    pub kind: &'static str,
+    /// Full fingerprint.
+    pub fingerprint: String,
+}
+
+/// A write transaction on the store.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Writer<'_> {
+    /// Record an imported file; returns its source id.
+    pub fn add_source(&self, path: &str, kind: &str) -> Result<i64, StoreError> {
+        self.tx.execute(
+            "INSERT INTO sources (path, kind, imported_at) VALUES (?1, ?2, ?3)",
+            params![path, kind, now()],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Set the file hash of a source once it is known.
+    pub fn set_source_hash(&self, source_id: i64, sha256: &[u8; 32], kind: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE sources SET file_sha256 = ?1, kind = ?2 WHERE id = ?3",
+            params![sha256.as_slice(), kind, source_id],
+        )?;
+        Ok(())
+    }
+
+    fn provenance(&self, kind: &str, sha: &[u8; 32], p: &Provenance) -> Result<(), StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO provenance (object_kind, object_sha256, source_id, master_list_sha256, signer_sha256, detail, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        st.execute(params![
+            kind,
+            sha.as_slice(),
+            p.source_id,
+            p.master_list.as_ref().map(|m| m.as_slice()),
+            p.signer.as_ref().map(|m| m.as_slice()),
+            p.detail,
+            now()
+        ])?;
+        Ok(())
+    }
+
+    /// Add a certificate (or count it as a duplicate; a duplicate that now comes
+    /// from a trusted source becomes trusted).
+    pub fn add_certificate(
+        &self,
+        cert: &Certificate,
+        role: Role,
+        meta: &CertMeta,
+        prov: &Provenance,
+    ) -> Result<Added, StoreError> {
+        let info = cert.key_info().ok();
+        let mut st = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO certificates (sha256, der, role, trusted, country, subject, subject_norm, issuer, issuer_norm,
+                serial, ski, aki, not_before, not_after, key_type, curve, key_bits, explicit_params, non_conformant,
+                conformance_code, conformance_text, pkd_version, added_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+        )?;
+        let n = st.execute(params![
+            cert.sha256.as_slice(),
+            cert.der,
+            role.as_str(),
+            meta.trusted,
+            cert.country(),
+            cert.subject.display(),
+            cert.subject.normalized(),
+            cert.issuer.display(),
+            cert.issuer.normalized(),
+            canonical_serial(&cert.serial),
+            cert.ski,
+            cert.aki,
+            cert.not_before.unix_timestamp(),
+            cert.not_after.unix_timestamp(),
+            info.as_ref().map(|i| i.type_name()),
+            info.as_ref().and_then(|i| i.curve),
+            info.as_ref().map(|i| i64::from(i.bits)),
+            info.as_ref().is_some_and(|i| i.explicit_params()),
+            meta.non_conformant,
+            meta.conformance_code,
+            meta.conformance_text,
+            meta.pkd_version,
+            now()
+        ])?;
+        self.provenance("certificate", &cert.sha256, prov)?;
+        if n == 1 {
+            return Ok(Added::Added);
+        }
+        if meta.trusted {
+            self.tx.execute(
+                "UPDATE certificates SET trusted = 1 WHERE sha256 = ?1 AND trusted = 0",
+                params![cert.sha256.as_slice()],
+            )?;
+        }
+        Ok(Added::Duplicate)
+    }
+
+    /// Add a CRL.
+    pub fn add_crl(
+        &self,
+        crl: &Crl,
+        signature: &str,
+        non_conformant: bool,
+        prov: &Provenance,
+    ) -> Result<Added, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO crls (sha256, der, country, issuer, issuer_norm, aki, this_update, next_update, entries,
+                signature, non_conformant, added_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        let n = st.execute(params![
+            crl.sha256.as_slice(),
+            crl.der,
+            crl.country(),
+            crl.issuer.display(),
+            crl.issuer.normalized(),
+            crl.aki,
+            crl.this_update.unix_timestamp(),
+            crl.next_update.map(|t| t.unix_timestamp()),
+            crl.entries.len() as i64,
+            signature,
+            non_conformant,
+            now()
+        ])?;
+        self.provenance("crl", &crl.sha256, prov)?;
+        Ok(if n == 1 { Added::Added } else { Added::Duplicate })
+    }
+
+    /// Add a master list (its certificates are added separately).
+    pub fn add_master_list(&self, ml: &ListRecord<'_>, prov: &Provenance) -> Result<Added, StoreError> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO master_lists (sha256, der, country, signer_sha256, signer_subject, signing_time,
+                cert_count, signature, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                ml.sha256.as_slice(),
+                ml.der,
+                ml.country,
+                ml.signer_sha256.as_ref().map(|s| s.as_slice()),
+                ml.signer_subject,
+                ml.signing_time.map(|t| t.unix_timestamp()),
+                ml.count as i64,
+                ml.signature,
+                now()
+            ],
+        )?;
+        self.provenance("master_list", &ml.sha256, prov)?;
+        Ok(if n == 1 { Added::Added } else { Added::Duplicate })
+    }
+
+    /// Add a deviation list and its entries.
+    pub fn add_deviation_list(
+        &self,
+        dl: &ListRecord<'_>,
+        entries: &[DeviationRow],
+        prov: &Provenance,
+    ) -> Result<Added, StoreError> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO deviation_lists (sha256, der, country, signer_sha256, signer_subject, signing_time,
+                entry_count, signature, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                dl.sha256.as_slice(),
+                dl.der,
+                dl.country,
+                dl.signer_sha256.as_ref().map(|s| s.as_slice()),
+                dl.signer_subject,
+                dl.signing_time.map(|t| t.unix_timestamp()),
+                dl.count as i64,
+                dl.signature,
+                now()
+            ],
+        )?;
+        let list_id = self.tx.last_insert_rowid();
+        self.provenance("deviation_list", &dl.sha256, prov)?;
+        if n == 0 {
+            return Ok(Added::Duplicate);
+        }
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO deviations (list_id, issuer_norm, serial, ski, document_type, deviation_type, description)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in entries {
+            st.execute(params![
+                list_id,
+                e.issuer_norm,
+                e.serial.as_deref().map(canonical_serial),
+                e.ski,
+                e.document_type,
+                e.deviation_type,
+                e.description
+            ])?;
+        }
+        Ok(Added::Added)
+    }
+
+    /// Read access inside the transaction (sees uncommitted rows).
+    pub fn connection(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// Issuer candidates, seeing rows added in this transaction.
+    pub fn issuer_candidates(
+        &self,
+        issuer: &Name,
+        aki: Option<&[u8]>,
+    ) -> Result<Vec<StoredCert>, StoreError> {
+        issuer_candidates_on(&self.tx, issuer, aki)
+    }
+
+    /// Certificates with this SKI, seeing rows added in this transaction.
+    pub fn by_ski(&self, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
+        by_ski_on(&self.tx, ski)
+    }
+
+    /// Commit everything.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    /// Throw everything away.
+    pub fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback()?;
+        Ok(())
+    }
+}
+
+/// A master or deviation list row.
+#[derive(Debug, Clone)]
+pub struct ListRecord<'a> {
+    /// SHA-256 of the DER.
+    pub sha256: [u8; 32],
+    /// The list as read.
+    pub der: &'a [u8],
+    /// Country of the signer.
+    pub country: Option<String>,
+    /// Signer certificate fingerprint.
+    pub signer_sha256: Option<[u8; 32]>,
+    /// Signer subject.
+    pub signer_subject: Option<String>,
+    /// signingTime.
+    pub signing_time: Option<OffsetDateTime>,
+    /// Certificates (ML) or deviations (DL).
+    pub count: usize,
+    /// valid | invalid | unsigned
+    pub signature: &'static str,
+}
+
+/// One stored deviation.
+#[derive(Debug, Clone, Default)]
+pub struct DeviationRow {
+    /// Normalised issuer of the DSC concerned.
+    pub issuer_norm: Option<String>,
+    /// Its serial.
+    pub serial: Option<Vec<u8>>,
+    /// Or its SKI.
+    pub ski: Option<Vec<u8>>,
+    /// documentType.
+    pub document_type: Option<String>,
+    /// deviationType OID.
+    pub deviation_type: String,
+    /// Description.
+    pub description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_created_and_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/trust.db");
+        {
+            let s = TrustStore::open(&p).unwrap();
+            assert_eq!(s.counts().unwrap(), (0, 0, 0, 0));
+        }
+        let s = TrustStore::open(&p).unwrap();
+        let v: i64 = s
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let mode: String = s
+            .connection()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trust.db");
+        drop(TrustStore::open(&p).unwrap());
+        let c = Connection::open(&p).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(c);
+        assert!(matches!(
+            TrustStore::open(&p),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+    }
+
+    #[test]
+    fn canonical_serials() {
+        assert_eq!(canonical_serial(&[0, 0, 5]), vec![5]);
+        assert_eq!(canonical_serial(&[0, 0x80]), vec![0, 0x80]);
+        assert_eq!(canonical_serial(&[0x12]), vec![0x12]);
+    }
+
+    #[test]
+    fn default_path_prefers_explicit() {
+        let p = default_path(Some(Path::new("/x/y.db"))).unwrap();
+        assert_eq!(p, PathBuf::from("/x/y.db"));
+    }
+}
