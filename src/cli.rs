@@ -16,6 +16,7 @@ pub mod pkd;
 pub mod read;
 pub mod readers;
 pub mod source;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +86,8 @@ pub enum Command {
     Mrz(mrz::MrzArgs),
     /// Dump every readable file of a document byte-exact into a directory.
     Read(Box<read::ReadArgs>),
+    /// Verify a document: Passive, Active and Chip Authentication, one verdict.
+    Verify(Box<verify::VerifyArgs>),
     /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
     Pkd(pkd::PkdArgs),
     /// List the PC/SC readers, whether a card is present, and its ATR.
@@ -122,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inspect(args) => inspect::run(&args, &global),
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
+        Command::Verify(args) => verify::run(&args, &global),
         Command::Pkd(args) => pkd::run(&args, &global),
         Command::Readers(args) => readers::run(&args, &global),
         Command::Emulate(args) => emulate::run(&args, &global),

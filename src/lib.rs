@@ -12,12 +12,13 @@
 //! | crypto | [`crypto`] | symmetric primitives and the Doc 9303 KDF |
 //! | sm | [`sm`] | secure messaging (3DES and AES) wrapping any channel |
 //! | mrz | [`mrz`] | machine readable zone parsing and check digits |
-//! | access | [`access`] | BAC and PACE |
-//! | lds | [`lds`] | pure decoders and encoders of the LDS files |
-//! | cms | [`cms`] | RFC 5652 SignedData (EF.SOD, EF.CardSecurity, master lists) keeping original bytes |
-//! | pki | [`pki`] | keys (explicit EC parameters), signatures, certificates, CRLs, trust store, ICAO path validation |
+//! | lds | [`lds`] | pure decoders and encoders of the LDS files (SecurityInfos included) |
+//! | access | [`access`] | BAC, PACE, Active and Chip Authentication (reader and chip side) |
+//! | pki | [`cms`], [`pki`] | RFC 5652 SignedData keeping original bytes; keys (explicit EC parameters), signatures, certificates, CRLs, trust store, ICAO path validation — one layer (master lists are CMS, CMS signers are certificates) |
 //! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |
 //! | emulator | [`emulator`] | a software chip implementing [`transport::Transport`] |
+//! | verify | [`verify`] | Passive/Active/Chip Authentication checks and the verdict |
+//! | cli | [`cli`] | the `emrtd` commands |
 //!
 //! Pure decoders take bytes and return values; they never touch a reader and never
 //! panic on hostile input (chip data is attacker-controlled).
@@ -38,3 +39,4 @@ pub mod lds;
 pub mod mrz;
 pub mod pki;
 pub mod reader;
+pub mod verify;

@@ -24,7 +24,8 @@
 //!
 //! DG1 is generated from the MRZ, DG15 (and for an EC key a DG14 with the
 //! ActiveAuthenticationInfo) from the AA key, and EF.COM from the data groups present,
-//! unless the profile gives them.
+//! unless the profile gives them. `[[faults]]` entries make a broken or hostile chip
+//! (see [`super::fault`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ use crate::access::aa::{AaHash, AaSigner, EcdsaEncoding};
 use crate::lds::LdsFile;
 
 use super::perso;
+
+pub use super::fault::Fault;
 
 /// Errors loading a profile.
 #[derive(Debug, Error)]
@@ -84,6 +87,9 @@ pub enum ProfileError {
     /// Personalisation (signing, generated data groups, tampering) failed.
     #[error("profile personalisation")]
     Perso(#[from] perso::PersoError),
+    /// A `[[faults]]` entry that does not fit the profile.
+    #[error("invalid [[faults]] entry in the profile")]
+    Fault(#[from] super::fault::FaultError),
     /// An inconsistent chip setting.
     #[error("profile chip settings: {what}")]
     Chip {
@@ -166,18 +172,6 @@ impl Default for LinkConfig {
             realtime: false,
         }
     }
-}
-
-/// A fault the chip injects.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Fault {
-    /// The card leaves the field when APDU number `at` (0-based, counted over the whole
-    /// life of the emulator) arrives; it is back on the next reconnect.
-    CardRemoved {
-        /// APDU index.
-        at: usize,
-    },
 }
 
 /// One PACEInfo the chip offers (`[[pace]]`); EF.CardAccess is written from these
@@ -523,6 +517,7 @@ impl Profile {
             });
         }
         perso::apply_tampers(&mut profile, &perso_toml, base)?;
+        super::fault::validate(&profile)?;
         Ok(profile)
     }
 

@@ -150,6 +150,11 @@ pub struct RecoveryRecord {
     pub offset: usize,
     /// What failed.
     pub error: String,
+    /// `link_loss` (the card left the field, a transmission failed) or
+    /// `channel_broken` (secure messaging failed or an answer was malformed, so the
+    /// session was authenticated again).
+    #[serde(default)]
+    pub kind: String,
 }
 
 /// `manifest.json`.
@@ -457,6 +462,18 @@ pub fn update_manifest_images(dir: &Path, extraction: &Extraction) -> Result<boo
     let json = serde_json::to_vec_pretty(&value).map_err(malformed)?;
     write_private_file(&path, &json)?;
     Ok(true)
+}
+
+/// An error and its causes on one line.
+pub fn error_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 #[cfg(test)]

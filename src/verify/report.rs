@@ -6,7 +6,7 @@
 //! * otherwise every *required* check passed → VALID;
 //! * otherwise (something could not be checked) → INDETERMINATE.
 //!
-//! Required: `access` (when a chip was read), `pa.sod_signature`, `pa.dsc_chain`,
+//! Required: `access` (when a chip was read; passed in by the caller), `pa.sod_signature`, `pa.dsc_chain`,
 //! `pa.dsc_validity`, `pa.csca_validity`, `pa.crl`, every `pa.dg_hash.DGn`, and the
 //! chip-genuineness check the document supports (`aa`, `ca`). A check that is not in
 //! the report at all counts as not passed, so forgetting to run one can never
@@ -191,7 +191,7 @@ pub struct Report {
 fn required_prefix(id: &str) -> bool {
     matches!(
         id,
-        "access" | "pa.sod_signature" | "pa.dsc_chain" | "pa.dsc_validity" | "pa.csca_validity" | "pa.crl"
+        "pa.sod_signature" | "pa.dsc_chain" | "pa.dsc_validity" | "pa.csca_validity" | "pa.crl"
     ) || id.starts_with("pa.dg_hash.")
 }
 
@@ -224,7 +224,10 @@ pub fn decide(checks: &[Check], required: &[&str]) -> (Verdict, Vec<String>) {
             missing.push(c.id.clone());
         }
     }
-    if !checks.iter().any(|c| c.id.starts_with("pa.dg_hash.") && c.status == Status::Pass) {
+    if !checks
+        .iter()
+        .any(|c| c.id.starts_with("pa.dg_hash.") && c.status == Status::Pass)
+    {
         missing.push("pa.dg_hash".into());
     }
     if missing.is_empty() {
@@ -275,9 +278,22 @@ mod tests {
         for i in 0..all_pass().len() {
             let mut c = all_pass();
             let removed = c.remove(i);
+            if removed.id.starts_with("pa.dg_hash.") {
+                // the other data group's hash still stands for "every DG read"
+                continue;
+            }
             let (v, _) = decide(&c, &["aa", "access"]);
             assert_ne!(v, Verdict::Valid, "VALID without {}", removed.id);
         }
+        let none: Vec<Check> = all_pass()
+            .into_iter()
+            .filter(|c| !c.id.starts_with("pa.dg_hash"))
+            .collect();
+        assert_ne!(
+            decide(&none, &["aa"]).0,
+            Verdict::Valid,
+            "VALID with no data group checked"
+        );
     }
 
     #[test]

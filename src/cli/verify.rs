@@ -1,0 +1,652 @@
+//! `emrtd verify`: one verdict per document, from a chip (`--reader`, `--emulator`)
+//! or offline (`--dump DIR`, several in parallel).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use time::OffsetDateTime;
+
+use super::key::KeyArgs;
+use super::read::{AccessArgs, Bar, TuningArgs, read_options};
+use super::source::SourceArgs;
+use super::{Exit, GlobalOpts, Outcome};
+use crate::access::{AccessError, aa, ca};
+use crate::lds::LdsFile;
+use crate::pki::store::{self, TrustStore};
+use crate::reader::{Dump, ReadError, Session};
+use crate::rng::OsRandom;
+use crate::transport::trace::{Recorder, TraceLog};
+use crate::verify::{self, Check, ChipOutcome, Input, LiveResults, Report, Status, Verdict};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human report.
+    #[default]
+    Text,
+    /// One JSON document (one line per dump with several --dump).
+    Json,
+    /// JUnit XML (one testsuite per document, one testcase per check).
+    Junit,
+}
+
+/// Arguments of `emrtd verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Document source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Access key.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Access protocol.
+    #[command(flatten)]
+    pub access: AccessArgs,
+    /// Read tuning.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    /// Verify dump directories made by `emrtd read` instead of a chip (repeatable).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["reader", "emulator"])]
+    pub dump: Vec<PathBuf>,
+    /// Check validity at this date instead of today (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub at: Option<String>,
+    /// Skip Active Authentication (the verdict can then not be VALID for a chip that offers it).
+    #[arg(long)]
+    pub no_aa: bool,
+    /// Skip Chip Authentication (the verdict can then not be VALID for a chip that offers it).
+    #[arg(long)]
+    pub no_ca: bool,
+    /// Also write a self-contained HTML report (face image, verdict, checks).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Output format (`--json` is the same as `--format json`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Parse `--at`.
+pub fn parse_at(at: Option<&str>) -> anyhow::Result<OffsetDateTime> {
+    match at {
+        None => Ok(OffsetDateTime::now_utc()),
+        Some(s) => {
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            let d = time::Date::parse(s.trim(), &fmt)
+                .with_context(|| format!("--at {s:?} is not a date YYYY-MM-DD"))?;
+            Ok(d.with_hms(12, 0, 0)
+                .map(|dt| dt.assume_utc())
+                .unwrap_or_else(|_| OffsetDateTime::now_utc()))
+        }
+    }
+}
+
+/// Open the trust store read-only in spirit: a missing store is not created by verify.
+fn open_store(global: &GlobalOpts) -> anyhow::Result<Option<TrustStore>> {
+    let path = store::default_path(global.store.as_deref())?;
+    if !path.exists() {
+        if !global.quiet {
+            eprintln!(
+                "emrtd: no trust store at {} — certificate checks will be indeterminate (import CSCAs with `emrtd pkd import`)",
+                path.display()
+            );
+        }
+        return Ok(None);
+    }
+    Ok(Some(TrustStore::open(&path).with_context(|| {
+        format!("cannot open the trust store {}", path.display())
+    })?))
+}
+
+fn exit_of(v: Verdict) -> Exit {
+    match v {
+        Verdict::Valid => Exit::Ok,
+        Verdict::Invalid => Exit::Invalid,
+        Verdict::Indeterminate => Exit::Indeterminate,
+    }
+}
+
+/// Run `emrtd verify`.
+pub fn run(args: &VerifyArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let at = parse_at(args.at.as_deref())?;
+    let format = if global.json { Format::Json } else { args.format };
+    if !args.dump.is_empty() {
+        return run_dumps(args, global, at, format);
+    }
+    let store = open_store(global)?;
+    let report = verify_live(args, global, at, store.as_ref())?;
+    emit(&report, args, global, format, None)?;
+    Ok(Outcome::with(exit_of(report.verdict)))
+}
+
+fn emit(
+    report: &Report,
+    args: &VerifyArgs,
+    global: &GlobalOpts,
+    format: Format,
+    dump: Option<&Dump>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
+        }
+        Format::Junit => out.write_all(junit(&[report]).as_bytes())?,
+        Format::Text => {
+            if !global.quiet {
+                out.write_all(text(report, super::output::use_color(global)).as_bytes())?;
+            } else {
+                writeln!(out, "{}", report.verdict.name())?;
+            }
+        }
+    }
+    if let (Some(path), Some(dump)) = (&args.html, dump) {
+        crate::reader::dump::write_private_file(path, html(report, dump).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_dumps(
+    args: &VerifyArgs,
+    global: &GlobalOpts,
+    at: OffsetDateTime,
+    format: Format,
+) -> anyhow::Result<Outcome> {
+    let store_path = store::default_path(global.store.as_deref())?;
+    let have_store = store_path.exists();
+    if !have_store && !global.quiet {
+        eprintln!(
+            "emrtd: no trust store at {} — certificate checks will be indeterminate",
+            store_path.display()
+        );
+    }
+    let dirs = &args.dump;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(dirs.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    type Verified = anyhow::Result<(Report, Dump)>;
+    let results: std::sync::Mutex<Vec<(usize, Verified)>> = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let store = if have_store {
+                    TrustStore::open(&store_path).ok()
+                } else {
+                    None
+                };
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(dir) = dirs.get(i) else { break };
+                    let r = Dump::load(dir)
+                        .with_context(|| format!("cannot load dump {}", dir.display()))
+                        .map(|dump| {
+                            let password = if args.key.given() {
+                                args.key.resolve(None).ok()
+                            } else {
+                                None
+                            };
+                            let report = verify::verify(&Input {
+                                dump: &dump,
+                                store: store.as_ref(),
+                                at,
+                                password: password.as_ref(),
+                                live: None,
+                                no_aa: args.no_aa,
+                                no_ca: args.no_ca,
+                                source: format!("dump {}", dir.display()),
+                            });
+                            (report, dump)
+                        });
+                    if let Ok(mut v) = results.lock() {
+                        v.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    let mut worst = Exit::Ok;
+    let rank = |e: Exit| match e {
+        Exit::Invalid => 4,
+        Exit::Error => 3,
+        Exit::Indeterminate => 2,
+        Exit::Ok => 1,
+    };
+    let mut reports = Vec::new();
+    let single = results.len() == 1;
+    for (_, r) in results {
+        match r {
+            Ok((report, dump)) => {
+                let e = exit_of(report.verdict);
+                if rank(e) > rank(worst) {
+                    worst = e;
+                }
+                match format {
+                    Format::Json if !single => println!("{}", serde_json::to_string(&report)?),
+                    Format::Junit => {}
+                    _ => emit(&report, args, global, format, Some(&dump))?,
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                super::output::print_error(&e);
+                if rank(Exit::Error) > rank(worst) {
+                    worst = Exit::Error;
+                }
+            }
+        }
+    }
+    if format == Format::Junit {
+        let refs: Vec<&Report> = reports.iter().collect();
+        print!("{}", junit(&refs));
+    }
+    Ok(Outcome::with(worst))
+}
+
+fn aa_outcome(r: Result<aa::AaEvidence, aa::AaError>) -> ChipOutcome {
+    match r {
+        Ok(ev) => ChipOutcome {
+            status: Status::Pass,
+            reason: format!(
+                "the chip signed a fresh challenge with the DG15 key ({:?})",
+                ev.algorithm
+            ),
+            evidence: serde_json::to_value(&ev).unwrap_or_default(),
+        },
+        Err(e) => {
+            use aa::AaError as E;
+            let status = if e.is_verification_failure()
+                || matches!(e, E::NotSupported { .. } | E::Status { .. } | E::EmptySignature)
+            {
+                Status::Fail
+            } else {
+                Status::Indeterminate
+            };
+            let mut reason = format!("{:#}", anyhow::Error::new(e));
+            if status == Status::Fail {
+                reason.push_str(
+                    " — the chip does not hold the private key of DG15: a clone or a substituted chip",
+                );
+            }
+            ChipOutcome {
+                status,
+                reason,
+                evidence: serde_json::Value::Null,
+            }
+        }
+    }
+}
+
+fn ca_outcome(r: Result<ca::CaEvidence, ca::CaError>) -> ChipOutcome {
+    match r {
+        Ok(ev) if ev.proven => ChipOutcome {
+            status: Status::Pass,
+            reason:
+                "the chip proved its Chip Authentication key: secure messaging continued under the new keys"
+                    .into(),
+            evidence: serde_json::to_value(&ev).unwrap_or_default(),
+        },
+        Ok(ev) => ChipOutcome {
+            status: Status::Indeterminate,
+            reason: "Chip Authentication ran but was not proven".into(),
+            evidence: serde_json::to_value(&ev).unwrap_or_default(),
+        },
+        Err(e) => {
+            use ca::CaError as E;
+            let status = if matches!(e, E::NotProven(_) | E::Status { .. } | E::BadResponse { .. }) {
+                Status::Fail
+            } else {
+                Status::Indeterminate
+            };
+            let mut reason = format!("{:#}", anyhow::Error::new(e));
+            if status == Status::Fail {
+                reason.push_str(
+                    " — the chip does not hold the private key of its chip authentication key: a clone",
+                );
+            }
+            ChipOutcome {
+                status,
+                reason,
+                evidence: serde_json::Value::Null,
+            }
+        }
+    }
+}
+
+fn verify_live(
+    args: &VerifyArgs,
+    global: &GlobalOpts,
+    at: OffsetDateTime,
+    store: Option<&TrustStore>,
+) -> anyhow::Result<Report> {
+    let options = read_options(&args.access, &args.tuning, None, false)?;
+    let opened = args.source.open()?;
+    let source = match &args.source.emulator {
+        Some(p) => format!("emulator {}", p.display()),
+        None => opened.transport.info().reader,
+    };
+    let password = args.key.resolve(opened.profile_mrz.as_deref())?;
+    let trace = global.trace.as_ref().map(|_| TraceLog::new());
+    let transport: Box<dyn crate::transport::Transport> = match &trace {
+        Some(log) => Box::new(Recorder::new(opened.transport, log.clone())),
+        None => opened.transport,
+    };
+    let mut rng = OsRandom;
+    let session = Session::new(transport, password.clone(), options, &mut rng, trace.clone());
+    let mut bar = Bar::new(global);
+    let (no_aa, no_ca) = (args.no_aa, args.no_ca);
+    let result = session.run_then(&mut bar, |dump, ch, rng| {
+        let mut live = LiveResults::default();
+        let dg14 = dump
+            .files
+            .get(&LdsFile::Dg(14))
+            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok());
+        if !no_aa && let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
+            if let Some(t) = &trace {
+                t.set_context("Active Authentication");
+            }
+            live.aa = Some(match crate::lds::dg15::Dg15::decode(bytes) {
+                Ok(dg15) => {
+                    let info = dg14.as_ref().and_then(|i| {
+                        i.infos.iter().find_map(|x| match x {
+                            crate::lds::security_infos::SecurityInfo::ActiveAuthentication(a) => {
+                                Some(a.clone())
+                            }
+                            _ => None,
+                        })
+                    });
+                    let opts = aa::AaOptions {
+                        extended_length: dump.manifest.extended_length,
+                        ..aa::AaOptions::default()
+                    };
+                    aa_outcome(aa::authenticate_with(ch, &dg15, info.as_ref(), &opts, rng))
+                }
+                Err(e) => ChipOutcome {
+                    status: Status::Indeterminate,
+                    reason: format!("DG15 does not decode: {e}"),
+                    evidence: serde_json::Value::Null,
+                },
+            });
+        }
+        let cam_done = dump.manifest.chip_authentication.is_some();
+        if !no_ca && !cam_done {
+            let infos = dg14.clone().filter(|i| {
+                i.infos.iter().any(|x| {
+                    matches!(
+                        x,
+                        crate::lds::security_infos::SecurityInfo::ChipAuthenticationPublicKey(_)
+                    )
+                })
+            });
+            if let Some(infos) = infos {
+                if let Some(t) = &trace {
+                    t.set_context("Chip Authentication");
+                }
+                live.ca = Some(ca_outcome(ca::authenticate_and_prove(
+                    ch,
+                    &infos,
+                    &ca::CaConfig::default(),
+                    rng,
+                )));
+            }
+        }
+        live
+    });
+    bar.clear();
+    if let (Some(path), Some(log)) = (&global.trace, &trace) {
+        let mut f =
+            std::fs::File::create(path).with_context(|| format!("cannot write trace {}", path.display()))?;
+        log.write_jsonl(&mut f, global.trace_plain)?;
+    }
+    let (dump, live) = match result {
+        Ok(x) => x,
+        Err(failure) => {
+            // a chip that advertises PACE and then breaks it (other than refusing the
+            // password) is not genuine: that is a verdict, not an operational error
+            if let ReadError::Access(e) = &failure.error
+                && matches!(
+                    e,
+                    AccessError::Pace(_)
+                        | AccessError::BadChipCryptogram { .. }
+                        | AccessError::Status { ins: 0x22 | 0x86, .. }
+                        | AccessError::BadResponse { ins: 0x86, .. }
+                )
+            {
+                let check = Check::fail(
+                    "access",
+                    format!(
+                        "the chip does not complete the access protocol it advertises: {:#}",
+                        anyhow::Error::msg(crate::reader::dump::error_text(&failure.error))
+                    ),
+                )
+                .reference("Doc 9303 Part 11 §4");
+                let checks = vec![check];
+                let (verdict, because) = verify::report::decide(&checks, &["access"]);
+                return Ok(Report {
+                    schema: verify::report::REPORT_SCHEMA,
+                    verdict,
+                    because,
+                    document: Default::default(),
+                    checks,
+                    chip: serde_json::Value::Null,
+                    timing: serde_json::Value::Null,
+                    source,
+                    at: verify::date_string(at),
+                });
+            }
+            return Err(anyhow::Error::new(failure.error));
+        }
+    };
+    let report = verify::verify(&Input {
+        dump: &dump,
+        store,
+        at,
+        password: Some(&password),
+        live: Some(live),
+        no_aa: args.no_aa,
+        no_ca: args.no_ca,
+        source,
+    });
+    if let Some(path) = &args.html {
+        crate::reader::dump::write_private_file(path, html(&report, &dump).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn status_mark(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "FAIL",
+        Status::Skip => "skip",
+        Status::Indeterminate => "????",
+    }
+}
+
+/// The human report: verdict first, the document, one line per check.
+pub fn text(r: &Report, color: bool) -> String {
+    let mut s = String::new();
+    let v = match r.verdict {
+        Verdict::Valid => paint("VALID", "1;32", color),
+        Verdict::Invalid => paint("INVALID", "1;31", color),
+        Verdict::Indeterminate => paint("INDETERMINATE", "1;33", color),
+    };
+    s.push_str(&v);
+    if !r.because.is_empty() {
+        s.push_str(&format!("  ({})", r.because.join(", ")));
+    }
+    s.push('\n');
+    let d = &r.document;
+    if let Some(names) = &d.names {
+        s.push_str(&format!("  holder:   {names}\n"));
+    }
+    if let Some(n) = &d.number {
+        s.push_str(&format!(
+            "  document: {} {} no. {}, issued by {}\n",
+            d.kind.as_deref().unwrap_or(""),
+            d.code.as_deref().unwrap_or(""),
+            n,
+            d.issuer.as_deref().unwrap_or("?")
+        ));
+        s.push_str(&format!(
+            "  born {}  expires {}  sex {}  nationality {}\n",
+            d.birth.as_deref().unwrap_or("?"),
+            d.expiry.as_deref().unwrap_or("?"),
+            d.sex.as_deref().unwrap_or("?"),
+            d.nationality.as_deref().unwrap_or("?")
+        ));
+    }
+    s.push_str(&format!("  source:   {} (checked for {})\n", r.source, r.at));
+    for c in &r.checks {
+        let mark = match c.status {
+            Status::Pass => paint(status_mark(c.status), "32", color),
+            Status::Fail if c.informational => paint("note", "33", color),
+            Status::Fail => paint(status_mark(c.status), "31", color),
+            Status::Indeterminate => paint(status_mark(c.status), "33", color),
+            Status::Skip => paint(status_mark(c.status), "2", color),
+        };
+        s.push_str(&format!("  [{mark}] {:<24} {}\n", c.id, c.reason));
+    }
+    s
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// JUnit XML: one testsuite per document, one testcase per check (fail → failure,
+/// indeterminate → error, skip → skipped).
+pub fn junit(reports: &[&Report]) -> String {
+    let mut s =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"emrtd verify\">\n");
+    for r in reports {
+        let failures = r
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail && !c.informational)
+            .count();
+        let errors = r
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Indeterminate)
+            .count();
+        let skipped = r.checks.iter().filter(|c| c.status == Status::Skip).count();
+        s.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n",
+            xml(&r.source),
+            r.checks.len()
+        ));
+        s.push_str(&format!(
+            "    <properties><property name=\"verdict\" value=\"{}\"/></properties>\n",
+            r.verdict.name()
+        ));
+        for c in &r.checks {
+            s.push_str(&format!(
+                "    <testcase classname=\"emrtd.verify\" name=\"{}\">",
+                xml(&c.id)
+            ));
+            match c.status {
+                Status::Pass => {}
+                Status::Fail if c.informational => {
+                    s.push_str(&format!("<system-out>{}</system-out>", xml(&c.reason)));
+                }
+                Status::Fail => s.push_str(&format!("<failure message=\"{}\"/>", xml(&c.reason))),
+                Status::Indeterminate => s.push_str(&format!("<error message=\"{}\"/>", xml(&c.reason))),
+                Status::Skip => s.push_str(&format!("<skipped message=\"{}\"/>", xml(&c.reason))),
+            }
+            s.push_str("</testcase>\n");
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
+
+/// A self-contained HTML report with the face (PNG, inline) next to the verdict.
+pub fn html(r: &Report, dump: &Dump) -> String {
+    use base64::Engine;
+    let face = crate::lds::extract::extract_all(dump.files.iter().map(|(f, b)| (*f, b.as_slice())))
+        .images
+        .into_iter()
+        .find_map(|i| {
+            i.png
+                .or_else(|| i.bytes.starts_with(&[0x89, b'P', b'N', b'G']).then_some(i.bytes))
+        });
+    let img = match face {
+        Some(png) => format!(
+            "<img alt=\"face from DG2\" src=\"data:image/png;base64,{}\">",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ),
+        None => "<div class=\"noface\">no face image</div>".into(),
+    };
+    let (cls, word) = match r.verdict {
+        Verdict::Valid => ("valid", "VALID"),
+        Verdict::Invalid => ("invalid", "INVALID"),
+        Verdict::Indeterminate => ("indet", "INDETERMINATE"),
+    };
+    let d = &r.document;
+    let mut rows = String::new();
+    for c in &r.checks {
+        let st = if c.informational && c.status == Status::Fail {
+            "note"
+        } else {
+            c.status.name()
+        };
+        rows.push_str(&format!(
+            "<tr class=\"{st}\"><td>{}</td><td>{st}</td><td>{}</td></tr>\n",
+            xml(&c.id),
+            xml(&c.reason)
+        ));
+    }
+    let opt = |o: &Option<String>| xml(o.as_deref().unwrap_or("?"));
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>emrtd verify: {word}</title>\n<style>\
+body{{font-family:sans-serif;margin:2em;color:#222}} .top{{display:flex;gap:2em;align-items:flex-start}}\
+img{{max-width:220px;border:1px solid #999}} .verdict{{font-size:2.5em;font-weight:bold;padding:.2em .5em;border-radius:.2em;display:inline-block}}\
+.valid{{background:#1b7a2b;color:#fff}} .invalid{{background:#b3261e;color:#fff}} .indet{{background:#e0a800;color:#000}}\
+table{{border-collapse:collapse;margin-top:1.5em}} td{{border-bottom:1px solid #ddd;padding:.3em .6em;vertical-align:top}}\
+tr.fail td{{color:#b3261e;font-weight:bold}} tr.indeterminate td{{color:#8a6d00}} tr.skip td{{color:#777}} tr.note td{{color:#8a6d00}}\
+.noface{{width:220px;height:280px;border:1px dashed #999;display:flex;align-items:center;justify-content:center}}\
+</style></head><body>\n<div class=\"top\">{img}<div><div class=\"verdict {cls}\">{word}</div>\
+<p><b>{}</b><br>{} no. {} issued by {}<br>born {} · expires {} · sex {} · nationality {}</p>\
+<p>{}<br>checked for {}</p>{}</div></div>\n<table>\n{rows}</table>\n</body></html>\n",
+        opt(&d.names),
+        opt(&d.code),
+        opt(&d.number),
+        opt(&d.issuer),
+        opt(&d.birth),
+        opt(&d.expiry),
+        opt(&d.sex),
+        opt(&d.nationality),
+        xml(&r.source),
+        xml(&r.at),
+        if r.because.is_empty() {
+            String::new()
+        } else {
+            format!("<p>because: {}</p>", xml(&r.because.join(", ")))
+        },
+    )
+}
+
+/// Whether stdout is a terminal (for colour decisions elsewhere).
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}

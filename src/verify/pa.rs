@@ -1,0 +1,546 @@
+//! Passive Authentication (Doc 9303 Part 11 §5.1; Part 12 for the certificate path):
+//! the EF.SOD signature with the algorithm its SignerInfo names, over the original
+//! bytes; the DSC → CSCA path in the trust store (link certificates, validity, key
+//! usage, country bound to the document issuer, CRL); each data group's hash over the
+//! bytes as read; EF.COM against EF.SOD; EF.CardSecurity's signature and path.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::report::{Check, Status};
+use crate::cms::{SignedData, SignerIdentifier};
+use crate::lds::LdsFile;
+use crate::pki::path::{CheckStatus, PathResult, PathStatus, Revocation};
+use crate::pki::store::TrustStore;
+use crate::reader::Dump;
+
+const REF_PA: &str = "Doc 9303 Part 11 §5.1";
+const REF_PKI: &str = "Doc 9303 Part 12 §5";
+
+/// What Passive Authentication found.
+#[derive(Debug, Clone, Default)]
+pub struct PaOutcome {
+    /// The checks, in report order.
+    pub checks: Vec<Check>,
+    /// Data groups whose hash matched a signature-verified EF.SOD.
+    pub verified_dgs: Vec<u8>,
+    /// EF.SOD's signature verified.
+    pub sod_signature_ok: bool,
+    /// EF.CardSecurity's signature and path verified.
+    pub card_security_verified: bool,
+    /// The document offers Chip Authentication (DG14 or EF.CardSecurity has a CA key).
+    pub ca_supported: bool,
+}
+
+impl PaOutcome {
+    /// True when data group `n` is covered by a verified EF.SOD.
+    pub fn dg_verified(&self, n: u8) -> bool {
+        self.sod_signature_ok && self.verified_dgs.contains(&n)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// The content of a `77` (EF.SOD) wrapper, or the input itself when it is a bare
+/// ContentInfo.
+fn sod_content(bytes: &[u8]) -> &[u8] {
+    match crate::tlv::parse_ber(bytes) {
+        Ok(t) if t.tag == 0x77 => t.value,
+        _ => bytes,
+    }
+}
+
+/// Signature of one SignedData, with its signer's certificate (embedded, or from the
+/// store by issuer and serial).
+struct SignatureResult {
+    check: Check,
+    signer_cert: Option<Vec<u8>>,
+    ok: bool,
+}
+
+fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&TrustStore>) -> SignatureResult {
+    let fail = |reason: String| SignatureResult {
+        check: Check::fail(id, reason).reference(REF_PA),
+        signer_cert: None,
+        ok: false,
+    };
+    let signer = match sd.signer_infos.as_slice() {
+        [one] => one,
+        [] => return fail(format!("{what} has no SignerInfo")),
+        many => {
+            return fail(format!(
+                "{what} has {} SignerInfos; Doc 9303 allows exactly one",
+                many.len()
+            ));
+        }
+    };
+    let mut cert = sd.signer_certificate(signer).map(<[u8]>::to_vec);
+    let mut from_store = false;
+    if cert.is_none()
+        && let (Some(store), SignerIdentifier::IssuerAndSerialNumber { issuer, serial }) =
+            (store, &signer.sid)
+        && let Ok(name) = crate::pki::cert::Name::from_der(issuer)
+        && let Ok(found) = store.by_issuer_serial(&name, serial)
+        && let Some(first) = found.first()
+    {
+        cert = Some(first.cert.der.clone());
+        from_store = true;
+    }
+    let Some(cert) = cert else {
+        return SignatureResult {
+            check: Check::indeterminate(
+                id,
+                format!("{what}'s signer certificate is neither embedded nor in the trust store"),
+            )
+            .reference(REF_PA),
+            signer_cert: None,
+            ok: false,
+        };
+    };
+    let alg = signer
+        .signature_algorithm()
+        .map(|(a, _)| format!("{a:?}"))
+        .unwrap_or_else(|e| error_chain(&e));
+    let evidence = json!({
+        "signature_algorithm": alg,
+        "digest_algorithm": signer.digest_hash().map(|h| format!("{h:?}")).ok(),
+        "signer_certificate": crate::reader::dump::sha256_hex(&cert),
+        "signer_certificate_from_store": from_store,
+        "quirks": sd.quirks.iter().map(|q| format!("{q:?}")).collect::<Vec<_>>(),
+    });
+    match crate::cms::verify_signer_with_certificate(sd, signer, &cert) {
+        Ok(()) => SignatureResult {
+            check: Check::pass(
+                id,
+                format!("{what} signature verifies with its signer certificate"),
+            )
+            .with_evidence(evidence)
+            .reference(REF_PA),
+            signer_cert: Some(cert),
+            ok: true,
+        },
+        Err(e) => SignatureResult {
+            check: Check::fail(
+                id,
+                format!("{what} signature does not verify: {}", error_chain(&e)),
+            )
+            .with_evidence(evidence)
+            .reference(REF_PA),
+            signer_cert: Some(cert),
+            ok: false,
+        },
+    }
+}
+
+fn map_status(s: CheckStatus) -> Status {
+    match s {
+        CheckStatus::Pass => Status::Pass,
+        CheckStatus::Fail => Status::Fail,
+        CheckStatus::Indeterminate => Status::Indeterminate,
+        CheckStatus::Skip => Status::Indeterminate,
+    }
+}
+
+/// Turn a path result into the `pa.dsc_chain`, `pa.dsc_validity`, `pa.csca_validity`
+/// and `pa.crl` checks (prefixed with `prefix` for EF.CardSecurity).
+fn path_checks(prefix: &str, path: &PathResult) -> Vec<Check> {
+    let id = |s: &str| format!("{prefix}{s}");
+    let evidence = serde_json::to_value(path).unwrap_or_default();
+    let mut out = Vec::new();
+    // chain: the signature chain plus the checks that make a chain unacceptable
+    let chain_parts = ["chain", "country", "key_usage"];
+    let failed: Vec<String> = path
+        .checks
+        .iter()
+        .filter(|c| chain_parts.contains(&c.id) && c.status == CheckStatus::Fail)
+        .map(|c| format!("{}: {}", c.id, c.detail))
+        .collect();
+    let chain = if !failed.is_empty() {
+        Check::fail(id("dsc_chain"), failed.join("; "))
+    } else if path.status == PathStatus::Indeterminate {
+        Check::indeterminate(
+            id("dsc_chain"),
+            path.reason
+                .clone()
+                .unwrap_or_else(|| "no trusted CSCA for the issuer in the trust store".into()),
+        )
+    } else {
+        match path.check("chain") {
+            Some(c) if c.status == CheckStatus::Pass => {
+                let csca = path.csca.as_ref().map(|c| c.subject.clone()).unwrap_or_default();
+                Check::pass(id("dsc_chain"), format!("DSC chains to the trusted CSCA {csca}"))
+            }
+            Some(c) => Check::new(id("dsc_chain"), map_status(c.status), c.detail.clone()),
+            None => Check::indeterminate(id("dsc_chain"), "the path was not evaluated"),
+        }
+    };
+    out.push(chain.with_evidence(evidence).reference(REF_PKI));
+    for (check_id, report_id, what) in [
+        ("dsc_validity", "dsc_validity", "DSC"),
+        ("csca_validity", "csca_validity", "CSCA"),
+    ] {
+        out.push(match path.check(check_id) {
+            Some(c) => Check::new(id(report_id), map_status(c.status), c.detail.clone()),
+            None => Check::indeterminate(id(report_id), format!("{what} validity could not be checked")),
+        });
+    }
+    out.push(match &path.revocation {
+        Revocation::Good { next_update, .. } => Check::pass(
+            id("crl"),
+            format!(
+                "not revoked: a current CRL verified under the CSCA (next update {}) does not list the DSC",
+                crate::pki::format_time(*next_update)
+            ),
+        ),
+        Revocation::Revoked { date, reason, .. } => Check::fail(
+            id("crl"),
+            format!(
+                "the DSC is REVOKED since {}{}",
+                crate::pki::format_time(*date),
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        ),
+        Revocation::Indeterminate { reason } => {
+            Check::indeterminate(id("crl"), format!("revocation could not be checked: {reason}"))
+        }
+    });
+    out
+}
+
+fn no_store_checks(prefix: &str, reason: &str) -> Vec<Check> {
+    ["dsc_chain", "dsc_validity", "csca_validity", "crl"]
+        .iter()
+        .map(|s| Check::indeterminate(format!("{prefix}{s}"), reason.to_string()))
+        .collect()
+}
+
+fn validate(
+    prefix: &str,
+    store: Option<&TrustStore>,
+    cert: Option<&[u8]>,
+    issuer: Option<&str>,
+    at: OffsetDateTime,
+) -> Vec<Check> {
+    let Some(store) = store else {
+        return no_store_checks(prefix, "no trust store: import CSCAs with `emrtd pkd import`");
+    };
+    let Some(cert) = cert else {
+        return no_store_checks(prefix, "no signer certificate to validate");
+    };
+    let Some(issuer) = issuer else {
+        return no_store_checks(prefix, "the issuing state is unknown (DG1 missing or unreadable)");
+    };
+    match crate::pki::path::validate_dsc(store, cert, issuer, at) {
+        Ok(p) => path_checks(prefix, &p),
+        Err(e) => {
+            let mut v = no_store_checks(prefix, "");
+            if let Some(first) = v.first_mut() {
+                *first = Check::fail(
+                    format!("{prefix}dsc_chain"),
+                    format!("the signer certificate cannot be validated: {}", error_chain(&e)),
+                );
+            }
+            for c in v.iter_mut().skip(1) {
+                c.reason = "not checked: the certificate path could not be built".into();
+            }
+            v
+        }
+    }
+}
+
+/// Run Passive Authentication over a dump.
+pub fn passive_authentication(
+    dump: &Dump,
+    store: Option<&TrustStore>,
+    issuer: Option<&str>,
+    at: OffsetDateTime,
+) -> PaOutcome {
+    let mut out = PaOutcome::default();
+    let sod_bytes = dump.files.get(&LdsFile::Sod);
+    let sod = sod_bytes.map(|b| crate::lds::sod::decode(b));
+    let sd = sod_bytes.map(|b| SignedData::parse(sod_content(b)));
+
+    // the SOD signature
+    let mut dsc: Option<Vec<u8>> = None;
+    let sod_ok = match (&sod, &sd) {
+        (None, _) | (_, None) => {
+            out.checks.push(
+                Check::fail(
+                    "pa.sod_signature",
+                    "EF.SOD was not read: nothing is authenticated",
+                )
+                .reference(REF_PA),
+            );
+            None
+        }
+        (Some(Err(e)), _) => {
+            out.checks.push(
+                Check::fail(
+                    "pa.sod_signature",
+                    format!("EF.SOD does not decode: {}", error_chain(e)),
+                )
+                .reference(REF_PA),
+            );
+            None
+        }
+        (_, Some(Err(e))) => {
+            out.checks.push(
+                Check::fail(
+                    "pa.sod_signature",
+                    format!("EF.SOD's CMS structure is invalid: {}", error_chain(e)),
+                )
+                .reference(REF_PA),
+            );
+            None
+        }
+        (Some(Ok(sod)), Some(Ok(sd))) => {
+            if sd.econtent.as_deref() != Some(sod.econtent.as_slice()) {
+                // two parsers disagree on what is signed: refuse to trust either
+                out.checks.push(
+                    Check::fail(
+                        "pa.sod_signature",
+                        "EF.SOD's signed content is ambiguous (parsers disagree)",
+                    )
+                    .reference(REF_PA),
+                );
+                None
+            } else if sd.econtent_type.to_string() != "2.23.136.1.1.1" {
+                out.checks.push(
+                    Check::fail(
+                        "pa.sod_signature",
+                        format!(
+                            "EF.SOD's content type {} is not an LDS security object",
+                            sd.econtent_type
+                        ),
+                    )
+                    .reference(REF_PA),
+                );
+                None
+            } else {
+                let r = verify_signed_data("pa.sod_signature", "EF.SOD", sd, store);
+                out.checks.push(r.check);
+                dsc = r.signer_cert;
+                out.sod_signature_ok = r.ok;
+                Some(sod)
+            }
+        }
+    };
+
+    // the DSC path
+    out.checks
+        .extend(validate("pa.", store, dsc.as_deref(), issuer, at));
+
+    // data group hashes
+    if let Some(sod) = sod_ok {
+        dg_hash_checks(dump, sod, &mut out);
+        out.checks.push(com_consistency(dump, sod));
+    } else {
+        for f in dump.files.keys() {
+            if let LdsFile::Dg(n) = f {
+                out.checks.push(Check::indeterminate(
+                    format!("pa.dg_hash.DG{n}"),
+                    "no usable EF.SOD to compare with",
+                ));
+            }
+        }
+    }
+
+    // EF.CardSecurity
+    card_security(dump, store, issuer, at, &mut out);
+
+    // does the document support Chip Authentication?
+    let dg14_ca = dump
+        .files
+        .get(&LdsFile::Dg(14))
+        .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
+        .is_some_and(|i| has_ca_key(&i));
+    out.ca_supported = dg14_ca || out.ca_supported;
+    out
+}
+
+fn has_ca_key(infos: &crate::lds::security_infos::SecurityInfos) -> bool {
+    infos.infos.iter().any(|i| {
+        matches!(
+            i,
+            crate::lds::security_infos::SecurityInfo::ChipAuthenticationPublicKey(_)
+        )
+    })
+}
+
+fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, out: &mut PaOutcome) {
+    let alg = match sod.hash_algorithm() {
+        Ok(a) => a,
+        Err(e) => {
+            out.checks.push(Check::fail(
+                "pa.dg_hash",
+                format!("EF.SOD names an unsupported hash algorithm: {}", error_chain(&e)),
+            ));
+            return;
+        }
+    };
+    let listed = sod.dg_numbers();
+    let denied = |n: u8| {
+        dump.manifest
+            .absent
+            .iter()
+            .find(|a| a.name == format!("DG{n}"))
+            .map(|a| a.sw.clone())
+    };
+    for n in 1..=16u8 {
+        let id = format!("pa.dg_hash.DG{n}");
+        let on_chip = dump.files.get(&LdsFile::Dg(n));
+        match (sod.dg_hash(n), on_chip) {
+            (Some(expected), Some(bytes)) => {
+                let actual = alg.digest(bytes);
+                let evidence = json!({
+                    "algorithm": format!("{alg:?}"),
+                    "expected": hex::encode_upper(expected),
+                    "actual": hex::encode_upper(&actual),
+                    "size": bytes.len(),
+                });
+                if crate::crypto::ct_eq(&actual, expected) {
+                    out.verified_dgs.push(n);
+                    out.checks.push(
+                        Check::pass(id, format!("DG{n} matches its hash in EF.SOD"))
+                            .with_evidence(evidence)
+                            .reference(REF_PA),
+                    );
+                } else {
+                    out.checks.push(
+                        Check::fail(id, format!("DG{n} was altered: its hash differs from the one in EF.SOD"))
+                            .with_evidence(evidence)
+                            .reference(REF_PA),
+                    );
+                }
+            }
+            (Some(_), None) => match denied(n) {
+                Some(sw) if sw == "6A82" => out.checks.push(
+                    Check::fail(id, format!("EF.SOD lists DG{n}, but the chip does not have it (6A82)")).reference(REF_PA),
+                ),
+                Some(sw) => out.checks.push(
+                    Check::skip(
+                        format!("pa.dg_unread.DG{n}"),
+                        format!("DG{n} is listed in EF.SOD but access was denied ({sw}); it is protected (e.g. EAC)"),
+                    )
+                    .informational(),
+                ),
+                None if !dump.manifest.time.is_empty() && dump.manifest.access.is_some() => out.checks.push(
+                    Check::skip(
+                        format!("pa.dg_unread.DG{n}"),
+                        format!("DG{n} is listed in EF.SOD but was not read (not requested)"),
+                    )
+                    .informational(),
+                ),
+                None => out.checks.push(Check::indeterminate(
+                    id,
+                    format!("EF.SOD lists DG{n}, but the dump does not hold it"),
+                )),
+            },
+            (None, Some(_)) => out.checks.push(
+                Check::indeterminate(
+                    id,
+                    format!("DG{n} is on the chip but EF.SOD has no hash for it: its content is not authenticated"),
+                )
+                .reference(REF_PA),
+            ),
+            (None, None) => {}
+        }
+    }
+    let _ = listed;
+}
+
+fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod) -> Check {
+    let Some(com) = dump.files.get(&LdsFile::Com) else {
+        return Check::skip("pa.com_consistency", "EF.COM was not read");
+    };
+    let com_list: std::collections::BTreeSet<u8> = crate::reader::com_tag_list(com)
+        .into_iter()
+        .filter_map(|f| match f {
+            LdsFile::Dg(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let sod_list: std::collections::BTreeSet<u8> = sod.dg_numbers().into_iter().collect();
+    if com_list == sod_list {
+        return Check::pass(
+            "pa.com_consistency",
+            "EF.COM lists exactly the data groups EF.SOD covers",
+        );
+    }
+    let only_com: Vec<String> = com_list.difference(&sod_list).map(|n| format!("DG{n}")).collect();
+    let only_sod: Vec<String> = sod_list.difference(&com_list).map(|n| format!("DG{n}")).collect();
+    Check::fail(
+        "pa.com_consistency",
+        format!(
+            "EF.COM and EF.SOD disagree: only in EF.COM [{}], only in EF.SOD [{}]",
+            only_com.join(", "),
+            only_sod.join(", ")
+        ),
+    )
+    .with_evidence(json!({"only_com": only_com, "only_sod": only_sod}))
+    .reference("Doc 9303 Part 10 §4.6.1")
+}
+
+fn card_security(
+    dump: &Dump,
+    store: Option<&TrustStore>,
+    issuer: Option<&str>,
+    at: OffsetDateTime,
+    out: &mut PaOutcome,
+) {
+    let Some(bytes) = dump.files.get(&LdsFile::CardSecurity) else {
+        return;
+    };
+    let sd = match SignedData::parse(bytes) {
+        Ok(sd) => sd,
+        Err(e) => {
+            out.checks.push(Check::fail(
+                "pa.card_security",
+                format!(
+                    "EF.CardSecurity is not a valid CMS SignedData: {}",
+                    error_chain(&e)
+                ),
+            ));
+            return;
+        }
+    };
+    if let Ok(cs) = crate::lds::security_infos::CardSecurity::decode(bytes) {
+        out.ca_supported |= has_ca_key(&cs.security_infos);
+    }
+    let sig = verify_signed_data("pa.card_security", "EF.CardSecurity", &sd, store);
+    let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
+    let path_ok = path.iter().all(|c| c.status == Status::Pass);
+    out.card_security_verified = sig.ok && path_ok;
+    let mut check = sig.check;
+    if sig.ok && !path_ok {
+        let why: Vec<String> = path
+            .iter()
+            .filter(|c| c.status != Status::Pass)
+            .map(|c| format!("{}: {}", c.id, c.reason))
+            .collect();
+        let status = if path.iter().any(|c| c.status == Status::Fail) {
+            Status::Fail
+        } else {
+            Status::Indeterminate
+        };
+        check = Check::new(
+            "pa.card_security",
+            status,
+            format!(
+                "EF.CardSecurity's signature verifies, but its signer is not trusted: {}",
+                why.join("; ")
+            ),
+        )
+        .with_evidence(check.evidence);
+    }
+    out.checks.push(check);
+}
