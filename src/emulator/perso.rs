@@ -193,7 +193,8 @@ pub struct SignToml {
     /// Write EF.CardSecurity (default: when the chip has PACE or a CA key).
     #[serde(default)]
     pub card_security: Option<bool>,
-    /// Forgery: embed and name this certificate in the SignedData while `key` signs.
+    /// Forgery: embed and name this certificate in EF.SOD while `key` signs (EF.CardSecurity
+    /// keeps `dsc`).
     #[serde(default)]
     pub embed_dsc: Option<PathBuf>,
     /// Forgery: compute the DG hashes with this algorithm while the LDSSecurityObject
@@ -322,13 +323,13 @@ pub struct TamperToml {
     /// Keep only the first bytes.
     #[serde(default)]
     pub truncate: Option<usize>,
-    /// Remove the file from the chip (a data group stays hashed in the SOD); its tag
-    /// leaves EF.COM too unless `keep_in_com`.
+    /// Remove the file from the chip (a data group stays hashed in the SOD and listed in
+    /// EF.COM unless `drop_from_com`).
     #[serde(default)]
     pub remove: Option<bool>,
-    /// With `remove`: leave EF.COM listing the file.
+    /// With `remove`: take the data group's tag out of EF.COM too.
     #[serde(default)]
-    pub keep_in_com: Option<bool>,
+    pub drop_from_com: Option<bool>,
     /// Put a file on the chip that the SOD does not cover (listed in EF.COM).
     #[serde(default)]
     pub add_unsigned: Option<NamedFileSource>,
@@ -419,8 +420,8 @@ pub enum TamperAction {
     Truncate(usize),
     /// Remove the file.
     Remove {
-        /// Leave its tag in EF.COM.
-        keep_in_com: bool,
+        /// Take its tag out of EF.COM.
+        drop_from_com: bool,
     },
     /// Add an unsigned file.
     AddUnsigned(Vec<u8>),
@@ -772,14 +773,19 @@ impl Signer {
         })
     }
 
-    /// A SignedData over `econtent`.
-    fn sign(&self, econtent_type: crate::cms::Oid, econtent: &[u8]) -> Result<Vec<u8>, PersoError> {
+    /// A SignedData over `econtent`, embedding `cert`.
+    fn sign(
+        &self,
+        econtent_type: crate::cms::Oid,
+        econtent: &[u8],
+        cert: &[u8],
+    ) -> Result<Vec<u8>, PersoError> {
         let key = &self.key;
         Ok(cms_sign::sign_with(
             &SignRequest {
                 econtent_type,
                 econtent,
-                signer_cert: &self.embed,
+                signer_cert: cert,
                 digest: self.digest,
                 alg: self.alg,
                 signing_time: self.signing_time,
@@ -1182,7 +1188,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             &hashes,
             lds_version.map(|v| (v, signer.unicode_version.as_str())),
         );
-        let cms = signer.sign(crate::cms::oid::ICAO_LDS_SECURITY_OBJECT, &so)?;
+        let cms = signer.sign(crate::cms::oid::ICAO_LDS_SECURITY_OBJECT, &so, &signer.embed)?;
         profile.files.insert(LdsFile::Sod, tlv::encode(0x77, &cms));
     }
     let has_pace = !profile.pace.is_empty();
@@ -1197,7 +1203,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             return Err(invalid("sign.card_security", "no PACE or CA infos to sign"));
         }
         let econtent = sorted_infos(infos).encode();
-        let cms = signer.sign(crate::cms::oid::BSI_SECURITY_OBJECT, &econtent)?;
+        let cms = signer.sign(crate::cms::oid::BSI_SECURITY_OBJECT, &econtent, &signer.cert)?;
         profile.files.insert(LdsFile::CardSecurity, cms);
     }
     profile.personalisation.dsc = Some(signer.cert.clone());
@@ -1242,8 +1248,8 @@ fn resolve_tamper(
     if t.offset.is_some() && t.replace_hex.is_none() {
         return Err(bad("`offset` goes with `replace_hex`"));
     }
-    if t.keep_in_com.is_some() && t.remove != Some(true) {
-        return Err(bad("`keep_in_com` goes with `remove`"));
+    if t.drop_from_com.is_some() && t.remove != Some(true) {
+        return Err(bad("`drop_from_com` goes with `remove`"));
     }
     let need_file = || file.ok_or_else(|| bad("this action needs `file`"));
     let (file, action) = if let Some(offset) = t.flip_byte {
@@ -1272,7 +1278,7 @@ fn resolve_tamper(
         (
             Some(need_file()?),
             TamperAction::Remove {
-                keep_in_com: t.keep_in_com == Some(true),
+                drop_from_com: t.drop_from_com == Some(true),
             },
         )
     } else if let Some(a) = &t.add_unsigned {
@@ -1450,10 +1456,10 @@ fn apply(profile: &mut Profile, tamper: &Tamper, index: usize) -> Result<(), Per
                 v.truncate(*n);
             }
         }
-        TamperAction::Remove { keep_in_com } => {
+        TamperAction::Remove { drop_from_com } => {
             let f = existing(profile)?;
             profile.files.remove(&f);
-            if !keep_in_com && let Some(tag) = f.tag().and_then(|t| u8::try_from(t).ok()) {
+            if *drop_from_com && let Some(tag) = f.tag().and_then(|t| u8::try_from(t).ok()) {
                 edit_com(profile, index, |list| list.retain(|t| *t != tag))?;
             }
         }
