@@ -116,6 +116,8 @@ struct Spec {
     altered: Vec<(u8, Vec<u8>)>,
     /// Bytes appended to DG1 before signing.
     dg1_suffix: Vec<u8>,
+    /// A signer other than the fixture key `dsc` (certificate, key).
+    signer: Option<(Vec<u8>, PKey<Private>)>,
 }
 
 impl Default for Spec {
@@ -134,6 +136,7 @@ impl Default for Spec {
             unsigned: Vec::new(),
             altered: Vec::new(),
             dg1_suffix: Vec::new(),
+            signer: None,
         }
     }
 }
@@ -143,7 +146,7 @@ fn econtent(spec: &Spec, dg1: &[u8], dg2: &[u8]) -> Vec<u8> {
 }
 
 fn sod_bytes(spec: &Spec, econtent: &[u8]) -> Vec<u8> {
-    let (cert, pkey) = key(spec.dsc);
+    let (cert, pkey) = spec.signer.clone().unwrap_or_else(|| key(spec.dsc));
     let ci = sign(
         &SignRequest {
             econtent_type: oid::ICAO_LDS_SECURITY_OBJECT,
@@ -699,4 +702,113 @@ fn com_listing_a_file_the_chip_does_not_have_fails() {
     assert!(!why.contains("DG3"), "an EAC-protected DG3 is no finding: {why}");
     // and EF.SOD does not cover what EF.COM lists
     assert_eq!(status(&r, "lds.com.sod"), "fail");
+}
+
+mod broken_csca {
+    use super::*;
+    use emrtd::pki::cert::{Certificate, KeyUsage, oid as x509};
+    use emrtd::pki::fixtures::{self, Ca, CertTemplate, Key};
+    use emrtd::pki::store::{CertMeta, Provenance, Role};
+    use time::macros::datetime;
+
+    fn store_with(cert: &[u8]) -> TrustStore {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let w = s.transaction().unwrap();
+        let source_id = w.add_source("test", "certificate").unwrap();
+        let c = Certificate::from_der(cert).unwrap();
+        let meta = CertMeta {
+            trusted: true,
+            ..CertMeta::default()
+        };
+        let prov = Provenance {
+            source_id,
+            ..Provenance::default()
+        };
+        w.add_certificate(&c, Role::Csca, &meta, &prov).unwrap();
+        w.commit().unwrap();
+        s
+    }
+
+    const ALG: SignatureAlgorithm = SignatureAlgorithm::RsaPkcs1 {
+        hash: HashAlgorithm::Sha256,
+    };
+
+    /// A CSCA of UT without basicConstraints, key usage not critical, valid 2020..2030,
+    /// and a DSC under it valid 2021..2035 (beyond the CSCA).
+    fn broken() -> (Ca, Vec<u8>, Key) {
+        let ca_key = Key::rsa(2048).unwrap();
+        let name = fixtures::name(&[(x509::C, "UT"), (x509::CN, "CSCA Broken")]);
+        let cert = fixtures::issue(
+            &CertTemplate {
+                serial: vec![9],
+                issuer: name.clone(),
+                subject: name.clone(),
+                not_before: datetime!(2020-01-01 0:00 UTC),
+                not_after: datetime!(2030-01-01 0:00 UTC),
+                spki: ca_key.spki.clone(),
+                extensions: vec![
+                    fixtures::ext_ski(&ca_key.key_id),
+                    fixtures::ext_key_usage(KeyUsage::KEY_CERT_SIGN | KeyUsage::CRL_SIGN, false),
+                ],
+                alg: ALG,
+            },
+            &ca_key.pkey,
+        )
+        .unwrap();
+        let ca = Ca {
+            key: ca_key,
+            name,
+            cert,
+            alg: ALG,
+        };
+        let dsc_key = Key::rsa(2048).unwrap();
+        let dsc = fixtures::dsc(
+            &ca,
+            &dsc_key,
+            fixtures::name(&[(x509::C, "UT"), (x509::CN, "DS Broken")]),
+            10,
+            datetime!(2021-01-01 0:00 UTC),
+            datetime!(2035-01-01 0:00 UTC),
+            KeyUsage::DIGITAL_SIGNATURE,
+            ALG,
+        )
+        .unwrap();
+        (ca, dsc, dsc_key)
+    }
+
+    #[test]
+    fn csca_profile_and_dsc_validity_inside_it() {
+        let (ca, dsc, dsc_key) = broken();
+        let dump = build(&Spec {
+            signer: Some((dsc, dsc_key.pkey.clone())),
+            ..Spec::default()
+        });
+        let store = store_with(&ca.cert);
+        let r = check(&dump, Some(&store), "x");
+        assert_eq!(status(&r, "csca.found"), "pass", "{}", reason(&r, "csca.found"));
+        assert_eq!(
+            failed(&r),
+            vec!["csca.basic_constraints", "csca.key_usage", "dsc.validity"],
+            "{r:#?}"
+        );
+        assert!(reason(&r, "dsc.validity").contains("not inside the CSCA's"));
+        // the same DSC without its CSCA in the store: the CSCA rules are skipped
+        let r = check(&dump, None, "x");
+        assert!(r.conformant, "{:?}", r.failed);
+    }
+
+    #[test]
+    fn a_csca_of_the_same_name_whose_key_does_not_verify_fails() {
+        let (ca, dsc, dsc_key) = broken();
+        let (other, _, _) = broken();
+        assert_eq!(ca.name, other.name);
+        let dump = build(&Spec {
+            signer: Some((dsc, dsc_key.pkey.clone())),
+            ..Spec::default()
+        });
+        let r = check(&dump, Some(&store_with(&other.cert)), "x");
+        assert_eq!(status(&r, "csca.found"), "fail");
+        assert!(reason(&r, "csca.found").contains("no key of theirs verifies"));
+        assert_eq!(status(&r, "csca.key_usage"), "skip");
+    }
 }

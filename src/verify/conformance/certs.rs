@@ -587,3 +587,42 @@ fn found(dsc: &Certificate, s: &StoredCert) -> Vec<Check> {
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::Status;
+
+    fn st(c: &Check) -> Status {
+        c.status
+    }
+
+    #[test]
+    fn serial_numbers_rfc5280() {
+        let ok = |s: &[u8]| st(&serial("x", "DSC", s)) == Status::Pass;
+        assert!(ok(&[0x12, 0x67]));
+        assert!(ok(&[0x01]));
+        // 20 octets of magnitude with the sign octet in front: allowed
+        let mut twenty = vec![0x00, 0x80];
+        twenty.extend([0x11; 19]);
+        assert!(ok(&twenty));
+        assert!(ok(&[0x7F; 20]));
+        assert!(!ok(&[0x7F; 21]), "21 octets");
+        let mut twenty_one = vec![0x00, 0x80];
+        twenty_one.extend([0x11; 20]);
+        assert!(!ok(&twenty_one), "21 octets of magnitude");
+        assert!(!ok(&[0x80, 0x01]), "negative");
+        assert!(!ok(&[0x00]), "zero");
+        assert!(!ok(&[0x00, 0x00]), "zero");
+        assert!(!ok(&[0x00, 0x12]), "non-minimal");
+        assert!(!ok(&[]), "empty");
+    }
+
+    #[test]
+    fn countries() {
+        assert!(two_letters("NL"));
+        assert!(!two_letters("NLD"));
+        assert!(!two_letters("nl"));
+        assert!(!two_letters(""));
+    }
+}

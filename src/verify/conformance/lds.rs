@@ -23,9 +23,17 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
         out.push(presence(ctx, f));
     }
     for (f, bytes) in &ctx.dump.files {
-        out.extend(tag_check(*f, bytes));
-        out.push(tlv_check(*f, bytes));
-        out.extend(content_check(*f, bytes));
+        let mut file_checks: Vec<Check> = tag_check(*f, bytes).into_iter().collect();
+        file_checks.push(tlv_check(*f, bytes));
+        file_checks.extend(content_check(*f, bytes));
+        if *f == LdsFile::AtrInfo {
+            // EF.ATR/INFO is ISO/IEC 7816-4's, optional, and varies between chip makers:
+            // its findings are reported but do not count
+            for c in &mut file_checks {
+                c.informational = true;
+            }
+        }
+        out.extend(file_checks);
     }
     out.extend(com_checks(ctx));
     out

@@ -415,6 +415,14 @@ fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
             Check::fail("sod.signature", why).reference(refs::PA),
         ];
     };
+    // what the signature covers must be what the hashes are read from
+    if sd.econtent.as_deref() != ctx.sod.as_ref().map(|x| x.econtent.as_slice()) {
+        let why = "EF.SOD's signed content is ambiguous: the CMS parser and the LDS decoder read different eContent";
+        return vec![
+            Check::fail("sod.dsc_embedded", why).reference(refs::SOD),
+            Check::fail("sod.signature", why).reference(refs::PA),
+        ];
+    }
     let embedded = sd.signer_certificate(s).is_some();
     let others = sd.certificates.len().saturating_sub(usize::from(embedded));
     let embedded_check = if !embedded && sd.certificates.is_empty() {
