@@ -82,6 +82,11 @@ fn find_hint(err: &anyhow::Error) -> Option<String> {
 
 /// Hints for library error types (extended as layers add errors users can act on).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = cause.downcast_ref::<crate::reader::ReadError>()
+        && let Some(h) = e.hint()
+    {
+        return Some(h);
+    }
     if let Some(e) = cause.downcast_ref::<crate::access::AccessError>()
         && let Some(h) = e.hint()
     {
@@ -90,7 +95,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<crate::transport::TransportError>() {
         use crate::transport::TransportError as T;
         return match e {
-            T::NoService => Some("is pcscd running? (`pcscd --foreground` starts it; see docs/vpcd.md)".into()),
+            T::NoService => {
+                Some("is pcscd running? (`pcscd --foreground` starts it; see docs/vpcd.md)".into())
+            }
             T::NoReader { .. } => Some("`emrtd readers` lists the readers PC/SC sees".into()),
             T::NoCard { .. } | T::CardRemoved => {
                 Some("place the document on the reader and keep it still".into())
