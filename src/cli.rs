@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod check;
 pub mod completions;
 pub mod emulate;
+pub mod fixtures;
 pub mod inspect;
 pub mod key;
 pub mod mrz;
@@ -99,6 +100,8 @@ pub enum Command {
     Readers(readers::ReadersArgs),
     /// Serve a software chip as a card to pcscd's vpcd driver (a virtual reader).
     Emulate(emulate::EmulateArgs),
+    /// Regenerate the test PKI and the booklet profiles (`fixtures generate --out DIR`).
+    Fixtures(fixtures::FixturesArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -134,5 +137,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Pkd(args) => pkd::run(&args, &global),
         Command::Readers(args) => readers::run(&args, &global),
         Command::Emulate(args) => emulate::run(&args, &global),
+        Command::Fixtures(args) => fixtures::run(&args, &global),
     }
 }
