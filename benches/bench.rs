@@ -113,7 +113,9 @@ fn ref1_profile(b: &mut Bench) -> Res<(PathBuf, Option<ref1::Ref1>)> {
         return Ok((shipped, None));
     }
     let built = ref1::build(&root(), &b.out.join("ref1"))?;
-    b.line("REF-1: stand-in built by benches/support/ref1.rs (pkd-fixtures/booklets/ref1.toml not present yet)");
+    b.line(
+        "REF-1: stand-in built by benches/support/ref1.rs (pkd-fixtures/booklets/ref1.toml not present yet)",
+    );
     Ok((built.toml.clone(), Some(built)))
 }
 
@@ -239,7 +241,10 @@ fn section_read(b: &mut Bench, profile: &Path) -> Res<()> {
     b.set("ref1_modelled_ms_256", round(r256.total_ms, 1));
     b.set("ref1_link_exchanges", r.exchanges as f64);
     b.set("ref1_access_apdus", m.access_apdus as f64);
-    b.set("ref1_bytes_read", m.files.iter().map(|f| f.size).sum::<usize>() as f64);
+    b.set(
+        "ref1_bytes_read",
+        m.files.iter().map(|f| f.size).sum::<usize>() as f64,
+    );
 
     // the same read through the CLI must agree with the library figures
     let dir = b.out.join("read-cli");
@@ -368,11 +373,10 @@ fn make_dumps(base: &Dump, dir: &Path, n: usize, signer: Option<&ref1::Ref1>) ->
         let number = format!("UTB{i:06}");
         let surname = format!("HOLDER{}", i % 97);
         let mrz = ref1::td3_mrz(&number, &surname, "BENCH DUMP");
-        d.files.insert(
-            LdsFile::Dg(1),
-            emrtd::lds::dg1::Dg1::from_mrz(&mrz)?.encode(),
-        );
-        d.files.insert(LdsFile::Dg(11), ref1::dg11(&surname, "BENCH DUMP"));
+        d.files
+            .insert(LdsFile::Dg(1), emrtd::lds::dg1::Dg1::from_mrz(&mrz)?.encode());
+        d.files
+            .insert(LdsFile::Dg(11), ref1::dg11(&surname, "BENCH DUMP"));
         let sod = ref1::sign_sod(ref1::signed_groups(&d.files), &cert, &key)?;
         d.files.insert(LdsFile::Sod, sod);
         if i % 20 == 19
@@ -421,7 +425,10 @@ fn section_dumps(b: &mut Bench, profile: &Path, store: &Path, signer: Option<&re
         .arg("--store")
         .arg(store)
         .args(["--json", "verify"])
-        .args(dirs.iter().flat_map(|d| [std::ffi::OsStr::new("--dump"), d.as_os_str()])))?;
+        .args(
+            dirs.iter()
+                .flat_map(|d| [std::ffi::OsStr::new("--dump"), d.as_os_str()]),
+        ))?;
     let secs = t.elapsed().as_secs_f64();
     let mut verdicts = BTreeMap::<String, usize>::new();
     for line in o.stdout.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
@@ -449,7 +456,12 @@ fn section_dumps(b: &mut Bench, profile: &Path, store: &Path, signer: Option<&re
         .arg(root().join("scripts/bench/openssl-verify.sh"))
         .arg(&pki)
         .arg(&list)
-        .env("JOBS", std::thread::available_parallelism().map_or(1, |n| n.get()).to_string()))?;
+        .env(
+            "JOBS",
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .to_string(),
+        ))?;
     let osecs = t.elapsed().as_secs_f64();
     let out = String::from_utf8_lossy(&o.stdout);
     let pass = out.lines().filter(|l| l.starts_with("PASS ")).count();
@@ -481,7 +493,11 @@ spread over the cores with `xargs -P`): {m} dumps in {osecs:.2} s = **{theirs:.2
         b.line(format!(
             "- the pipeline script exited with {:?}: {}",
             o.status.code(),
-            String::from_utf8_lossy(&o.stderr).lines().take(5).collect::<Vec<_>>().join(" / ")
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" / ")
         ));
     }
     Ok(())
@@ -539,7 +555,10 @@ fn section_ldif(b: &mut Bench) -> Res<()> {
         // the store's own settings: WAL journal, synchronous=NORMAL
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute("CREATE TABLE blob (id INTEGER PRIMARY KEY, der BLOB NOT NULL)", [])?;
+        conn.execute(
+            "CREATE TABLE blob (id INTEGER PRIMARY KEY, der BLOB NOT NULL)",
+            [],
+        )?;
         let tx = conn.transaction()?;
         {
             let mut st = tx.prepare("INSERT INTO blob (der) VALUES (?1)")?;
@@ -571,7 +590,12 @@ median of 3): **{floor_s:.3} s**. Ratio **{:.2}×** (target ≤ 3×).",
 fn targets(b: &mut Bench) {
     let g = |k: &str| b.results.get(k).copied().unwrap_or(f64::NAN);
     let rows = [
-        ("ref1_read_apdus ≤ 10", g("ref1_read_apdus"), 10.0, g("ref1_read_apdus") <= 10.0),
+        (
+            "ref1_read_apdus ≤ 10",
+            g("ref1_read_apdus"),
+            10.0,
+            g("ref1_read_apdus") <= 10.0,
+        ),
         (
             "ref1_modelled_ms ≤ 1.10 × ref1_airtime_floor_ms",
             g("ref1_modelled_ms") / g("ref1_airtime_floor_ms"),
@@ -647,6 +671,10 @@ profile bench = release, thin LTO).\n",
         out.join("results.json"),
         serde_json::to_string_pretty(&b.results)? + "\n",
     )?;
-    println!("wrote {} and {}", out.join("results.json").display(), out.join("report.md").display());
+    println!(
+        "wrote {} and {}",
+        out.join("results.json").display(),
+        out.join("report.md").display()
+    );
     Ok(())
 }

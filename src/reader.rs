@@ -765,7 +765,9 @@ fn clone_link_error(t: &TransportError) -> TransportError {
     match t {
         TransportError::CardRemoved => TransportError::CardRemoved,
         TransportError::Timeout { ms } => TransportError::Timeout { ms: *ms },
-        TransportError::Transmit { reason } => TransportError::Transmit { reason: reason.clone() },
+        TransportError::Transmit { reason } => TransportError::Transmit {
+            reason: reason.clone(),
+        },
         other => TransportError::Transmit {
             reason: other.to_string(),
         },

@@ -110,7 +110,8 @@ fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
 /// DG2: the ISO/IEC 39794 sample face JPEG, padded with a JPEG comment segment to
 /// about 20 KB, in an ISO/IEC 19794-5 record.
 pub fn dg2(root: &Path) -> Res<Vec<u8>> {
-    let jpeg = std::fs::read(root.join("test-vectors/lds/iso39794_dg2_samples/ICAO_39794_5_AP_DG2_Face.jpg"))?;
+    let jpeg =
+        std::fs::read(root.join("test-vectors/lds/iso39794_dg2_samples/ICAO_39794_5_AP_DG2_Face.jpg"))?;
     let (w, h) = jpeg_size(&jpeg).unwrap_or((480, 640));
     let pad = 20_000usize.saturating_sub(jpeg.len() + 100).min(65_000);
     let mut padded = jpeg.get(..2).ok_or("short jpeg")?.to_vec();
@@ -141,7 +142,12 @@ fn pace_protocol() -> PaceProtocol {
 }
 
 /// Sign an eContent with the DSC (RSA PKCS#1 v1.5 SHA-256, signer certificate embedded).
-pub fn sign_content(econtent_type: emrtd::cms::Oid, econtent: &[u8], cert: &[u8], key: &PKey<Private>) -> Res<Vec<u8>> {
+pub fn sign_content(
+    econtent_type: emrtd::cms::Oid,
+    econtent: &[u8],
+    cert: &[u8],
+    key: &PKey<Private>,
+) -> Res<Vec<u8>> {
     let req = SignRequest {
         econtent_type,
         econtent,
@@ -159,7 +165,11 @@ pub fn sign_content(econtent_type: emrtd::cms::Oid, econtent: &[u8], cert: &[u8]
 }
 
 /// EF.SOD (`77 { ContentInfo }`) over the data groups of `files` with SHA-256.
-pub fn sign_sod<'a>(files: impl IntoIterator<Item = (u8, &'a [u8])>, cert: &[u8], key: &PKey<Private>) -> Res<Vec<u8>> {
+pub fn sign_sod<'a>(
+    files: impl IntoIterator<Item = (u8, &'a [u8])>,
+    cert: &[u8],
+    key: &PKey<Private>,
+) -> Res<Vec<u8>> {
     use emrtd::cms::asn1::{encode_oid, encode_seq, encode_small_uint};
     let sha256 = encode_seq(&[&encode_oid(&emrtd::pki::signature::oid::SHA256), &[0x05, 0x00]]);
     let mut hashes = Vec::new();
@@ -218,7 +228,10 @@ pub fn build(root: &Path, dir: &Path) -> Res<Ref1> {
     let pace = SecurityInfo::Pace(PaceInfo::new(pace_protocol(), Some(13)));
     let mut dg14_infos = vec![pace.clone()];
     dg14_infos.extend(ca_infos.iter().cloned());
-    std::fs::write(dir.join("dg14.bin"), SecurityInfos::from_infos(dg14_infos).encode_dg14())?;
+    std::fs::write(
+        dir.join("dg14.bin"),
+        SecurityInfos::from_infos(dg14_infos).encode_dg14(),
+    )?;
     let mut cs_infos = vec![pace];
     cs_infos.extend(ca_infos);
     let card_security = sign_content(

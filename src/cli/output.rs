@@ -90,7 +90,9 @@ fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<crate::transport::TransportError>() {
         use crate::transport::TransportError as T;
         return match e {
-            T::NoService => Some("is pcscd running? (`pcscd --foreground` starts it; see docs/vpcd.md)".into()),
+            T::NoService => {
+                Some("is pcscd running? (`pcscd --foreground` starts it; see docs/vpcd.md)".into())
+            }
             T::NoReader { .. } => Some("`emrtd readers` lists the readers PC/SC sees".into()),
             T::NoCard { .. } | T::CardRemoved => {
                 Some("place the document on the reader and keep it still".into())
