@@ -84,7 +84,7 @@ fn secrets(profile: &Path) -> Secrets {
     texts.push(mrz.document_number().trim_end_matches('<').to_string());
     texts.push(mrz.mrz_information().to_string());
     let dg1 = emrtd::lds::dg1::Dg1::decode(&p.files[&LdsFile::Dg(1)]).unwrap();
-    let mut names = vec![dg1.primary_identifier(), dg1.secondary_identifier()];
+    let mut names = vec![dg1.fields.primary_identifier(), dg1.fields.secondary_identifier()];
     let dg11 = emrtd::lds::dg11::Dg11::decode(&p.files[&LdsFile::Dg(11)]).unwrap();
     let dg11_text = String::from_utf8_lossy(&dg11.raw).to_string();
     // the printable runs of DG11 (full name, place of birth, address …)
@@ -174,7 +174,7 @@ fn assert_clean(what: &str, haystack: &[u8]) {
     assert!(l.is_empty(), "{what} leaks: {l:?}");
 }
 
-fn common<'a>(f: &'a Fixture) -> Vec<&'a str> {
+fn common(f: &Fixture) -> Vec<&str> {
     vec!["--store", f.store.to_str().unwrap()]
 }
 
