@@ -368,7 +368,13 @@ impl<T: Transport> PlainChannel<T> {
 impl<T: Transport> CardChannel for PlainChannel<T> {
     fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
         let mut resp = self.transmit_raw(&cmd.encode()?)?;
-        if let Some(correct) = resp.sw.wrong_le_exact() {
+        // a protected command (CLA b4 b3 = 11) is never resent: its MAC covers the send
+        // sequence counter, so a copy would not verify; the 6Cxx travels up inside the
+        // protected response and the caller asks again with a new command
+        let protected = cmd.cla & 0x0C == 0x0C;
+        if let Some(correct) = resp.sw.wrong_le_exact()
+            && !protected
+        {
             // 6Cxx: resend once with the length the card asked for
             let mut retry = cmd.clone();
             retry.le = Some(if correct == 0 {

@@ -11,6 +11,7 @@
 
 mod auth;
 pub mod chip;
+pub mod fault;
 pub mod link;
 pub mod profile;
 pub mod vpcd;

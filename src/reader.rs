@@ -3,12 +3,26 @@
 //! the fewest round trips the chip allows, recover from tag loss (reconnect,
 //! re-authenticate with the same protocol, resume at the offset), and produce a
 //! [`Dump`].
+//!
+//! Hostile and broken chips: every read is bounded in APDUs and in time
+//! ([`ReadOptions::max_apdus`], [`ReadOptions::time_budget`]), and in recoveries. A
+//! secure-messaging failure (wrong MAC, the chip ending SM with a plain status word,
+//! malformed protected objects) or a malformed answer leaves the session dead — the
+//! two counters can no longer be trusted to agree — and nothing from that answer is
+//! used: the session reconnects, authenticates again and resumes at the offset,
+//! recorded as a recovery with its reason. The same failure at the same place right
+//! after re-authenticating ends the read ([`ReadError::ChannelBroken`]), so a chip
+//! that always fails is never retried for ever. One exception keeps real chips
+//! readable: a chip that denies a file (6982, 6A82 …) at its first byte with a plain
+//! status word, ending secure messaging, and does so again after re-authenticating,
+//! has the file recorded absent and the session re-established for the next file.
 
+pub mod budget;
 pub mod dump;
 pub mod engine;
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
@@ -19,10 +33,12 @@ use crate::apdu::{ApduError, CardChannel, Command, PlainChannel, StatusWord};
 use crate::lds::LdsFile;
 use crate::lds::security_infos::{CardSecurity, SecurityInfos};
 use crate::rng::RandomSource;
-use crate::sm::{SecureChannel, SessionKeys};
+use crate::sm::{SecureChannel, SessionKeys, SmError};
 use crate::transport::trace::TraceLog;
 use crate::transport::{Transport, TransportError};
 
+pub use budget::Budget;
+pub use budget::Budgeted;
 pub use dump::{AbsentRecord, AccessRecord, Dump, FileRecord, Manifest};
 use engine::{EngineError, FileOutcome, FileProgress, ReadSizes};
 
@@ -57,9 +73,19 @@ pub struct ReadOptions {
     pub pace_oid: Option<String>,
     /// Preferred PACE parameter id.
     pub pace_param: Option<u32>,
-    /// Most tag-loss recoveries before giving up.
+    /// Most recoveries (tag loss, or a secure channel that broke) before giving up.
     pub max_recoveries: usize,
+    /// Most APDUs for the whole read, access control and recoveries included.
+    pub max_apdus: usize,
+    /// Most wall-clock time for the whole read, from the first APDU.
+    pub time_budget: Duration,
 }
+
+/// Default [`ReadOptions::max_apdus`]: far above a legitimate read (a 4 MiB file in
+/// 223-byte blocks is under 19,000), far below "for ever".
+pub const DEFAULT_MAX_APDUS: usize = 20_000;
+/// Default [`ReadOptions::time_budget`].
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(60);
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -73,6 +99,8 @@ impl Default for ReadOptions {
             pace_oid: None,
             pace_param: None,
             max_recoveries: 8,
+            max_apdus: DEFAULT_MAX_APDUS,
+            time_budget: DEFAULT_TIME_BUDGET,
         }
     }
 }
@@ -96,14 +124,36 @@ pub enum ReadError {
         /// Status word.
         sw: StatusWord,
     },
-    /// The link kept failing.
-    #[error("gave up after {recoveries} recoveries from tag loss")]
+    /// The link kept failing, or the secure channel kept breaking.
+    #[error("gave up after {recoveries} recoveries from tag loss or a broken secure channel")]
     TooManyRecoveries {
         /// Recoveries attempted.
         recoveries: usize,
         /// The last failure.
         #[source]
-        last: TransportError,
+        last: Box<ReadError>,
+    },
+    /// Secure messaging failed (or the chip's answers were malformed) again at the same
+    /// place right after re-authenticating: the chip cannot be read.
+    #[error("the secure channel to the chip broke {}, and again right after re-authenticating", place(*.file, *.offset))]
+    ChannelBroken {
+        /// File being read, if any.
+        file: Option<LdsFile>,
+        /// Offset in it.
+        offset: usize,
+        /// The second failure.
+        #[source]
+        source: Box<ReadError>,
+    },
+    /// The read used up its APDU or time budget.
+    #[error("gave up: {budget} ({apdus} APDUs in {:.1} s)", .elapsed.as_secs_f64())]
+    BudgetExhausted {
+        /// Which budget.
+        budget: Budget,
+        /// APDUs sent.
+        apdus: usize,
+        /// Time since the first APDU.
+        elapsed: Duration,
     },
     /// The user asked for an access protocol the card does not offer.
     #[error("{what}")]
@@ -113,7 +163,94 @@ pub enum ReadError {
     },
 }
 
+fn place(file: Option<LdsFile>, offset: usize) -> String {
+    match file {
+        Some(f) => format!("reading {f} at offset {offset}"),
+        None => "during access control".into(),
+    }
+}
+
+/// Why a step failed, as far as recovery is concerned.
+#[derive(Debug)]
+enum Trouble {
+    /// The link failed: reconnect, re-authenticate, resume.
+    LinkLoss(String),
+    /// The session's answers can no longer be trusted (secure messaging failed, or an
+    /// answer was malformed): the session is dead; authenticate again, once per place.
+    Broken(String),
+    /// Anything else: reported as it is.
+    Fatal,
+}
+
 impl ReadError {
+    /// What a recovery could do about this error.
+    fn trouble(&self) -> Trouble {
+        let apdu = match self {
+            ReadError::Engine(EngineError::Apdu(a)) | ReadError::Apdu(a) => Some(a),
+            ReadError::Access(AccessError::Apdu(a)) => Some(a),
+            _ => None,
+        };
+        let sm = match self {
+            ReadError::Access(AccessError::Sm(sm)) => Some(sm),
+            _ => apdu.and_then(crate::sm::sm_error),
+        };
+        if let Some(sm) = sm {
+            return match sm {
+                // local failures: another session would fail the same way
+                SmError::Unprotectable { .. } | SmError::BadKeys { .. } | SmError::Crypto(_) => {
+                    Trouble::Fatal
+                }
+                other => Trouble::Broken(format!("secure messaging failed: {other}")),
+            };
+        }
+        match apdu {
+            Some(ApduError::Transport(t)) if t.is_link_loss() => Trouble::LinkLoss(t.to_string()),
+            Some(ApduError::Transport(t @ TransportError::MalformedResponse { .. })) => {
+                Trouble::Broken(t.to_string())
+            }
+            Some(e @ ApduError::EndlessGetResponse) => Trouble::Broken(e.to_string()),
+            _ => Trouble::Fatal,
+        }
+    }
+
+    /// The status word of a chip that denied a file in plain, ending secure messaging.
+    fn plain_denial(&self) -> Option<StatusWord> {
+        let inner = match self {
+            ReadError::ChannelBroken {
+                offset: 0, source, ..
+            } => source.as_ref(),
+            _ => return None,
+        };
+        let ReadError::Engine(EngineError::Apdu(a)) = inner else {
+            return None;
+        };
+        match crate::sm::sm_error(a) {
+            Some(SmError::ChipAbortedSm { sw }) if engine::is_unavailable(*sw) => Some(*sw),
+            _ => None,
+        }
+    }
+
+    /// What the user can do about it, when there is something.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReadError::Access(a) => a.hint(),
+            ReadError::ChannelBroken { .. } => Some(
+                "the chip's answers do not verify under secure messaging: treat the document as \
+                 suspect, or retry on another reader"
+                    .into(),
+            ),
+            ReadError::BudgetExhausted { .. } => Some(
+                "the chip is too slow or never finishes; retry, and treat the document as suspect if it \
+                 happens again"
+                    .into(),
+            ),
+            ReadError::TooManyRecoveries { .. } => {
+                Some("hold the document still on the reader and retry".into())
+            }
+            _ => None,
+        }
+    }
+
     /// The link failed in a way that reconnecting may cure.
     fn link_loss(&self) -> Option<&TransportError> {
         let apdu = match self {
@@ -214,8 +351,8 @@ struct Established {
 
 /// A reading session over a transport.
 pub struct Session<'r, T: Transport> {
-    channel: Option<SecureChannel<PlainChannel<T>>>,
-    plain: Option<PlainChannel<T>>,
+    channel: Option<SecureChannel<PlainChannel<Budgeted<T>>>>,
+    plain: Option<PlainChannel<Budgeted<T>>>,
     password: Password,
     options: ReadOptions,
     rng: &'r mut dyn RandomSource,
@@ -228,6 +365,11 @@ pub struct Session<'r, T: Transport> {
     last_offset: usize,
     in_app: bool,
     cam: Option<crate::access::pace::CamData>,
+    /// Where the session last broke (file, offset): breaking there again is final.
+    last_broken: Option<(Option<LdsFile>, usize)>,
+    /// The chip ended secure messaging (denying a file in plain): authenticate again
+    /// before the next command.
+    dead: bool,
 }
 
 impl<'r, T: Transport> Session<'r, T> {
@@ -244,6 +386,7 @@ impl<'r, T: Transport> Session<'r, T> {
         let mut manifest = Manifest::new(info.reader, &info.atr);
         manifest.extended_length = extended;
         let sizes = ReadSizes::new(extended, options.max_read);
+        let transport = Budgeted::new(transport, options.max_apdus, options.time_budget);
         Session {
             channel: None,
             plain: Some(PlainChannel::new(transport)),
@@ -259,6 +402,8 @@ impl<'r, T: Transport> Session<'r, T> {
             last_offset: 0,
             in_app: false,
             cam: None,
+            last_broken: None,
+            dead: false,
         }
     }
 
@@ -268,7 +413,7 @@ impl<'r, T: Transport> Session<'r, T> {
         }
     }
 
-    fn plain_mut(&mut self) -> Result<&mut PlainChannel<T>, ReadError> {
+    fn plain_mut(&mut self) -> Result<&mut PlainChannel<Budgeted<T>>, ReadError> {
         if self.plain.is_none()
             && let Some(sm) = self.channel.take()
         {
@@ -462,18 +607,21 @@ impl<'r, T: Transport> Session<'r, T> {
         Ok(())
     }
 
-    /// Reconnect after tag loss and authenticate again with the same protocol.
+    /// Reconnect (after tag loss, or to start over from a dead secure channel) and
+    /// authenticate again with the same protocol.
     fn recover(
         &mut self,
         file: Option<LdsFile>,
         offset: usize,
-        err: &TransportError,
+        kind: &str,
+        reason: String,
     ) -> Result<(), ReadError> {
         self.manifest.recoveries += 1;
         self.manifest.recovery_log.push(dump::RecoveryRecord {
             file: file.map(|f| f.name()),
             offset,
-            error: err.to_string(),
+            error: reason,
+            kind: kind.into(),
         });
         self.context("recover");
         let plain = self.plain_mut()?;
@@ -491,14 +639,16 @@ impl<'r, T: Transport> Session<'r, T> {
             self.in_app = true;
         }
         self.secure(est.keys)?;
+        self.dead = false;
         if pace && was_in_app {
             self.select_application()?;
         }
         Ok(())
     }
 
-    /// Run `op` with recovery from tag loss: on a link loss, reconnect,
-    /// re-authenticate and call `op` again (it resumes from its own progress).
+    /// Run `op` with recovery: on a link loss, or a secure channel that broke,
+    /// reconnect, re-authenticate and call `op` again (it resumes from its own
+    /// progress). A channel that breaks at the same place twice is final.
     fn with_recovery<R>(
         &mut self,
         file: Option<LdsFile>,
@@ -509,19 +659,31 @@ impl<'r, T: Transport> Session<'r, T> {
                 Ok(r) => return Ok(r),
                 Err(e) => e,
             };
-            // a reconnect or re-authentication that itself loses the link is retried too
+            // a reconnect or re-authentication that itself fails is handled the same way
             loop {
-                let Some(t) = err.link_loss() else {
-                    return Err(err);
+                let offset = if file.is_some() { self.last_offset } else { 0 };
+                let (kind, reason) = match err.trouble() {
+                    Trouble::Fatal => return Err(err),
+                    Trouble::LinkLoss(r) => ("link_loss", r),
+                    Trouble::Broken(r) => {
+                        if self.last_broken == Some((file, offset)) {
+                            return Err(ReadError::ChannelBroken {
+                                file,
+                                offset,
+                                source: Box::new(err),
+                            });
+                        }
+                        self.last_broken = Some((file, offset));
+                        ("channel_broken", r)
+                    }
                 };
-                let t = clone_link_error(t);
                 if self.manifest.recoveries >= self.options.max_recoveries {
                     return Err(ReadError::TooManyRecoveries {
                         recoveries: self.manifest.recoveries,
-                        last: t,
+                        last: Box::new(err),
                     });
                 }
-                match self.recover(file, self.last_offset, &t) {
+                match self.recover(file, offset, kind, reason) {
                     Ok(()) => break,
                     Err(e) => err = e,
                 }
@@ -534,7 +696,22 @@ impl<'r, T: Transport> Session<'r, T> {
         let started = Instant::now();
         let modelled_before = self.modelled_ms();
         let mut fp = FileProgress::new(file);
-        let outcome = self.with_recovery(Some(file), |s| {
+        let result = self.with_recovery(Some(file), |s| {
+            if s.dead {
+                // the chip ended secure messaging after denying the previous file
+                s.last_offset = 0;
+                if s.manifest.recoveries >= s.options.max_recoveries {
+                    return Err(ReadError::AccessUnavailable {
+                        what: "no recoveries left to re-establish secure messaging".into(),
+                    });
+                }
+                s.recover(
+                    Some(file),
+                    0,
+                    "channel_broken",
+                    "secure messaging re-established after the chip ended it".into(),
+                )?;
+            }
             let Some(ch) = s.channel.as_mut() else {
                 return Err(ReadError::AccessUnavailable {
                     what: "no secure channel".into(),
@@ -547,7 +724,27 @@ impl<'r, T: Transport> Session<'r, T> {
                 s.last_offset = fp.data.len();
             }
             Ok(r?)
-        })?;
+        });
+        let outcome = match result {
+            Ok(o) => o,
+            Err(e) => match e.plain_denial() {
+                // denied in plain twice at the first byte: the chip means it
+                Some(sw) => {
+                    self.dead = true;
+                    self.manifest.absent.push(AbsentRecord {
+                        name: file.name(),
+                        sw: format!("{:04X}", sw.0),
+                        meaning: format!(
+                            "{} (answered without secure messaging, ending the session)",
+                            sw.meaning()
+                        ),
+                    });
+                    progress.finished(file);
+                    return Ok(());
+                }
+                None => return Err(e),
+            },
+        };
         progress.finished(file);
         match outcome {
             FileOutcome::Complete => {
@@ -588,11 +785,12 @@ impl<'r, T: Transport> Session<'r, T> {
     /// [`Session::run`], then `after` on the still-open secure channel with the dump and
     /// the session's randomness: Active and Chip Authentication need the chip once the
     /// files are read. The dump's manifest does not count what `after` sends, and tag
-    /// loss inside `after` is not recovered.
+    /// loss inside `after` is not recovered; the read's APDU and time budgets
+    /// ([`Budgeted`]) still bound it.
     pub fn run_then<R>(
         mut self,
         progress: &mut dyn ReadProgress,
-        after: impl FnOnce(&Dump, &mut SecureChannel<PlainChannel<T>>, &mut dyn RandomSource) -> R,
+        after: impl FnOnce(&Dump, &mut SecureChannel<PlainChannel<Budgeted<T>>>, &mut dyn RandomSource) -> R,
     ) -> Result<(Dump, R), ReadFailure> {
         let t0 = Instant::now();
         match self.run_inner(progress) {
@@ -612,6 +810,14 @@ impl<'r, T: Transport> Session<'r, T> {
                 }
             }
             Err(error) => {
+                let error = match self.budget_state() {
+                    Some((budget, apdus, elapsed)) => ReadError::BudgetExhausted {
+                        budget,
+                        apdus,
+                        elapsed,
+                    },
+                    None => error,
+                };
                 self.manifest.partial = true;
                 self.manifest.errors.push(error_chain(&error));
                 // a dump is only worth keeping when a file of the document was read
@@ -714,6 +920,20 @@ impl<'r, T: Transport> Session<'r, T> {
         }
     }
 
+    fn transport(&self) -> Option<&Budgeted<T>> {
+        match (&self.channel, &self.plain) {
+            (Some(sm), _) => Some(sm.inner().transport()),
+            (None, Some(p)) => Some(p.transport()),
+            _ => None,
+        }
+    }
+
+    /// The budget that ran out, with the APDUs and time spent.
+    fn budget_state(&self) -> Option<(Budget, usize, Duration)> {
+        let t = self.transport()?;
+        Some((t.exhausted()?, t.apdus(), t.elapsed()))
+    }
+
     fn modelled_ms(&self) -> Option<f64> {
         match (&self.channel, &self.plain) {
             (Some(sm), _) => sm.inner().transport().modelled_ms(),
@@ -757,19 +977,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
-}
-
-/// Transport errors are not `Clone` (they may hold a boxed source); recovery only
-/// needs the link-loss kinds, which carry plain data.
-fn clone_link_error(t: &TransportError) -> TransportError {
-    match t {
-        TransportError::CardRemoved => TransportError::CardRemoved,
-        TransportError::Timeout { ms } => TransportError::Timeout { ms: *ms },
-        TransportError::Transmit { reason } => TransportError::Transmit {
-            reason: reason.clone(),
-        },
-        other => TransportError::Transmit {
-            reason: other.to_string(),
-        },
-    }
 }

@@ -138,7 +138,17 @@ pub fn authenticate<C: CardChannel + ?Sized>(
         .with_le(CRYPTOGRAM_LEN);
     let resp = ch.send(&cmd)?;
     if !resp.is_ok() {
-        return Err(AccessError::Refused { sw: resp.sw });
+        // 6300/63Cx, 6982 and 6A80 are how chips refuse a wrong key; anything else is
+        // a chip misbehaving, not evidence of a wrong MRZ
+        let refused = resp.sw.sw1() == 0x63 || matches!(resp.sw.0, 0x6982 | 0x6A80);
+        return Err(if refused {
+            AccessError::Refused { sw: resp.sw }
+        } else {
+            AccessError::Status {
+                ins: INS_MUTUAL_AUTHENTICATE,
+                sw: resp.sw,
+            }
+        });
     }
     let r = keys.open(&resp.data)?.ok_or(AccessError::BadChipCryptogram {
         what: "length or MAC of the chip's cryptogram",

@@ -82,6 +82,11 @@ fn find_hint(err: &anyhow::Error) -> Option<String> {
 
 /// Hints for library error types (extended as layers add errors users can act on).
 fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = cause.downcast_ref::<crate::reader::ReadError>()
+        && let Some(h) = e.hint()
+    {
+        return Some(h);
+    }
     if let Some(e) = cause.downcast_ref::<crate::access::AccessError>()
         && let Some(h) = e.hint()
     {

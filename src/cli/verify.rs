@@ -410,9 +410,12 @@ fn verify_live(
             // a chip that advertises PACE and then breaks it (other than refusing the
             // password) is not genuine: that is a verdict, not an operational error
             if let ReadError::Access(e) = &failure.error
-                && !matches!(
+                && matches!(
                     e,
-                    AccessError::Refused { .. } | AccessError::InvalidPassword { .. } | AccessError::Apdu(_)
+                    AccessError::Pace(_)
+                        | AccessError::BadChipCryptogram { .. }
+                        | AccessError::Status { ins: 0x22 | 0x86, .. }
+                        | AccessError::BadResponse { ins: 0x86, .. }
                 )
             {
                 let check = Check::fail(

@@ -16,8 +16,9 @@ use crate::sm::ChipSm;
 use crate::transport::{Transport, TransportError, TransportInfo};
 
 use super::auth::ChipAuth;
+use super::fault::{self, Before, Injector};
 use super::link::{ChipWork, LinkModel};
-use super::profile::{Fault, OversizeLe, Profile};
+use super::profile::{OversizeLe, Profile};
 
 /// Which dedicated file is selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,7 @@ pub struct Emulator {
     state: State,
     apdu_index: usize,
     removed: bool,
+    faults: Injector,
 }
 
 impl Emulator {
@@ -82,6 +84,10 @@ impl Emulator {
             .and_then(|m| MrzKey::from_mrz(&m).ok());
         let pace = chip_pace(&profile, mrz_key.as_ref());
         let auth = ChipAuth::new(&profile);
+        let faults = Injector::new(&profile.faults);
+        // content faults: the chip is personalised with the hostile bytes
+        let mut profile = profile;
+        profile.files = fault::personalise(&profile.files, &profile.faults);
         Emulator {
             link: LinkModel::new(profile.link.clone()),
             profile: Arc::new(profile),
@@ -92,6 +98,7 @@ impl Emulator {
             state: State::reset(),
             apdu_index: 0,
             removed: false,
+            faults,
         }
     }
 
@@ -113,6 +120,7 @@ impl Emulator {
     /// Power-cycle: the session and selection are dropped.
     pub fn reset(&mut self) {
         self.state = State::reset();
+        self.faults.reset();
         if let Some(p) = &mut self.pace {
             p.reset();
         }
@@ -161,29 +169,34 @@ impl Emulator {
                     }
                 };
                 self.state.auth = Auth::Secure { sm, via };
-                let (resp, work) = self.dispatch(&plain);
+                let (mut resp, work) = self.dispatch(&plain);
+                self.faults.plain_response(&plain, &mut resp);
                 // the session may have been replaced (PACE/CA re-keying) or dropped
                 let bytes = match &mut self.state.auth {
-                    Auth::Secure { sm, .. } => match sm.protect_response(&resp) {
-                        Ok(r) => {
-                            // Chip Authentication: answered under the old keys, switch now
-                            if let Some(keys) = self.auth.take_rekey() {
-                                sm.rekey(keys);
+                    Auth::Secure { sm, .. } => {
+                        self.faults.before_protect(sm);
+                        match sm.protect_response(&resp) {
+                            Ok(r) => {
+                                // Chip Authentication: answered under the old keys, switch now
+                                if let Some(keys) = self.auth.take_rekey() {
+                                    sm.rekey(keys);
+                                }
+                                r.to_bytes()
                             }
-                            r.to_bytes()
+                            Err(_) => {
+                                self.state.auth = Auth::None;
+                                Response::status(StatusWord::UNKNOWN).to_bytes()
+                            }
                         }
-                        Err(_) => {
-                            self.state.auth = Auth::None;
-                            Response::status(StatusWord::UNKNOWN).to_bytes()
-                        }
-                    },
+                    }
                     _ => resp.to_bytes(),
                 };
                 (bytes, work)
             }
             Auth::Secure { .. } => {
                 // a plain command ends secure messaging (Doc 9303 Part 11 §9.8.6)
-                let (resp, work) = self.dispatch(&cmd);
+                let (mut resp, work) = self.dispatch(&cmd);
+                self.faults.plain_response(&cmd, &mut resp);
                 (resp.to_bytes(), work)
             }
             other => {
@@ -194,7 +207,8 @@ impl Emulator {
                     );
                 }
                 self.state.auth = other;
-                let (resp, work) = self.dispatch(&cmd);
+                let (mut resp, work) = self.dispatch(&cmd);
+                self.faults.plain_response(&cmd, &mut resp);
                 (resp.to_bytes(), work)
             }
         }
@@ -213,6 +227,15 @@ impl Emulator {
             }
             0x22 | 0x86 => self.pace_step(cmd),
             _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),
+        }
+    }
+
+    /// The file a READ BINARY addresses, for fault triggers that filter by file.
+    fn resolve(&self, address: fault::Address) -> Option<LdsFile> {
+        match address {
+            fault::Address::Sfi(sfi) => self.lookup_sfi(sfi),
+            fault::Address::Fid(fid) => self.lookup_fid(fid),
+            fault::Address::Current => self.state.current,
         }
     }
 
@@ -476,17 +499,32 @@ impl Transport for Emulator {
         if self.removed {
             return Err(TransportError::CardRemoved);
         }
-        let removed_now = self
-            .profile
-            .faults
-            .iter()
-            .any(|f| matches!(f, Fault::CardRemoved { at } if *at == index));
-        if removed_now {
-            self.removed = true;
-            self.reset();
-            return Err(TransportError::CardRemoved);
-        }
-        let (resp, work) = self.process(command);
+        let target = if self.faults.wants_target() {
+            fault::address(command).and_then(|a| self.resolve(a))
+        } else {
+            None
+        };
+        let (resp, work) = match self.faults.before(index, command, target) {
+            Before::Removed => {
+                self.removed = true;
+                self.reset();
+                return Err(TransportError::CardRemoved);
+            }
+            Before::Lost(e) => return Err(e),
+            Before::Answer(bytes) => (bytes, ChipWork::default()),
+            Before::Process => {
+                let (bytes, work) = self.process(command);
+                let after = self.faults.after(bytes);
+                if after.end_session {
+                    self.state.auth = Auth::None;
+                }
+                if let Some(e) = after.lost {
+                    return Err(e);
+                }
+                (after.bytes, work)
+            }
+        };
+        self.link.total_ms += self.faults.delay_ms() as f64;
         let ms = self.link.exchange(command.len(), resp.len(), work);
         if self.link.realtime() {
             std::thread::sleep(std::time::Duration::from_secs_f64(ms / 1000.0));

@@ -24,7 +24,8 @@
 //!
 //! DG1 is generated from the MRZ, DG15 (and for an EC key a DG14 with the
 //! ActiveAuthenticationInfo) from the AA key, and EF.COM from the data groups present,
-//! unless the profile gives them.
+//! unless the profile gives them. `[[faults]]` entries make a broken or hostile chip
+//! (see [`super::fault`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ use thiserror::Error;
 
 use crate::access::aa::{AaHash, AaSigner, EcdsaEncoding};
 use crate::lds::LdsFile;
+
+pub use super::fault::Fault;
 
 /// Errors loading a profile.
 #[derive(Debug, Error)]
@@ -79,6 +82,9 @@ pub enum ProfileError {
         /// What is wrong.
         what: String,
     },
+    /// A `[[faults]]` entry that does not fit the profile.
+    #[error("invalid [[faults]] entry in the profile")]
+    Fault(#[from] super::fault::FaultError),
     /// An inconsistent chip setting.
     #[error("profile chip settings: {what}")]
     Chip {
@@ -161,18 +167,6 @@ impl Default for LinkConfig {
             realtime: false,
         }
     }
-}
-
-/// A fault the chip injects.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Fault {
-    /// The card leaves the field when APDU number `at` (0-based, counted over the whole
-    /// life of the emulator) arrives; it is back on the next reconnect.
-    CardRemoved {
-        /// APDU index.
-        at: usize,
-    },
 }
 
 /// One PACEInfo the chip offers (`[[pace]]`); EF.CardAccess is written from these
@@ -464,6 +458,7 @@ impl Profile {
             aa,
         };
         profile.generate_missing()?;
+        super::fault::validate(&profile)?;
         Ok(profile)
     }
 

@@ -150,6 +150,11 @@ pub struct RecoveryRecord {
     pub offset: usize,
     /// What failed.
     pub error: String,
+    /// `link_loss` (the card left the field, a transmission failed) or
+    /// `channel_broken` (secure messaging failed or an answer was malformed, so the
+    /// session was authenticated again).
+    #[serde(default)]
+    pub kind: String,
 }
 
 /// `manifest.json`.

@@ -7,6 +7,15 @@
 //! failed block; offsets above 32767 use READ BINARY with odd INS (B1). Bytes past
 //! the TLV length are trimmed (and noted).
 //!
+//! Chip data is attacker-controlled: a header claiming more than [`MAX_FILE`] (up to
+//! the 4 GB and beyond that a five-octet length field can say) is refused before
+//! anything is allocated; a chip that says "end of file" before the TLV length is
+//! reached ends the read with an error, never with a short file passed off as
+//! complete; data beyond Le is discarded. A BER indefinite-length file (EF.SOD
+//! `77 80 … 00 00` on some issuers' chips) has no length up front: it is read until
+//! its end-of-contents marker is in, or the chip says the file ends (no data, 6282,
+//! 6B00), bounded by [`MAX_FILE`].
+//!
 //! Progress lives in a [`FileProgress`] owned by the caller, so a read interrupted
 //! by tag loss resumes at the last offset after re-authentication.
 
@@ -55,7 +64,9 @@ pub enum EngineError {
         claimed: usize,
     },
     /// The card returned no data where more was expected.
-    #[error("reading {file}: no data at offset {offset} although the file is {expected} bytes long")]
+    #[error(
+        "reading {file}: the card gives no more data after {offset} bytes, but the file's TLV header claims {expected}"
+    )]
     NoProgress {
         /// File.
         file: LdsFile,
@@ -69,6 +80,14 @@ pub enum EngineError {
     BadOddResponse {
         /// File.
         file: LdsFile,
+    },
+    /// A file without a definite length that did not end within [`MAX_FILE`] bytes.
+    #[error("{file} has no definite length and did not end within the {MAX_FILE}-byte limit")]
+    NoEnd {
+        /// File.
+        file: LdsFile,
+        /// Bytes read before giving up.
+        read: usize,
     },
     /// More APDUs than any file of its size could need.
     #[error("reading {file}: gave up after {apdus} commands")]
@@ -153,7 +172,17 @@ pub struct FileProgress {
     pub notes: Vec<String>,
     /// Largest size that worked.
     pub read_size: Option<usize>,
+    /// Size of a short answer to a file of unknown length: the chip's per-command
+    /// limit if more data follows, else the end of the file.
+    pub short: Option<usize>,
+    /// The outer TLV has the BER indefinite length.
+    pub indefinite: bool,
 }
+
+/// Note on a file whose outer TLV has the BER indefinite length.
+pub const NOTE_INDEFINITE: &str = "indefinite-length outer TLV";
+/// Note on a file whose first bytes are not a TLV header.
+pub const NOTE_MALFORMED: &str = "outer TLV header malformed; read to the end of the file";
 
 impl FileProgress {
     /// A fresh read of `file`.
@@ -166,6 +195,8 @@ impl FileProgress {
             apdus: 0,
             notes: Vec::new(),
             read_size: None,
+            short: None,
+            indefinite: false,
         }
     }
 }
@@ -179,11 +210,60 @@ pub enum FileOutcome {
     Unavailable(StatusWord),
 }
 
-fn is_unavailable(sw: StatusWord) -> bool {
+/// Status words that mean the file is not there or not readable (as opposed to a
+/// failure of the read).
+pub fn is_unavailable(sw: StatusWord) -> bool {
     matches!(
         sw.0,
         0x6A82 | 0x6A83 | 0x6982 | 0x6985 | 0x6986 | 0x6A86 | 0x6A88 | 0x6D00 | 0x6283
     )
+}
+
+/// What the first bytes of a file say about its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// The header is not complete yet.
+    Incomplete,
+    /// Tag, length and value: this many bytes in all.
+    Definite(usize),
+    /// BER indefinite length: ends with `00 00`.
+    Indefinite,
+    /// A definite length beyond anything the reader accepts (saturated).
+    Huge(u64),
+    /// Not a TLV header at all.
+    Malformed,
+}
+
+fn claim(data: &[u8]) -> Claim {
+    match tlv::parse_header(data) {
+        Ok(h) => match h.total_len() {
+            Some(t) if t > MAX_FILE => Claim::Huge(t as u64),
+            Some(t) => Claim::Definite(t),
+            None if h.value_len.is_none() => Claim::Indefinite,
+            // header plus value length overflows usize
+            None => Claim::Huge(u64::MAX),
+        },
+        Err(tlv::TlvError::Truncated { .. }) => Claim::Incomplete,
+        Err(tlv::TlvError::BadLength { offset, first }) if (0x85..=0x88).contains(&first) => {
+            // five to eight length octets: more than 4 GB, which the TLV reader does not
+            // represent; read the number only to report it
+            let n = usize::from(first & 0x7F);
+            match data.get(offset + 1..offset + 1 + n) {
+                Some(octets) => Claim::Huge(
+                    octets
+                        .iter()
+                        .fold(0u64, |a, b| a.saturating_mul(256).saturating_add(u64::from(*b))),
+                ),
+                None => Claim::Incomplete,
+            }
+        }
+        Err(_) => Claim::Malformed,
+    }
+}
+
+/// Length of the complete BER element at the start of `data`, if it is complete.
+fn ber_complete(data: &[u8]) -> Option<usize> {
+    tlv::parse_ber(data).ok().map(|t| t.raw.len())
 }
 
 /// Callback for progress display: (file, bytes so far, total if known).
@@ -266,23 +346,82 @@ pub fn read_file(
                             expected,
                         });
                     }
+                    // "end of file" before the first byte: no content to dump
+                    None if offset == 0 && sw == StatusWord::END_OF_FILE => {
+                        return Ok(FileOutcome::Unavailable(sw));
+                    }
+                    // no LDS file is empty: a chip answering 9000 without data when Le
+                    // exceeds its buffer is asked for less before it is believed
+                    None if offset == 0 && sizes.step_down() => continue,
+                    None if offset == 0 => {
+                        progress
+                            .notes
+                            .push("the card returned no data: the file is empty".into());
+                        break;
+                    }
                     _ => break,
                 }
             }
+            let mut chunk = chunk;
+            if chunk.len() > want {
+                // more than Le: a chip bug; what was asked for is the first `want` bytes
+                progress.notes.push(format!(
+                    "the card returned {} bytes for Le {want} at offset {offset}; the excess was discarded",
+                    chunk.len()
+                ));
+                chunk.truncate(want);
+            }
             let got = chunk.len();
+            if progress.total.is_none()
+                && let Some(cap) = progress.short.take()
+            {
+                // the last short answer was not the end: it is the chip's limit
+                sizes.adopt(cap);
+            }
             progress.data.extend_from_slice(&chunk);
             progress.read_size = Some(progress.read_size.unwrap_or(0).max(got));
-            if progress.total.is_none()
-                && let Ok(h) = tlv::parse_header(&progress.data)
-            {
-                match h.total_len() {
-                    Some(t) if t > MAX_FILE => return Err(EngineError::TooLarge { file, claimed: t }),
-                    Some(t) => progress.total = Some(t),
-                    None => progress.notes.push("indefinite-length outer TLV".into()),
+            if progress.total.is_none() && !progress.indefinite {
+                match claim(&progress.data) {
+                    Claim::Incomplete => {}
+                    Claim::Definite(t) => progress.total = Some(t),
+                    Claim::Huge(t) => {
+                        return Err(EngineError::TooLarge {
+                            file,
+                            claimed: usize::try_from(t).unwrap_or(usize::MAX),
+                        });
+                    }
+                    Claim::Indefinite => {
+                        progress.indefinite = true;
+                        progress.notes.push(NOTE_INDEFINITE.into());
+                    }
+                    Claim::Malformed if !progress.notes.iter().any(|n| n == NOTE_MALFORMED) => {
+                        progress.notes.push(NOTE_MALFORMED.into());
+                    }
+                    Claim::Malformed => {}
                 }
             }
             on_progress(file, progress.data.len(), progress.total);
-            if sw == StatusWord::END_OF_FILE || (progress.total.is_none() && got < want) {
+            if progress.total.is_none() {
+                if progress.data.len() > MAX_FILE {
+                    return Err(EngineError::NoEnd {
+                        file,
+                        read: progress.data.len(),
+                    });
+                }
+                if sw == StatusWord::END_OF_FILE {
+                    break;
+                }
+                if got < want {
+                    if progress.indefinite && ber_complete(&progress.data).is_some() {
+                        break;
+                    }
+                    // the end of the file, or the most the chip returns per command: the
+                    // next answer tells
+                    progress.short = Some(got);
+                }
+                continue;
+            }
+            if sw == StatusWord::END_OF_FILE {
                 break;
             }
             if got < want && progress.total.is_some_and(|t| progress.data.len() < t) {
@@ -309,6 +448,24 @@ pub fn read_file(
         }
         return Err(EngineError::Status { file, offset, sw });
     }
+    if progress.indefinite {
+        match ber_complete(&progress.data) {
+            Some(end) => progress.total = Some(end),
+            None => progress
+                .notes
+                .push("the indefinite-length outer TLV has no end-of-contents marker".into()),
+        }
+    }
+    if let Some(total) = progress.total
+        && progress.data.len() < total
+    {
+        // the chip said "end of file" (6282) before the TLV length was reached
+        return Err(EngineError::NoProgress {
+            file,
+            offset: progress.data.len(),
+            expected: total,
+        });
+    }
     if let Some(total) = progress.total
         && progress.data.len() > total
     {
@@ -333,6 +490,10 @@ mod tests {
         max: usize,
         extended: bool,
         oversize: u16,
+        /// Answer an oversized Le with `max` bytes and 9000 instead of `oversize`.
+        truncate: bool,
+        /// Bytes of junk appended to every answer (a chip returning more than Le).
+        junk: usize,
         sent: Vec<Command>,
     }
 
@@ -344,6 +505,8 @@ mod tests {
                 max,
                 extended,
                 oversize: 0x6700,
+                truncate: false,
+                junk: 0,
                 sent: Vec::new(),
             }
         }
@@ -387,17 +550,23 @@ mod tests {
                 }
                 _ => return Ok(Response::status(StatusWord::INS_NOT_SUPPORTED)),
             };
-            let le = cmd.le.unwrap();
+            let mut le = cmd.le.unwrap();
             if le > self.max {
-                return Ok(Response::status(StatusWord(self.oversize)));
+                if !self.truncate {
+                    return Ok(Response::status(StatusWord(self.oversize)));
+                }
+                le = self.max;
             }
             let data = &self.files[idx].1;
             let chunk = &data[offset.min(data.len())..(offset + le).min(data.len())];
-            let out = if cmd.ins == 0xB1 {
+            let mut out = if cmd.ins == 0xB1 {
                 tlv::encode(0x53, chunk)
             } else {
                 chunk.to_vec()
             };
+            if !chunk.is_empty() {
+                out.extend(std::iter::repeat_n(0xEE, self.junk));
+            }
             Ok(Response::new(out, StatusWord::OK))
         }
 
@@ -505,6 +674,104 @@ mod tests {
         let mut p = FileProgress::new(LdsFile::Dg(2));
         let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
         assert!(matches!(e, EngineError::TooLarge { .. }));
+    }
+
+    #[test]
+    fn five_octet_length_is_too_large_before_reading_on() {
+        // 75 85 01 00 00 00 00: 4 GiB, beyond the four length octets the TLV reader takes
+        let mut hostile = vec![0x75, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00];
+        hostile.extend([0u8; 300]);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), hostile)], 256, false);
+        let mut sizes = ReadSizes::new(false, None);
+        let mut p = FileProgress::new(LdsFile::Dg(2));
+        let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
+        assert!(
+            matches!(e, EngineError::TooLarge { claimed, .. } if claimed == 1 << 32),
+            "{e:?}"
+        );
+        assert_eq!(card.sent.len(), 1);
+    }
+
+    #[test]
+    fn indefinite_length_over_a_card_that_returns_less_than_asked() {
+        // 77 80 { 30 80 { 04 .. } 00 00 } 00 00, 1000-odd bytes, card caps at 100
+        let inner = tlv::encode(0x04, &[0x5A; 1000]);
+        let mut sod = vec![0x77, 0x80, 0x30, 0x80];
+        sod.extend(&inner);
+        sod.extend([0, 0, 0, 0]);
+        let mut card = FakeCard::new(vec![(LdsFile::Sod, sod.clone())], 100, false);
+        card.truncate = true;
+        let mut sizes = ReadSizes::new(false, None);
+        let (o, p) = read(&mut card, &mut sizes, LdsFile::Sod);
+        assert_eq!(o, FileOutcome::Complete);
+        assert_eq!(
+            p.data, sod,
+            "a short answer is not the end of an indefinite-length file"
+        );
+        assert_eq!(p.notes, vec![NOTE_INDEFINITE.to_string()]);
+        // 256 (answered with 100), then 100 at a time: the cap was adopted
+        assert_eq!(sizes.current(), 100);
+        assert_eq!(card.sent.len(), sod.len().div_ceil(100));
+    }
+
+    #[test]
+    fn indefinite_length_ending_on_a_block_boundary() {
+        let mut sod = vec![0x77, 0x80];
+        sod.extend(tlv::encode(0x04, &[1; 220]));
+        sod.extend([0, 0]);
+        assert_eq!(sod.len(), 227);
+        let mut card = FakeCard::new(vec![(LdsFile::Sod, sod.clone())], 256, false);
+        let mut sizes = ReadSizes::new(false, Some(227));
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Sod);
+        assert_eq!(p.data, sod);
+        // a full block is not taken as the end: the card's empty answer at 227 says it
+        assert_eq!(card.sent.len(), 2);
+    }
+
+    #[test]
+    fn answers_longer_than_le_are_cut() {
+        let content = dg(2, 1000);
+        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 223, false);
+        card.junk = 7;
+        let mut sizes = ReadSizes::new(false, Some(223));
+        let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
+        assert_eq!(p.data, content);
+        assert_eq!(p.notes.len(), card.sent.len());
+    }
+
+    #[test]
+    fn end_of_file_before_the_tlv_length_is_an_error() {
+        struct Short(FakeCard);
+        impl CardChannel for Short {
+            fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
+                let mut r = self.0.send(cmd)?;
+                if r.data.len() < cmd.le.unwrap_or(0) {
+                    r.sw = StatusWord::END_OF_FILE;
+                }
+                Ok(r)
+            }
+            fn exchanges(&self) -> usize {
+                self.0.exchanges()
+            }
+        }
+        // the header claims 600 bytes; the card holds 300 and says 6282 at its end
+        let mut content = dg(1, 600);
+        content.truncate(300);
+        let mut card = Short(FakeCard::new(vec![(LdsFile::Dg(1), content)], 256, false));
+        let mut sizes = ReadSizes::new(false, Some(200));
+        let mut p = FileProgress::new(LdsFile::Dg(1));
+        let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                EngineError::NoProgress {
+                    offset: 300,
+                    expected: 604,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
