@@ -239,7 +239,7 @@ fn validate(
     let Some(issuer) = issuer else {
         return no_store_checks(prefix, "the issuing state is unknown (DG1 missing or unreadable)");
     };
-    match crate::pki::path::validate_dsc(store, cert, issuer, at) {
+    match validate_dsc_cached(store, cert, issuer, at) {
         Ok(p) => path_checks(prefix, &p),
         Err(e) => {
             let mut v = no_store_checks(prefix, "");
@@ -255,6 +255,65 @@ fn validate(
             v
         }
     }
+}
+
+/// What a validated path depends on: the store file as it is now (path, sizes and
+/// modification times of the database and its WAL, so an import in between is a new
+/// key), the DSC, the issuing state and the time of the check.
+type PathKey = (
+    std::path::PathBuf,
+    [Option<(u64, std::time::SystemTime)>; 2],
+    [u8; 32],
+    String,
+    i128,
+);
+
+fn path_key(store: &TrustStore, dsc: &[u8], issuer: &str, at: OffsetDateTime) -> Option<PathKey> {
+    let db = store.path()?.to_path_buf();
+    let stat = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)))
+    };
+    let mut wal = db.clone().into_os_string();
+    wal.push("-wal");
+    let files = [stat(&db), stat(std::path::Path::new(&wal))];
+    files[0]?;
+    Some((
+        db,
+        files,
+        openssl::sha::sha256(dsc),
+        issuer.to_string(),
+        at.unix_timestamp_nanos(),
+    ))
+}
+
+/// [`crate::pki::path::validate_dsc`], remembered for the process: `emrtd verify --dump`
+/// over many documents of one issuer validates each DSC → CSCA path (signatures, CRL)
+/// once instead of per document. Failures to validate (errors) are not remembered.
+fn validate_dsc_cached(
+    store: &TrustStore,
+    dsc: &[u8],
+    issuer: &str,
+    at: OffsetDateTime,
+) -> Result<PathResult, crate::pki::path::PathError> {
+    type Cache = std::collections::HashMap<PathKey, PathResult>;
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Cache>> = std::sync::OnceLock::new();
+    let Some(key) = path_key(store, dsc, issuer, at) else {
+        return crate::pki::path::validate_dsc(store, dsc, issuer, at);
+    };
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let r = crate::pki::path::validate_dsc(store, dsc, issuer, at)?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        c.insert(key, r.clone());
+    }
+    Ok(r)
 }
 
 /// Run Passive Authentication over a dump.
