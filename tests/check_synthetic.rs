@@ -436,9 +436,9 @@ fn wrong_country_key_usage_and_document_type() {
         ..Spec::default()
     }));
     assert_eq!(failed(&r), vec!["dsc.key_usage"]);
-    // an ID card (TD1, code I) signed by a DSC whose documentTypeList says P
+    // a crew member certificate (TD1, code AC) signed by a DSC whose documentTypeList says P, I
     let td1 =
-        "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
+        "ACUTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
     let r = run(&build(&Spec {
         mrz: td1,
         ..Spec::default()
