@@ -47,9 +47,16 @@ build: deps
 
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@echo "== emrtd pkd import: the fixture test PKI into a fresh trust store"
+	$(BIN) --store $(DEMO_DIR)/trust.db -q pkd import pkd-fixtures/pki/*
 	@echo "== emrtd read: emulated BAC booklet (pkd-fixtures/booklets/bac.toml)"
 	$(BIN) read --emulator pkd-fixtures/booklets/bac.toml --out $(DEMO_DIR)/bac-dump
-	@echo "== dump in $(DEMO_DIR)/bac-dump"
+	@echo "== emrtd verify: emulated REF-1 booklet (PACE, AA, CA) against that store"
+	$(BIN) --store $(DEMO_DIR)/trust.db verify --emulator pkd-fixtures/booklets/ref1.toml --html $(DEMO_DIR)/ref1.html
+	@echo "== emrtd verify: a forged booklet (DG2 swapped) must be INVALID"
+	@$(BIN) --store $(DEMO_DIR)/trust.db -q verify --emulator pkd-fixtures/booklets/forged-dg2-face-swapped.toml; \
+	  rc=$$?; test $$rc -eq 1 || { echo "expected exit 1, got $$rc" >&2; exit 1; }
+	@echo "== HTML report: $(DEMO_DIR)/ref1.html; dump: $(DEMO_DIR)/bac-dump"
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -86,8 +93,10 @@ fuzz:
 	FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh long
 
 fuzz-smoke-if-available:
+	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "installing cargo-fuzz (crates.io)"; \
+	  $(CARGO) install --locked cargo-fuzz >/dev/null 2>&1 || echo "cargo-fuzz could not be installed"; }
 	@if fuzz/run.sh check >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz-smoke; \
-	else echo "fuzz-smoke skipped: $$(fuzz/run.sh check 2>&1)"; fi
+	else echo "FUZZ SMOKE SKIPPED: $$(fuzz/run.sh check 2>&1)"; fi
 
 clean:
 	$(CARGO) clean
