@@ -499,6 +499,10 @@ impl TrustStore {
         }
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // a page cache that holds a whole ICAO PKD import (30,000 DSCs: ~60 MB of
+        // pages); with SQLite's 2 MB default the transaction spills to the WAL and
+        // re-reads its own pages, which made the import I/O-bound (benches/bench.rs)
+        self.conn.pragma_update(None, "cache_size", -131_072)?;
         let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew {
