@@ -4,6 +4,12 @@
 #   make test   everything CI runs: formatting, lints, docs, unit/integration tests,
 #               and the PC/SC tests through a real pcscd + vpcd (tests/vpcd.rs)
 #   make vpcd-test  only the PC/SC tests
+#   make bench  release build, then benches/bench.rs: target/bench/results.json + report.md
+#   make fuzz-smoke  every cargo-fuzz target for ~FUZZ_SMOKE_TOTAL seconds in all (60)
+#   make fuzz   every cargo-fuzz target for FUZZ_TIME seconds each (600)
+#
+# `make test` also runs fuzz-smoke when cargo-fuzz and a nightly toolchain (or
+# RUSTC_BOOTSTRAP) are available, and says so when they are not.
 #
 # The PC/SC tests start pcscd themselves (or use a running one). Under `make test` a
 # missing pcscd is a failure, not a skip: set PCSC_REQUIRED=0 to let them skip (loudly)
@@ -15,7 +21,7 @@ DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd open
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps build demo test lint fmt clippy doc unit vpcd-test clean
+.PHONY: all deps build demo test lint fmt clippy doc unit vpcd-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available
 PCSC_REQUIRED ?= 1
 PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
@@ -63,7 +69,25 @@ vpcd-test: deps
 
 lint: fmt clippy doc
 
-test: deps lint unit
+test: deps lint unit fuzz-smoke-if-available
+
+# release build (timings), then the benchmark harness (cargo bench builds the same
+# release binary it times); figures and machine in target/bench/report.md
+bench: deps
+	$(CARGO) build --locked --release
+	$(CARGO) bench --locked --bench bench
+
+FUZZ_SMOKE_TOTAL ?= 60
+FUZZ_TIME ?= 600
+fuzz-smoke:
+	FUZZ_SMOKE_TOTAL=$(FUZZ_SMOKE_TOTAL) fuzz/run.sh smoke
+
+fuzz:
+	FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh long
+
+fuzz-smoke-if-available:
+	@if fuzz/run.sh check >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz-smoke; \
+	else echo "fuzz-smoke skipped: $$(fuzz/run.sh check 2>&1)"; fi
 
 clean:
 	$(CARGO) clean

@@ -5,6 +5,8 @@
 //! `anyhow::Error` with their causes and are printed once by [`main`] as
 //! `emrtd: error: …`, with a hint where the user can act.
 
+pub mod alerts;
+pub mod check;
 pub mod completions;
 pub mod emulate;
 pub mod fixtures;
@@ -88,6 +90,10 @@ pub enum Command {
     Read(Box<read::ReadArgs>),
     /// Verify a document: Passive, Active and Chip Authentication, one verdict.
     Verify(Box<verify::VerifyArgs>),
+    /// Doc 9303 conformance checks of dumps (issuers' CI): LDS, MRZ, EF.SOD, certificate profiles.
+    Check(check::CheckArgs),
+    /// The local alert list of lost, stolen and revoked documents that verify checks.
+    Alerts(alerts::AlertsArgs),
     /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
     Pkd(pkd::PkdArgs),
     /// List the PC/SC readers, whether a card is present, and its ATR.
@@ -126,6 +132,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
         Command::Verify(args) => verify::run(&args, &global),
+        Command::Check(args) => check::run(&args, &global),
+        Command::Alerts(args) => alerts::run(&args, &global),
         Command::Pkd(args) => pkd::run(&args, &global),
         Command::Readers(args) => readers::run(&args, &global),
         Command::Emulate(args) => emulate::run(&args, &global),

@@ -90,10 +90,7 @@ fn read_works_for_every_profile() {
 
 /// Forgeries `emrtd verify` does not catch yet, with the reason; the test fails when one
 /// of them starts to verify as expected (then take it off this list).
-const KNOWN_VERIFY_GAPS: &[(&str, &str)] = &[(
-    "forged-card-access-downgraded.toml",
-    "verify does not compare EF.CardAccess's PACEInfos with the signed EF.CardSecurity",
-)];
+const KNOWN_VERIFY_GAPS: &[(&str, &str)] = &[];
 
 #[test]
 fn verify_reaches_every_expected_verdict() {

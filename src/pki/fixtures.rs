@@ -446,7 +446,7 @@ pub fn dsc(
             ext_aki(&ca.key.key_id),
             ext_ski(&key.key_id),
             ext_key_usage(key_usage, true),
-            ext_document_types(&["P"]),
+            ext_document_types(&["P", "I"]),
         ],
         alg,
     };

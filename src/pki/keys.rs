@@ -545,6 +545,19 @@ fn match_cache() -> &'static std::sync::Mutex<MatchCache> {
     CACHE.get_or_init(Default::default)
 }
 
+/// The order size of a named curve, computed once per curve.
+fn named_order_bits(c: &'static NamedCurve) -> Option<u32> {
+    type Bits = std::collections::HashMap<&'static str, u32>;
+    static BITS: std::sync::OnceLock<std::sync::Mutex<Bits>> = std::sync::OnceLock::new();
+    let cache = BITS.get_or_init(Default::default);
+    if let Some(b) = cache.lock().ok()?.get(c.name) {
+        return Some(*b);
+    }
+    let bits = c.group().ok()?.order_bits();
+    cache.lock().ok()?.insert(c.name, bits);
+    Some(bits)
+}
+
 fn cached_match(params: &[u8]) -> Option<Option<&'static NamedCurve>> {
     match_cache().lock().ok()?.get(params).copied()
 }
@@ -591,6 +604,28 @@ pub fn describe_spki(spki: &[u8]) -> Result<KeyInfo, KeyError> {
             let params = alg.parameters.as_deref().ok_or(KeyError::UnsupportedParameters {
                 what: "EC key without domain parameters",
             })?;
+            // a known curve (by OID, or explicit parameters matched before) needs no
+            // group: building one per key (Montgomery set-up) dominated bulk imports
+            let known = match tlv::parse(params) {
+                Ok(t) if t.tag == tag::OID => asn1::oid(&t, "namedCurve")
+                    .ok()
+                    .and_then(|o| curve_by_oid(&o))
+                    .map(|c| (c, EcParamsForm::Named)),
+                Ok(t) if t.tag == tag::SEQUENCE => cached_match(t.raw)
+                    .flatten()
+                    .map(|c| (c, EcParamsForm::ExplicitNamed)),
+                _ => None,
+            };
+            if let Some((c, form)) = known
+                && let Some(bits) = named_order_bits(c)
+            {
+                return Ok(KeyInfo {
+                    algorithm: KeyAlgorithm::Ec,
+                    bits,
+                    curve: Some(c.name),
+                    ec_params: Some(form),
+                });
+            }
             let d = EcDomain::from_der(params)?;
             Ok(KeyInfo {
                 algorithm: KeyAlgorithm::Ec,

@@ -239,7 +239,7 @@ fn validate(
     let Some(issuer) = issuer else {
         return no_store_checks(prefix, "the issuing state is unknown (DG1 missing or unreadable)");
     };
-    match crate::pki::path::validate_dsc(store, cert, issuer, at) {
+    match validate_dsc_cached(store, cert, issuer, at) {
         Ok(p) => path_checks(prefix, &p),
         Err(e) => {
             let mut v = no_store_checks(prefix, "");
@@ -255,6 +255,65 @@ fn validate(
             v
         }
     }
+}
+
+/// What a validated path depends on: the store file as it is now (path, sizes and
+/// modification times of the database and its WAL, so an import in between is a new
+/// key), the DSC, the issuing state and the time of the check.
+type PathKey = (
+    std::path::PathBuf,
+    [Option<(u64, std::time::SystemTime)>; 2],
+    [u8; 32],
+    String,
+    i128,
+);
+
+fn path_key(store: &TrustStore, dsc: &[u8], issuer: &str, at: OffsetDateTime) -> Option<PathKey> {
+    let db = store.path()?.to_path_buf();
+    let stat = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)))
+    };
+    let mut wal = db.clone().into_os_string();
+    wal.push("-wal");
+    let files = [stat(&db), stat(std::path::Path::new(&wal))];
+    files[0]?;
+    Some((
+        db,
+        files,
+        openssl::sha::sha256(dsc),
+        issuer.to_string(),
+        at.unix_timestamp_nanos(),
+    ))
+}
+
+/// [`crate::pki::path::validate_dsc`], remembered for the process: `emrtd verify --dump`
+/// over many documents of one issuer validates each DSC → CSCA path (signatures, CRL)
+/// once instead of per document. Failures to validate (errors) are not remembered.
+fn validate_dsc_cached(
+    store: &TrustStore,
+    dsc: &[u8],
+    issuer: &str,
+    at: OffsetDateTime,
+) -> Result<PathResult, crate::pki::path::PathError> {
+    type Cache = std::collections::HashMap<PathKey, PathResult>;
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Cache>> = std::sync::OnceLock::new();
+    let Some(key) = path_key(store, dsc, issuer, at) else {
+        return crate::pki::path::validate_dsc(store, dsc, issuer, at);
+    };
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let r = crate::pki::path::validate_dsc(store, dsc, issuer, at)?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        c.insert(key, r.clone());
+    }
+    Ok(r)
 }
 
 /// Run Passive Authentication over a dump.
@@ -513,14 +572,34 @@ fn card_security(
             return;
         }
     };
-    if let Ok(cs) = crate::lds::security_infos::CardSecurity::decode(bytes) {
+    let decoded = crate::lds::security_infos::CardSecurity::decode(bytes).ok();
+    if let Some(cs) = &decoded {
         out.ca_supported |= has_ca_key(&cs.security_infos);
     }
     let sig = verify_signed_data("pa.card_security", "EF.CardSecurity", &sd, store);
     let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
     let path_ok = path.iter().all(|c| c.status == Status::Pass);
-    out.card_security_verified = sig.ok && path_ok;
+    // EF.CardAccess is read unauthenticated; EF.CardSecurity must list every
+    // SecurityInfo it offers (Doc 9303 Part 11 §9.2), so a rewritten EF.CardAccess
+    // (e.g. offering weaker PACE parameters) shows up here
+    let unlisted = unlisted_pace_infos(dump, decoded.as_ref());
+    out.card_security_verified = sig.ok && path_ok && unlisted.is_empty();
     let mut check = sig.check;
+    if sig.ok && !unlisted.is_empty() {
+        out.checks.push(
+            Check::fail(
+                "pa.card_security",
+                format!(
+                    "EF.CardAccess offers PACE parameters the signed EF.CardSecurity does not list ({}): \
+                     EF.CardAccess was altered, a downgrade attempt",
+                    unlisted.join(", ")
+                ),
+            )
+            .with_evidence(check.evidence)
+            .reference("Doc 9303 Part 11 §9.2"),
+        );
+        return;
+    }
     if sig.ok && !path_ok {
         let why: Vec<String> = path
             .iter()
@@ -543,4 +622,31 @@ fn card_security(
         .with_evidence(check.evidence);
     }
     out.checks.push(check);
+}
+
+/// PACEInfos of EF.CardAccess that EF.CardSecurity does not list (by protocol, version
+/// and parameter id).
+fn unlisted_pace_infos(dump: &Dump, cs: Option<&crate::lds::security_infos::CardSecurity>) -> Vec<String> {
+    let Some(ca) = dump
+        .files
+        .get(&LdsFile::CardAccess)
+        .and_then(|b| crate::lds::security_infos::SecurityInfos::decode(b).ok())
+    else {
+        return Vec::new();
+    };
+    let signed: Vec<(String, u32, Option<u32>)> = cs
+        .map(|c| {
+            c.security_infos
+                .pace_infos()
+                .map(|p| (p.protocol.to_string(), p.version, p.parameter_id))
+                .collect()
+        })
+        .unwrap_or_default();
+    ca.pace_infos()
+        .filter(|p| !signed.contains(&(p.protocol.to_string(), p.version, p.parameter_id)))
+        .map(|p| match p.parameter_id {
+            Some(id) => format!("{} parameter {id}", p.protocol),
+            None => p.protocol.to_string(),
+        })
+        .collect()
 }
