@@ -81,14 +81,18 @@ impl Stack {
 }
 
 /// A copy of bac.toml in `dir` with each `(from, to)` replaced (each must occur),
-/// the data path made absolute, and `extra` appended.
+/// the data and signing-key paths made absolute, and `extra` appended.
 fn profile_copy(dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -> PathBuf {
     let mut text = std::fs::read_to_string(bac_toml()).unwrap();
     let data = root().join("pkd-fixtures/booklets/data/specimen-dg2.bin");
-    let mut all: Vec<(String, String)> = vec![(
-        "\"data/specimen-dg2.bin\"".into(),
-        format!("{:?}", data.display().to_string()),
-    )];
+    let keys = root().join("pkd-fixtures/keys");
+    let mut all: Vec<(String, String)> = vec![
+        (
+            "\"data/specimen-dg2.bin\"".into(),
+            format!("{:?}", data.display().to_string()),
+        ),
+        ("\"../keys/".into(), format!("\"{}/", keys.display())),
+    ];
     all.extend(edits.iter().map(|(a, b)| (a.to_string(), b.to_string())));
     for (from, to) in &all {
         assert!(
@@ -512,7 +516,8 @@ fn independent_python_bac_reads_under_secure_messaging() {
     let p = Profile::load(&bac_toml()).unwrap();
     assert_eq!(v["files"]["com"], hex::encode_upper(&p.files[&LdsFile::Com]));
     assert_eq!(v["files"]["dg1"], hex::encode_upper(&p.files[&LdsFile::Dg(1)]));
-    assert_eq!(v["absent"]["sod"], "6A82");
+    // bac.toml is signed: the independent reader gets the same EF.SOD
+    assert_eq!(v["files"]["sod"], hex::encode_upper(&p.files[&LdsFile::Sod]));
     let checks = v["checks"].to_string();
     assert!(checks.contains("wrong command MAC refused with 6988"), "{checks}");
 }

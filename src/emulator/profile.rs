@@ -24,7 +24,12 @@
 //!
 //! DG1 is generated from the MRZ, DG15 (and for an EC key a DG14 with the
 //! ActiveAuthenticationInfo) from the AA key, and EF.COM from the data groups present,
-//! unless the profile gives them. `[[faults]]` entries make a broken or hostile chip
+//! unless the profile gives them.
+//!
+//! Personalisation keys (see [`super::perso`]): `base = "other.toml"` (derive from a
+//! sibling profile), `dg1_mrz`, `[sign]` (EF.SOD and EF.CardSecurity signed by a DSC),
+//! `[ca]` (DG14 from `ca_private_key`), `[dg2]`, `[dg11]`, `[dg12]`, `[[tamper]]`
+//! (forgeries applied after signing) and `[expect]` (the verdict tests expect). `[[faults]]` entries make a broken or hostile chip
 //! (see [`super::fault`]).
 
 use std::collections::BTreeMap;

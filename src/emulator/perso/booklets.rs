@@ -1227,9 +1227,12 @@ fn readme(entries: &[Entry]) -> String {
          a `forged-*` or `indeterminate-*` profile derives from a genuine one with\n\
          `base = \"…\"` and differs from it only as its description says. `[expect]` gives the\n\
          verdict `emrtd verify` must reach with the store from\n\
-         `emrtd pkd import pkd-fixtures/pki/*` (exit 0 VALID, 1 INVALID, 3 INDETERMINATE) and\n\
-         the checks that fail (or stay indeterminate). The MRZ of each profile is its access\n\
-         key; `can` its CAN.\n\n\
+         `emrtd pkd import pkd-fixtures/pki/*` (exit 0 VALID, 1 INVALID, 3 INDETERMINATE);\n\
+         `failing` lists exactly the checks that fail (INVALID), that stay indeterminate\n\
+         (INDETERMINATE) or the informational findings (VALID); `read_exit` is what\n\
+         `emrtd read --emulator` exits with (0 unless given). The MRZ of each profile is its\n\
+         access key; `can` its CAN. `tests/fixtures_cli.rs` runs read and verify on every\n\
+         profile against this table.\n\n\
          Signatures are deterministic (RFC 6979 ECDSA, RSASSA-PSS with a derived salt), so a\n\
          profile always yields the same EF.SOD. Check ids that are not Passive\n\
          Authentication: `aa`, `ca` (Chip Authentication, PACE-CAM included), `access`,\n\
