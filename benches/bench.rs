@@ -109,12 +109,12 @@ fn machine() -> (usize, String) {
 fn ref1_profile(b: &mut Bench) -> Res<(PathBuf, Option<ref1::Ref1>)> {
     let shipped = root().join("pkd-fixtures/booklets/ref1.toml");
     if shipped.exists() {
-        b.line(format!("REF-1: `{}`", "pkd-fixtures/booklets/ref1.toml"));
+        b.line("\nREF-1: `pkd-fixtures/booklets/ref1.toml`");
         return Ok((shipped, None));
     }
     let built = ref1::build(&root(), &b.out.join("ref1"))?;
     b.line(
-        "REF-1: stand-in built by benches/support/ref1.rs (pkd-fixtures/booklets/ref1.toml not present yet)",
+        "\nREF-1: stand-in built by benches/support/ref1.rs (pkd-fixtures/booklets/ref1.toml not present yet)",
     );
     Ok((built.toml.clone(), Some(built)))
 }
