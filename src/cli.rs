@@ -5,8 +5,11 @@
 //! `anyhow::Error` with their causes and are printed once by [`main`] as
 //! `emrtd: error: …`, with a hint where the user can act.
 
+pub mod alerts;
+pub mod check;
 pub mod completions;
 pub mod emulate;
+pub mod fixtures;
 pub mod inspect;
 pub mod key;
 pub mod mrz;
@@ -87,12 +90,18 @@ pub enum Command {
     Read(Box<read::ReadArgs>),
     /// Verify a document: Passive, Active and Chip Authentication, one verdict.
     Verify(Box<verify::VerifyArgs>),
+    /// Doc 9303 conformance checks of dumps (issuers' CI): LDS, MRZ, EF.SOD, certificate profiles.
+    Check(check::CheckArgs),
+    /// The local alert list of lost, stolen and revoked documents that verify checks.
+    Alerts(alerts::AlertsArgs),
     /// The trust store: import master lists, ICAO PKD LDIF, certificates and CRLs; list, stats, remove.
     Pkd(pkd::PkdArgs),
     /// List the PC/SC readers, whether a card is present, and its ATR.
     Readers(readers::ReadersArgs),
     /// Serve a software chip as a card to pcscd's vpcd driver (a virtual reader).
     Emulate(emulate::EmulateArgs),
+    /// Regenerate the test PKI and the booklet profiles (`fixtures generate --out DIR`).
+    Fixtures(fixtures::FixturesArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -123,8 +132,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Mrz(args) => mrz::run(&args, &global),
         Command::Read(args) => read::run(&args, &global),
         Command::Verify(args) => verify::run(&args, &global),
+        Command::Check(args) => check::run(&args, &global),
+        Command::Alerts(args) => alerts::run(&args, &global),
         Command::Pkd(args) => pkd::run(&args, &global),
         Command::Readers(args) => readers::run(&args, &global),
         Command::Emulate(args) => emulate::run(&args, &global),
+        Command::Fixtures(args) => fixtures::run(&args, &global),
     }
 }

@@ -13,6 +13,7 @@ mod auth;
 pub mod chip;
 pub mod fault;
 pub mod link;
+pub mod perso;
 pub mod profile;
 pub mod vpcd;
 

@@ -12,6 +12,7 @@
 //! - [`path`]: ICAO path validation DSC ← (link ←) CSCA, validity, country, key usage,
 //!   revocation, with named findings;
 //! - [`country`]: ICAO alpha-3 issuing states ↔ ISO alpha-2 `C=`;
+//! - [`alerts`]: the local alert list of lost, stolen and revoked documents;
 //! - [`fixtures`]: the project's test PKI and a big-LDIF generator for benchmarks.
 //!
 //! openssl does the math only: OpenSSL 3's X509 verifier refuses certificates with
@@ -19,6 +20,7 @@
 //! [`crate::cms::verify_signer`] builds on [`keys`] and [`signature`]; CMS parsing
 //! itself needs only [`crate::tlv`] (and [`cert`] to match a signer to its certificate).
 
+pub mod alerts;
 pub mod cert;
 pub mod country;
 pub mod crl;

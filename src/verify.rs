@@ -8,6 +8,7 @@
 //! CA need the chip's private key, so they are `skip` offline and a document that
 //! supports them is then INDETERMINATE, never VALID.
 
+pub mod conformance;
 pub mod pa;
 pub mod report;
 
@@ -79,6 +80,9 @@ pub fn verify(input: &Input<'_>) -> Report {
 
     // MRZ
     checks.extend(mrz_checks(dg1.is_some(), mrz.as_ref(), input.password, input.at));
+    let alert = alert_list_check(input.store, mrz.as_ref());
+    let alert_counts = alert.status != Status::Skip;
+    checks.push(alert);
 
     // Passive Authentication
     let issuer = mrz.as_ref().map(|m| m.issuing_state().to_string());
@@ -89,6 +93,9 @@ pub fn verify(input: &Input<'_>) -> Report {
     let mut required: Vec<&str> = Vec::new();
     if live {
         required.push("access");
+    }
+    if alert_counts {
+        required.push("alert_list");
     }
     let supports_aa = dump.files.contains_key(&LdsFile::Dg(15));
     let supports_ca = pa.ca_supported;
@@ -155,6 +162,49 @@ fn summary(mrz: Option<&crate::mrz::Mrz>) -> DocumentSummary {
         expiry: Some(m.expiry_raw().to_string()),
         sex: Some(m.sex().to_string()),
     }
+}
+
+/// `alert_list`: DG1's issuer and document number against the local alert list
+/// (`emrtd alerts import`, kept in the trust store). Listed → fail; no list → skip.
+fn alert_list_check(store: Option<&TrustStore>, mrz: Option<&crate::mrz::Mrz>) -> Check {
+    use crate::pki::alerts::{self, Lookup};
+    let id = "alert_list";
+    let none = || Check::skip(id, "no alert list imported (`emrtd alerts import FILE.csv`)");
+    let Some(store) = store else { return none() };
+    let info = match alerts::info(store) {
+        Ok(Some(info)) => info,
+        Ok(None) => return none(),
+        Err(e) => return Check::indeterminate(id, format!("the alert list cannot be read: {e}")),
+    };
+    let evidence = serde_json::to_value(&info).unwrap_or_default();
+    let Some(m) = mrz else {
+        return Check::indeterminate(id, "no document number to look up (DG1 missing or unreadable)")
+            .with_evidence(evidence);
+    };
+    match alerts::check_document(store, m.issuing_state(), m.document_number()) {
+        Ok(Lookup::Listed(a, _)) => Check::fail(
+            id,
+            format!(
+                "document reported {} {}on the local alert list{}",
+                a.status.name().to_uppercase(),
+                a.since
+                    .as_deref()
+                    .map(|s| format!("since {s} "))
+                    .unwrap_or_default(),
+                a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+        ),
+        Ok(_) => Check::pass(
+            id,
+            format!(
+                "not on the local alert list ({} entries, imported {})",
+                info.entries,
+                crate::pki::format_time(info.imported_at)
+            ),
+        ),
+        Err(e) => Check::indeterminate(id, format!("the alert list cannot be read: {e}")),
+    }
+    .with_evidence(evidence)
 }
 
 fn access_check(dump: &Dump, live: bool) -> Check {

@@ -30,7 +30,7 @@ fn import_all(dir: &Path) -> TrustStore {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert_eq!(files.len(), 12);
+    assert_eq!(files.len(), 13);
     for f in &files {
         let r = import::import_file(&mut store, f, &ImportOptions::default());
         assert_eq!(
@@ -145,7 +145,7 @@ fn committed_fixtures_import_and_validate() {
 fn regenerated_fixtures_import_and_validate() {
     let dir = tempfile::tempdir().unwrap();
     let s = emrtd::pki::fixtures::generate(dir.path()).unwrap();
-    assert_eq!(s.pki_files.len(), 12);
+    assert_eq!(s.pki_files.len(), 13);
     check_fixture_set(dir.path());
 }
 

@@ -60,6 +60,16 @@ pub enum SignError {
 
 /// Build and sign a ContentInfo/SignedData with signed attributes.
 pub fn sign<T: HasPrivate>(req: &SignRequest<'_>, key: &PKeyRef<T>) -> Result<Vec<u8>, SignError> {
+    sign_with(req, |alg, tbs| signature::sign(alg, key, tbs))
+}
+
+/// [`sign`] with the signature made by `signer(algorithm, to-be-signed bytes)`: for
+/// deterministic signatures (`crate::pki::fixtures::deterministic`) or a key held
+/// elsewhere.
+pub fn sign_with(
+    req: &SignRequest<'_>,
+    signer: impl FnOnce(&SignatureAlgorithm, &[u8]) -> Result<Vec<u8>, SignatureError>,
+) -> Result<Vec<u8>, SignError> {
     let cert = Certificate::from_der(req.signer_cert).map_err(|e| SignError::Certificate(Box::new(e)))?;
     let digest_alg = asn1::encode_seq(&[&asn1::encode_oid(&req.digest.oid()), &[0x05, 0x00]]);
     let md = req.digest.digest(req.econtent)?;
@@ -68,7 +78,7 @@ pub fn sign<T: HasPrivate>(req: &SignRequest<'_>, key: &PKeyRef<T>) -> Result<Ve
     if let Some(first) = tbs.first_mut() {
         *first = 0x31;
     }
-    let sig = signature::sign(&req.alg, key, &tbs)?;
+    let sig = signer(&req.alg, &tbs)?;
     let (version, sid) = match req.sid {
         SidForm::IssuerAndSerial => (
             1,

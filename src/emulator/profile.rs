@@ -36,6 +36,8 @@ use thiserror::Error;
 use crate::access::aa::{AaHash, AaSigner, EcdsaEncoding};
 use crate::lds::LdsFile;
 
+use super::perso;
+
 pub use super::fault::Fault;
 
 /// Errors loading a profile.
@@ -82,6 +84,9 @@ pub enum ProfileError {
         /// What is wrong.
         what: String,
     },
+    /// Personalisation (signing, generated data groups, tampering) failed.
+    #[error("profile personalisation")]
+    Perso(#[from] perso::PersoError),
     /// A `[[faults]]` entry that does not fit the profile.
     #[error("invalid [[faults]] entry in the profile")]
     Fault(#[from] super::fault::FaultError),
@@ -279,6 +284,34 @@ pub struct ProfileToml {
     /// ECDSA Active Authentication signature encoding: "plain" (r||s, the default) or "der".
     #[serde(default)]
     pub aa_ecdsa_encoding: Option<String>,
+    /// A profile in the same directory this one derives from (resolved by
+    /// [`Profile::load`] / [`Profile::parse`], see [`super::perso::resolve_base`]).
+    #[serde(default)]
+    pub base: Option<String>,
+    /// DG1 holds this MRZ instead of `mrz` (a chip disagreeing with its data page).
+    #[serde(default)]
+    pub dg1_mrz: Option<String>,
+    /// Sign EF.SOD (and EF.CardSecurity) with a DSC ([`super::perso`]).
+    #[serde(default)]
+    pub sign: Option<perso::SignToml>,
+    /// Publish the Chip Authentication key in DG14 / EF.CardSecurity.
+    #[serde(default)]
+    pub ca: Option<perso::CaToml>,
+    /// DG2 from a face image.
+    #[serde(default)]
+    pub dg2: Option<perso::Dg2Toml>,
+    /// DG11 from a table.
+    #[serde(default)]
+    pub dg11: Option<perso::Dg11Toml>,
+    /// DG12 from a table.
+    #[serde(default)]
+    pub dg12: Option<perso::Dg12Toml>,
+    /// Forgeries applied after signing.
+    #[serde(default)]
+    pub tamper: Vec<perso::TamperToml>,
+    /// What verification should conclude (not used by the chip).
+    #[serde(default)]
+    pub expect: Option<perso::Expect>,
 }
 
 /// A loaded profile: everything the chip needs, file bytes included.
@@ -306,6 +339,8 @@ pub struct Profile {
     pub ca_private_key: Option<Vec<u8>>,
     /// Active Authentication key and signing options.
     pub aa: Option<AaSigner>,
+    /// How the profile was personalised (signer, tampering, expected verdict).
+    pub personalisation: perso::Personalisation,
 }
 
 /// Load the Active Authentication signer of a profile.
@@ -369,18 +404,34 @@ impl Profile {
             path: path.to_path_buf(),
             source,
         })?;
-        let raw: ProfileToml = toml::from_str(&text).map_err(|source| ProfileError::Toml {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut p = Profile::from_toml(raw, base)?;
+        let mut p = Profile::parse_at(&text, base, path)?;
         p.path = Some(path.to_path_buf());
         Ok(p)
     }
 
-    /// Personalise from parsed TOML; file paths are relative to `base`.
+    /// Parse and personalise profile text whose paths (and `base`) are relative to `dir`.
+    pub fn parse(text: &str, dir: &Path) -> Result<Profile, ProfileError> {
+        Profile::parse_at(text, dir, &dir.join("<profile>"))
+    }
+
+    fn parse_at(text: &str, dir: &Path, path: &Path) -> Result<Profile, ProfileError> {
+        let (raw, base_profile) = perso::resolve_base(text, dir, path)?;
+        let mut p = Profile::from_toml(raw, dir)?;
+        p.personalisation.base = base_profile;
+        Ok(p)
+    }
+
+    /// Personalise from parsed TOML; file paths are relative to `base`. A `base` key
+    /// needs [`Profile::load`] or [`Profile::parse`], which resolve it.
     pub fn from_toml(raw: ProfileToml, base: &Path) -> Result<Profile, ProfileError> {
+        if raw.base.is_some() {
+            return Err(ProfileError::Chip {
+                what: "`base` is resolved by Profile::load or Profile::parse, not from_toml".into(),
+            });
+        }
+        let perso_toml = perso::PersoToml::from_profile_toml(&raw);
+        perso::check_expect(&perso_toml)?;
         let mrz = normalise_mrz(&raw.mrz);
         let mut files = BTreeMap::new();
         for (name, src) in &raw.files {
@@ -432,17 +483,10 @@ impl Profile {
             })?),
             None => None,
         };
-        if raw
+        let cam = raw
             .pace
             .iter()
-            .any(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"))
-            && (ca_private_key.is_none() || !files.contains_key(&LdsFile::CardSecurity))
-        {
-            return Err(ProfileError::Chip {
-                what: "PACE-CAM needs ca_private_key and an EF.CardSecurity file holding its public key"
-                    .into(),
-            });
-        }
+            .any(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"));
         let aa = aa_signer(&raw, base)?;
         let mut profile = Profile {
             name: raw.name,
@@ -456,8 +500,23 @@ impl Profile {
             pace: raw.pace,
             ca_private_key,
             aa,
+            personalisation: perso::Personalisation {
+                expect: perso_toml.expect.clone(),
+                lds_version: perso::lds_version_of(&perso_toml),
+                ..perso::Personalisation::default()
+            },
         };
+        perso::build_data_groups(&mut profile, &perso_toml, base)?;
         profile.generate_missing()?;
+        perso::sign(&mut profile, &perso_toml, base)?;
+        if cam && (profile.ca_private_key.is_none() || !profile.files.contains_key(&LdsFile::CardSecurity)) {
+            return Err(ProfileError::Chip {
+                what: "PACE-CAM needs ca_private_key and an EF.CardSecurity holding its public key \
+                       (the file, or [ca] with [sign])"
+                    .into(),
+            });
+        }
+        perso::apply_tampers(&mut profile, &perso_toml, base)?;
         super::fault::validate(&profile)?;
         Ok(profile)
     }
@@ -494,18 +553,12 @@ impl Profile {
                 .insert(LdsFile::Dg(1), crate::tlv::encode(0x61, &inner));
         }
         if !self.files.contains_key(&LdsFile::Com) {
-            let tags: Vec<u8> = self
-                .files
-                .keys()
-                .filter_map(|f| match f {
-                    LdsFile::Dg(_) => f.tag().and_then(|t| u8::try_from(t).ok()),
-                    _ => None,
-                })
-                .collect();
-            let mut inner = crate::tlv::encode(0x5F01, b"0107");
-            inner.extend(crate::tlv::encode(0x5F36, b"040000"));
-            inner.extend(crate::tlv::encode(0x5C, &tags));
-            self.files.insert(LdsFile::Com, crate::tlv::encode(0x60, &inner));
+            let present: Vec<LdsFile> = self.files.keys().copied().collect();
+            let mut com = crate::lds::com::Com::new(&present);
+            if let Some(v) = &self.personalisation.lds_version {
+                com.lds_version = Some(crate::lds::com::Version::new(v));
+            }
+            self.files.insert(LdsFile::Com, com.encode());
         }
         Ok(())
     }
@@ -600,6 +653,7 @@ mod tests {
             pace: vec![],
             ca_private_key: None,
             aa: None,
+            personalisation: perso::Personalisation::default(),
         };
         let atr = p.atr();
         assert_eq!(atr[..4], [0x3B, 0x85, 0x80, 0x01]);

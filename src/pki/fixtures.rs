@@ -24,7 +24,16 @@
 //! `xa-dsc-valid`, `xa-dsc-revoked` (on XA's current CRL), `xa-dsc-wrong-ku` (key usage
 //! without digitalSignature; named in the deviation list), `xb-dsc-valid` (XB's only CRL
 //! is expired: revocation indeterminate), `xb-dsc-nc` (non-conformant collection).
-//! Validity dates are fixed (valid DSCs until 2040), keys are fresh on each run.
+//! `XC` has one CSCA only, expired (2010..2024), and a DSC `xc-dsc` that outlives it:
+//! the fixture for an expired CSCA. Keys under `keys/untrusted/` are in no file of
+//! `pki/`: `zz-csca`/`zz-dsc` (a fourth state `ZZ`, issuer code `ZZZ`, whose CSCA no
+//! store has) and `ut-forger-csca`/`ut-forger-dsc` (a DSC that names the UT CSCA as its
+//! issuer, authority key identifier copied, but is signed by a forger's key).
+//!
+//! Output is reproducible: validity dates and signing times are fixed, every signature
+//! is deterministic ([`deterministic`]: RFC 6979 ECDSA, PSS with a derived salt), and
+//! a private key already present under `keys/` is reused (only missing keys are
+//! generated), so re-running over a committed directory rewrites identical bytes.
 //!
 //! Regenerate with `emrtd fixtures generate --out pkd-fixtures` or
 //! `cargo run --example gen_pki_fixtures -- pkd-fixtures`, then commit the result.
@@ -46,6 +55,8 @@ use super::keys::{self, NamedCurve};
 use super::ldif;
 use super::masterlist;
 use super::signature::{self, HashAlgorithm, PssParams, SignatureAlgorithm};
+
+pub mod deterministic;
 use crate::cms::asn1::{self, tag};
 use crate::cms::sign::{self, SidForm, SignRequest};
 use crate::cms::{self as cms_mod, Oid};
@@ -79,6 +90,16 @@ pub enum FixtureError {
     /// A generated certificate does not parse (a bug here).
     #[error("generated certificate does not parse")]
     Cert(#[from] super::cert::CertError),
+    /// An existing private key file is not the kind of key the fixture needs.
+    #[error("{path} holds a {found} key; the fixture needs {expected} (delete it to regenerate)")]
+    WrongKey {
+        /// The key file.
+        path: PathBuf,
+        /// What it holds.
+        found: &'static str,
+        /// What is needed.
+        expected: &'static str,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FixtureError + '_ {
@@ -109,8 +130,15 @@ impl Key {
 
     /// An EC key on a named curve, its SPKI with explicit parameters or the curve OID.
     pub fn ec(curve: &NamedCurve, explicit: bool) -> Result<Key, FixtureError> {
+        let group = curve.group()?;
+        let k = EcKey::generate(&group)?;
+        Self::from_ec(curve, explicit, &k)
+    }
+
+    /// The [`Key`] of an existing EC private key on `curve`, its SPKI written with
+    /// explicit parameters or the curve OID.
+    pub fn from_ec(curve: &NamedCurve, explicit: bool, k: &EcKey<Private>) -> Result<Key, FixtureError> {
         let named = curve.group()?;
-        let k = EcKey::generate(&named)?;
         let mut ctx = BigNumContext::new()?;
         let point = k
             .public_key()
@@ -130,7 +158,14 @@ impl Key {
             group.set_asn1_flag(Asn1Flag::EXPLICIT_CURVE);
         }
         let k2 = EcKey::from_private_components(&group, k.private_key(), k.public_key())?;
+        k2.check_key()?;
         let pkey = PKey::from_ec_key(k2)?;
+        Ok(Self::finish(pkey, spki))
+    }
+
+    /// The [`Key`] of an existing RSA private key.
+    pub fn from_rsa(pkey: PKey<Private>) -> Result<Key, FixtureError> {
+        let spki = pkey.public_key_to_der()?;
         Ok(Self::finish(pkey, spki))
     }
 
@@ -266,7 +301,7 @@ pub fn issue(t: &CertTemplate, issuer_key: &PKey<Private>) -> Result<Vec<u8>, Fi
         ));
     }
     let tbs = tlv::encode(tag::SEQUENCE, &parts.concat());
-    let sig = signature::sign(&t.alg, issuer_key, &tbs)?;
+    let sig = deterministic::sign(&t.alg, issuer_key, &tbs)?;
     let mut bits = vec![0u8];
     bits.extend_from_slice(&sig);
     Ok(asn1::encode_seq(&[
@@ -326,7 +361,7 @@ pub fn issue_crl(t: &CrlTemplate, issuer_key: &PKey<Private>) -> Result<Vec<u8>,
     ];
     parts.push(tlv::encode(0xA0, &tlv::encode(tag::SEQUENCE, &exts.concat())));
     let tbs = tlv::encode(tag::SEQUENCE, &parts.concat());
-    let sig = signature::sign(&t.alg, issuer_key, &tbs)?;
+    let sig = deterministic::sign(&t.alg, issuer_key, &tbs)?;
     let mut bits = vec![0u8];
     bits.extend_from_slice(&sig);
     Ok(asn1::encode_seq(&[
@@ -411,7 +446,7 @@ pub fn dsc(
             ext_aki(&ca.key.key_id),
             ext_ski(&key.key_id),
             ext_key_usage(key_usage, true),
-            ext_document_types(&["P"]),
+            ext_document_types(&["P", "I"]),
         ],
         alg,
     };
@@ -441,14 +476,64 @@ impl Out {
         Ok(())
     }
 
+    /// Write `NAME.cer` and, unless it exists (a reused key), `NAME.key.pem`.
     fn key(&mut self, name: &str, cert: &[u8], key: &Key) -> Result<(), FixtureError> {
         let c = self.keys.join(format!("{name}.cer"));
+        if let Some(dir) = c.parent() {
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
         fs::write(&c, cert).map_err(io_err(&c))?;
-        let k = self.keys.join(format!("{name}.key.pem"));
-        fs::write(&k, key.pkcs8_pem()?).map_err(io_err(&k))?;
+        let k = self.key_path(name);
+        if !k.exists() {
+            fs::write(&k, key.pkcs8_pem()?).map_err(io_err(&k))?;
+        }
         self.summary.key_files.push(c);
         self.summary.key_files.push(k);
         Ok(())
+    }
+
+    fn key_path(&self, name: &str) -> PathBuf {
+        self.keys.join(format!("{name}.key.pem"))
+    }
+
+    /// The private key already under `keys/`, if any.
+    fn existing(&self, name: &str) -> Result<Option<(PathBuf, PKey<Private>)>, FixtureError> {
+        let p = self.key_path(name);
+        if !p.exists() {
+            return Ok(None);
+        }
+        let pem = fs::read(&p).map_err(io_err(&p))?;
+        let key = PKey::private_key_from_pem(&pem)?;
+        Ok(Some((p, key)))
+    }
+
+    /// The RSA key `name`: reused from `keys/` when present, else generated.
+    fn rsa(&self, name: &str, bits: u32) -> Result<Key, FixtureError> {
+        match self.existing(name)? {
+            Some((path, k)) if k.id() != openssl::pkey::Id::RSA => Err(FixtureError::WrongKey {
+                path,
+                found: "non-RSA",
+                expected: "an RSA key",
+            }),
+            Some((_, k)) => Key::from_rsa(k),
+            None => Key::rsa(bits),
+        }
+    }
+
+    /// The EC key `name` on `curve`: reused from `keys/` when present, else generated.
+    fn ec(&self, name: &str, curve: &NamedCurve, explicit: bool) -> Result<Key, FixtureError> {
+        match self.existing(name)? {
+            Some((path, k)) => {
+                let wrong = || FixtureError::WrongKey {
+                    path: path.clone(),
+                    found: "non-EC or other-curve",
+                    expected: curve.name,
+                };
+                let ec = k.ec_key().map_err(|_| wrong())?;
+                Key::from_ec(curve, explicit, &ec).map_err(|_| wrong())
+            }
+            None => Key::ec(curve, explicit),
+        }
     }
 }
 
@@ -584,7 +669,7 @@ fn ldif_file(body: impl FnOnce(&mut Vec<u8>) -> Result<(), FixtureError>) -> Res
 pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     let pki_dir = out_dir.join("pki");
     let keys_dir = out_dir.join("keys");
-    for d in [&pki_dir, &keys_dir] {
+    for d in [&pki_dir, &keys_dir, &keys_dir.join("untrusted")] {
         fs::create_dir_all(d).map_err(io_err(d))?;
     }
     let mut out = Out {
@@ -625,7 +710,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         (x509::SERIAL_NUMBER, "002"),
     ]);
     let ut1 = csca(
-        Key::rsa(3072)?,
+        out.rsa("ut-csca-1", 3072)?,
         ut1_name.clone(),
         1,
         datetime!(2014-01-01 0:00 UTC),
@@ -633,7 +718,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         rsa_pkcs1,
     )?;
     let ut2 = csca(
-        Key::rsa(3072)?,
+        out.rsa("ut-csca-2", 3072)?,
         ut2_name.clone(),
         2,
         datetime!(2025-01-01 0:00 UTC),
@@ -654,7 +739,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         &ut1.key.pkey,
     )?;
     let ds = |cn: &str, c: &str| name(&[(x509::C, c), (x509::O, "Document Signing"), (x509::CN, cn)]);
-    let ut_dsc_valid_key = Key::rsa(2048)?;
+    let ut_dsc_valid_key = out.rsa("ut-dsc-valid", 2048)?;
     let ut_dsc_valid = dsc(
         &ut2,
         &ut_dsc_valid_key,
@@ -665,7 +750,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         KeyUsage::DIGITAL_SIGNATURE,
         rsa_pss,
     )?;
-    let ut_dsc_old_key = Key::rsa(2048)?;
+    let ut_dsc_old_key = out.rsa("ut-dsc-old", 2048)?;
     let ut_dsc_old = dsc(
         &ut1,
         &ut_dsc_old_key,
@@ -676,7 +761,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         KeyUsage::DIGITAL_SIGNATURE,
         rsa_pkcs1,
     )?;
-    let ut_dsc_expired_key = Key::rsa(2048)?;
+    let ut_dsc_expired_key = out.rsa("ut-dsc-expired", 2048)?;
     let ut_dsc_expired = dsc(
         &ut1,
         &ut_dsc_expired_key,
@@ -695,14 +780,14 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         (x509::CN, "CSCA XA"),
     ]);
     let xa = csca(
-        Key::ec(brainpool, true)?,
+        out.ec("xa-csca", brainpool, true)?,
         xa_name,
         1,
         datetime!(2020-01-01 0:00 UTC),
         datetime!(2045-01-01 0:00 UTC),
         ecdsa256,
     )?;
-    let xa_dsc_valid_key = Key::ec(brainpool, true)?;
+    let xa_dsc_valid_key = out.ec("xa-dsc-valid", brainpool, true)?;
     let xa_dsc_valid = dsc(
         &xa,
         &xa_dsc_valid_key,
@@ -713,7 +798,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         KeyUsage::DIGITAL_SIGNATURE,
         ecdsa256,
     )?;
-    let xa_dsc_revoked_key = Key::ec(brainpool, true)?;
+    let xa_dsc_revoked_key = out.ec("xa-dsc-revoked", brainpool, true)?;
     let xa_dsc_revoked = dsc(
         &xa,
         &xa_dsc_revoked_key,
@@ -724,7 +809,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         KeyUsage::DIGITAL_SIGNATURE,
         ecdsa256,
     )?;
-    let xa_dsc_wrong_ku_key = Key::ec(brainpool, true)?;
+    let xa_dsc_wrong_ku_key = out.ec("xa-dsc-wrong-ku", brainpool, true)?;
     let xa_dsc_wrong_ku = dsc(
         &xa,
         &xa_dsc_wrong_ku_key,
@@ -739,14 +824,14 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     // --- XB: P-256, named curve
     let xb_name = name(&[(x509::C, "XB"), (x509::O, "Kingdom of XB"), (x509::CN, "CSCA XB")]);
     let xb = csca(
-        Key::ec(p256, false)?,
+        out.ec("xb-csca", p256, false)?,
         xb_name,
         1,
         datetime!(2020-01-01 0:00 UTC),
         datetime!(2045-01-01 0:00 UTC),
         ecdsa256,
     )?;
-    let xb_dsc_valid_key = Key::ec(p256, false)?;
+    let xb_dsc_valid_key = out.ec("xb-dsc-valid", p256, false)?;
     let xb_dsc_valid = dsc(
         &xb,
         &xb_dsc_valid_key,
@@ -758,7 +843,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         ecdsa256,
     )?;
     // non-conformant: no AKI, key usage not critical
-    let xb_dsc_nc_key = Key::ec(p256, false)?;
+    let xb_dsc_nc_key = out.ec("xb-dsc-nc", p256, false)?;
     let xb_dsc_nc = issue(
         &CertTemplate {
             serial: 0x22u64.to_be_bytes().to_vec(),
@@ -774,7 +859,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     )?;
 
     // --- master list, signed by a UT master list signer issued by the second UT CSCA
-    let mls_key = Key::rsa(2048)?;
+    let mls_key = out.rsa("ut-ml-signer", 2048)?;
     let mls_cert = issue(
         &CertTemplate {
             serial: 0x4D4Cu64.to_be_bytes().to_vec(),
@@ -804,7 +889,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         xa.cert.clone(),
         xb.cert.clone(),
     ]);
-    let ml = sign::sign(
+    let ml = sign::sign_with(
         &SignRequest {
             econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
             econtent: &ml_content,
@@ -816,7 +901,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
             extra_certs: vec![],
             sid: SidForm::SubjectKeyIdentifier,
         },
-        &mls_key.pkey,
+        |alg, tbs| deterministic::sign(alg, &mls_key.pkey, tbs),
     )?;
 
     // --- CRLs
@@ -870,7 +955,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     )?;
 
     // --- deviation list of XA, signed (plain ECDSA) by a DL signer of XA
-    let dls_key = Key::ec(brainpool, true)?;
+    let dls_key = out.ec("xa-dl-signer", brainpool, true)?;
     let dls_cert = issue(
         &CertTemplate {
             serial: 0x444Cu64.to_be_bytes().to_vec(),
@@ -900,7 +985,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         Oid::new_unwrap("2.23.136.1.1.7.1.1"),
         "DSC key usage lacks digitalSignature".to_owned(),
     )]);
-    let dl = sign::sign(
+    let dl = sign::sign_with(
         &SignRequest {
             econtent_type: cms_mod::oid::ICAO_DEVIATION_LIST,
             econtent: &dl_content,
@@ -912,7 +997,86 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
             extra_certs: vec![],
             sid: SidForm::IssuerAndSerial,
         },
-        &dls_key.pkey,
+        |alg, tbs| deterministic::sign(alg, &dls_key.pkey, tbs),
+    )?;
+
+    // --- XC: a CSCA that expired on 2024-01-01 and a DSC that outlives it
+    let xc = csca(
+        out.ec("xc-csca-expired", p256, false)?,
+        name(&[
+            (x509::C, "XC"),
+            (x509::O, "Free State of XC"),
+            (x509::CN, "CSCA XC"),
+        ]),
+        1,
+        datetime!(2010-01-01 0:00 UTC),
+        datetime!(2024-01-01 0:00 UTC),
+        ecdsa256,
+    )?;
+    let xc_dsc_key = out.ec("xc-dsc", p256, false)?;
+    let xc_dsc = dsc(
+        &xc,
+        &xc_dsc_key,
+        ds("DS XC 1", "XC"),
+        0x31,
+        datetime!(2012-01-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa256,
+    )?;
+
+    // --- untrusted: ZZ (no CSCA in any store) and a forger impersonating UT's CSCA
+    let zz = csca(
+        out.ec("untrusted/zz-csca", p256, false)?,
+        name(&[
+            (x509::C, "ZZ"),
+            (x509::O, "Unknown State ZZ"),
+            (x509::CN, "CSCA ZZ"),
+        ]),
+        1,
+        datetime!(2020-01-01 0:00 UTC),
+        datetime!(2045-01-01 0:00 UTC),
+        ecdsa256,
+    )?;
+    let zz_dsc_key = out.ec("untrusted/zz-dsc", p256, false)?;
+    let zz_dsc = dsc(
+        &zz,
+        &zz_dsc_key,
+        ds("DS ZZ 1", "ZZ"),
+        0x41,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa256,
+    )?;
+    let forger = csca(
+        out.rsa("untrusted/ut-forger-csca", 2048)?,
+        ut2_name.clone(),
+        0x66,
+        datetime!(2025-01-01 0:00 UTC),
+        datetime!(2045-01-01 0:00 UTC),
+        rsa_pkcs1,
+    )?;
+    let forger_dsc_key = out.rsa("untrusted/ut-forger-dsc", 2048)?;
+    // issuer name and authority key identifier of the real UT CSCA: a store finds that
+    // CSCA, and its key does not verify this certificate
+    let forger_dsc = issue(
+        &CertTemplate {
+            serial: 0x1002u64.to_be_bytes().to_vec(),
+            issuer: ut2_name.clone(),
+            subject: ds("DS Utopia 2025-2", "UT"),
+            not_before: datetime!(2025-06-01 0:00 UTC),
+            not_after: datetime!(2040-01-01 0:00 UTC),
+            spki: forger_dsc_key.spki.clone(),
+            extensions: vec![
+                ext_aki(&ut2.key.key_id),
+                ext_ski(&forger_dsc_key.key_id),
+                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
+                ext_document_types(&["P"]),
+            ],
+            alg: rsa_pss,
+        },
+        &forger.key.pkey,
     )?;
 
     // --- files
@@ -922,6 +1086,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     out.pki("10-ut-link-csca-2-by-1.cer", &ut_link)?;
     out.pki("10-xa-csca-explicit.cer", &xa.cert)?;
     out.pki("10-xb-csca.pem", &pem("CERTIFICATE", &xb.cert))?;
+    out.pki("10-xc-csca-expired.cer", &xc.cert)?;
     out.pki("20-ut-csca-1-current.crl", &ut1_crl)?;
     out.pki("20-ut-csca-2-current.crl", &pem("X509 CRL", &ut2_crl))?;
     let l001 = ldif_file(|w| {
@@ -974,6 +1139,12 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     out.key("xb-dsc-nc", &xb_dsc_nc, &xb_dsc_nc_key)?;
     out.key("ut-ml-signer", &mls_cert, &mls_key)?;
     out.key("xa-dl-signer", &dls_cert, &dls_key)?;
+    out.key("xc-csca-expired", &xc.cert, &xc.key)?;
+    out.key("xc-dsc", &xc_dsc, &xc_dsc_key)?;
+    out.key("untrusted/zz-csca", &zz.cert, &zz.key)?;
+    out.key("untrusted/zz-dsc", &zz_dsc, &zz_dsc_key)?;
+    out.key("untrusted/ut-forger-csca", &forger.cert, &forger.key)?;
+    out.key("untrusted/ut-forger-dsc", &forger_dsc, &forger_dsc_key)?;
     let readme = out.keys.join("README.md");
     fs::write(&readme, KEYS_README).map_err(io_err(&readme))?;
     out.summary.key_files.push(readme);
@@ -1002,8 +1173,18 @@ Each `NAME.cer` (DER certificate) has its private key in `NAME.key.pem` (PKCS#8 
 | xb-dsc-nc | DSC by xb-csca from the non-conformant collection (no AKI) | valid with findings |
 | ut-ml-signer | master list signer (EKU 2.23.136.1.1.3) | |
 | xa-dl-signer | deviation list signer (EKU 2.23.136.1.1.8) | |
+| xc-csca-expired | CSCA of XC, P-256, valid 2010..2024 (`pki/10-xc-csca-expired.cer`) | trust anchor, expired |
+| xc-dsc | DSC by xc-csca-expired, valid 2012..2040 (outlives its CSCA) | CSCA expired |
+| untrusted/zz-csca, untrusted/zz-dsc | CSCA and DSC of ZZ, P-256; in no file of `pki/` | no CSCA in the store: indeterminate |
+| untrusted/ut-forger-csca | a forger's self-signed CSCA with the name of UT's second CSCA (RSA 2048); in no file of `pki/` | |
+| untrusted/ut-forger-dsc | DSC naming UT's second CSCA as issuer (name and AKI copied), signed by the forger | invalid (signature under the UT CSCA fails) |
 
-Documents of these test states carry the issuer codes UTO, XAA and XBB.
+Documents of these test states carry the issuer codes UTO, XAA, XBB, XCC and ZZZ.
+
+Every signature here is deterministic (RFC 6979 ECDSA, RSASSA-PSS with a salt derived
+from the key and the message, PKCS#1 v1.5) and existing private keys are reused, so
+regenerating over this directory rewrites the same bytes. Delete a key to replace it
+(and everything it signed changes).
 ";
 
 /// Sizes of a generated big LDIF.

@@ -21,7 +21,7 @@ use super::cert::{Certificate, KeyUsage, Name};
 use super::crl::Crl;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -357,8 +357,31 @@ CREATE TABLE provenance (
 CREATE INDEX provenance_object ON provenance(object_sha256);
 ";
 
+/// Version 2: the local alert list of lost, stolen and revoked documents
+/// ([`super::alerts`], `emrtd alerts import`). Only adds tables.
+const SCHEMA_V2: &str = "
+CREATE TABLE alert_imports (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    file_sha256 BLOB NOT NULL,
+    entries INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    imported_at INTEGER NOT NULL
+);
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    issuer TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    since TEXT,
+    import_id INTEGER NOT NULL REFERENCES alert_imports(id) ON DELETE CASCADE,
+    UNIQUE (issuer, document_number)
+);
+";
+
 /// Migrations: index i brings the schema from version i to i + 1.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

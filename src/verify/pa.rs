@@ -572,14 +572,34 @@ fn card_security(
             return;
         }
     };
-    if let Ok(cs) = crate::lds::security_infos::CardSecurity::decode(bytes) {
+    let decoded = crate::lds::security_infos::CardSecurity::decode(bytes).ok();
+    if let Some(cs) = &decoded {
         out.ca_supported |= has_ca_key(&cs.security_infos);
     }
     let sig = verify_signed_data("pa.card_security", "EF.CardSecurity", &sd, store);
     let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
     let path_ok = path.iter().all(|c| c.status == Status::Pass);
-    out.card_security_verified = sig.ok && path_ok;
+    // EF.CardAccess is read unauthenticated; EF.CardSecurity must list every
+    // SecurityInfo it offers (Doc 9303 Part 11 §9.2), so a rewritten EF.CardAccess
+    // (e.g. offering weaker PACE parameters) shows up here
+    let unlisted = unlisted_pace_infos(dump, decoded.as_ref());
+    out.card_security_verified = sig.ok && path_ok && unlisted.is_empty();
     let mut check = sig.check;
+    if sig.ok && !unlisted.is_empty() {
+        out.checks.push(
+            Check::fail(
+                "pa.card_security",
+                format!(
+                    "EF.CardAccess offers PACE parameters the signed EF.CardSecurity does not list ({}): \
+                     EF.CardAccess was altered, a downgrade attempt",
+                    unlisted.join(", ")
+                ),
+            )
+            .with_evidence(check.evidence)
+            .reference("Doc 9303 Part 11 §9.2"),
+        );
+        return;
+    }
     if sig.ok && !path_ok {
         let why: Vec<String> = path
             .iter()
@@ -602,4 +622,31 @@ fn card_security(
         .with_evidence(check.evidence);
     }
     out.checks.push(check);
+}
+
+/// PACEInfos of EF.CardAccess that EF.CardSecurity does not list (by protocol, version
+/// and parameter id).
+fn unlisted_pace_infos(dump: &Dump, cs: Option<&crate::lds::security_infos::CardSecurity>) -> Vec<String> {
+    let Some(ca) = dump
+        .files
+        .get(&LdsFile::CardAccess)
+        .and_then(|b| crate::lds::security_infos::SecurityInfos::decode(b).ok())
+    else {
+        return Vec::new();
+    };
+    let signed: Vec<(String, u32, Option<u32>)> = cs
+        .map(|c| {
+            c.security_infos
+                .pace_infos()
+                .map(|p| (p.protocol.to_string(), p.version, p.parameter_id))
+                .collect()
+        })
+        .unwrap_or_default();
+    ca.pace_infos()
+        .filter(|p| !signed.contains(&(p.protocol.to_string(), p.version, p.parameter_id)))
+        .map(|p| match p.parameter_id {
+            Some(id) => format!("{} parameter {id}", p.protocol),
+            None => p.protocol.to_string(),
+        })
+        .collect()
 }
