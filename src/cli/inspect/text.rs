@@ -162,7 +162,7 @@ pub(super) fn content_nodes(c: &Content) -> Vec<Node> {
                     let _ = write!(
                         line,
                         " (extended Lc/Le {})",
-                        if s { "supported" } else { "not supported" }
+                        if s { "announced" } else { "absent" }
                     );
                 }
                 n.push(Node::field("card capabilities (47)", line));
