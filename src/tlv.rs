@@ -158,6 +158,41 @@ pub fn parse_header(input: &[u8]) -> Result<Header, TlvError> {
     })
 }
 
+/// Whether any element of `input` (complete TLVs, constructed ones descended into)
+/// uses an indefinite length or a long length form with more octets than needed:
+/// `(indefinite, non_minimal)`. One linear walk over the headers, building no
+/// nodes (the contents of a constructed element are exactly its children, so the
+/// next header always follows the current header or the current value). `None` when
+/// a header does not parse or a length runs past the end.
+pub fn length_forms(input: &[u8]) -> Option<(bool, bool)> {
+    let (mut indefinite, mut non_minimal) = (false, false);
+    let mut pos = 0usize;
+    while pos < input.len() {
+        let rest = input.get(pos..)?;
+        let (tag, tag_len) = parse_tag(rest, pos).ok()?;
+        let (len, len_len, form) = parse_length(rest.get(tag_len..)?, pos + tag_len).ok()?;
+        match form {
+            LengthForm::Indefinite => indefinite = true,
+            LengthForm::NonMinimal => non_minimal = true,
+            LengthForm::Short | LengthForm::Long => {}
+        }
+        let header = tag_len + len_len;
+        pos = match len {
+            // constructed (or indefinite, which is always constructed): the children follow
+            _ if first_tag_byte(tag) & 0x20 != 0 => pos + header,
+            None => pos + header,
+            Some(n) => {
+                let end = pos.checked_add(header)?.checked_add(n)?;
+                if end > input.len() {
+                    return None;
+                }
+                end
+            }
+        };
+    }
+    Some((indefinite, non_minimal))
+}
+
 fn parse_tag(input: &[u8], offset: usize) -> Result<(u32, usize), TlvError> {
     let first = *input.first().ok_or(TlvError::Truncated { offset, needed: 1 })?;
     let mut tag = u32::from(first);

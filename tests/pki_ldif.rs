@@ -43,6 +43,29 @@ fn counts(db: &Path) -> (i64, i64, i64, i64) {
     TrustStore::open(db).unwrap().counts().unwrap()
 }
 
+/// The indexes on `certificates`, as (name, sql), sorted.
+fn certificate_indexes(db: &Path) -> Vec<(String, Option<String>)> {
+    let store = TrustStore::open(db).unwrap();
+    let mut st = store
+        .connection()
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'certificates' ORDER BY name")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The certificate indexes of a store that never saw a bulk load.
+fn schema_indexes() -> Vec<(String, Option<String>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    drop(TrustStore::open(&db).unwrap());
+    let ix = certificate_indexes(&db);
+    assert_eq!(ix.len(), 6, "{ix:?}");
+    ix
+}
+
 #[test]
 fn big_ldif_imports_every_dsc_and_crl() {
     let dir = tempfile::tempdir().unwrap();
@@ -56,6 +79,8 @@ fn big_ldif_imports_every_dsc_and_crl() {
     assert_eq!((r.added, r.duplicate, r.rejected), ((N_DSC + N_CRL) as u64, 0, 0));
     drop(store);
     assert_eq!(counts(&db), (N_DSC as i64, N_CRL as i64, 0, 0));
+    // the file was loaded in bulk (indexes dropped, then built again): they are all back
+    assert_eq!(certificate_indexes(&db), schema_indexes());
     // indexed lookups work on the big store
     let store = TrustStore::open(&db).unwrap();
     let dscs = store
@@ -118,6 +143,8 @@ fn sigkill_during_import_leaves_none_or_all_of_the_file() {
             none || everything,
             "killed at {fraction}: before {before:?}, after {after:?}"
         );
+        // killed inside a bulk load (indexes dropped) or not: the indexes are there
+        assert_eq!(certificate_indexes(&db), schema_indexes(), "killed at {fraction}");
         if still_running && none {
             killed_mid_import += 1;
         }

@@ -859,6 +859,8 @@ mod tests {
             s.connection()
                 .execute_batch(
                     "DROP TABLE alerts; DROP TABLE alert_imports; PRAGMA user_version = 1;
+                     ALTER TABLE certificates DROP COLUMN source_id;
+                     CREATE INDEX provenance_object ON provenance(object_sha256);
                      INSERT INTO sources (path, kind, imported_at) VALUES ('x.ml', 'master_list', 1);",
                 )
                 .unwrap();
@@ -868,7 +870,7 @@ mod tests {
             .connection()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, crate::pki::store::SCHEMA_VERSION);
         let n: i64 = s
             .connection()
             .query_row("SELECT COUNT(*) FROM sources", [], |r| r.get(0))

@@ -207,16 +207,26 @@ impl Name {
         let mut parts: Vec<String> = self
             .attributes()
             .map(|a| {
-                let v: String = a
-                    .value
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_lowercase();
-                format!("{}={}", a.oid, v)
+                let mut joined = String::with_capacity(a.value.len());
+                for (i, word) in a.value.split_whitespace().enumerate() {
+                    if i > 0 {
+                        joined.push(' ');
+                    }
+                    joined.push_str(word);
+                }
+                let mut part = String::with_capacity(joined.len() + 12);
+                part.push_str(&dotted(&a.oid));
+                part.push('=');
+                if joined.is_ascii() {
+                    joined.make_ascii_lowercase();
+                    part.push_str(&joined);
+                } else {
+                    part.push_str(&joined.to_lowercase());
+                }
+                part
             })
             .collect();
-        parts.sort();
+        parts.sort_unstable();
         parts.join("\u{1F}")
     }
 
@@ -227,36 +237,52 @@ impl Name {
 
     /// RFC 4514-style text, most significant RDN last (`CN=...,O=...,C=DE`).
     pub fn display(&self) -> String {
-        let mut rdns: Vec<String> = self
-            .rdns
-            .iter()
-            .map(|rdn| {
-                rdn.iter()
-                    .map(|a| format!("{}={}", short_name(&a.oid), escape_dn_value(&a.value)))
-                    .collect::<Vec<_>>()
-                    .join("+")
-            })
-            .collect();
-        rdns.reverse();
-        rdns.join(",")
+        let mut out = String::new();
+        for (i, rdn) in self.rdns.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            for (j, a) in rdn.iter().enumerate() {
+                if j > 0 {
+                    out.push('+');
+                }
+                out.push_str(&short_name(&a.oid));
+                out.push('=');
+                escape_dn_value(&a.value, &mut out);
+            }
+        }
+        out
     }
 }
 
-fn escape_dn_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
+fn escape_dn_value(v: &str, out: &mut String) {
+    let last = v.chars().count().saturating_sub(1);
     for (i, ch) in v.chars().enumerate() {
         let special = matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
             || (i == 0 && (ch == '#' || ch == ' '))
-            || (i + 1 == v.chars().count() && ch == ' ');
+            || (i == last && ch == ' ');
         if special {
             out.push('\\');
         }
         out.push(ch);
     }
-    out
 }
 
-fn short_name(o: &Oid) -> String {
+/// The dotted form of an attribute type (the common ones without formatting).
+fn dotted(o: &Oid) -> std::borrow::Cow<'static, str> {
+    match *o {
+        oid::CN => "2.5.4.3".into(),
+        oid::SERIAL_NUMBER => "2.5.4.5".into(),
+        oid::C => "2.5.4.6".into(),
+        oid::L => "2.5.4.7".into(),
+        oid::ST => "2.5.4.8".into(),
+        oid::O => "2.5.4.10".into(),
+        oid::OU => "2.5.4.11".into(),
+        _ => o.to_string().into(),
+    }
+}
+
+fn short_name(o: &Oid) -> std::borrow::Cow<'static, str> {
     match *o {
         oid::CN => "CN".into(),
         oid::C => "C".into(),
@@ -266,7 +292,7 @@ fn short_name(o: &Oid) -> String {
         oid::ST => "ST".into(),
         oid::SERIAL_NUMBER => "serialNumber".into(),
         oid::EMAIL => "emailAddress".into(),
-        _ => o.to_string(),
+        _ => o.to_string().into(),
     }
 }
 
@@ -734,6 +760,23 @@ pub fn same_integer(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_names_of_common_attributes_are_their_oids() {
+        for o in [
+            oid::CN,
+            oid::SERIAL_NUMBER,
+            oid::C,
+            oid::L,
+            oid::ST,
+            oid::O,
+            oid::OU,
+            oid::EMAIL,
+            oid::SKI,
+        ] {
+            assert_eq!(dotted(&o), o.to_string());
+        }
+    }
 
     #[test]
     fn key_usage_bits_roundtrip() {

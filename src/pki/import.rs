@@ -19,10 +19,11 @@ use time::OffsetDateTime;
 
 use super::cert::{CertError, Certificate, Name};
 use super::crl::Crl;
-use super::ldif::{LdifError, LdifReader, LdifRecord};
+use super::ldif::{LdifAttr, LdifError, LdifReader, LdifRecord};
 use super::masterlist::{DeviationList, ListError, MasterList};
 use super::store::{
-    self, Added, CertMeta, DeviationRow, ListRecord, Provenance, Role, StoreError, TrustStore, Writer,
+    self, Added, CertMeta, CertRow, DeviationRow, ListRecord, Provenance, Role, StoreError, TrustStore,
+    Writer,
 };
 use crate::cms::{self, SignedData, SignerIdentifier};
 use crate::tlv::TlvError;
@@ -206,14 +207,23 @@ pub fn import_file(store: &mut TrustStore, path: &Path, opts: &ImportOptions) ->
             return report;
         }
     };
-    run_import(store, &label, &head, reader, opts, &mut report);
+    let size = reader.get_ref().metadata().ok().map(|m| m.len());
+    run_import(store, &label, &head, reader, size, opts, &mut report);
     report
 }
 
 /// Import bytes already in memory (same detection and rules as [`import_file`]).
 pub fn import_bytes(store: &mut TrustStore, label: &str, bytes: &[u8], opts: &ImportOptions) -> FileReport {
     let mut report = FileReport::new(label);
-    run_import(store, label, bytes, bytes, opts, &mut report);
+    run_import(
+        store,
+        label,
+        bytes,
+        bytes,
+        Some(bytes.len() as u64),
+        opts,
+        &mut report,
+    );
     report
 }
 
@@ -244,11 +254,12 @@ fn detect(head: &[u8]) -> Option<Format> {
     None
 }
 
-fn run_import<R: Read>(
+fn run_import<R: Read + Send>(
     store: &mut TrustStore,
     label: &str,
     head: &[u8],
     input: R,
+    size_hint: Option<u64>,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) {
@@ -277,7 +288,14 @@ fn run_import<R: Read>(
         match format {
             Format::Ldif => {
                 report.kind = Some(FileKind::Ldif);
-                import_ldif(&w, BufReader::new(&mut hashing), source_id, opts, report)?;
+                import_ldif(
+                    &w,
+                    BufReader::with_capacity(1 << 16, &mut hashing),
+                    size_hint,
+                    source_id,
+                    opts,
+                    report,
+                )?;
             }
             Format::Pem | Format::Der => {
                 let mut bytes = Vec::new();
@@ -969,70 +987,196 @@ fn truncation_like(e: &CertError) -> bool {
     )
 }
 
-fn import_ldif<R: BufRead>(
-    w: &Writer<'_>,
-    input: R,
-    source_id: i64,
-    opts: &ImportOptions,
-    report: &mut FileReport,
-) -> Result<(), Fatal> {
-    let mut reader = LdifReader::new(input);
-    let mut records = 0u64;
-    while let Some(rec) = reader.next_record()? {
-        if rec.unterminated {
-            return Err(Fatal::Msg(format!(
-                "truncated LDIF: the record starting at line {} ({}) is cut off (no end of line at the end of the file); nothing from this file was imported",
-                rec.line,
-                if rec.dn.is_empty() { "no dn" } else { &rec.dn }
-            )));
-        }
-        if rec.dn.is_empty() {
-            continue;
-        }
-        records += 1;
-        import_ldif_record(w, &rec, source_id, opts, report)?;
-    }
-    if records == 0 {
-        return Err(Fatal::Msg("LDIF file holds no entries".into()));
-    }
-    Ok(())
+/// An LDIF file with more than this many bytes per certificate already in the store
+/// (and at least [`BULK_MIN_BYTES`]) is loaded in bulk: the certificate indexes are
+/// dropped and built again at the end (`Writer::begin_bulk_load`).
+const BULK_BYTES_PER_STORED_CERT: u64 = 250;
+/// Smallest LDIF file loaded in bulk (about 1,500 certificates).
+const BULK_MIN_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Batches of records in flight between the reading thread and the writer.
+const LDIF_PIPELINE_DEPTH: usize = 8;
+/// Records per batch (one channel message, one wake-up of the other thread).
+const LDIF_BATCH: usize = 64;
+
+/// One LDIF record, its certificates already parsed and described.
+struct PreparedRecord {
+    rec: LdifRecord,
+    /// [`record_meta`] of `rec`.
+    meta: (CertMeta, bool),
+    /// Per attribute of `rec` (same index): the certificate's stored columns or why it
+    /// does not parse; `None` for attributes that are not certificates.
+    certs: Vec<Option<Result<CertRow, CertError>>>,
 }
 
-fn import_ldif_record(
-    w: &Writer<'_>,
-    rec: &LdifRecord,
-    source_id: i64,
-    opts: &ImportOptions,
-    report: &mut FileReport,
-) -> Result<(), Fatal> {
+/// What a record says about the certificates in it.
+fn record_meta(rec: &LdifRecord) -> (CertMeta, bool) {
     let dn_lower = rec.dn.to_ascii_lowercase();
     let code = rec.text("pkdConformanceCode");
-    let non_conformant = dn_lower.contains("dc=nc-data") || code.is_some();
     let meta = CertMeta {
         trusted: false,
-        non_conformant,
+        non_conformant: dn_lower.contains("dc=nc-data") || code.is_some(),
         conformance_code: code,
         conformance_text: rec.text("pkdConformanceText"),
         pkd_version: rec.text("pkdVersion").and_then(|v| v.parse().ok()),
     };
+    let dn_is_dsc = dn_lower.contains(",o=dsc,") || dn_lower.starts_with("o=dsc,");
+    (meta, dn_is_dsc)
+}
+
+/// What an LDIF attribute holds (`None`: nothing to import).
+fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
+    let name = attr.name.as_bytes();
+    let starts = |p: &str| {
+        name.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    if starts("usercertificate") || starts("cacertificate") {
+        Some(FileKind::Certificate)
+    } else if starts("certificaterevocationlist") {
+        Some(FileKind::Crl)
+    } else if attr.name.eq_ignore_ascii_case("pkdmasterlistcontent") {
+        Some(FileKind::MasterList)
+    } else if attr.name.to_ascii_lowercase().contains("deviationlist") && attr.value.first() == Some(&0x30) {
+        Some(FileKind::DeviationList)
+    } else {
+        None
+    }
+}
+
+/// Parse and describe one certificate of an LDIF record.
+fn prepare_cert(der: &[u8], meta: &CertMeta, dn_is_dsc: bool) -> Result<CertRow, CertError> {
+    let c = Certificate::from_der(der)?;
+    let mut role = store::classify(&c);
+    if dn_is_dsc && role == Role::Other {
+        role = Role::Dsc;
+    }
+    Ok(CertRow::from_owned(c, role, meta))
+}
+
+/// The work on a record that needs no database (runs on the reading thread).
+fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
+    let (meta, dn_is_dsc) = record_meta(&rec);
+    let certs = rec
+        .attrs
+        .iter_mut()
+        .map(|a| {
+            if a.bad_base64 || attr_kind(a) != Some(FileKind::Certificate) {
+                return None;
+            }
+            let row = prepare_cert(&a.value, &meta, dn_is_dsc);
+            if row.is_ok() {
+                // the row holds the DER now
+                a.value = Vec::new();
+            }
+            Some(row)
+        })
+        .collect();
+    PreparedRecord {
+        rec,
+        meta: (meta, dn_is_dsc),
+        certs,
+    }
+}
+
+/// Import an LDIF file. Two threads: this one writes to the store while a second
+/// reads the file, decodes base64 and parses and describes each certificate
+/// ([`prepare_record`]). CRLs are added after the certificates (their signatures are
+/// checked against CSCAs looked up in the store); a large file is loaded in bulk.
+fn import_ldif<R: BufRead + Send>(
+    w: &Writer<'_>,
+    input: R,
+    size_hint: Option<u64>,
+    source_id: i64,
+    opts: &ImportOptions,
+    report: &mut FileReport,
+) -> Result<(), Fatal> {
+    if let Some(size) = size_hint.filter(|s| *s >= BULK_MIN_BYTES) {
+        let stored = u64::try_from(w.certificate_count()?).unwrap_or(0);
+        if size >= stored.saturating_mul(BULK_BYTES_PER_STORED_CERT) {
+            w.begin_bulk_load()?;
+        }
+    }
+    let mut crls = Vec::new();
+    std::thread::scope(|scope| -> Result<(), Fatal> {
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Result<Vec<PreparedRecord>, LdifError>>(LDIF_PIPELINE_DEPTH);
+        scope.spawn(move || {
+            let mut reader = LdifReader::new(input);
+            let mut batch = Vec::with_capacity(LDIF_BATCH);
+            loop {
+                match reader.next_record() {
+                    Ok(Some(rec)) => {
+                        batch.push(prepare_record(rec));
+                        if batch.len() < LDIF_BATCH {
+                            continue;
+                        }
+                        // a send fails when the writer gave up: stop reading
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(LDIF_BATCH));
+                        if tx.send(Ok(full)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {
+                        let _ = tx.send(Ok(batch));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Ok(batch)).and_then(|()| tx.send(Err(e)));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut records = 0u64;
+        for batch in rx {
+            for PreparedRecord { rec, meta, certs } in batch? {
+                if rec.unterminated {
+                    return Err(Fatal::Msg(format!(
+                        "truncated LDIF: the record starting at line {} ({}) is cut off (no end of line at the end of the file); nothing from this file was imported",
+                        rec.line,
+                        if rec.dn.is_empty() { "no dn" } else { &rec.dn }
+                    )));
+                }
+                if rec.dn.is_empty() {
+                    continue;
+                }
+                records += 1;
+                import_ldif_record(w, &rec, meta, certs, &mut crls, source_id, opts, report)?;
+            }
+        }
+        if records == 0 {
+            return Err(Fatal::Msg("LDIF file holds no entries".into()));
+        }
+        Ok(())
+    })?;
+    w.end_bulk_load()?;
+    for (crl, non_conformant, prov) in crls {
+        add_crl(w, crl, non_conformant, &prov, report, false)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_ldif_record(
+    w: &Writer<'_>,
+    rec: &LdifRecord,
+    (meta, dn_is_dsc): (CertMeta, bool),
+    mut certs: Vec<Option<Result<CertRow, CertError>>>,
+    crls: &mut Vec<(Crl, bool, Provenance)>,
+    source_id: i64,
+    opts: &ImportOptions,
+    report: &mut FileReport,
+) -> Result<(), Fatal> {
+    let non_conformant = meta.non_conformant;
     let prov = Provenance {
         source_id,
         master_list: None,
         signer: None,
         detail: Some(rec.dn.clone()),
     };
-    let dn_is_dsc = dn_lower.contains(",o=dsc,") || dn_lower.starts_with("o=dsc,");
-    for attr in &rec.attrs {
-        let name = attr.name.to_ascii_lowercase();
-        let kind = if name.starts_with("usercertificate") || name.starts_with("cacertificate") {
-            FileKind::Certificate
-        } else if name.starts_with("certificaterevocationlist") {
-            FileKind::Crl
-        } else if name == "pkdmasterlistcontent" {
-            FileKind::MasterList
-        } else if name.contains("deviationlist") && attr.value.first() == Some(&0x30) {
-            FileKind::DeviationList
-        } else {
+    for (i, attr) in rec.attrs.iter().enumerate() {
+        let Some(kind) = attr_kind(attr) else {
             continue;
         };
         let whence = format!("line {} ({})", attr.line, rec.dn);
@@ -1050,27 +1194,27 @@ fn import_ldif_record(
             continue;
         }
         match kind {
-            FileKind::Certificate => match Certificate::from_der(&attr.value) {
-                Ok(c) => {
-                    let mut role = store::classify(&c);
-                    if dn_is_dsc && role == Role::Other {
-                        role = Role::Dsc;
+            FileKind::Certificate => {
+                let prepared = certs.get_mut(i).and_then(Option::take);
+                match prepared.unwrap_or_else(|| prepare_cert(&attr.value, &meta, dn_is_dsc)) {
+                    Ok(row) => {
+                        let a = w.add_cert_row(&row, &prov)?;
+                        report.count(a);
                     }
-                    let a = w.add_certificate(&c, role, &meta, &prov)?;
-                    report.count(a);
-                }
-                Err(e) => {
-                    if rec.at_eof && truncation_like(&e) {
-                        return Err(Fatal::Msg(format!(
-                            "truncated LDIF: the certificate at {whence} is cut off; nothing from this file was imported"
-                        )));
+                    Err(e) => {
+                        if rec.at_eof && truncation_like(&e) {
+                            return Err(Fatal::Msg(format!(
+                                "truncated LDIF: the certificate at {whence} is cut off; nothing from this file was imported"
+                            )));
+                        }
+                        report.rejected += 1;
+                        report.errors.push(format!("{whence}: {}", chain(&e)));
                     }
-                    report.rejected += 1;
-                    report.errors.push(format!("{whence}: {}", chain(&e)));
                 }
-            },
+            }
             FileKind::Crl => match Crl::from_der(&attr.value) {
-                Ok(c) => add_crl(w, c, non_conformant, &prov, report, false)?,
+                // checked and added after the certificates (import_ldif)
+                Ok(c) => crls.push((c, non_conformant, prov.clone())),
                 Err(e) => {
                     if rec.at_eof && truncation_like(&e) {
                         return Err(Fatal::Msg(format!(
@@ -1082,6 +1226,8 @@ fn import_ldif_record(
                 }
             },
             FileKind::MasterList | FileKind::DeviationList => {
+                // list verification looks certificates up: indexes first
+                w.end_bulk_load()?;
                 let sd = match SignedData::parse(&attr.value) {
                     Ok(sd) => sd,
                     Err(e) => {

@@ -92,7 +92,12 @@ impl LdifRecord {
 pub struct LdifReader<R: BufRead> {
     input: R,
     line_no: usize,
-    lookahead: Option<(Vec<u8>, bool, usize)>,
+    /// A physical line read ahead (not a continuation): whether it ended with a
+    /// newline, and its number; its text is in `lookahead_text`.
+    lookahead: Option<(bool, usize)>,
+    lookahead_text: Vec<u8>,
+    /// Reused buffer for physical lines.
+    scratch: Vec<u8>,
     done: bool,
 }
 
@@ -103,6 +108,8 @@ impl<R: BufRead> LdifReader<R> {
             input,
             line_no: 0,
             lookahead: None,
+            lookahead_text: Vec::new(),
+            scratch: Vec::new(),
             done: false,
         }
     }
@@ -112,16 +119,18 @@ impl<R: BufRead> LdifReader<R> {
         self.line_no
     }
 
-    /// Next physical line without its terminator, whether it had one, and its number.
-    fn physical(&mut self) -> Result<Option<(Vec<u8>, bool, usize)>, LdifError> {
+    /// Read the next physical line into `buf` (replacing it), without its terminator:
+    /// whether it had one, and its number.
+    fn physical_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<(bool, usize)>, LdifError> {
+        buf.clear();
         if let Some(l) = self.lookahead.take() {
+            std::mem::swap(buf, &mut self.lookahead_text);
             return Ok(Some(l));
         }
-        let mut buf = Vec::new();
         // bounded: a hostile file without line ends must not exhaust memory
         let n = (&mut self.input)
             .take(MAX_LOGICAL_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)?;
+            .read_until(b'\n', buf)?;
         if n == 0 {
             return Ok(None);
         }
@@ -136,20 +145,22 @@ impl<R: BufRead> LdifReader<R> {
                 buf.pop();
             }
         }
-        Ok(Some((buf, terminated, self.line_no)))
+        Ok(Some((terminated, self.line_no)))
     }
 
     /// Next logical (unfolded) line: (text, first line number, ended with newline).
     fn logical(&mut self) -> Result<Option<(Vec<u8>, usize, bool)>, LdifError> {
-        let Some((mut text, mut terminated, start)) = self.physical()? else {
+        let mut text = Vec::new();
+        let Some((mut terminated, start)) = self.physical_into(&mut text)? else {
             return Ok(None);
         };
         if text.is_empty() {
             return Ok(Some((text, start, terminated)));
         }
+        let mut next = std::mem::take(&mut self.scratch);
         loop {
-            match self.physical()? {
-                Some((next, t, _)) if next.first() == Some(&b' ') => {
+            match self.physical_into(&mut next)? {
+                Some((t, _)) if next.first() == Some(&b' ') => {
                     if text.len() + next.len() > MAX_LOGICAL_LINE {
                         return Err(LdifError::TooLong { line: start });
                     }
@@ -158,11 +169,13 @@ impl<R: BufRead> LdifReader<R> {
                 }
                 Some(other) => {
                     self.lookahead = Some(other);
+                    std::mem::swap(&mut self.lookahead_text, &mut next);
                     break;
                 }
                 None => break,
             }
         }
+        self.scratch = next;
         Ok(Some((text, start, terminated)))
     }
 
@@ -205,14 +218,14 @@ impl<R: BufRead> LdifReader<R> {
             let rest = text.get(colon + 1..).unwrap_or_default();
             let (value, bad_base64) = match rest.first() {
                 Some(b':') => {
-                    let b64: Vec<u8> = rest
-                        .get(1..)
-                        .unwrap_or_default()
-                        .iter()
-                        .copied()
-                        .filter(|b| !b.is_ascii_whitespace())
-                        .collect();
-                    match STANDARD.decode(&b64) {
+                    let raw = rest.get(1..).unwrap_or_default().trim_ascii();
+                    let decoded = if raw.iter().any(u8::is_ascii_whitespace) {
+                        let b64: Vec<u8> = raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+                        STANDARD.decode(&b64)
+                    } else {
+                        STANDARD.decode(raw)
+                    };
+                    match decoded {
                         Ok(v) => (v, false),
                         Err(_) => (Vec::new(), true),
                     }

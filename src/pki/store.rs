@@ -20,8 +20,13 @@ use time::OffsetDateTime;
 use super::cert::{Certificate, KeyUsage, Name};
 use super::crl::Crl;
 
+/// Page size of a new store. Rows are ~1 KB certificates; 16 KB pages make the WAL
+/// written at the commit of a large import a quarter as many frames (and system
+/// calls) as SQLite's default 4 KB.
+pub const PAGE_SIZE: i64 = 16_384;
+
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -218,6 +223,71 @@ pub struct CertMeta {
     pub pkd_version: Option<i64>,
 }
 
+/// The stored columns of one certificate, worked out without the database (so an
+/// import can parse and describe certificates on one thread while another writes).
+#[derive(Debug, Clone)]
+pub struct CertRow {
+    /// SHA-256 of the DER.
+    pub sha256: [u8; 32],
+    /// The certificate as read.
+    pub der: Vec<u8>,
+    /// Its role.
+    pub role: Role,
+    /// Import attributes.
+    pub meta: CertMeta,
+    country: Option<String>,
+    subject: String,
+    subject_norm: String,
+    issuer: String,
+    issuer_norm: String,
+    serial: Vec<u8>,
+    ski: Option<Vec<u8>>,
+    aki: Option<Vec<u8>>,
+    not_before: i64,
+    not_after: i64,
+    key_type: Option<&'static str>,
+    curve: Option<&'static str>,
+    key_bits: Option<i64>,
+    explicit_params: bool,
+}
+
+impl CertRow {
+    /// The columns of `cert` stored with `role` and `meta`.
+    pub fn new(cert: &Certificate, role: Role, meta: &CertMeta) -> Self {
+        Self::build(cert, cert.der.clone(), role, meta)
+    }
+
+    /// Same as [`CertRow::new`], keeping the certificate's DER without a copy.
+    pub fn from_owned(mut cert: Certificate, role: Role, meta: &CertMeta) -> Self {
+        let der = std::mem::take(&mut cert.der);
+        Self::build(&cert, der, role, meta)
+    }
+
+    fn build(cert: &Certificate, der: Vec<u8>, role: Role, meta: &CertMeta) -> Self {
+        let info = cert.key_info().ok();
+        CertRow {
+            sha256: cert.sha256,
+            der,
+            role,
+            meta: meta.clone(),
+            country: cert.country(),
+            subject: cert.subject.display(),
+            subject_norm: cert.subject.normalized(),
+            issuer: cert.issuer.display(),
+            issuer_norm: cert.issuer.normalized(),
+            serial: canonical_serial(&cert.serial),
+            ski: cert.ski.clone(),
+            aki: cert.aki.clone(),
+            not_before: cert.not_before.unix_timestamp(),
+            not_after: cert.not_after.unix_timestamp(),
+            key_type: info.as_ref().map(|i| i.type_name()),
+            curve: info.as_ref().and_then(|i| i.curve),
+            key_bits: info.as_ref().map(|i| i64::from(i.bits)),
+            explicit_params: info.as_ref().is_some_and(|i| i.explicit_params()),
+        }
+    }
+}
+
 /// Result of adding one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -380,8 +450,18 @@ CREATE TABLE alerts (
 );
 ";
 
+/// Version 3: a certificate records the file it first came from in its own row
+/// (`source_id`), so the provenance table only holds later sightings and sightings
+/// in master lists (with the list and its signer). An ICAO PKD LDIF of 30,000 DSCs
+/// no longer writes 30,000 provenance rows (benches/bench.rs, docs/benchmarks.md).
+/// `provenance_object` duplicated the leading column of the table's UNIQUE index.
+const SCHEMA_V3: &str = "
+ALTER TABLE certificates ADD COLUMN source_id INTEGER REFERENCES sources(id);
+DROP INDEX IF EXISTS provenance_object;
+";
+
 /// Migrations: index i brings the schema from version i to i + 1.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -494,6 +574,8 @@ impl TrustStore {
 
     fn init(&mut self, wal: bool) -> Result<(), StoreError> {
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // only takes effect on a new, empty file (an existing store keeps its size)
+        self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         if wal {
             let _mode: String = self.conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         }
@@ -540,7 +622,10 @@ impl TrustStore {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Writer { tx })
+        Ok(Writer {
+            tx,
+            bulk: std::cell::Cell::new(false),
+        })
     }
 
     /// Issuer candidates (CSCA or link) of a certificate: by AKI = SKI, then by the
@@ -999,10 +1084,23 @@ pub struct Removed {
     pub fingerprint: String,
 }
 
+/// The secondary indexes of `certificates`, as the schema creates them. A bulk load
+/// ([`Writer::begin_bulk_load`]) drops them and builds them again once at the end:
+/// sorting 30,000 keys once is much cheaper than five random B-tree inserts per row.
+const CERTIFICATE_INDEXES: &[(&str, &str)] = &[
+    ("certificates_ski", "certificates(ski)"),
+    ("certificates_aki", "certificates(aki)"),
+    ("certificates_subject", "certificates(subject_norm)"),
+    ("certificates_issuer_serial", "certificates(issuer_norm, serial)"),
+    ("certificates_country_role", "certificates(country, role)"),
+];
+
 /// A write transaction on the store.
 #[derive(Debug)]
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
+    /// The certificate indexes are dropped (bulk load in progress).
+    bulk: std::cell::Cell<bool>,
 }
 
 impl Writer<'_> {
@@ -1050,46 +1148,57 @@ impl Writer<'_> {
         meta: &CertMeta,
         prov: &Provenance,
     ) -> Result<Added, StoreError> {
-        let info = cert.key_info().ok();
+        self.add_cert_row(&CertRow::new(cert, role, meta), prov)
+    }
+
+    /// Add a certificate whose columns were worked out beforehand ([`CertRow::new`],
+    /// which needs no database and can run on another thread).
+    pub fn add_cert_row(&self, row: &CertRow, prov: &Provenance) -> Result<Added, StoreError> {
         let mut st = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO certificates (sha256, der, role, trusted, country, subject, subject_norm, issuer, issuer_norm,
                 serial, ski, aki, not_before, not_after, key_type, curve, key_bits, explicit_params, non_conformant,
-                conformance_code, conformance_text, pkd_version, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                conformance_code, conformance_text, pkd_version, added_at, source_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         )?;
+        let meta = &row.meta;
         let n = st.execute(params![
-            cert.sha256.as_slice(),
-            cert.der,
-            role.as_str(),
+            row.sha256.as_slice(),
+            row.der,
+            row.role.as_str(),
             meta.trusted,
-            cert.country(),
-            cert.subject.display(),
-            cert.subject.normalized(),
-            cert.issuer.display(),
-            cert.issuer.normalized(),
-            canonical_serial(&cert.serial),
-            cert.ski,
-            cert.aki,
-            cert.not_before.unix_timestamp(),
-            cert.not_after.unix_timestamp(),
-            info.as_ref().map(|i| i.type_name()),
-            info.as_ref().and_then(|i| i.curve),
-            info.as_ref().map(|i| i64::from(i.bits)),
-            info.as_ref().is_some_and(|i| i.explicit_params()),
+            row.country,
+            row.subject,
+            row.subject_norm,
+            row.issuer,
+            row.issuer_norm,
+            row.serial,
+            row.ski,
+            row.aki,
+            row.not_before,
+            row.not_after,
+            row.key_type,
+            row.curve,
+            row.key_bits,
+            row.explicit_params,
             meta.non_conformant,
             meta.conformance_code,
             meta.conformance_text,
             meta.pkd_version,
-            now()
+            now(),
+            prov.source_id
         ])?;
-        self.provenance("certificate", &cert.sha256, prov)?;
+        // the first source is in the row itself; the provenance table records every
+        // later sighting, and every sighting inside a master list (list and signer)
+        if n == 0 || prov.master_list.is_some() {
+            self.provenance("certificate", &row.sha256, prov)?;
+        }
         if n == 1 {
             return Ok(Added::Added);
         }
         if meta.trusted {
             self.tx.execute(
                 "UPDATE certificates SET trusted = 1 WHERE sha256 = ?1 AND trusted = 0",
-                params![cert.sha256.as_slice()],
+                params![row.sha256.as_slice()],
             )?;
         }
         Ok(Added::Duplicate)
@@ -1211,8 +1320,46 @@ impl Writer<'_> {
         by_ski_on(&self.tx, ski)
     }
 
-    /// Commit everything.
+    /// Number of certificates in the store (this transaction's included).
+    pub fn certificate_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .tx
+            .query_row("SELECT count(*) FROM certificates", [], |r| r.get(0))?)
+    }
+
+    /// Start a bulk load: drop the secondary certificate indexes until
+    /// [`Writer::end_bulk_load`] (or the commit) builds them again. Lookups in between
+    /// stay correct, only slower; a rollback or a crash restores the indexes with
+    /// everything else.
+    pub fn begin_bulk_load(&self) -> Result<(), StoreError> {
+        if self.bulk.get() {
+            return Ok(());
+        }
+        for (name, _) in CERTIFICATE_INDEXES {
+            self.tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        self.bulk.set(true);
+        Ok(())
+    }
+
+    /// End a bulk load: build the certificate indexes again (nothing when none is
+    /// in progress).
+    pub fn end_bulk_load(&self) -> Result<(), StoreError> {
+        if !self.bulk.get() {
+            return Ok(());
+        }
+        for (name, on) in CERTIFICATE_INDEXES {
+            self.tx
+                .execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
+        }
+        self.bulk.set(false);
+        Ok(())
+    }
+
+    /// Commit everything (a bulk load still in progress is ended first, so the
+    /// store never keeps a certificate table without its indexes).
     pub fn commit(self) -> Result<(), StoreError> {
+        self.end_bulk_load()?;
         self.tx.commit()?;
         Ok(())
     }
@@ -1265,6 +1412,135 @@ pub struct DeviationRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture_cert(name: &str) -> Certificate {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("pkd-fixtures/pki")
+            .join(name);
+        Certificate::from_der(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    fn index_sql(conn: &Connection) -> Vec<(String, Option<String>)> {
+        let mut st = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn provenance_rows(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM provenance", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn bulk_load_rebuilds_exactly_the_schema_indexes() {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let schema = index_sql(s.connection());
+        assert!(schema.iter().any(|(n, _)| n == "certificates_issuer_serial"));
+        let cert = fixture_cert("10-ut-csca-1.cer");
+        // ended explicitly, then committed
+        let w = s.transaction().unwrap();
+        let src = w.add_source("a", "ldif").unwrap();
+        w.begin_bulk_load().unwrap();
+        assert!(!index_sql(&w.tx).iter().any(|(n, _)| n == "certificates_ski"));
+        let prov = Provenance {
+            source_id: src,
+            ..Provenance::default()
+        };
+        w.add_certificate(&cert, Role::Csca, &CertMeta::default(), &prov)
+            .unwrap();
+        // lookups stay correct while the indexes are gone
+        assert_eq!(w.by_ski(cert.ski.as_deref().unwrap()).unwrap().len(), 1);
+        w.end_bulk_load().unwrap();
+        w.commit().unwrap();
+        assert_eq!(index_sql(s.connection()), schema);
+        // committed in the middle of a bulk load: the commit builds them
+        let w = s.transaction().unwrap();
+        w.begin_bulk_load().unwrap();
+        w.commit().unwrap();
+        assert_eq!(index_sql(s.connection()), schema);
+        // rolled back: the drop is undone with the rest
+        let w = s.transaction().unwrap();
+        w.begin_bulk_load().unwrap();
+        w.rollback().unwrap();
+        assert_eq!(index_sql(s.connection()), schema);
+        assert_eq!(s.by_ski(cert.ski.as_deref().unwrap()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn first_source_is_in_the_row_and_later_sightings_in_provenance() {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let cert = fixture_cert("10-ut-csca-1.cer");
+        let w = s.transaction().unwrap();
+        let first = w.add_source("first.ldif", "ldif").unwrap();
+        let second = w.add_source("second.pem", "certificate").unwrap();
+        let list = w.add_source("list.ml", "master_list").unwrap();
+        let meta = CertMeta::default();
+        let prov = |source_id, master_list| Provenance {
+            source_id,
+            master_list,
+            signer: None,
+            detail: None,
+        };
+        assert_eq!(
+            w.add_certificate(&cert, Role::Csca, &meta, &prov(first, None))
+                .unwrap(),
+            Added::Added
+        );
+        assert_eq!(provenance_rows(&w.tx), 0);
+        let in_row: i64 =
+            w.tx.query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
+                .unwrap();
+        assert_eq!(in_row, first);
+        assert_eq!(
+            w.add_certificate(&cert, Role::Csca, &meta, &prov(second, None))
+                .unwrap(),
+            Added::Duplicate
+        );
+        assert_eq!(provenance_rows(&w.tx), 1);
+        // a master list sighting always keeps its list
+        w.add_certificate(&cert, Role::Csca, &meta, &prov(list, Some([7; 32])))
+            .unwrap();
+        assert_eq!(provenance_rows(&w.tx), 2);
+        w.commit().unwrap();
+    }
+
+    #[test]
+    fn version_2_store_is_migrated_to_3_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trust.db");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(SCHEMA_V1).unwrap();
+            c.execute_batch(SCHEMA_V2).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute(
+                "INSERT INTO certificates (sha256, der, role, trusted, subject, subject_norm, issuer, issuer_norm,
+                    serial, not_before, not_after, added_at) VALUES (x'01', x'30', 'dsc', 0, 's', 's', 'i', 'i', x'01', 0, 1, 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let s = TrustStore::open(&p).unwrap();
+        let v: i64 = s
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 3);
+        let src: Option<i64> = s
+            .connection()
+            .query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(src, None);
+        assert!(
+            !index_sql(s.connection())
+                .iter()
+                .any(|(n, _)| n == "provenance_object")
+        );
+    }
 
     #[test]
     fn schema_is_created_and_reopened() {
