@@ -86,11 +86,14 @@ bench: deps
 
 FUZZ_SMOKE_TOTAL ?= 60
 FUZZ_TIME ?= 600
+# targets run at once by `make fuzz` (one per core), and their nice level
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZ_NICE ?= 10
 fuzz-smoke:
 	FUZZ_SMOKE_TOTAL=$(FUZZ_SMOKE_TOTAL) fuzz/run.sh smoke
 
 fuzz:
-	FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh long
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_NICE=$(FUZZ_NICE) fuzz/run.sh long
 
 fuzz-smoke-if-available:
 	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "installing cargo-fuzz (crates.io)"; \

@@ -39,10 +39,11 @@ if [ "$mode" = check ]; then
   exit 0
 fi
 if [ "$tc" = "+nightly" ]; then
-  fuzz() { cargo +nightly fuzz "$@"; }
+  FUZZ_CMD=(cargo +nightly fuzz)
 else
-  fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
+  FUZZ_CMD=(env RUSTC_BOOTSTRAP=1 cargo fuzz)
 fi
+fuzz() { "${FUZZ_CMD[@]}" "$@"; }
 
 targets=${FUZZ_TARGETS:-$(ls fuzz_targets | sed -n 's/\.rs$//p')}
 n=$(echo "$targets" | wc -w)
@@ -65,21 +66,47 @@ if [ -z "${FUZZ_TARGETS:-}" ]; then
 fi
 
 summary="$FUZZ_OUT/summary.txt"
-printf '%-22s %10s %12s %8s  %s\n' target seconds execs corpus result | tee "$summary"
-failed=0
-for t in $targets; do
-  log="$FUZZ_OUT/$t.log"
+# FUZZ_JOBS targets run at once (default 1); FUZZ_NICE (default 0) lowers their
+# priority so other work on the machine keeps its CPU (libFuzzer's time is wall time,
+# so a niced target runs as long, with fewer executions).
+jobs=${FUZZ_JOBS:-1}
+nice_level=${FUZZ_NICE:-0}
+run_one() {
+  local t=$1 log="$FUZZ_OUT/$1.log" result started ended
   mkdir -p "corpus/$t" "artifacts/$t"
-  if fuzz run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" -- \
+  started=$(date +%s)
+  if nice -n "$nice_level" "${FUZZ_CMD[@]}" run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" -- \
       -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else
     result="CRASH (see fuzz/$log, fuzz/artifacts/$t/)"
-    failed=1
   fi
+  ended=$(date +%s)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   corpus=$(ls "corpus/$t" | wc -l)
-  printf '%-22s %10s %12s %8s  %s\n' "$t" "$per" "${execs:-?}" "$corpus" "$result" | tee -a "$summary"
+  printf '%-22s %10s %12s %8s  %s\n' "$t" "$((ended - started))" "${execs:-?}" "$corpus" "$result" > "$FUZZ_OUT/$t.result"
+  cat "$FUZZ_OUT/$t.result"
+}
+printf '%-22s %10s %12s %8s  %s\n' target seconds execs corpus result
+running=0
+for t in $targets; do
+  rm -f "$FUZZ_OUT/$t.result"
+  if [ "$jobs" -le 1 ]; then
+    run_one "$t"
+  else
+    run_one "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+  fi
 done
+wait
+printf '%-22s %10s %12s %8s  %s\n' target seconds execs corpus result > "$summary"
+failed=0
+for t in $targets; do
+  if [ -f "$FUZZ_OUT/$t.result" ]; then cat "$FUZZ_OUT/$t.result"; else echo "$t: no result"; fi >> "$summary"
+  grep -q ' ok$' "$FUZZ_OUT/$t.result" 2>/dev/null || failed=1
+done
+echo "== summary ($summary)"
+cat "$summary"
 exit $failed
