@@ -59,6 +59,9 @@ pub struct Input<'a> {
     pub no_aa: bool,
     /// The user switched CA off (`--no-ca`).
     pub no_ca: bool,
+    /// The user asked for BAC (`--access bac`): a chip read with BAC that also offers
+    /// PACE is then the user's choice, not a downgrade.
+    pub bac_requested: bool,
     /// Where the data came from.
     pub source: String,
 }
@@ -75,8 +78,17 @@ pub fn verify(input: &Input<'_>) -> Report {
     let mrz = dg1.as_ref().and_then(|d| d.parse_mrz().ok());
     let document = summary(mrz.as_ref());
 
+    // Passive Authentication (first: the access check uses the signed DG14)
+    let issuer = mrz.as_ref().map(|m| m.issuing_state().to_string());
+    let pa = pa::passive_authentication(dump, input.store, issuer.as_deref(), input.at);
+
     // access
-    checks.push(access_check(dump, live));
+    checks.push(access_check(
+        dump,
+        live,
+        signed_dg14_offers_pace(dump, &pa),
+        input.bac_requested,
+    ));
 
     // MRZ
     checks.extend(mrz_checks(dg1.is_some(), mrz.as_ref(), input.password, input.at));
@@ -84,9 +96,6 @@ pub fn verify(input: &Input<'_>) -> Report {
     let alert_counts = alert.status != Status::Skip;
     checks.push(alert);
 
-    // Passive Authentication
-    let issuer = mrz.as_ref().map(|m| m.issuing_state().to_string());
-    let pa = pa::passive_authentication(dump, input.store, issuer.as_deref(), input.at);
     checks.extend(pa.checks.iter().cloned());
 
     // chip genuineness
@@ -207,11 +216,35 @@ fn alert_list_check(store: Option<&TrustStore>, mrz: Option<&crate::mrz::Mrz>) -
     .with_evidence(evidence)
 }
 
-fn access_check(dump: &Dump, live: bool) -> Check {
+/// DG14, its hash verified against the signed EF.SOD, lists a PACEInfo: the chip
+/// offers PACE, whatever its (unsigned) EF.CardAccess says.
+fn signed_dg14_offers_pace(dump: &Dump, pa: &pa::PaOutcome) -> bool {
+    pa.dg_verified(14)
+        && dump
+            .files
+            .get(&LdsFile::Dg(14))
+            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
+            .is_some_and(|s| s.pace_infos().next().is_some())
+}
+
+fn access_check(dump: &Dump, live: bool, dg14_offers_pace: bool, bac_requested: bool) -> Check {
     let Some(a) = &dump.manifest.access else {
         return Check::skip("access", "no record of the access protocol (offline files)");
     };
     let evidence = serde_json::to_value(a).unwrap_or_default();
+    // a chip that offers PACE (signed DG14) read with BAC although the user did not
+    // ask for BAC: EF.CardAccess was missing or offered no PACE, i.e. it was removed
+    // or rewritten to push the reader down to BAC
+    let hidden_pace = a.protocol == "BAC" && !a.downgraded && dg14_offers_pace;
+    if hidden_pace && !bac_requested && live {
+        return Check::fail(
+            "access",
+            "the chip's signed DG14 lists PACE, but EF.CardAccess offered none and the chip was read \
+             with BAC: EF.CardAccess was removed or altered, a downgrade attempt",
+        )
+        .with_evidence(evidence)
+        .reference("Doc 9303 Part 11 §4.2, §9.2");
+    }
     if a.downgraded {
         return Check::fail(
             "access",
@@ -227,10 +260,19 @@ fn access_check(dump: &Dump, live: bool) -> Check {
         Some(m) => format!("{} {} {} with {}", a.protocol, m, a.cipher, a.password),
         None => format!("{} {} with {}", a.protocol, a.cipher, a.password),
     };
-    if live {
-        Check::pass("access", what).with_evidence(evidence)
+    let note = if hidden_pace {
+        if live {
+            " as asked (--access bac); the chip also offers PACE (DG14)"
+        } else {
+            "; its signed DG14 lists PACE: unless BAC was asked for, EF.CardAccess hid PACE"
+        }
     } else {
-        Check::skip("access", format!("offline dump (read with {what})")).with_evidence(evidence)
+        ""
+    };
+    if live {
+        Check::pass("access", format!("{what}{note}")).with_evidence(evidence)
+    } else {
+        Check::skip("access", format!("offline dump (read with {what}{note})")).with_evidence(evidence)
     }
 }
 

@@ -246,3 +246,54 @@ fn fixtures_generate_in_an_empty_directory_makes_a_working_set() {
     assert_eq!(v["verdict"], "VALID", "{v:#}");
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// `--access bac` is the user's choice: a chip that also offers PACE (its signed DG14
+/// lists PACEInfo) read with BAC then passes `access`, with the choice in the reason;
+/// the same chip pushed to BAC by a missing EF.CardAccess fails it (the profile's
+/// `[expect]`, checked above).
+#[test]
+fn bac_asked_for_is_not_a_downgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("trust.db");
+    let mut pki: Vec<PathBuf> = std::fs::read_dir(root().join("pki"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pki.sort();
+    let mut args = vec!["--store", s(&db), "-q", "pkd", "import"];
+    args.extend(pki.iter().map(|p| s(p)));
+    assert_eq!(emrtd(&args).status.code(), Some(0));
+    for booklet in ["ref1.toml", "forged-card-access-removed.toml"] {
+        let p = root().join("booklets").join(booklet);
+        let o = emrtd(&[
+            "--store",
+            s(&db),
+            "--json",
+            "verify",
+            "--access",
+            "bac",
+            "--emulator",
+            s(&p),
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (o.status.code(), v["verdict"].as_str()),
+            (Some(0), Some("VALID")),
+            "{booklet}: {v:#}"
+        );
+        let access = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "access")
+            .unwrap();
+        assert_eq!(access["status"], "pass", "{booklet}");
+        assert!(
+            access["reason"]
+                .as_str()
+                .unwrap()
+                .contains("as asked (--access bac)"),
+            "{booklet}: {access}"
+        );
+    }
+}

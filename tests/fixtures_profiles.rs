@@ -276,6 +276,19 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
         f.insert("mrz.check_digits".into(), chip.all_check_digits_ok().to_string());
     }
     f.insert("chip.refuse_pace".into(), p.chip.refuse_pace.to_string());
+    // a signed DG14 that lists PACE while EF.CardAccess (unsigned, read first) offers
+    // none pushes a reader down to BAC
+    let dg14_pace = files
+        .get(&LdsFile::Dg(14))
+        .and_then(|b| SecurityInfos::decode_dg14(b).ok())
+        .is_some_and(|i| i.pace_infos().next().is_some());
+    if dg14_pace {
+        let offered = files
+            .get(&LdsFile::CardAccess)
+            .and_then(|b| SecurityInfos::decode(b).ok())
+            .is_some_and(|i| i.pace_infos().next().is_some());
+        f.insert("card_access.offers_pace".into(), offered.to_string());
+    }
     f
 }
 
@@ -300,7 +313,7 @@ fn explained_by(fact: &str, value: &str) -> String {
         "ca" => "ca",
         "mrz.consistency" => "mrz.consistency",
         "mrz.check_digits" => "mrz.check_digits",
-        "chip.refuse_pace" => "access",
+        "chip.refuse_pace" | "card_access.offers_pace" => "access",
         other => panic!("unknown fact {other}"),
     }
     .into()

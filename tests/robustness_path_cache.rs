@@ -73,6 +73,7 @@ fn path_cache_sees_store_changes() {
             live: None,
             no_aa: false,
             no_ca: false,
+            bac_requested: false,
             source: "test".into(),
         })
     };

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
 
 use super::key::KeyArgs;
-use super::read::{AccessArgs, Bar, TuningArgs, read_options};
+use super::read::{AccessArg, AccessArgs, Bar, TuningArgs, read_options};
 use super::source::SourceArgs;
 use super::{Exit, GlobalOpts, Outcome};
 use crate::access::{AccessError, aa, ca};
@@ -198,6 +198,7 @@ fn run_dumps(
                                 live: None,
                                 no_aa: args.no_aa,
                                 no_ca: args.no_ca,
+                                bac_requested: args.access.access == AccessArg::Bac,
                                 source: format!("dump {}", dir.display()),
                             });
                             (report, dump)
@@ -451,6 +452,7 @@ fn verify_live(
         live: Some(live),
         no_aa: args.no_aa,
         no_ca: args.no_ca,
+        bac_requested: args.access.access == AccessArg::Bac,
         source,
     });
     if let Some(path) = &args.html {

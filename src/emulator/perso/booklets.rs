@@ -1160,6 +1160,13 @@ fn forged(
         )),
         invalid(&["pa.card_security"]),
     );
+    f(
+        "card-access-removed",
+        "EF.CardAccess removed so that a reader falls back to BAC; the signed DG14 still lists PACE",
+        &on_ref1(""),
+        &tamper("file = \"EF.CardAccess\"\nremove = true\n"),
+        invalid(&["access"]),
+    );
     Ok(v)
 }
 
