@@ -17,7 +17,9 @@ pub const MAX_SHORT_LE: usize = 256;
 /// Largest Lc of a short APDU.
 pub const MAX_SHORT_LC: usize = 255;
 /// Bound on chained GET RESPONSE rounds (a chip answering 61xx forever is hostile).
-pub const MAX_GET_RESPONSE: usize = 64;
+/// 256 rounds of 256 bytes carry the largest extended answer (65,536 bytes), which a
+/// T=0 reader delivers this way; 64 stopped at 16 KB, less than one face image.
+pub const MAX_GET_RESPONSE: usize = 256;
 
 /// Errors of the APDU layer.
 #[derive(Debug, Error)]
@@ -475,6 +477,21 @@ mod tests {
         assert_eq!(r.data, h("AABBCCDD"));
         assert!(r.is_ok());
         assert_eq!(ch.exchanges(), 3);
+    }
+
+    #[test]
+    fn a_whole_extended_answer_arrives_through_get_response() {
+        // a T=0 reader hands a 65,536-byte answer over in 256 pieces of 256 bytes
+        let piece = "5A".repeat(256);
+        let mut t = ScriptedTransport::new().expect(h("00B00000000000"), h(&format!("{piece}6100")));
+        for i in 1..256 {
+            let sw = if i == 255 { "9000" } else { "6100" };
+            t = t.expect(h("00C0000000"), h(&format!("{piece}{sw}")));
+        }
+        let mut ch = PlainChannel::new(&mut t);
+        let r = ch.send(&Command::read_binary(0, 65536)).unwrap();
+        assert_eq!(r.data.len(), 65536);
+        assert!(r.is_ok());
     }
 
     #[test]
