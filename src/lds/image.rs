@@ -676,6 +676,9 @@ pub fn encode_png(pixels: &Pixels) -> Result<Vec<u8>, ImageError> {
         let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
         encoder.set_color(colour);
         encoder.set_depth(png::BitDepth::Eight);
+        // fdeflate: several times faster than the default deflate on photographs, for
+        // files a little larger (a face in a report, an extracted image)
+        encoder.set_compression(png::Compression::Fast);
         let mut writer = encoder.write_header().map_err(ImageError::PngEncode)?;
         writer
             .write_image_data(&pixels.data)
