@@ -1,7 +1,12 @@
 //! Fuzzer findings (`fuzz/regressions/`, listed in its README) run through the code that
 //! found them, one named test each.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::PathBuf;
 
