@@ -163,7 +163,8 @@ def main():
         d = os.path.join(HERE, "corpus", t)
         os.makedirs(d, exist_ok=True)
         n = 0
-        for s in seeds(t):
+        # earlier findings (fuzz/regressions/<target>/) stay in every corpus
+        for s in seeds(t) + files(f"fuzz/regressions/{t}/*"):
             data = read(s) if isinstance(s, str) else s
             name = hashlib.sha1(data).hexdigest()
             p = os.path.join(d, name)
