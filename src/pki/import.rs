@@ -1157,6 +1157,25 @@ fn import_ldif<R: BufRead + Send>(
     Ok(())
 }
 
+/// A certificate or CRL of an LDIF record that does not parse: rejected, or, when it
+/// is cut off at the end of the file, the whole file refused as truncated.
+fn unparsable(
+    rec: &LdifRecord,
+    whence: &str,
+    what: &str,
+    e: &CertError,
+    report: &mut FileReport,
+) -> Result<(), Fatal> {
+    if rec.at_eof && truncation_like(e) {
+        return Err(Fatal::Msg(format!(
+            "truncated LDIF: the {what} at {whence} is cut off; nothing from this file was imported"
+        )));
+    }
+    report.rejected += 1;
+    report.errors.push(format!("{whence}: {}", chain(e)));
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn import_ldif_record(
     w: &Writer<'_>,
@@ -1201,29 +1220,13 @@ fn import_ldif_record(
                         let a = w.add_cert_row(&row, &prov)?;
                         report.count(a);
                     }
-                    Err(e) => {
-                        if rec.at_eof && truncation_like(&e) {
-                            return Err(Fatal::Msg(format!(
-                                "truncated LDIF: the certificate at {whence} is cut off; nothing from this file was imported"
-                            )));
-                        }
-                        report.rejected += 1;
-                        report.errors.push(format!("{whence}: {}", chain(&e)));
-                    }
+                    Err(e) => unparsable(rec, &whence, "certificate", &e, report)?,
                 }
             }
             FileKind::Crl => match Crl::from_der(&attr.value) {
                 // checked and added after the certificates (import_ldif)
                 Ok(c) => crls.push((c, non_conformant, prov.clone())),
-                Err(e) => {
-                    if rec.at_eof && truncation_like(&e) {
-                        return Err(Fatal::Msg(format!(
-                            "truncated LDIF: the CRL at {whence} is cut off; nothing from this file was imported"
-                        )));
-                    }
-                    report.rejected += 1;
-                    report.errors.push(format!("{whence}: {}", chain(&e)));
-                }
+                Err(e) => unparsable(rec, &whence, "CRL", &e, report)?,
             },
             FileKind::MasterList | FileKind::DeviationList => {
                 // list verification looks certificates up: indexes first
