@@ -5,7 +5,7 @@
 #               and the PC/SC tests through a real pcscd + vpcd (tests/vpcd.rs)
 #   make vpcd-test  only the PC/SC tests
 #   make bench  release build, then benches/bench.rs: target/bench/results.json + report.md
-#   make fuzz-smoke  every cargo-fuzz target (unoptimised build) for ~FUZZ_SMOKE_TOTAL seconds in all (60)
+#   make fuzz-smoke  every cargo-fuzz target for ~FUZZ_SMOKE_TOTAL seconds in all (60)
 #   make fuzz   every cargo-fuzz target for FUZZ_TIME seconds each (600)
 #
 # `make test` also runs fuzz-smoke when cargo-fuzz and a nightly toolchain (or

@@ -47,12 +47,9 @@ fuzz() { "${FUZZ_CMD[@]}" "$@"; }
 
 targets=${FUZZ_TARGETS:-$(ls fuzz_targets | sed -n 's/\.rs$//p')}
 n=$(echo "$targets" | wc -w)
-# the smoke run builds without optimisation (--dev): a few seconds per target need no
-# speed, and an unoptimised ASan build of every target takes a fraction of the
-# optimised one (cargo-fuzz compiles release builds with one codegen unit)
 case "$mode" in
-  smoke) per=$(( ${FUZZ_SMOKE_TOTAL:-60} / n )); [ "$per" -ge 1 ] || per=1; profile=(--dev) ;;
-  long) per=${FUZZ_TIME:-600}; profile=() ;;
+  smoke) per=$(( ${FUZZ_SMOKE_TOTAL:-60} / n )); [ "$per" -ge 1 ] || per=1 ;;
+  long) per=${FUZZ_TIME:-600} ;;
   *) echo "usage: fuzz/run.sh smoke|long|check" >&2; exit 2 ;;
 esac
 
@@ -60,11 +57,11 @@ python3 seed-corpus.py $targets > "$FUZZ_OUT/seed.log"
 echo "fuzz: building $n targets ($tc, target dir $FUZZ_TARGET_DIR)"
 : > "$FUZZ_OUT/build.log"
 for t in ${FUZZ_TARGETS:+$targets}; do
-  fuzz build "${profile[@]}" --target-dir "$FUZZ_TARGET_DIR" "$t" >>"$FUZZ_OUT/build.log" 2>&1 \
+  fuzz build --target-dir "$FUZZ_TARGET_DIR" "$t" >>"$FUZZ_OUT/build.log" 2>&1 \
     || { tail -30 "$FUZZ_OUT/build.log" >&2; exit 1; }
 done
 if [ -z "${FUZZ_TARGETS:-}" ]; then
-  fuzz build "${profile[@]}" --target-dir "$FUZZ_TARGET_DIR" >"$FUZZ_OUT/build.log" 2>&1 \
+  fuzz build --target-dir "$FUZZ_TARGET_DIR" >"$FUZZ_OUT/build.log" 2>&1 \
     || { tail -30 "$FUZZ_OUT/build.log" >&2; exit 1; }
 fi
 
@@ -78,7 +75,7 @@ run_one() {
   local t=$1 log="$FUZZ_OUT/$1.log" result started ended
   mkdir -p "corpus/$t" "artifacts/$t"
   started=$(date +%s)
-  if nice -n "$nice_level" "${FUZZ_CMD[@]}" run "${profile[@]}" --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" -- \
+  if nice -n "$nice_level" "${FUZZ_CMD[@]}" run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" -- \
       -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
