@@ -998,6 +998,59 @@ const BULK_MIN_BYTES: u64 = 2 * 1024 * 1024;
 const LDIF_PIPELINE_DEPTH: usize = 8;
 /// Records per batch (one channel message, one wake-up of the other thread).
 const LDIF_BATCH: usize = 64;
+/// Smallest LDIF read on a second thread (about 700 certificates); a smaller file is
+/// read and written on one.
+const PIPELINE_MIN_BYTES: u64 = 1024 * 1024;
+
+/// The records of an LDIF file, prepared ([`prepare_record`]), in batches; a read
+/// error comes after the batch of the records before it and ends the sequence.
+struct Batches<R: BufRead> {
+    reader: LdifReader<R>,
+    error: Option<LdifError>,
+    done: bool,
+}
+
+impl<R: BufRead> Batches<R> {
+    fn new(input: R) -> Self {
+        Batches {
+            reader: LdifReader::new(input),
+            error: None,
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Batches<R> {
+    type Item = Result<Vec<PreparedRecord>, LdifError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.error.take() {
+            return Some(Err(e));
+        }
+        if self.done {
+            return None;
+        }
+        let mut batch = Vec::with_capacity(LDIF_BATCH);
+        while batch.len() < LDIF_BATCH {
+            match self.reader.next_record() {
+                Ok(Some(rec)) => batch.push(prepare_record(rec)),
+                Ok(None) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => {
+                    self.done = true;
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        if batch.is_empty() {
+            return self.error.take().map(Err);
+        }
+        Some(Ok(batch))
+    }
+}
 
 /// One LDIF record, its certificates already parsed and described.
 struct PreparedRecord {
@@ -1079,10 +1132,11 @@ fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
     }
 }
 
-/// Import an LDIF file. Two threads: this one writes to the store while a second
-/// reads the file, decodes base64 and parses and describes each certificate
-/// ([`prepare_record`]). CRLs are added after the certificates (their signatures are
-/// checked against CSCAs looked up in the store); a large file is loaded in bulk.
+/// Import an LDIF file. A file of [`PIPELINE_MIN_BYTES`] or more is read on a second
+/// thread (base64, parsing and describing each certificate: [`prepare_record`])
+/// while this one writes to the store. CRLs are added after the certificates (their
+/// signatures are checked against CSCAs looked up in the store); a large file is
+/// loaded in bulk.
 fn import_ldif<R: BufRead + Send>(
     w: &Writer<'_>,
     input: R,
@@ -1098,38 +1152,9 @@ fn import_ldif<R: BufRead + Send>(
         }
     }
     let mut crls = Vec::new();
-    std::thread::scope(|scope| -> Result<(), Fatal> {
-        let (tx, rx) =
-            std::sync::mpsc::sync_channel::<Result<Vec<PreparedRecord>, LdifError>>(LDIF_PIPELINE_DEPTH);
-        scope.spawn(move || {
-            let mut reader = LdifReader::new(input);
-            let mut batch = Vec::with_capacity(LDIF_BATCH);
-            loop {
-                match reader.next_record() {
-                    Ok(Some(rec)) => {
-                        batch.push(prepare_record(rec));
-                        if batch.len() < LDIF_BATCH {
-                            continue;
-                        }
-                        // a send fails when the writer gave up: stop reading
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(LDIF_BATCH));
-                        if tx.send(Ok(full)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => {
-                        let _ = tx.send(Ok(batch));
-                        return;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Ok(batch)).and_then(|()| tx.send(Err(e)));
-                        return;
-                    }
-                }
-            }
-        });
+    let mut consume = |batches: &mut dyn Iterator<Item = Result<Vec<PreparedRecord>, LdifError>>| {
         let mut records = 0u64;
-        for batch in rx {
+        for batch in batches {
             for PreparedRecord { rec, meta, certs } in batch? {
                 if rec.unterminated {
                     return Err(Fatal::Msg(format!(
@@ -1149,7 +1174,23 @@ fn import_ldif<R: BufRead + Send>(
             return Err(Fatal::Msg("LDIF file holds no entries".into()));
         }
         Ok(())
-    })?;
+    };
+    if size_hint.is_some_and(|s| s >= PIPELINE_MIN_BYTES) {
+        std::thread::scope(|scope| -> Result<(), Fatal> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(LDIF_PIPELINE_DEPTH);
+            scope.spawn(move || {
+                for batch in Batches::new(input) {
+                    // a send fails when the writer gave up: stop reading
+                    if tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+            consume(&mut rx.into_iter())
+        })?;
+    } else {
+        consume(&mut Batches::new(input))?;
+    }
     w.end_bulk_load()?;
     for (crl, non_conformant, prov) in crls {
         add_crl(w, crl, non_conformant, &prov, report, false)?;
