@@ -72,7 +72,7 @@ summary="$FUZZ_OUT/summary.txt"
 jobs=${FUZZ_JOBS:-1}
 nice_level=${FUZZ_NICE:-0}
 run_one() {
-  local t=$1 log="$FUZZ_OUT/$1.log" result started ended
+  local t=$1 log="$FUZZ_OUT/$1.log" result started ended where
   mkdir -p "corpus/$t" "artifacts/$t"
   started=$(date +%s)
   if nice -n "$nice_level" "${FUZZ_CMD[@]}" run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" -- \
@@ -80,7 +80,8 @@ run_one() {
       -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else
-    result="CRASH (see fuzz/$log, fuzz/artifacts/$t/)"
+    case "$log" in /*) where=$log ;; *) where=fuzz/$log ;; esac
+    result="CRASH (see $where, fuzz/artifacts/$t/)"
   fi
   ended=$(date +%s)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
