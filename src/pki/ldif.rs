@@ -233,7 +233,7 @@ impl<R: BufRead> LdifReader<R> {
                 Some(b'<') => {
                     return Err(LdifError::Syntax {
                         line,
-                        what: "URL values (':<') are not supported",
+                        what: "URL values (':<') are refused: an import never opens files or URLs named inside an LDIF",
                     });
                 }
                 _ => {
