@@ -278,7 +278,9 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
     // files the chip refuses to serve, or stops serving part way (fault plans)
     for fault in &p.faults {
         if let emrtd::emulator::fault::Fault::Apdu {
-            what: emrtd::emulator::fault::ApduFault::Status { .. },
+            what:
+                emrtd::emulator::fault::ApduFault::Status { .. }
+                | emrtd::emulator::fault::ApduFault::Refuse { .. },
             when,
         } = fault
             && let Some(file) = when.file
@@ -297,8 +299,12 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
             .is_none_or(|d| d.text.get(2..) == Some(chip.birth_raw()));
         let name_ok = dg11.full_name.as_ref().is_none_or(|n| {
             let (primary, secondary) = emrtd::lds::dg11::name_parts(n);
-            primary.replace(' ', "").starts_with(&chip.primary_identifier().replace([' ', '<'], ""))
-                && secondary.replace(' ', "").starts_with(&chip.secondary_identifier().replace([' ', '<'], ""))
+            primary
+                .replace(' ', "")
+                .starts_with(&chip.primary_identifier().replace([' ', '<'], ""))
+                && secondary
+                    .replace(' ', "")
+                    .starts_with(&chip.secondary_identifier().replace([' ', '<'], ""))
         });
         f.insert("dg11.agrees_with_dg1".into(), (dob_ok && name_ok).to_string());
     }

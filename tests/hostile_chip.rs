@@ -691,7 +691,11 @@ fn claimed_length_0x7fffffff_is_refused_quickly() {
         )],
     ))
     .undelivered(LdsFile::Dg(2));
-    assert!(a.meaning.contains(&format!("claims {} bytes", 0x7FFF_FFFFu64 + 6)), "{a:?}");
+    assert!(
+        a.meaning
+            .contains(&format!("claims {} bytes", 0x7FFF_FFFFu64 + 6)),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -705,7 +709,10 @@ fn claimed_length_4gb_is_refused_quickly() {
     ));
     let apdus = o.apdus;
     let a = o.undelivered(LdsFile::Dg(2));
-    assert!(a.meaning.contains(&format!("claims {} bytes", 1u64 << 32)), "{a:?}");
+    assert!(
+        a.meaning.contains(&format!("claims {} bytes", 1u64 << 32)),
+        "{a:?}"
+    );
     // refused at the first block of DG2, before anything more of it was asked for
     assert!(apdus <= clean_apdus(&bac()) - 15083 / 223 + 2, "{apdus}");
 }

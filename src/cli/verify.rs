@@ -189,7 +189,8 @@ fn run_dumps(
                     let store = match &store {
                         Ok(s) => s,
                         Err(e) => {
-                            let err = anyhow::anyhow!("cannot open the trust store {}: {e}", store_path.display());
+                            let err =
+                                anyhow::anyhow!("cannot open the trust store {}: {e}", store_path.display());
                             if let Ok(mut v) = results.lock() {
                                 v.push((i, Err(err)));
                             }

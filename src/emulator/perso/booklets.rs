@@ -1159,7 +1159,7 @@ fn forged(
     // its signed EF.SOD, so a refused file is a failure, never a missing feature
     let refuse = |file: &str, sw: &str, extra: &str| {
         format!(
-            "\n[[faults]]\nkind = \"status\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
+            "\n[[faults]]\nkind = \"refuse\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
         )
     };
     f(
