@@ -62,7 +62,7 @@ pub fn run(args: &CheckArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match format {
         Format::Json if args.dump.len() == 1 => {
             // one dump: one JSON document
