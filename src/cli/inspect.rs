@@ -304,9 +304,11 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let mut first_error: Option<String> = None;
     let mut json_files = Vec::new();
     let mut text = String::new();
+    let mut manifest_refused = false;
     let manifest = match read_manifest(dir) {
         Ok(m) => m,
         Err(e) => {
+            manifest_refused = true;
             failed += 1;
             let msg = dump::error_text(&e);
             if !global.json {
@@ -374,7 +376,7 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     if failed > 0 {
         return Err(anyhow!(
             "{failed} of {} file(s) in {} could not be read or decoded (first: {})",
-            names.len(),
+            names.len() + usize::from(manifest_refused),
             dir.display(),
             first_error.unwrap_or_default()
         ));
