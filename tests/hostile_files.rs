@@ -499,6 +499,43 @@ fn verify_text_report_escapes_a_hostile_source_name() {
 }
 
 #[test]
+fn check_text_and_junit_escape_a_hostile_source_name() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join(FAKE);
+    std::fs::create_dir(&d).unwrap();
+    for name in ["EF_COM.bin", "EF_SOD.bin", "Datagroup1.bin", "Datagroup2.bin"] {
+        std::fs::copy(bsi2008().join(name), d.join(name)).unwrap();
+    }
+    let store = t.path().join("none.db");
+    let text = run_capped(
+        &[
+            OsStr::new("check"),
+            OsStr::new("--dump"),
+            d.as_os_str(),
+            OsStr::new("--color"),
+            OsStr::new("never"),
+        ],
+        &store,
+    );
+    assert!(matches!(text.code, Some(0 | 1)), "{}", text.show());
+    assert_no_raw_controls("check text", &text.out());
+    assert!(text.out().contains("Evil\\x1B[2J"), "{}", text.show());
+    let junit = run_capped(
+        &[
+            OsStr::new("check"),
+            OsStr::new("--dump"),
+            d.as_os_str(),
+            OsStr::new("--format"),
+            OsStr::new("junit"),
+        ],
+        &store,
+    );
+    let xml = junit.out();
+    well_formed(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_no_raw_controls("check junit", &xml);
+}
+
+#[test]
 fn junit_and_html_stay_well_formed_with_controls_in_a_reason() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("d");
