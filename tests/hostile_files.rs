@@ -422,6 +422,28 @@ fn read_out_refuses_a_link_under_a_final_name_and_writes_nothing() {
 }
 
 #[test]
+fn read_out_writes_the_files_before_the_images_and_refuses_a_link_under_an_image_name() {
+    let t = tempfile::tempdir().unwrap();
+    let v = victim(&t);
+    let d = t.path().join("out");
+    std::fs::create_dir(&d).unwrap();
+    std::os::unix::fs::symlink(&v, d.join("face-1.png")).unwrap();
+    let r = read_into(&d, &t.path().join("store.db"));
+    assert_eq!(r.code, Some(2), "{}", r.show());
+    assert!(
+        r.stderr.contains("face-1.png is a symbolic link: refused"),
+        "{}",
+        r.show()
+    );
+    assert_untouched(&v);
+    // the chip's evidence is on disk; without a manifest the dump says it is incomplete
+    for name in ["EF.COM.bin", "EF.SOD.bin", "DG1.bin", "DG2.bin"] {
+        assert_private_regular(&d.join(name));
+    }
+    assert!(!d.join("manifest.json").exists());
+}
+
+#[test]
 fn read_out_refuses_a_fifo_under_the_manifest_name() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("out");

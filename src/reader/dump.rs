@@ -471,12 +471,16 @@ impl Dump {
         self.write_parts(dir, &[])
     }
 
-    /// Extract the images of the dump ([`crate::lds::extract`]), list them in the
-    /// manifest (`images`, `image_errors`), and write the files, the images (0600)
-    /// and the manifest last. Returns what was extracted.
+    /// Write the files, then extract the images of the dump
+    /// ([`crate::lds::extract`]), list them in the manifest (`images`,
+    /// `image_errors`), and write the images (0600) and the manifest last. The
+    /// document's files are on disk before any picture is decoded, so a decoder that
+    /// fails (or takes the process down) never costs the chip's evidence. Returns
+    /// what was extracted.
     pub fn write_with_images(&mut self, dir: &Path) -> Result<Extraction, DumpError> {
+        self.write_files(dir)?;
         let extraction = self.extract_images();
-        self.write_parts(dir, &extraction.images)?;
+        self.write_rest(dir, &extraction.images)?;
         Ok(extraction)
     }
 
@@ -489,6 +493,14 @@ impl Dump {
     }
 
     fn write_parts(&self, dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpError> {
+        self.write_files(dir)?;
+        self.write_rest(dir, images)
+    }
+
+    /// Create `dir`, refuse one that holds a dump or a non-regular file under any name
+    /// to be written (before the first byte is written: no half-written dump next
+    /// to a planted link), and write the document's files.
+    fn write_files(&self, dir: &Path) -> Result<(), DumpError> {
         create_private_dir(dir)?;
         let manifest_path = dir.join("manifest.json");
         if std::fs::symlink_metadata(&manifest_path).is_ok_and(|m| m.is_file()) {
@@ -496,21 +508,25 @@ impl Dump {
                 path: dir.to_path_buf(),
             });
         }
-        // every name refused before the first byte is written: no half-written dump
-        // next to a planted link
         check_write_target(&manifest_path)?;
         for file in self.files.keys() {
             check_write_target(&dir.join(file.dump_file_name()))?;
         }
+        for (file, bytes) in &self.files {
+            write_private_file(&dir.join(file.dump_file_name()), bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The images, then the manifest, last.
+    fn write_rest(&self, dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpError> {
         for image in images {
             for (name, _) in image.files() {
                 check_write_target(&dir.join(name))?;
             }
         }
-        for (file, bytes) in &self.files {
-            write_private_file(&dir.join(file.dump_file_name()), bytes)?;
-        }
         write_images(dir, images)?;
+        let manifest_path = dir.join("manifest.json");
         let json = serde_json::to_vec_pretty(&self.manifest).map_err(|source| DumpError::Manifest {
             path: manifest_path.clone(),
             source,
