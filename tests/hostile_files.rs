@@ -875,6 +875,22 @@ fn run_closed_stdout(args: &[&OsStr], store: &Path) -> (Option<i32>, String) {
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
+/// Run emrtd with stdout and stderr both the closed pipe (`emrtd … 2>&1 | head -1`).
+fn run_closed_both(args: &[&OsStr], store: &Path) -> Option<i32> {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let err = writer.try_clone().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_emrtd"))
+        .args(args)
+        .env("EMRTD_STORE", store)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(err)
+        .status()
+        .unwrap();
+    st.code()
+}
+
 #[test]
 fn closed_stdout_ends_quietly_with_the_usual_exit_code() {
     let t = tempfile::tempdir().unwrap();
@@ -914,5 +930,7 @@ fn closed_stdout_ends_quietly_with_the_usual_exit_code() {
         assert!(!stderr.contains("Broken pipe"), "{shown:?}: {stderr}");
         assert_eq!(code, normal.code, "{shown:?}: {stderr}");
         assert_eq!(stderr, normal.stderr, "{shown:?}");
+        // a panic would be exit 101 (its message lost in the closed pipe)
+        assert_eq!(run_closed_both(&args, &store), normal.code, "{shown:?} 2>&1");
     }
 }

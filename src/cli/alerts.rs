@@ -144,13 +144,13 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         ))?;
     }
     if !global.quiet {
-        eprintln!(
+        output::diag(format_args!(
             "{} of {} entries; last import {} from {}",
             entries.len(),
             info.entries,
             crate::pki::format_time(info.imported_at),
-            info.source
-        );
+            output::sanitize_terminal(&info.source)
+        ));
     }
     Ok(Outcome::ok())
 }

@@ -161,6 +161,14 @@ pub fn print_text(s: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Write a diagnostic line to stderr. Unlike `eprintln!`, a closed stderr
+/// (`emrtd pkd list 2>&1 | head -1`) is not a panic: the line is dropped. The caller
+/// sanitises what came from outside.
+pub fn diag(args: std::fmt::Arguments<'_>) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_fmt(args).and_then(|()| e.write_all(b"\n"));
+}
+
 /// Set once standard output has been found closed (EPIPE).
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 

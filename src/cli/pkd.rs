@@ -178,7 +178,7 @@ fn print_import(
     out.flush()?;
     if !global.quiet {
         for n in &r.notes {
-            eprintln!("  note: {}", t(n));
+            output::diag(format_args!("  note: {}", t(n)));
         }
     }
     Ok(())
@@ -243,7 +243,7 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     if !global.quiet {
-        eprintln!("{} object(s)", entries.len());
+        output::diag(format_args!("{} object(s)", entries.len()));
     }
     Ok(Outcome::ok())
 }

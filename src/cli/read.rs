@@ -305,11 +305,11 @@ pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                 partial
                     .write_with_images(&args.out)
                     .with_context(|| format!("cannot write the partial dump to {}", args.out.display()))?;
-                eprintln!(
+                super::output::diag(format_args!(
                     "emrtd: partial dump ({} file(s)) written to {}; manifest.json says it is partial",
                     partial.files.len(),
                     args.out.display()
-                );
+                ));
             }
             Err(anyhow::Error::new(failure.error))
         }
