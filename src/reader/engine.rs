@@ -266,7 +266,9 @@ pub enum FileOutcome {
 /// An answer to READ BINARY by short file identifier that may mean "no SFI here" rather
 /// than anything about the file: every error but the length ones (67xx, 6Cxx).
 fn refused_by_sfi(sw: StatusWord) -> bool {
-    sw != StatusWord::OK && sw != StatusWord::END_OF_FILE && !matches!(sw.sw1(), 0x61 | 0x62 | 0x63 | 0x67 | 0x6C)
+    sw != StatusWord::OK
+        && sw != StatusWord::END_OF_FILE
+        && !matches!(sw.sw1(), 0x61 | 0x62 | 0x63 | 0x67 | 0x6C)
 }
 
 /// Status words that mean the file is not there or not readable (as opposed to a

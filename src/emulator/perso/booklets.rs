@@ -1418,7 +1418,10 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
         "gmrtd #7, #10",
         "Russian passport (BAC only): Chip Authentication on secp192r1 (NIST P-192), 3DES",
         "bac.toml",
-        &format!("ca_private_key = \"{}\"\n", hex::encode_upper(d192.to_vec_padded(24)?)),
+        &format!(
+            "ca_private_key = \"{}\"\n",
+            hex::encode_upper(d192.to_vec_padded(24)?)
+        ),
         "[ca]\nparameter_id = 8\ncipher = \"3DES\"\n",
     );
     q(
