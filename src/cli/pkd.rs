@@ -38,6 +38,11 @@ pub struct ImportArgs {
     /// Files to import (.ml, .ldif, .der/.cer/.crt/.pem, .crl, deviation lists).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// A self-signed CSCA certificate (DER or PEM) to trust as an anchor: a master list
+    /// is trusted only when its signer chains to an anchor or to a CSCA already trusted
+    /// in the store. Imported into the store as an anchor first. Repeatable.
+    #[arg(long, value_name = "CERT")]
+    pub anchor: Vec<PathBuf>,
     /// Import master and deviation lists even when their signature does not verify.
     #[arg(long)]
     pub trust_unsigned: bool,
@@ -104,6 +109,8 @@ pub fn run(args: &PkdArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
 #[derive(serde::Serialize)]
 struct ImportJson<'a> {
     files: &'a [import::FileReport],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    anchors: &'a [import::FileReport],
 }
 
 fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
@@ -113,6 +120,25 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         at,
     };
     let mut store = open_store(global)?;
+    let mut anchors = Vec::with_capacity(a.anchor.len());
+    for f in &a.anchor {
+        let started = std::time::Instant::now();
+        let r = import::import_anchor(&mut store, f);
+        if !global.json {
+            print_import(&r, started.elapsed(), global);
+        }
+        anchors.push(r);
+    }
+    if anchors.iter().any(|r| r.outcome == FileOutcome::Failed) {
+        // an anchor that cannot be used must not let the lists in unanchored silently
+        if global.json {
+            output::print_json(&ImportJson {
+                files: &[],
+                anchors: &anchors,
+            })?;
+        }
+        return Ok(Outcome::with(Exit::Error));
+    }
     let mut reports = Vec::with_capacity(a.files.len());
     for f in &a.files {
         let started = std::time::Instant::now();
@@ -122,8 +148,27 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         }
         reports.push(r);
     }
+    let late = import::refresh_anchored(&store, &mut reports)?;
     if global.json {
-        output::print_json(&ImportJson { files: &reports })?;
+        output::print_json(&ImportJson {
+            files: &reports,
+            anchors: &anchors,
+        })?;
+    } else {
+        for l in &late {
+            println!("{l}");
+        }
+        let unanchored: Vec<&str> = reports
+            .iter()
+            .filter(|r| r.anchored == Some(false) && r.outcome == FileOutcome::Imported)
+            .map(|r| r.path.as_str())
+            .collect();
+        if !unanchored.is_empty() {
+            println!(
+                "NOT ANCHORED: {}: stored, but their CSCAs validate nothing until the signer's CSCA is imported as a certificate file or named with --anchor",
+                unanchored.join(", ")
+            );
+        }
     }
     let exit = if reports.iter().any(|r| r.outcome == FileOutcome::Failed) {
         Exit::Error
@@ -154,8 +199,15 @@ fn print_import(r: &import::FileReport, took: std::time::Duration, global: &Glob
         FileOutcome::Refused => " REFUSED",
         FileOutcome::Failed => " FAILED",
     };
+    let anchored = match (r.anchored, r.anchor.as_deref()) {
+        (Some(true), Some(a)) => format!(", anchored (anchor {a})"),
+        (Some(true), None) => ", anchored".to_owned(),
+        (Some(false), _) => ", NOT anchored".to_owned(),
+        (None, Some(a)) => format!(", trust anchor {a}"),
+        (None, None) => String::new(),
+    };
     println!(
-        "{}: {kind}, signature {sig}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
+        "{}: {kind}, signature {sig}{anchored}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
         r.path,
         r.added,
         r.duplicate,
@@ -200,7 +252,7 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                 date(e.not_before.as_deref()),
                 date(e.not_after.as_deref()),
                 e.key.as_deref().unwrap_or(""),
-                if e.trusted == Some(true) { "  [anchor]" } else { "" },
+                trust_label(e),
                 if e.non_conformant {
                     "  [non-conformant]"
                 } else {
@@ -216,11 +268,17 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                 e.signature.as_deref().unwrap_or("")
             ),
             kind => println!(
-                "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}",
+                "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}{}",
                 e.subject,
                 date(e.this_update.as_deref()),
                 e.count.unwrap_or(0),
-                e.signature.as_deref().unwrap_or("")
+                e.signature.as_deref().unwrap_or(""),
+                match (e.anchored, e.anchor.as_deref()) {
+                    (Some(true), Some(a)) => format!("  anchored by {}", a.get(..16).unwrap_or(a)),
+                    (Some(true), None) => "  anchored".to_owned(),
+                    (Some(false), _) => "  [NOT anchored: its CSCAs validate nothing]".to_owned(),
+                    _ => String::new(),
+                }
             ),
         }
     }
@@ -230,6 +288,20 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     Ok(Outcome::ok())
 }
 
+fn trust_label(e: &store::ListEntry) -> String {
+    let ca = matches!(e.role.as_deref(), Some("csca" | "link"));
+    match (e.trusted, e.trust.as_deref()) {
+        (Some(true), Some(t @ ("direct" | "anchor" | "unsigned"))) => format!("  [anchor: {t}]"),
+        (Some(true), Some(t)) => format!(
+            "  [trusted: {t}, anchor {}]",
+            e.anchor.as_deref().and_then(|a| a.get(..16)).unwrap_or("?")
+        ),
+        (Some(true), None) => "  [trusted]".to_owned(),
+        _ if ca => "  [NOT trusted]".to_owned(),
+        _ => String::new(),
+    }
+}
+
 fn date(s: Option<&str>) -> &str {
     s.and_then(|s| s.get(..10)).unwrap_or("-")
 }
@@ -237,28 +309,55 @@ fn date(s: Option<&str>) -> &str {
 fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let store = open_store(global)?;
     let stats = store.stats()?;
+    let anchors = store.anchors()?;
     if global.json {
         #[derive(serde::Serialize)]
         struct J<'a> {
             countries: &'a [store::CountryStats],
+            anchors: &'a [store::AnchorInfo],
         }
-        output::print_json(&J { countries: &stats })?;
+        output::print_json(&J {
+            countries: &stats,
+            anchors: &anchors,
+        })?;
         return Ok(Outcome::ok());
     }
     println!(
-        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
-        "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML"
+        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
+        "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML", "untrusted", "ML unanchored"
     );
     for s in &stats {
         println!(
-            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
+            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
             s.country,
             s.cscas,
             s.links,
             s.dscs,
             s.crls,
             date(s.crl_next_update.as_deref()),
-            date(s.newest_master_list.as_deref())
+            date(s.newest_master_list.as_deref()),
+            s.untrusted_cas,
+            format!("{}/{}", s.master_lists_unanchored, s.master_lists)
+        );
+    }
+    println!("anchors ({}):", anchors.len());
+    for a in &anchors {
+        println!(
+            "  {}  {:<8} {}  {}  (until {}; {} certificate(s), {} master list(s) hang on it)",
+            a.fingerprint,
+            a.trust,
+            a.country.as_deref().unwrap_or("??"),
+            a.subject,
+            date(a.not_after.as_deref()),
+            a.dependents,
+            a.master_lists
+        );
+    }
+    let untrusted: i64 = stats.iter().map(|s| s.untrusted_cas).sum();
+    let unanchored: i64 = stats.iter().map(|s| s.master_lists_unanchored).sum();
+    if untrusted > 0 || unanchored > 0 {
+        println!(
+            "NOT TRUSTED: {untrusted} CSCA/link certificate(s) validate nothing; {unanchored} master list(s) are not anchored (import the signer's CSCA as a certificate file, or use pkd import --anchor CERT)"
         );
     }
     Ok(Outcome::ok())
