@@ -763,7 +763,13 @@ fn find_trusted_verifier(
     verify: impl Fn(&Certificate) -> bool,
 ) -> Result<(Option<StoredCert>, usize), StoreError> {
     let mut tried = 0;
-    for sc in store::trusted_issuer_candidates_on(conn, issuer, aki)? {
+    let mut candidates = store::trusted_issuer_candidates_on(conn, issuer, aki)?;
+    // the key the object names (authority key id) is the only one tried when a
+    // candidate has it: other keys of the same name did not sign it
+    if aki.is_some() && candidates.iter().any(|c| c.cert.ski.as_deref() == aki) {
+        candidates.retain(|c| c.cert.ski.is_none() || c.cert.ski.as_deref() == aki);
+    }
+    for sc in candidates.into_iter().take(super::path::MAX_CANDIDATES) {
         tried += 1;
         if verify(&sc.cert) {
             return Ok((Some(sc), tried));

@@ -258,6 +258,10 @@ fn search(store: &TrustStore, dsc: &Certificate) -> Result<Search, PathError> {
         return Ok(Search::Untrusted(why));
     }
     let mut signature_failures = Vec::new();
+    // the key the DSC names first (a DSC whose authority key id matches no key is
+    // still tried under the others of that name: real ones exist, see dsc.aki_mismatch)
+    let mut candidates = candidates;
+    candidates.sort_by_key(|c| c.cert.ski.is_none() || c.cert.ski != dsc.aki);
     for cand in candidates.into_iter().take(MAX_CANDIDATES) {
         if !cand.role.is_ca() {
             continue;

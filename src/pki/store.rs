@@ -1419,6 +1419,12 @@ const CERTIFICATE_INDEXES: &[(&str, &str)] = &[
     ("certificates_country_role", "certificates(country, role)"),
 ];
 
+/// What names a CA (`?1` its normalised subject, `?2` its SKI) as issuer: the key
+/// identifier when both sides have one (another key of the same name is not asked),
+/// else the name.
+const KEY_OR_NAME: &str =
+    "((?2 IS NOT NULL AND aki = ?2) OR (issuer_norm = ?1 AND (aki IS NULL OR ?2 IS NULL)))";
+
 /// A write transaction on the store.
 #[derive(Debug)]
 pub struct Writer<'a> {
@@ -1745,8 +1751,7 @@ impl Writer<'_> {
     /// Untrusted link certificates that name `ca` as their issuer (by name or AKI).
     pub fn untrusted_links_under(&self, ca: &Certificate) -> Result<Vec<StoredCert>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM certificates WHERE role = 'link' AND trusted = 0
-               AND (issuer_norm = ?1 OR (?2 IS NOT NULL AND aki = ?2))",
+            "SELECT {} FROM certificates WHERE role = 'link' AND trusted = 0 AND {KEY_OR_NAME}",
             cert_columns()
         );
         query_certs(&self.tx, &sql, params![ca.subject.normalized(), ca.ski])
@@ -1761,7 +1766,7 @@ impl Writer<'_> {
         let sql = format!(
             "SELECT m.sha256, {} FROM master_lists m JOIN certificates c ON c.sha256 = m.signer_sha256
              WHERE m.anchored = 0 AND m.signature = 'valid'
-               AND (c.issuer_norm = ?1 OR (?2 IS NOT NULL AND c.aki = ?2))",
+               AND ((?2 IS NOT NULL AND c.aki = ?2) OR (c.issuer_norm = ?1 AND (c.aki IS NULL OR ?2 IS NULL)))",
             cert_columns()
                 .split(", ")
                 .map(|c| format!("c.{c}"))
@@ -1827,10 +1832,9 @@ impl Writer<'_> {
 
     /// CRLs not verified yet that name `ca` as their issuer (by name or AKI).
     pub fn unverified_crls_under(&self, ca: &Certificate) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
-        let mut st = self.tx.prepare_cached(
-            "SELECT sha256, der FROM crls WHERE signature <> 'valid'
-               AND (issuer_norm = ?1 OR (?2 IS NOT NULL AND aki = ?2))",
-        )?;
+        let mut st = self.tx.prepare_cached(&format!(
+            "SELECT sha256, der FROM crls WHERE signature <> 'valid' AND {KEY_OR_NAME}"
+        ))?;
         let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
