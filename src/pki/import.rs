@@ -130,8 +130,7 @@ pub struct FileReport {
     /// files that hold no master list.
     pub anchored: Option<bool>,
     /// The anchor (SHA-256 of the certificate) the list hangs on, or that this file
-    /// made (`--anchor`, a directly imported CSCA).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// made (`--anchor`, a directly imported CSCA); `null` otherwise.
     pub anchor: Option<String>,
     /// The master lists of this file (to refresh `anchored` at the end of a run).
     #[serde(skip)]
