@@ -2124,7 +2124,7 @@ mod tests {
             .connection()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, SCHEMA_VERSION);
         let src: Option<i64> = s
             .connection()
             .query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
@@ -2135,6 +2135,106 @@ mod tests {
                 .iter()
                 .any(|(n, _)| n == "provenance_object")
         );
+    }
+
+    fn insert_v3(c: &Connection, cert: &Certificate, role: &str, trusted: bool, source: i64) {
+        c.execute(
+            "INSERT INTO certificates (sha256, der, role, trusted, country, subject, subject_norm, issuer, issuer_norm,
+                serial, ski, aki, not_before, not_after, added_at, source_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15)",
+            params![
+                cert.sha256.as_slice(),
+                cert.der,
+                role,
+                trusted,
+                cert.country(),
+                cert.subject.display(),
+                cert.subject.normalized(),
+                cert.issuer.display(),
+                cert.issuer.normalized(),
+                canonical_serial(&cert.serial),
+                cert.ski,
+                cert.aki,
+                cert.not_before.unix_timestamp(),
+                cert.not_after.unix_timestamp(),
+                source
+            ],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn version_3_store_is_migrated_to_4_and_trust_is_earned_again_from_anchors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trust.db");
+        let ut1 = fixture_cert("10-ut-csca-1.cer");
+        let link = fixture_cert("10-ut-link-csca-2-by-1.cer");
+        let xa = fixture_cert("10-xa-csca-explicit.cer");
+        let xb = fixture_cert("10-xb-csca.pem");
+        let crl_der = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki/20-ut-csca-1-current.crl"),
+        )
+        .unwrap();
+        let crl = Crl::from_der(&crl_der).unwrap();
+        {
+            let c = Connection::open(&p).unwrap();
+            for m in [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3] {
+                c.execute_batch(m).unwrap();
+            }
+            c.pragma_update(None, "user_version", 3).unwrap();
+            c.execute_batch(
+                "INSERT INTO sources (id, path, kind, imported_at) VALUES (1, 'ut1.cer', 'certificate', 0);
+                 INSERT INTO sources (id, path, kind, imported_at) VALUES (2, 'self.ml', 'master_list', 0);
+                 INSERT INTO sources (id, path, kind, imported_at) VALUES (3, 'forced.ml', 'master_list', 0);
+                 INSERT INTO master_lists (sha256, der, cert_count, signature, added_at) VALUES (x'AA', x'30', 1, 'valid', 0);
+                 INSERT INTO master_lists (sha256, der, cert_count, signature, added_at) VALUES (x'BB', x'30', 1, 'invalid', 0);",
+            )
+            .unwrap();
+            // a directly imported CSCA, a link trusted unverified under the old rules, a
+            // CSCA of a self-anchored list, a CSCA of a list forced in with --trust-unsigned
+            insert_v3(&c, &ut1, "csca", true, 1);
+            insert_v3(&c, &link, "link", true, 1);
+            insert_v3(&c, &xa, "csca", true, 2);
+            insert_v3(&c, &xb, "csca", true, 3);
+            for (cert, ml) in [(&xa, "AA"), (&xb, "BB")] {
+                c.execute(
+                    &format!(
+                        "INSERT INTO provenance (object_kind, object_sha256, source_id, master_list_sha256, imported_at)
+                         VALUES ('certificate', ?1, 2, x'{ml}', 0)"
+                    ),
+                    params![cert.sha256.as_slice()],
+                )
+                .unwrap();
+            }
+            c.execute(
+                "INSERT INTO crls (sha256, der, issuer, issuer_norm, aki, this_update, entries, signature, added_at)
+                 VALUES (?1, ?2, 'i', ?3, ?4, 0, 0, 'valid', 0)",
+                params![crl.sha256.as_slice(), crl_der, crl.issuer.normalized(), crl.aki],
+            )
+            .unwrap();
+        }
+        let s = TrustStore::open(&p).unwrap();
+        let v: i64 = s
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 4);
+        let get = |c: &Certificate| s.certificate(&c.sha256).unwrap().unwrap();
+        assert_eq!((get(&ut1).trusted, get(&ut1).trust), (true, Some(TrustKind::Direct)));
+        // the link is trusted again because it verifies under the anchor
+        let l = get(&link);
+        assert_eq!((l.trusted, l.trust), (true, Some(TrustKind::Link)));
+        assert_eq!((l.verified_by, l.anchor), (Some(ut1.sha256), Some(ut1.sha256)));
+        // the self-anchored list's CSCA lost its trust; the forced one kept it
+        assert!(!get(&xa).trusted);
+        assert_eq!((get(&xb).trusted, get(&xb).trust), (true, Some(TrustKind::Unsigned)));
+        // the CRL was verified again under its (still trusted) CSCA
+        let (sig, by): (String, Option<Vec<u8>>) = s
+            .connection()
+            .query_row("SELECT signature, verified_by FROM crls", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((sig.as_str(), by), ("valid", Some(ut1.sha256.to_vec())));
+        assert_eq!(s.anchors().unwrap().len(), 2);
     }
 
     #[test]
