@@ -1239,10 +1239,11 @@ fn import_master_list(
     }
     // self-signed CSCAs are trusted when the list is anchored (or forced with
     // --trust-unsigned); link certificates when they verify under a trusted CA (settle)
-    let trust = if v.status == SignatureStatus::Valid {
-        v.anchored_by.map(|a| (TrustKind::MasterList, Some(a)))
-    } else {
-        Some((TrustKind::Unsigned, None))
+    let trust = match v.anchored_by {
+        Some(a) if v.status == SignatureStatus::Valid => Some((TrustKind::MasterList, Some(a))),
+        // the user's explicit act (the list is refused above without it)
+        _ if opts.trust_unsigned => Some((TrustKind::Unsigned, None)),
+        _ => None,
     };
     let mut untrusted = 0usize;
     for c in parsed {
@@ -1285,6 +1286,10 @@ fn import_master_list(
         report.notes.push(format!(
             "{untrusted} CA certificate(s) stored but NOT trusted: the master list is not anchored"
         ));
+    } else if trust.is_some_and(|(k, _)| k == TrustKind::Unsigned) && v.status == SignatureStatus::Valid {
+        report
+            .notes
+            .push("master list not anchored; its CSCAs are trusted because of --trust-unsigned".to_owned());
     }
     Ok(v.status)
 }

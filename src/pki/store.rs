@@ -2170,7 +2170,7 @@ mod tests {
         let ut1 = fixture_cert("10-ut-csca-1.cer");
         let link = fixture_cert("10-ut-link-csca-2-by-1.cer");
         let xa = fixture_cert("10-xa-csca-explicit.cer");
-        let xb = fixture_cert("10-xb-csca.pem");
+        let xb = fixture_cert("10-xc-csca-expired.cer");
         let crl_der = std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki/20-ut-csca-1-current.crl"),
         )
@@ -2220,18 +2220,26 @@ mod tests {
             .unwrap();
         assert_eq!(v, 4);
         let get = |c: &Certificate| s.certificate(&c.sha256).unwrap().unwrap();
-        assert_eq!((get(&ut1).trusted, get(&ut1).trust), (true, Some(TrustKind::Direct)));
+        assert_eq!(
+            (get(&ut1).trusted, get(&ut1).trust),
+            (true, Some(TrustKind::Direct))
+        );
         // the link is trusted again because it verifies under the anchor
         let l = get(&link);
         assert_eq!((l.trusted, l.trust), (true, Some(TrustKind::Link)));
         assert_eq!((l.verified_by, l.anchor), (Some(ut1.sha256), Some(ut1.sha256)));
         // the self-anchored list's CSCA lost its trust; the forced one kept it
         assert!(!get(&xa).trusted);
-        assert_eq!((get(&xb).trusted, get(&xb).trust), (true, Some(TrustKind::Unsigned)));
+        assert_eq!(
+            (get(&xb).trusted, get(&xb).trust),
+            (true, Some(TrustKind::Unsigned))
+        );
         // the CRL was verified again under its (still trusted) CSCA
         let (sig, by): (String, Option<Vec<u8>>) = s
             .connection()
-            .query_row("SELECT signature, verified_by FROM crls", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT signature, verified_by FROM crls", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap();
         assert_eq!((sig.as_str(), by), ("valid", Some(ut1.sha256.to_vec())));
         assert_eq!(s.anchors().unwrap().len(), 2);
