@@ -1248,7 +1248,7 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
         },
         &ca.key.pkey,
     )?;
-    let content = masterlist::encode_master_list_content(&[ca.cert.clone()]);
+    let content = masterlist::encode_master_list_content(std::slice::from_ref(&ca.cert));
     let master_list = sign::sign_with(
         &SignRequest {
             econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,

@@ -1419,6 +1419,9 @@ const CERTIFICATE_INDEXES: &[(&str, &str)] = &[
     ("certificates_country_role", "certificates(country, role)"),
 ];
 
+/// A stored object's SHA-256 and DER.
+pub type ShaDer = ([u8; 32], Vec<u8>);
+
 /// What names a CA (`?1` its normalised subject, `?2` its SKI) as issuer: the key
 /// identifier when both sides have one (another key of the same name is not asked),
 /// else the name.
@@ -1831,7 +1834,7 @@ impl Writer<'_> {
     }
 
     /// CRLs not verified yet that name `ca` as their issuer (by name or AKI).
-    pub fn unverified_crls_under(&self, ca: &Certificate) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
+    pub fn unverified_crls_under(&self, ca: &Certificate) -> Result<Vec<ShaDer>, StoreError> {
         let mut st = self.tx.prepare_cached(&format!(
             "SELECT sha256, der FROM crls WHERE signature <> 'valid' AND {KEY_OR_NAME}"
         ))?;
