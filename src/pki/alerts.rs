@@ -859,7 +859,7 @@ mod tests {
             s.connection()
                 .execute_batch(
                     "DROP TABLE alerts; DROP TABLE alert_imports; PRAGMA user_version = 1;
-                     DROP INDEX crls_verified_by; DROP INDEX certificates_verified_by;
+                     DROP INDEX crls_verified_by;
                      ALTER TABLE certificates DROP COLUMN trust;
                      ALTER TABLE certificates DROP COLUMN anchor_sha256;
                      ALTER TABLE certificates DROP COLUMN verified_by;

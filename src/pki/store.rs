@@ -577,7 +577,6 @@ ALTER TABLE master_lists ADD COLUMN anchored INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE master_lists ADD COLUMN anchor_sha256 BLOB;
 ALTER TABLE crls ADD COLUMN verified_by BLOB;
 CREATE INDEX crls_verified_by ON crls(verified_by);
-CREATE INDEX certificates_verified_by ON certificates(verified_by);
 UPDATE certificates SET trust = 'direct', anchor_sha256 = sha256
  WHERE trusted = 1 AND role = 'csca' AND (
    source_id IN (SELECT id FROM sources WHERE kind = 'certificate')
