@@ -1,5 +1,6 @@
 //! `emrtd pkd import|list|stats|remove`: the trust store (CLI.md "Commands").
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -125,7 +126,7 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         let started = std::time::Instant::now();
         let r = import::import_anchor(&mut store, f);
         if !global.json {
-            print_import(&r, started.elapsed(), global);
+            print_import(&r, started.elapsed(), global)?;
         }
         anchors.push(r);
     }
@@ -144,7 +145,7 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         let started = std::time::Instant::now();
         let r = import::import_file(&mut store, f, &opts);
         if !global.json {
-            print_import(&r, started.elapsed(), global);
+            print_import(&r, started.elapsed(), global)?;
         }
         reports.push(r);
     }
@@ -155,8 +156,10 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             anchors: &anchors,
         })?;
     } else {
+        use output::sanitize_terminal as t;
+        let mut out = output::stdout();
         for l in &late {
-            println!("{l}");
+            writeln!(out, "{}", t(l))?;
         }
         let unanchored: Vec<&str> = reports
             .iter()
@@ -164,11 +167,13 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             .map(|r| r.path.as_str())
             .collect();
         if !unanchored.is_empty() {
-            println!(
+            writeln!(
+                out,
                 "NOT ANCHORED: {}: stored, but their CSCAs validate nothing until the signer's CSCA is imported as a certificate file or named with --anchor",
-                unanchored.join(", ")
-            );
+                t(&unanchored.join(", "))
+            )?;
         }
+        out.flush()?;
     }
     let exit = if reports.iter().any(|r| r.outcome == FileOutcome::Failed) {
         Exit::Error
@@ -180,7 +185,14 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     Ok(Outcome::with(exit))
 }
 
-fn print_import(r: &import::FileReport, took: std::time::Duration, global: &GlobalOpts) {
+/// One import's human report; the path, errors and notes are sanitised (they quote
+/// file names, subjects and content).
+fn print_import(
+    r: &import::FileReport,
+    took: std::time::Duration,
+    global: &GlobalOpts,
+) -> anyhow::Result<()> {
+    use output::sanitize_terminal as t;
     let kind = r
         .kind
         .map(|k| {
@@ -206,22 +218,27 @@ fn print_import(r: &import::FileReport, took: std::time::Duration, global: &Glob
         (None, Some(a)) => format!(", trust anchor {a}"),
         (None, None) => String::new(),
     };
-    println!(
-        "{}: {kind}, signature {sig}{anchored}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
-        r.path,
+    let mut out = output::stdout();
+    writeln!(
+        out,
+        "{}: {kind}, signature {sig}{}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
+        t(&r.path),
+        t(&anchored),
         r.added,
         r.duplicate,
         r.rejected,
         took.as_secs_f64()
-    );
+    )?;
     for e in &r.errors {
-        println!("  error: {e}");
+        writeln!(out, "  error: {}", t(e))?;
     }
+    out.flush()?;
     if !global.quiet {
         for n in &r.notes {
-            eprintln!("  note: {n}");
+            output::diag(format_args!("  note: {}", t(n)));
         }
     }
+    Ok(())
 }
 
 fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
@@ -241,17 +258,20 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         output::print_json(&J { entries: &entries })?;
         return Ok(Outcome::ok());
     }
+    use output::sanitize_terminal as t;
+    let mut out = output::stdout();
     for e in &entries {
-        let fp = e.fingerprint.get(..16).unwrap_or(&e.fingerprint);
-        let country = e.country.as_deref().unwrap_or("??");
+        let fp = t(e.fingerprint.get(..16).unwrap_or(&e.fingerprint));
+        let country = t(e.country.as_deref().unwrap_or("??"));
         match e.kind {
-            "certificate" => println!(
+            "certificate" => writeln!(
+                out,
                 "{fp}  {:<9} {country}  {}  {} .. {}  {}{}{}",
-                e.role.as_deref().unwrap_or(""),
-                e.subject,
+                t(e.role.as_deref().unwrap_or("")),
+                t(&e.subject),
                 date(e.not_before.as_deref()),
                 date(e.not_after.as_deref()),
-                e.key.as_deref().unwrap_or(""),
+                t(e.key.as_deref().unwrap_or("")),
                 trust_label(e),
                 if e.non_conformant {
                     "  [non-conformant]"
@@ -259,31 +279,34 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                     ""
                 },
             ),
-            "crl" => println!(
+            "crl" => writeln!(
+                out,
                 "{fp}  crl       {country}  {}  this {} next {}  {} entries  signature {}",
-                e.issuer,
-                date(e.this_update.as_deref()),
-                date(e.next_update.as_deref()),
+                t(&e.issuer),
+                t(date(e.this_update.as_deref())),
+                t(date(e.next_update.as_deref())),
                 e.count.unwrap_or(0),
-                e.signature.as_deref().unwrap_or("")
+                t(e.signature.as_deref().unwrap_or(""))
             ),
-            kind => println!(
+            kind => writeln!(
+                out,
                 "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}{}",
-                e.subject,
-                date(e.this_update.as_deref()),
+                t(&e.subject),
+                t(date(e.this_update.as_deref())),
                 e.count.unwrap_or(0),
-                e.signature.as_deref().unwrap_or(""),
+                t(e.signature.as_deref().unwrap_or("")),
                 match (e.anchored, e.anchor.as_deref()) {
-                    (Some(true), Some(a)) => format!("  anchored by {}", a.get(..16).unwrap_or(a)),
+                    (Some(true), Some(a)) => format!("  anchored by {}", t(a.get(..16).unwrap_or(a))),
                     (Some(true), None) => "  anchored".to_owned(),
                     (Some(false), _) => "  [NOT anchored: its CSCAs validate nothing]".to_owned(),
                     _ => String::new(),
                 }
             ),
-        }
+        }?;
     }
+    out.flush()?;
     if !global.quiet {
-        eprintln!("{} object(s)", entries.len());
+        output::diag(format_args!("{} object(s)", entries.len()));
     }
     Ok(Outcome::ok())
 }
@@ -322,44 +345,51 @@ fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
         })?;
         return Ok(Outcome::ok());
     }
-    println!(
+    use output::sanitize_terminal as t;
+    let mut out = output::stdout();
+    writeln!(
+        out,
         "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
         "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML", "untrusted", "ML unanchored"
-    );
+    )?;
     for s in &stats {
-        println!(
+        writeln!(
+            out,
             "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
-            s.country,
+            t(&s.country),
             s.cscas,
             s.links,
             s.dscs,
             s.crls,
-            date(s.crl_next_update.as_deref()),
-            date(s.newest_master_list.as_deref()),
+            t(date(s.crl_next_update.as_deref())),
+            t(date(s.newest_master_list.as_deref())),
             s.untrusted_cas,
             format!("{}/{}", s.master_lists_unanchored, s.master_lists)
-        );
+        )?;
     }
-    println!("anchors ({}):", anchors.len());
+    writeln!(out, "anchors ({}):", anchors.len())?;
     for a in &anchors {
-        println!(
+        writeln!(
+            out,
             "  {}  {:<8} {}  {}  (until {}; {} certificate(s), {} master list(s) hang on it)",
-            a.fingerprint,
-            a.trust,
-            a.country.as_deref().unwrap_or("??"),
-            a.subject,
-            date(a.not_after.as_deref()),
+            t(&a.fingerprint),
+            t(&a.trust),
+            t(a.country.as_deref().unwrap_or("??")),
+            t(&a.subject),
+            t(date(a.not_after.as_deref())),
             a.dependents,
             a.master_lists
-        );
+        )?;
     }
     let untrusted: i64 = stats.iter().map(|s| s.untrusted_cas).sum();
     let unanchored: i64 = stats.iter().map(|s| s.master_lists_unanchored).sum();
     if untrusted > 0 || unanchored > 0 {
-        println!(
+        writeln!(
+            out,
             "NOT TRUSTED: {untrusted} CSCA/link certificate(s) validate nothing; {unanchored} master list(s) are not anchored (import the signer's CSCA as a certificate file, or use pkd import --anchor CERT)"
-        );
+        )?;
     }
+    out.flush()?;
     Ok(Outcome::ok())
 }
 
@@ -373,7 +403,14 @@ fn run_remove(a: &RemoveArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         }
         output::print_json(&J { removed: &removed })?;
     } else {
-        println!("removed {} {}", removed.kind, removed.fingerprint);
+        let mut out = output::stdout();
+        writeln!(
+            out,
+            "removed {} {}",
+            removed.kind,
+            output::sanitize_terminal(&removed.fingerprint)
+        )?;
+        out.flush()?;
     }
     Ok(Outcome::ok())
 }
