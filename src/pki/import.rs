@@ -1221,6 +1221,10 @@ fn import_master_list(
         signature: v.status.as_str(),
     };
     w.add_master_list(&rec, prov)?;
+    // a list stored before keeps the anchor it was first anchored by: report that one
+    if let Some((true, Some(a))) = w.master_list_anchor(&ml_sha)? {
+        report.anchor = Some(a);
+    }
     let inner = Provenance {
         source_id: prov.source_id,
         master_list: Some(ml_sha),

@@ -677,6 +677,24 @@ pub fn trusted_issuer_candidates_on(
     query_certs(conn, &sql, params![aki, issuer.normalized()])
 }
 
+fn master_list_anchor_on(
+    conn: &Connection,
+    sha256: &[u8; 32],
+) -> Result<Option<(bool, Option<String>)>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT anchored, anchor_sha256 FROM master_lists WHERE sha256 = ?1",
+            params![sha256.as_slice()],
+            |r| {
+                Ok((
+                    r.get::<_, bool>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?.map(hex::encode),
+                ))
+            },
+        )
+        .optional()?)
+}
+
 /// A certificate by its SHA-256 on any connection.
 pub fn certificate_on(conn: &Connection, sha256: &[u8; 32]) -> Result<Option<StoredCert>, StoreError> {
     let sql = format!("SELECT {} FROM certificates WHERE sha256 = ?1", cert_columns());
@@ -884,19 +902,7 @@ impl TrustStore {
         &self,
         sha256: &[u8; 32],
     ) -> Result<Option<(bool, Option<String>)>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT anchored, anchor_sha256 FROM master_lists WHERE sha256 = ?1",
-                params![sha256.as_slice()],
-                |r| {
-                    Ok((
-                        r.get::<_, bool>(0)?,
-                        r.get::<_, Option<Vec<u8>>>(1)?.map(hex::encode),
-                    ))
-                },
-            )
-            .optional()?)
+        master_list_anchor_on(&self.conn, sha256)
     }
 
     /// The anchors: self-signed CSCAs trusted by the user's own act (imported directly,
@@ -1705,6 +1711,15 @@ impl Writer<'_> {
             ])?;
         }
         Ok(Added::Added)
+    }
+
+    /// Whether a master list is anchored (this transaction's rows included), and by
+    /// which anchor.
+    pub fn master_list_anchor(
+        &self,
+        sha256: &[u8; 32],
+    ) -> Result<Option<(bool, Option<String>)>, StoreError> {
+        master_list_anchor_on(&self.tx, sha256)
     }
 
     /// CA certificates that became trusted since the last call.
