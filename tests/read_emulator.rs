@@ -62,7 +62,11 @@ fn bac_booklet_dump_equals_profile() {
     assert!(!m.extended_length);
     // bac.toml is signed: EF.SOD is read like the data groups; only EF.CardAccess (asked
     // for in plain before access control) is absent: a BAC-only chip has none
-    let absent: Vec<(&str, &str)> = m.absent.iter().map(|a| (a.name.as_str(), a.sw.as_str())).collect();
+    let absent: Vec<(&str, &str)> = m
+        .absent
+        .iter()
+        .map(|a| (a.name.as_str(), a.sw.as_str()))
+        .collect();
     assert_eq!(absent, [("EF.CardAccess", "6A82")]);
     // a chip without EF.SOD: reported absent with its status word
     let mut no_sod = profile.clone();
