@@ -508,3 +508,25 @@ fn a_cross_country_certificate_is_refused_with_the_real_reason() {
     );
     assert!(!r.errors[0].contains("not a CA certificate"));
 }
+
+#[test]
+fn removing_an_anchor_withdraws_what_hung_on_it() {
+    let pki = fixtures::self_made_pki("UT", "CSCA Utopia Removed").unwrap();
+    let mut store = TrustStore::open_in_memory().unwrap();
+    import::import_bytes(&mut store, "csca.cer", &pki.csca.cert, &ImportOptions::default());
+    let r = import::import_bytes(&mut store, "self.ml", &pki.master_list, &ImportOptions::default());
+    assert_eq!(r.anchored, Some(true));
+    assert_eq!(
+        path::validate_dsc(&store, &pki.dsc, "UTO", AT).unwrap().status,
+        PathStatus::Valid
+    );
+    let csca = Certificate::from_der(&pki.csca.cert).unwrap();
+    store.remove(&csca.fingerprint()).unwrap();
+    let ml_sha = emrtd::pki::cert::fingerprint(&pki.master_list);
+    assert_eq!(store.master_list_anchor(&ml_sha).unwrap(), Some((false, None)));
+    assert_eq!(store.anchors().unwrap().len(), 0);
+    assert_ne!(
+        path::validate_dsc(&store, &pki.dsc, "UTO", AT).unwrap().status,
+        PathStatus::Valid
+    );
+}

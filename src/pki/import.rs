@@ -950,8 +950,9 @@ fn link_verifies(link: &Certificate, ca: &Certificate) -> bool {
         && ca.public_key().is_ok_and(|k| link.verify_signature(&k).is_ok())
 }
 
-/// Earn every derived trust again from the anchors alone (after the schema migration
-/// that introduced anchors, and after `pkd remove`).
+/// Earn every derived trust again from the anchors alone, in one transaction (the
+/// schema migration that introduced anchors and `pkd remove` do the same inside their
+/// own transaction).
 pub fn rebuild_trust(store: &mut TrustStore) -> Result<(), StoreError> {
     let w = store.transaction()?;
     w.reset_derived_trust()?;

@@ -814,12 +814,20 @@ impl TrustStore {
             tx.execute_batch(m)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
-        tx.commit()?;
+        let w = Writer {
+            tx,
+            bulk: std::cell::Cell::new(false),
+            newly_trusted: Default::default(),
+            new_links: Default::default(),
+        };
         if (1..4).contains(&version) {
-            // trust given under the old rules was withdrawn by the migration: earn it again
-            super::import::rebuild_trust(self)?;
+            // trust given under the old rules was withdrawn by the migration: earn it
+            // again from the anchors, in the same transaction (a crash in between leaves
+            // the store as it was, at its old version)
+            w.reset_derived_trust()?;
+            super::import::settle(&w)?;
         }
-        Ok(())
+        w.commit()
     }
 
     /// The file, when not in memory.
@@ -1196,15 +1204,17 @@ impl TrustStore {
                     "master_list" => "master_lists",
                     _ => "deviation_lists",
                 };
-                let tx = self.conn.transaction()?;
-                tx.execute(&format!("DELETE FROM {table} WHERE sha256 = ?1"), params![sha])?;
-                tx.execute("DELETE FROM provenance WHERE object_sha256 = ?1", params![sha])?;
-                tx.commit()?;
+                let w = self.transaction()?;
+                w.tx.execute(&format!("DELETE FROM {table} WHERE sha256 = ?1"), params![sha])?;
+                w.tx.execute("DELETE FROM provenance WHERE object_sha256 = ?1", params![sha])?;
                 if matches!(*kind, "certificate" | "master_list") {
                     // what hung on it (lists it anchored, links it verified, CRLs it
-                    // verified) must earn trust again from what is left
-                    super::import::rebuild_trust(self)?;
+                    // verified) earns trust again from what is left, in the same
+                    // transaction
+                    w.reset_derived_trust()?;
+                    super::import::settle(&w)?;
                 }
+                w.commit()?;
                 Ok(Removed {
                     kind,
                     fingerprint: hex::encode(sha),
