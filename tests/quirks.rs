@@ -236,3 +236,40 @@ fn protocols_on_the_curves_and_ciphers_real_chips_use() {
     let r = run(&store, "ru-ca-secp192r1");
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "BAC");
 }
+
+/// A read that got no file of the document is not a success: a chip that refuses every
+/// READ BINARY makes `emrtd read` exit 2, naming why, with the manifest written.
+#[test]
+fn a_read_that_got_nothing_is_not_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    // a profile derives from one in its own directory: work on a copy of the fixtures
+    let fixtures = dir.path().join("pkd-fixtures");
+    let ok = std::process::Command::new("cp")
+        .args(["-a", root().to_str().unwrap(), fixtures.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let profile = fixtures.join("booklets/refuses-all.toml");
+    std::fs::write(
+        &profile,
+        "name = \"refuses-all\"\nbase = \"ref1.toml\"\n\n[[faults]]\nkind = \"refuse\"\nsw = \"6982\"\ncommand = \"read_binary\"\nfrom = 0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dump");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_emrtd"))
+        .args([
+            "read",
+            "--emulator",
+            profile.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env_remove("EMRTD_MRZ")
+        .env_remove("EMRTD_CAN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no file of the document"), "{stderr}");
+    assert!(out.join("manifest.json").exists());
+}
