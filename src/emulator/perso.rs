@@ -223,6 +223,11 @@ pub struct CaToml {
     /// issued passports) or "standardized" (DH default).
     #[serde(default)]
     pub domain_parameters: Option<String>,
+    /// Publish the ChipAuthenticationInfo beside the public key (default true). French
+    /// passports publish only ChipAuthenticationPublicKeyInfo (gmrtd #9): a reader then
+    /// takes the protocol from the key, with 3DES (CA version 1).
+    #[serde(default)]
+    pub info: Option<bool>,
 }
 
 /// `[dg2]`: a face image to wrap as DG2 (ISO/IEC 19794-5 in a CBEFF group).
@@ -1027,16 +1032,20 @@ fn sorted_infos(infos: Vec<SecurityInfo>) -> SecurityInfos {
 fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     let (ecdh, spki) = ca_public_key(ca, sk)?;
     let cipher = cipher_by_name(ca.cipher.as_deref().unwrap_or("AES-128"))?;
-    Ok(vec![
-        SecurityInfo::ChipAuthentication(ChipAuthenticationInfo::new(
-            CaProtocol { ecdh, cipher },
-            1,
-            ca.key_id,
-        )),
-        SecurityInfo::ChipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo::new(
-            ecdh, spki, ca.key_id,
-        )),
-    ])
+    let mut infos = vec![SecurityInfo::ChipAuthenticationPublicKey(
+        ChipAuthenticationPublicKeyInfo::new(ecdh, spki, ca.key_id),
+    )];
+    if ca.info != Some(false) {
+        infos.insert(
+            0,
+            SecurityInfo::ChipAuthentication(ChipAuthenticationInfo::new(
+                CaProtocol { ecdh, cipher },
+                1,
+                ca.key_id,
+            )),
+        );
+    }
+    Ok(infos)
 }
 
 fn profile_ca_key(profile: &Profile) -> Result<&[u8], PersoError> {
@@ -1786,6 +1795,7 @@ mod tests {
                 cipher: None,
                 key_id: Some(7),
                 domain_parameters: Some(form.into()),
+                info: None,
             };
             let (ecdh, spki) = ca_public_key(&ca, &sk).unwrap();
             assert!(ecdh);
@@ -1805,6 +1815,7 @@ mod tests {
             cipher: Some("3DES".into()),
             key_id: None,
             domain_parameters: None,
+            info: None,
         };
         let (ecdh, spki) = ca_public_key(&dh, &sk).unwrap();
         assert!(!ecdh);
