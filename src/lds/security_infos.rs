@@ -65,6 +65,10 @@ pub enum SecurityInfosError {
         #[source]
         source: TlvError,
     },
+    /// EF.CardSecurity's CMS structure does not decode (the one CMS walker,
+    /// [`crate::cms::SignedData::parse`], says why).
+    #[error("EF.CardSecurity is not a valid CMS SignedData")]
+    CardSecurityCms(#[source] card_security::CmsCause),
     /// EF.CardSecurity is not a CMS SignedData or has no eContent.
     #[error("EF.CardSecurity: {what}")]
     CardSecurity {

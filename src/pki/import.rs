@@ -651,12 +651,7 @@ pub fn check_master_list(
     opts: &ImportOptions,
 ) -> Result<ListVerification, ListCheckError> {
     let ml = MasterList::parse(bytes)?;
-    let cas: Vec<Certificate> = ml
-        .certificates
-        .iter()
-        .filter_map(|d| Certificate::from_der(d).ok())
-        .filter(Certificate::is_ca)
-        .collect();
+    let cas = signer_issuers_in_list(&ml);
     Ok(verify_list(
         store.connection(),
         &ml.signed_data,
@@ -817,21 +812,30 @@ fn import_master_list(
     report: &mut FileReport,
 ) -> Result<SignatureStatus, Fatal> {
     let ml = MasterList::parse(bytes).map_err(|e| list_fatal("master list", &e))?;
-    let mut parsed = Vec::new();
-    let mut bad = Vec::new();
-    for (i, der) in ml.certificates.iter().enumerate() {
-        match Certificate::from_der(der) {
-            Ok(c) => parsed.push(c),
-            Err(e) => bad.push((i, e)),
+    let total = ml.certificate_count();
+    // the CMS signature over the eContent first (embedded signer certificate): a list
+    // whose signature fails is refused before any listed certificate is parsed
+    match ml.verify_signature() {
+        Ok(_) | Err(ListError::SignerNotEmbedded) => {}
+        Err(e) if !opts.trust_unsigned => {
+            report.errors.push(format!("master list {}", chain(&e)));
+            report.rejected += total as u64;
+            report
+                .errors
+                .push("master list refused (use --trust-unsigned to import it anyway)".to_owned());
+            report.outcome = FileOutcome::Refused;
+            return Ok(SignatureStatus::Invalid);
         }
+        Err(_) => {}
     }
-    let cas: Vec<Certificate> = parsed.iter().filter(|c| c.is_ca()).cloned().collect();
+    let cas = signer_issuers_in_list(&ml);
     let v = verify_list(w.connection(), &ml.signed_data, &cas, opts, "master list")?;
+    drop(cas);
     report.notes.extend(v.notes.iter().cloned());
     if v.status != SignatureStatus::Valid {
         report.errors.extend(v.reasons.iter().cloned());
         if !opts.trust_unsigned {
-            report.rejected += ml.certificates.len() as u64;
+            report.rejected += total as u64;
             report
                 .errors
                 .push("master list refused (use --trust-unsigned to import it anyway)".to_owned());
@@ -856,7 +860,7 @@ fn import_master_list(
             .first()
             .and_then(|s| s.signed_attrs.as_ref())
             .and_then(|a| a.signing_time),
-        count: ml.certificates.len(),
+        count: total,
         signature: v.status.as_str(),
     };
     w.add_master_list(&rec, prov)?;
@@ -870,13 +874,18 @@ fn import_master_list(
         let role = store::classify(s);
         w.add_certificate(s, role, &CertMeta::default(), &inner)?;
     }
-    for (i, e) in bad {
-        report.rejected += 1;
-        report
-            .errors
-            .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
-    }
-    for c in parsed {
+    // one certificate at a time: parsed, stored, dropped
+    for (i, der) in ml.certificates().enumerate() {
+        let c = match der.map_err(CertError::from).and_then(Certificate::from_der) {
+            Ok(c) => c,
+            Err(e) => {
+                report.rejected += 1;
+                report
+                    .errors
+                    .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
+                continue;
+            }
+        };
         let role = store::classify(&c);
         if !role.is_ca() {
             report.rejected += 1;
@@ -894,6 +903,29 @@ fn import_master_list(
         report.count(a);
     }
     Ok(v.status)
+}
+
+/// The CA certificates of a master list that could have issued its signer's
+/// certificate (subject = the signer's issuer), each once: walked one at a time, so a
+/// list of thousands of copies costs one parsed certificate, not thousands.
+fn signer_issuers_in_list(ml: &MasterList) -> Vec<Certificate> {
+    let Some(signer) = ml
+        .signer_certificate()
+        .ok()
+        .and_then(|d| Certificate::from_der(d).ok())
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Certificate> = Vec::new();
+    for der in ml.certificates().map_while(Result::ok) {
+        let Ok(c) = Certificate::from_der(der) else {
+            continue;
+        };
+        if c.is_ca() && c.subject.matches(&signer.issuer) && !out.iter().any(|o| o.sha256 == c.sha256) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn list_fatal(what: &str, e: &ListError) -> Fatal {

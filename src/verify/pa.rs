@@ -50,15 +50,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The content of a `77` (EF.SOD) wrapper, or the input itself when it is a bare
-/// ContentInfo.
-fn sod_content(bytes: &[u8]) -> &[u8] {
-    match crate::tlv::parse_ber(bytes) {
-        Ok(t) if t.tag == 0x77 => t.value,
-        _ => bytes,
-    }
-}
-
 /// Signature of one SignedData, with its signer's certificate (embedded, or from the
 /// store by issuer and serial).
 struct SignatureResult {
@@ -83,6 +74,11 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
             ));
         }
     };
+    // the messageDigest over the eContent needs no certificate: check it first, so an
+    // altered content fails even when the signer cannot be found
+    if let Err(e) = sd.check_message_digest(signer) {
+        return fail(format!("{what}'s signed attributes do not match its content: {}", error_chain(&e)));
+    }
     let mut cert = sd.signer_certificate(signer).map(<[u8]>::to_vec);
     let mut from_store = false;
     if cert.is_none()
@@ -325,13 +321,14 @@ pub fn passive_authentication(
 ) -> PaOutcome {
     let mut out = PaOutcome::default();
     let sod_bytes = dump.files.get(&LdsFile::Sod);
+    // one decoder: lds::sod reads the CMS layer with crate::cms and checks the
+    // eContentType (id-data of Chinese passports is a reported quirk, not a failure)
     let sod = sod_bytes.map(|b| crate::lds::sod::decode(b));
-    let sd = sod_bytes.map(|b| SignedData::parse(sod_content(b)));
 
     // the SOD signature
     let mut dsc: Option<Vec<u8>> = None;
-    let sod_ok = match (&sod, &sd) {
-        (None, _) | (_, None) => {
+    let sod_ok = match &sod {
+        None => {
             out.checks.push(
                 Check::fail(
                     "pa.sod_signature",
@@ -341,7 +338,7 @@ pub fn passive_authentication(
             );
             None
         }
-        (Some(Err(e)), _) => {
+        Some(Err(e)) => {
             out.checks.push(
                 Check::fail(
                     "pa.sod_signature",
@@ -351,46 +348,12 @@ pub fn passive_authentication(
             );
             None
         }
-        (_, Some(Err(e))) => {
-            out.checks.push(
-                Check::fail(
-                    "pa.sod_signature",
-                    format!("EF.SOD's CMS structure is invalid: {}", error_chain(e)),
-                )
-                .reference(REF_PA),
-            );
-            None
-        }
-        (Some(Ok(sod)), Some(Ok(sd))) => {
-            if sd.econtent.as_deref() != Some(sod.econtent.as_slice()) {
-                // two parsers disagree on what is signed: refuse to trust either
-                out.checks.push(
-                    Check::fail(
-                        "pa.sod_signature",
-                        "EF.SOD's signed content is ambiguous (parsers disagree)",
-                    )
-                    .reference(REF_PA),
-                );
-                None
-            } else if sd.econtent_type.to_string() != "2.23.136.1.1.1" {
-                out.checks.push(
-                    Check::fail(
-                        "pa.sod_signature",
-                        format!(
-                            "EF.SOD's content type {} is not an LDS security object",
-                            sd.econtent_type
-                        ),
-                    )
-                    .reference(REF_PA),
-                );
-                None
-            } else {
-                let r = verify_signed_data("pa.sod_signature", "EF.SOD", sd, store);
-                out.checks.push(r.check);
-                dsc = r.signer_cert;
-                out.sod_signature_ok = r.ok;
-                Some(sod)
-            }
+        Some(Ok(sod)) => {
+            let r = verify_signed_data("pa.sod_signature", "EF.SOD", &sod.signed_data, store);
+            out.checks.push(r.check);
+            dsc = r.signer_cert;
+            out.sod_signature_ok = r.ok;
+            Some(sod)
         }
     };
 
@@ -559,30 +522,26 @@ fn card_security(
     let Some(bytes) = dump.files.get(&LdsFile::CardSecurity) else {
         return;
     };
-    let sd = match SignedData::parse(bytes) {
-        Ok(sd) => sd,
+    // one decoder: the CMS layer through crate::cms, the eContentType checked
+    let cs = match crate::lds::security_infos::CardSecurity::decode(bytes) {
+        Ok(cs) => cs,
         Err(e) => {
             out.checks.push(Check::fail(
                 "pa.card_security",
-                format!(
-                    "EF.CardSecurity is not a valid CMS SignedData: {}",
-                    error_chain(&e)
-                ),
+                format!("EF.CardSecurity does not decode: {}", error_chain(&e)),
             ));
             return;
         }
     };
-    let decoded = crate::lds::security_infos::CardSecurity::decode(bytes).ok();
-    if let Some(cs) = &decoded {
-        out.ca_supported |= has_ca_key(&cs.security_infos);
-    }
-    let sig = verify_signed_data("pa.card_security", "EF.CardSecurity", &sd, store);
+    out.ca_supported |= has_ca_key(&cs.security_infos);
+    let decoded = Some(&cs);
+    let sig = verify_signed_data("pa.card_security", "EF.CardSecurity", &cs.signed_data, store);
     let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
     let path_ok = path.iter().all(|c| c.status == Status::Pass);
     // EF.CardAccess is read unauthenticated; EF.CardSecurity must list every
     // SecurityInfo it offers (Doc 9303 Part 11 §9.2), so a rewritten EF.CardAccess
     // (e.g. offering weaker PACE parameters) shows up here
-    let unlisted = unlisted_pace_infos(dump, decoded.as_ref());
+    let unlisted = unlisted_pace_infos(dump, decoded);
     out.card_security_verified = sig.ok && path_ok && unlisted.is_empty();
     let mut check = sig.check;
     if sig.ok && !unlisted.is_empty() {

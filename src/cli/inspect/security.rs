@@ -80,22 +80,22 @@ impl SodView {
     }
 
     fn new(s: &Sod, extra: Vec<Quirk>) -> Self {
-        let certificates: Vec<CertEntry> = s.certificates.iter().map(|c| CertEntry::decode(c)).collect();
+        let certificates: Vec<CertEntry> = s.certificates().iter().map(|c| CertEntry::decode(c)).collect();
         let lso = &s.lds_security_object;
         let mut quirks = extra;
         quirks.extend(s.quirks.iter().cloned());
         SodView {
-            signed_data_version: s.signed_data_version,
+            signed_data_version: i64::try_from(s.signed_data_version()).unwrap_or(i64::MAX),
             digest_algorithms: s
-                .digest_algorithms
+                .digest_algorithms()
                 .iter()
-                .map(|a| Algorithm::new(&a.oid, a.parameters.as_deref()))
+                .map(|a| Algorithm::new(&a.oid.to_string(), a.parameters.as_deref()))
                 .collect(),
-            econtent_type: Algorithm::new(&s.econtent_type, None),
+            econtent_type: Algorithm::new(&s.econtent_type().to_string(), None),
             lds_security_object: LdsSecurityObjectView {
                 version: lso.version,
                 hash_algorithm: Algorithm::new(
-                    &lso.hash_algorithm.oid,
+                    &lso.hash_algorithm.oid.to_string(),
                     lso.hash_algorithm.parameters.as_deref(),
                 ),
                 dg_hashes: lso
@@ -109,12 +109,12 @@ impl SodView {
                 lds_version_info: lso.lds_version_info.clone(),
             },
             signer_infos: s
-                .signer_infos
+                .signer_infos()
                 .iter()
-                .map(|i| SignerView::from_sod(i, &certificates))
+                .map(|i| SignerView::from_signer(i, &certificates))
                 .collect(),
             certificates,
-            crls: s.crls.iter().map(|c| CrlEntry::decode(c)).collect(),
+            crls: s.crls().iter().map(|c| CrlEntry::decode(c)).collect(),
             quirks,
         }
     }
@@ -515,17 +515,9 @@ pub struct CardSecurityView {
 impl CardSecurityView {
     /// Decode.
     pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
+        // CardSecurity::decode refuses any eContentType but id-SecurityObject
         let cs = CardSecurity::decode(bytes)?;
-        let mut cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        if !cs.is_security_object() {
-            cms.quirks.push(Quirk::Other {
-                name: "card_security_econtent_type",
-                detail: format!(
-                    "eContentType {} instead of id-SecurityObject (0.4.0.127.0.7.3.2.1)",
-                    cs.econtent_type
-                ),
-            });
-        }
+        let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
         Ok(CardSecurityView {
             security_infos: SecurityInfosView::new(&cs.security_infos),
             cms,
