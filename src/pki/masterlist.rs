@@ -71,7 +71,7 @@ pub enum ListError {
     #[error("the list's signer certificate is not embedded in it")]
     SignerNotEmbedded,
     /// The CMS signature over the eContent does not verify.
-    #[error("list signature does not verify")]
+    #[error("signature does not verify")]
     Signature(#[source] CmsError),
 }
 
