@@ -373,7 +373,7 @@ fn import_der(
     if looks_cms {
         let sd = SignedData::parse(bytes)
             .map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", chain(&e))))?;
-        return import_signed(w, bytes, &sd, &prov, opts, report, true);
+        return import_signed(w, bytes, sd, &prov, opts, report, true);
     }
     match Certificate::from_der(bytes) {
         Ok(c) => {
@@ -399,7 +399,7 @@ fn import_der(
 fn import_signed(
     w: &Writer<'_>,
     bytes: &[u8],
-    sd: &SignedData,
+    sd: SignedData,
     prov: &Provenance,
     opts: &ImportOptions,
     report: &mut FileReport,
@@ -409,7 +409,8 @@ fn import_signed(
         if whole_file {
             report.kind = Some(FileKind::MasterList);
         }
-        let status = import_master_list(w, bytes, prov, opts, report)?;
+        // the SignedData already read is reused: one copy of a large list's eContent
+        let status = import_master_list(w, bytes, sd, prov, opts, report)?;
         merge_status(report, status, whole_file);
         Ok(())
     } else if sd.econtent_type == cms::oid::ICAO_DEVIATION_LIST {
@@ -488,7 +489,7 @@ fn import_pem(
                 let sd = SignedData::parse(der)
                     .map_err(|e| Fatal::Msg(format!("PEM block {}: malformed CMS: {}", i + 1, chain(&e))))?;
                 let first = report.kind.is_none();
-                import_signed(w, der, &sd, &prov, opts, report, first)?;
+                import_signed(w, der, sd, &prov, opts, report, first)?;
             }
             other => report
                 .notes
@@ -807,11 +808,12 @@ fn signer_record(v: &ListVerification) -> (Option<[u8; 32]>, Option<String>, Opt
 fn import_master_list(
     w: &Writer<'_>,
     bytes: &[u8],
+    sd: SignedData,
     prov: &Provenance,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<SignatureStatus, Fatal> {
-    let ml = MasterList::parse(bytes).map_err(|e| list_fatal("master list", &e))?;
+    let ml = MasterList::from_signed_data(sd).map_err(|e| list_fatal("master list", &e))?;
     let total = ml.certificate_count();
     // the CMS signature over the eContent first (embedded signer certificate): a list
     // whose signature fails is refused before any listed certificate is parsed
@@ -1319,7 +1321,7 @@ fn import_ldif_record(
                     }
                 };
                 let before = report.errors.len();
-                match import_signed(w, &attr.value, &sd, &prov, opts, report, false) {
+                match import_signed(w, &attr.value, sd, &prov, opts, report, false) {
                     Ok(()) => {}
                     Err(Fatal::Msg(m)) => {
                         report.rejected += 1;

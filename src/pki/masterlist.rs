@@ -97,7 +97,12 @@ impl MasterList {
     /// the CMS layer and the CscaMasterList header. The certificates are not parsed
     /// here; see [`MasterList::certificates`].
     pub fn parse(bytes: &[u8]) -> Result<Self, ListError> {
-        let signed_data = SignedData::parse(bytes)?;
+        Self::from_signed_data(SignedData::parse(bytes)?)
+    }
+
+    /// [`MasterList::parse`] for a SignedData already read (no second copy of the
+    /// eContent).
+    pub fn from_signed_data(signed_data: SignedData) -> Result<Self, ListError> {
         if signed_data.econtent_type != cms::oid::ICAO_CSCA_MASTER_LIST {
             return Err(ListError::WrongContentType {
                 expected: "id-icao-cscaMasterList",
