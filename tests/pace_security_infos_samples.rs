@@ -107,7 +107,7 @@ fn dg14_at_explicit_brainpool_key_without_key_id() {
     let pk = s.chip_authentication_public_keys().next().unwrap();
     assert!(pk.is_ecdh());
     assert_eq!(pk.key_id, None);
-    assert_eq!(pk.public_key.algorithm.algorithm, oid::ID_EC_PUBLIC_KEY);
+    assert_eq!(pk.public_key.algorithm.oid, oid::ID_EC_PUBLIC_KEY);
     match pk.public_key.algorithm.domain_parameters().unwrap() {
         DomainParameterSpec::EcExplicit(ec) => {
             assert_eq!(hex::encode_upper(&ec.p), BRAINPOOL_P256R1_P);

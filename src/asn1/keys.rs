@@ -348,6 +348,120 @@ pub fn curve_by_name(name: &str) -> Option<&'static NamedCurve> {
     NAMED_CURVES.iter().find(|c| c.name.eq_ignore_ascii_case(name))
 }
 
+/// Explicit prime-field elliptic curve parameters (X9.62 `ECParameters`, RFC 3279
+/// §2.3.5), as big-endian magnitudes and the encoded base point: the one decoder of
+/// explicit EC parameters, used by certificates ([`EcDomain`]) and SecurityInfos
+/// (`lds::security_infos`, PACE and Chip Authentication).
+///
+/// ```text
+/// ECParameters ::= SEQUENCE {
+///    version   INTEGER { ecpVer1(1) },
+///    fieldID   FieldID { prime-field, Prime-p INTEGER },
+///    curve     Curve { a OCTET STRING, b OCTET STRING, seed BIT STRING OPTIONAL },
+///    base      ECPoint,
+///    order     INTEGER,
+///    cofactor  INTEGER OPTIONAL }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcExplicitParameters {
+    /// Field prime p.
+    pub p: Vec<u8>,
+    /// Curve coefficient a (as encoded: field-element octet string).
+    pub a: Vec<u8>,
+    /// Curve coefficient b.
+    pub b: Vec<u8>,
+    /// Base point G, as an encoded point (04 || x || y, or compressed).
+    pub generator: Vec<u8>,
+    /// Order n of G.
+    pub order: Vec<u8>,
+    /// Cofactor h, when present.
+    pub cofactor: Option<Vec<u8>>,
+}
+
+impl EcExplicitParameters {
+    /// Decode an `ECParameters` SEQUENCE (versions 1 to 3; prime fields only).
+    pub fn decode(t: &tlv::Tlv<'_>) -> Result<Self, KeyError> {
+        asn1::expect_tag(t, tag::SEQUENCE, "ECParameters")?;
+        let mut r = t.children();
+        let version = asn1::small_uint(
+            &asn1::next(&mut r, tag::INTEGER, "ECParameters.version")?,
+            "version",
+        )?;
+        if !(1..=3).contains(&version) {
+            return Err(KeyError::UnsupportedParameters {
+                what: "ECParameters version",
+            });
+        }
+        let field = asn1::next(&mut r, tag::SEQUENCE, "fieldID")?;
+        let mut fr = field.children();
+        let field_type = asn1::oid(&asn1::next(&mut fr, tag::OID, "fieldType")?, "fieldType")?;
+        if field_type == oid::CHARACTERISTIC_TWO_FIELD {
+            return Err(KeyError::UnsupportedParameters {
+                what: "characteristic-two field",
+            });
+        }
+        if field_type != oid::PRIME_FIELD {
+            return Err(KeyError::UnsupportedParameters {
+                what: "unknown field type",
+            });
+        }
+        let p = unsigned(&asn1::next(&mut fr, tag::INTEGER, "prime")?, "prime")?;
+        let curve = asn1::next(&mut r, tag::SEQUENCE, "curve")?;
+        let mut cr = curve.children();
+        let a = asn1::next(&mut cr, tag::OCTET_STRING, "curve.a")?.value.to_vec();
+        let b = asn1::next(&mut cr, tag::OCTET_STRING, "curve.b")?.value.to_vec();
+        let generator = asn1::next(&mut r, tag::OCTET_STRING, "base")?.value.to_vec();
+        let order = unsigned(&asn1::next(&mut r, tag::INTEGER, "order")?, "order")?;
+        let cofactor = match asn1::optional(&mut r, tag::INTEGER)? {
+            Some(h) => Some(unsigned(&h, "cofactor")?),
+            None => None,
+        };
+        Ok(EcExplicitParameters {
+            p,
+            a,
+            b,
+            generator,
+            order,
+            cofactor,
+        })
+    }
+
+    /// DER encoding of the `ECParameters` SEQUENCE (a and b padded to the field length).
+    pub fn encode(&self) -> Vec<u8> {
+        let field_len = self.p.len();
+        let pad = |v: &[u8]| {
+            let mut out = vec![0u8; field_len.saturating_sub(v.len())];
+            out.extend_from_slice(v);
+            out
+        };
+        let field = asn1::encode_seq(&[&asn1::encode_oid(&oid::PRIME_FIELD), &asn1::encode_uint(&self.p)]);
+        let curve = asn1::encode_seq(&[
+            &tlv::encode(tag::OCTET_STRING, &pad(&self.a)),
+            &tlv::encode(tag::OCTET_STRING, &pad(&self.b)),
+        ]);
+        let mut parts: Vec<Vec<u8>> = vec![
+            asn1::encode_small_uint(1),
+            field,
+            curve,
+            tlv::encode(tag::OCTET_STRING, &self.generator),
+            asn1::encode_uint(&self.order),
+        ];
+        if let Some(h) = &self.cofactor {
+            parts.push(asn1::encode_uint(h));
+        }
+        tlv::encode(tag::SEQUENCE, &parts.concat())
+    }
+}
+
+/// The magnitude of a non-negative INTEGER (leading zero octets dropped).
+fn unsigned(t: &tlv::Tlv<'_>, field: &'static str) -> Result<Vec<u8>, Asn1Error> {
+    let v = asn1::integer_bytes(t, field)?;
+    if v.first().is_some_and(|b| b & 0x80 != 0) {
+        return Err(Asn1Error::BadInteger { field });
+    }
+    Ok(asn1::unsigned_magnitude(v).to_vec())
+}
+
 /// EC domain parameters ready to use.
 #[derive(Debug)]
 pub struct EcDomain {
@@ -417,51 +531,12 @@ impl EcDomain {
                 form: EcParamsForm::ExplicitNamed,
             });
         }
-        let mut r = t.children();
-        let version = asn1::small_uint(
-            &asn1::next(&mut r, tag::INTEGER, "ECParameters.version")?,
-            "version",
-        )?;
-        if !(1..=3).contains(&version) {
-            return Err(KeyError::UnsupportedParameters {
-                what: "ECParameters version",
-            });
-        }
-        let field = asn1::next(&mut r, tag::SEQUENCE, "fieldID")?;
-        let mut fr = field.children();
-        let field_type = asn1::oid(&asn1::next(&mut fr, tag::OID, "fieldType")?, "fieldType")?;
-        if field_type == oid::CHARACTERISTIC_TWO_FIELD {
-            return Err(KeyError::UnsupportedParameters {
-                what: "characteristic-two field",
-            });
-        }
-        if field_type != oid::PRIME_FIELD {
-            return Err(KeyError::UnsupportedParameters {
-                what: "unknown field type",
-            });
-        }
-        let p = asn1::integer_bytes(&asn1::next(&mut fr, tag::INTEGER, "prime")?, "prime")?;
-        let curve = asn1::next(&mut r, tag::SEQUENCE, "curve")?;
-        let mut cr = curve.children();
-        let a = asn1::next(&mut cr, tag::OCTET_STRING, "curve.a")?.value;
-        let b = asn1::next(&mut cr, tag::OCTET_STRING, "curve.b")?.value;
-        let base = asn1::next(&mut r, tag::OCTET_STRING, "base")?.value;
-        let n = asn1::integer_bytes(&asn1::next(&mut r, tag::INTEGER, "order")?, "order")?;
-        let h = match asn1::optional(&mut r, tag::INTEGER)? {
-            Some(h) => Some(asn1::integer_bytes(&h, "cofactor")?),
-            None => None,
-        };
-        if [p, n].iter().any(|v| v.first().is_some_and(|b| b & 0x80 != 0)) {
-            return Err(Asn1Error::BadInteger {
-                field: "ECParameters",
-            }
-            .into());
-        }
-        let p = BigNum::from_slice(p).map_err(inv)?;
-        let a = BigNum::from_slice(a).map_err(inv)?;
-        let b = BigNum::from_slice(b).map_err(inv)?;
-        let n = BigNum::from_slice(n).map_err(inv)?;
-        let h = h.map(BigNum::from_slice).transpose().map_err(inv)?;
+        let e = EcExplicitParameters::decode(t)?;
+        let p = BigNum::from_slice(&e.p).map_err(inv)?;
+        let a = BigNum::from_slice(&e.a).map_err(inv)?;
+        let b = BigNum::from_slice(&e.b).map_err(inv)?;
+        let n = BigNum::from_slice(&e.order).map_err(inv)?;
+        let h = e.cofactor.as_deref().map(BigNum::from_slice).transpose().map_err(inv)?;
         // bound the work a hostile certificate can cause
         if p.num_bits() > 1024 || p.num_bits() < 64 {
             return Err(KeyError::UnsupportedParameters {
@@ -476,7 +551,7 @@ impl EcDomain {
             &mut ctx,
         )
         .map_err(inv)?;
-        let g = EcPoint::from_bytes(&group, base, &mut ctx).map_err(inv)?;
+        let g = EcPoint::from_bytes(&group, &e.generator, &mut ctx).map_err(inv)?;
         let mut gx = BigNum::new().map_err(inv)?;
         let mut gy = BigNum::new().map_err(inv)?;
         g.affine_coordinates(&group, &mut gx, &mut gy, &mut ctx)

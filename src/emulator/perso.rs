@@ -1002,7 +1002,7 @@ pub fn ca_public_key(ca: &CaToml, sk: &[u8]) -> Result<(bool, SubjectPublicKeyIn
                 .and_then(crate::pki::keys::curve_by_name)
                 .ok_or_else(|| invalid("ca.parameter_id", "no named curve for this id"))?;
             AlgorithmIdentifier {
-                algorithm: crate::lds::security_infos::oid::ID_EC_PUBLIC_KEY,
+                oid: crate::lds::security_infos::oid::ID_EC_PUBLIC_KEY,
                 parameters: Some(crate::pki::keys::explicit_parameters_der(curve)?),
             }
         }

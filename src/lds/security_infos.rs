@@ -377,7 +377,7 @@ impl PaceDomainParameterInfo {
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.encode()];
+        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.to_der()];
         if let Some(id) = self.parameter_id {
             parts.push(asn1::encode_uint(u64::from(id)));
         }
@@ -419,7 +419,7 @@ impl ChipAuthenticationInfo {
 impl ChipAuthenticationDomainParameterInfo {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.encode()];
+        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.to_der()];
         if let Some(id) = self.key_id {
             parts.push(asn1::encode_uint(id));
         }

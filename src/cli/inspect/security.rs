@@ -193,7 +193,7 @@ fn bit_len(magnitude: &[u8]) -> usize {
 /// Describe domain parameters (no public key).
 fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
     let mut k = KeyView {
-        algorithm: oid_label(&alg.algorithm.to_string()),
+        algorithm: oid_label(&alg.oid.to_string()),
         ..KeyView::default()
     };
     match alg.domain_parameters() {
@@ -219,7 +219,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
             // describe through the SubjectPublicKeyInfo decoder, with G as the point
             let spki = SubjectPublicKeyInfo::new(
                 AlgorithmIdentifier {
-                    algorithm: security_infos::oid::ID_EC_PUBLIC_KEY,
+                    oid: security_infos::oid::ID_EC_PUBLIC_KEY,
                     parameters: alg.parameters.clone(),
                 },
                 p.generator.clone(),
@@ -243,7 +243,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
 
 /// Describe a SecurityInfos public key.
 fn public_key_view(spki: &SubjectPublicKeyInfo) -> KeyView {
-    if spki.algorithm.algorithm == security_infos::oid::ID_EC_PUBLIC_KEY {
+    if spki.algorithm.oid == security_infos::oid::ID_EC_PUBLIC_KEY {
         return KeyView::from_spki(&spki.raw);
     }
     let mut k = domain_view(&spki.algorithm);
