@@ -96,6 +96,21 @@ impl serde::Serialize for AlgorithmIdentifier {
     }
 }
 
+/// How a CMS SignerInfo (RFC 5652 §5.3) or a deviation list names a certificate:
+/// `SignerIdentifier ::= CHOICE { issuerAndSerialNumber, subjectKeyIdentifier [0] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignerIdentifier {
+    /// `issuerAndSerialNumber`.
+    IssuerAndSerialNumber {
+        /// The issuer Name exactly as encoded (DER of the SEQUENCE).
+        issuer: Vec<u8>,
+        /// The serial number's INTEGER content octets.
+        serial: Vec<u8>,
+    },
+    /// `subjectKeyIdentifier` (`[0]`).
+    SubjectKeyIdentifier(Vec<u8>),
+}
+
 /// Short name of a well-known hash, signature or key algorithm (as OpenSSL prints them).
 pub fn algorithm_name(oid: &Oid) -> Option<&'static str> {
     use signature::oid as s;

@@ -41,7 +41,7 @@ use time::OffsetDateTime;
 
 /// The DER/BER helpers live in the base layer; this path is kept for the PKI call sites.
 pub use crate::asn1::der as asn1;
-pub use crate::asn1::{AlgorithmIdentifier, Oid};
+pub use crate::asn1::{AlgorithmIdentifier, Oid, SignerIdentifier};
 
 use crate::asn1::keys::{KeyError, PublicKey};
 use crate::asn1::signature::{self, AlgorithmQuirk, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError};
@@ -191,20 +191,6 @@ pub enum CmsQuirk {
     KeyAlgorithmAsSignatureAlgorithm,
     /// The SignerInfo's signature algorithm names another hash than its digest algorithm.
     DigestAlgorithmMismatch,
-}
-
-/// How a SignerInfo names its certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignerIdentifier {
-    /// `issuerAndSerialNumber`.
-    IssuerAndSerialNumber {
-        /// The issuer Name exactly as encoded (DER of the SEQUENCE).
-        issuer: Vec<u8>,
-        /// The serial number's INTEGER content octets.
-        serial: Vec<u8>,
-    },
-    /// `subjectKeyIdentifier` (`[0]`).
-    SubjectKeyIdentifier(Vec<u8>),
 }
 
 /// One attribute (`SEQUENCE { attrType OID, attrValues SET OF ANY }`).

@@ -11,10 +11,11 @@
 //! | apdu | [`apdu`] | ISO 7816-4 commands, responses, status words, GET RESPONSE |
 //! | crypto | [`crypto`] | symmetric primitives and the Doc 9303 KDF |
 //! | sm | [`sm`] | secure messaging (3DES and AES) wrapping any channel |
+//! | cms | [`cms`] | RFC 5652 SignedData keeping original bytes: the only CMS reader (EF.SOD, EF.CardSecurity, master and deviation lists, inspect); it reads its signer certificate with `pki::cert`, which (like `pki::crl`) depends on the base layer only |
 //! | mrz | [`mrz`] | machine readable zone parsing and check digits |
 //! | lds | [`lds`] | pure decoders and encoders of the LDS files (SecurityInfos included) |
 //! | access | [`access`] | BAC, PACE, Active and Chip Authentication (reader and chip side) |
-//! | pki | [`cms`], [`pki`] | RFC 5652 SignedData keeping original bytes (the only CMS reader: EF.SOD, EF.CardSecurity, master and deviation lists, inspect); certificates, CRLs, trust store, ICAO path validation |
+//! | pki | [`pki`] | certificates, CRLs, trust store, master and deviation lists (read with [`cms`]), ICAO path validation |
 //! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |
 //! | emulator | [`emulator`] | a software chip implementing [`transport::Transport`] |
 //! | verify | [`verify`] | Passive/Active/Chip Authentication checks and the verdict |

@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use super::cert::{CertError, Name, oid as ext_oid, parse_aki, same_integer};
 use super::keys::PublicKey;
 use super::signature::{self, SignatureAlgorithm};
-use crate::cms::AlgorithmIdentifier;
-use crate::cms::asn1::{self, Asn1Error, tag};
+use crate::asn1::AlgorithmIdentifier;
+use crate::asn1::der::{self as asn1, Asn1Error, tag};
 use crate::tlv::{self, Tlv};
 
 /// One revoked certificate.
