@@ -324,7 +324,6 @@ impl SignedData {
                 return Err(Asn1Error::Trailing { field: "ContentInfo" }.into());
             }
         }
-        asn1::expect_tag(&ci, tag::SEQUENCE, "ContentInfo")?;
         let (indef, nonmin) = asn1::has_ber_lengths(&ci);
         if indef {
             quirks.push(CmsQuirk::IndefiniteLength);
@@ -332,26 +331,17 @@ impl SignedData {
         if nonmin {
             quirks.push(CmsQuirk::NonMinimalLength);
         }
-        let mut r = ci.children_ber();
-        let ct = asn1::oid(&asn1::next(&mut r, tag::OID, "contentType")?, "contentType")?;
-        if ct != oid::SIGNED_DATA {
-            return Err(CmsError::NotSignedData { found: ct });
-        }
-        let content = asn1::next(&mut r, 0xA0, "content")?;
-        no_more(&r, "ContentInfo", "content")?;
-        let mut cr = content.children_ber();
-        let sd = asn1::next(&mut cr, tag::SEQUENCE, "SignedData")?;
-        no_more(&cr, "ContentInfo [0] content", "SignedData")?;
-        let mut r = sd.children_ber();
-        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
-        let digest_set = asn1::next(&mut r, tag::SET, "digestAlgorithms")?;
+        let Front {
+            mut r,
+            version,
+            digest_set,
+            mut er,
+            econtent_type,
+        } = Front::read(&ci)?;
         let digest_algorithms = digest_set
             .children_ber()
             .map(|t| AlgorithmIdentifier::from_tlv(&t?))
             .collect::<Result<Vec<_>, _>>()?;
-        let eci = asn1::next(&mut r, tag::SEQUENCE, "encapContentInfo")?;
-        let mut er = eci.children_ber();
-        let econtent_type = asn1::oid(&asn1::next(&mut er, tag::OID, "eContentType")?, "eContentType")?;
         let econtent = match asn1::optional(&mut er, 0xA0)? {
             Some(wrapper) => {
                 let mut wr = wrapper.children_ber();
@@ -406,6 +396,13 @@ impl SignedData {
         })
     }
 
+    /// The eContentType of a ContentInfo holding SignedData, read without copying
+    /// anything (file-kind detection): the same walk as [`SignedData::parse`], stopped
+    /// at the eContentType.
+    pub fn peek_econtent_type(input: &[u8]) -> Result<Oid, CmsError> {
+        Ok(Front::read(&tlv::parse_ber(input)?)?.econtent_type)
+    }
+
     /// Check what a signer's signed attributes say about the content, without any
     /// certificate (RFC 5652 §5.4, §11.1, §11.2; Doc 9303 Part 10 §4.6.2.2):
     ///
@@ -446,6 +443,46 @@ impl SignedData {
             .iter()
             .find(|c| crate::pki::cert::matches_signer_identifier(c, &signer.sid))
             .map(Vec::as_slice)
+    }
+}
+
+/// The front of a SignedData: ContentInfo opened, version, digestAlgorithms (as read)
+/// and the eContentType; readers positioned after encapContentInfo (`r`) and after
+/// the eContentType inside it (`er`).
+struct Front<'a> {
+    r: tlv::Reader<'a>,
+    version: u64,
+    digest_set: Tlv<'a>,
+    er: tlv::Reader<'a>,
+    econtent_type: Oid,
+}
+
+impl<'a> Front<'a> {
+    fn read(ci: &Tlv<'a>) -> Result<Self, CmsError> {
+        asn1::expect_tag(ci, tag::SEQUENCE, "ContentInfo")?;
+        let mut r = ci.children_ber();
+        let ct = asn1::oid(&asn1::next(&mut r, tag::OID, "contentType")?, "contentType")?;
+        if ct != oid::SIGNED_DATA {
+            return Err(CmsError::NotSignedData { found: ct });
+        }
+        let content = asn1::next(&mut r, 0xA0, "content")?;
+        no_more(&r, "ContentInfo", "content")?;
+        let mut cr = content.children_ber();
+        let sd = asn1::next(&mut cr, tag::SEQUENCE, "SignedData")?;
+        no_more(&cr, "ContentInfo [0] content", "SignedData")?;
+        let mut r = sd.children_ber();
+        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
+        let digest_set = asn1::next(&mut r, tag::SET, "digestAlgorithms")?;
+        let eci = asn1::next(&mut r, tag::SEQUENCE, "encapContentInfo")?;
+        let mut er = eci.children_ber();
+        let econtent_type = asn1::oid(&asn1::next(&mut er, tag::OID, "eContentType")?, "eContentType")?;
+        Ok(Front {
+            r,
+            version,
+            digest_set,
+            er,
+            econtent_type,
+        })
     }
 }
 
