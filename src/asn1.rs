@@ -152,7 +152,10 @@ mod tests {
             oid_to_string(&[0x67, 0x81, 0x08, 0x01, 0x01, 0x01]).unwrap(),
             "2.23.136.1.1.1"
         );
-        assert_eq!(oid_to_string(&[0x2B, 0x0E, 0x03, 0x02, 0x1A]).unwrap(), "1.3.14.3.2.26");
+        assert_eq!(
+            oid_to_string(&[0x2B, 0x0E, 0x03, 0x02, 0x1A]).unwrap(),
+            "1.3.14.3.2.26"
+        );
         assert_eq!(oid_to_string(&[0x2B, 0x81]), None);
         assert_eq!(oid_to_string(&[]), None);
     }

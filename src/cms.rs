@@ -44,7 +44,9 @@ pub use crate::asn1::der as asn1;
 pub use crate::asn1::{AlgorithmIdentifier, Oid, SignerIdentifier};
 
 use crate::asn1::keys::{KeyError, PublicKey};
-use crate::asn1::signature::{self, AlgorithmQuirk, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError};
+use crate::asn1::signature::{
+    self, AlgorithmQuirk, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError,
+};
 use crate::tlv::{self, Tlv};
 use asn1::{Asn1Error, tag};
 
@@ -102,9 +104,7 @@ pub enum CmsError {
     MissingMessageDigest,
     /// The SignerInfo has no signed attributes: Doc 9303 Part 10 §4.6.2.2 makes
     /// contentType and messageDigest mandatory, so the signature must cover them.
-    #[error(
-        "the signer info has no signed attributes (Doc 9303 requires contentType and messageDigest)"
-    )]
+    #[error("the signer info has no signed attributes (Doc 9303 requires contentType and messageDigest)")]
     MissingSignedAttributes,
     /// A structure holds an element its syntax does not allow (e.g. unsigned data
     /// next to the eContent inside encapContentInfo, which openssl rejects too).
@@ -835,7 +835,11 @@ mod tests {
             &asn1::encode_oid(&oid::ICAO_LDS_SECURITY_OBJECT),
             &tlv::encode(
                 0xA0,
-                &[tlv::encode(tag::OCTET_STRING, &[0x30, 0x00]), tlv::encode(tag::OCTET_STRING, &[1])].concat(),
+                &[
+                    tlv::encode(tag::OCTET_STRING, &[0x30, 0x00]),
+                    tlv::encode(tag::OCTET_STRING, &[1]),
+                ]
+                .concat(),
             ),
         ]);
         let sd = asn1::encode_seq(&[
@@ -919,7 +923,10 @@ mod tests {
         let mut forged = cert.clone();
         forged[last_arc] ^= 0x01;
         let err = certificate_algorithms_agree(&forged).unwrap_err();
-        assert!(matches!(err, CmsError::CertificateAlgorithmMismatch { .. }), "{err:?}");
+        assert!(
+            matches!(err, CmsError::CertificateAlgorithmMismatch { .. }),
+            "{err:?}"
+        );
         // and a SignedData naming it as its signer is refused for it
         let sd = signed(b"content", oid::DATA);
         let signer = sd.signer_infos[0].clone();

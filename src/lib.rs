@@ -33,8 +33,8 @@ pub mod access;
 pub mod crypto;
 pub mod sm;
 
-pub mod cli;
 pub mod asn1;
+pub mod cli;
 pub mod cms;
 pub mod emulator;
 pub mod lds;

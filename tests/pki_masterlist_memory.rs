@@ -24,7 +24,9 @@ const COPIES: usize = 20_000;
 const AS_CAP: &str = "--as=1000000000";
 
 fn key_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/keys").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pkd-fixtures/keys")
+        .join(name)
 }
 
 /// A CscaMasterList eContent holding `entries` (each a DER element) as its certList.
@@ -125,7 +127,10 @@ fn broken_signature_is_refused_before_any_certificate_is_parsed() {
     let entries = junk.repeat(COPIES);
     let mut list = signed_list(&entries);
     // flip a byte of the eContent (the messageDigest no longer matches)
-    let at = list.windows(junk.len()).position(|w| w == junk.as_slice()).unwrap();
+    let at = list
+        .windows(junk.len())
+        .position(|w| w == junk.as_slice())
+        .unwrap();
     list[at + 4] ^= 0x01;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.ml");

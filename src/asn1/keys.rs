@@ -536,7 +536,12 @@ impl EcDomain {
         let a = BigNum::from_slice(&e.a).map_err(inv)?;
         let b = BigNum::from_slice(&e.b).map_err(inv)?;
         let n = BigNum::from_slice(&e.order).map_err(inv)?;
-        let h = e.cofactor.as_deref().map(BigNum::from_slice).transpose().map_err(inv)?;
+        let h = e
+            .cofactor
+            .as_deref()
+            .map(BigNum::from_slice)
+            .transpose()
+            .map_err(inv)?;
         // bound the work a hostile certificate can cause
         if p.num_bits() > 1024 || p.num_bits() < 64 {
             return Err(KeyError::UnsupportedParameters {

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use super::asn1::{self, tag};
 use super::{Oid, SignedDataBuilder, encode_signed_attrs};
-use crate::pki::cert::Certificate;
 use crate::asn1::signature::{self, HashAlgorithm, SignatureAlgorithm, SignatureError};
+use crate::pki::cert::Certificate;
 use crate::tlv;
 
 /// How the SignerInfo names its certificate.

@@ -263,7 +263,7 @@ pub fn cms_quirk(q: CmsQuirk) -> Quirk {
 pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
     let mut quirks = Vec::new();
     let outer = quirk::open_outer(input, FILE, 0x77, &mut quirks)?;
-    let signed_data = SignedData::parse(outer.value).map_err(|e| cms_error(e))?;
+    let signed_data = SignedData::parse(outer.value).map_err(cms_error)?;
     for q in &signed_data.quirks {
         push_unique(&mut quirks, cms_quirk(*q));
     }
@@ -301,10 +301,7 @@ pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
     if signed_data.version != 3 {
         quirks.push(Quirk::Other {
             name: "sod_signed_data_version",
-            detail: format!(
-                "SignedData version {} (doc 9303 requires 3)",
-                signed_data.version
-            ),
+            detail: format!("SignedData version {} (doc 9303 requires 3)", signed_data.version),
         });
     }
     let lds_security_object = decode_lds_security_object(econtent, &mut quirks)?;
@@ -575,7 +572,11 @@ mod tests {
 
     #[test]
     fn decodes_through_the_one_cms_walker() {
-        let s = decode(&sod_with(OID_LDS_SECURITY_OBJECT, lso(&[(1, [1; 32]), (2, [2; 32])]))).unwrap();
+        let s = decode(&sod_with(
+            OID_LDS_SECURITY_OBJECT,
+            lso(&[(1, [1; 32]), (2, [2; 32])]),
+        ))
+        .unwrap();
         assert!(s.quirks.is_empty(), "{:?}", s.quirks);
         assert_eq!(s.dg_numbers(), [1, 2]);
         assert_eq!(s.dg_hash(2), Some(&[2u8; 32][..]));
@@ -587,7 +588,11 @@ mod tests {
 
     #[test]
     fn duplicate_dg_hash_is_refused() {
-        let e = decode(&sod_with(OID_LDS_SECURITY_OBJECT, lso(&[(1, [1; 32]), (1, [9; 32])]))).unwrap_err();
+        let e = decode(&sod_with(
+            OID_LDS_SECURITY_OBJECT,
+            lso(&[(1, [1; 32]), (1, [9; 32])]),
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("listed twice"), "{e}");
     }
 

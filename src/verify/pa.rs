@@ -77,7 +77,10 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
     // the messageDigest over the eContent needs no certificate: check it first, so an
     // altered content fails even when the signer cannot be found
     if let Err(e) = sd.check_message_digest(signer) {
-        return fail(format!("{what}'s signed attributes do not match its content: {}", error_chain(&e)));
+        return fail(format!(
+            "{what}'s signed attributes do not match its content: {}",
+            error_chain(&e)
+        ));
     }
     let mut cert = sd.signer_certificate(signer).map(<[u8]>::to_vec);
     let mut from_store = false;

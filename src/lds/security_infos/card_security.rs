@@ -64,9 +64,7 @@ impl CardSecurity {
         let signed_data = SignedData::parse(bytes)
             .map_err(|e| SecurityInfosError::CardSecurityCms(CmsCause(Arc::new(e))))?;
         if signed_data.econtent_type != oid::ID_SECURITY_OBJECT {
-            return Err(err(
-                "eContentType is not id-SecurityObject (0.4.0.127.0.7.3.2.1)",
-            ));
+            return Err(err("eContentType is not id-SecurityObject (0.4.0.127.0.7.3.2.1)"));
         }
         let econtent = signed_data
             .econtent

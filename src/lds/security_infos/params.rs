@@ -63,17 +63,14 @@ impl AlgorithmIdentifier {
                 asn1::SEQUENCE,
                 "Diffie-Hellman parameters are not a SEQUENCE",
             )?;
-            return DhParameters::decode(&t, self.oid == oid::DH_PUBLIC_NUMBER)
-                .map(DomainParameterSpec::Dh);
+            return DhParameters::decode(&t, self.oid == oid::DH_PUBLIC_NUMBER).map(DomainParameterSpec::Dh);
         }
         if self.oid == oid::ID_EC_PUBLIC_KEY || self.oid.starts_with(oid::ID_ECC) {
             return match param_tlv {
                 Some(t) if t.tag == asn1::OID => Ok(DomainParameterSpec::EcNamed(asn1::oid(&t)?)),
-                Some(t) if t.tag == asn1::SEQUENCE => {
-                    EcExplicitParameters::decode(&t)
-                        .map(DomainParameterSpec::EcExplicit)
-                        .map_err(ec_reason)
-                }
+                Some(t) if t.tag == asn1::SEQUENCE => EcExplicitParameters::decode(&t)
+                    .map(DomainParameterSpec::EcExplicit)
+                    .map_err(ec_reason),
                 Some(t) if t.tag == asn1::NULL => Err("implicitlyCA EC parameters"),
                 _ => Err("EC parameters missing or not understood"),
             };
