@@ -12,13 +12,12 @@ use super::key::KeyArgs;
 use super::read::{AccessArg, AccessArgs, Bar, TuningArgs, read_options};
 use super::source::SourceArgs;
 use super::{Exit, GlobalOpts, Outcome};
-use crate::access::{AccessError, aa, ca};
-use crate::lds::LdsFile;
 use crate::pki::store::{self, TrustStore};
-use crate::reader::{Dump, ReadError, Session};
+use crate::reader::Dump;
 use crate::rng::OsRandom;
 use crate::transport::trace::{Recorder, TraceLog};
-use crate::verify::{self, Check, ChipOutcome, Input, LiveResults, Report, Status, Verdict};
+use crate::verify::live::LiveOptions;
+use crate::verify::{self, Input, Report, Status, Verdict};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -127,7 +126,7 @@ fn emit(
     format: Format,
     dump: Option<&Dump>,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, report)?;
@@ -163,6 +162,11 @@ fn run_dumps(
             store_path.display()
         );
     }
+    // a store that is there but cannot be opened is an error, never an empty store
+    if have_store {
+        TrustStore::open(&store_path)
+            .with_context(|| format!("cannot open the trust store {}", store_path.display()))?;
+    }
     let dirs = &args.dump;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -175,13 +179,24 @@ fn run_dumps(
         for _ in 0..workers {
             s.spawn(|| {
                 let store = if have_store {
-                    TrustStore::open(&store_path).ok()
+                    TrustStore::open(&store_path).map(Some).map_err(|e| e.to_string())
                 } else {
-                    None
+                    Ok(None)
                 };
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(dir) = dirs.get(i) else { break };
+                    let store = match &store {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let err =
+                                anyhow::anyhow!("cannot open the trust store {}: {e}", store_path.display());
+                            if let Ok(mut v) = results.lock() {
+                                v.push((i, Err(err)));
+                            }
+                            continue;
+                        }
+                    };
                     let r = Dump::load(dir)
                         .with_context(|| format!("cannot load dump {}", dir.display()))
                         .map(|dump| {
@@ -229,7 +244,9 @@ fn run_dumps(
                     worst = e;
                 }
                 match format {
-                    Format::Json if !single => println!("{}", serde_json::to_string(&report)?),
+                    Format::Json if !single => {
+                        super::output::print_text(&format!("{}\n", serde_json::to_string(&report)?))?;
+                    }
                     Format::Junit => {}
                     _ => emit(&report, args, global, format, Some(&dump))?,
                 }
@@ -245,79 +262,9 @@ fn run_dumps(
     }
     if format == Format::Junit {
         let refs: Vec<&Report> = reports.iter().collect();
-        print!("{}", junit(&refs));
+        super::output::print_text(&junit(&refs))?;
     }
     Ok(Outcome::with(worst))
-}
-
-fn aa_outcome(r: Result<aa::AaEvidence, aa::AaError>) -> ChipOutcome {
-    match r {
-        Ok(ev) => ChipOutcome {
-            status: Status::Pass,
-            reason: format!(
-                "the chip signed a fresh challenge with the DG15 key ({:?})",
-                ev.algorithm
-            ),
-            evidence: serde_json::to_value(&ev).unwrap_or_default(),
-        },
-        Err(e) => {
-            use aa::AaError as E;
-            let status = if e.is_verification_failure()
-                || matches!(e, E::NotSupported { .. } | E::Status { .. } | E::EmptySignature)
-            {
-                Status::Fail
-            } else {
-                Status::Indeterminate
-            };
-            let mut reason = format!("{:#}", anyhow::Error::new(e));
-            if status == Status::Fail {
-                reason.push_str(
-                    " — the chip does not hold the private key of DG15: a clone or a substituted chip",
-                );
-            }
-            ChipOutcome {
-                status,
-                reason,
-                evidence: serde_json::Value::Null,
-            }
-        }
-    }
-}
-
-fn ca_outcome(r: Result<ca::CaEvidence, ca::CaError>) -> ChipOutcome {
-    match r {
-        Ok(ev) if ev.proven => ChipOutcome {
-            status: Status::Pass,
-            reason:
-                "the chip proved its Chip Authentication key: secure messaging continued under the new keys"
-                    .into(),
-            evidence: serde_json::to_value(&ev).unwrap_or_default(),
-        },
-        Ok(ev) => ChipOutcome {
-            status: Status::Indeterminate,
-            reason: "Chip Authentication ran but was not proven".into(),
-            evidence: serde_json::to_value(&ev).unwrap_or_default(),
-        },
-        Err(e) => {
-            use ca::CaError as E;
-            let status = if matches!(e, E::NotProven(_) | E::Status { .. } | E::BadResponse { .. }) {
-                Status::Fail
-            } else {
-                Status::Indeterminate
-            };
-            let mut reason = format!("{:#}", anyhow::Error::new(e));
-            if status == Status::Fail {
-                reason.push_str(
-                    " — the chip does not hold the private key of its chip authentication key: a clone",
-                );
-            }
-            ChipOutcome {
-                status,
-                reason,
-                evidence: serde_json::Value::Null,
-            }
-        }
-    }
 }
 
 fn verify_live(
@@ -339,127 +286,34 @@ fn verify_live(
         None => opened.transport,
     };
     let mut rng = OsRandom;
-    let session = Session::new(transport, password.clone(), options, &mut rng, trace.clone());
     let mut bar = Bar::new(global);
-    let (no_aa, no_ca) = (args.no_aa, args.no_ca);
-    let result = session.run_then(&mut bar, |dump, ch, rng| {
-        let mut live = LiveResults::default();
-        let dg14 = dump
-            .files
-            .get(&LdsFile::Dg(14))
-            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok());
-        if !no_aa && let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
-            if let Some(t) = &trace {
-                t.set_context("Active Authentication");
-            }
-            live.aa = Some(match crate::lds::dg15::Dg15::decode(bytes) {
-                Ok(dg15) => {
-                    let info = dg14.as_ref().and_then(|i| {
-                        i.infos.iter().find_map(|x| match x {
-                            crate::lds::security_infos::SecurityInfo::ActiveAuthentication(a) => {
-                                Some(a.clone())
-                            }
-                            _ => None,
-                        })
-                    });
-                    let opts = aa::AaOptions {
-                        extended_length: dump.manifest.extended_length,
-                        ..aa::AaOptions::default()
-                    };
-                    aa_outcome(aa::authenticate_with(ch, &dg15, info.as_ref(), &opts, rng))
-                }
-                Err(e) => ChipOutcome {
-                    status: Status::Indeterminate,
-                    reason: format!("DG15 does not decode: {e}"),
-                    evidence: serde_json::Value::Null,
-                },
-            });
-        }
-        let cam_done = dump.manifest.chip_authentication.is_some();
-        if !no_ca && !cam_done {
-            let infos = dg14.clone().filter(|i| {
-                i.infos.iter().any(|x| {
-                    matches!(
-                        x,
-                        crate::lds::security_infos::SecurityInfo::ChipAuthenticationPublicKey(_)
-                    )
-                })
-            });
-            if let Some(infos) = infos {
-                if let Some(t) = &trace {
-                    t.set_context("Chip Authentication");
-                }
-                live.ca = Some(ca_outcome(ca::authenticate_and_prove(
-                    ch,
-                    &infos,
-                    &ca::CaConfig::default(),
-                    rng,
-                )));
-            }
-        }
-        live
-    });
-    bar.clear();
-    if let (Some(path), Some(log)) = (&global.trace, &trace) {
-        let mut f =
-            std::fs::File::create(path).with_context(|| format!("cannot write trace {}", path.display()))?;
-        log.write_jsonl(&mut f, global.trace_plain)?;
-    }
-    let (dump, live) = match result {
-        Ok(x) => x,
-        Err(failure) => {
-            // a chip that advertises PACE and then breaks it (other than refusing the
-            // password) is not genuine: that is a verdict, not an operational error
-            if let ReadError::Access(e) = &failure.error
-                && matches!(
-                    e,
-                    AccessError::Pace(_)
-                        | AccessError::BadChipCryptogram { .. }
-                        | AccessError::Status { ins: 0x22 | 0x86, .. }
-                        | AccessError::BadResponse { ins: 0x86, .. }
-                )
-            {
-                let check = Check::fail(
-                    "access",
-                    format!(
-                        "the chip does not complete the access protocol it advertises: {:#}",
-                        anyhow::Error::msg(crate::reader::dump::error_text(&failure.error))
-                    ),
-                )
-                .reference("Doc 9303 Part 11 §4");
-                let checks = vec![check];
-                let (verdict, because) = verify::report::decide(&checks, &["access"]);
-                return Ok(Report {
-                    schema: verify::report::REPORT_SCHEMA,
-                    verdict,
-                    because,
-                    document: Default::default(),
-                    checks,
-                    chip: serde_json::Value::Null,
-                    timing: serde_json::Value::Null,
-                    source,
-                    at: verify::date_string(at),
-                });
-            }
-            return Err(anyhow::Error::new(failure.error));
-        }
-    };
-    let report = verify::verify(&Input {
-        dump: &dump,
-        store,
+    let live_options = LiveOptions {
+        read: options,
         at,
-        password: Some(&password),
-        live: Some(live),
         no_aa: args.no_aa,
         no_ca: args.no_ca,
         bac_requested: args.access.access == AccessArg::Bac,
         source,
-    });
-    if let Some(path) = &args.html {
-        crate::reader::dump::write_private_file(path, html(&report, &dump).as_bytes())
+    };
+    let result = verify::live::read_and_verify(
+        transport,
+        &password,
+        &live_options,
+        store,
+        &mut rng,
+        &mut bar,
+        trace.clone(),
+    );
+    bar.clear();
+    if let (Some(path), Some(log)) = (&global.trace, &trace) {
+        super::read::write_trace(log, path, global.trace_plain)?;
+    }
+    let verified = result.map_err(|failure| anyhow::Error::new(failure.error))?;
+    if let (Some(path), Some(dump)) = (&args.html, &verified.dump) {
+        crate::reader::dump::write_private_file(path, html(&verified.report, dump).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(report)
+    Ok(verified.report)
 }
 
 fn paint(s: &str, code: &str, color: bool) -> String {
@@ -479,8 +333,11 @@ fn status_mark(s: Status) -> &'static str {
     }
 }
 
-/// The human report: verdict first, the document, one line per check.
+/// The human report: verdict first, the document, one line per check. Every string
+/// from the document, a certificate or the file system (names, numbers, reasons,
+/// the source) is sanitised for the terminal, so none can draw a fake report.
 pub fn text(r: &Report, color: bool) -> String {
+    use super::output::sanitize_terminal as t;
     let mut s = String::new();
     let v = match r.verdict {
         Verdict::Valid => paint("VALID", "1;32", color),
@@ -489,30 +346,35 @@ pub fn text(r: &Report, color: bool) -> String {
     };
     s.push_str(&v);
     if !r.because.is_empty() {
-        s.push_str(&format!("  ({})", r.because.join(", ")));
+        s.push_str(&format!("  ({})", t(&r.because.join(", "))));
     }
     s.push('\n');
     let d = &r.document;
+    let o = |v: &Option<String>, none: &'static str| t(v.as_deref().unwrap_or(none)).into_owned();
     if let Some(names) = &d.names {
-        s.push_str(&format!("  holder:   {names}\n"));
+        s.push_str(&format!("  holder:   {}\n", t(names)));
     }
     if let Some(n) = &d.number {
         s.push_str(&format!(
             "  document: {} {} no. {}, issued by {}\n",
-            d.kind.as_deref().unwrap_or(""),
-            d.code.as_deref().unwrap_or(""),
-            n,
-            d.issuer.as_deref().unwrap_or("?")
+            o(&d.kind, ""),
+            o(&d.code, ""),
+            t(n),
+            o(&d.issuer, "?")
         ));
         s.push_str(&format!(
             "  born {}  expires {}  sex {}  nationality {}\n",
-            d.birth.as_deref().unwrap_or("?"),
-            d.expiry.as_deref().unwrap_or("?"),
-            d.sex.as_deref().unwrap_or("?"),
-            d.nationality.as_deref().unwrap_or("?")
+            o(&d.birth, "?"),
+            o(&d.expiry, "?"),
+            o(&d.sex, "?"),
+            o(&d.nationality, "?")
         ));
     }
-    s.push_str(&format!("  source:   {} (checked for {})\n", r.source, r.at));
+    s.push_str(&format!(
+        "  source:   {} (checked for {})\n",
+        t(&r.source),
+        t(&r.at)
+    ));
     for c in &r.checks {
         let mark = match c.status {
             Status::Pass => paint(status_mark(c.status), "32", color),
@@ -521,17 +383,15 @@ pub fn text(r: &Report, color: bool) -> String {
             Status::Indeterminate => paint(status_mark(c.status), "33", color),
             Status::Skip => paint(status_mark(c.status), "2", color),
         };
-        s.push_str(&format!("  [{mark}] {:<24} {}\n", c.id, c.reason));
+        s.push_str(&format!("  [{mark}] {:<24} {}\n", t(&c.id), t(&c.reason)));
     }
     s
 }
 
+/// XML/HTML text: markup escaped, and every control character, bidi override and
+/// XML-invalid character shown escaped ([`super::output::xml_escape`]).
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    super::output::xml_escape(s)
 }
 
 /// JUnit XML: one testsuite per document, one testcase per check (fail → failure,
