@@ -559,30 +559,20 @@ fn content_elements(econtent: &[u8]) -> anyhow::Result<Vec<tlv::Tlv<'_>>> {
         .map_err(|e| anyhow::anyhow!("malformed eContent: {e}"))
 }
 
-fn small_int(t: Option<&tlv::Tlv<'_>>) -> Option<i64> {
-    let t = t.filter(|t| t.tag == 0x02 && !t.value.is_empty() && t.value.len() <= 8)?;
-    Some(t.value.iter().fold(0i64, |a, b| (a << 8) | i64::from(*b)))
-}
-
 impl MasterListView {
     /// Decode.
     pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
         let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        let econtent = cms.econtent.clone();
-        let k = content_elements(&econtent)?;
-        let set = k
-            .iter()
-            .find(|t| t.tag == 0x31)
-            .ok_or_else(|| anyhow::anyhow!("CscaMasterList without certList"))?;
-        let list_certificates: Vec<CertEntry> = set
-            .children_ber()
-            .read_all()
-            .map_err(|e| anyhow::anyhow!("malformed certList: {e}"))?
-            .iter()
-            .map(|c| CertEntry::decode(c.raw))
-            .collect();
+        // the CscaMasterList is read by pki::masterlist (one decoder), certificate by
+        // certificate
+        let ml = crate::pki::masterlist::MasterList::parse(bytes)?;
+        let list_certificates: Vec<CertEntry> = ml
+            .certificates()
+            .map(|c| c.map(CertEntry::decode))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("malformed certList: {e}"))?;
         Ok(MasterListView {
-            list_version: small_int(k.first()),
+            list_version: i64::try_from(ml.version).ok(),
             list_count: list_certificates.len(),
             list_certificates,
             cms,
