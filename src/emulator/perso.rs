@@ -1007,7 +1007,7 @@ pub fn ca_public_key(ca: &CaToml, sk: &[u8]) -> Result<(bool, SubjectPublicKeyIn
                 .and_then(crate::pki::keys::curve_by_name)
                 .ok_or_else(|| invalid("ca.parameter_id", "no named curve for this id"))?;
             AlgorithmIdentifier {
-                algorithm: crate::lds::security_infos::oid::ID_EC_PUBLIC_KEY,
+                oid: crate::lds::security_infos::oid::ID_EC_PUBLIC_KEY,
                 parameters: Some(crate::pki::keys::explicit_parameters_der(curve)?),
             }
         }
@@ -1178,10 +1178,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             if let LdsFile::Dg(n) = file
                 && !signer.exclude.contains(file)
             {
-                hashes.push((
-                    *n,
-                    signer.dg_hash.digest(bytes).map_err(cms_sign::SignError::from)?,
-                ));
+                hashes.push((*n, signer.dg_hash.digest(bytes)));
             }
         }
         hashes.sort_by_key(|(n, _)| *n);
@@ -1567,7 +1564,7 @@ mod tests {
         assert!(s.lds_version_info().is_none());
         assert_eq!(s.dg_numbers(), vec![1, 2]);
         assert!(
-            s.signer_infos[0]
+            s.signer_infos()[0]
                 .signed_attrs
                 .as_ref()
                 .unwrap()
@@ -1575,7 +1572,10 @@ mod tests {
                 .is_none()
         );
         // ut-dsc-old was signed with PKCS#1 v1.5: so is the SOD
-        assert_eq!(s.signer_infos[0].signature_algorithm.oid, "1.2.840.113549.1.1.11");
+        assert_eq!(
+            s.signer_infos()[0].signature_algorithm.oid.to_string(),
+            "1.2.840.113549.1.1.11"
+        );
         let p = profile(
             "",
             "lds_version = \"0108\"\nsigning_time = \"2024-03-01T09:00:00Z\"\n",
@@ -1589,7 +1589,7 @@ mod tests {
             ("0108", "040000")
         );
         assert!(
-            s.signer_infos[0]
+            s.signer_infos()[0]
                 .signed_attrs
                 .as_ref()
                 .unwrap()

@@ -1048,7 +1048,8 @@ fn forged(
             file: "ref1.toml".into(),
             what: format!("EF.SOD: {e}"),
         })?
-        .econtent;
+        .econtent()
+        .to_vec();
     f(
         "sod-unsigned",
         "EF.SOD holds the genuine LDSSecurityObject (every hash right) but no CMS signature at all",
