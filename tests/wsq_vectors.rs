@@ -27,7 +27,11 @@ fn compare(stem: &str) -> (u8, usize, usize) {
     let ours = wsq::decode(&data, image::MAX_DIMENSION, image::MAX_PIXELS).unwrap();
     let reference = image::decode(&std::fs::read(dir().join(format!("{stem}.png"))).unwrap()).unwrap();
     assert_eq!(reference.layout, PixelLayout::Gray, "{stem}");
-    assert_eq!((ours.width, ours.height), (reference.width, reference.height), "{stem}");
+    assert_eq!(
+        (ours.width, ours.height),
+        (reference.width, reference.height),
+        "{stem}"
+    );
     let mut max = 0u8;
     let mut differing = 0;
     for (a, b) in ours.pixels.iter().zip(&reference.data) {

@@ -153,7 +153,10 @@ impl<'a> Bytes<'a> {
         Ok(s)
     }
     fn u8(&mut self, what: &'static str) -> Result<u8, WsqError> {
-        self.take(1, what)?.first().copied().ok_or(WsqError::Truncated(what))
+        self.take(1, what)?
+            .first()
+            .copied()
+            .ok_or(WsqError::Truncated(what))
     }
     fn u16(&mut self, what: &'static str) -> Result<u16, WsqError> {
         match self.take(2, what)? {
@@ -297,7 +300,9 @@ impl Huffman {
             code += n;
             index += n as usize;
             if code > (1u32 << len) {
-                return Err(WsqError::Invalid("huffman table (more codes than a length allows)"));
+                return Err(WsqError::Invalid(
+                    "huffman table (more codes than a length allows)",
+                ));
             }
             code <<= 1;
         }
@@ -312,7 +317,10 @@ impl Huffman {
 }
 
 /// Reads DHT segment bodies into the table slots.
-fn read_huffman_tables(mut s: Bytes<'_>, tables: &mut [Option<Huffman>; MAX_HUFFMAN_TABLES]) -> Result<(), WsqError> {
+fn read_huffman_tables(
+    mut s: Bytes<'_>,
+    tables: &mut [Option<Huffman>; MAX_HUFFMAN_TABLES],
+) -> Result<(), WsqError> {
     while !s.done() {
         let id = usize::from(s.u8("huffman table")?);
         let table = Huffman::read(&mut s)?;
@@ -531,7 +539,9 @@ impl<'a> Coefficients<'a> {
     fn symbol(&mut self) -> Result<Symbol, WsqError> {
         loop {
             if self.ended {
-                return Err(WsqError::Truncated("coefficient data (fewer coefficients than the subbands hold)"));
+                return Err(WsqError::Truncated(
+                    "coefficient data (fewer coefficients than the subbands hold)",
+                ));
             }
             match self.at_block_end() {
                 Some(m) if (0xB0..=0xB7).contains(&m) => {
@@ -559,7 +569,11 @@ impl<'a> Coefficients<'a> {
         for len in 1..=16usize {
             let bit = self.bit().ok_or(WsqError::Truncated("coefficient data"))?;
             code = (code << 1) | u32::from(bit);
-            let table = self.tables.get(index).and_then(Option::as_ref).ok_or(missing.clone())?;
+            let table = self
+                .tables
+                .get(index)
+                .and_then(Option::as_ref)
+                .ok_or(missing.clone())?;
             let (Some(first), Some(count), Some(offset)) =
                 (table.first.get(len), table.count.get(len), table.offset.get(len))
             else {
@@ -628,10 +642,30 @@ impl Step {
         let w1 = Self::first(r.w, self.flip_x);
         let h1 = Self::first(r.h, self.flip_y);
         [
-            Rect { x: r.x, y: r.y, w: w1, h: h1 },
-            Rect { x: r.x + w1, y: r.y, w: r.w - w1, h: h1 },
-            Rect { x: r.x, y: r.y + h1, w: w1, h: r.h - h1 },
-            Rect { x: r.x + w1, y: r.y + h1, w: r.w - w1, h: r.h - h1 },
+            Rect {
+                x: r.x,
+                y: r.y,
+                w: w1,
+                h: h1,
+            },
+            Rect {
+                x: r.x + w1,
+                y: r.y,
+                w: r.w - w1,
+                h: h1,
+            },
+            Rect {
+                x: r.x,
+                y: r.y + h1,
+                w: w1,
+                h: r.h - h1,
+            },
+            Rect {
+                x: r.x + w1,
+                y: r.y + h1,
+                w: r.w - w1,
+                h: r.h - h1,
+            },
         ]
     }
 
@@ -665,7 +699,12 @@ pub(crate) fn layout(width: usize, height: usize) -> ([Step; 20], [Rect; SUBBAND
         }
     };
     let s0 = Step {
-        rect: Rect { x: 0, y: 0, w: width, h: height },
+        rect: Rect {
+            x: 0,
+            y: 0,
+            w: width,
+            h: height,
+        },
         flip_x: false,
         flip_y: false,
     };
@@ -735,7 +774,11 @@ fn reflect(mut k: isize, len: usize, whole_left: bool, whole_right: bool) -> Opt
         if k < 0 {
             k = if whole_left { -k } else { -1 - k };
         } else if k >= n {
-            k = if whole_right { 2 * (n - 1) - k } else { 2 * n - 1 - k };
+            k = if whole_right {
+                2 * (n - 1) - k
+            } else {
+                2 * n - 1 - k
+            };
         } else {
             return Some(k as usize);
         }
@@ -782,7 +825,15 @@ fn synthesise(low: &[f32], high: &[f32], out: &mut [f32], g0: &[f32], g1: &[f32]
 }
 
 /// Undoes one analysis step in place: columns first, then rows.
-fn inverse_step(plane: &mut [f32], stride: usize, step: &Step, g0: &[f32], g1: &[f32], line: &mut Vec<f32>, out: &mut Vec<f32>) {
+fn inverse_step(
+    plane: &mut [f32],
+    stride: usize,
+    step: &Step,
+    g0: &[f32],
+    g1: &[f32],
+    line: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
     let r = step.rect;
     // columns
     let low_h = r.h.div_ceil(2);
@@ -950,7 +1001,10 @@ mod tests {
                 height: 65_535
             })
         );
-        assert!(matches!(decode(&with_frame(0, 10), 16_384, 40_000_000), Err(WsqError::Invalid(_))));
+        assert!(matches!(
+            decode(&with_frame(0, 10), 16_384, 40_000_000),
+            Err(WsqError::Invalid(_))
+        ));
         // a larger frame than the data fills: the coefficients run out
         assert!(matches!(
             decode(&with_frame(3000, 3000), 16_384, 40_000_000),
@@ -965,20 +1019,32 @@ mod tests {
         counts[1] = 3;
         counts.extend([1, 2, 3]);
         let mut tables: [Option<Huffman>; MAX_HUFFMAN_TABLES] = Default::default();
-        let body = Bytes { data: &counts, pos: 0 };
-        assert!(matches!(read_huffman_tables(body, &mut tables), Err(WsqError::Invalid(_))));
+        let body = Bytes {
+            data: &counts,
+            pos: 0,
+        };
+        assert!(matches!(
+            read_huffman_tables(body, &mut tables),
+            Err(WsqError::Invalid(_))
+        ));
         // table identifier out of range
         let mut t = vec![9u8];
         t.extend([1u8].iter().chain([0u8; 15].iter()));
         t.push(7);
         let body = Bytes { data: &t, pos: 0 };
-        assert!(matches!(read_huffman_tables(body, &mut tables), Err(WsqError::Invalid(_))));
+        assert!(matches!(
+            read_huffman_tables(body, &mut tables),
+            Err(WsqError::Invalid(_))
+        ));
         // the values promised by the counts must be present
         let mut t = vec![0u8, 0, 4];
         t.extend([0u8; 14]);
         t.push(1);
         let body = Bytes { data: &t, pos: 0 };
-        assert!(matches!(read_huffman_tables(body, &mut tables), Err(WsqError::Truncated(_))));
+        assert!(matches!(
+            read_huffman_tables(body, &mut tables),
+            Err(WsqError::Truncated(_))
+        ));
     }
 
     #[test]
@@ -1031,7 +1097,13 @@ mod tests {
     #[test]
     fn synthesis_inverts_analysis_for_odd_and_even_lengths() {
         let filters = Filters {
-            low: vec![0.852_698_7, 0.377_402_85, -0.110_624_4, -0.023_849_465, 0.037_828_455],
+            low: vec![
+                0.852_698_7,
+                0.377_402_85,
+                -0.110_624_4,
+                -0.023_849_465,
+                0.037_828_455,
+            ],
             high: vec![0.788_485_6, -0.418_092_27, -0.040_689_42, 0.064_538_88],
         };
         let (g0, g1) = synthesis(&filters);
