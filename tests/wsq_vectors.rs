@@ -102,3 +102,51 @@ fn bsi2008_dg3_fingers_become_pngs_through_the_image_module() {
         assert_eq!(img.bytes, cut, "the generator cut out the same bytes");
     }
 }
+
+#[test]
+fn html_report_shows_the_fingers_and_irises() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    let bsi = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-vectors/lds/jmrtd_bsi2008");
+    for f in [
+        "EF_COM",
+        "EF_SOD",
+        "Datagroup1",
+        "Datagroup2",
+        "Datagroup3",
+        "Datagroup4",
+    ] {
+        std::fs::copy(bsi.join(format!("{f}.bin")), d.join(format!("{f}.bin"))).unwrap();
+    }
+    let html = t.path().join("r.html");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_emrtd"))
+        .args(["verify", "--dump"])
+        .arg(&d)
+        .arg("--store")
+        .arg(t.path().join("none.db"))
+        .arg("--html")
+        .arg(&html)
+        .env_remove("EMRTD_MRZ")
+        .env_remove("EMRTD_CAN")
+        .output()
+        .unwrap();
+    let html = std::fs::read_to_string(&html)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(html.contains("alt=\"face from DG2\""));
+    for (alt, size) in [
+        ("finger 1 from DG3", (620, 620)),
+        ("finger 2 from DG3", (620, 620)),
+        ("iris 1 from DG4", (163, 149)),
+        ("iris 2 from DG4", (160, 152)),
+    ] {
+        let key = format!("<img alt=\"{alt}\" src=\"data:image/png;base64,");
+        let at = html.find(&key).unwrap_or_else(|| panic!("{alt} missing"));
+        let rest = &html[at + key.len()..];
+        let b64 = &rest[..rest.find('"').unwrap()];
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let px = image::decode(&png).unwrap();
+        assert_eq!((px.width, px.height), size, "{alt}");
+    }
+}
