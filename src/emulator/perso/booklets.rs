@@ -1422,7 +1422,7 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
             "ca_private_key = \"{}\"\n",
             hex::encode_upper(d192.to_vec_padded(24)?)
         ),
-        "[ca]\nparameter_id = 8\ncipher = \"3DES\"\n",
+        "[ca]\nparameter_id = 8\ncipher = \"3DES\"\n\n[sign]\ncard_security = false\n",
     );
     q(
         "us-dir-6982-before-access",
