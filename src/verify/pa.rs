@@ -89,6 +89,15 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
         }
     };
     let mut cert = sd.signer_certificate(signer).map(<[u8]>::to_vec);
+    if cert.is_none() && !sd.certificates.is_empty() {
+        // the document embeds certificates but none is its signer's: a corrupt or
+        // substituted certificate, never silently replaced by the store's copy
+        return fail(format!(
+            "{what} embeds {} certificate(s), but none is the one its SignerInfo names: the embedded \
+             signer certificate is corrupt or was substituted",
+            sd.certificates.len()
+        ));
+    }
     let mut from_store = false;
     if cert.is_none()
         && let (Some(store), SignerIdentifier::IssuerAndSerialNumber { issuer, serial }) =

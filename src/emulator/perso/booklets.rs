@@ -1074,6 +1074,27 @@ fn forged(
             "pa.dg_hash.DG15",
         ]),
     );
+    // the embedded DSC's issuer name corrupted (one byte): the SignerInfo no longer
+    // finds it, and the store's copy of the DSC must not stand in for it
+    let sod = hex_of(ref1, LdsFile::Sod, "ref1.toml")?;
+    let dsc = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/keys/ut-dsc-valid.cer"))
+        .map_err(|source| BookletError::Io {
+            path: PathBuf::from("pkd-fixtures/keys/ut-dsc-valid.cer"),
+            source,
+        })?;
+    let at = find(&sod, &dsc)
+        .and_then(|start| find(sod.get(start..)?, b"Utopia").map(|i| start + i))
+        .ok_or_else(|| BookletError::Catalogue {
+            file: "ref1.toml".into(),
+            what: "EF.SOD does not embed ut-dsc-valid with an issuer naming Utopia".into(),
+        })?;
+    f(
+        "sod-embedded-dsc-corrupt",
+        "one byte of the issuer name of the DSC embedded in EF.SOD flipped; the trust store holds the genuine DSC",
+        &on_ref1(""),
+        &tamper(&format!("file = \"EF.SOD\"\nflip_byte = {at}\n")),
+        invalid(&["pa.sod_signature"]),
+    );
     f(
         "sod-dg-excluded",
         "DG11 on the chip and in EF.COM but left out of the LDSSecurityObject (signed by a trusted DSC)",
