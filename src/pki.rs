@@ -24,6 +24,7 @@ pub mod alerts;
 pub mod cert;
 pub mod country;
 pub mod crl;
+pub mod cvc;
 pub mod fixtures;
 pub mod import;
 pub mod keys;
