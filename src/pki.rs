@@ -8,6 +8,7 @@
 //! - [`masterlist`]: CSCA master lists and deviation lists (CMS, via [`crate::cms`]);
 //! - [`ldif`]: a streaming reader/writer for ICAO PKD LDIF;
 //! - [`store`]: the SQLite trust store (provenance, roles, trust anchors, indexed lookups);
+//! - [`cvc`], [`cvc_store`]: EAC card-verifiable certificates and their table in the store;
 //! - [`import`]: `emrtd pkd import`, content detection, atomic per-file import;
 //! - [`path`]: ICAO path validation DSC ← (link ←) CSCA, validity, country, key usage,
 //!   revocation, with named findings;
@@ -25,6 +26,7 @@ pub mod cert;
 pub mod country;
 pub mod crl;
 pub mod cvc;
+pub mod cvc_store;
 pub mod fixtures;
 pub mod import;
 pub mod keys;

@@ -26,7 +26,7 @@ use super::crl::Crl;
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -461,7 +461,7 @@ DROP INDEX IF EXISTS provenance_object;
 ";
 
 /// Migrations: index i brings the schema from version i to i + 1.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, super::cvc_store::SCHEMA];
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -1529,7 +1529,7 @@ mod tests {
             .connection()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, SCHEMA_VERSION);
         let src: Option<i64> = s
             .connection()
             .query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
