@@ -35,6 +35,7 @@ pub mod masterlist;
 pub mod path;
 pub mod signature;
 pub mod store;
+pub mod terminal_key;
 
 /// RFC 3339 text of a time (`2024-08-07T07:38:24Z`).
 pub fn format_time(t: time::OffsetDateTime) -> String {
