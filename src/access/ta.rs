@@ -230,3 +230,45 @@ pub fn authenticate<C: CardChannel, S: TerminalSigner + ?Sized>(
     )?;
     Ok(TaOutcome { r_picc, verified })
 }
+
+/// The CVCA references of EF.CVCA (FID 011C, SFI 1C; TR-03110-3 A.6.2.1): up to two
+/// `42 CAR` elements, the rest of the file zero-padded. Malformed content ends the list.
+pub fn parse_ef_cvca(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut r = tlv::Reader::new(bytes);
+    while !r.is_empty() && !r.only_zero_padding_left() {
+        match r.read() {
+            Ok(t) if t.tag == 0x42 && !t.value.is_empty() && t.value.len() <= 16 => {
+                match std::str::from_utf8(t.value) {
+                    Ok(s) if s.chars().all(|c| c.is_ascii_graphic()) => out.push(s.to_owned()),
+                    _ => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ef_cvca_lists_up_to_two_references() {
+        let mut f = tlv::encode(0x42, b"DECVCAEPASS00102");
+        f.extend(tlv::encode(0x42, b"DECVCAEPASS00103"));
+        f.extend([0u8; 4]);
+        assert_eq!(parse_ef_cvca(&f), ["DECVCAEPASS00102", "DECVCAEPASS00103"]);
+        assert!(parse_ef_cvca(&[0u8; 36]).is_empty());
+        assert_eq!(parse_ef_cvca(&[0x42, 0x05, b'A']), Vec::<String>::new());
+    }
+
+    #[test]
+    fn comp_of_ec_and_dh_keys() {
+        assert_eq!(comp(KeyKind::Ec, &[4, 1, 2, 3, 4]).unwrap(), [1, 2]);
+        assert!(comp(KeyKind::Ec, &[2, 1, 2]).is_err());
+        assert!(comp(KeyKind::Ec, &[]).is_err());
+        assert_eq!(comp(KeyKind::Dh, b"abc").unwrap().len(), 20);
+    }
+}

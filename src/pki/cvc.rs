@@ -1202,29 +1202,58 @@ pub fn verify_chain(
     })
 }
 
-/// Order a set of certificates into the chain that ends at the terminal certificate
-/// `terminal_chr`, starting below the CVCA named `anchor_chr`: follows CARs backwards.
+/// Every way to order certificates of `certs` into a chain from below the CVCA named
+/// `anchor_chr` down to `leaf` (following CARs; several certificates may share a CHR,
+/// e.g. after a key renewal, so all candidates are tried). Chains are returned in
+/// order, link CVCAs first, `leaf` last; signatures are not checked here.
+pub fn candidate_chains<'a>(
+    certs: &'a [CvCertificate],
+    anchor_chr: &str,
+    leaf: &'a CvCertificate,
+) -> Vec<Vec<&'a CvCertificate>> {
+    fn walk<'a>(
+        certs: &'a [CvCertificate],
+        anchor: &str,
+        path: &mut Vec<&'a CvCertificate>,
+        out: &mut Vec<Vec<&'a CvCertificate>>,
+    ) {
+        let Some(last) = path.last() else { return };
+        if last.car() == anchor {
+            let mut chain = path.clone();
+            chain.reverse();
+            out.push(chain);
+            return;
+        }
+        // bounded: a chain is at most a few link certificates, a DV and a terminal
+        if path.len() >= 8 || out.len() >= 16 {
+            return;
+        }
+        let car = last.car().to_owned();
+        for c in certs.iter().filter(|c| c.chr() == car && !c.is_self_signed()) {
+            if path.iter().any(|p| std::ptr::eq(*p, c)) {
+                continue;
+            }
+            path.push(c);
+            walk(certs, anchor, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(certs, anchor_chr, &mut vec![leaf], &mut out);
+    out
+}
+
+/// The first chain of [`candidate_chains`] for the terminal certificate holding
+/// `terminal_chr`.
 pub fn order_chain<'a>(
     certs: &'a [CvCertificate],
     anchor_chr: &str,
     terminal_chr: &str,
 ) -> Option<Vec<&'a CvCertificate>> {
-    let mut out = Vec::new();
-    let mut at = terminal_chr.to_string();
-    for _ in 0..certs.len() {
-        if at == anchor_chr {
-            out.reverse();
-            return Some(out);
-        }
-        let c = certs.iter().find(|c| c.chr() == at && !c.is_self_signed())?;
-        out.push(c);
-        at = c.car().to_string();
-    }
-    if at == anchor_chr {
-        out.reverse();
-        return Some(out);
-    }
-    None
+    certs
+        .iter()
+        .filter(|c| c.chr() == terminal_chr)
+        .find_map(|t| candidate_chains(certs, anchor_chr, t).into_iter().next())
 }
 
 #[cfg(test)]
