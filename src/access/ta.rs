@@ -53,7 +53,10 @@ pub trait TerminalSigner {
 pub enum TaError {
     /// The chip refused a step; the status word says why (6A88 unknown CAR, 6300
     /// signature wrong, 6982 …).
-    #[error("Terminal Authentication: the chip answered {sw} to {step}")]
+    #[error(
+        "Terminal Authentication: the chip answered {sw} to {step}{}",
+        chr.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+    )]
     Refused {
         /// Which step.
         step: &'static str,
