@@ -37,6 +37,7 @@ pub mod path;
 pub mod signature;
 pub mod store;
 pub mod terminal_key;
+pub mod terminal_pkcs11;
 
 /// RFC 3339 text of a time (`2024-08-07T07:38:24Z`).
 pub fn format_time(t: time::OffsetDateTime) -> String {
