@@ -1,5 +1,5 @@
 //! CV certificates (EAC, [`super::cvc`]) in the trust store: their own table, added by
-//! schema migration 4, an insert used by `pkd import` for `.cvcert` files (detected by
+//! schema migration 5, an insert used by `pkd import` for `.cvcert` files (detected by
 //! content: tag `7F21`) and the queries of `pkd list --kind cvca|dv|is` and of the
 //! reader's Terminal Authentication (`--eac-chain` from the store).
 //!
@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::cvc::{CvCertificate, CvPublicKey, Role, split_reference};
 use super::store::StoreError;
 
-/// Migration 3 → 4: the CV certificate table.
+/// Migration 4 → 5: the CV certificate table.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cv_certificates (
     sha256        BLOB PRIMARY KEY,

@@ -198,10 +198,7 @@ impl Pkcs11Key {
 impl TerminalSigner for Pkcs11Key {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         let (mech, data) = match self.alg {
-            TaAlgorithm::Ecdsa(h) => (
-                Mechanism::Ecdsa,
-                h.digest(message).map_err(|err| err.to_string())?,
-            ),
+            TaAlgorithm::Ecdsa(h) => (Mechanism::Ecdsa, h.digest(message)),
             TaAlgorithm::RsaV15(h) => (
                 match h {
                     HashAlgorithm::Sha1 => Mechanism::Sha1RsaPkcs,
