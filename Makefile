@@ -17,7 +17,7 @@
 #
 SHELL := /bin/bash
 CARGO ?= cargo
-DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography
+DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 

@@ -11,6 +11,7 @@ pub mod ca;
 pub mod error;
 pub mod pace;
 pub mod password;
+pub mod ta;
 
 pub use error::AccessError;
 pub use password::{MrzKey, Password};

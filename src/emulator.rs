@@ -15,6 +15,7 @@ pub mod fault;
 pub mod link;
 pub mod perso;
 pub mod profile;
+pub mod ta;
 pub mod vpcd;
 
 pub use chip::Emulator;

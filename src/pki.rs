@@ -8,6 +8,7 @@
 //! - [`masterlist`]: CSCA master lists and deviation lists (CMS, via [`crate::cms`]);
 //! - [`ldif`]: a streaming reader/writer for ICAO PKD LDIF;
 //! - [`store`]: the SQLite trust store (provenance, roles, trust anchors, indexed lookups);
+//! - [`cvc`], [`cvc_store`]: EAC card-verifiable certificates and their table in the store;
 //! - [`import`]: `emrtd pkd import`, content detection, atomic per-file import;
 //! - [`path`]: ICAO path validation DSC ← (link ←) CSCA, validity, country, key usage,
 //!   revocation, with named findings;
@@ -24,6 +25,9 @@ pub mod alerts;
 pub mod cert;
 pub mod country;
 pub mod crl;
+pub mod cvc;
+pub mod cvc_store;
+pub mod eac_credentials;
 pub mod fixtures;
 pub mod import;
 pub mod keys;
@@ -32,6 +36,8 @@ pub mod masterlist;
 pub mod path;
 pub mod signature;
 pub mod store;
+pub mod terminal_key;
+pub mod terminal_pkcs11;
 
 /// RFC 3339 text of a time (`2024-08-07T07:38:24Z`).
 pub fn format_time(t: time::OffsetDateTime) -> String {

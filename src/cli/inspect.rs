@@ -10,6 +10,7 @@
 
 mod bio;
 mod cms;
+mod cvc;
 mod security;
 mod text;
 mod tree;
@@ -57,7 +58,7 @@ pub struct InspectArgs {
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
     /// Decode as this kind instead of detecting it: com, sod, dg1…dg16, dir, atr,
-    /// cardaccess, cardsecurity, cert, crl, ml, dl, cms, ldif, pem.
+    /// cardaccess, cardsecurity, cert, crl, ml, dl, cms, ldif, pem, cvc.
     #[arg(long = "as", value_name = "KIND", value_parser = parse_kind, conflicts_with = "dump")]
     pub as_kind: Option<FileKind>,
     /// Instead of decoding, extract the images (faces of DG2, portraits of DG5,
@@ -437,6 +438,8 @@ pub enum Content {
     Certificate(Box<x509::CertView>),
     /// An X.509 CRL.
     Crl(Box<x509::CrlView>),
+    /// A CV certificate (EAC).
+    CvCertificate(Box<cvc::CvCertView>),
     /// A CSCA master list.
     MasterList(Box<security::MasterListView>),
     /// A deviation list or another CMS SignedData.
@@ -577,6 +580,7 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
         FileKind::Crl => Content::Crl(Box::new(
             x509::CrlView::decode(bytes).map_err(anyhow::Error::msg)?,
         )),
+        FileKind::CvCertificate => Content::CvCertificate(Box::new(cvc::CvCertView::decode(bytes)?)),
         FileKind::MasterList => Content::MasterList(Box::new(security::MasterListView::decode(bytes)?)),
         FileKind::DeviationList | FileKind::SignedData => {
             Content::SignedData(Box::new(security::SignedContentView::decode(bytes)?))
@@ -654,7 +658,7 @@ fn quirks_of(c: &Content) -> &[Quirk] {
         Content::Crl(x) => &x.quirks,
         Content::MasterList(x) => &x.cms.quirks,
         Content::SignedData(x) => &x.cms.quirks,
-        Content::Tlv { .. } | Content::Pem { .. } | Content::Ldif(_) => &[],
+        Content::Tlv { .. } | Content::Pem { .. } | Content::Ldif(_) | Content::CvCertificate(_) => &[],
     }
 }
 

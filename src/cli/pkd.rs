@@ -63,6 +63,12 @@ pub enum KindArg {
     Crl,
     /// Master lists (and deviation lists).
     Ml,
+    /// EAC CVCA certificates (CV certificates).
+    Cvca,
+    /// EAC document verifier certificates.
+    Dv,
+    /// EAC inspection system (terminal) certificates.
+    Is,
 }
 
 /// Arguments of `emrtd pkd list`.
@@ -243,23 +249,63 @@ fn print_import(
 
 fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let store = open_store(global)?;
-    let kind = a.kind.map(|k| match k {
-        KindArg::Csca => ListKind::Csca,
-        KindArg::Dsc => ListKind::Dsc,
-        KindArg::Crl => ListKind::Crl,
-        KindArg::Ml => ListKind::Ml,
-    });
-    let entries = store.list(a.country.as_deref(), kind)?;
+    let (kind, cv_role) = match a.kind {
+        None => (None, None),
+        Some(KindArg::Csca) => (Some(ListKind::Csca), None),
+        Some(KindArg::Dsc) => (Some(ListKind::Dsc), None),
+        Some(KindArg::Crl) => (Some(ListKind::Crl), None),
+        Some(KindArg::Ml) => (Some(ListKind::Ml), None),
+        Some(KindArg::Cvca) => (None, Some("cvca")),
+        Some(KindArg::Dv) => (None, Some("dv")),
+        Some(KindArg::Is) => (None, Some("is")),
+    };
+    let entries = if cv_role.is_some() {
+        Vec::new()
+    } else {
+        store.list(a.country.as_deref(), kind)?
+    };
+    let cv_entries = if kind.is_none() {
+        crate::pki::cvc_store::list(store.connection(), cv_role, a.country.as_deref())?
+    } else {
+        Vec::new()
+    };
     if global.json {
         #[derive(serde::Serialize)]
-        struct J<'a> {
-            entries: &'a [store::ListEntry],
+        #[serde(untagged)]
+        enum E<'a> {
+            X509(&'a store::ListEntry),
+            Cv(&'a crate::pki::cvc_store::CvEntry),
         }
-        output::print_json(&J { entries: &entries })?;
+        #[derive(serde::Serialize)]
+        struct J<'a> {
+            entries: Vec<E<'a>>,
+        }
+        let entries = entries
+            .iter()
+            .map(E::X509)
+            .chain(cv_entries.iter().map(E::Cv))
+            .collect();
+        output::print_json(&J { entries })?;
         return Ok(Outcome::ok());
     }
     use output::sanitize_terminal as t;
     let mut out = output::stdout();
+    for e in &cv_entries {
+        writeln!(
+            out,
+            "{}  cv-{:<6} {}  {} (by {})  {} .. {}  {}  CHAT {}  signature {}",
+            t(e.sha256.get(..16).unwrap_or(&e.sha256)),
+            t(&e.role),
+            t(e.country.as_deref().unwrap_or("??")),
+            t(&e.subject),
+            t(&e.issuer),
+            t(&e.effective),
+            t(&e.expiration),
+            t(&e.key),
+            t(&e.chat),
+            t(&e.signature),
+        )?;
+    }
     for e in &entries {
         let fp = t(e.fingerprint.get(..16).unwrap_or(&e.fingerprint));
         let country = t(e.country.as_deref().unwrap_or("??"));
@@ -306,7 +352,7 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     if !global.quiet {
-        output::diag(format_args!("{} object(s)", entries.len()));
+        output::diag(format_args!("{} object(s)", entries.len() + cv_entries.len()));
     }
     Ok(Outcome::ok())
 }

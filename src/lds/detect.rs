@@ -53,6 +53,8 @@ pub enum FileKind {
     Ldif,
     /// PEM text.
     Pem,
+    /// A card-verifiable certificate of EAC (`7F21`, BSI TR-03110-3).
+    CvCertificate,
 }
 
 impl FileKind {
@@ -96,6 +98,7 @@ impl FileKind {
             "cms" | "signeddata" | "signed_data" => FileKind::SignedData,
             "ldif" => FileKind::Ldif,
             "pem" => FileKind::Pem,
+            "cvc" | "cvcert" | "cv_certificate" => FileKind::CvCertificate,
             "securityinfos" | "security_infos" => FileKind::SecurityInfos,
             "atr_info" => FileKind::AtrInfo,
             "card_security" => FileKind::CardSecurity,
@@ -122,6 +125,7 @@ impl FileKind {
             FileKind::SignedData => "signed_data".into(),
             FileKind::Ldif => "ldif".into(),
             FileKind::Pem => "pem".into(),
+            FileKind::CvCertificate => "cv_certificate".into(),
         }
     }
 
@@ -137,6 +141,7 @@ impl FileKind {
             FileKind::SignedData => "CMS SignedData".into(),
             FileKind::Ldif => "LDIF".into(),
             FileKind::Pem => "PEM".into(),
+            FileKind::CvCertificate => "CV certificate".into(),
             other => other.lds_file().map(LdsFile::name).unwrap_or_default(),
         }
     }
@@ -175,6 +180,7 @@ pub fn detect(bytes: &[u8]) -> Option<FileKind> {
         },
         0x31 => FileKind::SecurityInfos,
         0x30 => return detect_sequence(bytes),
+        0x7F21 => FileKind::CvCertificate,
         0x7F66 | 0x47 | 0x43 | 0x46 | 0x45 | 0x5F52 | 0xE0 => FileKind::AtrInfo,
         tag => {
             let t = u8::try_from(tag).ok()?;

@@ -63,6 +63,8 @@ pub enum FileKind {
     Crl,
     /// A deviation list.
     DeviationList,
+    /// A CV certificate (EAC).
+    CvCertificate,
 }
 
 impl FileKind {
@@ -73,6 +75,7 @@ impl FileKind {
             FileKind::Certificate => "certificate",
             FileKind::Crl => "crl",
             FileKind::DeviationList => "deviation_list",
+            FileKind::CvCertificate => "cv_certificate",
         }
     }
 }
@@ -276,6 +279,39 @@ fn detect(head: &[u8]) -> Option<Format> {
     None
 }
 
+/// A `.cvcert` file: one CV certificate into its own table ([`super::cvc_store`]).
+fn import_cv_certificate<R: Read>(store: &TrustStore, label: &str, input: R, report: &mut FileReport) {
+    report.kind = Some(FileKind::CvCertificate);
+    let mut der = Vec::new();
+    // a CV certificate is a few hundred bytes; refuse anything absurd
+    if let Err(e) = input.take(64 * 1024).read_to_end(&mut der) {
+        report.fail(format!("cannot read {label}: {e}"));
+        return;
+    }
+    match super::cvc_store::import(store.connection(), label, &der) {
+        Ok(r) => {
+            report.signature = if r.signature == "valid" {
+                SignatureStatus::Valid
+            } else {
+                SignatureStatus::NotApplicable
+            };
+            if r.added {
+                report.added = 1;
+            } else {
+                report.duplicate = 1;
+            }
+            if r.signature != "valid" {
+                report.notes.push(format!(
+                    "{}: issuer {} not in the store yet, signature checked when the chain is used",
+                    r.cert.chr(),
+                    r.cert.car()
+                ));
+            }
+        }
+        Err(e) => report.fail(chain(&e)),
+    }
+}
+
 fn run_import<R: Read + Send>(
     store: &mut TrustStore,
     label: &str,
@@ -285,6 +321,10 @@ fn run_import<R: Read + Send>(
     opts: &ImportOptions,
     report: &mut FileReport,
 ) {
+    if super::cvc_store::looks_like_cv_certificate(head) {
+        import_cv_certificate(store, label, input, report);
+        return;
+    }
     let Some(format) = detect(head) else {
         report.fail(if head.is_empty() {
             "empty file".to_owned()
@@ -1742,7 +1782,8 @@ fn import_ldif_record(
                     }
                 }
             }
-            FileKind::Ldif => {}
+            // attr_kind never names these in an LDIF
+            FileKind::Ldif | FileKind::CvCertificate => {}
         }
     }
     Ok(())

@@ -36,7 +36,7 @@ use super::crl::Crl;
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -591,7 +591,13 @@ UPDATE crls SET signature = 'unverified' WHERE signature = 'valid';
 ";
 
 /// Migrations: index i brings the schema from version i to i + 1.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: &[&str] = &[
+    SCHEMA_V1,
+    SCHEMA_V2,
+    SCHEMA_V3,
+    SCHEMA_V4,
+    super::cvc_store::SCHEMA,
+];
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -2245,7 +2251,7 @@ mod tests {
             .connection()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 4);
+        assert_eq!(v, SCHEMA_VERSION);
         let get = |c: &Certificate| s.certificate(&c.sha256).unwrap().unwrap();
         assert_eq!(
             (get(&ut1).trusted, get(&ut1).trust),

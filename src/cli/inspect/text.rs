@@ -242,6 +242,7 @@ pub(super) fn content_nodes(c: &Content) -> Vec<Node> {
         Content::CardSecurity(v) => n.extend(v.nodes()),
         Content::Certificate(v) => n.extend(v.nodes()),
         Content::Crl(v) => n.extend(v.nodes()),
+        Content::CvCertificate(v) => n.extend(v.nodes()),
         Content::MasterList(v) => n.extend(v.nodes()),
         Content::SignedData(v) => {
             n.extend(v.cms.nodes());

@@ -1,0 +1,445 @@
+//! Terminal Authentication, chip side (BSI TR-03110-1 §2.5/§3.3, TR-03110-3 B.11):
+//! the chip's CVCA trust points and current date, certificate import by
+//! MSE:Set DST + PSO:Verify Certificate, MSE:Set AT, the challenge and EXTERNAL
+//! AUTHENTICATE, and the resulting access rights (CHAT bits for DG3/DG4).
+//!
+//! Rules the chip applies (TR-03110-1 §2.5 "certificate validation"):
+//! - the key named by MSE:Set DST must be a trust point or a key imported earlier in
+//!   this session (6A88 otherwise);
+//! - the certificate's CAR must name that key, its signature must verify (6300);
+//! - roles follow CVCA → (link CVCA) → DV → terminal (6A80 otherwise), and terminal
+//!   types agree below the CVCA;
+//! - a certificate that expired before the chip's current date is refused (6300);
+//! - an accepted link CVCA becomes a trust point; CVCA, domestic DV and their
+//!   terminals' effective dates move the chip's current date forward;
+//! - after EXTERNAL AUTHENTICATE verifies, the effective authorization is the AND of
+//!   the CHATs of the chain (terminal, DV, CVCA).
+//!
+//! Not yet wired into [`super::chip`]: the chip's dispatcher and the profile's DG3/DG4
+//! protection still need their hooks.
+
+use crate::apdu::{Command, Response, StatusWord};
+use crate::pki::cvc::{Chat, CvCertificate, CvDate, CvPublicKey, Role, tag};
+use crate::rng::RandomSource;
+use crate::tlv;
+
+/// 6A88: referenced data (the key named by the CAR/CHR) not found.
+pub const SW_KEY_NOT_FOUND: StatusWord = StatusWord(0x6A88);
+/// 6300: verification failed (signature, expired certificate).
+pub const SW_VERIFICATION_FAILED: StatusWord = StatusWord(0x6300);
+/// 6A80: incorrect data (malformed certificate, wrong role).
+pub const SW_WRONG_DATA: StatusWord = StatusWord(0x6A80);
+/// 6985: conditions of use not satisfied (steps out of order).
+pub const SW_CONDITIONS: StatusWord = StatusWord(0x6985);
+/// 9000.
+pub const SW_OK: StatusWord = StatusWord(0x9000);
+
+/// A public key the chip can select by name.
+#[derive(Debug, Clone)]
+struct KnownKey {
+    holder: String,
+    key: CvPublicKey,
+    role: Role,
+    chat: Chat,
+}
+
+/// The chip's Terminal Authentication state.
+#[derive(Debug, Clone)]
+pub struct ChipTa {
+    trust_points: Vec<KnownKey>,
+    date: CvDate,
+    imported: Vec<KnownKey>,
+    selected: Option<KnownKey>,
+    terminal: Option<(KnownKey, Chat)>,
+    v2_comp_pk_pcd: Option<Vec<u8>>,
+    challenge: Option<Vec<u8>>,
+    granted: Option<Chat>,
+}
+
+impl ChipTa {
+    /// A chip trusting these CVCA certificates, believing today is `date`.
+    pub fn new(trust_points: &[CvCertificate], date: CvDate) -> Self {
+        ChipTa {
+            trust_points: trust_points
+                .iter()
+                .map(|c| KnownKey {
+                    holder: c.chr().to_owned(),
+                    key: c.body.public_key.clone(),
+                    role: Role::Cvca,
+                    chat: c.body.chat.clone(),
+                })
+                .collect(),
+            date,
+            imported: Vec::new(),
+            selected: None,
+            terminal: None,
+            v2_comp_pk_pcd: None,
+            challenge: None,
+            granted: None,
+        }
+    }
+
+    /// The chip's current date.
+    pub fn date(&self) -> CvDate {
+        self.date
+    }
+
+    /// CHRs of the trust points.
+    pub fn trust_points(&self) -> Vec<&str> {
+        self.trust_points.iter().map(|k| k.holder.as_str()).collect()
+    }
+
+    /// The authorization granted by a successful TA (`None` before).
+    pub fn granted(&self) -> Option<&Chat> {
+        self.granted.as_ref()
+    }
+
+    /// Whether the terminal may read DG3 (`3`) or DG4 (`4`); other groups are not
+    /// EAC-protected and always `true`.
+    pub fn may_read(&self, dg: u8) -> bool {
+        match dg {
+            3 => self.granted.as_ref().is_some_and(Chat::reads_dg3),
+            4 => self.granted.as_ref().is_some_and(Chat::reads_dg4),
+            _ => true,
+        }
+    }
+
+    /// Comp(PK_PCD) announced by a v2 MSE:Set AT (for Chip Authentication v2 to check).
+    pub fn announced_comp_pk_pcd(&self) -> Option<&[u8]> {
+        self.v2_comp_pk_pcd.as_deref()
+    }
+
+    fn find(&self, name: &str) -> Option<KnownKey> {
+        self.imported
+            .iter()
+            .rev()
+            .chain(self.trust_points.iter().rev())
+            .find(|k| k.holder == name)
+            .cloned()
+    }
+
+    /// MSE:Set DST (`00 22 81 B6 {83 CAR}`).
+    pub fn mse_set_dst(&mut self, data: &[u8]) -> Response {
+        let Some(name) = reference(data, 0x83) else {
+            return Response::status(SW_WRONG_DATA);
+        };
+        self.selected = self.find(&name);
+        Response::status(if self.selected.is_some() {
+            SW_OK
+        } else {
+            SW_KEY_NOT_FOUND
+        })
+    }
+
+    /// PSO:Verify Certificate (`00 2A 00 BE {7F4E, 5F37}`).
+    pub fn pso_verify_certificate(&mut self, data: &[u8]) -> Response {
+        let Some(issuer) = self.selected.clone() else {
+            return Response::status(SW_CONDITIONS);
+        };
+        let cert = match CvCertificate::from_der(&tlv::encode(tag::CV_CERTIFICATE, data)) {
+            Ok(c) => c,
+            Err(_) => return Response::status(SW_WRONG_DATA),
+        };
+        if cert.car() != issuer.holder {
+            return Response::status(SW_KEY_NOT_FOUND);
+        }
+        if cert.verify_signature(&issuer.key).is_err() {
+            return Response::status(SW_VERIFICATION_FAILED);
+        }
+        let role = cert.role();
+        let role_ok = matches!(
+            (issuer.role, role),
+            (Role::Cvca, Role::Cvca | Role::DvDomestic | Role::DvForeign)
+                | (Role::DvDomestic | Role::DvForeign, Role::Terminal)
+        );
+        let type_ok = issuer.role == Role::Cvca || issuer.chat.terminal_type == cert.body.chat.terminal_type;
+        if !role_ok || !type_ok {
+            return Response::status(SW_WRONG_DATA);
+        }
+        if cert.body.expiration < self.date {
+            return Response::status(SW_VERIFICATION_FAILED);
+        }
+        let key = cert.body.public_key.completed(Some(&issuer.key));
+        if key.to_public_key(None).is_err() {
+            return Response::status(SW_WRONG_DATA);
+        }
+        let chat = if cert.body.chat.terminal_type == issuer.chat.terminal_type {
+            cert.body.chat.intersect(&issuer.chat)
+        } else {
+            cert.body.chat.clone()
+        };
+        // accurate dates move the chip's clock: CVCA and domestic DV certificates, and
+        // terminals certified by a domestic DV
+        let accurate = matches!(role, Role::Cvca | Role::DvDomestic)
+            || (role == Role::Terminal && issuer.role == Role::DvDomestic);
+        if accurate && cert.body.effective > self.date {
+            self.date = cert.body.effective;
+        }
+        let known = KnownKey {
+            holder: cert.chr().to_owned(),
+            key,
+            role,
+            chat,
+        };
+        if role == Role::Cvca {
+            // a link certificate: the new CVCA key becomes a trust point
+            self.trust_points.push(known.clone());
+        }
+        self.imported.push(known);
+        self.selected = None;
+        Response::status(SW_OK)
+    }
+
+    /// MSE:Set AT (`00 22 81 A4 {83 CHR [91 Comp(PK_PCD)]}`).
+    pub fn mse_set_at(&mut self, data: &[u8]) -> Response {
+        let Some(name) = reference(data, 0x83) else {
+            return Response::status(SW_WRONG_DATA);
+        };
+        let comp = tlv::Reader::new(data)
+            .filter_map(Result::ok)
+            .find(|t| t.tag == 0x91)
+            .map(|t| t.value.to_vec());
+        match self
+            .imported
+            .iter()
+            .rev()
+            .find(|k| k.holder == name && k.role == Role::Terminal)
+        {
+            Some(k) => {
+                self.terminal = Some((k.clone(), k.chat.clone()));
+                self.v2_comp_pk_pcd = comp;
+                self.challenge = None;
+                Response::status(SW_OK)
+            }
+            None => Response::status(SW_KEY_NOT_FOUND),
+        }
+    }
+
+    /// GET CHALLENGE after MSE:Set AT: 8 random bytes. `None` when TA is not in
+    /// progress (the chip's other GET CHALLENGE users answer then).
+    pub fn get_challenge(&mut self, cmd: &Command, rng: &mut dyn RandomSource) -> Option<Response> {
+        self.terminal.as_ref()?;
+        if cmd.le != Some(8) {
+            return Some(Response::status(StatusWord(0x6700)));
+        }
+        let r = rng.bytes(8);
+        self.challenge = Some(r.clone());
+        Some(Response::new(r, SW_OK))
+    }
+
+    /// EXTERNAL AUTHENTICATE: the terminal's signature over
+    /// `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD)`. `comp_pk_pcd` is the terminal's ephemeral CA
+    /// key as the chip knows it (from CA v1, or the v2 MSE:Set AT announcement when
+    /// `None`).
+    pub fn external_authenticate(
+        &mut self,
+        data: &[u8],
+        id_picc: &[u8],
+        comp_pk_pcd: Option<&[u8]>,
+    ) -> Response {
+        let (Some((terminal, chat)), Some(r)) = (self.terminal.clone(), self.challenge.take()) else {
+            return Response::status(SW_CONDITIONS);
+        };
+        let Some(comp) = comp_pk_pcd
+            .map(<[u8]>::to_vec)
+            .or_else(|| self.v2_comp_pk_pcd.clone())
+        else {
+            return Response::status(SW_CONDITIONS);
+        };
+        let Some(alg) = terminal.key.algorithm() else {
+            return Response::status(SW_WRONG_DATA);
+        };
+        let Ok(pk) = terminal.key.to_public_key(None) else {
+            return Response::status(SW_WRONG_DATA);
+        };
+        let msg = crate::access::ta::signature_input(id_picc, &r, &comp);
+        match crate::pki::signature::verify(&alg.signature_algorithm(), &pk, &msg, data) {
+            Ok(()) => {
+                self.granted = Some(chat);
+                Response::status(SW_OK)
+            }
+            Err(_) => Response::status(SW_VERIFICATION_FAILED),
+        }
+    }
+}
+
+/// The text of the element `tag` in an MSE data field.
+fn reference(data: &[u8], tag: u32) -> Option<String> {
+    let t = tlv::Reader::new(data)
+        .filter_map(Result::ok)
+        .find(|t| t.tag == tag)?;
+    std::str::from_utf8(t.value).ok().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::ta::{self, KeyKind, TaInput};
+    use crate::apdu::{ApduError, CardChannel};
+    use crate::pki::terminal_key::{TerminalKey, ta_certificate};
+
+    fn dir() -> String {
+        format!(
+            "{}/test-vectors/protocol/bsi_eac_worked_example",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    fn cert(name: &str) -> CvCertificate {
+        CvCertificate::from_der(&std::fs::read(format!("{}/{name}", dir())).unwrap()).unwrap()
+    }
+
+    fn val(variant: &str, k: &str) -> Vec<u8> {
+        let p = format!("{}/bsi_eac_worked_example_{variant}.json", dir());
+        let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        hex::decode(j["values"][k].as_str().unwrap()).unwrap()
+    }
+
+    /// The chip's TA behind a [`CardChannel`], with a fixed challenge.
+    struct Chip {
+        ta: ChipTa,
+        rng: crate::rng::ScriptedRandom,
+        id_picc: Vec<u8>,
+        comp: Vec<u8>,
+        n: usize,
+    }
+
+    impl CardChannel for Chip {
+        fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
+            self.n += 1;
+            Ok(match (cmd.ins, cmd.p1, cmd.p2) {
+                (0x22, 0x81, 0xB6) => self.ta.mse_set_dst(&cmd.data),
+                (0x2A, 0x00, 0xBE) => self.ta.pso_verify_certificate(&cmd.data),
+                (0x22, 0x81, 0xA4) => self.ta.mse_set_at(&cmd.data),
+                (0x84, _, _) => self
+                    .ta
+                    .get_challenge(cmd, &mut self.rng)
+                    .unwrap_or(Response::status(SW_CONDITIONS)),
+                (0x82, _, _) => self
+                    .ta
+                    .external_authenticate(&cmd.data, &self.id_picc, Some(&self.comp)),
+                _ => Response::status(StatusWord(0x6D00)),
+            })
+        }
+
+        fn exchanges(&self) -> usize {
+            self.n
+        }
+    }
+
+    fn dh_chip(date: CvDate) -> Chip {
+        Chip {
+            ta: ChipTa::new(&[cert("dh_cvca.cvcert")], date),
+            rng: crate::rng::ScriptedRandom::new([val("dh", "ta_nonce")]),
+            id_picc: ta::comp(KeyKind::Dh, &val("dh", "picc_pub_key")).unwrap(),
+            comp: ta::comp(KeyKind::Dh, &val("dh", "ca_pcd_pub_key")).unwrap(),
+            n: 0,
+        }
+    }
+
+    const DAY: CvDate = CvDate {
+        year: 2010,
+        month: 3,
+        day: 25,
+    };
+
+    #[test]
+    fn chip_accepts_the_worked_example_signature() {
+        // the certificates and the worked example's own signature, no reader code; the
+        // chip's clock starts before the certificates' effective date (2010-03-24)
+        let mut chip = dh_chip(CvDate {
+            year: 2010,
+            month: 3,
+            day: 1,
+        });
+        let t = &mut chip.ta;
+        assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTCVCA00003")).sw, SW_OK);
+        let dv = cert("dh_dv_cert.cvcert");
+        let term = cert("dh_ta_cert.cvcert");
+        let pso = |c: &CvCertificate| [c.body_der().to_vec(), c.signature_tlv()].concat();
+        assert_eq!(t.pso_verify_certificate(&pso(&dv)).sw, SW_OK);
+        assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTDVDE019")).sw, SW_OK);
+        assert_eq!(t.pso_verify_certificate(&pso(&term)).sw, SW_OK);
+        assert_eq!(t.mse_set_at(&tlv::encode(0x83, b"DETESTATDE019")).sw, SW_OK);
+        let r = t
+            .get_challenge(&Command::get_challenge(8), &mut chip.rng)
+            .unwrap();
+        assert_eq!(r.data, val("dh", "ta_nonce"));
+        let sig = val("dh", "ta_pcd_signature");
+        // a flipped signature byte is refused, and the challenge is then used up
+        let mut bad = sig.clone();
+        bad[5] ^= 1;
+        assert_eq!(
+            t.external_authenticate(&bad, &chip.id_picc, Some(&chip.comp)).sw,
+            SW_VERIFICATION_FAILED
+        );
+        assert_eq!(
+            t.external_authenticate(&sig, &chip.id_picc, Some(&chip.comp)).sw,
+            SW_CONDITIONS
+        );
+        chip.rng.push(val("dh", "ta_nonce"));
+        t.get_challenge(&Command::get_challenge(8), &mut chip.rng)
+            .unwrap();
+        assert_eq!(
+            t.external_authenticate(&sig, &chip.id_picc, Some(&chip.comp)).sw,
+            SW_OK
+        );
+        assert!(t.granted().is_some());
+        // the chip's clock moved to the DV's effective date (domestic DV)
+        assert_eq!(
+            t.date(),
+            CvDate {
+                year: 2010,
+                month: 3,
+                day: 24
+            }
+        );
+    }
+
+    #[test]
+    fn reader_and_chip_run_ta_and_refusals_carry_status_words() {
+        let chain: Vec<_> = ["dh_dv_cert.cvcert", "dh_ta_cert.cvcert"]
+            .iter()
+            .map(|n| ta_certificate(&cert(n)))
+            .collect();
+        let alg = cert("dh_ta_cert.cvcert").body.public_key.algorithm().unwrap();
+        let key = TerminalKey::from_file(
+            std::path::Path::new(&format!("{}/dh_ta_pcd_key.pkcs8.der", dir())),
+            alg,
+        )
+        .unwrap();
+        let mut chip = dh_chip(DAY);
+        let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
+        let input = TaInput {
+            chain: &chain,
+            id_picc: &id,
+            comp_pk_pcd: &comp,
+            v2: false,
+        };
+        ta::authenticate(&mut chip, &input, &key).unwrap();
+        assert!(chip.ta.granted().is_some());
+        // the worked example's CHATs are id-AT: no id-IS DG3/DG4 rights
+        assert!(!chip.ta.may_read(3));
+        assert!(chip.ta.may_read(1));
+
+        // expired: the chip's date is after the terminal certificate's expiration
+        let mut late = dh_chip(CvDate {
+            year: 2010,
+            month: 4,
+            day: 25,
+        });
+        let e = ta::authenticate(&mut late, &input, &key).unwrap_err();
+        assert_eq!(e.status_word(), Some(SW_VERIFICATION_FAILED));
+        // a chain under another CVCA: the chip does not know the CAR
+        let mut other = dh_chip(DAY);
+        other.ta = ChipTa::new(&[cert("ecdh_cvca_cert.cvcert")], DAY);
+        let e = ta::authenticate(&mut other, &input, &key).unwrap_err();
+        assert_eq!(e.status_word(), Some(SW_KEY_NOT_FOUND));
+        // a wrong ID_PICC (another document) fails EXTERNAL AUTHENTICATE
+        let mut chip = dh_chip(DAY);
+        chip.id_picc[0] ^= 1;
+        let e = ta::authenticate(&mut chip, &input, &key).unwrap_err();
+        assert_eq!(e.status_word(), Some(SW_VERIFICATION_FAILED));
+        assert!(chip.ta.granted().is_none());
+    }
+}

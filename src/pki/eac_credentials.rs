@@ -1,0 +1,114 @@
+//! Terminal Authentication credentials of the reader: CV certificates from files and
+//! directories (`--eac-chain FILE|DIR…`) or from the trust store, and the choice of the
+//! chain that fits the CVCA the chip names (EF.CVCA, TerminalAuthenticationInfo).
+
+use std::path::{Path, PathBuf};
+
+use super::cvc::{CvCertificate, Role, candidate_chains, verify_chain};
+
+/// Read every CV certificate of the given files and directories (a directory's files
+/// that start with `7F21`; other files are skipped). A named file that is not a CV
+/// certificate is an error.
+pub fn load_certificates(paths: &[PathBuf]) -> Result<Vec<CvCertificate>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|e| e.is_file())
+                .collect();
+            entries.sort();
+            for e in entries {
+                let bytes = read_small(&e)?;
+                if bytes.starts_with(&[0x7F, 0x21]) {
+                    out.push(
+                        CvCertificate::from_der(&bytes).map_err(|err| format!("{}: {err}", e.display()))?,
+                    );
+                }
+            }
+        } else {
+            let bytes = read_small(p)?;
+            out.push(CvCertificate::from_der(&bytes).map_err(|err| format!("{}: {err}", p.display()))?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_small(p: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    if meta.len() > 64 * 1024 {
+        return Err(format!("{}: too large for a CV certificate", p.display()));
+    }
+    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+}
+
+/// The chain to present: for the first CVCA reference the chip names that leads to a
+/// terminal certificate, the certificates below it in order (link CVCAs, DV, terminal).
+/// When the CVCA certificate itself is among `certs`, the chain is verified against it
+/// (signatures, roles, and dates on `date` when given); a chain that does not verify is
+/// skipped.
+pub fn select_chain<'a>(
+    certs: &'a [CvCertificate],
+    chip_cvca_refs: &[String],
+    date: Option<super::cvc::CvDate>,
+) -> Option<(String, Vec<&'a CvCertificate>)> {
+    let terminals: Vec<&CvCertificate> = certs.iter().filter(|c| c.role() == Role::Terminal).collect();
+    for anchor in chip_cvca_refs {
+        let cvcas: Vec<&CvCertificate> = certs
+            .iter()
+            .filter(|c| c.chr() == anchor && c.is_self_signed())
+            .collect();
+        for t in &terminals {
+            for chain in candidate_chains(certs, anchor, t) {
+                if !cvcas.is_empty() {
+                    let owned: Vec<CvCertificate> = chain.iter().map(|c| (*c).clone()).collect();
+                    if !cvcas.iter().any(|cvca| verify_chain(cvca, &owned, date).is_ok()) {
+                        continue;
+                    }
+                }
+                return Some((anchor.clone(), chain));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-vectors/protocol/bsi_eac_worked_example")
+    }
+
+    #[test]
+    fn chain_is_chosen_by_the_chips_cvca() {
+        let certs = load_certificates(&[dir()]).unwrap();
+        assert_eq!(certs.len(), 6);
+        // the chip names the DH CVCA
+        let (anchor, chain) = select_chain(&certs, &["DETESTCVCA00003".into()], None).unwrap();
+        assert_eq!(anchor, "DETESTCVCA00003");
+        assert_eq!(
+            chain.iter().map(|c| c.chr()).collect::<Vec<_>>(),
+            ["DETESTDVDE019", "DETESTATDE019"]
+        );
+        assert_eq!(chain[0].car(), "DETESTCVCA00003");
+        // the first reference is unknown, the second is the ECDH CVCA
+        let (anchor, chain) =
+            select_chain(&certs, &["XXCVCA00001".into(), "DECVCAAT00001".into()], None).unwrap();
+        assert_eq!(anchor, "DECVCAAT00001");
+        assert_eq!(chain[0].car(), "DECVCAAT00001");
+        // a chip trusting only an unknown CVCA gets no chain
+        assert!(select_chain(&certs, &["XXCVCA00001".into()], None).is_none());
+        // dates: the ECDH chain is not valid in 2012
+        let late = super::super::cvc::CvDate {
+            year: 2012,
+            month: 1,
+            day: 1,
+        };
+        assert!(select_chain(&certs, &["DECVCAAT00001".into()], Some(late)).is_none());
+        // a file that is not a CV certificate is an error when named
+        assert!(load_certificates(&[dir().join("dh_ef_cardaccess.bin")]).is_err());
+    }
+}
