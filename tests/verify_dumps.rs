@@ -267,3 +267,25 @@ fn junit_output_names_each_check() {
     assert!(x.contains("name=\"pa.dsc_chain\"><error message="));
     assert!(x.contains("value=\"INDETERMINATE\""));
 }
+
+/// A trust store that is there but cannot be opened is an error (exit 2), never an
+/// empty store that would make every certificate check merely indeterminate.
+#[test]
+fn a_store_that_cannot_be_opened_is_an_error() {
+    let v = vectors("jmrtd_bsi2008");
+    let dir = assemble(&[
+        ("EF.SOD.bin", v.join("EF_SOD.bin")),
+        ("DG1.bin", v.join("Datagroup1.bin")),
+    ]);
+    let store = tempfile::tempdir().unwrap();
+    let db = store.path().join("trust.db");
+    std::fs::write(&db, b"this is not a SQLite database, it is garbage").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_emrtd"))
+        .args(["verify", "--dump", dir.path().to_str().unwrap(), "--json"])
+        .env("EMRTD_STORE", &db)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("trust store"), "{stderr}");
+}
