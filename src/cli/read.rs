@@ -263,12 +263,25 @@ pub fn image_lines(
     out
 }
 
+/// Write the dump (files, then the manifest), and only then decode its pictures and
+/// add them: the chip's evidence is on disk before any image decoder runs.
+fn write_then_extract(
+    dump: &mut crate::reader::Dump,
+    dir: &std::path::Path,
+) -> Result<(), crate::reader::dump::DumpError> {
+    dump.write(dir)?;
+    let extraction = dump.extract_images();
+    crate::reader::dump::write_images(dir, &extraction.images)?;
+    crate::reader::dump::update_manifest_images(dir, &extraction)?;
+    Ok(())
+}
+
 /// Run `emrtd read`.
 pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let options = read_options(&args.access, &args.tuning, args.files.as_deref(), args.probe_all)?;
     match read_document(&args.source, &args.key, options, global)? {
         Ok(mut dump) => {
-            dump.write_with_images(&args.out)?;
+            write_then_extract(&mut dump, &args.out)?;
             if global.json {
                 super::output::print_json(&dump.manifest)?;
             } else if !global.quiet {
@@ -278,8 +291,7 @@ pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         }
         Err(mut failure) => {
             if let Some(partial) = &mut failure.partial {
-                partial
-                    .write_with_images(&args.out)
+                write_then_extract(partial, &args.out)
                     .with_context(|| format!("cannot write the partial dump to {}", args.out.display()))?;
                 eprintln!(
                     "emrtd: partial dump ({} file(s)) written to {}; manifest.json says it is partial",
