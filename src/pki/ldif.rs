@@ -51,12 +51,12 @@ pub enum LdifError {
     },
     /// A record with more than [`MAX_ATTRS`] attributes or [`MAX_RECORD_VALUES`]
     /// bytes of values.
-    #[error(
-        "line {line}: the record starting here has more than {MAX_ATTRS} attributes or {MAX_RECORD_VALUES} bytes of values"
-    )]
+    #[error("line {line}: the record starting here has more than {limit}")]
     RecordTooLarge {
         /// 1-based line where the record started.
         line: usize,
+        /// The limit passed (`4096 attributes`, …).
+        limit: String,
     },
 }
 
@@ -286,8 +286,18 @@ impl<R: BufRead> LdifReader<R> {
                 rec.dn = String::from_utf8_lossy(&value).into_owned();
             } else {
                 values = values.saturating_add(value.len());
-                if rec.attrs.len() >= MAX_ATTRS || values > MAX_RECORD_VALUES {
-                    return Err(LdifError::RecordTooLarge { line: rec.line });
+                let limit = if rec.attrs.len() >= MAX_ATTRS {
+                    Some(format!("{MAX_ATTRS} attributes"))
+                } else if values > MAX_RECORD_VALUES {
+                    Some(format!("{MAX_RECORD_VALUES} bytes of values"))
+                } else {
+                    None
+                };
+                if let Some(limit) = limit {
+                    return Err(LdifError::RecordTooLarge {
+                        line: rec.line,
+                        limit,
+                    });
                 }
                 rec.attrs.push(LdifAttr {
                     name,
@@ -441,7 +451,11 @@ mod tests {
         );
         ok.push_str("a: 1\n");
         let e = LdifReader::new(ok.as_bytes()).next_record().unwrap_err();
-        assert!(matches!(e, LdifError::RecordTooLarge { line: 1 }), "{e}");
+        assert!(matches!(e, LdifError::RecordTooLarge { line: 1, .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "line 1: the record starting here has more than 4096 attributes"
+        );
         let name = format!("dn: cn=x\n{}: 1\n", "n".repeat(MAX_ATTR_NAME + 1));
         assert!(matches!(
             LdifReader::new(name.as_bytes()).next_record(),
