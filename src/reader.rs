@@ -727,6 +727,20 @@ impl<'r, T: Transport> Session<'r, T> {
         });
         let outcome = match result {
             Ok(o) => o,
+            Err(ReadError::Engine(e)) if e.is_file_level() => {
+                // the chip answered, but not with the file (a status word mid-file, an
+                // answer cut short, no READ BINARY size it takes): the file is recorded
+                // as not delivered and the read goes on, so one file the chip holds
+                // back neither costs the others nor passes unnoticed (verify decides)
+                self.manifest.absent.push(AbsentRecord {
+                    name: file.name(),
+                    sw: e.status_word().map(|sw| format!("{:04X}", sw.0)).unwrap_or_default(),
+                    meaning: e.to_string(),
+                });
+                self.manifest.errors.push(format!("{}: not delivered: {e}", file.name()));
+                progress.finished(file);
+                return Ok(());
+            }
             Err(e) => match e.plain_denial() {
                 // denied in plain twice at the first byte: the chip means it
                 Some(sw) => {

@@ -9,6 +9,7 @@
 //! supports them is then INDETERMINATE, never VALID.
 
 pub mod conformance;
+pub mod live;
 pub mod pa;
 pub mod report;
 
@@ -78,9 +79,9 @@ pub fn verify(input: &Input<'_>) -> Report {
     let mrz = dg1.as_ref().and_then(|d| d.parse_mrz().ok());
     let document = summary(mrz.as_ref());
 
-    // Passive Authentication (first: the access check uses the signed DG14)
+    // Passive Authentication (first: what else is required comes from its signed data)
     let issuer = mrz.as_ref().map(|m| m.issuing_state().to_string());
-    let pa = pa::passive_authentication(dump, input.store, issuer.as_deref(), input.at);
+    let pa = pa::passive_authentication(dump, input.store, issuer.as_deref(), input.at, live);
 
     // access
     checks.push(access_check(
@@ -92,43 +93,55 @@ pub fn verify(input: &Input<'_>) -> Report {
 
     // MRZ
     checks.extend(mrz_checks(dg1.is_some(), mrz.as_ref(), input.password, input.at));
+    if let Some(c) = dg11_consistency(dump, mrz.as_ref()) {
+        checks.push(c);
+    }
     let alert = alert_list_check(input.store, mrz.as_ref());
     let alert_counts = alert.status != Status::Skip;
     checks.push(alert);
 
     checks.extend(pa.checks.iter().cloned());
 
-    // chip genuineness
-    let mut required: Vec<&str> = Vec::new();
+    // the dump as the manifest recorded it (offline only)
+    let dump_check = (!live).then(|| dump_integrity(dump)).flatten();
+    if let Some(c) = dump_check {
+        checks.push(c);
+    }
+
+    // what must pass for VALID beyond the fixed set, all of it from signed data or from
+    // what the chip itself did: never from what it chose not to show
+    let mut required: Vec<&str> = vec!["pa.com_consistency"];
     if live {
         required.push("access");
+    } else if checks.iter().any(|c| c.id == "dump.integrity") {
+        required.push("dump.integrity");
     }
     if alert_counts {
         required.push("alert_list");
     }
-    let supports_aa = dump.files.contains_key(&LdsFile::Dg(15));
-    let supports_ca = pa.ca_supported;
-    if supports_aa {
+    if checks.iter().any(|c| c.id == "pa.card_security") {
+        required.push("pa.card_security");
+    }
+    let requires_aa = pa.listed(15) || dump.files.contains_key(&LdsFile::Dg(15));
+    let requires_ca = pa.ca_supported;
+    if requires_aa {
         required.push("aa");
     }
-    if supports_ca {
+    if requires_ca {
         required.push("ca");
     }
-    checks.push(chip_check(
-        "aa",
-        supports_aa,
-        input.no_aa,
-        input.live.as_ref().and_then(|l| l.aa.clone()),
-        pa.dg_verified(15),
-        "DG15",
-    ));
-    checks.push(ca_check(input, supports_ca, &pa));
+    checks.push(aa_check(input, requires_aa, &pa));
+    checks.push(ca_check(input, requires_ca, &pa));
 
     let (verdict, because) = report::decide(&checks, &required);
     let chip = json!({
         "access": dump.manifest.access,
         "chip_authentication_during_access": dump.manifest.chip_authentication,
-        "supports": {"aa": supports_aa, "ca": supports_ca},
+        "supports": {"aa": requires_aa, "ca": requires_ca},
+        "required_by": {
+            "aa": requires_aa.then_some("EF.SOD lists DG15 (Active Authentication public key)"),
+            "ca": pa.ca_required_by.as_deref(),
+        },
         "live": live,
     });
     Report {
@@ -232,6 +245,21 @@ fn access_check(dump: &Dump, live: bool, dg14_offers_pace: bool, bac_requested: 
         return Check::skip("access", "no record of the access protocol (offline files)");
     };
     let evidence = serde_json::to_value(a).unwrap_or_default();
+    // EF.CardAccess is what the reader chose the protocol from; one that is there but
+    // does not decode cannot show what the chip offers, which fails closed
+    if let Some(bytes) = dump.files.get(&LdsFile::CardAccess)
+        && let Err(e) = crate::lds::security_infos::SecurityInfos::decode(bytes)
+    {
+        return Check::fail(
+            "access",
+            format!(
+                "EF.CardAccess is present but does not decode ({e}): the access protocols the chip offers \
+                 cannot be checked, so a downgrade cannot be ruled out"
+            ),
+        )
+        .with_evidence(evidence)
+        .reference("Doc 9303 Part 11 §9.2");
+    }
     // a chip that offers PACE (signed DG14) read with BAC although the user did not
     // ask for BAC: EF.CardAccess was missing or offered no PACE, i.e. it was removed
     // or rewritten to push the reader down to BAC
@@ -368,72 +396,231 @@ fn expiry_check(expiry: &str, at: OffsetDateTime) -> Check {
     }
 }
 
-fn chip_check(
-    id: &str,
-    supported: bool,
-    switched_off: bool,
-    outcome: Option<ChipOutcome>,
-    key_authenticated: bool,
-    key_file: &str,
-) -> Check {
-    if !supported {
-        return Check::skip(id, format!("the document does not support it (no {key_file})"));
+/// `aa`: Active Authentication (Doc 9303 Part 11 §6.1), required when EF.SOD lists DG15.
+fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
+    let id = "aa";
+    let reference = "Doc 9303 Part 11 §6.1";
+    if !required {
+        return Check::skip(id, "the document does not support it (EF.SOD lists no DG15)");
     }
-    if switched_off {
-        return Check::skip(id, "switched off by the user: the chip was not proven genuine");
+    if input.no_aa {
+        return Check::skip(id, "switched off by the user (--no-aa): the chip was not proven genuine");
     }
-    let Some(o) = outcome else {
+    let Some(live) = &input.live else {
         return Check::skip(
             id,
-            "offline dump: only a live chip can prove it holds the private key (a copy would pass every other check)",
+            "offline dump: only a live chip can prove it holds the private key of DG15 (a copy would pass every other check)",
         );
     };
-    if o.status == Status::Pass && !key_authenticated {
+    let Some(o) = live.aa.clone() else {
+        let why = if input.dump.files.contains_key(&LdsFile::Dg(15)) {
+            "Active Authentication was not run"
+        } else {
+            "the chip did not deliver DG15, which holds the key"
+        };
+        return Check::fail(
+            id,
+            format!(
+                "EF.SOD lists DG15, so the chip must prove it holds the Active Authentication key, but {why}: \
+                 a clone hides what it cannot answer"
+            ),
+        )
+        .reference(reference);
+    };
+    if o.status == Status::Pass && !pa.dg_verified(15) {
         return Check::indeterminate(
             id,
-            format!("the chip answered, but its key in {key_file} is not covered by a verified EF.SOD"),
+            "the chip answered, but its key in DG15 is not covered by a verified EF.SOD",
         )
         .with_evidence(o.evidence);
     }
-    Check::new(id, o.status, o.reason).with_evidence(o.evidence)
+    Check::new(id, o.status, o.reason)
+        .with_evidence(o.evidence)
+        .reference(reference)
 }
 
-fn ca_check(input: &Input<'_>, supported: bool, pa: &pa::PaOutcome) -> Check {
-    // PACE-CAM during access counts like Chip Authentication when EF.CardSecurity is verified
-    if let (Some(_), Some(cam)) = (&input.live, &input.dump.manifest.chip_authentication)
-        && !input.no_ca
-    {
+/// `ca`: Chip Authentication (Doc 9303 Part 11 §6.2), or PACE-CAM during access, required
+/// when the signed DG14 or EF.CardSecurity holds a CA key (see [`pa::PaOutcome::ca_supported`]).
+fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
+    let id = "ca";
+    let reference = "Doc 9303 Part 11 §6.2";
+    if let Some(e) = &pa.dg14_error {
+        return Check::fail(
+            id,
+            format!("DG14 does not decode as SecurityInfos ({e}): the chip's Chip Authentication cannot be checked"),
+        )
+        .reference("Doc 9303 Part 11 §9.2");
+    }
+    if !required {
+        return Check::skip(
+            id,
+            "the document does not support it (no Chip Authentication key in DG14 or EF.CardSecurity)",
+        );
+    }
+    let required_by = pa.ca_required_by.as_deref().unwrap_or("the document has a Chip Authentication key");
+    if input.no_ca {
+        return Check::skip(id, "switched off by the user (--no-ca): the chip was not proven genuine");
+    }
+    let Some(live) = &input.live else {
+        return Check::skip(
+            id,
+            format!(
+                "offline dump: only a live chip can prove it holds its Chip Authentication key ({required_by}; \
+                 a copy would pass every other check)"
+            ),
+        );
+    };
+    // PACE-CAM during access counts like Chip Authentication when EF.CardSecurity, which
+    // holds the key, is verified
+    if let Some(cam) = &input.dump.manifest.chip_authentication {
         let evidence = serde_json::to_value(cam).unwrap_or_default();
         if !cam.verified {
             return Check::fail(
-                "ca",
+                id,
                 format!(
                     "PACE-CAM: the chip's authentication data does not match EF.CardSecurity: {}",
                     cam.reason.as_deref().unwrap_or("mismatch")
                 ),
             )
-            .with_evidence(evidence);
+            .with_evidence(evidence)
+            .reference(reference);
         }
         if !pa.card_security_verified {
             return Check::indeterminate(
-                "ca",
+                id,
                 "PACE-CAM matched, but EF.CardSecurity (which holds the chip key) is not verified",
             )
             .with_evidence(evidence);
         }
-        return Check::pass(
-            "ca",
-            "PACE-CAM: the chip proved its key from the verified EF.CardSecurity",
-        )
-        .with_evidence(evidence);
+        return Check::pass(id, "PACE-CAM: the chip proved its key from the verified EF.CardSecurity")
+            .with_evidence(evidence)
+            .reference(reference);
     }
+    let Some(o) = live.ca.clone() else {
+        let why = if pa.listed(14) && !input.dump.files.contains_key(&LdsFile::Dg(14)) {
+            "the chip did not deliver DG14, which holds the key"
+        } else {
+            "Chip Authentication was not run"
+        };
+        return Check::fail(
+            id,
+            format!(
+                "{required_by}, so the chip must prove it holds that key, but {why}: a clone hides what it \
+                 cannot answer"
+            ),
+        )
+        .reference(reference);
+    };
     let covered = pa.dg_verified(14) || pa.card_security_verified;
-    chip_check(
-        "ca",
-        supported,
-        input.no_ca,
-        input.live.as_ref().and_then(|l| l.ca.clone()),
-        covered,
-        "DG14 or EF.CardSecurity",
-    )
+    if o.status == Status::Pass && !covered {
+        return Check::indeterminate(
+            id,
+            "the chip answered, but its key in DG14 or EF.CardSecurity is not covered by verified signed data",
+        )
+        .with_evidence(o.evidence);
+    }
+    Check::new(id, o.status, o.reason)
+        .with_evidence(o.evidence)
+        .reference(reference)
+}
+
+/// `dump.integrity`: every file manifest.json records as read is in the dump with the
+/// SHA-256 recorded, and the read was complete. A dump with files deleted after the
+/// read can only be INDETERMINATE. `None` for a directory without a manifest.
+fn dump_integrity(dump: &Dump) -> Option<Check> {
+    let id = "dump.integrity";
+    let m = &dump.manifest;
+    if m.time.is_empty() {
+        return None;
+    }
+    let mut problems = Vec::new();
+    if m.partial {
+        problems.push(format!(
+            "the read that made it stopped early ({})",
+            if m.errors.is_empty() {
+                "no reason recorded".to_string()
+            } else {
+                m.errors.join("; ")
+            }
+        ));
+    }
+    for rec in &m.files {
+        let Some(file) = crate::reader::dump::file_from_dump_name(&format!("{}.bin", rec.name)) else {
+            problems.push(format!("manifest.json names an unknown file {:?}", rec.name));
+            continue;
+        };
+        match dump.files.get(&file) {
+            None => problems.push(format!("{} was read but is not in the dump", rec.name)),
+            Some(bytes) if !crate::reader::dump::sha256_hex(bytes).eq_ignore_ascii_case(&rec.sha256) => {
+                problems.push(format!("{} differs from the bytes that were read", rec.name));
+            }
+            Some(_) => {}
+        }
+    }
+    Some(if problems.is_empty() {
+        Check::pass(id, "every file manifest.json records as read is in the dump, unchanged")
+    } else {
+        Check::indeterminate(
+            id,
+            format!("the dump is not the document as read: {}", problems.join("; ")),
+        )
+        .with_evidence(json!({ "problems": problems }))
+    })
+}
+
+/// `lds.dg11_consistency`: DG11 repeats the holder's name and date of birth in full;
+/// where it contradicts DG1, that is a finding (Doc 9303 Part 10 §4.7.11).
+fn dg11_consistency(dump: &Dump, mrz: Option<&crate::mrz::Mrz>) -> Option<Check> {
+    let id = "lds.dg11_consistency";
+    let m = mrz?;
+    let bytes = dump.files.get(&LdsFile::Dg(11))?;
+    let Ok(dg11) = crate::lds::dg11::Dg11::decode(bytes) else {
+        return Some(Check::fail(id, "DG11 does not decode"));
+    };
+    let mut contradictions = Vec::new();
+    if let Some(dob) = &dg11.full_date_of_birth {
+        let digits: String = dob.text.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() == 8
+            && let Some(yymmdd) = digits.get(2..)
+            && m.birth_raw().chars().all(|c| c.is_ascii_digit())
+            && yymmdd != m.birth_raw()
+        {
+            contradictions.push("the date of birth differs from DG1's".to_string());
+        }
+    }
+    if let Some(full) = &dg11.full_name {
+        let (primary, secondary) = crate::lds::dg11::name_parts(full);
+        let norm = |s: &str| {
+            s.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { ' ' })
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let (p11, s11) = (norm(&primary), norm(&secondary));
+        let (p1, s1) = (norm(m.primary_identifier()), norm(m.secondary_identifier()));
+        // the MRZ may truncate names: DG1's must be the start of DG11's (letters only)
+        let agrees = |mrz: &str, full: &str| {
+            let a: String = mrz.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            let b: String = full.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            b.starts_with(&a)
+        };
+        // national characters are transliterated in the MRZ: only plain names compare
+        if full.is_ascii() && !agrees(&p1, &p11) {
+            contradictions.push("the primary identifier (surname) differs from DG1's".to_string());
+        }
+        if full.is_ascii() && !s11.is_empty() && !agrees(&s1, &s11) {
+            contradictions.push("the secondary identifier (given names) differs from DG1's".to_string());
+        }
+    }
+    Some(if contradictions.is_empty() {
+        Check::pass(id, "DG11 agrees with DG1 (name, date of birth)")
+    } else {
+        Check::fail(
+            id,
+            format!("DG11 contradicts DG1: {}", contradictions.join("; ")),
+        )
+        .reference("Doc 9303 Part 10 §4.7.11")
+    })
 }

@@ -12,13 +12,12 @@ use super::key::KeyArgs;
 use super::read::{AccessArg, AccessArgs, Bar, TuningArgs, read_options};
 use super::source::SourceArgs;
 use super::{Exit, GlobalOpts, Outcome};
-use crate::access::{AccessError, aa, ca};
-use crate::lds::LdsFile;
 use crate::pki::store::{self, TrustStore};
-use crate::reader::{Dump, ReadError, Session};
+use crate::reader::Dump;
 use crate::rng::OsRandom;
 use crate::transport::trace::{Recorder, TraceLog};
-use crate::verify::{self, Check, ChipOutcome, Input, LiveResults, Report, Status, Verdict};
+use crate::verify::live::LiveOptions;
+use crate::verify::{self, Input, Report, Status, Verdict};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -163,6 +162,11 @@ fn run_dumps(
             store_path.display()
         );
     }
+    // a store that is there but cannot be opened is an error, never an empty store
+    if have_store {
+        TrustStore::open(&store_path)
+            .with_context(|| format!("cannot open the trust store {}", store_path.display()))?;
+    }
     let dirs = &args.dump;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -175,13 +179,23 @@ fn run_dumps(
         for _ in 0..workers {
             s.spawn(|| {
                 let store = if have_store {
-                    TrustStore::open(&store_path).ok()
+                    TrustStore::open(&store_path).map(Some).map_err(|e| e.to_string())
                 } else {
-                    None
+                    Ok(None)
                 };
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(dir) = dirs.get(i) else { break };
+                    let store = match &store {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let err = anyhow::anyhow!("cannot open the trust store {}: {e}", store_path.display());
+                            if let Ok(mut v) = results.lock() {
+                                v.push((i, Err(err)));
+                            }
+                            continue;
+                        }
+                    };
                     let r = Dump::load(dir)
                         .with_context(|| format!("cannot load dump {}", dir.display()))
                         .map(|dump| {
@@ -250,76 +264,6 @@ fn run_dumps(
     Ok(Outcome::with(worst))
 }
 
-fn aa_outcome(r: Result<aa::AaEvidence, aa::AaError>) -> ChipOutcome {
-    match r {
-        Ok(ev) => ChipOutcome {
-            status: Status::Pass,
-            reason: format!(
-                "the chip signed a fresh challenge with the DG15 key ({:?})",
-                ev.algorithm
-            ),
-            evidence: serde_json::to_value(&ev).unwrap_or_default(),
-        },
-        Err(e) => {
-            use aa::AaError as E;
-            let status = if e.is_verification_failure()
-                || matches!(e, E::NotSupported { .. } | E::Status { .. } | E::EmptySignature)
-            {
-                Status::Fail
-            } else {
-                Status::Indeterminate
-            };
-            let mut reason = format!("{:#}", anyhow::Error::new(e));
-            if status == Status::Fail {
-                reason.push_str(
-                    " — the chip does not hold the private key of DG15: a clone or a substituted chip",
-                );
-            }
-            ChipOutcome {
-                status,
-                reason,
-                evidence: serde_json::Value::Null,
-            }
-        }
-    }
-}
-
-fn ca_outcome(r: Result<ca::CaEvidence, ca::CaError>) -> ChipOutcome {
-    match r {
-        Ok(ev) if ev.proven => ChipOutcome {
-            status: Status::Pass,
-            reason:
-                "the chip proved its Chip Authentication key: secure messaging continued under the new keys"
-                    .into(),
-            evidence: serde_json::to_value(&ev).unwrap_or_default(),
-        },
-        Ok(ev) => ChipOutcome {
-            status: Status::Indeterminate,
-            reason: "Chip Authentication ran but was not proven".into(),
-            evidence: serde_json::to_value(&ev).unwrap_or_default(),
-        },
-        Err(e) => {
-            use ca::CaError as E;
-            let status = if matches!(e, E::NotProven(_) | E::Status { .. } | E::BadResponse { .. }) {
-                Status::Fail
-            } else {
-                Status::Indeterminate
-            };
-            let mut reason = format!("{:#}", anyhow::Error::new(e));
-            if status == Status::Fail {
-                reason.push_str(
-                    " — the chip does not hold the private key of its chip authentication key: a clone",
-                );
-            }
-            ChipOutcome {
-                status,
-                reason,
-                evidence: serde_json::Value::Null,
-            }
-        }
-    }
-}
-
 fn verify_live(
     args: &VerifyArgs,
     global: &GlobalOpts,
@@ -339,127 +283,36 @@ fn verify_live(
         None => opened.transport,
     };
     let mut rng = OsRandom;
-    let session = Session::new(transport, password.clone(), options, &mut rng, trace.clone());
     let mut bar = Bar::new(global);
-    let (no_aa, no_ca) = (args.no_aa, args.no_ca);
-    let result = session.run_then(&mut bar, |dump, ch, rng| {
-        let mut live = LiveResults::default();
-        let dg14 = dump
-            .files
-            .get(&LdsFile::Dg(14))
-            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok());
-        if !no_aa && let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
-            if let Some(t) = &trace {
-                t.set_context("Active Authentication");
-            }
-            live.aa = Some(match crate::lds::dg15::Dg15::decode(bytes) {
-                Ok(dg15) => {
-                    let info = dg14.as_ref().and_then(|i| {
-                        i.infos.iter().find_map(|x| match x {
-                            crate::lds::security_infos::SecurityInfo::ActiveAuthentication(a) => {
-                                Some(a.clone())
-                            }
-                            _ => None,
-                        })
-                    });
-                    let opts = aa::AaOptions {
-                        extended_length: dump.manifest.extended_length,
-                        ..aa::AaOptions::default()
-                    };
-                    aa_outcome(aa::authenticate_with(ch, &dg15, info.as_ref(), &opts, rng))
-                }
-                Err(e) => ChipOutcome {
-                    status: Status::Indeterminate,
-                    reason: format!("DG15 does not decode: {e}"),
-                    evidence: serde_json::Value::Null,
-                },
-            });
-        }
-        let cam_done = dump.manifest.chip_authentication.is_some();
-        if !no_ca && !cam_done {
-            let infos = dg14.clone().filter(|i| {
-                i.infos.iter().any(|x| {
-                    matches!(
-                        x,
-                        crate::lds::security_infos::SecurityInfo::ChipAuthenticationPublicKey(_)
-                    )
-                })
-            });
-            if let Some(infos) = infos {
-                if let Some(t) = &trace {
-                    t.set_context("Chip Authentication");
-                }
-                live.ca = Some(ca_outcome(ca::authenticate_and_prove(
-                    ch,
-                    &infos,
-                    &ca::CaConfig::default(),
-                    rng,
-                )));
-            }
-        }
-        live
-    });
+    let live_options = LiveOptions {
+        read: options,
+        at,
+        no_aa: args.no_aa,
+        no_ca: args.no_ca,
+        bac_requested: args.access.access == AccessArg::Bac,
+        source,
+    };
+    let result = verify::live::read_and_verify(
+        transport,
+        &password,
+        &live_options,
+        store,
+        &mut rng,
+        &mut bar,
+        trace.clone(),
+    );
     bar.clear();
     if let (Some(path), Some(log)) = (&global.trace, &trace) {
         let mut f =
             std::fs::File::create(path).with_context(|| format!("cannot write trace {}", path.display()))?;
         log.write_jsonl(&mut f, global.trace_plain)?;
     }
-    let (dump, live) = match result {
-        Ok(x) => x,
-        Err(failure) => {
-            // a chip that advertises PACE and then breaks it (other than refusing the
-            // password) is not genuine: that is a verdict, not an operational error
-            if let ReadError::Access(e) = &failure.error
-                && matches!(
-                    e,
-                    AccessError::Pace(_)
-                        | AccessError::BadChipCryptogram { .. }
-                        | AccessError::Status { ins: 0x22 | 0x86, .. }
-                        | AccessError::BadResponse { ins: 0x86, .. }
-                )
-            {
-                let check = Check::fail(
-                    "access",
-                    format!(
-                        "the chip does not complete the access protocol it advertises: {:#}",
-                        anyhow::Error::msg(crate::reader::dump::error_text(&failure.error))
-                    ),
-                )
-                .reference("Doc 9303 Part 11 §4");
-                let checks = vec![check];
-                let (verdict, because) = verify::report::decide(&checks, &["access"]);
-                return Ok(Report {
-                    schema: verify::report::REPORT_SCHEMA,
-                    verdict,
-                    because,
-                    document: Default::default(),
-                    checks,
-                    chip: serde_json::Value::Null,
-                    timing: serde_json::Value::Null,
-                    source,
-                    at: verify::date_string(at),
-                });
-            }
-            return Err(anyhow::Error::new(failure.error));
-        }
-    };
-    let report = verify::verify(&Input {
-        dump: &dump,
-        store,
-        at,
-        password: Some(&password),
-        live: Some(live),
-        no_aa: args.no_aa,
-        no_ca: args.no_ca,
-        bac_requested: args.access.access == AccessArg::Bac,
-        source,
-    });
-    if let Some(path) = &args.html {
-        crate::reader::dump::write_private_file(path, html(&report, &dump).as_bytes())
+    let verified = result.map_err(|failure| anyhow::Error::new(failure.error))?;
+    if let (Some(path), Some(dump)) = (&args.html, &verified.dump) {
+        crate::reader::dump::write_private_file(path, html(&verified.report, dump).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(report)
+    Ok(verified.report)
 }
 
 fn paint(s: &str, code: &str, color: bool) -> String {

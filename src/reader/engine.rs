@@ -99,6 +99,23 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// The chip answered, but not with the file: a status word, an answer cut short, an
+    /// answer of the wrong form, a file larger than the reader takes. (Not a channel
+    /// failure, which recovery handles.)
+    pub fn is_file_level(&self) -> bool {
+        !matches!(self, EngineError::Apdu(_))
+    }
+
+    /// The status word the chip answered with, when that was the failure.
+    pub fn status_word(&self) -> Option<StatusWord> {
+        match self {
+            EngineError::Status { sw, .. } => Some(*sw),
+            _ => None,
+        }
+    }
+}
+
 /// How the engine chooses READ BINARY sizes.
 #[derive(Debug, Clone)]
 pub struct ReadSizes {

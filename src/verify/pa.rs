@@ -24,18 +24,32 @@ pub struct PaOutcome {
     pub checks: Vec<Check>,
     /// Data groups whose hash matched a signature-verified EF.SOD.
     pub verified_dgs: Vec<u8>,
+    /// The data groups EF.SOD lists (from the decoded LDSSecurityObject, whether or not
+    /// its signature verified: what the document must hold is never taken from what
+    /// the chip chose to deliver).
+    pub listed_dgs: Vec<u8>,
     /// EF.SOD's signature verified.
     pub sod_signature_ok: bool,
     /// EF.CardSecurity's signature and path verified.
     pub card_security_verified: bool,
-    /// The document offers Chip Authentication (DG14 or EF.CardSecurity has a CA key).
+    /// Chip Authentication is required: the signed DG14 or EF.CardSecurity holds a CA key
+    /// (or DG14 is listed but could not be examined), or the chip ran PACE-CAM.
     pub ca_supported: bool,
+    /// Why Chip Authentication is required (for the reports), when it is.
+    pub ca_required_by: Option<String>,
+    /// DG14 is present but does not decode as SecurityInfos.
+    pub dg14_error: Option<String>,
 }
 
 impl PaOutcome {
     /// True when data group `n` is covered by a verified EF.SOD.
     pub fn dg_verified(&self, n: u8) -> bool {
         self.sod_signature_ok && self.verified_dgs.contains(&n)
+    }
+
+    /// True when EF.SOD lists data group `n`.
+    pub fn listed(&self, n: u8) -> bool {
+        self.listed_dgs.contains(&n)
     }
 }
 
@@ -96,6 +110,14 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
         from_store = true;
     }
     let Some(cert) = cert else {
+        // no key to check the signature with; what needs no key is still checked, so a
+        // DG hash rewritten in EF.SOD shows up as a failure, not as "cannot check"
+        if let Err(why) = content_binding(sd, signer) {
+            return fail(format!(
+                "{what}'s signed attributes do not match its content: {why} (its signer certificate is \
+                 neither embedded nor in the trust store)"
+            ));
+        }
         return SignatureResult {
             check: Check::indeterminate(
                 id,
@@ -138,6 +160,36 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
             signer_cert: Some(cert),
             ok: false,
         },
+    }
+}
+
+/// The checks of a SignerInfo that need no key (RFC 5652 §5.4, Doc 9303 Part 10 §4.6.2.2):
+/// the mandatory signed attributes are there, messageDigest equals the digest of the
+/// eContent, and contentType equals the eContentType.
+fn content_binding(sd: &SignedData, signer: &crate::cms::SignerInfo) -> Result<(), String> {
+    let attrs = signer
+        .signed_attrs
+        .as_ref()
+        .ok_or("the SignerInfo has no signed attributes (contentType and messageDigest are mandatory)")?;
+    let econtent = sd.econtent.as_deref().ok_or("there is no encapsulated content")?;
+    let md = attrs
+        .message_digest
+        .as_deref()
+        .ok_or("the signed attributes have no messageDigest")?;
+    let hash = signer.digest_hash().map_err(|e| error_chain(&e))?;
+    let actual = hash.digest(econtent).map_err(|e| error_chain(&e))?;
+    if !crate::crypto::ct_eq(&actual, md) {
+        return Err(format!(
+            "the messageDigest attribute differs from the {hash:?} of the signed content: the content was altered"
+        ));
+    }
+    match attrs.content_type {
+        Some(ct) if ct == sd.econtent_type => Ok(()),
+        Some(ct) => Err(format!(
+            "the contentType attribute {ct} differs from the eContentType {}",
+            sd.econtent_type
+        )),
+        None => Err("the signed attributes have no contentType".into()),
     }
 }
 
@@ -316,28 +368,36 @@ fn validate_dsc_cached(
     Ok(r)
 }
 
-/// Run Passive Authentication over a dump.
+/// Run Passive Authentication over a dump. `live`: the files were just read from a chip
+/// (a file EF.SOD lists that is not there was then refused or not delivered by the chip,
+/// which fails); otherwise a dump (a missing file cannot be checked, which is never
+/// VALID).
 pub fn passive_authentication(
     dump: &Dump,
     store: Option<&TrustStore>,
     issuer: Option<&str>,
     at: OffsetDateTime,
+    live: bool,
 ) -> PaOutcome {
     let mut out = PaOutcome::default();
     let sod_bytes = dump.files.get(&LdsFile::Sod);
     let sod = sod_bytes.map(|b| crate::lds::sod::decode(b));
     let sd = sod_bytes.map(|b| SignedData::parse(sod_content(b)));
+    if let Some(Ok(sod)) = &sod {
+        out.listed_dgs = sod.dg_numbers();
+    }
 
     // the SOD signature
     let mut dsc: Option<Vec<u8>> = None;
     let sod_ok = match (&sod, &sd) {
         (None, _) | (_, None) => {
+            let why = match absent(dump, "EF.SOD") {
+                Some(a) => format!("the chip refused EF.SOD ({} {})", a.sw, a.meaning),
+                None if live => "the chip did not deliver EF.SOD".to_string(),
+                None => "EF.SOD is not in the dump".to_string(),
+            };
             out.checks.push(
-                Check::fail(
-                    "pa.sod_signature",
-                    "EF.SOD was not read: nothing is authenticated",
-                )
-                .reference(REF_PA),
+                Check::fail("pa.sod_signature", format!("{why}: nothing is authenticated")).reference(REF_PA),
             );
             None
         }
@@ -400,8 +460,8 @@ pub fn passive_authentication(
 
     // data group hashes
     if let Some(sod) = sod_ok {
-        dg_hash_checks(dump, sod, &mut out);
-        out.checks.push(com_consistency(dump, sod));
+        dg_hash_checks(dump, sod, live, &mut out);
+        out.checks.push(com_consistency(dump, sod, live));
     } else {
         for f in dump.files.keys() {
             if let LdsFile::Dg(n) = f {
@@ -414,16 +474,50 @@ pub fn passive_authentication(
     }
 
     // EF.CardSecurity
-    card_security(dump, store, issuer, at, &mut out);
+    card_security(dump, store, issuer, at, live, &mut out);
 
-    // does the document support Chip Authentication?
-    let dg14_ca = dump
+    // Chip Authentication is required when signed data says the chip has a CA key; a
+    // DG14 that EF.SOD lists but that is not there or does not decode cannot say it has
+    // none, so it counts as saying it has one
+    let dg14 = dump
         .files
         .get(&LdsFile::Dg(14))
-        .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
-        .is_some_and(|i| has_ca_key(&i));
-    out.ca_supported = dg14_ca || out.ca_supported;
+        .map(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b));
+    match &dg14 {
+        Some(Ok(infos)) if has_ca_key(infos) => {
+            out.require_ca("DG14 holds a Chip Authentication public key");
+        }
+        Some(Ok(infos)) if infos.pace_infos().any(is_cam) => {
+            out.require_ca("DG14 lists PACE with Chip Authentication Mapping");
+        }
+        Some(Ok(_)) => {}
+        Some(Err(e)) => {
+            out.dg14_error = Some(error_chain(e));
+            out.require_ca("DG14 is present but does not decode, so it cannot show that the chip has no CA key");
+        }
+        None if out.listed(14) => {
+            out.require_ca("EF.SOD lists DG14, which was not available to show whether the chip has a CA key");
+        }
+        None => {}
+    }
+    if dump.manifest.chip_authentication.is_some() {
+        out.require_ca("the chip was read with PACE-CAM");
+    }
     out
+}
+
+impl PaOutcome {
+    fn require_ca(&mut self, why: &str) {
+        self.ca_supported = true;
+        if self.ca_required_by.is_none() {
+            self.ca_required_by = Some(why.to_string());
+        }
+    }
+}
+
+fn is_cam(p: &crate::lds::security_infos::PaceInfo) -> bool {
+    crate::lds::security_infos::oid::PaceProtocol::from_oid(&p.protocol)
+        .is_some_and(|pp| pp.mapping == crate::lds::security_infos::oid::PaceMapping::EcdhCam)
 }
 
 fn has_ca_key(infos: &crate::lds::security_infos::SecurityInfos) -> bool {
@@ -435,7 +529,32 @@ fn has_ca_key(infos: &crate::lds::security_infos::SecurityInfos) -> bool {
     })
 }
 
-fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, out: &mut PaOutcome) {
+/// The manifest's record of a file the chip refused (or did not deliver).
+fn absent<'d>(dump: &'d Dump, name: &str) -> Option<&'d crate::reader::AbsentRecord> {
+    dump.manifest.absent.iter().find(|a| a.name == name)
+}
+
+/// "refused (6982 …)" for the reasons below.
+fn refusal(a: &crate::reader::AbsentRecord) -> String {
+    if a.sw.is_empty() {
+        format!("the chip did not deliver it in full ({})", a.meaning)
+    } else if a.meaning.is_empty() {
+        format!("the chip answered {}", a.sw)
+    } else {
+        format!("the chip answered {} ({})", a.sw, a.meaning)
+    }
+}
+
+/// The data-group hash checks. What the document holds is what the decoded EF.SOD lists:
+/// * a listed group that is there is compared with its hash (a match only passes when
+///   EF.SOD's signature verified);
+/// * a listed group that is not there fails on a live chip (it refused, cut short or did
+///   not deliver it), and in a dump fails when the manifest records the chip's refusal and
+///   is indeterminate otherwise; DG3 and DG4 (biometrics behind Extended Access Control)
+///   are only noted;
+/// * a group that is there but not listed fails: Doc 9303 has EF.SOD hash every data
+///   group present, so a genuine chip carries no unsigned one.
+fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut PaOutcome) {
     let alg = match sod.hash_algorithm() {
         Ok(a) => a,
         Err(e) => {
@@ -447,16 +566,26 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, out: &mut PaOutcome) 
         }
     };
     let listed = sod.dg_numbers();
-    let denied = |n: u8| {
-        dump.manifest
-            .absent
-            .iter()
-            .find(|a| a.name == format!("DG{n}"))
-            .map(|a| a.sw.clone())
-    };
+    let mut seen = std::collections::BTreeSet::new();
+    for n in &listed {
+        if !seen.insert(*n) {
+            out.checks.push(
+                Check::fail(
+                    format!("pa.dg_hash.DG{n}"),
+                    format!("EF.SOD lists DG{n} more than once: which hash counts would be ambiguous"),
+                )
+                .reference(REF_PA),
+            );
+        }
+    }
+    let authenticated = out.sod_signature_ok;
     for n in 1..=16u8 {
         let id = format!("pa.dg_hash.DG{n}");
+        if out.checks.iter().any(|c| c.id == id) {
+            continue;
+        }
         let on_chip = dump.files.get(&LdsFile::Dg(n));
+        let refused = absent(dump, &format!("DG{n}"));
         match (sod.dg_hash(n), on_chip) {
             (Some(expected), Some(bytes)) => {
                 let actual = alg.digest(bytes);
@@ -466,60 +595,99 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, out: &mut PaOutcome) 
                     "actual": hex::encode_upper(&actual),
                     "size": bytes.len(),
                 });
-                if crate::crypto::ct_eq(&actual, expected) {
+                let check = if !crate::crypto::ct_eq(&actual, expected) {
+                    Check::fail(id, format!("DG{n} was altered: its hash differs from the one in EF.SOD"))
+                } else if authenticated {
                     out.verified_dgs.push(n);
-                    out.checks.push(
-                        Check::pass(id, format!("DG{n} matches its hash in EF.SOD"))
-                            .with_evidence(evidence)
-                            .reference(REF_PA),
-                    );
+                    Check::pass(id, format!("DG{n} matches its hash in EF.SOD"))
                 } else {
-                    out.checks.push(
-                        Check::fail(id, format!("DG{n} was altered: its hash differs from the one in EF.SOD"))
-                            .with_evidence(evidence)
-                            .reference(REF_PA),
-                    );
-                }
+                    Check::indeterminate(
+                        id,
+                        format!(
+                            "DG{n} matches its hash in EF.SOD, but EF.SOD's signature is not verified: \
+                             the hash proves nothing"
+                        ),
+                    )
+                };
+                out.checks.push(check.with_evidence(evidence).reference(REF_PA));
             }
-            (Some(_), None) => match denied(n) {
-                Some(sw) if sw == "6A82" => out.checks.push(
-                    Check::fail(id, format!("EF.SOD lists DG{n}, but the chip does not have it (6A82)")).reference(REF_PA),
-                ),
-                Some(sw) => out.checks.push(
-                    Check::skip(
-                        format!("pa.dg_unread.DG{n}"),
-                        format!("DG{n} is listed in EF.SOD but access was denied ({sw}); it is protected (e.g. EAC)"),
-                    )
-                    .informational(),
-                ),
-                None if !dump.manifest.time.is_empty() && dump.manifest.access.is_some() => out.checks.push(
-                    Check::skip(
-                        format!("pa.dg_unread.DG{n}"),
-                        format!("DG{n} is listed in EF.SOD but was not read (not requested)"),
-                    )
-                    .informational(),
-                ),
-                None => out.checks.push(Check::indeterminate(
-                    id,
-                    format!("EF.SOD lists DG{n}, but the dump does not hold it"),
-                )),
-            },
+            (Some(_), None) if n == 3 || n == 4 => {
+                let why = match refused {
+                    Some(a) => format!(
+                        "DG{n} is listed in EF.SOD but was not read: {}; it is protected by Extended \
+                         Access Control (Terminal Authentication)",
+                        refusal(a)
+                    ),
+                    None => format!(
+                        "DG{n} is listed in EF.SOD but was not read; it is protected by Extended Access \
+                         Control (Terminal Authentication)"
+                    ),
+                };
+                out.checks
+                    .push(Check::skip(format!("pa.dg_unread.DG{n}"), why).informational());
+            }
+            (Some(_), None) => {
+                let check = match (refused, live) {
+                    (Some(a), true) => Check::fail(
+                        id,
+                        format!(
+                            "EF.SOD lists DG{n}, but {}: a genuine chip delivers every data group it \
+                             signed",
+                            refusal(a)
+                        ),
+                    ),
+                    (None, true) => Check::fail(
+                        id,
+                        format!("EF.SOD lists DG{n}, but the chip did not deliver it"),
+                    ),
+                    (Some(a), false) => Check::fail(
+                        id,
+                        format!(
+                            "EF.SOD lists DG{n}, but when this dump was made {}",
+                            refusal(a)
+                        ),
+                    ),
+                    (None, false) => Check::indeterminate(
+                        id,
+                        format!("EF.SOD lists DG{n}, but the dump does not hold it: it cannot be checked"),
+                    ),
+                };
+                out.checks.push(check.reference(REF_PA));
+            }
             (None, Some(_)) => out.checks.push(
-                Check::indeterminate(
+                Check::fail(
                     id,
-                    format!("DG{n} is on the chip but EF.SOD has no hash for it: its content is not authenticated"),
+                    format!(
+                        "DG{n} is present but EF.SOD has no hash for it: Doc 9303 has EF.SOD cover every \
+                         data group, so a genuine chip carries no unsigned one"
+                    ),
                 )
-                .reference(REF_PA),
+                .reference("Doc 9303 Part 10 §4.6.2"),
             ),
             (None, None) => {}
         }
     }
-    let _ = listed;
 }
 
-fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod) -> Check {
+fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool) -> Check {
+    let id = "pa.com_consistency";
     let Some(com) = dump.files.get(&LdsFile::Com) else {
-        return Check::skip("pa.com_consistency", "EF.COM was not read");
+        return match (absent(dump, "EF.COM"), live) {
+            (Some(a), _) if a.sw == "6A82" => Check::indeterminate(
+                id,
+                "the chip has no EF.COM (6A82): the data groups it announces cannot be compared with EF.SOD",
+            ),
+            (Some(a), _) => Check::fail(
+                id,
+                format!(
+                    "{} to a read of EF.COM: a genuine chip serves EF.COM after access control",
+                    refusal(a)
+                ),
+            ),
+            (None, true) => Check::fail(id, "the chip did not deliver EF.COM"),
+            (None, false) => Check::indeterminate(id, "EF.COM is not in the dump: it cannot be compared with EF.SOD"),
+        }
+        .reference("Doc 9303 Part 10 §4.6.1");
     };
     let com_list: std::collections::BTreeSet<u8> = crate::reader::com_tag_list(com)
         .into_iter()
@@ -530,15 +698,12 @@ fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod) -> Check {
         .collect();
     let sod_list: std::collections::BTreeSet<u8> = sod.dg_numbers().into_iter().collect();
     if com_list == sod_list {
-        return Check::pass(
-            "pa.com_consistency",
-            "EF.COM lists exactly the data groups EF.SOD covers",
-        );
+        return Check::pass(id, "EF.COM lists exactly the data groups EF.SOD covers");
     }
     let only_com: Vec<String> = com_list.difference(&sod_list).map(|n| format!("DG{n}")).collect();
     let only_sod: Vec<String> = sod_list.difference(&com_list).map(|n| format!("DG{n}")).collect();
     Check::fail(
-        "pa.com_consistency",
+        id,
         format!(
             "EF.COM and EF.SOD disagree: only in EF.COM [{}], only in EF.SOD [{}]",
             only_com.join(", "),
@@ -549,21 +714,60 @@ fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod) -> Check {
     .reference("Doc 9303 Part 10 §4.6.1")
 }
 
+/// EF.CardSecurity (Doc 9303 Part 11 §9.2.11): when present it must verify under the
+/// same rules as EF.SOD (`pa.card_security` then counts for the verdict). When it is
+/// not there although the chip ran PACE-CAM or its signed DG14 lists PACE-CAM (whose
+/// key only EF.CardSecurity holds), or the chip refused it with anything but "file not
+/// found", that is a finding too.
 fn card_security(
     dump: &Dump,
     store: Option<&TrustStore>,
     issuer: Option<&str>,
     at: OffsetDateTime,
+    live: bool,
     out: &mut PaOutcome,
 ) {
+    let id = "pa.card_security";
     let Some(bytes) = dump.files.get(&LdsFile::CardSecurity) else {
+        let cam_used = dump.manifest.chip_authentication.is_some();
+        let cam_signed = dump
+            .files
+            .get(&LdsFile::Dg(14))
+            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
+            .is_some_and(|i| i.pace_infos().any(is_cam));
+        let needed = cam_used || cam_signed;
+        let check = match (absent(dump, "EF.CardSecurity"), live) {
+            (Some(a), _) if a.sw != "6A82" => Some(Check::fail(
+                id,
+                format!(
+                    "{} to a read of EF.CardSecurity: a genuine chip serves it after access control",
+                    refusal(a)
+                ),
+            )),
+            (a, true) if needed => Some(Check::fail(
+                id,
+                format!(
+                    "the chip {} EF.CardSecurity, which holds the key of the PACE-CAM it {}",
+                    if a.is_some() { "says it has no" } else { "did not deliver" },
+                    if cam_used { "ran" } else { "offers in its signed DG14" }
+                ),
+            )),
+            (_, false) if needed => Some(Check::indeterminate(
+                id,
+                "EF.CardSecurity, which holds the PACE-CAM key, is not in the dump",
+            )),
+            _ => None,
+        };
+        if let Some(c) = check {
+            out.checks.push(c.reference("Doc 9303 Part 11 §9.2.11"));
+        }
         return;
     };
     let sd = match SignedData::parse(bytes) {
         Ok(sd) => sd,
         Err(e) => {
             out.checks.push(Check::fail(
-                "pa.card_security",
+                id,
                 format!(
                     "EF.CardSecurity is not a valid CMS SignedData: {}",
                     error_chain(&e)
@@ -572,33 +776,78 @@ fn card_security(
             return;
         }
     };
-    let decoded = crate::lds::security_infos::CardSecurity::decode(bytes).ok();
-    if let Some(cs) = &decoded {
-        out.ca_supported |= has_ca_key(&cs.security_infos);
+    if sd.econtent_type.to_string() != "0.4.0.127.0.7.3.2.1" {
+        out.checks.push(
+            Check::fail(
+                id,
+                format!(
+                    "EF.CardSecurity's content type {} is not id-SecurityObject (0.4.0.127.0.7.3.2.1)",
+                    sd.econtent_type
+                ),
+            )
+            .reference("BSI TR-03110-3 A.1.2.2"),
+        );
+        return;
     }
-    let sig = verify_signed_data("pa.card_security", "EF.CardSecurity", &sd, store);
+    let decoded = match crate::lds::security_infos::CardSecurity::decode(bytes) {
+        Ok(cs) => cs,
+        Err(e) => {
+            out.checks.push(Check::fail(
+                id,
+                format!(
+                    "EF.CardSecurity's content does not decode as SecurityInfos: {}",
+                    error_chain(&e)
+                ),
+            ));
+            return;
+        }
+    };
+    if has_ca_key(&decoded.security_infos) {
+        out.require_ca("EF.CardSecurity holds a Chip Authentication public key");
+    }
+    let sig = verify_signed_data(id, "EF.CardSecurity", &sd, store);
     let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
     let path_ok = path.iter().all(|c| c.status == Status::Pass);
     // EF.CardAccess is read unauthenticated; EF.CardSecurity must list every
     // SecurityInfo it offers (Doc 9303 Part 11 §9.2), so a rewritten EF.CardAccess
-    // (e.g. offering weaker PACE parameters) shows up here
-    let unlisted = unlisted_pace_infos(dump, decoded.as_ref());
-    out.card_security_verified = sig.ok && path_ok && unlisted.is_empty();
+    // (e.g. offering weaker PACE parameters) shows up here; one that does not decode
+    // cannot be compared, which fails closed
+    let unlisted = unlisted_pace_infos(dump, Some(&decoded));
+    out.card_security_verified = sig.ok && path_ok && matches!(&unlisted, Ok(u) if u.is_empty());
     let mut check = sig.check;
-    if sig.ok && !unlisted.is_empty() {
-        out.checks.push(
-            Check::fail(
-                "pa.card_security",
-                format!(
-                    "EF.CardAccess offers PACE parameters the signed EF.CardSecurity does not list ({}): \
-                     EF.CardAccess was altered, a downgrade attempt",
-                    unlisted.join(", ")
-                ),
-            )
-            .with_evidence(check.evidence)
-            .reference("Doc 9303 Part 11 §9.2"),
-        );
-        return;
+    if sig.ok {
+        match &unlisted {
+            Err(why) => {
+                out.checks.push(
+                    Check::fail(
+                        id,
+                        format!(
+                            "EF.CardAccess does not decode ({why}), so the PACE parameters it offered cannot \
+                             be compared with the signed EF.CardSecurity"
+                        ),
+                    )
+                    .with_evidence(check.evidence)
+                    .reference("Doc 9303 Part 11 §9.2"),
+                );
+                return;
+            }
+            Ok(u) if !u.is_empty() => {
+                out.checks.push(
+                    Check::fail(
+                        id,
+                        format!(
+                            "EF.CardAccess offers PACE parameters the signed EF.CardSecurity does not list ({}): \
+                             EF.CardAccess was altered, a downgrade attempt",
+                            u.join(", ")
+                        ),
+                    )
+                    .with_evidence(check.evidence)
+                    .reference("Doc 9303 Part 11 §9.2"),
+                );
+                return;
+            }
+            Ok(_) => {}
+        }
     }
     if sig.ok && !path_ok {
         let why: Vec<String> = path
@@ -612,7 +861,7 @@ fn card_security(
             Status::Indeterminate
         };
         check = Check::new(
-            "pa.card_security",
+            id,
             status,
             format!(
                 "EF.CardSecurity's signature verifies, but its signer is not trusted: {}",
@@ -625,15 +874,15 @@ fn card_security(
 }
 
 /// PACEInfos of EF.CardAccess that EF.CardSecurity does not list (by protocol, version
-/// and parameter id).
-fn unlisted_pace_infos(dump: &Dump, cs: Option<&crate::lds::security_infos::CardSecurity>) -> Vec<String> {
-    let Some(ca) = dump
-        .files
-        .get(&LdsFile::CardAccess)
-        .and_then(|b| crate::lds::security_infos::SecurityInfos::decode(b).ok())
-    else {
-        return Vec::new();
+/// and parameter id); an error when EF.CardAccess is there but does not decode.
+fn unlisted_pace_infos(
+    dump: &Dump,
+    cs: Option<&crate::lds::security_infos::CardSecurity>,
+) -> Result<Vec<String>, String> {
+    let Some(bytes) = dump.files.get(&LdsFile::CardAccess) else {
+        return Ok(Vec::new());
     };
+    let ca = crate::lds::security_infos::SecurityInfos::decode(bytes).map_err(|e| error_chain(&e))?;
     let signed: Vec<(String, u32, Option<u32>)> = cs
         .map(|c| {
             c.security_infos
@@ -642,11 +891,12 @@ fn unlisted_pace_infos(dump: &Dump, cs: Option<&crate::lds::security_infos::Card
                 .collect()
         })
         .unwrap_or_default();
-    ca.pace_infos()
+    Ok(ca
+        .pace_infos()
         .filter(|p| !signed.contains(&(p.protocol.to_string(), p.version, p.parameter_id)))
         .map(|p| match p.parameter_id {
             Some(id) => format!("{} parameter {id}", p.protocol),
             None => p.protocol.to_string(),
         })
-        .collect()
+        .collect())
 }

@@ -850,10 +850,10 @@ fn forged(
     );
     f(
         "dg13-unsigned-added",
-        "DG13 added to the chip (and EF.COM) after signing: a data group the SOD does not cover (its hash check is indeterminate, EF.COM disagrees with EF.SOD)",
+        "DG13 added to the chip (and EF.COM) after signing: a data group the SOD does not cover (its hash check fails, as a genuine chip carries no unsigned data group; EF.COM disagrees with EF.SOD)",
         &on_ref1(""),
         &tamper("add_unsigned = { file = \"DG13\", hex = \"6D0A04084D414C4943494F5553\" }\n"),
-        invalid(&["pa.com_consistency"]),
+        invalid(&["pa.com_consistency", "pa.dg_hash.DG13"]),
     );
 
     // --- DG14
@@ -1115,6 +1115,56 @@ fn forged(
         &on_ref1(""),
         &tamper(&format!("chip_ca_private_key = \"{}\"\n", k.ca_cloner)),
         invalid(&["ca"]),
+    );
+    // --- chips that hide what they cannot answer: what the document must prove comes from
+    // its signed EF.SOD, so a refused file is a failure, never a missing feature
+    let refuse = |file: &str, sw: &str, extra: &str| {
+        format!(
+            "\n[[faults]]\nkind = \"status\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
+        )
+    };
+    f(
+        "clone-hides-dg14-dg15",
+        "a clone with a cloner's AA and CA keys that refuses DG14 and DG15 (6982), both listed in its genuine signed EF.SOD, and has no EF.CardSecurity",
+        &on_ref1(""),
+        &format!(
+            "{}{}{}{}{}",
+            tamper("chip_aa_private_key = { path = \"keys/aa-cloner-rsa2048.key.pem\" }\n"),
+            tamper(&format!("chip_ca_private_key = \"{}\"\n", k.ca_cloner)),
+            tamper("file = \"EF.CardSecurity\"\nremove = true\n"),
+            refuse("DG14", "6982", "from = 0\n"),
+            refuse("DG15", "6982", "from = 0\n"),
+        ),
+        invalid(&["pa.dg_hash.DG14", "pa.dg_hash.DG15", "aa", "ca"]),
+    );
+    f(
+        "clone-hides-dg15",
+        "a clone with a cloner's AA key that answers 6A82 (no such file) to DG15, which its signed EF.SOD lists",
+        &on_ref1(""),
+        &format!(
+            "{}{}",
+            tamper("chip_aa_private_key = { path = \"keys/aa-cloner-rsa2048.key.pem\" }\n"),
+            refuse("DG15", "6A82", "from = 0\n"),
+        ),
+        invalid(&["pa.dg_hash.DG15", "aa"]),
+    );
+    f(
+        "dg2-refused",
+        "the chip refuses DG2 (the face) with 6982; EF.SOD lists it: no verdict without the signed photograph",
+        &on_ref1(""),
+        &refuse("DG2", "6982", "from = 0\n"),
+        invalid(&["pa.dg_hash.DG2"]),
+    );
+    f(
+        "dg2-cut-short",
+        "the chip stops delivering DG2 part way: from its 20th READ BINARY on it answers 6282 (end of file)",
+        &on_ref1(""),
+        &format!(
+            "{}{}",
+            chip_table(false, 223, true),
+            refuse("DG2", "6282", "nth = 20\ntimes = 1000\n")
+        ),
+        invalid(&["pa.dg_hash.DG2"]),
     );
     f(
         "pace-cam-wrong-key",
