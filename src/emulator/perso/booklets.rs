@@ -359,8 +359,10 @@ pub fn generate(out_dir: &Path) -> Result<Vec<PathBuf>, BookletError> {
         })
     };
     let ref1 = load("ref1.toml")?;
+    let bac = load("bac.toml")?;
     let mut more = forged(&keys, &ref1, &cloner_rsa, &cloner_ec)?;
     more.extend(indeterminate_entries());
+    more.extend(quirk_entries(&bac)?);
     for e in &more {
         write(&dir.join(&e.file), e.text.as_bytes(), &mut written)?;
     }
@@ -637,6 +639,37 @@ fn genuine(k: &Keys) -> Vec<Entry> {
         ),
         valid(),
     ));
+    // DG14 with the PACEInfo only: the Chip Authentication key is published in
+    // EF.CardSecurity alone, so the reader takes it from there
+    let dg14_pace_only = crate::lds::security_infos::SecurityInfos::from_infos(vec![
+        crate::lds::security_infos::SecurityInfo::Pace(crate::lds::security_infos::PaceInfo::new(
+            crate::lds::security_infos::PaceProtocol {
+                mapping: crate::lds::security_infos::PaceMapping::EcdhGm,
+                cipher: crate::lds::security_infos::CipherSuite::Aes128,
+            },
+            Some(13),
+        )),
+    ])
+    .encode_dg14();
+    v.push(entry(
+        "ca-in-card-security.toml",
+        "genuine; PACE ECDH-GM brainpoolP256r1 AES-128 (+ BAC), Chip Authentication key published\n\
+         only in EF.CardSecurity (DG14 lists the PACEInfo alone): CA runs with that key.",
+        "ca-in-card-security",
+        "genuine; PACE ECDH-GM bp256 AES-128 + BAC, CA key only in EF.CardSecurity; signed by ut-dsc-valid",
+        &format!(
+            "{}can = \"680680\"\nca_private_key = \"{}\"\n",
+            mrz_key(&td3("UTO", "SPECIMEN<<CS<BOOKLET", "UTP000680", "850101", 'F', "330101")),
+            k.cam
+        ),
+        &format!(
+            "{}\n{}\n[ca]\nparameter_id = 13\ncipher = \"AES-128\"\n\n[files]\nDG2 = {{ path = \"data/specimen-dg2.bin\" }}\nDG14 = {{ hex = \"{}\" }}\n\n{signed}",
+            chip_table(true, 65536, true),
+            pace_table("ECDH-GM", "AES-128", 13),
+            hex::encode_upper(&dg14_pace_only)
+        ),
+        valid(),
+    ));
     v.push(entry(
         "xa-booklet.toml",
         "genuine XA passport: DSC with explicit brainpoolP256r1 parameters (ECDSA), PACE\n\
@@ -736,7 +769,7 @@ fn forged(
             ref1_mrz()
         )),
         &tamper(&format!("mrz = \"\"\"\n{}\n\"\"\"\n", ref1_mrz_renamed())),
-        invalid(&["pa.dg_hash.DG1"]),
+        invalid(&["pa.dg_hash.DG1", "lds.dg11_consistency"]),
     );
     f(
         "dg1-chip-only",
@@ -818,7 +851,7 @@ fn forged(
             "file = \"DG11\"\nhex = \"{}\"\n",
             hex::encode_upper(&dg11)
         )),
-        invalid(&["pa.dg_hash.DG11"]),
+        invalid(&["pa.dg_hash.DG11", "lds.dg11_consistency"]),
     );
     f(
         "dg11-removed",
@@ -937,7 +970,7 @@ fn forged(
         "DG15 removed from the chip to dodge Active Authentication; EF.SOD and EF.COM still list it",
         &on_ref1(""),
         &tamper("file = \"DG15\"\nremove = true\n"),
-        invalid(&["pa.dg_hash.DG15"]),
+        invalid(&["pa.dg_hash.DG15", "aa"]),
     );
     let dg15 = hex_of(ref1, LdsFile::Dg(15), "ref1.toml")?;
     f(
@@ -1044,7 +1077,7 @@ fn forged(
         "DG11 on the chip and in EF.COM but left out of the LDSSecurityObject (signed by a trusted DSC)",
         &on_ref1(""),
         "[sign]\nexclude = [\"DG11\"]\n",
-        invalid(&["pa.com_consistency"]),
+        invalid(&["pa.com_consistency", "pa.dg_hash.DG11"]),
     );
 
     // --- DSC / CSCA
@@ -1076,7 +1109,15 @@ fn forged(
                 "350630"
             ))
         )),
-        &sign_table("xc-dsc", "signing_time = \"2023-06-01T09:00:00Z\"\n"),
+        &format!(
+            "{}\n{}",
+            sign_table("xc-dsc", "signing_time = \"2023-06-01T09:00:00Z\"\n"),
+            dg11_table(&Dg11Toml {
+                full_name: Some("SPECIMEN<<XC<BOOKLET".into()),
+                full_date_of_birth: Some("19880303".into()),
+                ..ref1_dg11()
+            })
+        ),
         invalid(&["pa.csca_validity", "pa.card_security"]),
     );
     f(
@@ -1120,7 +1161,7 @@ fn forged(
     // its signed EF.SOD, so a refused file is a failure, never a missing feature
     let refuse = |file: &str, sw: &str, extra: &str| {
         format!(
-            "\n[[faults]]\nkind = \"status\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
+            "\n[[faults]]\nkind = \"refuse\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
         )
     };
     f(
@@ -1165,6 +1206,13 @@ fn forged(
             refuse("DG2", "6282", "nth = 20\ntimes = 1000\n")
         ),
         invalid(&["pa.dg_hash.DG2"]),
+    );
+    f(
+        "ca-in-card-security-clone",
+        "a clone of a chip whose CA key is only in EF.CardSecurity: the chip's CA key is a cloner's",
+        &derived("ca-in-card-security.toml", ""),
+        &tamper(&format!("chip_ca_private_key = \"{}\"\n", k.cam_wrong)),
+        invalid(&["ca"]),
     );
     f(
         "pace-cam-wrong-key",
@@ -1242,7 +1290,15 @@ fn indeterminate_entries() -> Vec<Entry> {
                     ))
                 ),
             ),
-            &sign_table("xb-dsc-valid", ""),
+            &format!(
+                "{}\n{}",
+                sign_table("xb-dsc-valid", ""),
+                dg11_table(&Dg11Toml {
+                    full_name: Some("SPECIMEN<<XB<BOOKLET".into()),
+                    full_date_of_birth: Some("19870202".into()),
+                    ..ref1_dg11()
+                })
+            ),
             indeterminate(&["pa.crl", "pa.card_security"]),
         ),
         entry(
@@ -1264,7 +1320,15 @@ fn indeterminate_entries() -> Vec<Entry> {
                     ))
                 ),
             ),
-            &sign_table("untrusted/zz-dsc", ""),
+            &format!(
+                "{}\n{}",
+                sign_table("untrusted/zz-dsc", ""),
+                dg11_table(&Dg11Toml {
+                    full_name: Some("SPECIMEN<<ZZ<BOOKLET".into()),
+                    full_date_of_birth: Some("19860606".into()),
+                    ..ref1_dg11()
+                })
+            ),
             indeterminate(&[
                 "pa.dsc_chain",
                 "pa.dsc_validity",
@@ -1274,6 +1338,161 @@ fn indeterminate_entries() -> Vec<Entry> {
             ]),
         ),
     ]
+}
+
+/// The field's chips (docs/quirks.md): behaviours users of other readers reported from
+/// real documents, each reproduced on a genuine booklet, which must still verify VALID.
+fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
+    let mut v = Vec::new();
+    let mut q = |file: &str, report: &str, what: &str, base: &str, head: &str, tables: &str| {
+        v.push(entry(
+            &format!("quirk-{file}.toml"),
+            &format!("{what}\nreported: {report}"),
+            &format!("quirk-{file}"),
+            &format!("{what} ({report})"),
+            &derived(base, head),
+            tables,
+            valid(),
+        ));
+    };
+    let quirks = |body: &str| format!("[chip.quirks]\n{body}");
+    q(
+        "cn-aa-extended-le-empty",
+        "NFCPassportReader #223",
+        "Chinese passport: INTERNAL AUTHENTICATE with an extended Le is answered 9000 without data; a short Le gets the signature",
+        "ref1.toml",
+        "",
+        &quirks("aa_extended_le_empty = true\n"),
+    );
+    q(
+        "cn-extended-read-plain-6700",
+        "gmrtd #457, fixed in gmrtd #458",
+        "Chinese passport: announces extended length, but answers an extended READ BINARY under secure messaging with a plain 6700 (its counter not advanced)",
+        "ref1.toml",
+        "",
+        &quirks("extended_plain_error = \"6700\"\n"),
+    );
+    q(
+        "ru-le256-6b00-ends-sm",
+        "NFCPassportReader #89, flipperzero-firmware PR #1866",
+        "Russian passport (BAC): READ BINARY with Le 256 (00) under secure messaging is answered 6B00 in plain and secure messaging ends; smaller reads work",
+        "bac.toml",
+        "",
+        &quirks("le_limit = 255\nle_limit_sw = \"6B00\"\nle_limit_ends_sm = true\n"),
+    );
+    q(
+        "ua-le-max-192",
+        "NFCPassportReader #91, gmrtd PR #410",
+        "Ukrainian passport: READ BINARY under secure messaging with Le above 192 is answered 6700",
+        "bac.toml",
+        "",
+        &quirks("le_limit = 192\nle_limit_sw = \"6700\"\n"),
+    );
+    q(
+        "es-past-eof-6282",
+        "NFCPassportReader #91",
+        "Spanish ID card: a READ BINARY asking past the end of the file gets the rest with 6282 (end of file reached before Le bytes)",
+        "bac.toml",
+        "",
+        &quirks("past_eof_6282 = true\n"),
+    );
+    q(
+        "ua-pace-parameter-ref",
+        "gmrtd #108",
+        "older Ukrainian passport: MSE:Set AT for PACE without the parameter reference (tag 84) is answered 6A87, though the chip offers one set of domain parameters",
+        "ref1.toml",
+        "",
+        &quirks("pace_requires_parameter_ref = true\n"),
+    );
+    q(
+        "gr-sk-pace-aes256",
+        "dmrtd #33, #36",
+        "Greek and Slovak documents: PACE ECDH-GM with AES-256 (step 4 fails with 6300/6A80 when a reader derives the AES-256 keys or the token wrongly); the chip is strict",
+        "ref1.toml",
+        "",
+        "[[pace]]\nmapping = \"ECDH-GM\"\ncipher = \"AES-256\"\nparameter_id = 13\n",
+    );
+    let (_, d192) = derived_scalar(Nid::X9_62_PRIME192V1, "emrtd booklet ca-ru-p192")?;
+    q(
+        "ru-ca-secp192r1",
+        "gmrtd #7, #10",
+        "Russian passport (BAC only): Chip Authentication on secp192r1 (NIST P-192), 3DES",
+        "bac.toml",
+        &format!(
+            "ca_private_key = \"{}\"\n",
+            hex::encode_upper(d192.to_vec_padded(24)?)
+        ),
+        "[ca]\nparameter_id = 8\ncipher = \"3DES\"\n",
+    );
+    q(
+        "us-dir-6982-before-access",
+        "gmrtd #226",
+        "US passport: EF.DIR is refused (6982) before access control; the reader must not need it",
+        "bac.toml",
+        "",
+        "[files]\n\"EF.DIR\" = { hex = \"61094F07A0000002471001\" }\n\n[[faults]]\nkind = \"refuse\"\nsw = \"6982\"\ncommand = \"read_binary\"\nfile = \"EF.DIR\"\nfrom = 0\n",
+    );
+    let sod_reads = bac.files.get(&LdsFile::Sod).map_or(1, |b| b.len().div_ceil(223));
+    q(
+        "us-sod-last-frame-mac",
+        "gmrtd #6",
+        "US passport: the response MAC of the last READ BINARY of EF.SOD does not verify (once); the reader recovers and reads it again, never accepting unauthenticated bytes",
+        "bac.toml",
+        "",
+        &format!(
+            "[[faults]]\nkind = \"wrong_mac\"\ncommand = \"read_binary\"\nfile = \"EF.SOD\"\nnth = {}\n",
+            sod_reads.saturating_sub(1)
+        ),
+    );
+    q(
+        "au-aa-short-le-truncated",
+        "NFCPassportReader #194",
+        "Australian passport: Active Authentication with RSA-2048; INTERNAL AUTHENTICATE with a short Le returns the signature cut to 231 bytes with 9000",
+        "ref1.toml",
+        "",
+        &quirks("aa_short_le_max = 231\n"),
+    );
+    q(
+        "nl-dg2-slow-link",
+        "NFCPassportReader #107",
+        "Dutch passport: a 20 KB DG2 over a slow link (every APDU 40 ms): 160-byte reads would take too long; the reader uses extended length",
+        "ref1.toml",
+        "",
+        "[link]\nper_apdu_ms = 40.0\n",
+    );
+    q(
+        "tag-lost-mid-read",
+        "passport-reader #16, #36",
+        "the card leaves the field twice during the read (tag lost): the reader reconnects, authenticates again and resumes at the offset",
+        "ref1.toml",
+        "",
+        "[[faults]]\nkind = \"card_removed\"\ncommand = \"read_binary\"\nfile = \"DG2\"\nnth = 0\n\n[[faults]]\nkind = \"card_removed\"\ncommand = \"read_binary\"\nfile = \"DG11\"\nnth = 0\n",
+    );
+    q(
+        "de-no-le-on-select-mse",
+        "NFCPassportReader PR #153",
+        "German document: SELECT and MSE:Set AT carrying an Le field are answered 6700; the reader must send them without Le",
+        "ref1.toml",
+        "",
+        &quirks("reject_le_on_select_and_mse = true\n"),
+    );
+    q(
+        "cn-com-unknown-tags",
+        "NFCPassportReader #202",
+        "Chinese passport: EF.COM's tag list also names tags no decoder knows (DG17-19 style 0x71 0x72 0x73); they are ignored, not an error",
+        "ref1.toml",
+        "",
+        "[[tamper]]\ncom_tags = \"61756B6C6E6F717273\"\n",
+    );
+    q(
+        "no-sfi",
+        "readers that never use SFI (gmrtd, NFCPassportReader); ISO/IEC 7816-4",
+        "a chip without short file identifiers: READ BINARY by SFI is answered 6A86; files are served after SELECT by file identifier",
+        "ref1.toml",
+        "",
+        &quirks("sfi_refused = \"6A86\"\n"),
+    );
+    Ok(v)
 }
 
 fn readme(entries: &[Entry]) -> String {
