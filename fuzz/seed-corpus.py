@@ -175,7 +175,10 @@ def seeds(target):
     if target == "lds_image_bounds":
         return hostile_jp2() + files("test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*")
     if target in ("lds_biometric", "lds_image", "lds_displayed"):
-        return dg(2) + dg(5) + dg(7) + files("test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*")
+        return dg(2) + dg(3) + dg(4) + dg(5) + dg(7) + files(
+            "test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*", "test-vectors/wsq/*.wsq")
+    if target == "lds_wsq":
+        return files("test-vectors/wsq/*.wsq")
     if target == "lds_detect":
         return files("test-vectors/lds/**/*.bin", "pkd-fixtures/pki/*")
     if target == "lds_dir":

@@ -235,4 +235,48 @@ fn protocols_on_the_curves_and_ciphers_real_chips_use() {
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().cipher, "AES-256");
     let r = run(&store, "ru-ca-secp192r1");
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "BAC");
+    // DG14 without ChipAuthenticationInfo: CA version 1 with 3DES taken from the key
+    let r = run(&store, "fr-dg14-no-ca-info");
+    let dg14 =
+        emrtd::lds::security_infos::SecurityInfos::decode_dg14(&r.dump.files[&emrtd::lds::LdsFile::Dg(14)])
+            .unwrap();
+    assert!(dg14.chip_authentication_infos().next().is_none());
+    assert!(dg14.chip_authentication_public_keys().next().is_some());
+}
+
+/// A read that got no file of the document is not a success: a chip that refuses every
+/// READ BINARY makes `emrtd read` exit 2, naming why, with the manifest written.
+#[test]
+fn a_read_that_got_nothing_is_not_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    // a profile derives from one in its own directory: work on a copy of the fixtures
+    let fixtures = dir.path().join("pkd-fixtures");
+    let ok = std::process::Command::new("cp")
+        .args(["-a", root().to_str().unwrap(), fixtures.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let profile = fixtures.join("booklets/refuses-all.toml");
+    std::fs::write(
+        &profile,
+        "name = \"refuses-all\"\nbase = \"ref1.toml\"\n\n[[faults]]\nkind = \"refuse\"\nsw = \"6982\"\ncommand = \"read_binary\"\nfrom = 0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dump");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_emrtd"))
+        .args([
+            "read",
+            "--emulator",
+            profile.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env_remove("EMRTD_MRZ")
+        .env_remove("EMRTD_CAN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no file of the document"), "{stderr}");
+    assert!(out.join("manifest.json").exists());
 }

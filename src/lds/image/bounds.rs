@@ -50,7 +50,7 @@ fn over(format: ImageFormat, what: &'static str, count: u64, limit: u64) -> Resu
 
 /// Refuse an image whose headers ask the decoder for more than the limits of this
 /// module, before any decoder runs. PNG and WSQ pass (the PNG decoder is bounded by
-/// its own byte limit; WSQ is not decoded).
+/// its own byte limit, the WSQ decoder of `lds::wsq` by the pixel limits).
 pub fn check(bytes: &[u8], format: ImageFormat) -> Result<(), ImageError> {
     match format {
         ImageFormat::Jpeg => check_jpeg(bytes),
