@@ -5,6 +5,7 @@
 #   fuzz/run.sh long         each target FUZZ_TIME seconds (600)
 #   fuzz/run.sh check        exit 0 when cargo-fuzz and a nightly (or RUSTC_BOOTSTRAP) work
 #   FUZZ_TARGETS="tlv mrz"   only these
+#   FUZZ_RSS_MB=2048 FUZZ_MALLOC_MB=512   libFuzzer's -rss_limit_mb / -malloc_limit_mb
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`) and a nightly toolchain; without a
 # nightly it tries the stable toolchain with RUSTC_BOOTSTRAP=1. Corpora are seeded
@@ -70,13 +71,17 @@ summary="$FUZZ_OUT/summary.txt"
 # priority so other work on the machine keeps its CPU (libFuzzer's time is wall time,
 # so a niced target runs as long, with fewer executions).
 jobs=${FUZZ_JOBS:-1}
+# memory: a process past FUZZ_RSS_MB, or one allocation past FUZZ_MALLOC_MB, is a
+# finding (amplification: a small input that costs memory out of proportion)
+rss_mb=${FUZZ_RSS_MB:-2048}
+malloc_mb=${FUZZ_MALLOC_MB:-512}
 nice_level=${FUZZ_NICE:-0}
 run_one() {
   local t=$1 log="$FUZZ_OUT/$1.log" result started ended where
   mkdir -p "corpus/$t" "artifacts/$t"
   started=$(date +%s)
   if nice -n "$nice_level" "${FUZZ_CMD[@]}" run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" -- \
-      -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+      -max_total_time="$per" -timeout=10 -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" -max_len=65536 \
       -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else

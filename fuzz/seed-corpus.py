@@ -113,6 +113,42 @@ def apdus():
     ) if len(h) % 2 == 0]
 
 
+def hostile_jp2():
+    """JPEG 2000 files whose headers ask for millions of tiles or code-blocks (issue 16),
+    and variants just inside the bounds of lds::image::bounds."""
+    import struct
+
+    def box(kind, body):
+        return struct.pack(">I", 8 + len(body)) + kind + body
+
+    def codestream(grid, off, tile, layers, cb, levels):
+        b = b"\xff\x4f\xff\x51" + struct.pack(">HH", 41, 0)
+        b += struct.pack(">8I", grid, grid, off, off, tile, tile, off, off)
+        b += struct.pack(">H", 1) + b"\x07\x01\x01"
+        b += b"\xff\x52" + struct.pack(">HBBHBBBBBB", 12, 0, 0, layers, 0, levels, cb - 2, cb - 2, 0, 1)
+        n = 1 + 3 * levels
+        b += b"\xff\x5c" + struct.pack(">H", 3 + n) + b"\x40" * (n + 1)
+        b += b"\xff\x90" + struct.pack(">HHIBB", 10, 0, 14, 0, 1) + b"\xff\x93\xff\xd9"
+        return b
+
+    def jp2(cs, size):
+        ihdr = box(b"ihdr", struct.pack(">IIHBBBB", size, size, 1, 7, 7, 0, 0))
+        colr = box(b"colr", struct.pack(">BBBI", 1, 0, 0, 17))
+        return (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + box(b"ftyp", b"jp2 \0\0\0\0jp2 ")
+                + box(b"jp2h", ihdr + colr) + box(b"jp2c", cs))
+
+    out = []
+    for args, size in [
+        ((65535, 61439, 1, 1, 6, 5), 4096),   # 1x1 tiles: 16.7 M tiles
+        ((4096, 0, 4096, 32, 2, 5), 4096),    # 4x4 code-blocks, 32 layers
+        ((4096, 0, 4096, 15, 3, 5), 4096),    # inside the bounds, heavy
+        ((1024, 0, 16, 1, 6, 2), 1024),       # 4096 tiles: the tile bound
+    ]:
+        cs = codestream(*args)
+        out += [cs, jp2(cs, size)]
+    return out
+
+
 def seeds(target):
     if target == "tlv":
         return files("test-vectors/lds/**/*.bin", "pkd-fixtures/pki/*.cer", "pkd-fixtures/pki/*.crl")
@@ -136,6 +172,8 @@ def seeds(target):
                      "pkd-fixtures/pki/*.ml", "pkd-fixtures/pki/*.dvl")
     if target.startswith("lds_dg") and target[6:].isdigit():
         return dg(int(target[6:]))
+    if target == "lds_image_bounds":
+        return hostile_jp2() + files("test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*")
     if target in ("lds_biometric", "lds_image", "lds_displayed"):
         return dg(2) + dg(3) + dg(4) + dg(5) + dg(7) + files(
             "test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*", "test-vectors/wsq/*.wsq")

@@ -14,6 +14,7 @@
 pub mod alerts;
 pub mod check;
 pub mod completions;
+pub mod decode_image;
 pub mod emulate;
 pub mod fixtures;
 pub mod inspect;
@@ -108,6 +109,9 @@ pub enum Command {
     Emulate(emulate::EmulateArgs),
     /// Regenerate the test PKI and the booklet profiles (`fixtures generate --out DIR`).
     Fixtures(fixtures::FixturesArgs),
+    /// The image decoder process (internal: bytes on stdin, PNG on stdout).
+    #[command(name = "__decode-image", hide = true)]
+    DecodeImage(decode_image::DecodeImageArgs),
 }
 
 /// Parse the command line, run, print errors once, and map the outcome to an exit code.
@@ -120,6 +124,12 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
+    if !matches!(cli.command, Command::DecodeImage(_)) {
+        // third-party image decoders run in a child process of this binary
+        if let Ok(sandbox) = crate::lds::image::sandbox::Sandbox::current_exe() {
+            crate::lds::image::sandbox::enable(sandbox);
+        }
+    }
     match run(cli) {
         Ok(outcome) => outcome.exit.into(),
         // stdout closed under a write that could not be dropped quietly: no message,
@@ -147,5 +157,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Readers(args) => readers::run(&args, &global),
         Command::Emulate(args) => emulate::run(&args, &global),
         Command::Fixtures(args) => fixtures::run(&args, &global),
+        Command::DecodeImage(args) => decode_image::run(&args, &global),
     }
 }

@@ -121,6 +121,14 @@ pub trait Transport: Send {
     fn modelled_ms(&self) -> Option<f64> {
         None
     }
+
+    /// From now on, give up on an exchange (or reconnect) still unanswered at
+    /// `deadline` with [`TransportError::Timeout`]; `None` lifts it. The read's time
+    /// budget ([`crate::reader::Budgeted`]) sets it, so one stalled answer cannot
+    /// outlast the budget. Transports that cannot stall ignore it.
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        let _ = deadline;
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -136,6 +144,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn modelled_ms(&self) -> Option<f64> {
         (**self).modelled_ms()
     }
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        (**self).set_deadline(deadline)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -150,5 +161,8 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn modelled_ms(&self) -> Option<f64> {
         (**self).modelled_ms()
+    }
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        (**self).set_deadline(deadline)
     }
 }

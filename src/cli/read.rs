@@ -52,6 +52,9 @@ pub struct TuningArgs {
     /// Never send extended-length commands.
     #[arg(long)]
     pub no_extended: bool,
+    /// Wall-clock budget of the whole read in seconds (default 60; tests use less).
+    #[arg(long, value_name = "SECONDS", hide = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub time_budget: Option<u64>,
 }
 
 /// Arguments of `emrtd read`.
@@ -99,7 +102,11 @@ pub fn read_options(
         ),
         None => None,
     };
+    let defaults = ReadOptions::default();
     Ok(ReadOptions {
+        time_budget: tuning
+            .time_budget
+            .map_or(defaults.time_budget, std::time::Duration::from_secs),
         files,
         probe_all,
         max_read: tuning.max_read.map(|n| n as usize),
@@ -112,7 +119,7 @@ pub fn read_options(
         allow_bac_fallback: access.allow_bac_fallback,
         pace_oid: access.pace_oid.clone(),
         pace_param: access.pace_param,
-        ..ReadOptions::default()
+        ..defaults
     })
 }
 

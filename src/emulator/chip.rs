@@ -603,6 +603,10 @@ impl Transport for Emulator {
     fn modelled_ms(&self) -> Option<f64> {
         Some(self.link.total_ms)
     }
+
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.faults.set_deadline(deadline);
+    }
 }
 
 /// A quirk's status word (hex), when set and well formed.

@@ -922,9 +922,17 @@ pub struct Injector {
     pending: Option<Pending>,
     delay_ms: u64,
     wants_target: bool,
+    /// The reader gives up on an answer at this instant ([`crate::transport::Transport::set_deadline`]).
+    deadline: Option<std::time::Instant>,
 }
 
 impl Injector {
+    /// A `slow` answer still unsent at `deadline` is given up with
+    /// [`TransportError::Timeout`] then, as a reader that stops waiting would.
+    pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.deadline = deadline;
+    }
+
     /// An injector for `faults` (content faults are applied by [`personalise`]).
     pub fn new(faults: &[Fault]) -> Self {
         let armed: Vec<Armed> = faults
@@ -983,7 +991,18 @@ impl Injector {
             }
         }
         if self.delay_ms > 0 {
-            std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
+            let delay = std::time::Duration::from_millis(self.delay_ms);
+            let now = std::time::Instant::now();
+            match self.deadline {
+                Some(deadline) if now.checked_add(delay).is_none_or(|end| end > deadline) => {
+                    let wait = deadline.saturating_duration_since(now);
+                    std::thread::sleep(wait);
+                    return Before::Lost(TransportError::Timeout {
+                        ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    });
+                }
+                _ => std::thread::sleep(delay),
+            }
         }
         for f in &self.firing {
             match f {

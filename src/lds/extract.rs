@@ -243,7 +243,15 @@ fn extract_one(
                 };
                 (Some(png), Some(rec), None)
             }
-            Err(e) => (None, None, Some(chain(&e as &dyn std::error::Error))),
+            Err(e) => (
+                None,
+                None,
+                Some(format!(
+                    "{} image could not be decoded: {}",
+                    role.prefix(),
+                    chain(&e as &dyn std::error::Error)
+                )),
+            ),
         },
     };
     ExtractedImage {

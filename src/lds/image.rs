@@ -10,9 +10,16 @@
 //!
 //! Decoders: `zune-jpeg` (JPEG), `hayro-jpeg2000` (JPEG 2000, pure Rust, no `unsafe`),
 //! `png`. The pixel count is bounded *before* a decoder allocates anything
-//! ([`MAX_DIMENSION`], [`MAX_PIXELS`]) and any panic inside a third-party decoder is
-//! contained and turned into [`ImageError::DecoderFailed`]. Image bytes are personal
+//! ([`MAX_DIMENSION`], [`MAX_PIXELS`]), and so is what the headers make a decoder
+//! build (tiles, components, layers, levels, code-blocks: [`bounds`]). Any panic inside
+//! a third-party decoder is contained and turned into [`ImageError::DecoderFailed`];
+//! an allocation failure is an abort that no panic handler sees, so the `emrtd` binary
+//! decodes in a child process with an address-space limit and a timeout
+//! ([`sandbox`]): a decoder that dies costs one picture. Image bytes are personal
 //! data: errors carry formats and sizes only.
+
+pub mod bounds;
+pub mod sandbox;
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -119,6 +126,23 @@ pub enum ImageError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The headers ask the decoder for more than [`bounds`] allows: refused before
+    /// decoding.
+    #[error("{format} image needs {count} {what}, more than the {limit} allowed")]
+    OverBudget {
+        /// Format.
+        format: ImageFormat,
+        /// What was counted (`tiles`, `code-blocks`, …).
+        what: &'static str,
+        /// How many the headers ask for (an upper bound).
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The decoder process ([`sandbox`]) failed: it was killed, ran out of time or
+    /// memory, or reported an error. Only this picture is lost.
+    #[error("{0}")]
+    DecoderProcess(String),
     /// The decoder panicked on this input (contained; a bug in the decoder).
     #[error("{format} decoder failed on this input")]
     DecoderFailed {
@@ -497,6 +521,7 @@ fn contained<T>(format: ImageFormat, f: impl FnOnce() -> Result<T, ImageError>) 
 pub fn decode(bytes: &[u8]) -> Result<Pixels, ImageError> {
     let format = detect(bytes).ok_or(ImageError::UnknownFormat)?;
     let dims = bounded_dimensions(bytes, format)?;
+    bounds::check(bytes, format)?;
     let pixels = match format {
         ImageFormat::Jpeg => contained(format, || decode_jpeg(bytes)),
         ImageFormat::Jp2 | ImageFormat::J2k => contained(format, || decode_jpeg2000(bytes, format)),
@@ -711,8 +736,18 @@ pub fn encode_png(pixels: &Pixels) -> Result<Vec<u8>, ImageError> {
 }
 
 /// Decode an image (JPEG, JPEG 2000, PNG or WSQ) and encode it as PNG, e.g. to show a face
-/// in a browser or report.
+/// in a browser or report: in the decoder process when one is set up
+/// ([`sandbox::enable`], as the `emrtd` binary does), else in this process.
 pub fn to_png(image_bytes: &[u8]) -> Result<Vec<u8>, ImageError> {
+    match sandbox::active() {
+        Some(s) => s.to_png(image_bytes),
+        None => to_png_in_process(image_bytes),
+    }
+}
+
+/// [`to_png`] in this process, whatever [`sandbox::active`] says (the decoder
+/// process itself runs this).
+pub fn to_png_in_process(image_bytes: &[u8]) -> Result<Vec<u8>, ImageError> {
     encode_png(&decode(image_bytes)?)
 }
 

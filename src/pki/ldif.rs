@@ -8,6 +8,13 @@
 //! continuation lines (a line starting with one space continues the previous one),
 //! decodes `attr:: base64` values and `dn::` names, skips comments, and reports where
 //! each record and value started so errors can name the line.
+//!
+//! Bounds (docs/limits.md): an unfolded line is at most [`MAX_LOGICAL_LINE`] bytes, a
+//! dn at most [`MAX_DN`] (it is copied into every provenance row and error line of its
+//! record), an attribute description at most [`MAX_ATTR_NAME`], a record at most
+//! [`MAX_ATTRS`] attributes and [`MAX_RECORD_VALUES`] bytes of values. A file past
+//! any of them is refused with the line where it happened; memory stays proportional
+//! to one record.
 
 use std::io::{BufRead, Read, Write};
 
@@ -36,10 +43,34 @@ pub enum LdifError {
         /// 1-based line where the value started.
         line: usize,
     },
+    /// A dn longer than [`MAX_DN`] bytes.
+    #[error("line {line}: dn longer than {MAX_DN} bytes")]
+    DnTooLong {
+        /// 1-based line of the dn.
+        line: usize,
+    },
+    /// A record with more than [`MAX_ATTRS`] attributes or [`MAX_RECORD_VALUES`]
+    /// bytes of values.
+    #[error("line {line}: the record starting here has more than {limit}")]
+    RecordTooLarge {
+        /// 1-based line where the record started.
+        line: usize,
+        /// The limit passed (`4096 attributes`, …).
+        limit: String,
+    },
 }
 
 /// Limit for one unfolded line (a master list is ~1 MB of DER, ~1.4 MB base64).
 pub const MAX_LOGICAL_LINE: usize = 64 * 1024 * 1024;
+/// Longest dn (an ICAO PKD dn, `cn=` + an escaped certificate subject + `sn=` + the
+/// serial + the collection's suffix, is a few hundred bytes).
+pub const MAX_DN: usize = 8 * 1024;
+/// Longest attribute description (`userCertificate;binary` is 22).
+pub const MAX_ATTR_NAME: usize = 256;
+/// Most attributes in one record (a PKD entry has about ten).
+pub const MAX_ATTRS: usize = 4_096;
+/// Most bytes of (decoded) values in one record: one master list and its companions.
+pub const MAX_RECORD_VALUES: usize = MAX_LOGICAL_LINE + 1024 * 1024;
 
 /// One attribute value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +217,7 @@ impl<R: BufRead> LdifReader<R> {
         }
         let mut rec = LdifRecord::default();
         let mut have = false;
+        let mut values = 0usize;
         loop {
             let Some((text, line, terminated)) = self.logical()? else {
                 self.done = true;
@@ -212,6 +244,12 @@ impl<R: BufRead> LdifReader<R> {
                 line,
                 what: "missing ':'",
             })?;
+            if colon > MAX_ATTR_NAME {
+                return Err(LdifError::Syntax {
+                    line,
+                    what: "attribute description longer than 256 bytes",
+                });
+            }
             let name = String::from_utf8_lossy(text.get(..colon).unwrap_or_default())
                 .trim()
                 .to_owned();
@@ -242,8 +280,25 @@ impl<R: BufRead> LdifReader<R> {
                 }
             };
             if name.eq_ignore_ascii_case("dn") {
+                if value.len() > MAX_DN {
+                    return Err(LdifError::DnTooLong { line });
+                }
                 rec.dn = String::from_utf8_lossy(&value).into_owned();
             } else {
+                values = values.saturating_add(value.len());
+                let limit = if rec.attrs.len() >= MAX_ATTRS {
+                    Some(format!("{MAX_ATTRS} attributes"))
+                } else if values > MAX_RECORD_VALUES {
+                    Some(format!("{MAX_RECORD_VALUES} bytes of values"))
+                } else {
+                    None
+                };
+                if let Some(limit) = limit {
+                    return Err(LdifError::RecordTooLarge {
+                        line: rec.line,
+                        limit,
+                    });
+                }
                 rec.attrs.push(LdifAttr {
                     name,
                     value,
@@ -359,6 +414,53 @@ mod tests {
             a.get("userCertificate;binary").unwrap().value,
             vec![0, 1, 2, 3, 0xFF]
         );
+    }
+
+    #[test]
+    fn long_dn_is_refused_with_its_line() {
+        let ok = format!("dn: cn={}\nsn: 1\n", "a".repeat(MAX_DN - 3));
+        assert_eq!(
+            LdifReader::new(ok.as_bytes())
+                .next_record()
+                .unwrap()
+                .unwrap()
+                .dn
+                .len(),
+            MAX_DN
+        );
+        let long = format!("version: 1\n\ndn: cn={}\nsn: 1\n", "a".repeat(MAX_DN));
+        let mut r = LdifReader::new(long.as_bytes());
+        r.next_record().unwrap();
+        let e = r.next_record().unwrap_err();
+        assert!(matches!(e, LdifError::DnTooLong { line: 3 }), "{e}");
+        assert_eq!(e.to_string(), "line 3: dn longer than 8192 bytes");
+    }
+
+    #[test]
+    fn attributes_per_record_are_bounded() {
+        let mut ok = String::from("dn: cn=x\n");
+        ok.push_str(&"a: 1\n".repeat(MAX_ATTRS));
+        assert_eq!(
+            LdifReader::new(ok.as_bytes())
+                .next_record()
+                .unwrap()
+                .unwrap()
+                .attrs
+                .len(),
+            MAX_ATTRS
+        );
+        ok.push_str("a: 1\n");
+        let e = LdifReader::new(ok.as_bytes()).next_record().unwrap_err();
+        assert!(matches!(e, LdifError::RecordTooLarge { line: 1, .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "line 1: the record starting here has more than 4096 attributes"
+        );
+        let name = format!("dn: cn=x\n{}: 1\n", "n".repeat(MAX_ATTR_NAME + 1));
+        assert!(matches!(
+            LdifReader::new(name.as_bytes()).next_record(),
+            Err(LdifError::Syntax { line: 2, .. })
+        ));
     }
 
     proptest! {

@@ -2,6 +2,11 @@
 //! broken one, or a hostile one answering slowly or endlessly — keeps a reader busy
 //! for ever. Enforced below every other layer, on the transport, so access control,
 //! recoveries and file reads all count.
+//!
+//! The time budget holds inside an exchange too: the deadline (first APDU + budget)
+//! is handed to the transport ([`Transport::set_deadline`]), which gives up on an
+//! answer still missing then. An exchange that fails at or after the deadline is
+//! reported as the time budget, not as a link loss, so no recovery starts.
 
 use std::time::{Duration, Instant};
 
@@ -65,8 +70,34 @@ impl<T: Transport> Budgeted<T> {
         self.started.map(|s| s.elapsed()).unwrap_or_default()
     }
 
+    fn exhausted_error(&mut self, b: Budget) -> TransportError {
+        self.exhausted = Some(b);
+        TransportError::Io {
+            context: "read budget exhausted".into(),
+            source: Box::new(b),
+        }
+    }
+
+    /// The time budget is spent: whatever `result` was, it is reported as such.
+    fn after<R>(&mut self, result: Result<R, TransportError>) -> Result<R, TransportError> {
+        match result {
+            Err(_) if self.elapsed() >= self.max_time => {
+                Err(self.exhausted_error(Budget::Time { limit: self.max_time }))
+            }
+            other => other,
+        }
+    }
+
     fn check(&mut self) -> Result<(), TransportError> {
-        let started = *self.started.get_or_insert_with(Instant::now);
+        let started = match self.started {
+            Some(s) => s,
+            None => {
+                let now = Instant::now();
+                self.started = Some(now);
+                self.inner.set_deadline(now.checked_add(self.max_time));
+                now
+            }
+        };
         let over = if self.apdus >= self.max_apdus {
             Some(Budget::Apdus {
                 limit: self.max_apdus,
@@ -77,13 +108,7 @@ impl<T: Transport> Budgeted<T> {
             None
         };
         match over {
-            Some(b) => {
-                self.exhausted = Some(b);
-                Err(TransportError::Io {
-                    context: "read budget exhausted".into(),
-                    source: Box::new(b),
-                })
-            }
+            Some(b) => Err(self.exhausted_error(b)),
             None => Ok(()),
         }
     }
@@ -93,12 +118,14 @@ impl<T: Transport> Transport for Budgeted<T> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.check()?;
         self.apdus += 1;
-        self.inner.transmit(command)
+        let result = self.inner.transmit(command);
+        self.after(result)
     }
 
     fn reconnect(&mut self) -> Result<(), TransportError> {
         self.check()?;
-        self.inner.reconnect()
+        let result = self.inner.reconnect();
+        self.after(result)
     }
 
     fn info(&self) -> TransportInfo {
@@ -107,6 +134,16 @@ impl<T: Transport> Transport for Budgeted<T> {
 
     fn modelled_ms(&self) -> Option<f64> {
         self.inner.modelled_ms()
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        // the budget's own deadline wins when it is earlier
+        let own = self.started.and_then(|s| s.checked_add(self.max_time));
+        let earliest = match (deadline, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.inner.set_deadline(earliest);
     }
 }
 
@@ -141,5 +178,43 @@ mod tests {
             })
         );
         assert!(b.reconnect().is_err());
+    }
+
+    /// A transport that stalls until its deadline, as a chip that never answers would
+    /// with a reader that honours the deadline.
+    struct Stalling {
+        deadline: Option<Instant>,
+    }
+
+    impl Transport for Stalling {
+        fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let until = self
+                .deadline
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(300));
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            Err(TransportError::Timeout { ms: 0 })
+        }
+
+        fn set_deadline(&mut self, deadline: Option<Instant>) {
+            self.deadline = deadline;
+        }
+    }
+
+    #[test]
+    fn a_stalled_answer_ends_at_the_time_budget() {
+        let mut b = Budgeted::new(Stalling { deadline: None }, 100, Duration::from_millis(200));
+        let started = Instant::now();
+        let e = b.transmit(&[0, 0xB0, 0, 0, 1]).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            !e.is_link_loss(),
+            "a spent budget must not look like tag loss: {e}"
+        );
+        assert_eq!(
+            b.exhausted(),
+            Some(Budget::Time {
+                limit: Duration::from_millis(200)
+            })
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! touches PC/SC types: everything above sees [`Transport`] and [`TransportError`].
 
 use std::ffi::{CStr, CString};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Transport, TransportError, TransportInfo};
@@ -154,9 +155,12 @@ fn matches_wanted(wanted: Option<&str>, index: usize, name: &str) -> bool {
 pub struct PcscTransport {
     ctx: pcsc::Context,
     reader: CString,
-    card: Option<pcsc::Card>,
+    /// Shared with the thread of an exchange that has a deadline (see [`Transport::set_deadline`]).
+    card: Option<Arc<pcsc::Card>>,
     atr: Vec<u8>,
     buf: Vec<u8>,
+    /// Give up on an exchange still unanswered then ([`Transport::set_deadline`]).
+    deadline: Option<Instant>,
 }
 
 impl PcscTransport {
@@ -202,6 +206,7 @@ impl PcscTransport {
             card: None,
             atr: Vec::new(),
             buf: vec![0u8; RECV_BUF],
+            deadline: None,
         };
         t.connect_card()?;
         Ok(t)
@@ -218,7 +223,7 @@ impl PcscTransport {
                 other => map_err("connect", other),
             })?;
         self.atr = card.status2_owned().map(|s| s.atr().to_vec()).unwrap_or_default();
-        self.card = Some(card);
+        self.card = Some(Arc::new(card));
         Ok(())
     }
 
@@ -272,11 +277,54 @@ impl PcscTransport {
     }
 }
 
+impl PcscTransport {
+    /// `SCardTransmit` has no timeout, and neither pcscd nor a driver bounds a card
+    /// that keeps asking for more time (or a vpcd card that never answers): run the
+    /// exchange on its own thread and stop waiting at `deadline`. The stalled thread
+    /// keeps its reference to the card handle and ends when pcscd answers (or with the
+    /// process); this transport drops the handle and says [`TransportError::Timeout`].
+    /// `SCardCancel` is sent too: it releases blocking calls where the platform allows.
+    fn transmit_until(
+        &mut self,
+        card: Arc<pcsc::Card>,
+        command: &[u8],
+        deadline: Instant,
+    ) -> Result<Result<Vec<u8>, pcsc::Error>, TransportError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let command = command.to_vec();
+        let started = Instant::now();
+        std::thread::Builder::new()
+            .name("pcsc-transmit".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; RECV_BUF];
+                let _ = tx.send(card.transmit(&command, &mut buf).map(<[u8]>::to_vec));
+            })
+            .map_err(|e| TransportError::Io {
+                context: "cannot start the PC/SC exchange thread".into(),
+                source: Box::new(e),
+            })?;
+        match rx.recv_timeout(deadline.saturating_duration_since(started)) {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                let _ = self.ctx.cancel();
+                self.card = None;
+                Err(TransportError::Timeout {
+                    ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                })
+            }
+        }
+    }
+}
+
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let card = self.card.as_ref().ok_or(TransportError::CardRemoved)?;
-        let result = match card.transmit(command, &mut self.buf) {
-            Ok(r) if r.len() >= 2 => return Ok(r.to_vec()),
+        let card = self.card.clone().ok_or(TransportError::CardRemoved)?;
+        let answer = match self.deadline {
+            None => card.transmit(command, &mut self.buf).map(<[u8]>::to_vec),
+            Some(deadline) => self.transmit_until(card, command, deadline)?,
+        };
+        let result = match answer {
+            Ok(r) if r.len() >= 2 => return Ok(r),
             Ok(r) => {
                 let reason = format!("the reader returned {} byte(s) instead of a response", r.len());
                 self.classify_failure(TransportError::Transmit { reason })
@@ -295,11 +343,12 @@ impl Transport for PcscTransport {
     }
 
     fn reconnect(&mut self) -> Result<(), TransportError> {
-        if let Some(card) = self.card.take() {
+        if let Some(card) = self.card.take().and_then(|c| Arc::try_unwrap(c).ok()) {
             // a card still in the field: reset it so the chip drops its session
             let _ = card.disconnect(pcsc::Disposition::ResetCard);
         }
-        let deadline = Instant::now() + RECONNECT_WAIT;
+        let wait_until = Instant::now() + RECONNECT_WAIT;
+        let deadline = self.deadline.map_or(wait_until, |d| d.min(wait_until));
         loop {
             match self.connect_card() {
                 Ok(()) => return Ok(()),
@@ -320,5 +369,9 @@ impl Transport for PcscTransport {
             reader: self.reader_name(),
             atr: self.atr.clone(),
         }
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 }

@@ -257,6 +257,10 @@ impl<T: Transport> Transport for Recorder<T> {
     fn modelled_ms(&self) -> Option<f64> {
         self.inner.modelled_ms()
     }
+
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.inner.set_deadline(deadline)
+    }
 }
 
 #[cfg(test)]
