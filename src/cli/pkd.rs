@@ -238,6 +238,9 @@ fn print_import(
     for e in &r.errors {
         writeln!(out, "  error: {}", t(e))?;
     }
+    if r.errors_omitted > 0 {
+        writeln!(out, "  … and {} more errors", r.errors_omitted)?;
+    }
     out.flush()?;
     if !global.quiet {
         for n in &r.notes {

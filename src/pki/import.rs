@@ -144,8 +144,12 @@ pub struct FileReport {
     pub duplicate: u64,
     /// Objects refused.
     pub rejected: u64,
-    /// Why things were rejected or failed.
+    /// Why things were rejected or failed (at most [`MAX_ERRORS`]; the rest are counted
+    /// in `errors_omitted`).
     pub errors: Vec<String>,
+    /// Errors past [`MAX_ERRORS`], counted, not listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors_omitted: u64,
     /// Notes that are not errors (shown in human output).
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -169,6 +173,17 @@ impl FileReport {
             errors: Vec::new(),
             notes: Vec::new(),
             outcome: FileOutcome::Imported,
+            errors_omitted: 0,
+        }
+    }
+
+    /// Record an error about one object, keeping at most [`MAX_ERRORS`] of them: a
+    /// hostile file with millions of bad values costs a count, not a list.
+    fn error(&mut self, msg: String) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(msg);
+        } else {
+            self.errors_omitted += 1;
         }
     }
 
@@ -184,6 +199,24 @@ impl FileReport {
         self.outcome = FileOutcome::Failed;
         self.added = 0;
         self.duplicate = 0;
+    }
+}
+
+/// Most errors listed per file (the rest are counted in `errors_omitted`).
+pub const MAX_ERRORS: usize = 200;
+
+/// Longest dn quoted in an error (an LDIF dn may be up to 8 KiB).
+const MAX_QUOTED_DN: usize = 200;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A dn as quoted in an error: cut at [`MAX_QUOTED_DN`] characters.
+fn quoted_dn(dn: &str) -> std::borrow::Cow<'_, str> {
+    match dn.char_indices().nth(MAX_QUOTED_DN) {
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}… ({} bytes)", &dn[..i], dn.len())),
+        None => std::borrow::Cow::Borrowed(dn),
     }
 }
 
@@ -1694,7 +1727,7 @@ fn unparsable(
         )));
     }
     report.rejected += 1;
-    report.errors.push(format!("{whence}: {}", chain(e)));
+    report.error(format!("{whence}: {}", chain(e)));
     Ok(())
 }
 
@@ -1720,7 +1753,7 @@ fn import_ldif_record(
         let Some(kind) = attr_kind(attr) else {
             continue;
         };
-        let whence = format!("line {} ({})", attr.line, rec.dn);
+        let whence = format!("line {} ({})", attr.line, quoted_dn(&rec.dn));
         if attr.bad_base64 {
             if rec.at_eof {
                 return Err(Fatal::Msg(format!(
@@ -1729,9 +1762,7 @@ fn import_ldif_record(
                 )));
             }
             report.rejected += 1;
-            report
-                .errors
-                .push(format!("{whence}: invalid base64 in {}", attr.name));
+            report.error(format!("{whence}: invalid base64 in {}", attr.name));
             continue;
         }
         match kind {
@@ -1763,7 +1794,7 @@ fn import_ldif_record(
                             )));
                         }
                         report.rejected += 1;
-                        report.errors.push(format!("{whence}: {}", chain(&e)));
+                        report.error(format!("{whence}: {}", chain(&e)));
                         continue;
                     }
                 };
@@ -1772,7 +1803,7 @@ fn import_ldif_record(
                     Ok(()) => {}
                     Err(Fatal::Msg(m)) => {
                         report.rejected += 1;
-                        report.errors.push(format!("{whence}: {m}"));
+                        report.error(format!("{whence}: {m}"));
                     }
                     Err(e) => return Err(e),
                 }
