@@ -58,10 +58,11 @@
     text("h-birth", date(d.birth));
     text("h-expiry", date(d.expiry));
     const bad = s.checks.filter((c) => c.status === "fail" || c.status === "indeterminate");
+    const few = (list) => list.slice(0, 2).map((c) => c.title).join("; ") + (list.length > 2 ? " and " + (list.length - 2) + " more" : "");
     $("verdict-why").textContent =
       s.verdict === "VALID" ? "Every check passed." :
-      s.verdict === "INVALID" ? "Failed: " + bad.filter((c) => c.status === "fail" && !c.informational).map((c) => c.title).join("; ") :
-      "Could not be checked: " + bad.filter((c) => !c.informational).map((c) => c.title).join("; ");
+      s.verdict === "INVALID" ? "Failed: " + few(bad.filter((c) => c.status === "fail" && !c.informational)) :
+      "Could not be checked: " + few(bad.filter((c) => !c.informational));
     for (const h of [s.expiry, s.alert_list, s.eac]) {
       const li = document.createElement("li");
       li.className = h.level;

@@ -418,7 +418,7 @@ impl Machine {
                 } else if self.key.is_some() {
                     "MRZ received: place the document on the reader.".into()
                 } else {
-                    "Place the document on the reader and scan its MRZ.".into()
+                    "Waiting for the next document: place it on the reader and scan its MRZ.".into()
                 };
                 (m, None, false)
             }
