@@ -500,6 +500,8 @@ impl Desk {
             tx: tx.clone(),
         };
         let (snap_tx, snapshots) = watch::channel(Snapshot::default());
+        // the page never sees an empty state, even before the desk's thread runs
+        publish(&Machine::new(), &snap_tx);
         let audit = config.audit;
         let log = config.log;
         let slot2 = slot.clone();
