@@ -69,7 +69,11 @@ fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
         ("ref1.toml", "VALID", None),
         ("forged-dg2-face-swapped.toml", "INVALID", Some("pa.dg_hash.DG2")),
         ("bac.toml", "VALID", None),
-        ("forged-sod-signature-flipped.toml", "INVALID", Some("pa.sod_signature")),
+        (
+            "forged-sod-signature-flipped.toml",
+            "INVALID",
+            Some("pa.sod_signature"),
+        ),
         ("forged-dg1-rewritten.toml", "INVALID", None),
     ];
     let paths: Vec<PathBuf> = booklets
@@ -90,7 +94,9 @@ fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
     })
     .unwrap();
     desk.line(":remove");
-    wait(&desk, "an empty reader", |s| s["state"] == "waiting" && s["card_present"] == false);
+    wait(&desk, "an empty reader", |s| {
+        s["state"] == "waiting" && s["card_present"] == false
+    });
 
     let mut last_result: Option<u64> = None;
     let mut rss_after_warmup = 0;
@@ -120,7 +126,9 @@ fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
             }
             desk.line(&format!(":place {}", paths[k].display()));
         }
-        let s = wait(&desk, "a result", |s| s["state"] == "result" || s["state"] == "remove");
+        let s = wait(&desk, "a result", |s| {
+            s["state"] == "result" || s["state"] == "remove"
+        });
         assert_eq!(s["verdict"], verdict, "document {i} ({}): {s}", booklets[k].0);
         let id = s["result_id"].as_u64().unwrap();
         assert_ne!(Some(id), last_result, "document {i} shows the previous result");
@@ -128,7 +136,10 @@ fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
         // the result is this document's, not the previous one's
         let mrz_line2 = mrz[1];
         let number = s["document"]["number"].as_str().unwrap();
-        assert!(mrz_line2.starts_with(number), "document {i}: number {number} is not this document's");
+        assert!(
+            mrz_line2.starts_with(number),
+            "document {i}: number {number} is not this document's"
+        );
         if let Some(f) = failing {
             assert_eq!(s["checks"][0]["id"], f, "document {i}: {s}");
         }
@@ -136,9 +147,14 @@ fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
             assert!(s["face"].is_string(), "document {i}: no face");
         }
         desk.line(":remove");
-        let s = wait(&desk, "cleared", |s| s["state"] == "waiting" && s["card_present"] == false);
+        let s = wait(&desk, "cleared", |s| {
+            s["state"] == "waiting" && s["card_present"] == false
+        });
         assert!(
-            s["verdict"].is_null() && s.get("document").is_none() && s.get("face").is_none() && s["key"].is_null(),
+            s["verdict"].is_null()
+                && s.get("document").is_none()
+                && s.get("face").is_none()
+                && s["key"].is_null(),
             "document {i}: stale data after removal: {s}"
         );
         assert!(desk.snapshots().borrow().result.is_none());
@@ -191,7 +207,9 @@ fn pulled_mid_read_in_process_then_put_back() {
         s["state"] == "reading" && s["progress"]["file"] == "DG2" && s["progress"]["done"].as_u64() > Some(0)
     });
     desk.line(":remove");
-    let s = wait(&desk, "card removed mid-read", |s| s["card_removed_mid_read"] == true);
+    let s = wait(&desk, "card removed mid-read", |s| {
+        s["card_removed_mid_read"] == true
+    });
     assert_eq!(s["state"], "reading");
     assert!(s["verdict"].is_null());
     desk.line(":place");

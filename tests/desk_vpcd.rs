@@ -117,7 +117,11 @@ fn slow_profile(dir: &Path) -> PathBuf {
 fn http_get(addr: &str, path: &str) -> (u16, String, Vec<u8>) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -138,7 +142,15 @@ impl Desk {
     fn start(store: &Path, reader: &str, log: PathBuf) -> Desk {
         let err = std::fs::File::create(&log).unwrap();
         let mut child = Command::new(support::emrtd_bin())
-            .args(["--store", store.to_str().unwrap(), "desk", "--reader", reader, "--listen", "127.0.0.1:0"])
+            .args([
+                "--store",
+                store.to_str().unwrap(),
+                "desk",
+                "--reader",
+                reader,
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .env_remove("EMRTD_MRZ")
             .env_remove("EMRTD_CAN")
             .stdin(Stdio::piped())
@@ -198,7 +210,10 @@ impl Desk {
                 return s;
             }
             if Instant::now() >= deadline {
-                panic!("desk never reached {what} within {timeout:?}; last state {s}\n--- desk stderr ---\n{}", self.stderr());
+                panic!(
+                    "desk never reached {what} within {timeout:?}; last state {s}\n--- desk stderr ---\n{}",
+                    self.stderr()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -272,7 +287,10 @@ impl Chromium {
                 self.child = None;
                 return;
             }
-            assert!(Instant::now() < deadline, "chromium did not finish within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "chromium did not finish within {timeout:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -337,7 +355,9 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     // 1. genuine: the document first, then its MRZ
     let genuine = booklet("ref1.toml");
     let mut card = stack.insert(&genuine, "genuine");
-    desk.wait("the document seen", T, |s| state_is(s, "waiting") && s["card_present"] == true);
+    desk.wait("the document seen", T, |s| {
+        state_is(s, "waiting") && s["card_present"] == true
+    });
     screenshot(&desk, "01-document-waiting-for-mrz", "1280,720");
     desk.scan_mrz(&genuine);
     let s = desk.wait("a result", T, |s| state_is(s, "result"));
@@ -357,13 +377,25 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
 
     // removal clears the page, and the face is gone from the server
     card.stop();
-    let s = desk.wait("cleared after removal", T, |s| state_is(s, "waiting") && s["card_present"] == false);
-    assert!(s["verdict"].is_null() && s.get("document").is_none(), "stale data: {s}");
-    assert_eq!(http_get(&desk.addr, &face).0, 404, "the face outlived its document");
+    let s = desk.wait("cleared after removal", T, |s| {
+        state_is(s, "waiting") && s["card_present"] == false
+    });
+    assert!(
+        s["verdict"].is_null() && s.get("document").is_none(),
+        "stale data: {s}"
+    );
+    assert_eq!(
+        http_get(&desk.addr, &face).0,
+        404,
+        "the face outlived its document"
+    );
     screenshot(&desk, "03-after-removal", "1280,720");
     let d = dom(&desk);
     assert!(d.contains("data-verdict=\"\""), "{d}");
-    assert!(!d.contains("SPECIMEN") && !d.contains("UTR100001"), "holder data left on the page");
+    assert!(
+        !d.contains("SPECIMEN") && !d.contains("UTR100001"),
+        "holder data left on the page"
+    );
 
     // 2. forged (DG2 face swapped): the MRZ first, then the document
     let forged = booklet("forged-dg2-face-swapped.toml");
@@ -373,7 +405,10 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     let s = desk.wait("a result", T, |s| state_is(s, "result"));
     assert_eq!(s["verdict"], "INVALID", "{s}");
     let first = &s["checks"][0];
-    assert_eq!(first["id"], "pa.dg_hash.DG2", "failed check not listed first: {s}");
+    assert_eq!(
+        first["id"], "pa.dg_hash.DG2",
+        "failed check not listed first: {s}"
+    );
     assert_eq!(first["status"], "fail");
     screenshot(&desk, "04-forged-invalid", "1280,720");
     let d = dom(&desk);
@@ -413,15 +448,23 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     let d = dom(&desk);
     assert!(d.contains("put it back"), "{d}");
     let mut card = stack.insert(&slow, "slow-2");
-    let s = desk.wait("a result after the document came back", T, |s| state_is(s, "result"));
+    let s = desk.wait("a result after the document came back", T, |s| {
+        state_is(s, "result")
+    });
     assert_eq!(s["verdict"], "VALID", "{s}");
     screenshot(&desk, "07-put-back-valid", "1280,720");
     card.stop();
-    let s = desk.wait("cleared", T, |s| state_is(s, "waiting") && s["card_present"] == false);
+    let s = desk.wait("cleared", T, |s| {
+        state_is(s, "waiting") && s["card_present"] == false
+    });
     assert!(s["verdict"].is_null());
 
     // the desk logged states, never holder data
     let log = desk.stderr();
-    assert!(log.contains("result VALID") && log.contains("result INVALID") && log.contains("result INDETERMINATE"));
+    assert!(
+        log.contains("result VALID")
+            && log.contains("result INVALID")
+            && log.contains("result INDETERMINATE")
+    );
     assert!(!log.contains("SPECIMEN") && !log.contains("UTR100001"), "{log}");
 }

@@ -64,11 +64,15 @@ pub struct DeskArgs {
 fn token(args: &DeskArgs) -> anyhow::Result<Zeroizing<String>> {
     if let Some(p) = &args.token_file {
         let t = Zeroizing::new(
-            std::fs::read_to_string(p).with_context(|| format!("cannot read the token file {}", p.display()))?,
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the token file {}", p.display()))?,
         );
         let t = Zeroizing::new(t.trim().to_string());
         if t.len() < 16 {
-            bail!("the token in {} is too short (at least 16 characters)", p.display());
+            bail!(
+                "the token in {} is too short (at least 16 characters)",
+                p.display()
+            );
         }
         return Ok(t);
     }
@@ -80,55 +84,65 @@ fn token(args: &DeskArgs) -> anyhow::Result<Zeroizing<String>> {
         return Ok(t);
     }
     let t = Zeroizing::new(hex::encode(crate::rng::OsRandom.bytes(16)));
-    eprintln!("emrtd desk: access token (give it as ?token=… in the URL): {}", t.as_str());
+    eprintln!(
+        "emrtd desk: access token (give it as ?token=… in the URL): {}",
+        t.as_str()
+    );
     Ok(t)
 }
 
 fn spawn_lines<R: BufRead + Send + 'static>(mut reader: R, tx: std::sync::mpsc::Sender<Input>) {
-    let _ = std::thread::Builder::new().name("desk-stdin".into()).spawn(move || {
-        loop {
-            let mut line = Zeroizing::new(String::new());
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    if tx.send(Input::Line(line)).is_err() {
-                        return;
+    let _ = std::thread::Builder::new()
+        .name("desk-stdin".into())
+        .spawn(move || {
+            loop {
+                let mut line = Zeroizing::new(String::new());
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if tx.send(Input::Line(line)).is_err() {
+                            return;
+                        }
                     }
                 }
             }
-        }
-    });
+        });
 }
 
 fn spawn_serial(dev: PathBuf, tx: std::sync::mpsc::Sender<Input>) {
-    let _ = std::thread::Builder::new().name("desk-serial".into()).spawn(move || {
-        let mut reported = false;
-        loop {
-            match std::fs::File::open(&dev) {
-                Ok(f) => {
-                    reported = false;
-                    let mut r = std::io::BufReader::new(f);
-                    loop {
-                        let mut line = Zeroizing::new(String::new());
-                        match r.read_line(&mut line) {
-                            Ok(0) | Err(_) => break,
-                            Ok(_) => {
-                                if tx.send(Input::Line(line)).is_err() {
-                                    return;
+    let _ = std::thread::Builder::new()
+        .name("desk-serial".into())
+        .spawn(move || {
+            let mut reported = false;
+            loop {
+                match std::fs::File::open(&dev) {
+                    Ok(f) => {
+                        reported = false;
+                        let mut r = std::io::BufReader::new(f);
+                        loop {
+                            let mut line = Zeroizing::new(String::new());
+                            match r.read_line(&mut line) {
+                                Ok(0) | Err(_) => break,
+                                Ok(_) => {
+                                    if tx.send(Input::Line(line)).is_err() {
+                                        return;
+                                    }
                                 }
                             }
                         }
                     }
+                    Err(e) if !reported => {
+                        eprintln!(
+                            "emrtd desk: the MRZ scanner {} cannot be opened: {e}; retrying",
+                            dev.display()
+                        );
+                        reported = true;
+                    }
+                    Err(_) => {}
                 }
-                Err(e) if !reported => {
-                    eprintln!("emrtd desk: the MRZ scanner {} cannot be opened: {e}; retrying", dev.display());
-                    reported = true;
-                }
-                Err(_) => {}
+                std::thread::sleep(Duration::from_secs(1));
             }
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    });
+        });
 }
 
 /// Run `emrtd desk` until SIGINT/SIGTERM.
@@ -142,7 +156,11 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         }));
     }
     let access = Access {
-        token: if args.allow_remote { Some(Arc::new(token(args)?)) } else { None },
+        token: if args.allow_remote {
+            Some(Arc::new(token(args)?))
+        } else {
+            None
+        },
         loopback: loopback && !args.allow_remote,
     };
     let at = match &args.at {
@@ -167,7 +185,11 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         );
     }
     let audit = match &args.audit_log {
-        Some(p) => Some(AuditLog::open(p, args.audit_key.as_deref(), &mut crate::rng::OsRandom)?),
+        Some(p) => Some(AuditLog::open(
+            p,
+            args.audit_key.as_deref(),
+            &mut crate::rng::OsRandom,
+        )?),
         None => None,
     };
     let listener = std::net::TcpListener::bind(args.listen)
@@ -185,13 +207,15 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let tx = desk.sender();
     {
         let tx = tx.clone();
-        std::thread::Builder::new().name("desk-page-keys".into()).spawn(move || {
-            while let Ok(k) = key_rx.recv() {
-                if tx.send(Input::PageKey(k)).is_err() {
-                    return;
+        std::thread::Builder::new()
+            .name("desk-page-keys".into())
+            .spawn(move || {
+                while let Ok(k) = key_rx.recv() {
+                    if tx.send(Input::PageKey(k)).is_err() {
+                        return;
+                    }
                 }
-            }
-        })?;
+            })?;
     }
     match &args.mrz_serial {
         Some(dev) => spawn_serial(dev.clone(), tx.clone()),

@@ -77,7 +77,11 @@ fn parse_key(text: &str, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 impl AuditLog {
     /// Open (and check writable) `path`; the key from `$EMRTD_DESK_AUDIT_KEY`, else
     /// `key_file` (default `path` + `.key`), generated on first use.
-    pub fn open(path: &Path, key_file: Option<&Path>, rng: &mut dyn RandomSource) -> anyhow::Result<AuditLog> {
+    pub fn open(
+        path: &Path,
+        key_file: Option<&Path>,
+        rng: &mut dyn RandomSource,
+    ) -> anyhow::Result<AuditLog> {
         let key = match std::env::var("EMRTD_DESK_AUDIT_KEY") {
             Ok(k) => parse_key(&Zeroizing::new(k), "$EMRTD_DESK_AUDIT_KEY")?,
             Err(_) => {

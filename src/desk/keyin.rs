@@ -333,7 +333,9 @@ mod tests {
         assert_eq!(key_kind(a.feed(&format!("{} {}", TD3[0], TD3[1]))), "MRZ (TD3)");
         assert_eq!(key_kind(a.feed(" 123456 ")), "CAN");
         assert!(matches!(a.feed(":remove"), KeyEvent::Command(Command::Remove)));
-        assert!(matches!(a.feed(":place x.toml"), KeyEvent::Command(Command::Place(Some(p))) if p == "x.toml"));
+        assert!(
+            matches!(a.feed(":place x.toml"), KeyEvent::Command(Command::Place(Some(p))) if p == "x.toml")
+        );
         assert!(matches!(a.feed(":bogus"), KeyEvent::Rejected(_)));
         assert!(matches!(a.feed("   "), KeyEvent::Nothing));
     }

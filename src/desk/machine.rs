@@ -281,7 +281,10 @@ impl Machine {
             }
             Event::Key(key) => {
                 self.key_ids += 1;
-                self.key = Some(HeldKey { key, id: self.key_ids });
+                self.key = Some(HeldKey {
+                    key,
+                    id: self.key_ids,
+                });
                 self.partial = None;
                 match self.phase {
                     Phase::Waiting | Phase::Remove if self.card_present => self.start_read(),
@@ -357,8 +360,9 @@ impl Machine {
                 // the document left before its verdict could be shown: never show a
                 // verdict for a document that is not there
                 self.phase = Phase::Waiting;
-                self.problem =
-                    Some("The document was taken away before the result: place it on the reader again.".into());
+                self.problem = Some(
+                    "The document was taken away before the result: place it on the reader again.".into(),
+                );
                 Vec::new()
             }
             Outcome::AccessDenied => {
@@ -375,7 +379,8 @@ impl Machine {
                 Vec::new()
             }
             Outcome::NotEmrtd => {
-                self.problem = Some("This card is not an electronic passport or ID card (no eMRTD application).".into());
+                self.problem =
+                    Some("This card is not an electronic passport or ID card (no eMRTD application).".into());
                 self.phase = if self.card_present {
                     Phase::Remove
                 } else {
@@ -385,7 +390,8 @@ impl Machine {
             }
             Outcome::Interrupted if !self.card_present => {
                 self.phase = Phase::Waiting;
-                self.problem = Some("The document was removed while it was read: place it on the reader again.".into());
+                self.problem =
+                    Some("The document was removed while it was read: place it on the reader again.".into());
                 Vec::new()
             }
             Outcome::Interrupted => {
@@ -521,7 +527,10 @@ mod tests {
         m.handle(Event::CardAbsent);
         assert_eq!(m.state(), StateName::Waiting);
         let v = m.view();
-        assert!(v.result.is_none() && v.verdict.is_none(), "stale verdict after removal");
+        assert!(
+            v.result.is_none() && v.verdict.is_none(),
+            "stale verdict after removal"
+        );
         assert!(!m.has_key(), "the key of the document taken away was kept");
     }
 
@@ -566,7 +575,10 @@ mod tests {
     #[test]
     fn card_pulled_and_not_back_then_read_again() {
         let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent, Event::CardAbsent]);
+        run(
+            &mut m,
+            vec![Event::Key(key("k")), Event::CardPresent, Event::CardAbsent],
+        );
         finish(&mut m, 1, Outcome::Interrupted, false);
         assert_eq!(m.state(), StateName::Waiting);
         assert!(m.view().problem.unwrap().contains("removed while it was read"));
@@ -574,7 +586,12 @@ mod tests {
         let a = m.handle(Event::CardPresent);
         assert_eq!(started(&a), Some(2));
         // a late outcome of the first read is ignored
-        finish(&mut m, 1, Outcome::Verified(result(Verdict::Invalid, "OLD")), true);
+        finish(
+            &mut m,
+            1,
+            Outcome::Verified(result(Verdict::Invalid, "OLD")),
+            true,
+        );
         assert_eq!(m.state(), StateName::Reading);
         finish(&mut m, 2, Outcome::Verified(result(Verdict::Valid, "NEW")), true);
         assert_eq!(m.result().unwrap().document.number.as_deref(), Some("NEW"));
@@ -615,7 +632,12 @@ mod tests {
         // the key stays for the right document
         let a = m.handle(Event::CardPresent);
         assert_eq!(started(&a), Some(2));
-        finish(&mut m, 2, Outcome::Failed("the chip stopped answering".into()), true);
+        finish(
+            &mut m,
+            2,
+            Outcome::Failed("the chip stopped answering".into()),
+            true,
+        );
         assert_eq!(m.state(), StateName::Remove);
     }
 
@@ -647,7 +669,11 @@ mod tests {
         run(&mut m, vec![Event::Key(key("first")), Event::CardPresent]);
         finish(&mut m, 1, Outcome::Verified(result(Verdict::Valid, "A1")), true);
         m.handle(Event::Key(key("second")));
-        assert_eq!(m.state(), StateName::Result, "a key does not replace a shown verdict");
+        assert_eq!(
+            m.state(),
+            StateName::Result,
+            "a key does not replace a shown verdict"
+        );
         m.handle(Event::CardAbsent);
         assert!(m.has_key());
         let a = m.handle(Event::CardPresent);
@@ -658,7 +684,9 @@ mod tests {
     fn rejected_input_drops_the_key_and_says_why() {
         let mut m = Machine::new();
         m.handle(Event::Key(key("k")));
-        m.handle(Event::KeyRejected("the check digit of the date of birth is wrong".into()));
+        m.handle(Event::KeyRejected(
+            "the check digit of the date of birth is wrong".into(),
+        ));
         assert!(!m.has_key());
         assert!(m.view().problem.unwrap().contains("date of birth"));
         let a = m.handle(Event::CardPresent);

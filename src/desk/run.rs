@@ -354,7 +354,9 @@ impl ReadContext {
                         let n = t.info().reader;
                         (Box::new(t), n)
                     }
-                    Err(TransportError::NoCard { .. } | TransportError::CardRemoved) => return Outcome::Interrupted,
+                    Err(TransportError::NoCard { .. } | TransportError::CardRemoved) => {
+                        return Outcome::Interrupted;
+                    }
                     Err(e) => return Outcome::Failed(format!("The reader cannot be opened: {e}.")),
                 }
             }
@@ -453,8 +455,13 @@ impl Desk {
             }
             Source::Pcsc { reader } => {
                 let chosen = Arc::new(Mutex::new(None));
-                let (wanted, tx2, stop2, present2, chosen2) =
-                    (reader.clone(), tx.clone(), stop.clone(), present.clone(), chosen.clone());
+                let (wanted, tx2, stop2, present2, chosen2) = (
+                    reader.clone(),
+                    tx.clone(),
+                    stop.clone(),
+                    present.clone(),
+                    chosen.clone(),
+                );
                 threads.push(
                     std::thread::Builder::new()
                         .name("desk-cards".into())
@@ -549,11 +556,7 @@ impl Desk {
     }
 }
 
-fn key_events(
-    ev: KeyEvent,
-    slot: Option<&Arc<EmulatedSlot>>,
-    from_page: bool,
-) -> Vec<Event> {
+fn key_events(ev: KeyEvent, slot: Option<&Arc<EmulatedSlot>>, from_page: bool) -> Vec<Event> {
     match ev {
         KeyEvent::Nothing => Vec::new(),
         KeyEvent::Partial { have, of } => vec![Event::KeyPartial { have, of }],

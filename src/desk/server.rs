@@ -77,7 +77,8 @@ fn host_is_loopback(headers: &HeaderMap) -> bool {
     } else {
         host.rsplit_once(':').map_or(host, |(h, _)| h)
     };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn token_ok(expected: &str, headers: &HeaderMap, query: Option<&str>) -> bool {
@@ -101,7 +102,11 @@ fn token_in_query(uri: &axum::http::Uri) -> Option<String> {
 async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     if app.access.loopback && !host_is_loopback(headers) {
-        return (StatusCode::FORBIDDEN, "the desk page answers only to a loopback host name\n").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "the desk page answers only to a loopback host name\n",
+        )
+            .into_response();
     }
     if let Some(expected) = &app.access.token {
         let q = token_in_query(request.uri());
@@ -111,10 +116,16 @@ async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Res
     }
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, max-age=0"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, max-age=0"),
+    );
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::EXPIRES, HeaderValue::from_static("0"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -220,7 +231,9 @@ pub fn spawn(
 ) -> anyhow::Result<(SocketAddr, std::thread::JoinHandle<()>)> {
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let app = AppState {
         access,
         snapshots,

@@ -39,7 +39,10 @@ pub struct StateView {
     pub result: Option<std::sync::Arc<ResultView>>,
 }
 
-fn shared_result<S: serde::Serializer>(r: &Option<std::sync::Arc<ResultView>>, s: S) -> Result<S::Ok, S::Error> {
+fn shared_result<S: serde::Serializer>(
+    r: &Option<std::sync::Arc<ResultView>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     r.as_deref().serialize(s)
 }
 
@@ -186,7 +189,12 @@ fn find<'a>(report: &'a Report, id: &str) -> Option<&'a crate::verify::Check> {
 fn date(raw: Option<&str>) -> String {
     match raw {
         Some(d) if d.len() == 6 && d.is_ascii() => {
-            format!("{}.{}.{}", d.get(4..6).unwrap_or("??"), d.get(2..4).unwrap_or("??"), d.get(0..2).unwrap_or("??"))
+            format!(
+                "{}.{}.{}",
+                d.get(4..6).unwrap_or("??"),
+                d.get(2..4).unwrap_or("??"),
+                d.get(0..2).unwrap_or("??")
+            )
         }
         Some(d) => d.to_string(),
         None => "?".into(),
@@ -245,7 +253,10 @@ impl ResultView {
             .iter()
             .filter_map(|c| c.id.strip_prefix("pa.dg_unread."))
             .collect();
-        let ta = report.checks.iter().find(|c| c.id == "ta" || c.id.starts_with("eac"));
+        let ta = report
+            .checks
+            .iter()
+            .find(|c| c.id == "ta" || c.id.starts_with("eac"));
         let eac = match (ta, unread.is_empty()) {
             (Some(c), _) if c.status == Status::Pass => Highlight {
                 level: "ok",
@@ -257,7 +268,10 @@ impl ResultView {
             },
             (_, false) => Highlight {
                 level: "unknown",
-                text: format!("EAC: {} protected, not read (no terminal credentials)", unread.join(", ")),
+                text: format!(
+                    "EAC: {} protected, not read (no terminal credentials)",
+                    unread.join(", ")
+                ),
             },
             _ => Highlight {
                 level: "ok",

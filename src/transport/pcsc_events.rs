@@ -58,7 +58,10 @@ fn matches(wanted: Option<&str>, index: usize, name: &str) -> bool {
 fn service_gone(e: pcsc::Error) -> bool {
     matches!(
         e,
-        pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle | pcsc::Error::CommError
+        pcsc::Error::NoService
+            | pcsc::Error::ServiceStopped
+            | pcsc::Error::InvalidHandle
+            | pcsc::Error::CommError
     )
 }
 
@@ -77,7 +80,9 @@ impl CardWatcher {
 
     /// The reader watched, once found.
     pub fn reader(&self) -> Option<String> {
-        self.reader.as_ref().map(|r| r.name().to_string_lossy().into_owned())
+        self.reader
+            .as_ref()
+            .map(|r| r.name().to_string_lossy().into_owned())
     }
 
     fn report(&mut self, event: CardEvent, out: &mut Vec<CardEvent>) {
