@@ -219,3 +219,53 @@ fn pulled_mid_read_in_process_then_put_back() {
     assert_eq!(s["verdict"], "INDETERMINATE", "{s}");
     desk.stop();
 }
+
+#[test]
+fn wrong_mrz_says_so_then_the_right_one_reads_at_once() {
+    let booklets = root().join("pkd-fixtures/booklets");
+    let genuine = Profile::load(&booklets.join("ref1.toml")).unwrap();
+    let other = Profile::load(&booklets.join("bac.toml")).unwrap();
+    let desk = Desk::start(Config {
+        source: Source::Emulator {
+            profile: Box::new(genuine.clone()),
+        },
+        store: None,
+        at: None,
+        read: ReadOptions::default(),
+        audit: None,
+        log: false,
+    })
+    .unwrap();
+    let lines = |p: &Profile| -> Vec<String> {
+        p.mrz
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    // a misread line: refused on arrival, nothing is read
+    let mut bad = lines(&genuine);
+    bad[1] = bad[1].replacen("9001011", "9001012", 1);
+    desk.line(&bad[0]);
+    desk.line(&bad[1]);
+    let s = wait(&desk, "the line refused", |s| s["problem"].is_string());
+    assert_eq!(s["state"], "waiting");
+    assert!(s["problem"].as_str().unwrap().contains("date of birth"), "{s}");
+    assert!(!s["problem"].as_str().unwrap().contains("900101"), "the MRZ echoed: {s}");
+    // another document's MRZ: the chip refuses it
+    for l in lines(&other) {
+        desk.line(&l);
+    }
+    let s = wait(&desk, "the chip refusing the key", |s| s["state"] == "remove");
+    assert!(s["problem"].as_str().unwrap().contains("refused"), "{s}");
+    assert!(s["verdict"].is_null() && s["key"].is_null());
+    // the right MRZ: read at once, with the document still on the reader
+    for l in lines(&genuine) {
+        desk.line(&l);
+    }
+    let s = wait(&desk, "a result", |s| s["state"] == "result");
+    assert_eq!(s["verdict"], "INDETERMINATE", "no store: {s}");
+    assert!(s["problem"].is_null());
+    desk.stop();
+}
