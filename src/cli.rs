@@ -4,6 +4,12 @@
 //! validated configuration inside each subcommand; errors travel up as
 //! `anyhow::Error` with their causes and are printed once by [`main`] as
 //! `emrtd: error: …`, with a hint where the user can act.
+//!
+//! Results go to stdout through [`output::stdout`], never `println!` (which panics
+//! when the reader of a pipe has gone: `emrtd pkd list | head -1`); the lint below
+//! keeps it that way. Text from chips, certificates and files goes through
+//! [`output::sanitize_terminal`] before it reaches a terminal.
+#![deny(clippy::print_stdout)]
 
 pub mod alerts;
 pub mod check;
@@ -119,6 +125,9 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(outcome) => outcome.exit.into(),
+        // stdout closed under a write that could not be dropped quietly: no message,
+        // and never a success code for a result that was not delivered
+        Err(err) if output::is_broken_pipe(&err) => Exit::Error.into(),
         Err(err) => {
             output::print_error(&err);
             Exit::Error.into()

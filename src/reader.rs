@@ -438,9 +438,37 @@ impl<'r, T: Transport> Session<'r, T> {
         let mut sizes = ReadSizes::new(false, Some(crate::apdu::MAX_SHORT_LE));
         let mut progress = FileProgress::new(LdsFile::CardAccess);
         let plain = self.plain_mut()?;
+        let started = Instant::now();
         match engine::read_file(plain, &mut sizes, &mut progress, &mut |_, _, _| {})? {
-            FileOutcome::Complete => self.card_access = Some(progress.data),
-            FileOutcome::Unavailable(_) => self.card_access = None,
+            FileOutcome::Complete => {
+                // recorded like every other file, so a dump missing it later is noticed
+                self.manifest
+                    .files
+                    .retain(|f| f.name != LdsFile::CardAccess.name());
+                self.manifest.files.push(FileRecord {
+                    name: LdsFile::CardAccess.name(),
+                    fid: format!("{:04X}", LdsFile::CardAccess.fid()),
+                    size: progress.data.len(),
+                    sha256: dump::sha256_hex(&progress.data),
+                    apdus: progress.apdus,
+                    ms: round3(started.elapsed().as_secs_f64() * 1000.0),
+                    modelled_ms: None,
+                    read_size: progress.read_size,
+                    notes: progress.notes.clone(),
+                });
+                self.card_access = Some(progress.data);
+            }
+            FileOutcome::Unavailable(sw) => {
+                self.card_access = None;
+                self.manifest
+                    .absent
+                    .retain(|a| a.name != LdsFile::CardAccess.name());
+                self.manifest.absent.push(AbsentRecord {
+                    name: LdsFile::CardAccess.name(),
+                    sw: format!("{:04X}", sw.0),
+                    meaning: format!("{} (read in plain before access control)", sw.meaning()),
+                });
+            }
         }
         Ok(())
     }
@@ -734,10 +762,15 @@ impl<'r, T: Transport> Session<'r, T> {
                 // back neither costs the others nor passes unnoticed (verify decides)
                 self.manifest.absent.push(AbsentRecord {
                     name: file.name(),
-                    sw: e.status_word().map(|sw| format!("{:04X}", sw.0)).unwrap_or_default(),
+                    sw: e
+                        .status_word()
+                        .map(|sw| format!("{:04X}", sw.0))
+                        .unwrap_or_default(),
                     meaning: e.to_string(),
                 });
-                self.manifest.errors.push(format!("{}: not delivered: {e}", file.name()));
+                self.manifest
+                    .errors
+                    .push(format!("{}: not delivered: {e}", file.name()));
                 progress.finished(file);
                 return Ok(());
             }

@@ -404,7 +404,10 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         return Check::skip(id, "the document does not support it (EF.SOD lists no DG15)");
     }
     if input.no_aa {
-        return Check::skip(id, "switched off by the user (--no-aa): the chip was not proven genuine");
+        return Check::skip(
+            id,
+            "switched off by the user (--no-aa): the chip was not proven genuine",
+        );
     }
     let Some(live) = &input.live else {
         return Check::skip(
@@ -457,9 +460,15 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
             "the document does not support it (no Chip Authentication key in DG14 or EF.CardSecurity)",
         );
     }
-    let required_by = pa.ca_required_by.as_deref().unwrap_or("the document has a Chip Authentication key");
+    let required_by = pa
+        .ca_required_by
+        .as_deref()
+        .unwrap_or("the document has a Chip Authentication key");
     if input.no_ca {
-        return Check::skip(id, "switched off by the user (--no-ca): the chip was not proven genuine");
+        return Check::skip(
+            id,
+            "switched off by the user (--no-ca): the chip was not proven genuine",
+        );
     }
     let Some(live) = &input.live else {
         return Check::skip(
@@ -492,9 +501,12 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
             )
             .with_evidence(evidence);
         }
-        return Check::pass(id, "PACE-CAM: the chip proved its key from the verified EF.CardSecurity")
-            .with_evidence(evidence)
-            .reference(reference);
+        return Check::pass(
+            id,
+            "PACE-CAM: the chip proved its key from the verified EF.CardSecurity",
+        )
+        .with_evidence(evidence)
+        .reference(reference);
     }
     let Some(o) = live.ca.clone() else {
         let why = if pa.listed(14) && !input.dump.files.contains_key(&LdsFile::Dg(14)) {
@@ -558,7 +570,10 @@ fn dump_integrity(dump: &Dump) -> Option<Check> {
         }
     }
     Some(if problems.is_empty() {
-        Check::pass(id, "every file manifest.json records as read is in the dump, unchanged")
+        Check::pass(
+            id,
+            "every file manifest.json records as read is in the dump, unchanged",
+        )
     } else {
         Check::indeterminate(
             id,
@@ -592,7 +607,13 @@ fn dg11_consistency(dump: &Dump, mrz: Option<&crate::mrz::Mrz>) -> Option<Check>
         let (primary, secondary) = crate::lds::dg11::name_parts(full);
         let norm = |s: &str| {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { ' ' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        ' '
+                    }
+                })
                 .collect::<String>()
                 .split_whitespace()
                 .collect::<Vec<_>>()
@@ -617,10 +638,7 @@ fn dg11_consistency(dump: &Dump, mrz: Option<&crate::mrz::Mrz>) -> Option<Check>
     Some(if contradictions.is_empty() {
         Check::pass(id, "DG11 agrees with DG1 (name, date of birth)")
     } else {
-        Check::fail(
-            id,
-            format!("DG11 contradicts DG1: {}", contradictions.join("; ")),
-        )
-        .reference("Doc 9303 Part 10 §4.7.11")
+        Check::fail(id, format!("DG11 contradicts DG1: {}", contradictions.join("; ")))
+            .reference("Doc 9303 Part 10 §4.7.11")
     })
 }

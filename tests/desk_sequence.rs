@@ -252,7 +252,10 @@ fn wrong_mrz_says_so_then_the_right_one_reads_at_once() {
     let s = wait(&desk, "the line refused", |s| s["problem"].is_string());
     assert_eq!(s["state"], "waiting");
     assert!(s["problem"].as_str().unwrap().contains("date of birth"), "{s}");
-    assert!(!s["problem"].as_str().unwrap().contains("900101"), "the MRZ echoed: {s}");
+    assert!(
+        !s["problem"].as_str().unwrap().contains("900101"),
+        "the MRZ echoed: {s}"
+    );
     // another document's MRZ: the chip refuses it
     for l in lines(&other) {
         desk.line(&l);

@@ -275,6 +275,39 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
         );
         f.insert("mrz.check_digits".into(), chip.all_check_digits_ok().to_string());
     }
+    // files the chip refuses to serve, or stops serving part way (fault plans)
+    for fault in &p.faults {
+        if let emrtd::emulator::fault::Fault::Apdu {
+            what:
+                emrtd::emulator::fault::ApduFault::Status { .. }
+                | emrtd::emulator::fault::ApduFault::Refuse { .. },
+            when,
+        } = fault
+            && let Some(file) = when.file
+        {
+            let how = if when.nth == 0 { "refused" } else { "cut_short" };
+            f.insert(format!("served.{}", file.name()), how.into());
+        }
+    }
+    // DG11 repeats the holder's name and date of birth: does it agree with DG1?
+    if let (Some(dg11), Some(dg1)) = (files.get(&LdsFile::Dg(11)), files.get(&LdsFile::Dg(1))) {
+        let dg11 = emrtd::lds::dg11::Dg11::decode(dg11).unwrap();
+        let chip = emrtd::lds::dg1::Dg1::decode(dg1).unwrap().parse_mrz().unwrap();
+        let dob_ok = dg11
+            .full_date_of_birth
+            .as_ref()
+            .is_none_or(|d| d.text.get(2..) == Some(chip.birth_raw()));
+        let name_ok = dg11.full_name.as_ref().is_none_or(|n| {
+            let (primary, secondary) = emrtd::lds::dg11::name_parts(n);
+            primary
+                .replace(' ', "")
+                .starts_with(&chip.primary_identifier().replace([' ', '<'], ""))
+                && secondary
+                    .replace(' ', "")
+                    .starts_with(&chip.secondary_identifier().replace([' ', '<'], ""))
+        });
+        f.insert("dg11.agrees_with_dg1".into(), (dob_ok && name_ok).to_string());
+    }
     f.insert("chip.refuse_pace".into(), p.chip.refuse_pace.to_string());
     // a signed DG14 that lists PACE while EF.CardAccess (unsigned, read first) offers
     // none pushes a reader down to BAC
@@ -295,10 +328,17 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
 /// The check a differing fact is evidence for.
 fn explained_by(fact: &str, value: &str) -> String {
     if let Some(n) = fact.strip_prefix("dg.") {
-        return if value == "unsigned" {
-            "pa.com_consistency".into()
-        } else {
-            format!("pa.dg_hash.DG{n}")
+        // a data group that is there but unsigned fails its hash check too
+        let _ = value;
+        return format!("pa.dg_hash.DG{n}");
+    }
+    if let Some(file) = fact.strip_prefix("served.") {
+        return match file {
+            "EF.COM" => "pa.com_consistency".into(),
+            "EF.SOD" => "pa.sod_signature".into(),
+            "EF.CardSecurity" => "pa.card_security".into(),
+            "EF.CardAccess" => "access".into(),
+            dg => format!("pa.dg_hash.{dg}"),
         };
     }
     match fact {
@@ -313,6 +353,7 @@ fn explained_by(fact: &str, value: &str) -> String {
         "ca" => "ca",
         "mrz.consistency" => "mrz.consistency",
         "mrz.check_digits" => "mrz.check_digits",
+        "dg11.agrees_with_dg1" => "lds.dg11_consistency",
         "chip.refuse_pace" | "card_access.offers_pace" => "access",
         other => panic!("unknown fact {other}"),
     }
@@ -556,6 +597,19 @@ fn each_forgery_differs_from_its_base_exactly_as_it_claims() {
             if !before.contains_key(k) && !good(k, v) {
                 explained.insert(explained_by(k, v));
             }
+        }
+        // a withheld DG15 leaves Active Authentication required but impossible (its key
+        // is in DG15); a withheld DG14 likewise for Chip Authentication unless
+        // EF.CardSecurity publishes the key too
+        let withheld = |n: u8| {
+            after.get(&format!("dg.{n}")).is_some_and(|v| v == "missing")
+                || after.contains_key(&format!("served.DG{n}"))
+        };
+        if withheld(15) {
+            explained.insert("aa".to_owned());
+        }
+        if withheld(14) && !profile.files.contains_key(&LdsFile::CardSecurity) {
+            explained.insert("ca".to_owned());
         }
         // without a certification path, validity and revocation cannot be checked
         if explained.contains("pa.dsc_chain") {

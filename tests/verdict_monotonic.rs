@@ -9,12 +9,11 @@
 //! What a document must prove comes from its signed EF.SOD and EF.CardSecurity, so a
 //! clone that hides DG14/DG15 or the face cannot do better than the genuine chip.
 //!
-//! Exempt, by design and named here: a chip that answers 6A82 ("no such file") for a
-//! file that no signed or chip-announced data makes required behaves exactly like a
-//! genuine chip that lacks the file (EF.CardSecurity on a PACE-GM chip whose CA key, if
-//! any, is in the signed DG14; EF.CardAccess on a chip that also does BAC and whose
-//! signed data does not list PACE). Those cells must give the complete booklet's
-//! verdict — no better — and the test prints them.
+//! Exempt, by design and named here: a chip that behaves exactly like a genuine chip
+//! that lacks the file — EF.CardAccess refused (in plain, before access control) by a
+//! chip that also does BAC and whose signed data lists no PACE, and EF.CardSecurity
+//! answered 6A82 by a chip that nothing requires to have one. Those cells must give the
+//! complete booklet's verdict — no better — and the test prints them.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -111,11 +110,9 @@ const REFUSALS: [Refusal; 9] = [
 ];
 
 fn fault(file: LdsFile, r: Refusal) -> Fault {
-    let when = When::from(0)
-        .command(CommandFilter::ReadBinary)
-        .file(file);
+    let when = When::from(0).command(CommandFilter::ReadBinary).file(file);
     let what = match r {
-        Refusal::Status(sw) => ApduFault::Status { sw: StatusWord(sw) },
+        Refusal::Status(sw) => ApduFault::Refuse { sw: StatusWord(sw) },
         Refusal::CardRemoved => ApduFault::CardRemoved,
     };
     Fault::Apdu { what, when }
@@ -175,10 +172,23 @@ fn complete_dump(profile: &Profile) -> Dump {
     .unwrap()
 }
 
-/// A cell the module documentation exempts from "never VALID": 6A82 ("no such file")
-/// for EF.CardSecurity or EF.CardAccess, which a genuine chip may lack.
-fn exempt(file: LdsFile, r: Refusal) -> bool {
-    matches!(r, Refusal::Status(0x6A82)) && matches!(file, LdsFile::CardSecurity | LdsFile::CardAccess)
+/// A cell the module documentation exempts from "never VALID": a chip that behaves
+/// exactly like a genuine chip without the file. EF.CardAccess is read in plain before
+/// access control, and real chips without it answer 6A82, 6D00 and others: hiding it
+/// pushes the reader to BAC, which only signed data listing PACE can expose (checked
+/// by `access`). EF.CardSecurity answered 6A82 ("no such file") when nothing requires
+/// it.
+fn exempt(profile: &Profile, file: LdsFile, r: Refusal) -> bool {
+    let signed_pace = profile
+        .files
+        .get(&LdsFile::Dg(14))
+        .and_then(|b| emrtd::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
+        .is_some_and(|i| i.pace_infos().next().is_some());
+    match (file, r) {
+        (LdsFile::CardAccess, _) => !signed_pace,
+        (LdsFile::CardSecurity, Refusal::Status(0x6A82)) => true,
+        _ => false,
+    }
 }
 
 fn name(p: &Path) -> String {
@@ -212,7 +222,11 @@ fn hiding_a_file_never_improves_the_verdict() {
                         .filter(|f| {
                             matches!(
                                 f,
-                                LdsFile::Com | LdsFile::Sod | LdsFile::Dg(_) | LdsFile::CardAccess | LdsFile::CardSecurity
+                                LdsFile::Com
+                                    | LdsFile::Sod
+                                    | LdsFile::Dg(_)
+                                    | LdsFile::CardAccess
+                                    | LdsFile::CardSecurity
                             )
                         })
                         .collect();
@@ -225,13 +239,12 @@ fn hiding_a_file_never_improves_the_verdict() {
                             let cell = format!("{} {} {r:?} live", name(path), file.name());
                             match live(p, &store) {
                                 None => {}
-                                Some(rep) if rep.verdict == Verdict::Valid && exempt(file, r) => {
+                                Some(rep) if rep.verdict == Verdict::Valid && exempt(&profile, file, r) => {
                                     exempted.lock().unwrap().push(cell);
                                 }
-                                Some(rep) if rep.verdict == Verdict::Valid => failures
-                                    .lock()
-                                    .unwrap()
-                                    .push(format!("{cell}: VALID")),
+                                Some(rep) if rep.verdict == Verdict::Valid => {
+                                    failures.lock().unwrap().push(format!("{cell}: VALID"))
+                                }
                                 Some(rep) if rank(rep.verdict) > rank(complete.verdict) => failures
                                     .lock()
                                     .unwrap()
@@ -261,7 +274,12 @@ fn hiding_a_file_never_improves_the_verdict() {
     let cells = cells.into_inner().unwrap();
     eprintln!("{cells} cells; exempt (6A82 for a file nothing requires): {exempted:#?}");
     assert!(cells > 500, "only {cells} cells ran");
-    assert!(failures.is_empty(), "{} cells improved the verdict:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells improved the verdict:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn booklet(file: &str) -> Profile {
@@ -363,5 +381,9 @@ fn ref1_dump_without_its_key_files_is_not_valid() {
     bare.manifest.time = String::new();
     let r = offline(&bare, &store);
     assert_eq!(r.verdict, Verdict::Indeterminate, "{r:#?}");
-    assert!(r.because.iter().any(|b| b == "aa") && r.because.iter().any(|b| b == "ca"), "{:?}", r.because);
+    assert!(
+        r.because.iter().any(|b| b == "aa") && r.because.iter().any(|b| b == "ca"),
+        "{:?}",
+        r.because
+    );
 }

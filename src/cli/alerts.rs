@@ -102,10 +102,12 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         } else {
             String::new()
         };
-        println!(
-            "imported {} alert(s) from {source}{replaced}; the list now holds {}",
-            summary.imported, summary.total
-        );
+        output::print_text(&format!(
+            "imported {} alert(s) from {}{replaced}; the list now holds {}\n",
+            summary.imported,
+            output::sanitize_terminal(&source),
+            summary.total
+        ))?;
     }
     Ok(Outcome::ok())
 }
@@ -126,28 +128,29 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     }
     let Some(info) = info else {
         if !global.quiet {
-            println!("no alert list imported (`emrtd alerts import FILE.csv`)");
+            output::print_text("no alert list imported (`emrtd alerts import FILE.csv`)\n")?;
         }
         return Ok(Outcome::ok());
     };
     for e in &entries {
-        println!(
-            "{:<3} {:<20} {:<11} {:<10} {}",
-            e.issuer,
-            e.document_number,
+        let t = output::sanitize_terminal;
+        output::print_text(&format!(
+            "{:<3} {:<20} {:<11} {:<10} {}\n",
+            t(&e.issuer),
+            t(&e.document_number),
             e.status.name(),
-            e.since.as_deref().unwrap_or("-"),
-            e.reason.as_deref().unwrap_or("")
-        );
+            t(e.since.as_deref().unwrap_or("-")),
+            t(e.reason.as_deref().unwrap_or(""))
+        ))?;
     }
     if !global.quiet {
-        eprintln!(
+        output::diag(format_args!(
             "{} of {} entries; last import {} from {}",
             entries.len(),
             info.entries,
             crate::pki::format_time(info.imported_at),
-            info.source
-        );
+            output::sanitize_terminal(&info.source)
+        ));
     }
     Ok(Outcome::ok())
 }
@@ -158,7 +161,7 @@ fn run_clear(global: &GlobalOpts) -> anyhow::Result<Outcome> {
     if global.json {
         output::print_json(&serde_json::json!({ "removed": n }))?;
     } else if !global.quiet {
-        println!("removed {n} alert(s); no alert list is stored now");
+        output::print_text(&format!("removed {n} alert(s); no alert list is stored now\n"))?;
     }
     Ok(Outcome::ok())
 }

@@ -62,7 +62,7 @@ pub fn run(args: &CheckArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match format {
         Format::Json if args.dump.len() == 1 => {
             // one dump: one JSON document
@@ -115,6 +115,7 @@ fn paint(s: &str, code: &str, color: bool) -> String {
 
 /// The human report: the result, the counts, one line per check.
 pub fn text(r: &ConformanceReport, color: bool) -> String {
+    use super::output::sanitize_terminal as t;
     let mut s = String::new();
     let head = if r.conformant {
         paint("CONFORMANT", "1;32", color)
@@ -126,11 +127,11 @@ pub fn text(r: &ConformanceReport, color: bool) -> String {
         r.counts.pass, r.counts.fail, r.counts.warn, r.counts.skip
     ));
     if !r.failed.is_empty() {
-        s.push_str(&format!("  failed:   {}\n", r.failed.join(", ")));
+        s.push_str(&format!("  failed:   {}\n", t(&r.failed.join(", "))));
     }
-    s.push_str(&format!("  source:   {}\n", r.source));
+    s.push_str(&format!("  source:   {}\n", t(&r.source)));
     if let Some(d) = r.document.as_object() {
-        let get = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+        let get = |k: &str| t(d.get(k).and_then(|v| v.as_str()).unwrap_or("?")).into_owned();
         s.push_str(&format!(
             "  document: {} {} issued by {}\n",
             get("type"),
@@ -145,11 +146,11 @@ pub fn text(r: &ConformanceReport, color: bool) -> String {
             Status::Fail => paint("FAIL", "31", color),
             Status::Skip | Status::Indeterminate => paint("skip", "2", color),
         };
-        s.push_str(&format!("  [{mark}] {:<34} {}", c.id, c.reason));
+        s.push_str(&format!("  [{mark}] {:<34} {}", t(&c.id), t(&c.reason)));
         if let Some(reference) = &c.reference
             && (c.status == Status::Fail)
         {
-            s.push_str(&format!("  [{reference}]"));
+            s.push_str(&format!("  [{}]", t(reference)));
         }
         s.push('\n');
     }
@@ -157,11 +158,7 @@ pub fn text(r: &ConformanceReport, color: bool) -> String {
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    super::output::xml_escape(s)
 }
 
 /// The Doc 9303 part a reference names (`Doc 9303 Part 10 §4.6.2` → `Doc 9303 Part 10`).

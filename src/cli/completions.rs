@@ -34,7 +34,7 @@ pub struct CompletionsArgs {
 /// Write the completions or the man page to stdout.
 pub fn run(args: &CompletionsArgs, _global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     use clap_complete::Shell;
     let shell = match args.shell {
         Target::Bash => Shell::Bash,

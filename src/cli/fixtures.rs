@@ -70,13 +70,13 @@ fn generate(args: &GenerateArgs, global: &GlobalOpts) -> anyhow::Result<Outcome>
     if global.json {
         print_json(&g)?;
     } else if !global.quiet {
-        println!(
-            "{}: {} PKI files, {} key files, {} booklet files",
+        super::output::print_text(&format!(
+            "{}: {} PKI files, {} key files, {} booklet files\n",
             out.display(),
             g.pki_files.len(),
             g.key_files.len(),
             g.booklet_files.len()
-        );
+        ))?;
     }
     Ok(Outcome::ok())
 }

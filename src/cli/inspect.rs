@@ -99,14 +99,20 @@ pub fn run(args: &InspectArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     Ok(Outcome::ok())
 }
 
-/// Write to stdout; a closed pipe (`| head`) is not an error.
+/// Write human output to stdout: sanitised for the terminal line by line (every
+/// field is already escaped where it is rendered; this is the last guard), and a
+/// closed pipe (`| head`) is not an error.
 fn write_stdout(s: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+    let mut clean = String::with_capacity(s.len());
+    for line in s.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        clean.push_str(&output::sanitize_terminal(body));
+        clean.push_str(nl);
     }
+    output::print_text(&clean)
 }
 
 /// Order of files in a dump: EF.COM, EF.SOD, DG1…DG16, then the MF files, then others.
@@ -186,7 +192,11 @@ fn run_extract(args: &InspectArgs, out: Option<&Path>, global: &GlobalOpts) -> a
             "manifest_updated": manifest_updated,
         }))?;
     } else if !global.quiet {
-        let mut text = format!("{} image(s) written to {}\n", records.len(), out.display());
+        let mut text = format!(
+            "{} image(s) written to {}\n",
+            records.len(),
+            output::sanitize_terminal(&out.display().to_string())
+        );
         for line in super::read::image_lines(&records, &extraction.errors) {
             text.push_str(&line);
             text.push('\n');
@@ -205,15 +215,17 @@ fn run_extract(args: &InspectArgs, out: Option<&Path>, global: &GlobalOpts) -> a
     Ok(Outcome::ok())
 }
 
-/// The dump's manifest.json as written (any schema), if present and JSON.
-fn read_manifest(dir: &Path) -> Option<serde_json::Value> {
-    let bytes = std::fs::read(dir.join("manifest.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The dump's manifest.json as written (any schema), if present and JSON. One that is
+/// not a regular file or is larger than [`dump::MAX_MANIFEST`] is an error.
+fn read_manifest(dir: &Path) -> Result<Option<serde_json::Value>, dump::DumpError> {
+    Ok(dump::read_manifest_bytes(dir)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
 /// How the dump was made, from its manifest: tool, time, reader, access, images.
 fn manifest_summary(m: &serde_json::Value) -> String {
-    let s = |k: &str| m.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+    let s = |k: &str| {
+        output::sanitize_terminal(m.get(k).and_then(serde_json::Value::as_str).unwrap_or("?")).into_owned()
+    };
     let mut out = format!(
         "manifest.json: made by {} at {} with reader {}\n",
         s("tool"),
@@ -222,10 +234,8 @@ fn manifest_summary(m: &serde_json::Value) -> String {
     );
     if let Some(a) = m.get("access").filter(|a| a.is_object()) {
         let f = |k: &str| {
-            a.get(k)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("?")
-                .to_owned()
+            output::sanitize_terminal(a.get(k).and_then(serde_json::Value::as_str).unwrap_or("?"))
+                .into_owned()
         };
         let mut line = format!(
             "  access: {} {} with {}",
@@ -234,7 +244,7 @@ fn manifest_summary(m: &serde_json::Value) -> String {
             f("password")
         );
         if let Some(map) = a.get("mapping").and_then(serde_json::Value::as_str) {
-            let _ = write!(line, ", mapping {map}");
+            let _ = write!(line, ", mapping {}", output::sanitize_terminal(map));
         }
         if a.get("downgraded").and_then(serde_json::Value::as_bool) == Some(true) {
             line.push_str(" (DOWNGRADED from PACE)");
@@ -246,7 +256,10 @@ fn manifest_summary(m: &serde_json::Value) -> String {
     }
     if let Some(absent) = m.get("absent").and_then(serde_json::Value::as_array) {
         for a in absent {
-            let f = |k: &str| a.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+            let f = |k: &str| {
+                output::sanitize_terminal(a.get(k).and_then(serde_json::Value::as_str).unwrap_or("?"))
+                    .into_owned()
+            };
             let _ = writeln!(out, "  {} not read: {} {}", f("name"), f("sw"), f("meaning"));
         }
     }
@@ -275,7 +288,8 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     for e in entries {
         let e = e.with_context(|| format!("cannot read dump directory {}", dir.display()))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".bin") && e.file_type().is_ok_and(|t| t.is_file()) {
+        // every `.bin`, whatever it is: a link, FIFO or device is refused by name below
+        if name.ends_with(".bin") {
             names.push(name);
         }
     }
@@ -287,17 +301,35 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     }
     names.sort_by_key(|n| dump_order(n));
     let mut failed = 0usize;
+    let mut first_error: Option<String> = None;
     let mut json_files = Vec::new();
     let mut text = String::new();
-    let manifest = read_manifest(dir);
+    let mut manifest_refused = false;
+    let manifest = match read_manifest(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            manifest_refused = true;
+            failed += 1;
+            let msg = dump::error_text(&e);
+            if !global.json {
+                let _ = writeln!(
+                    text,
+                    "manifest.json: error: {}\n",
+                    output::sanitize_terminal(&msg)
+                );
+            }
+            first_error = Some(msg);
+            None
+        }
+    };
     if let Some(m) = &manifest {
         text.push_str(&manifest_summary(m));
     }
     for name in &names {
         let path = dir.join(name);
         let hint = file_from_dump_name(name).map(FileKind::from_lds_file);
-        let result = std::fs::read(&path)
-            .with_context(|| format!("cannot read {}", path.display()))
+        let result = dump::read_regular_file(&path, dump::MAX_DUMP_FILE, "a chip file")
+            .map_err(anyhow::Error::new)
             .map(|bytes| {
                 let r = inspect_bytes(&bytes, None, hint);
                 (bytes, r)
@@ -313,13 +345,21 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             }
             Ok((_, Err(err))) | Err(err) => {
                 failed += 1;
+                if first_error.is_none() {
+                    first_error = Some(format!("{name}: {err:#}"));
+                }
                 if global.json {
                     json_files.push(serde_json::json!({
                         "path": path.display().to_string(),
                         "error": format!("{err:#}"),
                     }));
                 } else {
-                    let _ = writeln!(text, "{name}: error: {err:#}\n");
+                    let _ = writeln!(
+                        text,
+                        "{}: error: {}\n",
+                        output::sanitize_terminal(name),
+                        output::sanitize_terminal(&format!("{err:#}"))
+                    );
                 }
             }
         }
@@ -335,9 +375,10 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     }
     if failed > 0 {
         return Err(anyhow!(
-            "{failed} of {} file(s) in {} could not be decoded",
-            names.len(),
-            dir.display()
+            "{failed} of {} file(s) in {} could not be read or decoded (first: {})",
+            names.len() + usize::from(manifest_refused),
+            dir.display(),
+            first_error.unwrap_or_default()
         ));
     }
     Ok(Outcome::with(Exit::Ok))
@@ -626,13 +667,14 @@ pub fn render(label: &str, bytes: &[u8], r: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "{label}: {} ({} bytes, sha256 {}{how})",
+        "{}: {} ({} bytes, sha256 {}{how})",
+        output::sanitize_terminal(label),
         r.kind,
         bytes.len(),
         hex::encode(sha2::Sha256::digest(bytes))
     );
     if let Some(note) = &r.note {
-        let _ = writeln!(out, "  note: {note}");
+        let _ = writeln!(out, "  note: {}", output::sanitize_terminal(note));
     }
     if matches!(r.content, Content::Tlv { .. }) {
         let _ = writeln!(out, "  (no typed decoder for {} here: BER-TLV tree)", r.kind);
@@ -641,7 +683,12 @@ pub fn render(label: &str, bytes: &[u8], r: &Report) -> String {
         n.write(2, &mut out);
     }
     for q in quirks_of(&r.content) {
-        let _ = writeln!(out, "  warning: {}: {q}", q.name());
+        let _ = writeln!(
+            out,
+            "  warning: {}: {}",
+            q.name(),
+            output::sanitize_terminal(&q.to_string())
+        );
     }
     out
 }

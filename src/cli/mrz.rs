@@ -47,7 +47,7 @@ pub fn run(args: &MrzArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     if global.json {
         print_json(&mrz)?;
     } else {
-        print!("{}", mrz.report());
+        super::output::print_text(&mrz.report())?;
     }
     Ok(if mrz.is_valid() {
         Outcome::ok()

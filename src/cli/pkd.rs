@@ -1,5 +1,6 @@
 //! `emrtd pkd import|list|stats|remove`: the trust store (CLI.md "Commands").
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -118,7 +119,7 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         let started = std::time::Instant::now();
         let r = import::import_file(&mut store, f, &opts);
         if !global.json {
-            print_import(&r, started.elapsed(), global);
+            print_import(&r, started.elapsed(), global)?;
         }
         reports.push(r);
     }
@@ -135,7 +136,14 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     Ok(Outcome::with(exit))
 }
 
-fn print_import(r: &import::FileReport, took: std::time::Duration, global: &GlobalOpts) {
+/// One import's human report; the path, errors and notes are sanitised (they quote
+/// file names, subjects and content).
+fn print_import(
+    r: &import::FileReport,
+    took: std::time::Duration,
+    global: &GlobalOpts,
+) -> anyhow::Result<()> {
+    use output::sanitize_terminal as t;
     let kind = r
         .kind
         .map(|k| {
@@ -154,22 +162,26 @@ fn print_import(r: &import::FileReport, took: std::time::Duration, global: &Glob
         FileOutcome::Refused => " REFUSED",
         FileOutcome::Failed => " FAILED",
     };
-    println!(
+    let mut out = output::stdout();
+    writeln!(
+        out,
         "{}: {kind}, signature {sig}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
-        r.path,
+        t(&r.path),
         r.added,
         r.duplicate,
         r.rejected,
         took.as_secs_f64()
-    );
+    )?;
     for e in &r.errors {
-        println!("  error: {e}");
+        writeln!(out, "  error: {}", t(e))?;
     }
+    out.flush()?;
     if !global.quiet {
         for n in &r.notes {
-            eprintln!("  note: {n}");
+            output::diag(format_args!("  note: {}", t(n)));
         }
     }
+    Ok(())
 }
 
 fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
@@ -189,17 +201,20 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         output::print_json(&J { entries: &entries })?;
         return Ok(Outcome::ok());
     }
+    use output::sanitize_terminal as t;
+    let mut out = output::stdout();
     for e in &entries {
-        let fp = e.fingerprint.get(..16).unwrap_or(&e.fingerprint);
-        let country = e.country.as_deref().unwrap_or("??");
+        let fp = t(e.fingerprint.get(..16).unwrap_or(&e.fingerprint));
+        let country = t(e.country.as_deref().unwrap_or("??"));
         match e.kind {
-            "certificate" => println!(
+            "certificate" => writeln!(
+                out,
                 "{fp}  {:<9} {country}  {}  {} .. {}  {}{}{}",
-                e.role.as_deref().unwrap_or(""),
-                e.subject,
+                t(e.role.as_deref().unwrap_or("")),
+                t(&e.subject),
                 date(e.not_before.as_deref()),
                 date(e.not_after.as_deref()),
-                e.key.as_deref().unwrap_or(""),
+                t(e.key.as_deref().unwrap_or("")),
                 if e.trusted == Some(true) { "  [anchor]" } else { "" },
                 if e.non_conformant {
                     "  [non-conformant]"
@@ -207,25 +222,28 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                     ""
                 },
             ),
-            "crl" => println!(
+            "crl" => writeln!(
+                out,
                 "{fp}  crl       {country}  {}  this {} next {}  {} entries  signature {}",
-                e.issuer,
-                date(e.this_update.as_deref()),
-                date(e.next_update.as_deref()),
+                t(&e.issuer),
+                t(date(e.this_update.as_deref())),
+                t(date(e.next_update.as_deref())),
                 e.count.unwrap_or(0),
-                e.signature.as_deref().unwrap_or("")
+                t(e.signature.as_deref().unwrap_or(""))
             ),
-            kind => println!(
+            kind => writeln!(
+                out,
                 "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}",
-                e.subject,
-                date(e.this_update.as_deref()),
+                t(&e.subject),
+                t(date(e.this_update.as_deref())),
                 e.count.unwrap_or(0),
-                e.signature.as_deref().unwrap_or("")
+                t(e.signature.as_deref().unwrap_or(""))
             ),
-        }
+        }?;
     }
+    out.flush()?;
     if !global.quiet {
-        eprintln!("{} object(s)", entries.len());
+        output::diag(format_args!("{} object(s)", entries.len()));
     }
     Ok(Outcome::ok())
 }
@@ -245,22 +263,27 @@ fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
         output::print_json(&J { countries: &stats })?;
         return Ok(Outcome::ok());
     }
-    println!(
+    use output::sanitize_terminal as t;
+    let mut out = output::stdout();
+    writeln!(
+        out,
         "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
         "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML"
-    );
+    )?;
     for s in &stats {
-        println!(
+        writeln!(
+            out,
             "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
-            s.country,
+            t(&s.country),
             s.cscas,
             s.links,
             s.dscs,
             s.crls,
-            date(s.crl_next_update.as_deref()),
-            date(s.newest_master_list.as_deref())
-        );
+            t(date(s.crl_next_update.as_deref())),
+            t(date(s.newest_master_list.as_deref()))
+        )?;
     }
+    out.flush()?;
     Ok(Outcome::ok())
 }
 
@@ -274,7 +297,14 @@ fn run_remove(a: &RemoveArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         }
         output::print_json(&J { removed: &removed })?;
     } else {
-        println!("removed {} {}", removed.kind, removed.fingerprint);
+        let mut out = output::stdout();
+        writeln!(
+            out,
+            "removed {} {}",
+            removed.kind,
+            output::sanitize_terminal(&removed.fingerprint)
+        )?;
+        out.flush()?;
     }
     Ok(Outcome::ok())
 }

@@ -1,6 +1,6 @@
 //! `emrtd read SOURCE KEY --out DIR`: dump every readable file byte-exact.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -177,18 +177,28 @@ pub fn read_document(
     let result = session.run(&mut bar);
     bar.clear();
     if let (Some(path), Some(log)) = (&global.trace, &trace) {
-        let mut f =
-            std::fs::File::create(path).with_context(|| format!("cannot write trace {}", path.display()))?;
-        log.write_jsonl(&mut f, global.trace_plain)
-            .with_context(|| format!("cannot write trace {}", path.display()))?;
+        write_trace(log, path, global.trace_plain)?;
     }
     Ok(result)
 }
 
-/// Print a short human summary of a dump.
-pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
+/// Write the APDU trace like every other output file: 0600, through a temporary file
+/// renamed into place, never through a link planted at `path`.
+pub fn write_trace(log: &TraceLog, path: &std::path::Path, plain: bool) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    log.write_jsonl(&mut buf, plain)
+        .with_context(|| format!("cannot write trace {}", path.display()))?;
+    crate::reader::dump::write_private_file(path, &buf)
+        .with_context(|| format!("cannot write trace {}", path.display()))
+}
+
+/// Print a short human summary of a dump (what came from the chip or the reader is
+/// sanitised for the terminal).
+pub fn print_summary(dump: &Dump, dir: &std::path::Path) -> anyhow::Result<()> {
+    use super::output::sanitize_terminal as t;
     let m = &dump.manifest;
-    println!("dump written to {}", dir.display());
+    let mut out = super::output::stdout();
+    writeln!(out, "dump written to {}", t(&dir.display().to_string()))?;
     if let Some(a) = &m.access {
         let mut line = format!("access: {} {} with {}", a.protocol, a.cipher, a.password);
         if let Some(map) = &a.mapping {
@@ -200,19 +210,29 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
         if a.downgraded {
             line.push_str(" (DOWNGRADED from PACE)");
         }
-        println!("{line}");
+        writeln!(out, "{}", t(&line))?;
     }
     for f in &m.files {
-        println!(
+        writeln!(
+            out,
             "  {:<16} {:>7} bytes  {:>2} APDU(s)  {:>8.1} ms",
-            f.name, f.size, f.apdus, f.ms
-        );
+            t(&f.name),
+            f.size,
+            f.apdus,
+            f.ms
+        )?;
     }
     for a in &m.absent {
-        println!("  {:<16} not read: {} ({})", a.name, a.sw, a.meaning);
+        writeln!(
+            out,
+            "  {:<16} not read: {} ({})",
+            t(&a.name),
+            t(&a.sw),
+            t(&a.meaning)
+        )?;
     }
     for line in image_lines(&m.images, &m.image_errors) {
-        println!("{line}");
+        writeln!(out, "{line}")?;
     }
     let mut tail = format!(
         "{} file(s); {} APDUs for access, {} for reading; {} recover{}; {:.1} ms",
@@ -226,14 +246,17 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) {
     if let Some(ms) = m.modelled_ms {
         tail.push_str(&format!(" (modelled contactless time {ms:.1} ms)"));
     }
-    println!("{tail}");
+    writeln!(out, "{tail}")?;
     if m.partial {
-        println!("PARTIAL dump: {}", m.errors.join("; "));
+        writeln!(out, "PARTIAL dump: {}", t(&m.errors.join("; ")))?;
     }
+    out.flush()?;
+    Ok(())
 }
 
 /// One line per extracted image and per data group whose images could not be
-/// extracted (names, formats and sizes only: the images stay on disk).
+/// extracted (names, formats and sizes only: the images stay on disk). Each line is
+/// sanitised for the terminal (formats and decoder errors quote the data).
 pub fn image_lines(
     images: &[crate::lds::extract::ImageRecord],
     errors: &[crate::lds::extract::ExtractionError],
@@ -255,10 +278,11 @@ pub fn image_lines(
             (None, Some(e)) => line.push_str(&format!(" (no PNG: {e})")),
             _ => {}
         }
-        out.push(line);
+        out.push(super::output::sanitize_terminal(&line).into_owned());
     }
     for e in errors {
-        out.push(format!("  {:<16} images not extracted: {}", e.source, e.error));
+        let line = format!("  {:<16} images not extracted: {}", e.source, e.error);
+        out.push(super::output::sanitize_terminal(&line).into_owned());
     }
     out
 }
@@ -272,7 +296,7 @@ pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             if global.json {
                 super::output::print_json(&dump.manifest)?;
             } else if !global.quiet {
-                print_summary(&dump, &args.out);
+                print_summary(&dump, &args.out)?;
             }
             Ok(Outcome::ok())
         }
@@ -281,11 +305,11 @@ pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                 partial
                     .write_with_images(&args.out)
                     .with_context(|| format!("cannot write the partial dump to {}", args.out.display()))?;
-                eprintln!(
+                super::output::diag(format_args!(
                     "emrtd: partial dump ({} file(s)) written to {}; manifest.json says it is partial",
                     partial.files.len(),
                     args.out.display()
-                );
+                ));
             }
             Err(anyhow::Error::new(failure.error))
         }

@@ -78,11 +78,12 @@ pub fn run(args: &ReadersArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         super::output::print_json(&ReadersJson { readers: &readers })?;
     } else {
         for r in &readers {
-            if r.card_present {
-                println!("{}  {}  card present  ATR {}", r.index, r.name, r.atr);
+            let name = super::output::sanitize_terminal(&r.name);
+            super::output::print_text(&if r.card_present {
+                format!("{}  {name}  card present  ATR {}\n", r.index, r.atr)
             } else {
-                println!("{}  {}  no card", r.index, r.name);
-            }
+                format!("{}  {name}  no card\n", r.index)
+            })?;
         }
     }
     if readers.is_empty() && !global.quiet {

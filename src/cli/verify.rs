@@ -126,7 +126,7 @@ fn emit(
     format: Format,
     dump: Option<&Dump>,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, report)?;
@@ -189,7 +189,8 @@ fn run_dumps(
                     let store = match &store {
                         Ok(s) => s,
                         Err(e) => {
-                            let err = anyhow::anyhow!("cannot open the trust store {}: {e}", store_path.display());
+                            let err =
+                                anyhow::anyhow!("cannot open the trust store {}: {e}", store_path.display());
                             if let Ok(mut v) = results.lock() {
                                 v.push((i, Err(err)));
                             }
@@ -243,7 +244,9 @@ fn run_dumps(
                     worst = e;
                 }
                 match format {
-                    Format::Json if !single => println!("{}", serde_json::to_string(&report)?),
+                    Format::Json if !single => {
+                        super::output::print_text(&format!("{}\n", serde_json::to_string(&report)?))?;
+                    }
                     Format::Junit => {}
                     _ => emit(&report, args, global, format, Some(&dump))?,
                 }
@@ -259,7 +262,7 @@ fn run_dumps(
     }
     if format == Format::Junit {
         let refs: Vec<&Report> = reports.iter().collect();
-        print!("{}", junit(&refs));
+        super::output::print_text(&junit(&refs))?;
     }
     Ok(Outcome::with(worst))
 }
@@ -303,9 +306,7 @@ fn verify_live(
     );
     bar.clear();
     if let (Some(path), Some(log)) = (&global.trace, &trace) {
-        let mut f =
-            std::fs::File::create(path).with_context(|| format!("cannot write trace {}", path.display()))?;
-        log.write_jsonl(&mut f, global.trace_plain)?;
+        super::read::write_trace(log, path, global.trace_plain)?;
     }
     let verified = result.map_err(|failure| anyhow::Error::new(failure.error))?;
     if let (Some(path), Some(dump)) = (&args.html, &verified.dump) {
@@ -332,8 +333,11 @@ fn status_mark(s: Status) -> &'static str {
     }
 }
 
-/// The human report: verdict first, the document, one line per check.
+/// The human report: verdict first, the document, one line per check. Every string
+/// from the document, a certificate or the file system (names, numbers, reasons,
+/// the source) is sanitised for the terminal, so none can draw a fake report.
 pub fn text(r: &Report, color: bool) -> String {
+    use super::output::sanitize_terminal as t;
     let mut s = String::new();
     let v = match r.verdict {
         Verdict::Valid => paint("VALID", "1;32", color),
@@ -342,30 +346,35 @@ pub fn text(r: &Report, color: bool) -> String {
     };
     s.push_str(&v);
     if !r.because.is_empty() {
-        s.push_str(&format!("  ({})", r.because.join(", ")));
+        s.push_str(&format!("  ({})", t(&r.because.join(", "))));
     }
     s.push('\n');
     let d = &r.document;
+    let o = |v: &Option<String>, none: &'static str| t(v.as_deref().unwrap_or(none)).into_owned();
     if let Some(names) = &d.names {
-        s.push_str(&format!("  holder:   {names}\n"));
+        s.push_str(&format!("  holder:   {}\n", t(names)));
     }
     if let Some(n) = &d.number {
         s.push_str(&format!(
             "  document: {} {} no. {}, issued by {}\n",
-            d.kind.as_deref().unwrap_or(""),
-            d.code.as_deref().unwrap_or(""),
-            n,
-            d.issuer.as_deref().unwrap_or("?")
+            o(&d.kind, ""),
+            o(&d.code, ""),
+            t(n),
+            o(&d.issuer, "?")
         ));
         s.push_str(&format!(
             "  born {}  expires {}  sex {}  nationality {}\n",
-            d.birth.as_deref().unwrap_or("?"),
-            d.expiry.as_deref().unwrap_or("?"),
-            d.sex.as_deref().unwrap_or("?"),
-            d.nationality.as_deref().unwrap_or("?")
+            o(&d.birth, "?"),
+            o(&d.expiry, "?"),
+            o(&d.sex, "?"),
+            o(&d.nationality, "?")
         ));
     }
-    s.push_str(&format!("  source:   {} (checked for {})\n", r.source, r.at));
+    s.push_str(&format!(
+        "  source:   {} (checked for {})\n",
+        t(&r.source),
+        t(&r.at)
+    ));
     for c in &r.checks {
         let mark = match c.status {
             Status::Pass => paint(status_mark(c.status), "32", color),
@@ -374,17 +383,15 @@ pub fn text(r: &Report, color: bool) -> String {
             Status::Indeterminate => paint(status_mark(c.status), "33", color),
             Status::Skip => paint(status_mark(c.status), "2", color),
         };
-        s.push_str(&format!("  [{mark}] {:<24} {}\n", c.id, c.reason));
+        s.push_str(&format!("  [{mark}] {:<24} {}\n", t(&c.id), t(&c.reason)));
     }
     s
 }
 
+/// XML/HTML text: markup escaped, and every control character, bidi override and
+/// XML-invalid character shown escaped ([`super::output::xml_escape`]).
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    super::output::xml_escape(s)
 }
 
 /// JUnit XML: one testsuite per document, one testcase per check (fail → failure,

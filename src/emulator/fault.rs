@@ -43,7 +43,8 @@
 //! * on the link, before the chip sees the command: `card_removed`, `transient_error`
 //!   (`processed = true`: the chip ran the command and the answer was lost), `slow`;
 //! * inside the chip, on the plain response before secure messaging protects it:
-//!   `status` (another status word, authenticated), `overlong` (more data than Le),
+//!   `status` (another status word, authenticated), `refuse` (a status word alone,
+//!   without the data, authenticated), `overlong` (more data than Le),
 //!   `unexpected_data` (data where none belongs), `wrong_ssc` (the response is
 //!   protected under SSC+1, and the chip's counter stays skewed);
 //! * on the wire, after protection: `wrong_mac` (a flipped byte in DO'8E),
@@ -140,6 +141,13 @@ pub enum ApduFault {
     /// The chip answers `sw` (keeping its data) — authenticated when under secure
     /// messaging.
     Status {
+        /// The status word.
+        sw: StatusWord,
+    },
+    /// The chip refuses: it answers `sw` alone, without data — authenticated when under
+    /// secure messaging. (A hiding chip: 6982 to a file it does not want read, 6282 with
+    /// nothing at all, 6D00 …)
+    Refuse {
         /// The status word.
         sw: StatusWord,
     },
@@ -387,6 +395,7 @@ enum Kind {
     WrongSsc,
     PlainError,
     Status,
+    Refuse,
     Overlong,
     UnexpectedData,
     Trailing,
@@ -407,6 +416,7 @@ impl Kind {
             Kind::WrongSsc => "wrong_ssc",
             Kind::PlainError => "plain_error",
             Kind::Status => "status",
+            Kind::Refuse => "refuse",
             Kind::Overlong => "overlong",
             Kind::UnexpectedData => "unexpected_data",
             Kind::Trailing => "trailing",
@@ -424,7 +434,7 @@ impl Kind {
             Kind::CardRemoved | Kind::WrongMac | Kind::WrongSsc | Kind::EndlessGetResponse => &[],
             Kind::TransientError => &["processed"],
             Kind::Slow => &["ms"],
-            Kind::PlainError | Kind::Status => &["sw"],
+            Kind::PlainError | Kind::Status | Kind::Refuse => &["sw"],
             Kind::Overlong => &["extra"],
             Kind::UnexpectedData | Kind::Trailing => &["data"],
             Kind::Garbage => &["len", "seed"],
@@ -598,6 +608,12 @@ impl TryFrom<FaultToml> for Fault {
                 },
             },
             Kind::Status => ApduFault::Status {
+                sw: parse_sw(
+                    kind,
+                    t.sw.as_deref().ok_or(FaultError::Missing { kind, param: "sw" })?,
+                )?,
+            },
+            Kind::Refuse => ApduFault::Refuse {
                 sw: parse_sw(
                     kind,
                     t.sw.as_deref().ok_or(FaultError::Missing { kind, param: "sw" })?,
@@ -1020,6 +1036,10 @@ impl Injector {
         for f in &self.firing {
             match f {
                 ApduFault::Status { sw } => resp.sw = *sw,
+                ApduFault::Refuse { sw } => {
+                    resp.sw = *sw;
+                    resp.data.clear();
+                }
                 ApduFault::Overlong { extra } if cmd.le.is_some() => {
                     resp.data.extend(std::iter::repeat_n(0xEE, *extra));
                 }

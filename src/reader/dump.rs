@@ -2,9 +2,22 @@
 //! files exactly as read, and `manifest.json` describing how they were read.
 //!
 //! Dumps hold personal data: directories are created 0700 and files 0600.
+//!
+//! A dump directory may come from elsewhere (a tar received by mail), so both
+//! directions are defensive (docs/limits.md):
+//! - **Reading** takes only regular files inside the directory: a symbolic link is
+//!   refused, never followed; a FIFO, socket or device is refused without blocking
+//!   (opened `O_NONBLOCK | O_NOFOLLOW`, then checked again on the open file); each
+//!   file is capped at the reader's own limit for a file from a chip
+//!   ([`MAX_DUMP_FILE`]) and `manifest.json` at [`MAX_MANIFEST`], read through a
+//!   bounded reader, so a sparse 4 GiB file or `/dev/zero` costs nothing.
+//! - **Writing** goes to a temporary file with a random name created `O_EXCL` in the
+//!   target directory (the `tempfile` crate), mode 0600, then renamed into place. A
+//!   symbolic link or any other non-regular file where an output file would go is
+//!   refused before anything is written.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +29,14 @@ use crate::lds::extract::{self, ExtractedImage, Extraction, ExtractionError, Ima
 
 /// Current manifest schema version.
 pub const SCHEMA: u32 = 1;
+
+/// Largest file a dump may hold: the reader's own limit for one file from a chip
+/// ([`crate::reader::engine::MAX_FILE`]); `emrtd read` never writes a larger one.
+pub const MAX_DUMP_FILE: usize = crate::reader::engine::MAX_FILE;
+
+/// Largest `manifest.json` read. A manifest written by `emrtd read` is a few KiB
+/// (its lists are bounded by the read's APDU, recovery and file limits).
+pub const MAX_MANIFEST: usize = 1024 * 1024;
 
 /// Errors writing or loading a dump.
 #[derive(Debug, Error)]
@@ -58,6 +79,36 @@ pub enum DumpError {
     NotEmpty {
         /// Path.
         path: PathBuf,
+    },
+    /// A file to read is not a regular file (a symbolic link, FIFO, device, …).
+    #[error("{path} is {what}: refused (only regular files inside the dump directory are read)")]
+    NotRegular {
+        /// Path.
+        path: PathBuf,
+        /// What it is ("a symbolic link", "a FIFO", …).
+        what: &'static str,
+    },
+    /// A file to read is larger than its cap.
+    #[error("{path} is {size} bytes, more than the {limit} {whose} may have")]
+    TooLarge {
+        /// Path.
+        path: PathBuf,
+        /// Its size (at least; a file that grows is stopped at the cap + 1).
+        size: u64,
+        /// The cap.
+        limit: usize,
+        /// Whose cap ("a chip file", "manifest.json").
+        whose: &'static str,
+    },
+    /// Where an output file would go there is something other than a regular file.
+    #[error(
+        "{path} is {what}: refused, nothing is written through it (remove it or choose another directory)"
+    )]
+    UnsafeTarget {
+        /// Path.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
     },
 }
 
@@ -283,22 +334,132 @@ pub fn create_private_dir(dir: &Path) -> Result<(), DumpError> {
     }
 }
 
-/// Write a file readable only by its owner (replacing it atomically).
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), DumpError> {
-    let tmp = path.with_extension("tmp~");
+/// What a file system object that is not a regular file is, for messages.
+fn kind_name(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
     {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
         }
-        let mut f = opts.open(&tmp).map_err(io("cannot create", &tmp))?;
-        f.write_all(bytes).map_err(io("cannot write", &tmp))?;
-        f.sync_all().map_err(io("cannot write", &tmp))?;
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
     }
-    std::fs::rename(&tmp, path).map_err(io("cannot write", path))
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Read a regular file of at most `limit` bytes, without following a symbolic link
+/// and without blocking on a FIFO or device. `whose` names the cap in the error
+/// ("a chip file"). Not-found and other I/O errors come back as [`DumpError::Io`]
+/// (the source keeps the kind).
+pub fn read_regular_file(path: &Path, limit: usize, whose: &'static str) -> Result<Vec<u8>, DumpError> {
+    let too_large = |size: u64| DumpError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit,
+        whose,
+    };
+    let not_regular = |what| DumpError::NotRegular {
+        path: path.to_path_buf(),
+        what,
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(io("cannot read", path))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind_name(meta.file_type())));
+    }
+    if meta.len() > limit as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // swapped for a link or a FIFO since the check above: fail, don't follow or block
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_regular("a symbolic link")),
+        Err(e) => return Err(io("cannot read", path)(e)),
+    };
+    let meta = file.metadata().map_err(io("cannot read", path))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind_name(meta.file_type())));
+    }
+    if meta.len() > limit as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let expected = usize::try_from(meta.len()).unwrap_or(limit).min(limit);
+    let mut bytes = Vec::with_capacity(expected);
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(io("cannot read", path))?;
+    if bytes.len() > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Whether a read error is "no such file".
+fn not_found(e: &DumpError) -> bool {
+    matches!(e, DumpError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// Refuse an output path that exists as anything but a regular file (a planted
+/// symbolic link, a FIFO, a directory). A regular file is replaced by the rename.
+pub fn check_write_target(path: &Path) -> Result<(), DumpError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) => Err(DumpError::UnsafeTarget {
+            path: path.to_path_buf(),
+            what: kind_name(m.file_type()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io("cannot write", path)(e)),
+    }
+}
+
+/// Write a file readable only by its owner, replacing it atomically: the bytes go to
+/// a new temporary file with a random name, created exclusively (`O_EXCL`, so a
+/// planted link is never opened) and 0600 in the same directory, synced, then
+/// renamed over `path`. A symbolic link or other non-regular file at `path` is
+/// refused ([`DumpError::UnsafeTarget`]); nothing is written through it.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), DumpError> {
+    check_write_target(path)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".emrtd-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(io("cannot create a file in", dir))?;
+    tmp.write_all(bytes).map_err(io("cannot write", tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io("cannot write", path))?;
+    tmp.persist(path).map_err(|e| io("cannot write", path)(e.error))?;
+    Ok(())
 }
 
 impl Dump {
@@ -310,12 +471,16 @@ impl Dump {
         self.write_parts(dir, &[])
     }
 
-    /// Extract the images of the dump ([`crate::lds::extract`]), list them in the
-    /// manifest (`images`, `image_errors`), and write the files, the images (0600)
-    /// and the manifest last. Returns what was extracted.
+    /// Write the files, then extract the images of the dump
+    /// ([`crate::lds::extract`]), list them in the manifest (`images`,
+    /// `image_errors`), and write the images (0600) and the manifest last. The
+    /// document's files are on disk before any picture is decoded, so a decoder that
+    /// fails (or takes the process down) never costs the chip's evidence. Returns
+    /// what was extracted.
     pub fn write_with_images(&mut self, dir: &Path) -> Result<Extraction, DumpError> {
+        self.write_files(dir)?;
         let extraction = self.extract_images();
-        self.write_parts(dir, &extraction.images)?;
+        self.write_rest(dir, &extraction.images)?;
         Ok(extraction)
     }
 
@@ -328,17 +493,40 @@ impl Dump {
     }
 
     fn write_parts(&self, dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpError> {
+        self.write_files(dir)?;
+        self.write_rest(dir, images)
+    }
+
+    /// Create `dir`, refuse one that holds a dump or a non-regular file under any name
+    /// to be written (before the first byte is written: no half-written dump next
+    /// to a planted link), and write the document's files.
+    fn write_files(&self, dir: &Path) -> Result<(), DumpError> {
         create_private_dir(dir)?;
         let manifest_path = dir.join("manifest.json");
-        if manifest_path.exists() {
+        if std::fs::symlink_metadata(&manifest_path).is_ok_and(|m| m.is_file()) {
             return Err(DumpError::NotEmpty {
                 path: dir.to_path_buf(),
             });
         }
+        check_write_target(&manifest_path)?;
+        for file in self.files.keys() {
+            check_write_target(&dir.join(file.dump_file_name()))?;
+        }
         for (file, bytes) in &self.files {
             write_private_file(&dir.join(file.dump_file_name()), bytes)?;
         }
+        Ok(())
+    }
+
+    /// The images, then the manifest, last.
+    fn write_rest(&self, dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpError> {
+        for image in images {
+            for (name, _) in image.files() {
+                check_write_target(&dir.join(name))?;
+            }
+        }
         write_images(dir, images)?;
+        let manifest_path = dir.join("manifest.json");
         let json = serde_json::to_vec_pretty(&self.manifest).map_err(|source| DumpError::Manifest {
             path: manifest_path.clone(),
             source,
@@ -351,16 +539,16 @@ impl Dump {
     /// common `EF_COM.bin`/`DG1.bin`/`Datagroup1.bin` spellings.
     pub fn load(dir: &Path) -> Result<Dump, DumpError> {
         let manifest_path = dir.join("manifest.json");
-        let manifest = if manifest_path.exists() {
-            let bytes = std::fs::read(&manifest_path).map_err(io("cannot read", &manifest_path))?;
-            serde_json::from_slice(&bytes).map_err(|source| DumpError::Manifest {
+        let manifest = match read_manifest_bytes(dir)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| DumpError::Manifest {
                 path: manifest_path.clone(),
                 source,
-            })?
-        } else {
-            let mut m = Manifest::new(format!("directory {}", dir.display()), &[]);
-            m.time = String::new();
-            m
+            })?,
+            None => {
+                let mut m = Manifest::new(format!("directory {}", dir.display()), &[]);
+                m.time = String::new();
+                m
+            }
         };
         let mut files = BTreeMap::new();
         let entries = std::fs::read_dir(dir).map_err(io("cannot read directory", dir))?;
@@ -371,7 +559,7 @@ impl Dump {
                 continue;
             };
             let path = entry.path();
-            let bytes = std::fs::read(&path).map_err(io("cannot read", &path))?;
+            let bytes = read_regular_file(&path, MAX_DUMP_FILE, "a chip file")?;
             files.insert(file, bytes);
         }
         if files.is_empty() {
@@ -380,6 +568,16 @@ impl Dump {
             });
         }
         Ok(Dump { files, manifest })
+    }
+}
+
+/// The bytes of `dir/manifest.json` (bounded, regular file only), or None when there
+/// is none.
+pub fn read_manifest_bytes(dir: &Path) -> Result<Option<Vec<u8>>, DumpError> {
+    match read_regular_file(&dir.join("manifest.json"), MAX_MANIFEST, "manifest.json") {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -410,11 +608,14 @@ pub fn write_images(dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpErr
     for image in images {
         for (name, bytes) in image.files() {
             let path = dir.join(name);
-            match std::fs::read(&path) {
+            check_write_target(&path)?;
+            match read_regular_file(&path, bytes.len(), "the image") {
                 Ok(existing) if existing == bytes => continue,
-                Ok(_) => return Err(DumpError::WouldOverwrite { path }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io("cannot read", &path)(e)),
+                Ok(_) | Err(DumpError::TooLarge { .. }) => {
+                    return Err(DumpError::WouldOverwrite { path });
+                }
+                Err(e) if not_found(&e) => {}
+                Err(e) => return Err(e),
             }
             write_private_file(&path, bytes)?;
         }
@@ -428,10 +629,8 @@ pub fn write_images(dir: &Path, images: &[ExtractedImage]) -> Result<(), DumpErr
 /// has no manifest.
 pub fn update_manifest_images(dir: &Path, extraction: &Extraction) -> Result<bool, DumpError> {
     let path = dir.join("manifest.json");
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io("cannot read", &path)(e)),
+    let Some(bytes) = read_manifest_bytes(dir)? else {
+        return Ok(false);
     };
     let malformed = |source| DumpError::Manifest {
         path: path.clone(),

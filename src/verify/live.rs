@@ -63,11 +63,20 @@ pub fn read_and_verify<T: Transport>(
     progress: &mut dyn ReadProgress,
     trace: Option<TraceLog>,
 ) -> Result<LiveVerification, ReadFailure> {
-    let session = Session::new(transport, password.clone(), options.read.clone(), rng, trace.clone());
+    let session = Session::new(
+        transport,
+        password.clone(),
+        options.read.clone(),
+        rng,
+        trace.clone(),
+    );
     let (no_aa, no_ca) = (options.no_aa, options.no_ca);
     let result = session.run_then(progress, |dump, ch, rng| {
         let mut live = LiveResults::default();
-        let dg14 = dump.files.get(&LdsFile::Dg(14)).map(|b| SecurityInfos::decode_dg14(b));
+        let dg14 = dump
+            .files
+            .get(&LdsFile::Dg(14))
+            .map(|b| SecurityInfos::decode_dg14(b));
         if !no_aa && let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
             if let Some(t) = &trace {
                 t.set_context("Active Authentication");
@@ -95,7 +104,10 @@ pub fn read_and_verify<T: Transport>(
             });
         }
         let cam_done = dump.manifest.chip_authentication.is_some();
-        if !no_ca && !cam_done && let Some(infos) = ca_key_source(dump, dg14.as_ref()) {
+        if !no_ca
+            && !cam_done
+            && let Some(infos) = ca_key_source(dump, dg14.as_ref())
+        {
             if let Some(t) = &trace {
                 t.set_context("Chip Authentication");
             }

@@ -493,10 +493,14 @@ pub fn passive_authentication(
         Some(Ok(_)) => {}
         Some(Err(e)) => {
             out.dg14_error = Some(error_chain(e));
-            out.require_ca("DG14 is present but does not decode, so it cannot show that the chip has no CA key");
+            out.require_ca(
+                "DG14 is present but does not decode, so it cannot show that the chip has no CA key",
+            );
         }
         None if out.listed(14) => {
-            out.require_ca("EF.SOD lists DG14, which was not available to show whether the chip has a CA key");
+            out.require_ca(
+                "EF.SOD lists DG14, which was not available to show whether the chip has a CA key",
+            );
         }
         None => {}
     }
@@ -596,7 +600,10 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut
                     "size": bytes.len(),
                 });
                 let check = if !crate::crypto::ct_eq(&actual, expected) {
-                    Check::fail(id, format!("DG{n} was altered: its hash differs from the one in EF.SOD"))
+                    Check::fail(
+                        id,
+                        format!("DG{n} was altered: its hash differs from the one in EF.SOD"),
+                    )
                 } else if authenticated {
                     out.verified_dgs.push(n);
                     Check::pass(id, format!("DG{n} matches its hash in EF.SOD"))
@@ -636,16 +643,12 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut
                             refusal(a)
                         ),
                     ),
-                    (None, true) => Check::fail(
-                        id,
-                        format!("EF.SOD lists DG{n}, but the chip did not deliver it"),
-                    ),
+                    (None, true) => {
+                        Check::fail(id, format!("EF.SOD lists DG{n}, but the chip did not deliver it"))
+                    }
                     (Some(a), false) => Check::fail(
                         id,
-                        format!(
-                            "EF.SOD lists DG{n}, but when this dump was made {}",
-                            refusal(a)
-                        ),
+                        format!("EF.SOD lists DG{n}, but when this dump was made {}", refusal(a)),
                     ),
                     (None, false) => Check::indeterminate(
                         id,
@@ -685,7 +688,9 @@ fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool) -> Check
                 ),
             ),
             (None, true) => Check::fail(id, "the chip did not deliver EF.COM"),
-            (None, false) => Check::indeterminate(id, "EF.COM is not in the dump: it cannot be compared with EF.SOD"),
+            (None, false) => {
+                Check::indeterminate(id, "EF.COM is not in the dump: it cannot be compared with EF.SOD")
+            }
         }
         .reference("Doc 9303 Part 10 §4.6.1");
     };
@@ -748,8 +753,16 @@ fn card_security(
                 id,
                 format!(
                     "the chip {} EF.CardSecurity, which holds the key of the PACE-CAM it {}",
-                    if a.is_some() { "says it has no" } else { "did not deliver" },
-                    if cam_used { "ran" } else { "offers in its signed DG14" }
+                    if a.is_some() {
+                        "says it has no"
+                    } else {
+                        "did not deliver"
+                    },
+                    if cam_used {
+                        "ran"
+                    } else {
+                        "offers in its signed DG14"
+                    }
                 ),
             )),
             (_, false) if needed => Some(Check::indeterminate(

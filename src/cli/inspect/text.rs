@@ -33,8 +33,16 @@ impl Node {
         self
     }
 
+    /// Every node's text is sanitised here, once, for the terminal: names, DG11/DG12
+    /// fields, certificate subjects and anything else a file holds cannot print
+    /// control characters, new lines or bidi overrides.
     pub(super) fn write(&self, indent: usize, out: &mut String) {
-        let _ = writeln!(out, "{:indent$}{}", "", self.text);
+        let _ = writeln!(
+            out,
+            "{:indent$}{}",
+            "",
+            crate::cli::output::sanitize_terminal(&self.text)
+        );
         for k in &self.kids {
             k.write(indent + 2, out);
         }

@@ -637,6 +637,37 @@ fn genuine(k: &Keys) -> Vec<Entry> {
         ),
         valid(),
     ));
+    // DG14 with the PACEInfo only: the Chip Authentication key is published in
+    // EF.CardSecurity alone, so the reader takes it from there
+    let dg14_pace_only = crate::lds::security_infos::SecurityInfos::from_infos(vec![
+        crate::lds::security_infos::SecurityInfo::Pace(crate::lds::security_infos::PaceInfo::new(
+            crate::lds::security_infos::PaceProtocol {
+                mapping: crate::lds::security_infos::PaceMapping::EcdhGm,
+                cipher: crate::lds::security_infos::CipherSuite::Aes128,
+            },
+            Some(13),
+        )),
+    ])
+    .encode_dg14();
+    v.push(entry(
+        "ca-in-card-security.toml",
+        "genuine; PACE ECDH-GM brainpoolP256r1 AES-128 (+ BAC), Chip Authentication key published\n\
+         only in EF.CardSecurity (DG14 lists the PACEInfo alone): CA runs with that key.",
+        "ca-in-card-security",
+        "genuine; PACE ECDH-GM bp256 AES-128 + BAC, CA key only in EF.CardSecurity; signed by ut-dsc-valid",
+        &format!(
+            "{}can = \"680680\"\nca_private_key = \"{}\"\n",
+            mrz_key(&td3("UTO", "SPECIMEN<<CS<BOOKLET", "UTP000680", "850101", 'F', "330101")),
+            k.cam
+        ),
+        &format!(
+            "{}\n{}\n[ca]\nparameter_id = 13\ncipher = \"AES-128\"\n\n[files]\nDG2 = {{ path = \"data/specimen-dg2.bin\" }}\nDG14 = {{ hex = \"{}\" }}\n\n{signed}",
+            chip_table(true, 65536, true),
+            pace_table("ECDH-GM", "AES-128", 13),
+            hex::encode_upper(&dg14_pace_only)
+        ),
+        valid(),
+    ));
     v.push(entry(
         "xa-booklet.toml",
         "genuine XA passport: DSC with explicit brainpoolP256r1 parameters (ECDSA), PACE\n\
@@ -736,7 +767,7 @@ fn forged(
             ref1_mrz()
         )),
         &tamper(&format!("mrz = \"\"\"\n{}\n\"\"\"\n", ref1_mrz_renamed())),
-        invalid(&["pa.dg_hash.DG1"]),
+        invalid(&["pa.dg_hash.DG1", "lds.dg11_consistency"]),
     );
     f(
         "dg1-chip-only",
@@ -818,7 +849,7 @@ fn forged(
             "file = \"DG11\"\nhex = \"{}\"\n",
             hex::encode_upper(&dg11)
         )),
-        invalid(&["pa.dg_hash.DG11"]),
+        invalid(&["pa.dg_hash.DG11", "lds.dg11_consistency"]),
     );
     f(
         "dg11-removed",
@@ -937,7 +968,7 @@ fn forged(
         "DG15 removed from the chip to dodge Active Authentication; EF.SOD and EF.COM still list it",
         &on_ref1(""),
         &tamper("file = \"DG15\"\nremove = true\n"),
-        invalid(&["pa.dg_hash.DG15"]),
+        invalid(&["pa.dg_hash.DG15", "aa"]),
     );
     let dg15 = hex_of(ref1, LdsFile::Dg(15), "ref1.toml")?;
     f(
@@ -1044,7 +1075,7 @@ fn forged(
         "DG11 on the chip and in EF.COM but left out of the LDSSecurityObject (signed by a trusted DSC)",
         &on_ref1(""),
         "[sign]\nexclude = [\"DG11\"]\n",
-        invalid(&["pa.com_consistency"]),
+        invalid(&["pa.com_consistency", "pa.dg_hash.DG11"]),
     );
 
     // --- DSC / CSCA
@@ -1076,7 +1107,15 @@ fn forged(
                 "350630"
             ))
         )),
-        &sign_table("xc-dsc", "signing_time = \"2023-06-01T09:00:00Z\"\n"),
+        &format!(
+            "{}\n{}",
+            sign_table("xc-dsc", "signing_time = \"2023-06-01T09:00:00Z\"\n"),
+            dg11_table(&Dg11Toml {
+                full_name: Some("SPECIMEN<<XC<BOOKLET".into()),
+                full_date_of_birth: Some("19880303".into()),
+                ..ref1_dg11()
+            })
+        ),
         invalid(&["pa.csca_validity", "pa.card_security"]),
     );
     f(
@@ -1120,7 +1159,7 @@ fn forged(
     // its signed EF.SOD, so a refused file is a failure, never a missing feature
     let refuse = |file: &str, sw: &str, extra: &str| {
         format!(
-            "\n[[faults]]\nkind = \"status\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
+            "\n[[faults]]\nkind = \"refuse\"\nsw = \"{sw}\"\ncommand = \"read_binary\"\nfile = \"{file}\"\n{extra}"
         )
     };
     f(
@@ -1165,6 +1204,13 @@ fn forged(
             refuse("DG2", "6282", "nth = 20\ntimes = 1000\n")
         ),
         invalid(&["pa.dg_hash.DG2"]),
+    );
+    f(
+        "ca-in-card-security-clone",
+        "a clone of a chip whose CA key is only in EF.CardSecurity: the chip's CA key is a cloner's",
+        &derived("ca-in-card-security.toml", ""),
+        &tamper(&format!("chip_ca_private_key = \"{}\"\n", k.cam_wrong)),
+        invalid(&["ca"]),
     );
     f(
         "pace-cam-wrong-key",
@@ -1242,7 +1288,15 @@ fn indeterminate_entries() -> Vec<Entry> {
                     ))
                 ),
             ),
-            &sign_table("xb-dsc-valid", ""),
+            &format!(
+                "{}\n{}",
+                sign_table("xb-dsc-valid", ""),
+                dg11_table(&Dg11Toml {
+                    full_name: Some("SPECIMEN<<XB<BOOKLET".into()),
+                    full_date_of_birth: Some("19870202".into()),
+                    ..ref1_dg11()
+                })
+            ),
             indeterminate(&["pa.crl", "pa.card_security"]),
         ),
         entry(
@@ -1264,7 +1318,15 @@ fn indeterminate_entries() -> Vec<Entry> {
                     ))
                 ),
             ),
-            &sign_table("untrusted/zz-dsc", ""),
+            &format!(
+                "{}\n{}",
+                sign_table("untrusted/zz-dsc", ""),
+                dg11_table(&Dg11Toml {
+                    full_name: Some("SPECIMEN<<ZZ<BOOKLET".into()),
+                    full_date_of_birth: Some("19860606".into()),
+                    ..ref1_dg11()
+                })
+            ),
             indeterminate(&[
                 "pa.dsc_chain",
                 "pa.dsc_validity",
