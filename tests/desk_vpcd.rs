@@ -417,18 +417,25 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     card.stop();
     desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());
 
-    // 3. no CSCA for the signer: INDETERMINATE. The desk opens the store for each
-    // read, so taking it away leaves a genuine document without its CSCA.
-    // (pkd-fixtures/booklets/indeterminate-no-csca.toml is not used: today its DG11,
-    // inherited from ref1.toml, contradicts its DG1, so it is INVALID.)
-    let away = stack.dir().join("trust.db.away");
-    std::fs::rename(&store, &away).unwrap();
-    let mut card = stack.insert(&genuine, "no-csca");
-    desk.scan_mrz(&genuine);
+    // 3. no CSCA for the signer: INDETERMINATE
+    let no_csca = booklet("indeterminate-no-csca.toml");
+    let mut card = stack.insert(&no_csca, "no-csca");
+    desk.scan_mrz(&no_csca);
     let s = desk.wait("a result", T, |s| state_is(s, "result"));
     assert_eq!(s["verdict"], "INDETERMINATE", "{s}");
     assert_eq!(s["checks"][0]["status"], "indeterminate", "{s}");
+    assert_eq!(s["checks"][0]["id"], "pa.dsc_chain", "{s}");
     screenshot(&desk, "05-no-csca-indeterminate", "1280,720");
+    card.stop();
+    desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());
+    // and a genuine document with the trust store taken away (the desk opens the store
+    // for each read)
+    let away = stack.dir().join("trust.db.away");
+    std::fs::rename(&store, &away).unwrap();
+    let mut card = stack.insert(&genuine, "no-store");
+    desk.scan_mrz(&genuine);
+    let s = desk.wait("a result", T, |s| state_is(s, "result"));
+    assert_eq!(s["verdict"], "INDETERMINATE", "{s}");
     card.stop();
     desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());
     std::fs::rename(&away, &store).unwrap();
