@@ -475,3 +475,52 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     );
     assert!(!log.contains("SPECIMEN") && !log.contains("UTR100001"), "{log}");
 }
+
+#[test]
+fn pcscd_stopped_and_started_again_is_a_clear_state_and_the_desk_carries_on() {
+    let Some(mut stack) = Stack::up() else { return };
+    if !stack.pcscd.owned() {
+        // not a missing tool (so no failure under $EMRTD_REQUIRE_PCSCD): someone else's
+        // pcscd is running and it is not ours to stop
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: a pcscd started elsewhere is running; not stopping it ***\n"
+        );
+        return;
+    }
+    if !Path::new(CHROMIUM).exists() {
+        support::skip_without("chromium", "/usr/bin/chromium missing (Debian package chromium)");
+        return;
+    }
+    let genuine = booklet("ref1.toml");
+    let store = fixture_store(stack.dir());
+    let mut desk = Desk::start(&store, stack.slot.0, stack.dir().join("desk-restart.log"));
+    let mut card = stack.insert(&genuine, "before-restart");
+    desk.scan_mrz(&genuine);
+    let s = desk.wait("a result", T, |s| state_is(s, "result"));
+    assert_eq!(s["verdict"], "VALID", "{s}");
+
+    // pcscd goes away with the document on the reader: the verdict goes too
+    card.kill();
+    stack.pcscd.stop();
+    let s = desk.wait("the service missing", T, |s| s["reader_ok"] == false);
+    assert_eq!(s["state"], "waiting");
+    assert!(
+        s["verdict"].is_null() && s.get("document").is_none(),
+        "stale verdict: {s}"
+    );
+    assert!(s["problem"].as_str().unwrap().contains("pcscd"), "{s}");
+    screenshot(&desk, "08-pcscd-stopped", "1280,720");
+
+    // back: the desk finds the reader again by itself and reads the next document
+    stack.pcscd = Pcscd::start_or_reuse().unwrap();
+    desk.wait("the reader back", T, |s| {
+        s["reader_ok"] == true && s["card_present"] == false
+    });
+    let mut card = stack.insert(&genuine, "after-restart");
+    desk.scan_mrz(&genuine);
+    let s = desk.wait("a result after the restart", T, |s| state_is(s, "result"));
+    assert_eq!(s["verdict"], "VALID", "{s}");
+    card.stop();
+    desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());
+}

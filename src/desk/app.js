@@ -43,6 +43,17 @@
     $("highlights").replaceChildren();
     $("all").open = false;
   }
+  // tell the desk when the verdict is on screen (after the next paint), and how long
+  // after the card was seen: the desk_verdict_latency_ms benchmark
+  function reportRendered(s) {
+    if (!s.card_present_at_ms) return;
+    requestAnimationFrame(() => setTimeout(() => {
+      const latency = Date.now() - s.card_present_at_ms;
+      fetch(withToken("/rendered"), { method: "POST", cache: "no-store",
+        headers: { "X-Emrtd-Desk": "rendered", "Content-Type": "application/json" },
+        body: JSON.stringify({ result_id: s.result_id, latency_ms: latency }) }).catch(() => {});
+    }, 0));
+  }
   function renderResult(s) {
     if (shownResult === s.result_id) return;
     clearResult();
@@ -80,6 +91,7 @@
     } else {
       $("noface").hidden = false;
     }
+    reportRendered(s);
   }
   function render(s) {
     const t0 = performance.now();

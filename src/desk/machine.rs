@@ -137,8 +137,23 @@ pub struct Machine {
     /// A problem to show (wrong MRZ, read interrupted, not an eMRTD, no reader).
     problem: Option<String>,
     reader_problem: Option<String>,
+    /// When the card in the reader was first seen there (Unix ms; for the page's
+    /// latency figure).
+    present_at_ms: Option<u64>,
+    /// Reads restarted in a row because the card vanished and came back (a card the
+    /// reader sees but cannot talk to must not be retried for ever).
+    restarts: u32,
     /// Bumped on every change the page must see.
     seq: u64,
+}
+
+/// Most reads restarted in a row for one placement of a document.
+const MAX_RESTARTS: u32 = 3;
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Default for Machine {
@@ -160,6 +175,8 @@ impl Machine {
             partial: None,
             problem: None,
             reader_problem: None,
+            present_at_ms: None,
+            restarts: 0,
             seq: 0,
         }
     }
@@ -241,6 +258,9 @@ impl Machine {
         match event {
             Event::CardPresent => {
                 self.reader_problem = None;
+                if !self.card_present {
+                    self.present_at_ms = Some(unix_ms());
+                }
                 self.card_present = true;
                 match &mut self.phase {
                     Phase::Waiting => self.start_read(),
@@ -253,7 +273,10 @@ impl Machine {
                 }
             }
             Event::CardAbsent => {
+                self.reader_problem = None;
+                self.restarts = 0;
                 self.card_present = false;
+                self.present_at_ms = None;
                 match &mut self.phase {
                     Phase::Reading { card_gone, .. } => {
                         *card_gone = true;
@@ -275,11 +298,13 @@ impl Machine {
             Event::ReaderProblem(msg) => {
                 self.reader_problem = Some(msg);
                 self.card_present = false;
+                self.present_at_ms = None;
                 // whatever was shown or read belongs to a document no longer seen
                 self.phase = Phase::Waiting;
                 Vec::new()
             }
             Event::Key(key) => {
+                self.restarts = 0;
                 self.key_ids += 1;
                 self.key = Some(HeldKey {
                     key,
@@ -342,6 +367,9 @@ impl Machine {
                     // a read of a document no longer shown: dropped
                     return Vec::new();
                 }
+                if !card_present {
+                    self.present_at_ms = None;
+                }
                 self.card_present = card_present;
                 self.finish(outcome)
             }
@@ -394,9 +422,17 @@ impl Machine {
                     Some("The document was removed while it was read: place it on the reader again.".into());
                 Vec::new()
             }
-            Outcome::Interrupted => {
+            Outcome::Interrupted if self.restarts < MAX_RESTARTS => {
                 // back on the reader but the read gave up: read again from the start
+                self.restarts += 1;
                 self.start_read()
+            }
+            Outcome::Interrupted => {
+                self.phase = Phase::Remove;
+                self.problem = Some(
+                    "The reader keeps losing this document: remove it, and place it again flat on the reader.".into(),
+                );
+                Vec::new()
             }
             Outcome::Failed(msg) => {
                 self.problem = Some(msg);
@@ -461,6 +497,7 @@ impl Machine {
             problem: self.problem.clone().or_else(|| self.reader_problem.clone()),
             reader_ok: self.reader_problem.is_none(),
             card_present: self.card_present,
+            card_present_at_ms: self.present_at_ms,
             card_removed_mid_read: card_gone,
             key: self.key.as_ref().map(|h| h.key.kind.clone()),
             mrz_lines: self.partial.map(|(have, of)| [have, of]),
@@ -595,6 +632,26 @@ mod tests {
         assert_eq!(m.state(), StateName::Reading);
         finish(&mut m, 2, Outcome::Verified(result(Verdict::Valid, "NEW")), true);
         assert_eq!(m.result().unwrap().document.number.as_deref(), Some("NEW"));
+    }
+
+    #[test]
+    fn a_card_that_keeps_vanishing_is_not_retried_for_ever() {
+        let mut m = Machine::new();
+        let a = run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut generation = a[1].1.unwrap();
+        for _ in 0..MAX_RESTARTS {
+            let actions = finish(&mut m, generation, Outcome::Interrupted, true);
+            generation = started(&actions).expect("read again");
+        }
+        let actions = finish(&mut m, generation, Outcome::Interrupted, true);
+        assert_eq!(started(&actions), None);
+        assert_eq!(m.state(), StateName::Remove);
+        assert!(m.view().problem.unwrap().contains("keeps losing"));
+        // taken off and put back: a fresh start
+        m.handle(Event::CardAbsent);
+        let actions = m.handle(Event::CardPresent);
+        assert!(started(&actions).is_some());
+        assert_eq!(m.state(), StateName::Reading);
     }
 
     #[test]

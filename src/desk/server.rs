@@ -62,9 +62,9 @@ struct AppState {
     keys: std::sync::mpsc::Sender<Zeroizing<String>>,
 }
 
+/// `/face.png?r=ID` (a `token` parameter, when any, was checked by the guard).
 #[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
+struct FaceQuery {
     r: Option<u64>,
 }
 
@@ -166,8 +166,7 @@ async fn state(State(app): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
-async fn face(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    let _ = &q.token;
+async fn face(State(app): State<AppState>, Query(q): Query<FaceQuery>) -> Response {
     let result = app.snapshots.borrow().result.clone();
     match (result, q.r) {
         (Some(r), Some(id)) if r.result_id == id => match &r.face_png {
@@ -207,7 +206,31 @@ async fn key(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
     }
 }
 
-/// The router (public for tests that drive it without a socket).
+#[derive(Deserialize)]
+struct Rendered {
+    result_id: u64,
+    latency_ms: f64,
+}
+
+/// The page reports when a verdict was on screen, and how long after the card was
+/// seen (the `desk_verdict_latency_ms` benchmark reads this line; no holder data).
+async fn rendered(headers: HeaderMap, body: Bytes) -> Response {
+    if headers.get("x-emrtd-desk").is_none() {
+        return (StatusCode::FORBIDDEN, "missing X-Emrtd-Desk header\n").into_response();
+    }
+    match serde_json::from_slice::<Rendered>(&body) {
+        Ok(r) if r.latency_ms.is_finite() => {
+            eprintln!(
+                "emrtd desk: page showed result {} {:.1} ms after the card was seen",
+                r.result_id, r.latency_ms
+            );
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+/// The router.
 fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(page))
@@ -217,6 +240,7 @@ fn router(app: AppState) -> Router {
         .route("/events", get(events))
         .route("/face.png", get(face))
         .route("/key", post(key))
+        .route("/rendered", post(rendered))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }

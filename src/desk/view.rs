@@ -24,6 +24,8 @@ pub struct StateView {
     pub reader_ok: bool,
     /// A card is in the reader.
     pub card_present: bool,
+    /// When the card was first seen in the reader (Unix ms).
+    pub card_present_at_ms: Option<u64>,
     /// The card left during the read (the read resumes when it is back).
     pub card_removed_mid_read: bool,
     /// The kind of key held ("MRZ (TD3)", "CAN"), never the key.
@@ -104,6 +106,9 @@ pub struct ResultView {
     pub key_kind: String,
     /// Milliseconds from the start of the read to the verdict.
     pub read_ms: u64,
+    /// The contactless link time the emulator modelled for the read (not spent unless
+    /// its link runs in real time); `None` for a real reader.
+    pub modelled_ms: Option<f64>,
     /// The verdict (for the audit log; the view carries it at top level).
     #[serde(skip)]
     pub verdict: Verdict,
@@ -299,6 +304,7 @@ impl ResultView {
             face: face_png.as_ref().map(|_| format!("/face.png?r={result_id}")),
             key_kind: key_kind.to_string(),
             read_ms,
+            modelled_ms: report.timing.get("modelled_ms").and_then(serde_json::Value::as_f64),
             verdict: report.verdict,
             face_png,
         }
@@ -338,6 +344,7 @@ impl ResultView {
             face: None,
             key_kind: "CAN".into(),
             read_ms: 0,
+            modelled_ms: None,
             verdict,
             face_png: None,
         }
