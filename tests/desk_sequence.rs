@@ -126,8 +126,8 @@ fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
             }
             desk.line(&format!(":place {}", paths[k].display()));
         }
-        let s = wait(&desk, "a result", |s| {
-            s["state"] == "result" || s["state"] == "remove"
+        let s = wait(&desk, "a result and its face", |s| {
+            (s["state"] == "result" && s["face_pending"] == false) || s["state"] == "remove"
         });
         assert_eq!(s["verdict"], verdict, "document {i} ({}): {s}", booklets[k].0);
         let id = s["result_id"].as_u64().unwrap();

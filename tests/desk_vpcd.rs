@@ -363,6 +363,8 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     let s = desk.wait("a result", T, |s| state_is(s, "result"));
     assert_eq!(s["verdict"], "VALID", "{s}");
     assert_eq!(s["document"]["issuer"], "UTO");
+    // the verdict first, the face once converted
+    let s = desk.wait("the face", T, |s| s["face_pending"] == false);
     let face = s["face"].as_str().expect("a face URL").to_string();
     let (status, head, png) = http_get(&desk.addr, &face);
     assert_eq!(status, 200);
@@ -404,6 +406,7 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     let mut card = stack.insert(&forged, "forged");
     let s = desk.wait("a result", T, |s| state_is(s, "result"));
     assert_eq!(s["verdict"], "INVALID", "{s}");
+    let s = desk.wait("the face", T, |s| s["face_pending"] == false);
     let first = &s["checks"][0];
     assert_eq!(
         first["id"], "pa.dg_hash.DG2",
@@ -425,6 +428,7 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     assert_eq!(s["verdict"], "INDETERMINATE", "{s}");
     assert_eq!(s["checks"][0]["status"], "indeterminate", "{s}");
     assert_eq!(s["checks"][0]["id"], "pa.dsc_chain", "{s}");
+    desk.wait("the face", T, |s| s["face_pending"] == false);
     screenshot(&desk, "05-no-csca-indeterminate", "1280,720");
     card.stop();
     desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());
@@ -459,6 +463,7 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
         state_is(s, "result")
     });
     assert_eq!(s["verdict"], "VALID", "{s}");
+    desk.wait("the face", T, |s| s["face_pending"] == false);
     screenshot(&desk, "07-put-back-valid", "1280,720");
     card.stop();
     let s = desk.wait("cleared", T, |s| {

@@ -54,8 +54,21 @@
         body: JSON.stringify({ result_id: s.result_id, latency_ms: latency }) }).catch(() => {});
     }, 0));
   }
+  function renderFace(s) {
+    const img = $("face");
+    if (s.face) {
+      if (img.hidden) {
+        img.src = withToken(s.face);
+        img.hidden = false;
+      }
+      $("noface").hidden = true;
+    } else {
+      $("noface").textContent = s.face_pending ? "face loading\u2026" : "no face image on the chip";
+      $("noface").hidden = false;
+    }
+  }
   function renderResult(s) {
-    if (shownResult === s.result_id) return;
+    if (shownResult === s.result_id) { renderFace(s); return; }
     clearResult();
     shownResult = s.result_id;
     const v = $("verdict");
@@ -83,14 +96,7 @@
     $("problems-title").hidden = bad.length === 0;
     for (const c of bad) $("problems").append(checkItem(c));
     for (const c of s.checks) $("allchecks").append(checkItem(c));
-    if (s.face) {
-      const img = $("face");
-      img.src = withToken(s.face);
-      img.hidden = false;
-      $("noface").hidden = true;
-    } else {
-      $("noface").hidden = false;
-    }
+    renderFace(s);
     reportRendered(s);
   }
   function render(s) {

@@ -48,6 +48,15 @@ pub enum Event {
         /// The file being read.
         file: String,
     },
+    /// The face of result `generation` is ready for the page (`None`: none on the chip).
+    Face {
+        /// The read.
+        generation: u64,
+        /// PNG.
+        png: Option<zeroize::Zeroizing<Vec<u8>>>,
+        /// Time the conversion took.
+        ms: u64,
+    },
     /// A read ended.
     Finished {
         /// The read.
@@ -355,6 +364,14 @@ impl Machine {
                     *done = d;
                     *total = t.max(d);
                     *file = f;
+                }
+                Vec::new()
+            }
+            Event::Face { generation, png, ms } => {
+                if let Phase::Result(r) = &self.phase
+                    && r.result_id == generation
+                {
+                    self.phase = Phase::Result(Arc::new(r.with_face(png, ms)));
                 }
                 Vec::new()
             }

@@ -313,12 +313,13 @@ impl ReadContext {
         let spawned = std::thread::Builder::new()
             .name(format!("desk-read-{generation}"))
             .spawn(move || {
-                let outcome = ctx.read(generation, &password);
-                let _ = ctx.tx.send(Input::Event(Event::Finished {
-                    generation,
-                    outcome,
-                    card_present: ctx.present_now(),
-                }));
+                if let Some(outcome) = ctx.read(generation, &password) {
+                    let _ = ctx.tx.send(Input::Event(Event::Finished {
+                        generation,
+                        outcome,
+                        card_present: ctx.present_now(),
+                    }));
+                }
             });
         if let Err(e) = spawned {
             let _ = self.tx.send(Input::Event(Event::Finished {
@@ -329,12 +330,14 @@ impl ReadContext {
         }
     }
 
-    fn read(&self, generation: u64, password: &Password) -> Outcome {
+    /// Read and verify; the outcome, or `None` when it was sent already (a verdict is
+    /// sent before its face is converted).
+    fn read(&self, generation: u64, password: &Password) -> Option<Outcome> {
         let started = Instant::now();
         let (transport, source): (Box<dyn Transport>, String) = match &self.source {
             SourceHandle::Emulator(slot) => {
                 let Some((id, profile)) = slot.current() else {
-                    return Outcome::Interrupted;
+                    return Some(Outcome::Interrupted);
                 };
                 let name = format!("emulator {}", profile.name);
                 let chip = Emulator::new((*profile).clone());
@@ -355,16 +358,16 @@ impl ReadContext {
                         (Box::new(t), n)
                     }
                     Err(TransportError::NoCard { .. } | TransportError::CardRemoved) => {
-                        return Outcome::Interrupted;
+                        return Some(Outcome::Interrupted);
                     }
-                    Err(e) => return Outcome::Failed(format!("The reader cannot be opened: {e}.")),
+                    Err(e) => return Some(Outcome::Failed(format!("The reader cannot be opened: {e}."))),
                 }
             }
         };
         let store = match &self.store {
             Some(p) if p.exists() => match TrustStore::open(p) {
                 Ok(s) => Some(s),
-                Err(e) => return Outcome::Failed(format!("The trust store cannot be opened: {e}.")),
+                Err(e) => return Some(Outcome::Failed(format!("The trust store cannot be opened: {e}."))),
             },
             _ => None,
         };
@@ -398,15 +401,22 @@ impl ReadContext {
                     Password::Mrz(_) => "MRZ",
                     other => other.kind(),
                 };
-                Outcome::Verified(Box::new(ResultView::new(
-                    &v.report,
-                    v.dump.as_ref(),
-                    kind,
-                    ms,
+                let view = ResultView::new(&v.report, v.dump.as_ref(), kind, ms, generation);
+                // the verdict goes to the page now; the face follows once converted
+                let _ = self.tx.send(Input::Event(Event::Finished {
                     generation,
-                )))
+                    outcome: Outcome::Verified(Box::new(view)),
+                    card_present: self.present_now(),
+                }));
+                if let Some(dump) = &v.dump {
+                    let converting = Instant::now();
+                    let png = super::view::face_png(dump);
+                    let ms = u64::try_from(converting.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    let _ = self.tx.send(Input::Event(Event::Face { generation, png, ms }));
+                }
+                return None;
             }
-            Err(failure) => classify(&failure.error),
+            Err(failure) => Some(classify(&failure.error)),
         }
     }
 }

@@ -84,7 +84,7 @@ pub struct Highlight {
 }
 
 /// A verdict for the page.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ResultView {
     /// Identifies this result (the face URL carries it).
     pub result_id: u64,
@@ -100,12 +100,17 @@ pub struct ResultView {
     pub alert_list: Highlight,
     /// Extended Access Control (DG3/DG4).
     pub eac: Highlight,
-    /// URL of the face, when DG2 had one.
+    /// URL of the face, when DG2 had one (set once it is converted: the verdict is
+    /// shown first).
     pub face: Option<String>,
+    /// The face is being converted for the page.
+    pub face_pending: bool,
     /// How the chip was opened ("MRZ (TD3)", "CAN").
     pub key_kind: String,
     /// Milliseconds from the start of the read to the verdict.
     pub read_ms: u64,
+    /// Milliseconds spent preparing the result for the page (the face to PNG).
+    pub face_ms: u64,
     /// The contactless link time the emulator modelled for the read (not spent unless
     /// its link runs in real time); `None` for a real reader.
     pub modelled_ms: Option<f64>,
@@ -126,6 +131,18 @@ impl std::fmt::Debug for ResultView {
             .field("checks", &self.checks.len())
             .finish()
     }
+}
+
+/// The first face among the files read, as PNG (DG2; JPEG and JPEG 2000 converted).
+pub fn face_png(dump: &Dump) -> Option<Zeroizing<Vec<u8>>> {
+    crate::lds::extract::extract_all(dump.files.iter().map(|(f, b)| (*f, b.as_slice())))
+        .images
+        .into_iter()
+        .find_map(|i| {
+            i.png
+                .or_else(|| i.bytes.starts_with(&[0x89, b'P', b'N', b'G']).then_some(i.bytes))
+        })
+        .map(Zeroizing::new)
 }
 
 /// What a check id means, in words an officer reads at a glance.
@@ -283,16 +300,6 @@ impl ResultView {
                 text: "EAC: no protected biometrics on this chip".into(),
             },
         };
-        let face_png = dump.and_then(|d| {
-            crate::lds::extract::extract_all(d.files.iter().map(|(f, b)| (*f, b.as_slice())))
-                .images
-                .into_iter()
-                .find_map(|i| {
-                    i.png
-                        .or_else(|| i.bytes.starts_with(&[0x89, b'P', b'N', b'G']).then_some(i.bytes))
-                })
-                .map(Zeroizing::new)
-        });
         ResultView {
             result_id,
             document: report.document.clone(),
@@ -301,13 +308,28 @@ impl ResultView {
             expiry,
             alert_list,
             eac,
-            face: face_png.as_ref().map(|_| format!("/face.png?r={result_id}")),
+            face: None,
+            face_pending: dump.is_some(),
             key_kind: key_kind.to_string(),
             read_ms,
-            modelled_ms: report.timing.get("modelled_ms").and_then(serde_json::Value::as_f64),
+            face_ms: 0,
+            modelled_ms: report
+                .timing
+                .get("modelled_ms")
+                .and_then(serde_json::Value::as_f64),
             verdict: report.verdict,
-            face_png,
+            face_png: None,
         }
+    }
+
+    /// This result with its face (PNG), once converted; `None`: no face on the chip.
+    pub fn with_face(&self, png: Option<Zeroizing<Vec<u8>>>, ms: u64) -> ResultView {
+        let mut r = self.clone();
+        r.face = png.as_ref().map(|_| format!("/face.png?r={}", self.result_id));
+        r.face_png = png;
+        r.face_pending = false;
+        r.face_ms = ms;
+        r
     }
 
     /// The ids of failed (verdict-deciding) checks.
@@ -342,8 +364,10 @@ impl ResultView {
                 text: String::new(),
             },
             face: None,
+            face_pending: false,
             key_kind: "CAN".into(),
             read_ms: 0,
+            face_ms: 0,
             modelled_ms: None,
             verdict,
             face_png: None,
