@@ -672,6 +672,40 @@ mod tests {
     }
 
     #[test]
+    fn the_face_follows_its_own_verdict_only() {
+        let mut m = Machine::new();
+        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut r = result(Verdict::Valid, "A1");
+        r.result_id = 1;
+        r.face_pending = true;
+        finish(&mut m, 1, Outcome::Verified(r), true);
+        assert_eq!(m.view().result.unwrap().face, None);
+        // a face of another read is not shown with this verdict
+        m.handle(Event::Face {
+            generation: 7,
+            png: Some(zeroize::Zeroizing::new(vec![1])),
+            ms: 1,
+        });
+        assert!(m.result().unwrap().face_pending);
+        m.handle(Event::Face {
+            generation: 1,
+            png: Some(zeroize::Zeroizing::new(vec![0x89, b'P'])),
+            ms: 3,
+        });
+        let shown = m.result().unwrap();
+        assert!(!shown.face_pending);
+        assert_eq!(shown.face.as_deref(), Some("/face.png?r=1"));
+        // after removal a late face has nothing to attach to
+        m.handle(Event::CardAbsent);
+        m.handle(Event::Face {
+            generation: 1,
+            png: Some(zeroize::Zeroizing::new(vec![0x89, b'P'])),
+            ms: 3,
+        });
+        assert!(m.result().is_none() && m.view().verdict.is_none());
+    }
+
+    #[test]
     fn verdict_after_the_document_left_is_not_shown() {
         let mut m = Machine::new();
         run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
