@@ -498,8 +498,10 @@ fn pcscd_stopped_and_started_again_is_a_clear_state_and_the_desk_carries_on() {
         return;
     }
     let genuine = booklet("ref1.toml");
-    let store = fixture_store(stack.dir());
-    let mut desk = Desk::start(&store, stack.slot.0, stack.dir().join("desk-restart.log"));
+    // the store and the desk's log outlive the first pcscd's scratch directory
+    let work = tempfile::tempdir().unwrap();
+    let store = fixture_store(work.path());
+    let mut desk = Desk::start(&store, stack.slot.0, work.path().join("desk-restart.log"));
     let mut card = stack.insert(&genuine, "before-restart");
     desk.scan_mrz(&genuine);
     let s = desk.wait("a result", T, |s| state_is(s, "result"));
@@ -508,7 +510,9 @@ fn pcscd_stopped_and_started_again_is_a_clear_state_and_the_desk_carries_on() {
     // pcscd goes away with the document on the reader: the verdict goes too
     card.kill();
     stack.pcscd.stop();
-    let s = desk.wait("the service missing", T, |s| s["reader_ok"] == false);
+    let s = desk.wait("the service missing", T, |s| {
+        s["reader_ok"] == false && s["problem"].as_str().is_some_and(|p| p.contains("pcscd"))
+    });
     assert_eq!(s["state"], "waiting");
     assert!(
         s["verdict"].is_null() && s.get("document").is_none(),

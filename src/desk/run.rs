@@ -414,7 +414,7 @@ impl ReadContext {
                     let ms = u64::try_from(converting.elapsed().as_millis()).unwrap_or(u64::MAX);
                     let _ = self.tx.send(Input::Event(Event::Face { generation, png, ms }));
                 }
-                return None;
+                None
             }
             Err(failure) => Some(classify(&failure.error)),
         }
