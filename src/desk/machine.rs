@@ -308,7 +308,11 @@ impl Machine {
                 self.reader_problem = Some(msg);
                 self.card_present = false;
                 self.present_at_ms = None;
-                // whatever was shown or read belongs to a document no longer seen
+                // whatever was shown or read belongs to a document no longer seen; a
+                // verdict shown ends its document's key too
+                if matches!(self.phase, Phase::Result(_)) {
+                    self.drop_used_key();
+                }
                 self.phase = Phase::Waiting;
                 Vec::new()
             }
@@ -759,6 +763,7 @@ mod tests {
         assert_eq!(v.state, StateName::Waiting);
         assert!(v.verdict.is_none() && !v.reader_ok);
         assert!(v.message.contains("plug"));
+        assert!(!m.has_key(), "the key of the document shown outlived it");
         // a read in progress when pcscd went away: its outcome is dropped
         let mut m = Machine::new();
         run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
