@@ -59,8 +59,12 @@ build: deps
 
 demo: build
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@echo "== emrtd pkd import: the fixture test PKI into a fresh trust store"
+	@echo "== emrtd pkd import: a master list alone is stored but NOT anchored (its CSCAs validate nothing)"
+	$(BIN) --store $(DEMO_DIR)/trust.db pkd import pkd-fixtures/pki/00-masterlist-ut.ml
+	@echo "== emrtd pkd import: the rest of the fixture test PKI; its CSCA files are anchors and anchor that list"
 	$(BIN) --store $(DEMO_DIR)/trust.db -q pkd import pkd-fixtures/pki/*
+	@echo "== emrtd pkd stats: per country, and the anchors with their SHA-256"
+	$(BIN) --store $(DEMO_DIR)/trust.db pkd stats
 	@echo "== emrtd read: emulated BAC booklet (pkd-fixtures/booklets/bac.toml)"
 	$(BIN) read --emulator pkd-fixtures/booklets/bac.toml --out $(DEMO_DIR)/bac-dump
 	@echo "== emrtd verify: emulated REF-1 booklet (PACE, AA, CA) against that store"

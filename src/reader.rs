@@ -366,7 +366,7 @@ pub struct Session<'r, T: Transport> {
     in_app: bool,
     cam: Option<crate::access::pace::CamData>,
     /// Where the session last broke (file, offset): breaking there again is final.
-    last_broken: Option<(Option<LdsFile>, usize)>,
+    last_broken: Option<(Option<LdsFile>, usize, usize)>,
     /// The chip ended secure messaging (denying a file in plain): authenticate again
     /// before the next command.
     dead: bool,
@@ -437,9 +437,17 @@ impl<'r, T: Transport> Session<'r, T> {
         self.context("read EF.CardAccess");
         let mut sizes = ReadSizes::new(false, Some(crate::apdu::MAX_SHORT_LE));
         let mut progress = FileProgress::new(LdsFile::CardAccess);
+        sizes.by_sfi = self.sizes.by_sfi;
         let plain = self.plain_mut()?;
         let started = Instant::now();
-        match engine::read_file(plain, &mut sizes, &mut progress, &mut |_, _, _| {})? {
+        let outcome = engine::read_file(plain, &mut sizes, &mut progress, &mut |_, _, _| {});
+        if !sizes.by_sfi {
+            self.sizes.by_sfi = false;
+        }
+        for a in std::mem::take(&mut sizes.adaptations) {
+            self.sizes.adapt(a);
+        }
+        match outcome? {
             FileOutcome::Complete => {
                 // recorded like every other file, so a dump missing it later is noticed
                 self.manifest
@@ -550,7 +558,27 @@ impl<'r, T: Transport> Session<'r, T> {
         let plain = self.plain.as_mut().ok_or_else(|| ReadError::AccessUnavailable {
             what: "no channel to the card".into(),
         })?;
-        let outcome = crate::access::pace::authenticate(plain, infos, &password, &config, rng)?;
+        let outcome = match crate::access::pace::authenticate(plain, infos, &password, &config, rng) {
+            // a chip that wants the parameter reference (tag 84) in MSE:Set AT even with
+            // one set of domain parameters (older Ukrainian passports answer 6A87):
+            // the same PACE again with tag 84, recorded
+            Err(AccessError::Status { ins: 0x22, sw })
+                if matches!(sw.0, 0x6A87 | 0x6A80 | 0x6700)
+                    && config.parameter_id_in_mse == crate::access::pace::ParameterIdInMse::Auto =>
+            {
+                config.parameter_id_in_mse = crate::access::pace::ParameterIdInMse::Always;
+                let r = crate::access::pace::authenticate(plain, infos, &password, &config, rng)?;
+                if r.sent_parameter_id {
+                    self.sizes.adapt(format!(
+                        "the chip refused MSE:Set AT without the PACE parameter reference ({:04X}); \
+                         PACE ran with tag 84",
+                        sw.0
+                    ));
+                }
+                r
+            }
+            other => other?,
+        };
         let record = AccessRecord {
             protocol: "PACE".into(),
             mapping: Some(outcome.mapping.name().into()),
@@ -694,14 +722,15 @@ impl<'r, T: Transport> Session<'r, T> {
                     Trouble::Fatal => return Err(err),
                     Trouble::LinkLoss(r) => ("link_loss", r),
                     Trouble::Broken(r) => {
-                        if self.last_broken == Some((file, offset)) {
+                        let size = self.sizes.current();
+                        if self.last_broken == Some((file, offset, size)) {
                             return Err(ReadError::ChannelBroken {
                                 file,
                                 offset,
                                 source: Box::new(err),
                             });
                         }
-                        self.last_broken = Some((file, offset));
+                        self.last_broken = Some((file, offset, size));
                         ("channel_broken", r)
                     }
                 };
@@ -746,6 +775,9 @@ impl<'r, T: Transport> Session<'r, T> {
                 });
             };
             let r = engine::read_file(ch, &mut s.sizes, &mut fp, &mut |f, d, t| progress.update(f, d, t));
+            if let Err(e) = &r {
+                s.adapt_read_size(file, e);
+            }
             if r.is_err() {
                 // after a failure the card's current file is unknown
                 fp.current = false;
@@ -821,6 +853,39 @@ impl<'r, T: Transport> Session<'r, T> {
             }
         }
         Ok(())
+    }
+
+    /// A chip that ends secure messaging with a plain length or offset error to a READ
+    /// BINARY (6700, 6B00, 6Cxx) has a read size it does not take: an extended one it
+    /// announced but refuses (Chinese passports, gmrtd #457), or Le 256 under secure
+    /// messaging (Russian passports, NFCPassportReader #89). Take the next smaller size
+    /// before recovery authenticates again, and record it.
+    fn adapt_read_size(&mut self, file: LdsFile, e: &engine::EngineError) {
+        let engine::EngineError::Apdu(a) = e else { return };
+        let Some(SmError::ChipAbortedSm { sw }) = crate::sm::sm_error(a) else {
+            return;
+        };
+        if !matches!(sw.sw1(), 0x67 | 0x6B | 0x6C) {
+            return;
+        }
+        let size = self.sizes.current();
+        if self.sizes.extended() {
+            if self.sizes.disable_extended() {
+                self.manifest.extended_length = false;
+                self.sizes.adapt(format!(
+                    "the chip announces extended length but answered an extended READ BINARY of {file} \
+                     with {:04X} in plain, ending secure messaging: short reads from then on",
+                    sw.0
+                ));
+            }
+        } else if self.sizes.step_down() {
+            self.sizes.adapt(format!(
+                "the chip answered READ BINARY of {file} with Le {size} by {:04X} in plain, ending secure \
+                 messaging: reads of at most {} bytes from then on",
+                sw.0,
+                self.sizes.current()
+            ));
+        }
     }
 
     /// Run the whole read: EF.CardAccess, access control, EF.COM, EF.SOD and the data
@@ -957,6 +1022,11 @@ impl<'r, T: Transport> Session<'r, T> {
     }
 
     fn finish(&mut self, t0: Instant) -> Dump {
+        for a in &self.sizes.adaptations {
+            if !self.manifest.adaptations.contains(a) {
+                self.manifest.adaptations.push(a.clone());
+            }
+        }
         let total = self.total_apdus();
         self.manifest.read_apdus = total.saturating_sub(self.manifest.access_apdus);
         self.manifest.modelled_ms = self.modelled_ms().map(round3);

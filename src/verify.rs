@@ -101,6 +101,9 @@ pub fn verify(input: &Input<'_>) -> Report {
     checks.push(alert);
 
     checks.extend(pa.checks.iter().cloned());
+    if let Some(c) = adaptations_check(dump) {
+        checks.push(c);
+    }
 
     // the dump as the manifest recorded it (offline only)
     let dump_check = (!live).then(|| dump_integrity(dump)).flatten();
@@ -641,4 +644,31 @@ fn dg11_consistency(dump: &Dump, mrz: Option<&crate::mrz::Mrz>) -> Option<Check>
         Check::fail(id, format!("DG11 contradicts DG1: {}", contradictions.join("; ")))
             .reference("Doc 9303 Part 10 §4.7.11")
     })
+}
+
+/// `read.adaptations` (informational): what the reader changed in how it talked to this
+/// chip (docs/quirks.md) and the recoveries it needed. Never a change of protocol: a
+/// downgrade is the `access` check's, and fails there.
+fn adaptations_check(dump: &Dump) -> Option<Check> {
+    let m = &dump.manifest;
+    if m.adaptations.is_empty() && m.recoveries == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = m.adaptations.clone();
+    if m.recoveries > 0 {
+        parts.push(format!(
+            "{} recover{} (reconnect or re-authenticate and resume)",
+            m.recoveries,
+            if m.recoveries == 1 { "y" } else { "ies" }
+        ));
+    }
+    Some(
+        Check::skip("read.adaptations", parts.join("; "))
+            .informational()
+            .with_evidence(json!({
+                "adaptations": m.adaptations,
+                "recoveries": m.recoveries,
+                "recovery_log": m.recovery_log,
+            })),
+    )
 }

@@ -284,6 +284,8 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
             when,
         } = fault
             && let Some(file) = when.file
+            // EF.DIR and EF.ATR/INFO are not part of what a verifier checks
+            && !matches!(file, LdsFile::Dir | LdsFile::AtrInfo)
         {
             let how = if when.nth == 0 { "refused" } else { "cut_short" };
             f.insert(format!("served.{}", file.name()), how.into());

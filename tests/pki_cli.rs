@@ -60,6 +60,8 @@ fn import_json_matches_the_contract() {
             keys,
             [
                 "added",
+                "anchor",
+                "anchored",
                 "duplicate",
                 "errors",
                 "kind",
@@ -77,6 +79,19 @@ fn import_json_matches_the_contract() {
     assert_eq!(list[0]["kind"], "master_list");
     assert_eq!(list[0]["signature"], "valid");
     assert_eq!(list[0]["added"], 5);
+    // the master list comes first and is anchored by the CSCA files after it in the
+    // same invocation (UT CSCA 1 certifies the link to the key of the list's signer)
+    assert_eq!(list[0]["anchored"], true);
+    let ut1 = emrtd::pki::cert::Certificate::from_der(
+        &std::fs::read(repo("pkd-fixtures/pki/10-ut-csca-1.cer")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(list[0]["anchor"], ut1.fingerprint().as_str());
+    for f in list.iter().skip(1) {
+        let kind = f["kind"].as_str().unwrap();
+        let is_list = kind == "master_list" || f["path"].as_str().unwrap().contains("-ml.ldif");
+        assert_eq!(f["anchored"].is_boolean(), is_list, "{f}");
+    }
     assert!(db.exists());
 }
 
@@ -211,4 +226,146 @@ fn store_location_from_environment() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(db.exists());
+}
+
+#[test]
+fn anchor_option_and_anchored_in_json_stats_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("trust.db");
+    let nl_ml = repo("test-vectors/pki/masterlists/NL_MASTERLIST_20211207.mls");
+    let nl_csca = repo("test-vectors/pki/csca_certs/NL_CSCA_serial6_20210621-20340630_zienit.cer");
+    // without an anchor: stored, exit 0, and said plainly
+    let out = emrtd(&db, &["pkd", "import", "--at", "2021-12-17", &nl_ml]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("NOT anchored") && text.contains("NOT ANCHORED"),
+        "{text}"
+    );
+    let out = emrtd(&db, &["pkd", "stats"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NOT TRUSTED: 306 CSCA/link"), "{text}");
+    assert!(text.contains("anchors (0)"), "{text}");
+    let out = emrtd(&db, &["pkd", "list", "--kind", "ml"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[NOT anchored"));
+    // the same list again with --anchor naming its signer's CSCA
+    let out = emrtd(
+        &db,
+        &[
+            "--json",
+            "pkd",
+            "import",
+            "--at",
+            "2021-12-17",
+            "--anchor",
+            &nl_csca,
+            &nl_ml,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"][0]["anchored"], true);
+    let fp = emrtd::pki::cert::Certificate::from_der(&std::fs::read(&nl_csca).unwrap())
+        .unwrap()
+        .fingerprint();
+    assert_eq!(v["files"][0]["anchor"], fp.as_str());
+    assert_eq!(v["anchors"][0]["anchor"], fp.as_str());
+    let out = emrtd(&db, &["--json", "pkd", "stats"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["anchors"][0]["fingerprint"], fp.as_str());
+    assert_eq!(v["anchors"][0]["trust"], "anchor");
+    assert_eq!(v["anchors"][0]["master_lists"], 1);
+    let out = emrtd(&db, &["pkd", "stats"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&fp));
+    // an anchor that is not a CSCA is an error, and nothing is imported after it
+    let dsc = repo("pkd-fixtures/keys/ut-dsc-valid.cer");
+    let out = emrtd(&db, &["pkd", "import", "--anchor", &dsc, &nl_ml]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_forged_master_list_cannot_make_a_forged_booklet_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let booklets = dir.path().join("booklets");
+    std::fs::create_dir_all(&booklets).unwrap();
+    std::fs::copy(
+        repo("pkd-fixtures/booklets/ref1.toml"),
+        booklets.join("ref1.toml"),
+    )
+    .unwrap();
+    for sub in ["data", "keys"] {
+        std::fs::create_dir_all(booklets.join(sub)).unwrap();
+        for e in std::fs::read_dir(repo(&format!("pkd-fixtures/booklets/{sub}"))).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), booklets.join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    // an attacker's own "CSCA Utopia", a list that holds it, a DSC and a CRL under it
+    let forged = emrtd::pki::fixtures::self_made_pki("UT", "CSCA Utopia").unwrap();
+    let w = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    };
+    let ml = w("forged.ml", &forged.master_list);
+    let crl = w("forged.crl", &forged.crl);
+    let csca = w("forged-csca.cer", &forged.csca.cert);
+    let dsc = w("forged-dsc.cer", &forged.dsc);
+    let key = w("forged-dsc.key.pem", &forged.dsc_key.pkcs8_pem().unwrap());
+    let profile = booklets.join("forged-master-list.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "base = \"ref1.toml\"\nname = \"forged-master-list\"\n\n[sign]\ndsc = {dsc:?}\nkey = {key:?}\n\n[expect]\nverdict = \"INDETERMINATE\"\nexit = 3\nfailing = [\"pa.dsc_chain\"]\n"
+        ),
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let verdict = |db: &Path| {
+        let out = emrtd(db, &["--json", "verify", "--emulator", &profile]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v["verdict"].as_str().unwrap().to_owned())
+    };
+    // the genuine test PKI plus the forged list: the forged booklet is not VALID
+    let db = dir.path().join("trust.db");
+    let mut args = vec!["-q", "pkd", "import"];
+    let files = fixture_files();
+    args.extend(files.iter().map(String::as_str));
+    args.extend([ml.as_str(), crl.as_str()]);
+    let out = emrtd(&db, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (code, v) = verdict(&db);
+    assert_ne!(v, "VALID");
+    assert_eq!((code, v.as_str()), (Some(3), "INDETERMINATE"));
+    // control: were the forged CSCA an anchor the user named, the same booklet would be
+    // VALID, so the anchor rule alone is what refuses it
+    let db2 = dir.path().join("anchored.db");
+    let mut args = vec!["-q", "pkd", "import", "--anchor", csca.as_str()];
+    args.extend(files.iter().map(String::as_str));
+    args.extend([ml.as_str(), crl.as_str()]);
+    let out = emrtd(&db2, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (code, v) = verdict(&db2);
+    assert_eq!((code, v.as_str()), (Some(0), "VALID"));
 }

@@ -161,8 +161,15 @@ fn link_certificate_carries_the_new_key() {
     }
     let r = path::validate_dsc(&store, &key_file(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Valid, "{r:#?}");
-    assert_eq!(r.chain.len(), 1);
+    // the link certificate, then the CSCA whose key verified it when it was imported
+    assert_eq!(r.chain.len(), 2);
     assert_eq!(r.chain[0].role, Some(Role::Link));
+    assert_eq!(
+        r.chain[1].fingerprint,
+        Certificate::from_der(&key_file(&dir, "ut-csca-1"))
+            .unwrap()
+            .fingerprint()
+    );
     assert!(r.has_finding("chain.link_certificate"));
     // without the link certificate there is no path
     let mut only_old = TrustStore::open_in_memory().unwrap();
@@ -176,8 +183,9 @@ fn link_certificate_carries_the_new_key() {
 }
 
 #[test]
-fn untrusted_link_certificate_is_followed_to_the_trusted_csca() {
-    // the link certificate arrives through an LDIF (not a trust anchor by itself)
+fn link_certificate_in_a_pkd_dsc_entry_is_a_dsc_and_nothing_chains_through_it() {
+    // the link certificate arrives as an entry of the PKD's DSC collection: whatever
+    // its extensions claim, it is a DSC there, never a CA
     let dir = committed();
     let mut store = TrustStore::open_in_memory().unwrap();
     import::import_file(
@@ -190,16 +198,15 @@ fn untrusted_link_certificate_is_followed_to_the_trusted_csca() {
     emrtd::pki::fixtures::write_dsc_entry(&mut ldif, &link, 1, None).unwrap();
     let r = import::import_bytes(&mut store, "link.ldif", &ldif, &ImportOptions::default());
     assert_eq!(r.added, 1, "{:?}", r.errors);
+    let sha = Certificate::from_der(&link).unwrap().sha256;
+    let stored = store.certificate(&sha).unwrap().unwrap();
+    assert_eq!(stored.role, Role::Dsc);
+    assert!(!stored.trusted);
+    let before = emrtd::pki::cert::signature_checks();
     let r = path::validate_dsc(&store, &key_file(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
-    assert_eq!(r.status, PathStatus::Valid, "{r:#?}");
-    assert_eq!(r.chain.len(), 2);
-    assert_eq!(r.chain[0].role, Some(Role::Link));
-    assert_eq!(
-        r.chain[1].fingerprint,
-        Certificate::from_der(&key_file(&dir, "ut-csca-1"))
-            .unwrap()
-            .fingerprint()
-    );
+    assert_eq!(r.status, PathStatus::Indeterminate, "{r:#?}");
+    // nothing trusted names the DSC's issuer: not one signature check
+    assert_eq!(emrtd::pki::cert::signature_checks() - before, 0);
 }
 
 #[test]

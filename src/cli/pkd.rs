@@ -39,6 +39,11 @@ pub struct ImportArgs {
     /// Files to import (.ml, .ldif, .der/.cer/.crt/.pem, .crl, deviation lists).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// A self-signed CSCA certificate (DER or PEM) to trust as an anchor: a master list
+    /// is trusted only when its signer chains to an anchor or to a CSCA already trusted
+    /// in the store. Imported into the store as an anchor first. Repeatable.
+    #[arg(long, value_name = "CERT")]
+    pub anchor: Vec<PathBuf>,
     /// Import master and deviation lists even when their signature does not verify.
     #[arg(long)]
     pub trust_unsigned: bool,
@@ -105,6 +110,8 @@ pub fn run(args: &PkdArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
 #[derive(serde::Serialize)]
 struct ImportJson<'a> {
     files: &'a [import::FileReport],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    anchors: &'a [import::FileReport],
 }
 
 fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
@@ -114,6 +121,25 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         at,
     };
     let mut store = open_store(global)?;
+    let mut anchors = Vec::with_capacity(a.anchor.len());
+    for f in &a.anchor {
+        let started = std::time::Instant::now();
+        let r = import::import_anchor(&mut store, f);
+        if !global.json {
+            print_import(&r, started.elapsed(), global)?;
+        }
+        anchors.push(r);
+    }
+    if anchors.iter().any(|r| r.outcome == FileOutcome::Failed) {
+        // an anchor that cannot be used must not let the lists in unanchored silently
+        if global.json {
+            output::print_json(&ImportJson {
+                files: &[],
+                anchors: &anchors,
+            })?;
+        }
+        return Ok(Outcome::with(Exit::Error));
+    }
     let mut reports = Vec::with_capacity(a.files.len());
     for f in &a.files {
         let started = std::time::Instant::now();
@@ -123,8 +149,31 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         }
         reports.push(r);
     }
+    let late = import::refresh_anchored(&store, &mut reports)?;
     if global.json {
-        output::print_json(&ImportJson { files: &reports })?;
+        output::print_json(&ImportJson {
+            files: &reports,
+            anchors: &anchors,
+        })?;
+    } else {
+        use output::sanitize_terminal as t;
+        let mut out = output::stdout();
+        for l in &late {
+            writeln!(out, "{}", t(l))?;
+        }
+        let unanchored: Vec<&str> = reports
+            .iter()
+            .filter(|r| r.anchored == Some(false) && r.outcome == FileOutcome::Imported)
+            .map(|r| r.path.as_str())
+            .collect();
+        if !unanchored.is_empty() {
+            writeln!(
+                out,
+                "NOT ANCHORED: {}: stored, but their CSCAs validate nothing until the signer's CSCA is imported as a certificate file or named with --anchor",
+                t(&unanchored.join(", "))
+            )?;
+        }
+        out.flush()?;
     }
     let exit = if reports.iter().any(|r| r.outcome == FileOutcome::Failed) {
         Exit::Error
@@ -162,11 +211,19 @@ fn print_import(
         FileOutcome::Refused => " REFUSED",
         FileOutcome::Failed => " FAILED",
     };
+    let anchored = match (r.anchored, r.anchor.as_deref()) {
+        (Some(true), Some(a)) => format!(", anchored (anchor {a})"),
+        (Some(true), None) => ", anchored".to_owned(),
+        (Some(false), _) => ", NOT anchored".to_owned(),
+        (None, Some(a)) => format!(", trust anchor {a}"),
+        (None, None) => String::new(),
+    };
     let mut out = output::stdout();
     writeln!(
         out,
-        "{}: {kind}, signature {sig}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
+        "{}: {kind}, signature {sig}{}: {} added, {} duplicate, {} rejected{verdict} ({:.1}s)",
         t(&r.path),
+        t(&anchored),
         r.added,
         r.duplicate,
         r.rejected,
@@ -215,7 +272,7 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                 date(e.not_before.as_deref()),
                 date(e.not_after.as_deref()),
                 t(e.key.as_deref().unwrap_or("")),
-                if e.trusted == Some(true) { "  [anchor]" } else { "" },
+                trust_label(e),
                 if e.non_conformant {
                     "  [non-conformant]"
                 } else {
@@ -233,11 +290,17 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             ),
             kind => writeln!(
                 out,
-                "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}",
+                "{fp}  {kind:<9} {country}  signer {}  signed {}  {} entries  signature {}{}",
                 t(&e.subject),
                 t(date(e.this_update.as_deref())),
                 e.count.unwrap_or(0),
-                t(e.signature.as_deref().unwrap_or(""))
+                t(e.signature.as_deref().unwrap_or("")),
+                match (e.anchored, e.anchor.as_deref()) {
+                    (Some(true), Some(a)) => format!("  anchored by {}", t(a.get(..16).unwrap_or(a))),
+                    (Some(true), None) => "  anchored".to_owned(),
+                    (Some(false), _) => "  [NOT anchored: its CSCAs validate nothing]".to_owned(),
+                    _ => String::new(),
+                }
             ),
         }?;
     }
@@ -248,6 +311,20 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     Ok(Outcome::ok())
 }
 
+fn trust_label(e: &store::ListEntry) -> String {
+    let ca = matches!(e.role.as_deref(), Some("csca" | "link"));
+    match (e.trusted, e.trust.as_deref()) {
+        (Some(true), Some(t @ ("direct" | "anchor" | "unsigned"))) => format!("  [anchor: {t}]"),
+        (Some(true), Some(t)) => format!(
+            "  [trusted: {t}, anchor {}]",
+            e.anchor.as_deref().and_then(|a| a.get(..16)).unwrap_or("?")
+        ),
+        (Some(true), None) => "  [trusted]".to_owned(),
+        _ if ca => "  [NOT trusted]".to_owned(),
+        _ => String::new(),
+    }
+}
+
 fn date(s: Option<&str>) -> &str {
     s.and_then(|s| s.get(..10)).unwrap_or("-")
 }
@@ -255,32 +332,61 @@ fn date(s: Option<&str>) -> &str {
 fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let store = open_store(global)?;
     let stats = store.stats()?;
+    let anchors = store.anchors()?;
     if global.json {
         #[derive(serde::Serialize)]
         struct J<'a> {
             countries: &'a [store::CountryStats],
+            anchors: &'a [store::AnchorInfo],
         }
-        output::print_json(&J { countries: &stats })?;
+        output::print_json(&J {
+            countries: &stats,
+            anchors: &anchors,
+        })?;
         return Ok(Outcome::ok());
     }
     use output::sanitize_terminal as t;
     let mut out = output::stdout();
     writeln!(
         out,
-        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
-        "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML"
+        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
+        "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML", "untrusted", "ML unanchored"
     )?;
     for s in &stats {
         writeln!(
             out,
-            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12}",
+            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
             t(&s.country),
             s.cscas,
             s.links,
             s.dscs,
             s.crls,
             t(date(s.crl_next_update.as_deref())),
-            t(date(s.newest_master_list.as_deref()))
+            t(date(s.newest_master_list.as_deref())),
+            s.untrusted_cas,
+            format!("{}/{}", s.master_lists_unanchored, s.master_lists)
+        )?;
+    }
+    writeln!(out, "anchors ({}):", anchors.len())?;
+    for a in &anchors {
+        writeln!(
+            out,
+            "  {}  {:<8} {}  {}  (until {}; {} certificate(s), {} master list(s) hang on it)",
+            t(&a.fingerprint),
+            t(&a.trust),
+            t(a.country.as_deref().unwrap_or("??")),
+            t(&a.subject),
+            t(date(a.not_after.as_deref())),
+            a.dependents,
+            a.master_lists
+        )?;
+    }
+    let untrusted: i64 = stats.iter().map(|s| s.untrusted_cas).sum();
+    let unanchored: i64 = stats.iter().map(|s| s.master_lists_unanchored).sum();
+    if untrusted > 0 || unanchored > 0 {
+        writeln!(
+            out,
+            "NOT TRUSTED: {untrusted} CSCA/link certificate(s) validate nothing; {unanchored} master list(s) are not anchored (import the signer's CSCA as a certificate file, or use pkd import --anchor CERT)"
         )?;
     }
     out.flush()?;

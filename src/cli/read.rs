@@ -247,6 +247,9 @@ pub fn print_summary(dump: &Dump, dir: &std::path::Path) -> anyhow::Result<()> {
         tail.push_str(&format!(" (modelled contactless time {ms:.1} ms)"));
     }
     writeln!(out, "{tail}")?;
+    for a in &m.adaptations {
+        writeln!(out, "  adapted: {}", t(a))?;
+    }
     if m.partial {
         writeln!(out, "PARTIAL dump: {}", t(&m.errors.join("; ")))?;
     }
@@ -293,6 +296,15 @@ pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     match read_document(&args.source, &args.key, options, global)? {
         Ok(mut dump) => {
             dump.write_with_images(&args.out)?;
+            // a read that got no file of the document is not a success (a chip that
+            // refuses everything, or one the reader could not adapt to)
+            if args.files.is_none() && !dump.files.keys().any(|f| !f.in_master_file()) {
+                anyhow::bail!(
+                    "the chip delivered no file of the document (EF.COM, EF.SOD, data groups); {} \
+                     records what it answered",
+                    args.out.join("manifest.json").display()
+                );
+            }
             if global.json {
                 super::output::print_json(&dump.manifest)?;
             } else if !global.quiet {

@@ -155,6 +155,14 @@ impl Emulator {
             );
         }
         let sm_flag = cmd.cla & 0x0C == 0x0C;
+        if cmd.extended
+            && sm_flag
+            && self.secure().is_some()
+            && let Some(sw) = quirk_sw(self.profile.chip.quirks.extended_plain_error.as_deref())
+        {
+            // answered in plain before secure messaging looked at it: no counter moves
+            return (Response::status(sw).to_bytes(), ChipWork::default());
+        }
         let auth = std::mem::replace(&mut self.state.auth, Auth::None);
         match auth {
             Auth::Secure { mut sm, via } if sm_flag => {
@@ -216,6 +224,24 @@ impl Emulator {
 
     fn dispatch(&mut self, cmd: &Command) -> (Response, ChipWork) {
         let none = ChipWork::default();
+        let q = &self.profile.chip.quirks;
+        if q.reject_le_on_select_and_mse && matches!(cmd.ins, 0xA4 | 0x22) && cmd.le.is_some() {
+            return (Response::status(StatusWord::WRONG_LENGTH), none);
+        }
+        if cmd.ins == 0x88 && self.auth.claims(cmd) {
+            let extended = cmd.extended;
+            let (aa_empty, aa_max) = (q.aa_extended_le_empty, q.aa_short_le_max);
+            let secure = self.secure().is_some();
+            let (mut resp, work) = self.auth.process(cmd, secure, self.rng.as_mut());
+            if resp.sw == StatusWord::OK {
+                if extended && aa_empty {
+                    resp.data.clear();
+                } else if let Some(max) = aa_max.filter(|_| !extended) {
+                    resp.data.truncate(max);
+                }
+            }
+            return (resp, work);
+        }
         match cmd.ins {
             0xA4 => (self.select(cmd), none),
             0xB0 | 0xB1 => (self.read_binary(cmd), none),
@@ -310,6 +336,25 @@ impl Emulator {
     }
 
     fn read_binary(&mut self, cmd: &Command) -> Response {
+        let q = &self.profile.chip.quirks;
+        if cmd.ins == 0xB0
+            && cmd.p1 & 0x80 != 0
+            && let Some(sw) = quirk_sw(q.sfi_refused.as_deref())
+        {
+            return Response::status(sw);
+        }
+        if let Some(limit) = q.le_limit
+            && !cmd.extended
+            && self.secure().is_some()
+            && cmd.le.is_some_and(|le| le > limit)
+        {
+            let sw = quirk_sw(q.le_limit_sw.as_deref()).unwrap_or(StatusWord::WRONG_LENGTH);
+            if q.le_limit_ends_sm {
+                // answered in plain: the session is over
+                self.state.auth = Auth::None;
+            }
+            return Response::status(sw);
+        }
         let (file, offset) = if cmd.ins == 0xB0 {
             if cmd.p1 & 0x80 != 0 {
                 match self.lookup_sfi(cmd.p1 & 0x1F) {
@@ -384,7 +429,11 @@ impl Emulator {
         } else {
             chunk.to_vec()
         };
-        // fewer bytes than Le at the end of the file: 9000, as most chips answer
+        // fewer bytes than Le at the end of the file: 9000, as most chips answer (6282
+        // on the chips that say so)
+        if self.profile.chip.quirks.past_eof_6282 && chunk.len() < n {
+            return Response::new(data, StatusWord::END_OF_FILE);
+        }
         Response::new(data, StatusWord::OK)
     }
 
@@ -431,6 +480,12 @@ impl Emulator {
         };
         if self.profile.chip.refuse_pace && cmd.ins == 0x22 {
             return (Response::status(StatusWord::WRONG_DATA), ChipWork::default());
+        }
+        if self.profile.chip.quirks.pace_requires_parameter_ref
+            && cmd.ins == 0x22
+            && !data_objects(&cmd.data).contains(&0x84)
+        {
+            return (Response::status(StatusWord(0x6A87)), ChipWork::default());
         }
         if self.state.df != Df::Mf && cmd.ins == 0x22 {
             // PACE runs at the master file (Doc 9303 Part 11 §4.2)
@@ -548,4 +603,24 @@ impl Transport for Emulator {
     fn modelled_ms(&self) -> Option<f64> {
         Some(self.link.total_ms)
     }
+}
+
+/// A quirk's status word (hex), when set and well formed.
+fn quirk_sw(hex: Option<&str>) -> Option<StatusWord> {
+    let v = u16::from_str_radix(hex?.trim(), 16).ok()?;
+    Some(StatusWord(v))
+}
+
+/// The tags of the data objects one after another in a command's data field.
+fn data_objects(mut data: &[u8]) -> Vec<u32> {
+    let mut tags = Vec::new();
+    while !data.is_empty() {
+        let Ok(t) = crate::tlv::parse(data) else { break };
+        tags.push(t.tag);
+        data = data.get(t.raw.len()..).unwrap_or_default();
+        if t.raw.is_empty() {
+            break;
+        }
+    }
+    tags
 }

@@ -133,6 +133,42 @@ pub struct ChipConfig {
     /// Advertise PACE in EF.CardAccess but refuse MSE:Set AT (6A80): a chip pushing
     /// the reader to BAC (a downgrade attack).
     pub refuse_pace: bool,
+    /// Quirks of real chips (pkd-fixtures/booklets/quirk-*.toml; docs/quirks.md).
+    pub quirks: ChipQuirks,
+}
+
+/// Behaviours real chips were reported to have (each with the report it comes from in
+/// docs/quirks.md). All off by default.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChipQuirks {
+    /// READ BINARY by short file identifier is answered with this status word (hex);
+    /// files are served only after SELECT by file identifier.
+    pub sfi_refused: Option<String>,
+    /// Under secure messaging, a short READ BINARY whose Le exceeds this (Le `00` counts
+    /// as 256) is answered with `le_limit_sw`.
+    pub le_limit: Option<usize>,
+    /// The status word for `le_limit` (hex; default 6700).
+    pub le_limit_sw: Option<String>,
+    /// With `le_limit`: the refusal also ends secure messaging (later protected commands
+    /// get 6988 until the reader authenticates again).
+    pub le_limit_ends_sm: bool,
+    /// An extended-length command under secure messaging is answered with this status
+    /// word in plain, unprotected, the chip's send sequence counter not advanced
+    /// (although the ATR announces extended length).
+    pub extended_plain_error: Option<String>,
+    /// MSE:Set AT for PACE without the parameter reference (tag 84) is answered 6A87.
+    pub pace_requires_parameter_ref: bool,
+    /// SELECT and MSE:Set AT carrying an Le field are answered 6700.
+    pub reject_le_on_select_and_mse: bool,
+    /// INTERNAL AUTHENTICATE with an extended Le is answered 9000 without data.
+    pub aa_extended_le_empty: bool,
+    /// INTERNAL AUTHENTICATE with a short Le returns at most this many bytes of the
+    /// signature, 9000 (a 256-byte RSA signature cut to 231).
+    pub aa_short_le_max: Option<usize>,
+    /// A READ BINARY asking past the end of the file gets the rest with 6282 ("end of
+    /// file reached before Le bytes") instead of 9000.
+    pub past_eof_6282: bool,
 }
 
 impl Default for ChipConfig {
@@ -144,6 +180,7 @@ impl Default for ChipConfig {
             bac: true,
             atr: None,
             refuse_pace: false,
+            quirks: ChipQuirks::default(),
         }
     }
 }

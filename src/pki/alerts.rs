@@ -859,6 +859,13 @@ mod tests {
             s.connection()
                 .execute_batch(
                     "DROP TABLE alerts; DROP TABLE alert_imports; PRAGMA user_version = 1;
+                     DROP INDEX crls_verified_by;
+                     ALTER TABLE certificates DROP COLUMN trust;
+                     ALTER TABLE certificates DROP COLUMN anchor_sha256;
+                     ALTER TABLE certificates DROP COLUMN verified_by;
+                     ALTER TABLE master_lists DROP COLUMN anchored;
+                     ALTER TABLE master_lists DROP COLUMN anchor_sha256;
+                     ALTER TABLE crls DROP COLUMN verified_by;
                      ALTER TABLE certificates DROP COLUMN source_id;
                      CREATE INDEX provenance_object ON provenance(object_sha256);
                      INSERT INTO sources (path, kind, imported_at) VALUES ('x.ml', 'master_list', 1);",

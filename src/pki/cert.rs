@@ -112,6 +112,90 @@ pub enum CertQuirk {
     UnparsableExtension,
 }
 
+/// Extensions this code understands (RFC 5280 §4.2: a certificate with a critical
+/// extension outside this set must be rejected). Name constraints and policy
+/// constraints/mappings/inhibitAnyPolicy are not processed, so they are not here.
+pub const KNOWN_EXTENSIONS: &[Oid] = &[
+    oid::SKI,
+    oid::KEY_USAGE,
+    oid::PRIVATE_KEY_USAGE_PERIOD,
+    oid::SAN,
+    oid::IAN,
+    oid::BASIC_CONSTRAINTS,
+    oid::CRL_DISTRIBUTION_POINTS,
+    oid::CERTIFICATE_POLICIES,
+    oid::AKI,
+    oid::EXT_KEY_USAGE,
+    oid::ICAO_NAME_CHANGE,
+    oid::ICAO_DOCUMENT_TYPE_LIST,
+];
+
+/// An RFC 5280 rule that guards trust and that a certificate (or CRL) breaks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rfc5280Violation {
+    /// The signed (TBS) signature algorithm differs from the outer one (RFC 5280
+    /// §4.1.1.2: they MUST be identical; otherwise the object is malleable).
+    SignatureAlgorithmMismatch {
+        /// The outer algorithm (dotted OID).
+        outer: String,
+        /// The signed one.
+        inner: String,
+    },
+    /// A critical extension this code does not process (RFC 5280 §4.2).
+    UnknownCriticalExtension {
+        /// Its OID (dotted).
+        oid: String,
+    },
+    /// A KeyUsage or BasicConstraints extension whose value does not parse: not the
+    /// same as absent.
+    MalformedExtension {
+        /// Its OID (dotted).
+        oid: String,
+    },
+}
+
+impl std::fmt::Display for Rfc5280Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rfc5280Violation::SignatureAlgorithmMismatch { outer, inner } => write!(
+                f,
+                "signed signature algorithm {inner} differs from the outer one {outer} (RFC 5280 §4.1.1.2)"
+            ),
+            Rfc5280Violation::UnknownCriticalExtension { oid } => {
+                write!(f, "unknown critical extension {oid} (RFC 5280 §4.2)")
+            }
+            Rfc5280Violation::MalformedExtension { oid } => {
+                let name = if *oid == oid::KEY_USAGE.to_string() {
+                    "key usage"
+                } else {
+                    "basic constraints"
+                };
+                write!(
+                    f,
+                    "malformed {name} extension {oid}: it does not parse (not the same as absent)"
+                )
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SIGNATURE_CHECKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Signature verifications of certificates and CRLs done on this thread so far (tests
+/// use it to prove that path building and imports do bounded work).
+pub fn signature_checks() -> u64 {
+    SIGNATURE_CHECKS.with(std::cell::Cell::get)
+}
+
+/// Count one signature verification on this thread.
+pub(crate) fn count_signature_check() {
+    SIGNATURE_CHECKS.with(|c| c.set(c.get().saturating_add(1)));
+}
+
 /// One attribute of a distinguished name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NameAttribute {
@@ -407,6 +491,10 @@ pub struct Certificate {
     pub extensions: Vec<ExtensionInfo>,
     /// Tolerated deviations.
     pub quirks: Vec<CertQuirk>,
+    /// The TBSCertificate's signature algorithm (must equal [`Certificate::signature_algorithm`]).
+    pub inner_signature_algorithm: AlgorithmIdentifier,
+    /// KeyUsage or BasicConstraints extensions present but unparsable.
+    pub malformed_extensions: Vec<Oid>,
 }
 
 impl Certificate {
@@ -451,7 +539,7 @@ impl Certificate {
             quirks.push(CertQuirk::LongSerial);
         }
         let inner_alg = AlgorithmIdentifier::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "signature")?)?;
-        if inner_alg.oid != signature_algorithm.oid {
+        if inner_alg != signature_algorithm {
             quirks.push(CertQuirk::SignatureAlgorithmMismatch);
         }
         let (issuer, bad1) = Name::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "issuer")?)?;
@@ -516,12 +604,17 @@ impl Certificate {
             document_types: None,
             extensions: Vec::new(),
             quirks,
+            inner_signature_algorithm: inner_alg,
+            malformed_extensions: Vec::new(),
         };
         for e in &extensions {
-            if interpret_extension(&mut cert, e).is_err()
-                && !cert.quirks.contains(&CertQuirk::UnparsableExtension)
-            {
-                cert.quirks.push(CertQuirk::UnparsableExtension);
+            if interpret_extension(&mut cert, e).is_err() {
+                if matches!(e.oid, oid::KEY_USAGE | oid::BASIC_CONSTRAINTS) {
+                    cert.malformed_extensions.push(e.oid);
+                }
+                if !cert.quirks.contains(&CertQuirk::UnparsableExtension) {
+                    cert.quirks.push(CertQuirk::UnparsableExtension);
+                }
             }
         }
         cert.extensions = extensions;
@@ -551,9 +644,34 @@ impl Certificate {
     /// Verify this certificate's signature with the issuer's key, using the
     /// algorithm named in this certificate.
     pub fn verify_signature(&self, issuer_key: &PublicKey) -> Result<(), CertError> {
+        count_signature_check();
         let (alg, _) = SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm, None)?;
         signature::verify(&alg, issuer_key, self.tbs_der(), &self.signature)?;
         Ok(())
+    }
+
+    /// The RFC 5280 rules that guard trust which this certificate breaks: inner and
+    /// outer signature algorithm differ, an unknown critical extension, a malformed
+    /// KeyUsage or BasicConstraints. Empty when it breaks none.
+    pub fn rfc5280_violations(&self) -> Vec<Rfc5280Violation> {
+        let mut out = Vec::new();
+        if self.inner_signature_algorithm != self.signature_algorithm {
+            out.push(Rfc5280Violation::SignatureAlgorithmMismatch {
+                outer: self.signature_algorithm.oid.to_string(),
+                inner: self.inner_signature_algorithm.oid.to_string(),
+            });
+        }
+        for e in &self.extensions {
+            if e.critical && !KNOWN_EXTENSIONS.contains(&e.oid) {
+                out.push(Rfc5280Violation::UnknownCriticalExtension {
+                    oid: e.oid.to_string(),
+                });
+            }
+        }
+        for o in &self.malformed_extensions {
+            out.push(Rfc5280Violation::MalformedExtension { oid: o.to_string() });
+        }
+        out
     }
 
     /// Subject and issuer names equal (byte-wise or normalised).
@@ -637,6 +755,11 @@ fn interpret_extension(cert: &mut Certificate, e: &ExtensionInfo) -> Result<(), 
                 Some(p) => Some(asn1::small_uint(&p, "pathLenConstraint")?),
                 None => None,
             };
+            if !r.is_empty() {
+                return Err(Asn1Error::Trailing {
+                    field: "basicConstraints",
+                });
+            }
             cert.basic_constraints = Some(BasicConstraints {
                 ca,
                 path_len,

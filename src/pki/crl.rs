@@ -14,10 +14,13 @@
 use openssl::sha::sha256;
 use time::OffsetDateTime;
 
-use super::cert::{CertError, Name, oid as ext_oid, parse_aki, same_integer};
+use super::cert::{
+    CertError, Name, Rfc5280Violation, count_signature_check, oid as ext_oid, parse_aki, same_integer,
+};
 use super::keys::PublicKey;
 use super::signature::{self, SignatureAlgorithm};
 use crate::cms::AlgorithmIdentifier;
+use crate::cms::Oid;
 use crate::cms::asn1::{self, Asn1Error, tag};
 use crate::tlv::{self, Tlv};
 
@@ -79,11 +82,32 @@ pub struct Crl {
     pub aki: Option<Vec<u8>>,
     /// cRLNumber content octets.
     pub crl_number: Option<Vec<u8>>,
+    /// The TBSCertList's signature algorithm (must equal the outer one).
+    pub inner_signature_algorithm: AlgorithmIdentifier,
+    /// Critical CRL or entry extensions this code does not process.
+    pub unknown_critical: Vec<Oid>,
+}
+
+/// CRL extensions processed here (RFC 5280 §5.2): authority key identifier, cRLNumber,
+/// issuerAltName. Delta CRLs, issuing distribution points and the rest are not.
+const KNOWN_CRL_EXTENSIONS: &[Oid] = &[ext_oid::AKI, ext_oid::CRL_NUMBER, ext_oid::IAN];
+/// Entry extensions processed (RFC 5280 §5.3): reasonCode, invalidityDate.
+const KNOWN_ENTRY_EXTENSIONS: &[Oid] = &[ext_oid::CRL_REASON, Oid::new_unwrap("2.5.29.24")];
+
+thread_local! {
+    static PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// CRLs parsed on this thread so far (tests prove that verify does not parse every
+/// CRL in the store).
+pub fn parses() -> u64 {
+    PARSES.with(std::cell::Cell::get)
 }
 
 impl Crl {
     /// Parse DER (BER lengths tolerated).
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
+        PARSES.with(|c| c.set(c.get().saturating_add(1)));
         let outer = tlv::parse_ber(der)?;
         if outer.raw.len() != der.len() {
             return Err(Asn1Error::Trailing {
@@ -111,7 +135,9 @@ impl Crl {
         let tbs = start..start + tbs_t.raw.len();
         let mut t = tbs_t.children_ber();
         let _version = asn1::optional(&mut t, tag::INTEGER)?;
-        let _inner_alg = asn1::next(&mut t, tag::SEQUENCE, "signature")?;
+        let inner_signature_algorithm =
+            AlgorithmIdentifier::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "signature")?)?;
+        let mut unknown_critical = Vec::new();
         let (issuer, _) = Name::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "issuer")?)?;
         let this_update = asn1::time(&asn1::next_any(&mut t, "thisUpdate")?, "thisUpdate")?;
         let next_update = match asn1::peek_tag(&t) {
@@ -121,7 +147,7 @@ impl Crl {
         let mut entries = Vec::new();
         if let Some(list) = asn1::optional(&mut t, tag::SEQUENCE)? {
             for e in list.children_ber() {
-                entries.push(parse_entry(&e?)?);
+                entries.push(parse_entry(&e?, &mut unknown_critical)?);
             }
         }
         let mut aki = None;
@@ -132,8 +158,12 @@ impl Crl {
                 let e = e?;
                 let mut er = e.children_ber();
                 let o = asn1::oid(&asn1::next(&mut er, tag::OID, "extnID")?, "extnID")?;
-                let _critical = asn1::optional(&mut er, tag::BOOLEAN)?;
+                let critical = asn1::optional(&mut er, tag::BOOLEAN)?
+                    .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0));
                 let v = asn1::next(&mut er, tag::OCTET_STRING, "extnValue")?;
+                if critical && !KNOWN_CRL_EXTENSIONS.contains(&o) && !unknown_critical.contains(&o) {
+                    unknown_critical.push(o);
+                }
                 if o == ext_oid::AKI {
                     aki = parse_aki(v.value)?;
                 } else if o == ext_oid::CRL_NUMBER {
@@ -154,7 +184,25 @@ impl Crl {
             entries,
             aki,
             crl_number,
+            inner_signature_algorithm,
+            unknown_critical,
         })
+    }
+
+    /// The RFC 5280 rules that guard trust which this CRL breaks (inner and outer
+    /// signature algorithm differ; an unknown critical extension).
+    pub fn rfc5280_violations(&self) -> Vec<Rfc5280Violation> {
+        let mut out = Vec::new();
+        if self.inner_signature_algorithm != self.signature_algorithm {
+            out.push(Rfc5280Violation::SignatureAlgorithmMismatch {
+                outer: self.signature_algorithm.oid.to_string(),
+                inner: self.inner_signature_algorithm.oid.to_string(),
+            });
+        }
+        for o in &self.unknown_critical {
+            out.push(Rfc5280Violation::UnknownCriticalExtension { oid: o.to_string() });
+        }
+        out
     }
 
     /// The TBSCertList bytes as read.
@@ -164,6 +212,7 @@ impl Crl {
 
     /// Verify the CRL's signature with the issuing CSCA's key.
     pub fn verify_signature(&self, issuer_key: &PublicKey) -> Result<(), CertError> {
+        count_signature_check();
         let (alg, _) = SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm, None)?;
         signature::verify(&alg, issuer_key, self.tbs_der(), &self.signature)?;
         Ok(())
@@ -190,7 +239,7 @@ impl Crl {
     }
 }
 
-fn parse_entry(e: &Tlv<'_>) -> Result<RevokedEntry, Asn1Error> {
+fn parse_entry(e: &Tlv<'_>, unknown_critical: &mut Vec<Oid>) -> Result<RevokedEntry, Asn1Error> {
     asn1::expect_tag(e, tag::SEQUENCE, "revokedCertificate")?;
     let mut r = e.children_ber();
     let serial = asn1::integer_bytes(
@@ -205,8 +254,12 @@ fn parse_entry(e: &Tlv<'_>) -> Result<RevokedEntry, Asn1Error> {
             let x = x?;
             let mut xr = x.children_ber();
             let o = asn1::oid(&asn1::next(&mut xr, tag::OID, "extnID")?, "extnID")?;
-            let _critical = asn1::optional(&mut xr, tag::BOOLEAN)?;
+            let critical = asn1::optional(&mut xr, tag::BOOLEAN)?
+                .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0));
             let v = asn1::next(&mut xr, tag::OCTET_STRING, "extnValue")?;
+            if critical && !KNOWN_ENTRY_EXTENSIONS.contains(&o) && !unknown_critical.contains(&o) {
+                unknown_critical.push(o);
+            }
             if o == ext_oid::CRL_REASON {
                 let en = tlv::parse_ber(v.value)?;
                 // ENUMERATED (0x0A)

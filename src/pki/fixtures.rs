@@ -1187,6 +1187,154 @@ regenerating over this directory rewrites the same bytes. Delete a key to replac
 (and everything it signed changes).
 ";
 
+/// A self-made PKI imitating a state, as anyone can mint one without a real key: a
+/// self-signed "CSCA", a master list signer under it, a master list that holds that
+/// CSCA and is signed by that signer (so it verifies and chains *inside itself*), a
+/// DSC under the CSCA and a current CRL. Tests import it to prove that such a list
+/// anchors nothing. Keys are P-256 (fast to make).
+#[derive(Debug, Clone)]
+pub struct SelfMadePki {
+    /// The self-made CSCA.
+    pub csca: Ca,
+    /// The master list signer certificate.
+    pub ml_signer: Vec<u8>,
+    /// Its key.
+    pub ml_signer_key: Key,
+    /// The master list (CMS SignedData DER).
+    pub master_list: Vec<u8>,
+    /// A DSC issued by the CSCA.
+    pub dsc: Vec<u8>,
+    /// The DSC's key.
+    pub dsc_key: Key,
+    /// A current, empty CRL of the CSCA.
+    pub crl: Vec<u8>,
+}
+
+/// Make a [`SelfMadePki`] for `country` (alpha-2) whose CSCA is named `csca_cn`.
+pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, FixtureError> {
+    let p256 = keys::curve_by_name("secp256r1").ok_or(openssl::error::ErrorStack::get())?;
+    let ecdsa = SignatureAlgorithm::Ecdsa {
+        hash: HashAlgorithm::Sha256,
+    };
+    let csca_name = name(&[(x509::C, country), (x509::O, "Self-made"), (x509::CN, csca_cn)]);
+    let ca = csca(
+        Key::ec(p256, false)?,
+        csca_name.clone(),
+        0x5E1F,
+        datetime!(2025-01-01 0:00 UTC),
+        datetime!(2045-01-01 0:00 UTC),
+        ecdsa,
+    )?;
+    let signer_key = Key::ec(p256, false)?;
+    let ml_signer = issue(
+        &CertTemplate {
+            serial: 0x4D4Cu64.to_be_bytes().to_vec(),
+            issuer: csca_name.clone(),
+            subject: name(&[
+                (x509::C, country),
+                (x509::O, "Self-made"),
+                (x509::CN, "Master List Signer"),
+            ]),
+            not_before: datetime!(2025-01-01 0:00 UTC),
+            not_after: datetime!(2045-01-01 0:00 UTC),
+            spki: signer_key.spki.clone(),
+            extensions: vec![
+                ext_aki(&ca.key.key_id),
+                ext_ski(&signer_key.key_id),
+                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
+                ext_eku(&[cms_mod::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
+            ],
+            alg: ecdsa,
+        },
+        &ca.key.pkey,
+    )?;
+    let content = masterlist::encode_master_list_content(std::slice::from_ref(&ca.cert));
+    let master_list = sign::sign_with(
+        &SignRequest {
+            econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
+            econtent: &content,
+            signer_cert: &ml_signer,
+            digest: HashAlgorithm::Sha256,
+            alg: ecdsa,
+            signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
+            embed_signer: true,
+            extra_certs: vec![],
+            sid: SidForm::SubjectKeyIdentifier,
+        },
+        |alg, tbs| deterministic::sign(alg, &signer_key.pkey, tbs),
+    )?;
+    let dsc_key = Key::ec(p256, false)?;
+    let dsc_der = dsc(
+        &ca,
+        &dsc_key,
+        name(&[(x509::C, country), (x509::O, "Self-made"), (x509::CN, "DS 1")]),
+        0xD5,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa,
+    )?;
+    let crl = issue_crl(
+        &CrlTemplate {
+            issuer: csca_name,
+            this_update: datetime!(2026-01-01 0:00 UTC),
+            next_update: datetime!(2040-01-01 0:00 UTC),
+            revoked: vec![],
+            aki: ca.key.key_id.clone(),
+            number: 1,
+            alg: ecdsa,
+        },
+        &ca.key.pkey,
+    )?;
+    Ok(SelfMadePki {
+        csca: ca,
+        ml_signer,
+        ml_signer_key: signer_key,
+        master_list,
+        dsc: dsc_der,
+        dsc_key,
+        crl,
+    })
+}
+
+impl SelfMadePki {
+    /// Another master list of this PKI, holding its CSCA and `extra` certificates.
+    pub fn master_list_with(&self, extra: &[Vec<u8>]) -> Result<Vec<u8>, FixtureError> {
+        let mut certs = vec![self.csca.cert.clone()];
+        certs.extend(extra.iter().cloned());
+        let content = masterlist::encode_master_list_content(&certs);
+        Ok(sign::sign_with(
+            &SignRequest {
+                econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
+                econtent: &content,
+                signer_cert: &self.ml_signer,
+                digest: HashAlgorithm::Sha256,
+                alg: SignatureAlgorithm::Ecdsa {
+                    hash: HashAlgorithm::Sha256,
+                },
+                signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
+                embed_signer: true,
+                extra_certs: vec![],
+                sid: SidForm::SubjectKeyIdentifier,
+            },
+            |alg, tbs| deterministic::sign(alg, &self.ml_signer_key.pkey, tbs),
+        )?)
+    }
+}
+
+/// `cert` (DER) with its outer signatureAlgorithm replaced by `alg` (DER), the signed
+/// part untouched: a certificate whose inner and outer algorithms differ (RFC 5280
+/// §4.1.1.2), for tests.
+pub fn with_outer_algorithm(cert: &[u8], alg: &[u8]) -> Result<Vec<u8>, FixtureError> {
+    let e = super::cert::CertError::from;
+    let t = tlv::parse(cert).map_err(e)?;
+    let mut r = t.children();
+    let tbs = r.read().map_err(e)?;
+    let _alg = r.read().map_err(e)?;
+    let sig = r.read().map_err(e)?;
+    Ok(asn1::encode_seq(&[tbs.raw, alg, sig.raw]))
+}
+
 /// Sizes of a generated big LDIF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BigLdif {

@@ -7,6 +7,14 @@
 //! must chain to a CSCA of the signer's country found in the list itself or in the
 //! store. A list that fails is refused unless `trust_unsigned` is set, and the report
 //! says so either way.
+//!
+//! Trust has an anchor (docs/trust-store.md): a master list whose signer chains only
+//! to a CSCA inside the list itself is stored but *not anchored*, and its CSCAs
+//! validate nothing. It becomes anchored when its signer verifies under a CA
+//! certificate trusted in the store: one the user imported directly, named with
+//! `--anchor`, or trusted through either. Every import ends with [`settle`], which
+//! looks at what a newly trusted CA certificate verifies (link certificates, list
+//! signers, CRLs stored unverified) once, so the order of the files does not matter.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -17,13 +25,14 @@ use openssl::sha::Sha256;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
+use super::cert::KeyUsage;
 use super::cert::{CertError, Certificate, Name};
 use super::crl::Crl;
 use super::ldif::{LdifAttr, LdifError, LdifReader, LdifRecord};
 use super::masterlist::{DeviationList, ListError, MasterList};
 use super::store::{
-    self, Added, CertMeta, CertRow, DeviationRow, ListRecord, Provenance, Role, StoreError, TrustStore,
-    Writer,
+    self, Added, CertMeta, CertRow, DeviationRow, ListRecord, Provenance, Role, StoreError, StoredCert,
+    TrustKind, TrustStore, Writer,
 };
 use crate::cms::{self, SignedData, SignerIdentifier};
 use crate::tlv::TlvError;
@@ -116,6 +125,16 @@ pub struct FileReport {
     pub kind: Option<FileKind>,
     /// Signature status.
     pub signature: SignatureStatus,
+    /// Master lists: whether the list is anchored (its signer verifies under a CA
+    /// certificate trusted in the store), as of the end of the import; `null` for
+    /// files that hold no master list.
+    pub anchored: Option<bool>,
+    /// The anchor (SHA-256 of the certificate) the list hangs on, or that this file
+    /// made (`--anchor`, a directly imported CSCA); `null` otherwise.
+    pub anchor: Option<String>,
+    /// The master lists of this file (to refresh `anchored` at the end of a run).
+    #[serde(skip)]
+    pub master_lists: Vec<[u8; 32]>,
     /// Objects added.
     pub added: u64,
     /// Objects already in the store.
@@ -138,6 +157,9 @@ impl FileReport {
             path: path.to_owned(),
             kind: None,
             signature: SignatureStatus::NotApplicable,
+            anchored: None,
+            anchor: None,
+            master_lists: Vec::new(),
             added: 0,
             duplicate: 0,
             rejected: 0,
@@ -320,6 +342,14 @@ fn run_import<R: Read + Send>(
     })();
     match result {
         Ok(()) if report.outcome != FileOutcome::Failed && report.added + report.duplicate > 0 => {
+            match settle(&w) {
+                Ok(notes) => report.notes.extend(notes),
+                Err(e) => {
+                    let _ = w.rollback();
+                    report.fail(format!("trust store: {}", chain(&e)));
+                    return;
+                }
+            }
             if let Err(e) = w.commit() {
                 report.fail(format!("commit failed: {}", chain(&e)));
             }
@@ -540,16 +570,66 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, Fatal> {
     Ok(out)
 }
 
-/// A certificate the user imported directly: CA certificates become trust anchors.
+/// A certificate the user imported directly: a self-signed CSCA becomes an anchor; a
+/// link certificate is trusted once it verifies under a trusted CA ([`settle`]).
 fn add_user_certificate(
     w: &Writer<'_>,
     c: Certificate,
     prov: &Provenance,
     report: &mut FileReport,
 ) -> Result<(), Fatal> {
-    let role = store::classify(&c);
+    add_standalone_certificate(w, c, prov, report, TrustKind::Direct)
+}
+
+fn add_standalone_certificate(
+    w: &Writer<'_>,
+    c: Certificate,
+    prov: &Provenance,
+    report: &mut FileReport,
+    kind: TrustKind,
+) -> Result<(), Fatal> {
+    let mut role = store::classify_standalone(&c);
+    let violations = c.rfc5280_violations();
+    if role.is_ca() && !violations.is_empty() {
+        report.notes.push(format!(
+            "{} is not used as a CA: {}",
+            c.subject.display(),
+            join(&violations)
+        ));
+        role = Role::Other;
+    }
+    let anchor = role == Role::Csca;
+    match role {
+        Role::Csca => {
+            report.anchor = Some(c.fingerprint());
+            report.notes.push(format!(
+                "trust anchor {} ({}), SHA-256 {}",
+                c.subject.display(),
+                if kind == TrustKind::Anchor {
+                    "named with --anchor"
+                } else {
+                    "imported directly"
+                },
+                c.fingerprint()
+            ));
+        }
+        Role::Link => report.notes.push(format!(
+            "link certificate {}: trusted only once it verifies under a trusted CSCA of {}",
+            c.subject.display(),
+            c.issuer.display()
+        )),
+        Role::Other | Role::Dsc
+            if c.is_ca() || c.key_usage.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN)) =>
+        {
+            report
+                .notes
+                .push(format!("{} is {}", c.subject.display(), store::not_ca_reason(&c)));
+        }
+        _ => {}
+    }
     let meta = CertMeta {
-        trusted: role.is_ca(),
+        trusted: anchor,
+        trust: anchor.then_some(kind),
         ..CertMeta::default()
     };
     let a = w.add_certificate(&c, role, &meta, prov)?;
@@ -557,34 +637,149 @@ fn add_user_certificate(
     Ok(())
 }
 
-/// Find a trusted CA (in the store, or in `extra`) whose key verifies `verify`.
-fn find_verifying_ca(
-    conn: &Connection,
-    issuer: &Name,
-    aki: Option<&[u8]>,
-    extra: &[Certificate],
-    verify: impl Fn(&Certificate) -> bool,
-) -> Result<(Option<Certificate>, usize), StoreError> {
-    let mut tried = 0;
-    for c in extra {
-        let matches = aki.is_some_and(|a| c.ski.as_deref() == Some(a)) || c.subject.matches(issuer);
-        if matches && store::classify(c).is_ca() {
-            tried += 1;
-            if verify(c) {
-                return Ok((Some(c.clone()), tried));
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// Import `path` as an anchor (`pkd import --anchor`): a self-signed CSCA certificate
+/// (DER or PEM) the user names as trusted. Lists already in the store whose signer
+/// chains to it become anchored at once.
+pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
+    let label = path.display().to_string();
+    let mut report = FileReport::new(&label);
+    report.kind = Some(FileKind::Certificate);
+    let bytes = match std::fs::File::open(path).and_then(|f| {
+        let mut v = Vec::new();
+        f.take(MAX_FILE_SIZE).read_to_end(&mut v).map(|_| v)
+    }) {
+        Ok(b) => b,
+        Err(e) => {
+            report.fail(format!("cannot read the anchor {label}: {e}"));
+            return report;
+        }
+    };
+    let ders = match detect(&bytes) {
+        Some(Format::Der) => vec![bytes],
+        Some(Format::Pem) => match pem_blocks(&String::from_utf8_lossy(&bytes)) {
+            Ok(blocks) => blocks
+                .into_iter()
+                .filter(|(l, _)| l == "CERTIFICATE" || l == "X509 CERTIFICATE")
+                .map(|(_, d)| d)
+                .collect(),
+            Err(e) => {
+                report.fail(format!("anchor {label}: {}", chain(&e)));
+                return report;
+            }
+        },
+        _ => Vec::new(),
+    };
+    if ders.is_empty() {
+        report.fail(format!("anchor {label}: not a DER or PEM certificate"));
+        return report;
+    }
+    let mut certs = Vec::new();
+    for der in &ders {
+        match Certificate::from_der(der) {
+            Ok(c) if store::classify(&c) == Role::Csca && c.rfc5280_violations().is_empty() => certs.push(c),
+            Ok(c) => {
+                report.fail(format!(
+                    "anchor {label}: {} is not a self-signed CSCA certificate; an anchor must be one",
+                    c.subject.display()
+                ));
+                return report;
+            }
+            Err(e) => {
+                report.fail(format!("anchor {label}: {}", chain(&e)));
+                return report;
             }
         }
     }
-    for sc in store::issuer_candidates_on(conn, issuer, aki)? {
-        if !sc.trusted {
+    let w = match store.transaction() {
+        Ok(w) => w,
+        Err(e) => {
+            report.fail(chain(&e));
+            return report;
+        }
+    };
+    let result = (|| -> Result<Vec<String>, Fatal> {
+        let source_id = w.add_source(&label, "anchor")?;
+        let prov = Provenance {
+            source_id,
+            ..Provenance::default()
+        };
+        for c in certs {
+            add_standalone_certificate(&w, c, &prov, &mut report, TrustKind::Anchor)?;
+        }
+        Ok(settle(&w)?)
+    })();
+    match result.and_then(|notes| {
+        w.commit()?;
+        Ok(notes)
+    }) {
+        Ok(notes) => report.notes.extend(notes),
+        Err(e) => report.fail(chain(&e)),
+    }
+    report
+}
+
+/// Set `anchored`/`anchor` of each report's master lists from the store as it is now
+/// (a list imported before its anchor in the same run is anchored by the end).
+pub fn refresh_anchored(store: &TrustStore, reports: &mut [FileReport]) -> Result<Vec<String>, StoreError> {
+    let mut late = Vec::new();
+    for r in reports.iter_mut() {
+        if r.master_lists.is_empty() {
             continue;
         }
+        let mut all = true;
+        let mut anchor = None;
+        for ml in &r.master_lists {
+            match store.master_list_anchor(ml)? {
+                Some((true, a)) => anchor = anchor.or(a),
+                _ => all = false,
+            }
+        }
+        if all && r.anchored == Some(false) {
+            late.push(format!(
+                "{}: master list anchored by a later file (anchor {})",
+                r.path,
+                anchor.as_deref().unwrap_or("?")
+            ));
+        }
+        r.anchored = Some(all);
+        if all {
+            r.anchor = anchor;
+        }
+    }
+    Ok(late)
+}
+
+/// Find a trusted CA certificate in the store whose key verifies `verify`: (the CA,
+/// how many candidates were tried).
+fn find_trusted_verifier(
+    conn: &Connection,
+    issuer: &Name,
+    aki: Option<&[u8]>,
+    verify: impl Fn(&Certificate) -> bool,
+) -> Result<(Option<StoredCert>, usize), StoreError> {
+    let mut tried = 0;
+    let mut candidates = store::trusted_issuer_candidates_on(conn, issuer, aki)?;
+    // the key the object names (authority key id) is the only one tried when a
+    // candidate has it: other keys of the same name did not sign it
+    if aki.is_some() && candidates.iter().any(|c| c.cert.ski.as_deref() == aki) {
+        candidates.retain(|c| c.cert.ski.is_none() || c.cert.ski.as_deref() == aki);
+    }
+    for sc in candidates.into_iter().take(super::path::MAX_CANDIDATES) {
         tried += 1;
         if verify(&sc.cert) {
-            return Ok((Some(sc.cert), tried));
+            return Ok((Some(sc), tried));
         }
     }
     Ok((None, tried))
+}
+
+/// The anchor a trusted certificate hangs on (itself for an anchor).
+fn root_of(sc: &StoredCert) -> [u8; 32] {
+    sc.anchor.unwrap_or(sc.cert.sha256)
 }
 
 fn add_crl(
@@ -595,11 +790,26 @@ fn add_crl(
     report: &mut FileReport,
     whole_file: bool,
 ) -> Result<(), Fatal> {
-    // a CRL is checked again whenever it is used; here we verify when the CSCA is known
-    let (ca, tried) = find_verifying_ca(w.connection(), &crl.issuer, crl.aki.as_deref(), &[], |ca| {
+    let violations = crl.rfc5280_violations();
+    if !violations.is_empty() {
+        report.rejected += 1;
+        report.errors.push(format!(
+            "CRL of {} rejected: {}",
+            crl.issuer.display(),
+            join(&violations)
+        ));
+        if whole_file {
+            report.signature = SignatureStatus::Invalid;
+            report.outcome = FileOutcome::Refused;
+        }
+        return Ok(());
+    }
+    // verified under a trusted CA of its issuer now, or (no such CA yet) stored
+    // unverified and verified once when one arrives (settle); verify never parses it
+    let (ca, tried) = find_trusted_verifier(w.connection(), &crl.issuer, crl.aki.as_deref(), |ca| {
         ca.public_key().is_ok_and(|k| crl.verify_signature(&k).is_ok())
     })?;
-    let status = match (ca, tried) {
+    let status = match (&ca, tried) {
         (Some(_), _) => SignatureStatus::Valid,
         (None, 0) => SignatureStatus::NotApplicable,
         (None, _) => SignatureStatus::Invalid,
@@ -618,14 +828,136 @@ fn add_crl(
         }
         return Ok(());
     }
-    let sig = if status == SignatureStatus::Valid {
-        "valid"
-    } else {
-        "unverified"
-    };
-    let a = w.add_crl(&crl, sig, non_conformant, prov)?;
+    if ca.is_none() {
+        report.notes.push(format!(
+            "CRL of {} kept unverified: no trusted CSCA of that issuer yet (it is checked once, when one arrives, and counts only then)",
+            crl.issuer.display()
+        ));
+    }
+    let by = ca.as_ref().map(|c| c.cert.sha256);
+    let a = w.add_crl(&crl, by.as_ref(), non_conformant, prov)?;
     report.count(a);
     Ok(())
+}
+
+/// The most signature checks [`settle`] spends on one CRL without an authority key
+/// identifier (CRLs with one are checked against the CA with that key only).
+const MAX_NAME_ONLY_CRL_CHECKS: usize = 8;
+
+/// Let trust flow from the CA certificates that became trusted in this transaction:
+/// link certificates added in it are checked against the trusted CAs; then each newly
+/// trusted CA is checked, once, against what names it as issuer and is still waiting:
+/// untrusted link certificates, unanchored master lists (their signer), and CRLs stored
+/// unverified (verified and kept, or dropped when they fail under the key they name).
+/// The work is proportional to the objects that name each newly trusted CA; nothing
+/// untrusted is ever looked at again by a later import or by verify. Returns notes.
+pub fn settle(w: &Writer<'_>) -> Result<Vec<String>, StoreError> {
+    let mut notes = Vec::new();
+    for sha in w.take_new_links() {
+        let Some(l) = w.certificate(&sha)? else {
+            continue;
+        };
+        if l.trusted {
+            continue;
+        }
+        for ca in w.trusted_issuer_candidates(&l.cert.issuer, l.cert.aki.as_deref())? {
+            if link_verifies(&l.cert, &ca.cert) {
+                w.trust_verified(&sha, &ca.cert.sha256, &root_of(&ca))?;
+                break;
+            }
+        }
+    }
+    let mut crl_checks: std::collections::HashMap<[u8; 32], usize> = Default::default();
+    loop {
+        let queue = w.take_newly_trusted();
+        if queue.is_empty() {
+            break;
+        }
+        for t in queue {
+            let Some(ca) = w.certificate(&t)? else {
+                continue;
+            };
+            if !ca.trusted || !ca.role.is_ca() {
+                continue;
+            }
+            let root = root_of(&ca);
+            let Ok(key) = ca.cert.public_key() else {
+                continue;
+            };
+            for l in w.untrusted_links_under(&ca.cert)? {
+                if link_verifies(&l.cert, &ca.cert) {
+                    w.trust_verified(&l.cert.sha256, &t, &root)?;
+                }
+            }
+            for (ml, signer) in w.unanchored_lists_under(&ca.cert)? {
+                if key_ids_differ(signer.cert.aki.as_deref(), ca.cert.ski.as_deref())
+                    || signer.cert.issuer.country() != ca.cert.subject.country()
+                {
+                    continue;
+                }
+                if signer.cert.verify_signature(&key).is_ok() {
+                    let n = w.anchor_master_list(&ml, &root)?;
+                    notes.push(format!(
+                        "master list {} is now anchored (its signer {} verifies under {}; anchor {}): {n} CSCA(s) trusted",
+                        hex::encode(ml),
+                        signer.cert.subject.display(),
+                        ca.cert.subject.display(),
+                        hex::encode(root)
+                    ));
+                }
+            }
+            for (crl_sha, der) in w.unverified_crls_under(&ca.cert)? {
+                let Ok(crl) = Crl::from_der(&der) else {
+                    w.drop_crl(&crl_sha)?;
+                    continue;
+                };
+                if key_ids_differ(crl.aki.as_deref(), ca.cert.ski.as_deref()) {
+                    continue;
+                }
+                let tries = crl_checks.entry(crl_sha).or_insert(0);
+                if crl.aki.is_none() && *tries >= MAX_NAME_ONLY_CRL_CHECKS {
+                    continue;
+                }
+                *tries += 1;
+                if crl.verify_signature(&key).is_ok() {
+                    w.set_crl_verified(&crl_sha, &t)?;
+                } else if crl.aki.is_some() && crl.aki == ca.cert.ski {
+                    w.drop_crl(&crl_sha)?;
+                    notes.push(format!(
+                        "CRL {} of {} dropped: it does not verify under the CSCA key it names",
+                        hex::encode(crl_sha),
+                        crl.issuer.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(notes)
+}
+
+/// Both key identifiers present and different: not this key.
+fn key_ids_differ(aki: Option<&[u8]>, ski: Option<&[u8]>) -> bool {
+    matches!((aki, ski), (Some(a), Some(s)) if a != s)
+}
+
+/// A link (or other non-self-signed CA) certificate verifies under `ca`: same country,
+/// key identifiers agree, signature good, and it breaks no RFC 5280 rule.
+fn link_verifies(link: &Certificate, ca: &Certificate) -> bool {
+    !key_ids_differ(link.aki.as_deref(), ca.ski.as_deref())
+        && link.issuer.country() == ca.subject.country()
+        && link.subject.country() == ca.subject.country()
+        && link.rfc5280_violations().is_empty()
+        && ca.public_key().is_ok_and(|k| link.verify_signature(&k).is_ok())
+}
+
+/// Earn every derived trust again from the anchors alone, in one transaction (the
+/// schema migration that introduced anchors and `pkd remove` do the same inside their
+/// own transaction).
+pub fn rebuild_trust(store: &mut TrustStore) -> Result<(), StoreError> {
+    let w = store.transaction()?;
+    w.reset_derived_trust()?;
+    settle(&w)?;
+    w.commit()
 }
 
 /// Outcome of checking a list's CMS signature and signer chain.
@@ -635,8 +967,12 @@ pub struct ListVerification {
     pub status: SignatureStatus,
     /// The signer certificate, when found.
     pub signer: Option<Certificate>,
-    /// The CSCA the signer chained to.
+    /// The CSCA the signer chained to (in the store or, for a master list, in the
+    /// list itself).
     pub anchor: Option<Certificate>,
+    /// The signer chained to a CA certificate trusted in the store: the list is
+    /// anchored, and this is the anchor it hangs on (fingerprint).
+    pub anchored_by: Option<[u8; 32]>,
     /// Why it is not valid.
     pub reasons: Vec<String>,
     /// Remarks.
@@ -689,6 +1025,7 @@ fn verify_list(
         status: SignatureStatus::Invalid,
         signer: None,
         anchor: None,
+        anchored_by: None,
         reasons: Vec::new(),
         notes: Vec::new(),
     };
@@ -723,23 +1060,41 @@ fn verify_list(
         return Ok(v);
     }
     let country = signer_cert.issuer.country().unwrap_or_default();
-    let same_country: Vec<Certificate> = list_cas
-        .iter()
-        .filter(|c| c.subject.country().as_deref() == Some(country.as_str()))
-        .cloned()
-        .collect();
-    let (anchor, tried) = find_verifying_ca(
-        conn,
-        &signer_cert.issuer,
-        signer_cert.aki.as_deref(),
-        &same_country,
-        |ca| {
-            ca.subject.country().as_deref() == Some(country.as_str())
-                && ca
-                    .public_key()
-                    .is_ok_and(|k| signer_cert.verify_signature(&k).is_ok())
-        },
-    )?;
+    let verifies = |ca: &Certificate| {
+        ca.subject.country().as_deref() == Some(country.as_str())
+            && !key_ids_differ(signer_cert.aki.as_deref(), ca.ski.as_deref())
+            && ca
+                .public_key()
+                .is_ok_and(|k| signer_cert.verify_signature(&k).is_ok())
+    };
+    // first a CA certificate trusted in the store (the list is then anchored), else a
+    // CSCA of the list itself (the signature is valid, the list is not anchored)
+    let (trusted, mut tried) =
+        find_trusted_verifier(conn, &signer_cert.issuer, signer_cert.aki.as_deref(), verifies)?;
+    let anchor = match trusted {
+        Some(sc) => {
+            v.anchored_by = Some(root_of(&sc));
+            Some(sc.cert)
+        }
+        None => {
+            let mut found = None;
+            for c in list_cas {
+                let names = signer_cert
+                    .aki
+                    .as_deref()
+                    .is_some_and(|a| c.ski.as_deref() == Some(a))
+                    || c.subject.matches(&signer_cert.issuer);
+                if names && store::classify(c) == Role::Csca {
+                    tried += 1;
+                    if verifies(c) {
+                        found = Some(c.clone());
+                        break;
+                    }
+                }
+            }
+            found
+        }
+    };
     let Some(anchor) = anchor else {
         v.reasons.push(if tried == 0 {
             format!(
@@ -780,10 +1135,11 @@ fn verify_list(
             super::format_time(at)
         ));
     }
-    if list_cas.iter().any(|c| c.sha256 == anchor.sha256) {
+    if v.anchored_by.is_none() {
         v.notes.push(format!(
-            "{what} signer chains to a CSCA contained in the list itself ({})",
-            anchor.subject.display()
+            "{what} is NOT anchored: its signer chains only to a CSCA contained in the list itself ({}, SHA-256 {}); anyone can make such a list. Its CSCAs validate nothing until that CSCA (or another trusted CSCA of {country} that certifies the signer) is imported as a certificate file or named with --anchor",
+            anchor.subject.display(),
+            anchor.fingerprint()
         ));
     }
     let eku = if what == "master list" {
@@ -827,6 +1183,12 @@ fn import_master_list(
     }
     let cas: Vec<Certificate> = parsed.iter().filter(|c| c.is_ca()).cloned().collect();
     let v = verify_list(w.connection(), &ml.signed_data, &cas, opts, "master list")?;
+    let ml_sha = super::cert::fingerprint(bytes);
+    report.master_lists.push(ml_sha);
+    report.anchored = Some(report.anchored.unwrap_or(true) && v.anchored_by.is_some());
+    if let Some(a) = v.anchored_by {
+        report.anchor = Some(hex::encode(a));
+    }
     report.notes.extend(v.notes.iter().cloned());
     if v.status != SignatureStatus::Valid {
         report.errors.extend(v.reasons.iter().cloned());
@@ -842,9 +1204,9 @@ fn import_master_list(
             .notes
             .push("master list imported despite its signature status (--trust-unsigned)".to_owned());
     }
-    let ml_sha = super::cert::fingerprint(bytes);
     let (signer_sha, signer_subject, country) = signer_record(&v);
     let rec = ListRecord {
+        anchor: v.anchored_by,
         sha256: ml_sha,
         der: bytes,
         country: country.clone(),
@@ -860,6 +1222,10 @@ fn import_master_list(
         signature: v.status.as_str(),
     };
     w.add_master_list(&rec, prov)?;
+    // a list stored before keeps the anchor it was first anchored by: report that one
+    if let Some((true, Some(a))) = w.master_list_anchor(&ml_sha)? {
+        report.anchor = Some(a);
+    }
     let inner = Provenance {
         source_id: prov.source_id,
         master_list: Some(ml_sha),
@@ -876,22 +1242,59 @@ fn import_master_list(
             .errors
             .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
     }
+    // self-signed CSCAs are trusted when the list is anchored (or forced with
+    // --trust-unsigned); link certificates when they verify under a trusted CA (settle)
+    let trust = match v.anchored_by {
+        Some(a) if v.status == SignatureStatus::Valid => Some((TrustKind::MasterList, Some(a))),
+        // the user's explicit act (the list is refused above without it)
+        _ if opts.trust_unsigned => Some((TrustKind::Unsigned, None)),
+        _ => None,
+    };
+    let mut untrusted = 0usize;
     for c in parsed {
         let role = store::classify(&c);
         if !role.is_ca() {
             report.rejected += 1;
             report.errors.push(format!(
-                "master list certificate {} is not a CA certificate: rejected",
-                c.subject.display()
+                "master list certificate {} is {}: rejected",
+                c.subject.display(),
+                store::not_ca_reason(&c)
             ));
             continue;
         }
-        let meta = CertMeta {
-            trusted: true,
-            ..CertMeta::default()
+        let violations = c.rfc5280_violations();
+        if !violations.is_empty() {
+            report.rejected += 1;
+            report.errors.push(format!(
+                "master list certificate {} breaks RFC 5280: {}: rejected",
+                c.subject.display(),
+                join(&violations)
+            ));
+            continue;
+        }
+        let meta = match trust {
+            Some((kind, anchor)) if role == Role::Csca => CertMeta {
+                trusted: true,
+                trust: Some(kind),
+                anchor,
+                ..CertMeta::default()
+            },
+            _ => {
+                untrusted += 1;
+                CertMeta::default()
+            }
         };
         let a = w.add_certificate(&c, role, &meta, &inner)?;
         report.count(a);
+    }
+    if trust.is_none() && untrusted > 0 {
+        report.notes.push(format!(
+            "{untrusted} CA certificate(s) stored but NOT trusted: the master list is not anchored"
+        ));
+    } else if trust.is_some_and(|(k, _)| k == TrustKind::Unsigned) && v.status == SignatureStatus::Valid {
+        report
+            .notes
+            .push("master list not anchored; its CSCAs are trusted because of --trust-unsigned".to_owned());
     }
     Ok(v.status)
 }
@@ -947,6 +1350,7 @@ fn import_deviation_list(
     }
     let (signer_sha, signer_subject, country) = signer_record(&v);
     let rec = ListRecord {
+        anchor: None,
         sha256: super::cert::fingerprint(bytes),
         der: bytes,
         country,
@@ -1072,6 +1476,7 @@ fn record_meta(rec: &LdifRecord) -> (CertMeta, bool) {
         conformance_code: code,
         conformance_text: rec.text("pkdConformanceText"),
         pkd_version: rec.text("pkdVersion").and_then(|v| v.parse().ok()),
+        ..CertMeta::default()
     };
     let dn_is_dsc = dn_lower.contains(",o=dsc,") || dn_lower.starts_with("o=dsc,");
     (meta, dn_is_dsc)
@@ -1100,10 +1505,12 @@ fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
 /// Parse and describe one certificate of an LDIF record.
 fn prepare_cert(der: &[u8], meta: &CertMeta, dn_is_dsc: bool) -> Result<CertRow, CertError> {
     let c = Certificate::from_der(der)?;
-    let mut role = store::classify(&c);
-    if dn_is_dsc && role == Role::Other {
-        role = Role::Dsc;
-    }
+    // an entry of the PKD's DSC collection is a DSC whatever its extensions claim
+    let role = if dn_is_dsc {
+        Role::Dsc
+    } else {
+        store::classify_standalone(&c)
+    };
     Ok(CertRow::from_owned(c, role, meta))
 }
 

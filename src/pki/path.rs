@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::cert::{CertError, Certificate, KeyUsage};
 use super::country;
 use super::crl::{self, Crl};
-use super::store::{Role, StoreError, StoredCert, TrustStore};
+use super::store::{Role, StoreError, StoredCert, TrustKind, TrustStore};
 
 /// Most certificates between a DSC and its trust anchor (DSC ← link ← … ← CSCA).
 pub const MAX_DEPTH: usize = 5;
@@ -212,29 +212,58 @@ struct Built {
 
 enum Search {
     Found(Built),
-    /// Candidates existed; reasons why none worked (signature failures, untrusted).
+    /// Trusted candidates existed and none verified the DSC.
     Failed {
         signature_failures: Vec<String>,
-        untrusted: Vec<String>,
     },
+    /// Only untrusted certificates name the DSC's issuer: why each is untrusted.
+    Untrusted(Vec<String>),
     /// No candidate issuer at all.
     NoCandidates,
 }
 
-fn search(
-    store: &TrustStore,
-    child: &Certificate,
-    depth: usize,
-    seen: &mut Vec<[u8; 32]>,
-) -> Result<Search, PathError> {
-    let candidates = store.issuer_candidates(&child.issuer, child.aki.as_deref())?;
+/// Most trusted CA certificates whose key is tried on one DSC (same name or key id).
+pub const MAX_CANDIDATES: usize = 32;
+
+/// Find the trusted CA certificate whose key verifies the DSC, then its chain up to
+/// the anchor by the `verified_by` links the store recorded when each certificate
+/// earned trust. Only trusted certificates are candidates, so the signature checks
+/// are bounded by [`MAX_CANDIDATES`] whatever untrusted certificates the store holds,
+/// and the chain above the first CA costs no signature check at all.
+fn search(store: &TrustStore, dsc: &Certificate) -> Result<Search, PathError> {
+    let candidates = store.trusted_issuer_candidates(&dsc.issuer, dsc.aki.as_deref())?;
     if candidates.is_empty() {
-        return Ok(Search::NoCandidates);
+        let untrusted = store.issuer_candidates(&dsc.issuer, dsc.aki.as_deref())?;
+        if untrusted.is_empty() {
+            return Ok(Search::NoCandidates);
+        }
+        let mut why = Vec::new();
+        for u in untrusted.iter().take(MAX_CANDIDATES) {
+            let lists = store.unanchored_lists_holding(&u.cert.sha256)?;
+            why.push(if let Some(l) = lists.first() {
+                format!(
+                    "{} comes from master list {} that is NOT anchored (no trusted CSCA certifies its signer)",
+                    u.cert.subject.display(),
+                    l.get(..16).unwrap_or(l)
+                )
+            } else if u.role == Role::Link {
+                format!(
+                    "{} is a link certificate that does not verify under any trusted CSCA",
+                    u.cert.subject.display()
+                )
+            } else {
+                format!("{} is not a trust anchor", u.cert.subject.display())
+            });
+        }
+        return Ok(Search::Untrusted(why));
     }
     let mut signature_failures = Vec::new();
-    let mut untrusted = Vec::new();
-    for cand in candidates {
-        if seen.contains(&cand.cert.sha256) {
+    // the key the DSC names first (a DSC whose authority key id matches no key is
+    // still tried under the others of that name: real ones exist, see dsc.aki_mismatch)
+    let mut candidates = candidates;
+    candidates.sort_by_key(|c| c.cert.ski.is_none() || c.cert.ski != dsc.aki);
+    for cand in candidates.into_iter().take(MAX_CANDIDATES) {
+        if !cand.role.is_ca() {
             continue;
         }
         let key = match cand.cert.public_key() {
@@ -244,27 +273,26 @@ fn search(
                 continue;
             }
         };
-        if let Err(e) = child.verify_signature(&key) {
+        if let Err(e) = dsc.verify_signature(&key) {
             signature_failures.push(format!("{}: {}", cand.cert.subject.display(), error_chain(&e)));
             continue;
         }
-        if cand.trusted {
-            return Ok(Search::Found(Built { chain: vec![cand] }));
-        }
-        // an untrusted CA certificate (e.g. a link certificate from an LDIF): follow it up
-        if depth + 1 < MAX_DEPTH && !cand.cert.is_self_issued() {
-            seen.push(cand.cert.sha256);
-            if let Search::Found(mut b) = search(store, &cand.cert, depth + 1, seen)? {
-                b.chain.insert(0, cand);
-                return Ok(Search::Found(b));
+        let mut chain = vec![cand];
+        while chain.len() < MAX_DEPTH {
+            let Some(next) = chain.last().and_then(|c| c.verified_by) else {
+                break;
+            };
+            if chain.iter().any(|c| c.cert.sha256 == next) {
+                break;
+            }
+            match store.certificate(&next)? {
+                Some(n) if n.trusted && n.role.is_ca() => chain.push(n),
+                _ => break,
             }
         }
-        untrusted.push(cand.cert.subject.display());
+        return Ok(Search::Found(Built { chain }));
     }
-    Ok(Search::Failed {
-        signature_failures,
-        untrusted,
-    })
+    Ok(Search::Failed { signature_failures })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -311,8 +339,7 @@ pub fn validate_dsc(
     dsc_profile(&mut r, &dsc);
 
     // 1. the chain
-    let mut seen = vec![dsc.sha256];
-    let built = match search(store, &dsc, 0, &mut seen)? {
+    let built = match search(store, &dsc)? {
         Search::Found(b) => b,
         Search::NoCandidates => {
             let msg = format!(
@@ -329,27 +356,25 @@ pub fn validate_dsc(
             skip_rest(&mut r);
             return Ok(r);
         }
-        Search::Failed {
-            signature_failures,
-            untrusted,
-        } => {
-            if signature_failures.is_empty() {
-                let msg = format!(
-                    "the DSC's issuer certificate ({}) is in the store but is not a trusted CSCA",
-                    untrusted.join("; ")
-                );
-                r.status = PathStatus::Indeterminate;
-                r.push("chain", CheckStatus::Indeterminate, msg.clone());
-                r.reason = Some(msg);
-            } else {
-                let msg = format!(
-                    "DSC signature does not verify under any CSCA for its issuer: {}",
-                    signature_failures.join("; ")
-                );
-                r.status = PathStatus::Invalid;
-                r.push("chain", CheckStatus::Fail, msg.clone());
-                r.reason = Some(msg);
-            }
+        Search::Untrusted(why) => {
+            let msg = format!(
+                "the DSC's issuer certificate is in the store but is not trusted: {}",
+                why.join("; ")
+            );
+            r.status = PathStatus::Indeterminate;
+            r.push("chain", CheckStatus::Indeterminate, msg.clone());
+            r.reason = Some(msg);
+            skip_rest(&mut r);
+            return Ok(r);
+        }
+        Search::Failed { signature_failures } => {
+            let msg = format!(
+                "DSC signature does not verify under any CSCA for its issuer: {}",
+                signature_failures.join("; ")
+            );
+            r.status = PathStatus::Invalid;
+            r.push("chain", CheckStatus::Fail, msg.clone());
+            r.reason = Some(msg);
             skip_rest(&mut r);
             return Ok(r);
         }
@@ -399,6 +424,27 @@ pub fn validate_dsc(
     for s in &built.chain {
         ca_profile(&mut r, s);
     }
+    path_len(&mut r, &built.chain);
+    if let Some(last) = built.chain.last() {
+        let anchor = last.anchor.unwrap_or(last.cert.sha256);
+        r.find(
+            "chain.anchor",
+            Severity::Info,
+            format!(
+                "trusted {}; anchor SHA-256 {}",
+                match last.trust {
+                    Some(TrustKind::MasterList) => "through an anchored master list",
+                    Some(TrustKind::Link) => "through a verified link certificate",
+                    Some(TrustKind::Anchor) => "as an anchor named with --anchor",
+                    Some(TrustKind::Unsigned) => "from a list imported with --trust-unsigned",
+                    _ => "as a directly imported CSCA",
+                },
+                hex::encode(anchor)
+            ),
+            None,
+        );
+    }
+    rfc5280(&mut r, store, &dsc, &built.chain)?;
 
     // 2. validity
     let mut failed = false;
@@ -456,7 +502,15 @@ pub fn validate_dsc(
         .last()
         .and_then(|s| s.cert.subject.country())
         .unwrap_or_default();
-    if country::same_country(&csca_country, document_country) && anchor_country == csca_country {
+    let bound = country::to_alpha2(document_country);
+    if bound.is_none() {
+        failed = true;
+        let msg = format!(
+            "the document's issuing state code {document_country:?} binds to no country (not a Doc 9303 Part 3 state code, or a stateless/refugee code): no CSCA can vouch for it"
+        );
+        r.find("document.issuer_unknown", Severity::Failure, msg.clone(), None);
+        r.push("country", CheckStatus::Fail, msg);
+    } else if country::same_country(&csca_country, document_country) && anchor_country == csca_country {
         r.push(
             "country",
             CheckStatus::Pass,
@@ -472,7 +526,7 @@ pub fn validate_dsc(
                 &csca_country
             },
             document_country,
-            country::to_alpha2(document_country)
+            bound.unwrap_or("no country")
         );
         r.find(
             "csca.country_mismatch",
@@ -495,7 +549,11 @@ pub fn validate_dsc(
     let failures: Vec<String> = r
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Failure && f.code != "csca.country_mismatch")
+        .filter(|f| {
+            f.severity == Severity::Failure
+                && f.code != "csca.country_mismatch"
+                && f.code != "document.issuer_unknown"
+        })
         .map(|f| f.message.clone())
         .collect();
     if failures.is_empty() {
@@ -561,6 +619,86 @@ pub fn validate_dsc(
     Ok(r)
 }
 
+/// RFC 5280 §4.2.1.9 pathLenConstraint: a CA certificate in the path (the anchor
+/// excepted, RFC 5280 §6.1) may have at most that many non-self-issued intermediate
+/// CA certificates below it. A link certificate with pathLenConstraint 0 may sign DSCs
+/// but no further CA certificate.
+fn path_len(r: &mut PathResult, chain: &[StoredCert]) {
+    let n = chain.len();
+    for (i, s) in chain.iter().enumerate() {
+        if i + 1 == n {
+            break;
+        }
+        let Some(limit) = s.cert.basic_constraints.and_then(|b| b.path_len) else {
+            continue;
+        };
+        let below = chain.iter().take(i).filter(|c| !c.cert.is_self_issued()).count() as u64;
+        if below > limit {
+            r.find(
+                "chain.path_len_exceeded",
+                Severity::Failure,
+                format!(
+                    "{} allows {limit} intermediate CA certificate(s) below it (pathLenConstraint); the path has {below}",
+                    s.cert.subject.display()
+                ),
+                Some(&s.cert),
+            );
+        }
+    }
+}
+
+/// The RFC 5280 rules that guard trust (inner/outer signature algorithm, unknown
+/// critical extensions, malformed KeyUsage/BasicConstraints): a DSC that breaks one
+/// fails unless a deviation list names it; a CA certificate that breaks one fails.
+fn rfc5280(
+    r: &mut PathResult,
+    store: &TrustStore,
+    dsc: &Certificate,
+    chain: &[StoredCert],
+) -> Result<(), PathError> {
+    let v = dsc.rfc5280_violations();
+    if !v.is_empty() {
+        let covered = !store.deviations_for(dsc)?.is_empty();
+        let text = v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        if covered {
+            r.find(
+                "dsc.rfc5280_deviation",
+                Severity::Warning,
+                format!("DSC breaks RFC 5280 ({text}); a deviation list names this DSC"),
+                Some(dsc),
+            );
+        } else {
+            r.find(
+                "dsc.rfc5280",
+                Severity::Failure,
+                format!("DSC breaks RFC 5280: {text}"),
+                Some(dsc),
+            );
+        }
+    }
+    if dsc.key_usage.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN)) {
+        r.find(
+            "dsc.key_cert_sign",
+            Severity::Warning,
+            "DSC key usage includes keyCertSign: it never acts as a CA (nothing chains through it)".into(),
+            Some(dsc),
+        );
+    }
+    for s in chain {
+        let v = s.cert.rfc5280_violations();
+        if !v.is_empty() {
+            let text = v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            r.find(
+                "ca.rfc5280",
+                Severity::Failure,
+                format!("{} breaks RFC 5280: {text}", s.cert.subject.display()),
+                Some(&s.cert),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn skip_rest(r: &mut PathResult) {
     for id in ["dsc_validity", "csca_validity", "country", "key_usage"] {
         r.push(id, CheckStatus::Skip, "no certification path".into());
@@ -614,7 +752,7 @@ fn dsc_profile(r: &mut PathResult, dsc: &Certificate) {
         r.find(
             "dsc.is_ca",
             Severity::Warning,
-            "DSC has basicConstraints cA = TRUE".into(),
+            "DSC has basicConstraints cA = TRUE: it never acts as a CA (nothing chains through it)".into(),
             Some(dsc),
         );
     }
@@ -740,45 +878,40 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     }
 }
 
+/// The newest verified CRLs per trusted issuer certificate that revocation reads (ICAO
+/// CRLs are complete: the newest one issued before the validation time decides).
+pub const MAX_CRLS_PER_ISSUER: usize = 4;
+
 /// Revocation of `dsc` by the CRLs in the store (RFC 5280 §6.3 simplified to the
-/// ICAO case: one CRL per CSCA, signed by it). Only CRLs whose signature verifies under
-/// a trusted CA certificate of the DSC's issuer count; only a current one (thisUpdate ≤
-/// at ≤ nextUpdate) can say "good".
+/// ICAO case: one CRL per CSCA, signed by it). Only CRLs that verified under a trusted
+/// CA certificate of the DSC's issuer count (verified once, when imported or when that
+/// CA arrived: nothing is parsed or checked here that did not verify); only a current
+/// one (thisUpdate ≤ at ≤ nextUpdate) can say "good".
 pub fn check_revocation(
     store: &TrustStore,
     dsc: &Certificate,
     at: OffsetDateTime,
 ) -> Result<Revocation, PathError> {
-    let issuers: Vec<StoredCert> = store
-        .issuer_candidates(&dsc.issuer, dsc.aki.as_deref())?
-        .into_iter()
-        .filter(|s| s.trusted)
+    let issuers = store.trusted_issuer_candidates(&dsc.issuer, dsc.aki.as_deref())?;
+    let shas: Vec<&[u8; 32]> = issuers
+        .iter()
+        .map(|i| &i.cert.sha256)
+        .take(MAX_CANDIDATES)
         .collect();
-    let mut crls: Vec<Crl> = Vec::new();
-    for i in &issuers {
-        for c in store.crls_for(&i.cert)? {
-            if !crls.iter().any(|x| x.sha256 == c.crl.sha256) {
-                crls.push(c.crl);
-            }
-        }
-    }
+    let crls: Vec<Crl> = store
+        .verified_crls(&shas, at, MAX_CRLS_PER_ISSUER)?
+        .into_iter()
+        .map(|c| c.crl)
+        .collect();
     if crls.is_empty() {
         return Ok(Revocation::Indeterminate {
-            reason: format!("no CRL for {} in the trust store", dsc.issuer.display()),
+            reason: format!(
+                "no CRL for {} in the trust store that verified under a trusted CSCA",
+                dsc.issuer.display()
+            ),
         });
     }
-    let mut verified: Vec<&Crl> = Vec::new();
-    let mut bad_signature = 0;
-    for c in &crls {
-        let ok = issuers
-            .iter()
-            .any(|i| i.cert.public_key().is_ok_and(|k| c.verify_signature(&k).is_ok()));
-        if ok {
-            verified.push(c);
-        } else {
-            bad_signature += 1;
-        }
-    }
+    let verified: Vec<&Crl> = crls.iter().collect();
     // a revocation entry on any verified CRL issued before `at` counts, current or not
     for c in &verified {
         if c.this_update <= at
@@ -802,18 +935,14 @@ pub fn check_revocation(
             next_update: c.next_update.unwrap_or(c.this_update),
         });
     }
-    let reason = if verified.is_empty() {
-        format!("{bad_signature} CRL(s) for this issuer, none with a signature that verifies under its CSCA")
-    } else {
-        let newest = verified.iter().max_by_key(|c| c.this_update);
-        match newest.and_then(|c| c.next_update) {
-            Some(n) if n < at => format!(
-                "the newest CRL expired on {} (nextUpdate); revocation cannot be checked",
-                super::format_time(n)
-            ),
-            Some(_) => "no CRL issued before the validation time".to_owned(),
-            None => "the CRL has no nextUpdate".to_owned(),
-        }
+    let newest = verified.iter().max_by_key(|c| c.this_update);
+    let reason = match newest.and_then(|c| c.next_update) {
+        Some(n) if n < at => format!(
+            "the newest CRL expired on {} (nextUpdate); revocation cannot be checked",
+            super::format_time(n)
+        ),
+        Some(_) => "no CRL issued before the validation time".to_owned(),
+        None => "the CRL has no nextUpdate".to_owned(),
     };
     Ok(Revocation::Indeterminate { reason })
 }

@@ -5,11 +5,21 @@
 //! Location: `--store PATH`, else `$EMRTD_STORE`, else `$XDG_DATA_HOME/emrtd/trust.db`,
 //! else `~/.local/share/emrtd/trust.db` ([`default_path`]).
 //!
-//! Trust: a CSCA or link certificate is a trust anchor (`trusted`) when it came from a
-//! master list whose signature verified, from a certificate file the user imported
-//! directly, or from a list imported with `--trust-unsigned`. DSCs are never anchors.
-//! Certificates from LDIF files are not anchors either (the ICAO PKD distributes DSCs
-//! and CRLs there; CSCAs come from master lists).
+//! Trust (docs/trust-store.md): trust flows from **anchors**, the self-signed CSCAs the
+//! user imported directly as certificate files or named with `pkd import --anchor`.
+//! Everything else earns trust by verifying under something already trusted, and the
+//! row records how ([`TrustKind`]) and which anchor it hangs on (`anchor_sha256`):
+//!
+//! - a master list is *anchored* when its signer's certificate verifies under a trusted
+//!   CA certificate; only then do its self-signed CSCAs become trusted. An unanchored
+//!   list is stored, and its CSCAs validate nothing until an anchor arrives (in a later
+//!   file of the same import, a later import, or `--anchor`);
+//! - a CA certificate that is not self-signed (a link certificate) is trusted once its
+//!   signature verifies under a trusted CA certificate (`verified_by`);
+//! - a CRL counts once it verified under a trusted CA certificate of its issuer.
+//!
+//! DSCs are never trusted, whatever their extensions say. Lists imported with
+//! `--trust-unsigned` make their CSCAs trusted as an explicit act (`unsigned`).
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +36,7 @@ use super::crl::Crl;
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -175,6 +185,87 @@ pub fn classify(cert: &Certificate) -> Role {
     Role::Dsc
 }
 
+/// Why a certificate is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustKind {
+    /// A self-signed CSCA the user imported directly as a certificate file: an anchor.
+    Direct,
+    /// A self-signed CSCA named with `pkd import --anchor`: an anchor.
+    Anchor,
+    /// A self-signed CSCA of a master list whose signer verified under a trusted CA.
+    MasterList,
+    /// A CA certificate verified under a trusted CA certificate (`verified_by`).
+    Link,
+    /// From a list imported with `--trust-unsigned` (the user's explicit act).
+    Unsigned,
+}
+
+impl TrustKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustKind::Direct => "direct",
+            TrustKind::Anchor => "anchor",
+            TrustKind::MasterList => "master_list",
+            TrustKind::Link => "link",
+            TrustKind::Unsigned => "unsigned",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Option<TrustKind> {
+        Some(match s {
+            "direct" => TrustKind::Direct,
+            "anchor" => TrustKind::Anchor,
+            "master_list" => TrustKind::MasterList,
+            "link" => TrustKind::Link,
+            "unsigned" => TrustKind::Unsigned,
+            _ => return None,
+        })
+    }
+
+    /// An anchor: trusted by the user's own act, not derived from anything.
+    pub fn is_root(self) -> bool {
+        matches!(self, TrustKind::Direct | TrustKind::Anchor | TrustKind::Unsigned)
+    }
+}
+
+/// The role of a certificate that comes on its own (a certificate file or an LDIF
+/// entry) rather than inside a country's signed master list. Self-signed certificates
+/// are classified as by [`classify`]. A certificate that is not self-signed is a link
+/// only with the Doc 9303 Part 12 CA profile: basicConstraints cA = TRUE and keyCertSign,
+/// and nothing of a document signer (no digitalSignature, no documentTypeList). A DSC
+/// that also claims CA:TRUE or keyCertSign stays a DSC: it never acts as a CSCA and
+/// nothing chains through it.
+pub fn classify_standalone(cert: &Certificate) -> Role {
+    let role = classify(cert);
+    if role != Role::Link {
+        return role;
+    }
+    let ku = cert.key_usage;
+    let ca_profile = cert.is_ca()
+        && ku.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN) && !k.has(KeyUsage::DIGITAL_SIGNATURE))
+        && cert.document_types.is_none();
+    if ca_profile { Role::Link } else { Role::Dsc }
+}
+
+/// Why [`classify`] did not make a certificate a CA, in words (import reports).
+pub fn not_ca_reason(cert: &Certificate) -> String {
+    let ca = cert.is_ca() || cert.key_usage.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN));
+    if ca && !is_self_signed(cert) && cert.issuer.country() != cert.subject.country() {
+        return format!(
+            "a cross-country CA certificate (issuer country {}, subject country {}): a CSCA certifies only its own state's CSCA keys (link certificates, Doc 9303 Part 12 §5), so it is never a trust anchor",
+            cert.issuer.country().unwrap_or_else(|| "none".into()),
+            cert.subject.country().unwrap_or_else(|| "none".into())
+        );
+    }
+    if !ca {
+        return "not a CA certificate (neither basicConstraints cA nor keyCertSign)".into();
+    }
+    "a CA certificate with a document signer's profile (digitalSignature or documentTypeList): treated as a DSC".into()
+}
+
 /// A certificate read back from the store.
 #[derive(Debug, Clone)]
 pub struct StoredCert {
@@ -182,10 +273,16 @@ pub struct StoredCert {
     pub cert: Certificate,
     /// Its role.
     pub role: Role,
-    /// Usable as a trust anchor.
+    /// Usable to validate (an anchor, or verified under one).
     pub trusted: bool,
     /// Came from the ICAO PKD non-conformant collection (or had a conformance code).
     pub non_conformant: bool,
+    /// Why it is trusted.
+    pub trust: Option<TrustKind>,
+    /// The anchor it hangs on (itself for an anchor).
+    pub anchor: Option<[u8; 32]>,
+    /// The CA certificate whose key verified it (link certificates).
+    pub verified_by: Option<[u8; 32]>,
 }
 
 /// A CRL read back from the store.
@@ -211,8 +308,12 @@ pub struct Provenance {
 /// Per-certificate import attributes.
 #[derive(Debug, Clone, Default)]
 pub struct CertMeta {
-    /// Trust anchor?
+    /// Trusted? (then `trust` says why)
     pub trusted: bool,
+    /// Why it is trusted.
+    pub trust: Option<TrustKind>,
+    /// The anchor it hangs on (`None` with a root [`TrustKind`]: itself).
+    pub anchor: Option<[u8; 32]>,
     /// From the non-conformant collection.
     pub non_conformant: bool,
     /// pkdConformanceCode.
@@ -460,8 +561,37 @@ ALTER TABLE certificates ADD COLUMN source_id INTEGER REFERENCES sources(id);
 DROP INDEX IF EXISTS provenance_object;
 ";
 
+/// Version 4: trust has an anchor (docs/trust-store.md). Certificates record why they
+/// are trusted, the anchor they hang on and the CA certificate that verified them;
+/// master lists whether (and by which anchor) they are anchored; CRLs which CA
+/// certificate verified them. Trust given under the old rules (a master list signed
+/// under a CSCA of its own, a link certificate trusted unverified) is withdrawn here
+/// and earned again by [`super::import::rebuild_trust`], which [`TrustStore::open`]
+/// runs right after this migration. Directly imported self-signed CSCAs stay anchors;
+/// lists imported with `--trust-unsigned` keep their explicit trust.
+const SCHEMA_V4: &str = "
+ALTER TABLE certificates ADD COLUMN trust TEXT;
+ALTER TABLE certificates ADD COLUMN anchor_sha256 BLOB;
+ALTER TABLE certificates ADD COLUMN verified_by BLOB;
+ALTER TABLE master_lists ADD COLUMN anchored INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE master_lists ADD COLUMN anchor_sha256 BLOB;
+ALTER TABLE crls ADD COLUMN verified_by BLOB;
+CREATE INDEX crls_verified_by ON crls(verified_by);
+UPDATE certificates SET trust = 'direct', anchor_sha256 = sha256
+ WHERE trusted = 1 AND role = 'csca' AND (
+   source_id IN (SELECT id FROM sources WHERE kind = 'certificate')
+   OR sha256 IN (SELECT p.object_sha256 FROM provenance p JOIN sources s ON s.id = p.source_id
+                 WHERE s.kind = 'certificate' AND p.master_list_sha256 IS NULL));
+UPDATE certificates SET trust = 'unsigned', anchor_sha256 = NULL
+ WHERE trusted = 1 AND trust IS NULL AND role IN ('csca', 'link') AND sha256 IN (
+   SELECT p.object_sha256 FROM provenance p JOIN master_lists m ON m.sha256 = p.master_list_sha256
+   WHERE m.signature <> 'valid');
+UPDATE certificates SET trusted = 0 WHERE trust IS NULL;
+UPDATE crls SET signature = 'unverified' WHERE signature = 'valid';
+";
+
 /// Migrations: index i brings the schema from version i to i + 1.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -471,15 +601,38 @@ fn now() -> i64 {
 const CA_ROLES: &str = "('csca','link')";
 
 fn cert_columns() -> &'static str {
-    "der, role, trusted, non_conformant"
+    "der, role, trusted, non_conformant, trust, anchor_sha256, verified_by"
 }
 
-fn row_to_cert(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, bool, bool)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+/// The stored columns of a certificate row ([`cert_columns`]).
+type CertTuple = (
+    Vec<u8>,
+    String,
+    bool,
+    bool,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
+
+fn row_to_cert(row: &rusqlite::Row<'_>) -> rusqlite::Result<CertTuple> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
 }
 
-fn to_stored(v: (Vec<u8>, String, bool, bool)) -> Result<StoredCert, StoreError> {
-    let (der, role, trusted, non_conformant) = v;
+fn sha_of(v: Option<Vec<u8>>) -> Option<[u8; 32]> {
+    v.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+}
+
+fn to_stored(v: CertTuple) -> Result<StoredCert, StoreError> {
+    let (der, role, trusted, non_conformant, trust, anchor, verified_by) = v;
     let cert = Certificate::from_der(&der).map_err(|_| StoreError::Corrupt {
         fingerprint: hex::encode(super::cert::fingerprint(&der)),
     })?;
@@ -488,7 +641,67 @@ fn to_stored(v: (Vec<u8>, String, bool, bool)) -> Result<StoredCert, StoreError>
         role: Role::parse(&role),
         trusted,
         non_conformant,
+        trust: trust.as_deref().and_then(TrustKind::parse),
+        anchor: sha_of(anchor),
+        verified_by: sha_of(verified_by),
     })
+}
+
+fn query_certs<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    p: P,
+) -> Result<Vec<StoredCert>, StoreError> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(p, row_to_cert)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(to_stored(r?)?);
+    }
+    Ok(out)
+}
+
+/// Trusted issuer candidates (CSCA or link) of a certificate on any connection: by
+/// AKI = SKI or by the normalised issuer name. Untrusted certificates are never
+/// candidates, so nothing an attacker imports without an anchor costs a signature
+/// check.
+pub fn trusted_issuer_candidates_on(
+    conn: &Connection,
+    issuer: &Name,
+    aki: Option<&[u8]>,
+) -> Result<Vec<StoredCert>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
+        cert_columns()
+    );
+    query_certs(conn, &sql, params![aki, issuer.normalized()])
+}
+
+fn master_list_anchor_on(
+    conn: &Connection,
+    sha256: &[u8; 32],
+) -> Result<Option<(bool, Option<String>)>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT anchored, anchor_sha256 FROM master_lists WHERE sha256 = ?1",
+            params![sha256.as_slice()],
+            |r| {
+                Ok((
+                    r.get::<_, bool>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?.map(hex::encode),
+                ))
+            },
+        )
+        .optional()?)
+}
+
+/// A certificate by its SHA-256 on any connection.
+pub fn certificate_on(conn: &Connection, sha256: &[u8; 32]) -> Result<Option<StoredCert>, StoreError> {
+    let sql = format!("SELECT {} FROM certificates WHERE sha256 = ?1", cert_columns());
+    let v = conn
+        .query_row(&sql, params![sha256.as_slice()], row_to_cert)
+        .optional()?;
+    v.map(to_stored).transpose()
 }
 
 /// Issuer candidates on any connection (inside or outside a transaction).
@@ -601,8 +814,20 @@ impl TrustStore {
             tx.execute_batch(m)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
-        tx.commit()?;
-        Ok(())
+        let w = Writer {
+            tx,
+            bulk: std::cell::Cell::new(false),
+            newly_trusted: Default::default(),
+            new_links: Default::default(),
+        };
+        if (1..4).contains(&version) {
+            // trust given under the old rules was withdrawn by the migration: earn it
+            // again from the anchors, in the same transaction (a crash in between leaves
+            // the store as it was, at its old version)
+            w.reset_derived_trust()?;
+            super::import::settle(&w)?;
+        }
+        w.commit()
     }
 
     /// The file, when not in memory.
@@ -625,6 +850,8 @@ impl TrustStore {
         Ok(Writer {
             tx,
             bulk: std::cell::Cell::new(false),
+            newly_trusted: Default::default(),
+            new_links: Default::default(),
         })
     }
 
@@ -650,12 +877,95 @@ impl TrustStore {
 
     /// A certificate by its SHA-256.
     pub fn certificate(&self, sha256: &[u8; 32]) -> Result<Option<StoredCert>, StoreError> {
-        let sql = format!("SELECT {} FROM certificates WHERE sha256 = ?1", cert_columns());
-        let v = self
-            .conn
-            .query_row(&sql, params![sha256.as_slice()], row_to_cert)
-            .optional()?;
-        v.map(to_stored).transpose()
+        certificate_on(&self.conn, sha256)
+    }
+
+    /// Trusted issuer candidates (CSCA or link) of a certificate: by AKI = SKI or by the
+    /// normalised issuer name ([`trusted_issuer_candidates_on`]).
+    pub fn trusted_issuer_candidates(
+        &self,
+        issuer: &Name,
+        aki: Option<&[u8]>,
+    ) -> Result<Vec<StoredCert>, StoreError> {
+        trusted_issuer_candidates_on(&self.conn, issuer, aki)
+    }
+
+    /// The master lists that hold this certificate and are not anchored (why a CSCA
+    /// from a list is not trusted): their fingerprints.
+    pub fn unanchored_lists_holding(&self, sha256: &[u8; 32]) -> Result<Vec<String>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT DISTINCT m.sha256 FROM provenance p JOIN master_lists m ON m.sha256 = p.master_list_sha256
+             WHERE p.object_sha256 = ?1 AND m.anchored = 0",
+        )?;
+        let rows = st.query_map(params![sha256.as_slice()], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(hex::encode(r?));
+        }
+        Ok(out)
+    }
+
+    /// Whether a stored master list is anchored, and by which anchor (fingerprint).
+    pub fn master_list_anchor(
+        &self,
+        sha256: &[u8; 32],
+    ) -> Result<Option<(bool, Option<String>)>, StoreError> {
+        master_list_anchor_on(&self.conn, sha256)
+    }
+
+    /// The anchors: self-signed CSCAs trusted by the user's own act (imported directly,
+    /// named with `--anchor`, or from a list imported with `--trust-unsigned`).
+    pub fn anchors(&self) -> Result<Vec<AnchorInfo>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT sha256, trust, country, subject, not_after,
+                    (SELECT COUNT(*) FROM certificates d WHERE d.anchor_sha256 = c.sha256 AND d.sha256 <> c.sha256),
+                    (SELECT COUNT(*) FROM master_lists m WHERE m.anchor_sha256 = c.sha256)
+             FROM certificates c WHERE trusted = 1 AND trust IN ('direct', 'anchor', 'unsigned')
+             ORDER BY country, not_after",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(AnchorInfo {
+                fingerprint: hex::encode(r.get::<_, Vec<u8>>(0)?),
+                trust: r.get(1)?,
+                country: r.get(2)?,
+                subject: r.get(3)?,
+                not_after: ts(r.get(4)?),
+                dependents: r.get(5)?,
+                master_lists: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The newest CRLs (at most `limit`, thisUpdate ≤ `at`) that verified under one of
+    /// these CA certificates. Only these are parsed: CRLs that never verified are not
+    /// looked at, however many name the issuer.
+    pub fn verified_crls(
+        &self,
+        issuers: &[&[u8; 32]],
+        at: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<StoredCrl>, StoreError> {
+        let mut out = Vec::new();
+        let mut st = self.conn.prepare_cached(
+            "SELECT der FROM crls WHERE verified_by = ?1 AND signature = 'valid' AND this_update <= ?2
+             ORDER BY this_update DESC LIMIT ?3",
+        )?;
+        for sha in issuers {
+            let rows = st.query_map(params![sha.as_slice(), at.unix_timestamp(), limit as i64], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })?;
+            for r in rows {
+                let der = r?;
+                let crl = Crl::from_der(&der).map_err(|_| StoreError::Corrupt {
+                    fingerprint: hex::encode(super::cert::fingerprint(&der)),
+                })?;
+                if !out.iter().any(|c: &StoredCrl| c.crl.sha256 == crl.sha256) {
+                    out.push(StoredCrl { crl });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Trusted CA certificates (CSCA or link) of a country.
@@ -669,25 +979,6 @@ impl TrustStore {
         let mut out = Vec::new();
         for r in rows {
             out.push(to_stored(r?)?);
-        }
-        Ok(out)
-    }
-
-    /// CRLs issued under this CA certificate's name or key identifier.
-    pub fn crls_for(&self, ca: &Certificate) -> Result<Vec<StoredCrl>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT der FROM crls WHERE issuer_norm = ?1 OR (?2 IS NOT NULL AND aki = ?2) ORDER BY this_update DESC",
-        )?;
-        let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| {
-            r.get::<_, Vec<u8>>(0)
-        })?;
-        let mut out = Vec::new();
-        for r in rows {
-            let der = r?;
-            let crl = Crl::from_der(&der).map_err(|_| StoreError::Corrupt {
-                fingerprint: hex::encode(super::cert::fingerprint(&der)),
-            })?;
-            out.push(StoredCrl { crl });
         }
         Ok(out)
     }
@@ -723,7 +1014,7 @@ impl TrustStore {
         if !cert_roles.is_empty() {
             let mut st = self.conn.prepare(
                 "SELECT sha256, role, trusted, country, subject, issuer, serial, not_before, not_after,
-                        key_type, curve, key_bits, explicit_params, non_conformant
+                        key_type, curve, key_bits, explicit_params, non_conformant, trust, anchor_sha256
                  FROM certificates WHERE (?1 IS NULL OR country = ?1) ORDER BY country, role, not_before",
             )?;
             let rows = st.query_map(params![country], |r| {
@@ -744,6 +1035,9 @@ impl TrustStore {
                     next_update: None,
                     count: None,
                     signature: None,
+                    trust: r.get(14)?,
+                    anchor: r.get::<_, Option<Vec<u8>>>(15)?.map(hex::encode),
+                    anchored: None,
                 })
             })?;
             for r in rows {
@@ -781,8 +1075,13 @@ impl TrustStore {
                 ("master_lists", "master_list", "cert_count"),
                 ("deviation_lists", "deviation_list", "entry_count"),
             ] {
+                let anchor_cols = if table == "master_lists" {
+                    "anchored, anchor_sha256"
+                } else {
+                    "NULL, NULL"
+                };
                 let mut st = self.conn.prepare(&format!(
-                    "SELECT sha256, country, signer_subject, signing_time, {count_col}, signature
+                    "SELECT sha256, country, signer_subject, signing_time, {count_col}, signature, {anchor_cols}
                      FROM {table} WHERE (?1 IS NULL OR country = ?1) ORDER BY country, signing_time"
                 ))?;
                 let rows = st.query_map(params![country], |r| {
@@ -794,6 +1093,8 @@ impl TrustStore {
                         this_update: r.get::<_, Option<i64>>(3)?.and_then(ts),
                         count: Some(r.get(4)?),
                         signature: Some(r.get(5)?),
+                        anchored: r.get(6)?,
+                        anchor: r.get::<_, Option<Vec<u8>>>(7)?.map(hex::encode),
                         ..ListEntry::default()
                     })
                 })?;
@@ -820,8 +1121,11 @@ impl TrustStore {
             ))
         })?;
         for r in rows {
-            let (c, role, n, _trusted) = r?;
+            let (c, role, n, trusted) = r?;
             let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
+            if Role::parse(&role).is_ca() {
+                e.untrusted_cas += n - trusted;
+            }
             match Role::parse(&role) {
                 Role::Csca => e.cscas += n,
                 Role::Link => e.links += n,
@@ -847,12 +1151,22 @@ impl TrustStore {
         }
         let mut st = self
             .conn
-            .prepare("SELECT COALESCE(country, '??'), MAX(COALESCE(signing_time, added_at)) FROM master_lists GROUP BY 1")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+            .prepare("SELECT COALESCE(country, '??'), MAX(COALESCE(signing_time, added_at)), COUNT(*), SUM(anchored = 0)
+                      FROM master_lists GROUP BY 1")?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
         for r in rows {
-            let (c, t) = r?;
+            let (c, t, n, unanchored) = r?;
             let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
             e.newest_master_list = t.and_then(ts);
+            e.master_lists = n;
+            e.master_lists_unanchored = unanchored;
         }
         Ok(map.into_values().collect())
     }
@@ -890,10 +1204,17 @@ impl TrustStore {
                     "master_list" => "master_lists",
                     _ => "deviation_lists",
                 };
-                let tx = self.conn.transaction()?;
-                tx.execute(&format!("DELETE FROM {table} WHERE sha256 = ?1"), params![sha])?;
-                tx.execute("DELETE FROM provenance WHERE object_sha256 = ?1", params![sha])?;
-                tx.commit()?;
+                let w = self.transaction()?;
+                w.tx.execute(&format!("DELETE FROM {table} WHERE sha256 = ?1"), params![sha])?;
+                w.tx.execute("DELETE FROM provenance WHERE object_sha256 = ?1", params![sha])?;
+                if matches!(*kind, "certificate" | "master_list") {
+                    // what hung on it (lists it anchored, links it verified, CRLs it
+                    // verified) earns trust again from what is left, in the same
+                    // transaction
+                    w.reset_derived_trust()?;
+                    super::import::settle(&w)?;
+                }
+                w.commit()?;
                 Ok(Removed {
                     kind,
                     fingerprint: hex::encode(sha),
@@ -1037,6 +1358,15 @@ pub struct ListEntry {
     /// Signature status (lists, CRLs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// Why a certificate is trusted (direct, anchor, master_list, link, unsigned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
+    /// The anchor (fingerprint) a trusted certificate or an anchored list hangs on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// Master lists: anchored?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchored: Option<bool>,
 }
 
 /// Per-country numbers for `pkd stats`.
@@ -1058,6 +1388,12 @@ pub struct CountryStats {
     pub crl_next_update: Option<String>,
     /// Newest master list (signing time).
     pub newest_master_list: Option<String>,
+    /// CSCA and link certificates that validate nothing (not anchored).
+    pub untrusted_cas: i64,
+    /// Master lists.
+    pub master_lists: i64,
+    /// Master lists not anchored.
+    pub master_lists_unanchored: i64,
 }
 
 impl CountryStats {
@@ -1071,6 +1407,9 @@ impl CountryStats {
             crls: 0,
             crl_next_update: None,
             newest_master_list: None,
+            untrusted_cas: 0,
+            master_lists: 0,
+            master_lists_unanchored: 0,
         }
     }
 }
@@ -1095,12 +1434,47 @@ const CERTIFICATE_INDEXES: &[(&str, &str)] = &[
     ("certificates_country_role", "certificates(country, role)"),
 ];
 
+/// A stored object's SHA-256 and DER.
+pub type ShaDer = ([u8; 32], Vec<u8>);
+
+/// What names a CA (`?1` its normalised subject, `?2` its SKI) as issuer: the key
+/// identifier when both sides have one (another key of the same name is not asked),
+/// else the name.
+const KEY_OR_NAME: &str =
+    "((?2 IS NOT NULL AND aki = ?2) OR (issuer_norm = ?1 AND (aki IS NULL OR ?2 IS NULL)))";
+
 /// A write transaction on the store.
 #[derive(Debug)]
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
     /// The certificate indexes are dropped (bulk load in progress).
     bulk: std::cell::Cell<bool>,
+    /// CA certificates that became trusted in this transaction: what they verify
+    /// (links, master list signers, CRLs) is looked at once, by
+    /// [`super::import::settle`].
+    newly_trusted: std::cell::RefCell<Vec<[u8; 32]>>,
+    /// Untrusted link certificates added in this transaction (checked against the
+    /// trusted CAs already there, once).
+    new_links: std::cell::RefCell<Vec<[u8; 32]>>,
+}
+
+/// One anchor for `pkd stats`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AnchorInfo {
+    /// SHA-256 of the certificate (hex).
+    pub fingerprint: String,
+    /// direct | anchor | unsigned
+    pub trust: String,
+    /// Country.
+    pub country: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// notAfter.
+    pub not_after: Option<String>,
+    /// Certificates trusted through it.
+    pub dependents: i64,
+    /// Master lists it anchors.
+    pub master_lists: i64,
 }
 
 impl Writer<'_> {
@@ -1157,15 +1531,28 @@ impl Writer<'_> {
         let mut st = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO certificates (sha256, der, role, trusted, country, subject, subject_norm, issuer, issuer_norm,
                 serial, ski, aki, not_before, not_after, key_type, curve, key_bits, explicit_params, non_conformant,
-                conformance_code, conformance_text, pkd_version, added_at, source_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                conformance_code, conformance_text, pkd_version, added_at, source_id, trust, anchor_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         )?;
         let meta = &row.meta;
+        let trusted = meta.trusted && row.role.is_ca();
+        let trust = if trusted {
+            Some(meta.trust.unwrap_or(TrustKind::Direct))
+        } else {
+            None
+        };
+        let anchor = trust.map(|t| {
+            if t.is_root() {
+                row.sha256
+            } else {
+                meta.anchor.unwrap_or(row.sha256)
+            }
+        });
         let n = st.execute(params![
             row.sha256.as_slice(),
             row.der,
             row.role.as_str(),
-            meta.trusted,
+            trusted,
             row.country,
             row.subject,
             row.subject_norm,
@@ -1185,7 +1572,9 @@ impl Writer<'_> {
             meta.conformance_text,
             meta.pkd_version,
             now(),
-            prov.source_id
+            prov.source_id,
+            trust.map(TrustKind::as_str),
+            anchor.as_ref().map(|a| a.as_slice())
         ])?;
         // the first source is in the row itself; the provenance table records every
         // later sighting, and every sighting inside a master list (list and signer)
@@ -1193,13 +1582,25 @@ impl Writer<'_> {
             self.provenance("certificate", &row.sha256, prov)?;
         }
         if n == 1 {
+            if trusted {
+                self.newly_trusted.borrow_mut().push(row.sha256);
+            } else if row.role == Role::Link {
+                self.new_links.borrow_mut().push(row.sha256);
+            }
             return Ok(Added::Added);
         }
-        if meta.trusted {
-            self.tx.execute(
-                "UPDATE certificates SET trusted = 1 WHERE sha256 = ?1 AND trusted = 0",
-                params![row.sha256.as_slice()],
+        if let (Some(t), Some(a)) = (trust, anchor) {
+            // trusted now (or by a stronger act: an anchor the user names outranks trust
+            // derived from a list); the role stays as first stored
+            let changed = self.tx.execute(
+                "UPDATE certificates SET trusted = 1, trust = ?2, anchor_sha256 = ?3, verified_by = NULL
+                 WHERE sha256 = ?1 AND role IN ('csca', 'link')
+                   AND (trusted = 0 OR (?4 AND trust NOT IN ('direct', 'anchor')))",
+                params![row.sha256.as_slice(), t.as_str(), a.as_slice(), t.is_root()],
             )?;
+            if changed > 0 {
+                self.newly_trusted.borrow_mut().push(row.sha256);
+            }
         }
         Ok(Added::Duplicate)
     }
@@ -1208,14 +1609,19 @@ impl Writer<'_> {
     pub fn add_crl(
         &self,
         crl: &Crl,
-        signature: &str,
+        verified_by: Option<&[u8; 32]>,
         non_conformant: bool,
         prov: &Provenance,
     ) -> Result<Added, StoreError> {
+        let signature = if verified_by.is_some() {
+            "valid"
+        } else {
+            "unverified"
+        };
         let mut st = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO crls (sha256, der, country, issuer, issuer_norm, aki, this_update, next_update, entries,
-                signature, non_conformant, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                signature, non_conformant, added_at, verified_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let n = st.execute(params![
             crl.sha256.as_slice(),
@@ -1229,8 +1635,14 @@ impl Writer<'_> {
             crl.entries.len() as i64,
             signature,
             non_conformant,
-            now()
+            now(),
+            verified_by.map(|v| v.as_slice())
         ])?;
+        if n == 0
+            && let Some(v) = verified_by
+        {
+            self.set_crl_verified(&crl.sha256, v)?;
+        }
         self.provenance("crl", &crl.sha256, prov)?;
         Ok(if n == 1 { Added::Added } else { Added::Duplicate })
     }
@@ -1239,7 +1651,7 @@ impl Writer<'_> {
     pub fn add_master_list(&self, ml: &ListRecord<'_>, prov: &Provenance) -> Result<Added, StoreError> {
         let n = self.tx.execute(
             "INSERT OR IGNORE INTO master_lists (sha256, der, country, signer_sha256, signer_subject, signing_time,
-                cert_count, signature, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                cert_count, signature, added_at, anchored, anchor_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 ml.sha256.as_slice(),
                 ml.der,
@@ -1249,9 +1661,19 @@ impl Writer<'_> {
                 ml.signing_time.map(|t| t.unix_timestamp()),
                 ml.count as i64,
                 ml.signature,
-                now()
+                now(),
+                ml.anchor.is_some(),
+                ml.anchor.as_ref().map(|a| a.as_slice())
             ],
         )?;
+        if n == 0
+            && let Some(a) = &ml.anchor
+        {
+            self.tx.execute(
+                "UPDATE master_lists SET anchored = 1, anchor_sha256 = ?2 WHERE sha256 = ?1 AND anchored = 0",
+                params![ml.sha256.as_slice(), a.as_slice()],
+            )?;
+        }
         self.provenance("master_list", &ml.sha256, prov)?;
         Ok(if n == 1 { Added::Added } else { Added::Duplicate })
     }
@@ -1299,6 +1721,204 @@ impl Writer<'_> {
             ])?;
         }
         Ok(Added::Added)
+    }
+
+    /// Whether a master list is anchored (this transaction's rows included), and by
+    /// which anchor.
+    pub fn master_list_anchor(
+        &self,
+        sha256: &[u8; 32],
+    ) -> Result<Option<(bool, Option<String>)>, StoreError> {
+        master_list_anchor_on(&self.tx, sha256)
+    }
+
+    /// CA certificates that became trusted since the last call.
+    pub fn take_newly_trusted(&self) -> Vec<[u8; 32]> {
+        std::mem::take(&mut *self.newly_trusted.borrow_mut())
+    }
+
+    /// Untrusted link certificates added since the last call.
+    pub fn take_new_links(&self) -> Vec<[u8; 32]> {
+        std::mem::take(&mut *self.new_links.borrow_mut())
+    }
+
+    /// A certificate by its SHA-256 (this transaction's rows included).
+    pub fn certificate(&self, sha256: &[u8; 32]) -> Result<Option<StoredCert>, StoreError> {
+        certificate_on(&self.tx, sha256)
+    }
+
+    /// Trusted issuer candidates, seeing rows added in this transaction.
+    pub fn trusted_issuer_candidates(
+        &self,
+        issuer: &Name,
+        aki: Option<&[u8]>,
+    ) -> Result<Vec<StoredCert>, StoreError> {
+        trusted_issuer_candidates_on(&self.tx, issuer, aki)
+    }
+
+    /// Trust a CA certificate that verified under `verified_by` (which hangs on
+    /// `anchor`). True when it was not trusted before.
+    pub fn trust_verified(
+        &self,
+        sha256: &[u8; 32],
+        verified_by: &[u8; 32],
+        anchor: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let n = self.tx.execute(
+            "UPDATE certificates SET trusted = 1, trust = 'link', anchor_sha256 = ?2, verified_by = ?3
+             WHERE sha256 = ?1 AND trusted = 0 AND role IN ('csca', 'link')",
+            params![sha256.as_slice(), anchor.as_slice(), verified_by.as_slice()],
+        )?;
+        if n > 0 {
+            self.newly_trusted.borrow_mut().push(*sha256);
+        }
+        Ok(n > 0)
+    }
+
+    /// Untrusted link certificates that name `ca` as their issuer (by name or AKI).
+    pub fn untrusted_links_under(&self, ca: &Certificate) -> Result<Vec<StoredCert>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM certificates WHERE role = 'link' AND trusted = 0 AND {KEY_OR_NAME}",
+            cert_columns()
+        );
+        query_certs(&self.tx, &sql, params![ca.subject.normalized(), ca.ski])
+    }
+
+    /// Unanchored master lists with a valid signature whose signer certificate names
+    /// `ca` as its issuer: (list fingerprint, signer).
+    pub fn unanchored_lists_under(
+        &self,
+        ca: &Certificate,
+    ) -> Result<Vec<([u8; 32], StoredCert)>, StoreError> {
+        let sql = format!(
+            "SELECT m.sha256, {} FROM master_lists m JOIN certificates c ON c.sha256 = m.signer_sha256
+             WHERE m.anchored = 0 AND m.signature = 'valid'
+               AND ((?2 IS NOT NULL AND c.aki = ?2) OR (c.issuer_norm = ?1 AND (c.aki IS NULL OR ?2 IS NULL)))",
+            cert_columns()
+                .split(", ")
+                .map(|c| format!("c.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut st = self.tx.prepare_cached(&sql)?;
+        let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                (
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ),
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (sha, c) = r?;
+            if let Some(sha) = sha_of(Some(sha)) {
+                out.push((sha, to_stored(c)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Anchor a master list: it and its self-signed CSCAs now hang on `anchor`.
+    /// Returns how many CSCAs became trusted (each is queued like any newly trusted CA).
+    pub fn anchor_master_list(&self, ml: &[u8; 32], anchor: &[u8; 32]) -> Result<usize, StoreError> {
+        self.tx.execute(
+            "UPDATE master_lists SET anchored = 1, anchor_sha256 = ?2 WHERE sha256 = ?1",
+            params![ml.as_slice(), anchor.as_slice()],
+        )?;
+        let mut st = self.tx.prepare_cached(
+            "SELECT c.sha256 FROM certificates c WHERE c.role = 'csca' AND c.trusted = 0 AND c.sha256 IN
+               (SELECT object_sha256 FROM provenance WHERE master_list_sha256 = ?1)",
+        )?;
+        let shas: Vec<Vec<u8>> = st
+            .query_map(params![ml.as_slice()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut n = 0;
+        for sha in shas {
+            let Some(sha) = sha_of(Some(sha)) else {
+                continue;
+            };
+            let changed = self.tx.execute(
+                "UPDATE certificates SET trusted = 1, trust = 'master_list', anchor_sha256 = ?2, verified_by = NULL
+                 WHERE sha256 = ?1 AND trusted = 0",
+                params![sha.as_slice(), anchor.as_slice()],
+            )?;
+            if changed > 0 {
+                n += 1;
+                self.newly_trusted.borrow_mut().push(sha);
+            }
+        }
+        Ok(n)
+    }
+
+    /// CRLs not verified yet that name `ca` as their issuer (by name or AKI).
+    pub fn unverified_crls_under(&self, ca: &Certificate) -> Result<Vec<ShaDer>, StoreError> {
+        let mut st = self.tx.prepare_cached(&format!(
+            "SELECT sha256, der FROM crls WHERE signature <> 'valid' AND {KEY_OR_NAME}"
+        ))?;
+        let rows = st.query_map(params![ca.subject.normalized(), ca.ski], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (sha, der) = r?;
+            if let Some(sha) = sha_of(Some(sha)) {
+                out.push((sha, der));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Mark a CRL verified under a CA certificate.
+    pub fn set_crl_verified(&self, crl: &[u8; 32], by: &[u8; 32]) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE crls SET signature = 'valid', verified_by = ?2 WHERE sha256 = ?1",
+            params![crl.as_slice(), by.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    /// Drop a CRL (it did not verify under the CA certificate it names).
+    pub fn drop_crl(&self, crl: &[u8; 32]) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM crls WHERE sha256 = ?1", params![crl.as_slice()])?;
+        self.tx.execute(
+            "DELETE FROM provenance WHERE object_sha256 = ?1 AND object_kind = 'crl'",
+            params![crl.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    /// Withdraw all derived trust (master list, link, CRL verification) and queue every
+    /// anchor, so [`super::import::settle`] earns it again from the anchors alone.
+    pub fn reset_derived_trust(&self) -> Result<(), StoreError> {
+        self.tx.execute_batch(
+            "UPDATE certificates SET trusted = 0, trust = NULL, anchor_sha256 = NULL, verified_by = NULL
+               WHERE trust IS NULL OR trust IN ('master_list', 'link');
+             UPDATE master_lists SET anchored = 0, anchor_sha256 = NULL;
+             UPDATE crls SET signature = 'unverified', verified_by = NULL;",
+        )?;
+        let mut st = self
+            .tx
+            .prepare("SELECT sha256 FROM certificates WHERE trusted = 1 AND role IN ('csca', 'link')")?;
+        let shas: Vec<Vec<u8>> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut q = self.newly_trusted.borrow_mut();
+        q.extend(shas.into_iter().filter_map(|s| sha_of(Some(s))));
+        // every untrusted link is looked at again
+        let mut st = self
+            .tx
+            .prepare("SELECT sha256 FROM certificates WHERE trusted = 0 AND role = 'link'")?;
+        let links: Vec<Vec<u8>> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        self.new_links
+            .borrow_mut()
+            .extend(links.into_iter().filter_map(|s| sha_of(Some(s))));
+        Ok(())
     }
 
     /// Read access inside the transaction (sees uncommitted rows).
@@ -1390,6 +2010,8 @@ pub struct ListRecord<'a> {
     pub count: usize,
     /// valid | invalid | unsigned
     pub signature: &'static str,
+    /// The anchor the signer chains to (master lists; `None`: not anchored).
+    pub anchor: Option<[u8; 32]>,
 }
 
 /// One stored deviation.
@@ -1529,7 +2151,7 @@ mod tests {
             .connection()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, SCHEMA_VERSION);
         let src: Option<i64> = s
             .connection()
             .query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
@@ -1540,6 +2162,114 @@ mod tests {
                 .iter()
                 .any(|(n, _)| n == "provenance_object")
         );
+    }
+
+    fn insert_v3(c: &Connection, cert: &Certificate, role: &str, trusted: bool, source: i64) {
+        c.execute(
+            "INSERT INTO certificates (sha256, der, role, trusted, country, subject, subject_norm, issuer, issuer_norm,
+                serial, ski, aki, not_before, not_after, added_at, source_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15)",
+            params![
+                cert.sha256.as_slice(),
+                cert.der,
+                role,
+                trusted,
+                cert.country(),
+                cert.subject.display(),
+                cert.subject.normalized(),
+                cert.issuer.display(),
+                cert.issuer.normalized(),
+                canonical_serial(&cert.serial),
+                cert.ski,
+                cert.aki,
+                cert.not_before.unix_timestamp(),
+                cert.not_after.unix_timestamp(),
+                source
+            ],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn version_3_store_is_migrated_to_4_and_trust_is_earned_again_from_anchors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trust.db");
+        let ut1 = fixture_cert("10-ut-csca-1.cer");
+        let link = fixture_cert("10-ut-link-csca-2-by-1.cer");
+        let xa = fixture_cert("10-xa-csca-explicit.cer");
+        let xb = fixture_cert("10-xc-csca-expired.cer");
+        let crl_der = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki/20-ut-csca-1-current.crl"),
+        )
+        .unwrap();
+        let crl = Crl::from_der(&crl_der).unwrap();
+        {
+            let c = Connection::open(&p).unwrap();
+            for m in [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3] {
+                c.execute_batch(m).unwrap();
+            }
+            c.pragma_update(None, "user_version", 3).unwrap();
+            c.execute_batch(
+                "INSERT INTO sources (id, path, kind, imported_at) VALUES (1, 'ut1.cer', 'certificate', 0);
+                 INSERT INTO sources (id, path, kind, imported_at) VALUES (2, 'self.ml', 'master_list', 0);
+                 INSERT INTO sources (id, path, kind, imported_at) VALUES (3, 'forced.ml', 'master_list', 0);
+                 INSERT INTO master_lists (sha256, der, cert_count, signature, added_at) VALUES (x'AA', x'30', 1, 'valid', 0);
+                 INSERT INTO master_lists (sha256, der, cert_count, signature, added_at) VALUES (x'BB', x'30', 1, 'invalid', 0);",
+            )
+            .unwrap();
+            // a directly imported CSCA, a link trusted unverified under the old rules, a
+            // CSCA of a self-anchored list, a CSCA of a list forced in with --trust-unsigned
+            insert_v3(&c, &ut1, "csca", true, 1);
+            insert_v3(&c, &link, "link", true, 1);
+            insert_v3(&c, &xa, "csca", true, 2);
+            insert_v3(&c, &xb, "csca", true, 3);
+            for (cert, ml) in [(&xa, "AA"), (&xb, "BB")] {
+                c.execute(
+                    &format!(
+                        "INSERT INTO provenance (object_kind, object_sha256, source_id, master_list_sha256, imported_at)
+                         VALUES ('certificate', ?1, 2, x'{ml}', 0)"
+                    ),
+                    params![cert.sha256.as_slice()],
+                )
+                .unwrap();
+            }
+            c.execute(
+                "INSERT INTO crls (sha256, der, issuer, issuer_norm, aki, this_update, entries, signature, added_at)
+                 VALUES (?1, ?2, 'i', ?3, ?4, 0, 0, 'valid', 0)",
+                params![crl.sha256.as_slice(), crl_der, crl.issuer.normalized(), crl.aki],
+            )
+            .unwrap();
+        }
+        let s = TrustStore::open(&p).unwrap();
+        let v: i64 = s
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 4);
+        let get = |c: &Certificate| s.certificate(&c.sha256).unwrap().unwrap();
+        assert_eq!(
+            (get(&ut1).trusted, get(&ut1).trust),
+            (true, Some(TrustKind::Direct))
+        );
+        // the link is trusted again because it verifies under the anchor
+        let l = get(&link);
+        assert_eq!((l.trusted, l.trust), (true, Some(TrustKind::Link)));
+        assert_eq!((l.verified_by, l.anchor), (Some(ut1.sha256), Some(ut1.sha256)));
+        // the self-anchored list's CSCA lost its trust; the forced one kept it
+        assert!(!get(&xa).trusted);
+        assert_eq!(
+            (get(&xb).trusted, get(&xb).trust),
+            (true, Some(TrustKind::Unsigned))
+        );
+        // the CRL was verified again under its (still trusted) CSCA
+        let (sig, by): (String, Option<Vec<u8>>) = s
+            .connection()
+            .query_row("SELECT signature, verified_by FROM crls", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((sig.as_str(), by), ("valid", Some(ut1.sha256.to_vec())));
+        assert_eq!(s.anchors().unwrap().len(), 2);
     }
 
     #[test]

@@ -239,6 +239,12 @@ pub struct Manifest {
     /// Details of each recovery.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovery_log: Vec<RecoveryRecord>,
+    /// What the reader changed in how it talks to this chip, and why (a chip without
+    /// short file identifiers, one that refuses extended length it announced, one that
+    /// needs the PACE parameter reference …). Never a change of protocol: a downgrade
+    /// stays a downgrade.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adaptations: Vec<String>,
     /// Modelled link time of the whole read, ms (emulator only).
     pub modelled_ms: Option<f64>,
     /// Wall time of the whole read, ms.
@@ -277,6 +283,7 @@ impl Manifest {
             read_apdus: 0,
             recoveries: 0,
             recovery_log: Vec::new(),
+            adaptations: Vec::new(),
             modelled_ms: None,
             total_ms: 0.0,
             extended_length: false,

@@ -121,6 +121,11 @@ impl EngineError {
 pub struct ReadSizes {
     ladder: Vec<usize>,
     idx: usize,
+    /// Read by short file identifier (READ BINARY with P1 bit 8) when a file has one;
+    /// false once the chip showed it serves files only after SELECT.
+    pub by_sfi: bool,
+    /// What the reader changed in how it talks to this chip, and why (for the manifest).
+    pub adaptations: Vec<String>,
 }
 
 impl ReadSizes {
@@ -138,7 +143,34 @@ impl ReadSizes {
                 ladder.push(crate::apdu::MAX_SHORT_LE);
             }
         }
-        ReadSizes { ladder, idx: 0 }
+        ReadSizes {
+            ladder,
+            idx: 0,
+            by_sfi: true,
+            adaptations: Vec::new(),
+        }
+    }
+
+    /// Record an adaptation once.
+    pub fn adapt(&mut self, what: String) {
+        if !self.adaptations.contains(&what) {
+            self.adaptations.push(what);
+        }
+    }
+
+    /// Never send extended-length READ BINARY again (the chip announced extended length
+    /// but refused it).
+    pub fn disable_extended(&mut self) -> bool {
+        let current = self.current();
+        if current <= crate::apdu::MAX_SHORT_LE {
+            return false;
+        }
+        self.ladder.retain(|s| *s <= crate::apdu::MAX_SHORT_LE);
+        if self.ladder.is_empty() {
+            self.ladder.push(crate::apdu::MAX_SHORT_LE);
+        }
+        self.idx = 0;
+        true
     }
 
     /// Current size.
@@ -194,6 +226,9 @@ pub struct FileProgress {
     pub short: Option<usize>,
     /// The outer TLV has the BER indefinite length.
     pub indefinite: bool,
+    /// The chip refused READ BINARY by short file identifier with this status word; the
+    /// file was then selected by identifier.
+    pub sfi_refused: Option<StatusWord>,
 }
 
 /// Note on a file whose outer TLV has the BER indefinite length.
@@ -214,6 +249,7 @@ impl FileProgress {
             read_size: None,
             short: None,
             indefinite: false,
+            sfi_refused: None,
         }
     }
 }
@@ -225,6 +261,14 @@ pub enum FileOutcome {
     Complete,
     /// Not on the card (6A82) or access denied (6982 …): the status word.
     Unavailable(StatusWord),
+}
+
+/// An answer to READ BINARY by short file identifier that may mean "no SFI here" rather
+/// than anything about the file: every error but the length ones (67xx, 6Cxx).
+fn refused_by_sfi(sw: StatusWord) -> bool {
+    sw != StatusWord::OK
+        && sw != StatusWord::END_OF_FILE
+        && !matches!(sw.sw1(), 0x61 | 0x62 | 0x63 | 0x67 | 0x6C)
 }
 
 /// Status words that mean the file is not there or not readable (as opposed to a
@@ -314,9 +358,10 @@ pub fn read_file(
             None => size,
         };
         let odd = offset > 0x7FFF;
+        let by_sfi = !progress.current && sizes.by_sfi && offset <= 0xFF && file.sfi().is_some();
         let cmd = if !progress.current {
             match file.sfi() {
-                Some(sfi) if offset <= 0xFF => Command::read_binary_sfi(sfi, offset as u8, want),
+                Some(sfi) if by_sfi => Command::read_binary_sfi(sfi, offset as u8, want),
                 _ => {
                     let resp = ch.send(&Command::select_ef(file.fid()))?;
                     progress.apdus += 1;
@@ -343,7 +388,31 @@ pub fn read_file(
         let resp = ch.send(&cmd)?;
         progress.apdus += 1;
         let sw = resp.sw;
+        if by_sfi && offset == 0 && progress.sfi_refused.is_none() && refused_by_sfi(sw) {
+            // a chip without short file identifiers (or one that reads P1 as an offset)
+            // serves the file after SELECT by identifier: try that once
+            progress.sfi_refused = Some(sw);
+            let sel = ch.send(&Command::select_ef(file.fid()))?;
+            progress.apdus += 1;
+            if !sel.is_ok() {
+                let why = if is_unavailable(sel.sw) { sel.sw } else { sw };
+                return Ok(FileOutcome::Unavailable(why));
+            }
+            progress.current = true;
+            continue;
+        }
         if sw == StatusWord::OK || sw == StatusWord::END_OF_FILE {
+            if let Some(refused) = progress.sfi_refused
+                && progress.data.is_empty()
+                && sizes.by_sfi
+            {
+                sizes.by_sfi = false;
+                sizes.adapt(format!(
+                    "the chip refused READ BINARY by short file identifier ({:04X}) for {file} but served \
+                     it after SELECT: files are selected by identifier from then on",
+                    refused.0
+                ));
+            }
             progress.current = true;
             let chunk = if odd {
                 match tlv::parse(&resp.data) {

@@ -359,8 +359,10 @@ pub fn generate(out_dir: &Path) -> Result<Vec<PathBuf>, BookletError> {
         })
     };
     let ref1 = load("ref1.toml")?;
+    let bac = load("bac.toml")?;
     let mut more = forged(&keys, &ref1, &cloner_rsa, &cloner_ec)?;
     more.extend(indeterminate_entries());
+    more.extend(quirk_entries(&bac)?);
     for e in &more {
         write(&dir.join(&e.file), e.text.as_bytes(), &mut written)?;
     }
@@ -1336,6 +1338,161 @@ fn indeterminate_entries() -> Vec<Entry> {
             ]),
         ),
     ]
+}
+
+/// The field's chips (docs/quirks.md): behaviours users of other readers reported from
+/// real documents, each reproduced on a genuine booklet, which must still verify VALID.
+fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
+    let mut v = Vec::new();
+    let mut q = |file: &str, report: &str, what: &str, base: &str, head: &str, tables: &str| {
+        v.push(entry(
+            &format!("quirk-{file}.toml"),
+            &format!("{what}\nreported: {report}"),
+            &format!("quirk-{file}"),
+            &format!("{what} ({report})"),
+            &derived(base, head),
+            tables,
+            valid(),
+        ));
+    };
+    let quirks = |body: &str| format!("[chip.quirks]\n{body}");
+    q(
+        "cn-aa-extended-le-empty",
+        "NFCPassportReader #223",
+        "Chinese passport: INTERNAL AUTHENTICATE with an extended Le is answered 9000 without data; a short Le gets the signature",
+        "ref1.toml",
+        "",
+        &quirks("aa_extended_le_empty = true\n"),
+    );
+    q(
+        "cn-extended-read-plain-6700",
+        "gmrtd #457, fixed in gmrtd #458",
+        "Chinese passport: announces extended length, but answers an extended READ BINARY under secure messaging with a plain 6700 (its counter not advanced)",
+        "ref1.toml",
+        "",
+        &quirks("extended_plain_error = \"6700\"\n"),
+    );
+    q(
+        "ru-le256-6b00-ends-sm",
+        "NFCPassportReader #89, flipperzero-firmware PR #1866",
+        "Russian passport (BAC): READ BINARY with Le 256 (00) under secure messaging is answered 6B00 in plain and secure messaging ends; smaller reads work",
+        "bac.toml",
+        "",
+        &quirks("le_limit = 255\nle_limit_sw = \"6B00\"\nle_limit_ends_sm = true\n"),
+    );
+    q(
+        "ua-le-max-192",
+        "NFCPassportReader #91, gmrtd PR #410",
+        "Ukrainian passport: READ BINARY under secure messaging with Le above 192 is answered 6700",
+        "bac.toml",
+        "",
+        &quirks("le_limit = 192\nle_limit_sw = \"6700\"\n"),
+    );
+    q(
+        "es-past-eof-6282",
+        "NFCPassportReader #91",
+        "Spanish ID card: a READ BINARY asking past the end of the file gets the rest with 6282 (end of file reached before Le bytes)",
+        "bac.toml",
+        "",
+        &quirks("past_eof_6282 = true\n"),
+    );
+    q(
+        "ua-pace-parameter-ref",
+        "gmrtd #108",
+        "older Ukrainian passport: MSE:Set AT for PACE without the parameter reference (tag 84) is answered 6A87, though the chip offers one set of domain parameters",
+        "ref1.toml",
+        "",
+        &quirks("pace_requires_parameter_ref = true\n"),
+    );
+    q(
+        "gr-sk-pace-aes256",
+        "dmrtd #33, #36",
+        "Greek and Slovak documents: PACE ECDH-GM with AES-256 (step 4 fails with 6300/6A80 when a reader derives the AES-256 keys or the token wrongly); the chip is strict",
+        "ref1.toml",
+        "",
+        "[[pace]]\nmapping = \"ECDH-GM\"\ncipher = \"AES-256\"\nparameter_id = 13\n",
+    );
+    let (_, d192) = derived_scalar(Nid::X9_62_PRIME192V1, "emrtd booklet ca-ru-p192")?;
+    q(
+        "ru-ca-secp192r1",
+        "gmrtd #7, #10",
+        "Russian passport (BAC only): Chip Authentication on secp192r1 (NIST P-192), 3DES",
+        "bac.toml",
+        &format!(
+            "ca_private_key = \"{}\"\n",
+            hex::encode_upper(d192.to_vec_padded(24)?)
+        ),
+        "[ca]\nparameter_id = 8\ncipher = \"3DES\"\n\n[sign]\ncard_security = false\n",
+    );
+    q(
+        "us-dir-6982-before-access",
+        "gmrtd #226",
+        "US passport: EF.DIR is refused (6982) before access control; the reader must not need it",
+        "bac.toml",
+        "",
+        "[files]\n\"EF.DIR\" = { hex = \"61094F07A0000002471001\" }\n\n[[faults]]\nkind = \"refuse\"\nsw = \"6982\"\ncommand = \"read_binary\"\nfile = \"EF.DIR\"\nfrom = 0\n",
+    );
+    let sod_reads = bac.files.get(&LdsFile::Sod).map_or(1, |b| b.len().div_ceil(223));
+    q(
+        "us-sod-last-frame-mac",
+        "gmrtd #6",
+        "US passport: the response MAC of the last READ BINARY of EF.SOD does not verify (once); the reader recovers and reads it again, never accepting unauthenticated bytes",
+        "bac.toml",
+        "",
+        &format!(
+            "[[faults]]\nkind = \"wrong_mac\"\ncommand = \"read_binary\"\nfile = \"EF.SOD\"\nnth = {}\n",
+            sod_reads.saturating_sub(1)
+        ),
+    );
+    q(
+        "au-aa-short-le-truncated",
+        "NFCPassportReader #194",
+        "Australian passport: Active Authentication with RSA-2048; INTERNAL AUTHENTICATE with a short Le returns the signature cut to 231 bytes with 9000",
+        "ref1.toml",
+        "",
+        &quirks("aa_short_le_max = 231\n"),
+    );
+    q(
+        "nl-dg2-slow-link",
+        "NFCPassportReader #107",
+        "Dutch passport: a 20 KB DG2 over a slow link (every APDU 40 ms): 160-byte reads would take too long; the reader uses extended length",
+        "ref1.toml",
+        "",
+        "[link]\nper_apdu_ms = 40.0\n",
+    );
+    q(
+        "tag-lost-mid-read",
+        "passport-reader #16, #36",
+        "the card leaves the field twice during the read (tag lost): the reader reconnects, authenticates again and resumes at the offset",
+        "ref1.toml",
+        "",
+        "[[faults]]\nkind = \"card_removed\"\ncommand = \"read_binary\"\nfile = \"DG2\"\nnth = 0\n\n[[faults]]\nkind = \"card_removed\"\ncommand = \"read_binary\"\nfile = \"DG11\"\nnth = 0\n",
+    );
+    q(
+        "de-no-le-on-select-mse",
+        "NFCPassportReader PR #153",
+        "German document: SELECT and MSE:Set AT carrying an Le field are answered 6700; the reader must send them without Le",
+        "ref1.toml",
+        "",
+        &quirks("reject_le_on_select_and_mse = true\n"),
+    );
+    q(
+        "cn-com-unknown-tags",
+        "NFCPassportReader #202",
+        "Chinese passport: EF.COM's tag list also names tags no decoder knows (DG17-19 style 0x71 0x72 0x73); they are ignored, not an error",
+        "ref1.toml",
+        "",
+        "[[tamper]]\ncom_tags = \"61756B6C6E6F717273\"\n",
+    );
+    q(
+        "no-sfi",
+        "readers that never use SFI (gmrtd, NFCPassportReader); ISO/IEC 7816-4",
+        "a chip without short file identifiers: READ BINARY by SFI is answered 6A86; files are served after SELECT by file identifier",
+        "ref1.toml",
+        "",
+        &quirks("sfi_refused = \"6A86\"\n"),
+    );
+    Ok(v)
 }
 
 fn readme(entries: &[Entry]) -> String {
