@@ -519,7 +519,10 @@ fn pcscd_stopped_and_started_again_is_a_clear_state_and_the_desk_carries_on() {
         "stale verdict: {s}"
     );
     assert!(s["problem"].as_str().unwrap().contains("pcscd"), "{s}");
-    assert!(s["key"].is_null(), "the key of the document shown outlived it: {s}");
+    assert!(
+        s["key"].is_null(),
+        "the key of the document shown outlived it: {s}"
+    );
     screenshot(&desk, "08-pcscd-stopped", "1280,720");
 
     // back: the desk finds the reader again by itself and reads the next document
