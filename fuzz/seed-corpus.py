@@ -137,7 +137,10 @@ def seeds(target):
     if target.startswith("lds_dg") and target[6:].isdigit():
         return dg(int(target[6:]))
     if target in ("lds_biometric", "lds_image", "lds_displayed"):
-        return dg(2) + dg(5) + dg(7) + files("test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*")
+        return dg(2) + dg(3) + dg(4) + dg(5) + dg(7) + files(
+            "test-vectors/generated/*.j*", "test-vectors/lds/iso39794_dg2_samples/*", "test-vectors/wsq/*.wsq")
+    if target == "lds_wsq":
+        return files("test-vectors/wsq/*.wsq")
     if target == "lds_detect":
         return files("test-vectors/lds/**/*.bin", "pkd-fixtures/pki/*")
     if target == "lds_dir":

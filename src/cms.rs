@@ -32,7 +32,6 @@
 //! Parsing ([`SignedData::parse`]) is pure and panic-free on hostile input;
 //! [`verify_signer`] uses [`crate::pki::keys`] and [`crate::pki::signature`] for the math.
 
-pub mod asn1;
 pub mod sign;
 
 use std::borrow::Cow;
@@ -40,13 +39,16 @@ use std::borrow::Cow;
 use thiserror::Error;
 use time::OffsetDateTime;
 
-use crate::pki::keys::{KeyError, PublicKey};
-use crate::pki::signature::{self, AlgorithmQuirk, HashAlgorithm, SignatureAlgorithm, SignatureError};
+/// The DER/BER helpers live in the base layer; this path is kept for the PKI call sites.
+pub use crate::asn1::der as asn1;
+pub use crate::asn1::{AlgorithmIdentifier, Oid, SignerIdentifier};
+
+use crate::asn1::keys::{KeyError, PublicKey};
+use crate::asn1::signature::{
+    self, AlgorithmQuirk, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError,
+};
 use crate::tlv::{self, Tlv};
 use asn1::{Asn1Error, tag};
-
-/// An OBJECT IDENTIFIER.
-pub use der::asn1::ObjectIdentifier as Oid;
 
 /// Object identifiers of content types and attributes.
 pub mod oid {
@@ -100,6 +102,33 @@ pub enum CmsError {
     /// The signed attributes lack the messageDigest attribute.
     #[error("signed attributes have no messageDigest")]
     MissingMessageDigest,
+    /// The SignerInfo has no signed attributes: Doc 9303 Part 10 §4.6.2.2 makes
+    /// contentType and messageDigest mandatory, so the signature must cover them.
+    #[error("the signer info has no signed attributes (Doc 9303 requires contentType and messageDigest)")]
+    MissingSignedAttributes,
+    /// A structure holds an element its syntax does not allow (e.g. unsigned data
+    /// next to the eContent inside encapContentInfo, which openssl rejects too).
+    #[error("{structure} holds an element its syntax does not allow ({found:#04x} after {after})")]
+    UnexpectedElement {
+        /// The structure.
+        structure: &'static str,
+        /// The last element it may hold.
+        after: &'static str,
+        /// Tag of the element found.
+        found: u32,
+    },
+    /// The signer certificate's outer signatureAlgorithm differs from the one inside
+    /// its signed TBSCertificate (RFC 5280 §4.1.1.2): the outer one is not signed, so
+    /// the certificate would be malleable.
+    #[error(
+        "the signer certificate's signatureAlgorithm ({outer}) differs from the signed one in its TBSCertificate ({inner})"
+    )]
+    CertificateAlgorithmMismatch {
+        /// The outer algorithm.
+        outer: Oid,
+        /// The algorithm inside the TBSCertificate.
+        inner: Oid,
+    },
     /// The messageDigest attribute does not match the hash of the eContent.
     #[error("messageDigest does not match the {hash:?} of the encapsulated content")]
     MessageDigestMismatch {
@@ -162,59 +191,6 @@ pub enum CmsQuirk {
     KeyAlgorithmAsSignatureAlgorithm,
     /// The SignerInfo's signature algorithm names another hash than its digest algorithm.
     DigestAlgorithmMismatch,
-}
-
-/// An AlgorithmIdentifier with its parameters kept as raw DER.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlgorithmIdentifier {
-    /// The algorithm.
-    pub oid: Oid,
-    /// The parameters' encoding (tag, length, value) when present; `05 00` for NULL.
-    pub parameters: Option<Vec<u8>>,
-}
-
-impl AlgorithmIdentifier {
-    /// Parse from a TLV (`SEQUENCE { algorithm OID, parameters ANY OPTIONAL }`).
-    pub fn from_tlv(t: &Tlv<'_>) -> Result<Self, Asn1Error> {
-        asn1::expect_tag(t, tag::SEQUENCE, "AlgorithmIdentifier")?;
-        let mut r = t.children_ber();
-        let oid = asn1::oid(&asn1::next(&mut r, tag::OID, "algorithm")?, "algorithm")?;
-        let parameters = if r.is_empty() {
-            None
-        } else {
-            Some(r.read()?.raw.to_vec())
-        };
-        if !r.is_empty() {
-            return Err(Asn1Error::Trailing {
-                field: "AlgorithmIdentifier",
-            });
-        }
-        Ok(AlgorithmIdentifier { oid, parameters })
-    }
-
-    /// Parse from DER bytes.
-    pub fn from_der(der: &[u8]) -> Result<Self, Asn1Error> {
-        Self::from_tlv(&tlv::parse_ber(der)?)
-    }
-
-    /// True when the parameters are absent or NULL.
-    pub fn parameters_absent_or_null(&self) -> bool {
-        matches!(self.parameters.as_deref(), None | Some([0x05, 0x00]))
-    }
-}
-
-/// How a SignerInfo names its certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignerIdentifier {
-    /// `issuerAndSerialNumber`.
-    IssuerAndSerialNumber {
-        /// The issuer Name exactly as encoded (DER of the SEQUENCE).
-        issuer: Vec<u8>,
-        /// The serial number's INTEGER content octets.
-        serial: Vec<u8>,
-    },
-    /// `subjectKeyIdentifier` (`[0]`).
-    SubjectKeyIdentifier(Vec<u8>),
 }
 
 /// One attribute (`SEQUENCE { attrType OID, attrValues SET OF ANY }`).
@@ -287,6 +263,14 @@ impl SignerInfo {
         })
     }
 
+    /// The RSASSA-PSS parameters, when the signature algorithm is RSASSA-PSS and they
+    /// decode.
+    pub fn pss(&self) -> Option<PssParams> {
+        (self.signature_algorithm.oid == signature::oid::RSASSA_PSS)
+            .then(|| signature::parse_pss_params(self.signature_algorithm.parameters.as_deref()).ok())
+            .flatten()
+    }
+
     /// The signature algorithm to verify with, plus a quirk when it had to borrow the
     /// hash from the digest algorithm or names a different hash.
     pub fn signature_algorithm(&self) -> Result<(SignatureAlgorithm, Vec<CmsQuirk>), CmsError> {
@@ -324,8 +308,6 @@ pub struct SignedData {
     pub signer_infos: Vec<SignerInfo>,
     /// Tolerated deviations from DER.
     pub quirks: Vec<CmsQuirk>,
-    /// The ContentInfo bytes (without trailing padding).
-    pub raw: Vec<u8>,
 }
 
 impl SignedData {
@@ -342,7 +324,6 @@ impl SignedData {
                 return Err(Asn1Error::Trailing { field: "ContentInfo" }.into());
             }
         }
-        asn1::expect_tag(&ci, tag::SEQUENCE, "ContentInfo")?;
         let (indef, nonmin) = asn1::has_ber_lengths(&ci);
         if indef {
             quirks.push(CmsQuirk::IndefiniteLength);
@@ -350,28 +331,22 @@ impl SignedData {
         if nonmin {
             quirks.push(CmsQuirk::NonMinimalLength);
         }
-        let mut r = ci.children_ber();
-        let ct = asn1::oid(&asn1::next(&mut r, tag::OID, "contentType")?, "contentType")?;
-        if ct != oid::SIGNED_DATA {
-            return Err(CmsError::NotSignedData { found: ct });
-        }
-        let content = asn1::next(&mut r, 0xA0, "content")?;
-        let mut cr = content.children_ber();
-        let sd = asn1::next(&mut cr, tag::SEQUENCE, "SignedData")?;
-        let mut r = sd.children_ber();
-        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
-        let digest_set = asn1::next(&mut r, tag::SET, "digestAlgorithms")?;
+        let Front {
+            mut r,
+            version,
+            digest_set,
+            mut er,
+            econtent_type,
+        } = Front::read(&ci)?;
         let digest_algorithms = digest_set
             .children_ber()
             .map(|t| AlgorithmIdentifier::from_tlv(&t?))
             .collect::<Result<Vec<_>, _>>()?;
-        let eci = asn1::next(&mut r, tag::SEQUENCE, "encapContentInfo")?;
-        let mut er = eci.children_ber();
-        let econtent_type = asn1::oid(&asn1::next(&mut er, tag::OID, "eContentType")?, "eContentType")?;
         let econtent = match asn1::optional(&mut er, 0xA0)? {
             Some(wrapper) => {
                 let mut wr = wrapper.children_ber();
                 let os = asn1::next_any(&mut wr, "eContent")?;
+                no_more(&wr, "eContent [0]", "OCTET STRING")?;
                 let octets = asn1::octet_string(&os, "eContent")?;
                 if matches!(octets, Cow::Owned(_)) {
                     quirks.push(CmsQuirk::ConstructedEContent);
@@ -380,6 +355,9 @@ impl SignedData {
             }
             None => None,
         };
+        // encapContentInfo has exactly eContentType and [0] eContent: anything after it
+        // is unsigned data riding along with the signed content
+        no_more(&er, "encapContentInfo", "eContent")?;
         let mut certificates = Vec::new();
         if let Some(certs) = asn1::optional(&mut r, 0xA0)? {
             for c in certs.children_ber() {
@@ -405,9 +383,7 @@ impl SignedData {
             .children_ber()
             .map(|t| parse_signer_info(&t?))
             .collect::<Result<Vec<_>, _>>()?;
-        if !r.is_empty() {
-            return Err(Asn1Error::Trailing { field: "SignedData" }.into());
-        }
+        no_more(&r, "SignedData", "signerInfos")?;
         Ok(SignedData {
             version,
             digest_algorithms,
@@ -417,8 +393,48 @@ impl SignedData {
             crls,
             signer_infos,
             quirks,
-            raw: ci.raw.to_vec(),
         })
+    }
+
+    /// The eContentType of a ContentInfo holding SignedData, read without copying
+    /// anything (file-kind detection): the same walk as [`SignedData::parse`], stopped
+    /// at the eContentType.
+    pub fn peek_econtent_type(input: &[u8]) -> Result<Oid, CmsError> {
+        Ok(Front::read(&tlv::parse_ber(input)?)?.econtent_type)
+    }
+
+    /// Check what a signer's signed attributes say about the content, without any
+    /// certificate (RFC 5652 §5.4, §11.1, §11.2; Doc 9303 Part 10 §4.6.2.2):
+    ///
+    /// - the signed attributes are present;
+    /// - the contentType attribute is present and equals the eContentType;
+    /// - the messageDigest attribute is present and equals the hash of the eContent
+    ///   (as read) under the SignerInfo's digestAlgorithm.
+    ///
+    /// This runs whether or not the signer's certificate is found, so an altered
+    /// eContent is caught even when the signature itself cannot be checked.
+    pub fn check_message_digest(&self, signer: &SignerInfo) -> Result<(), CmsError> {
+        let econtent = self.econtent.as_deref().ok_or(CmsError::NoEContent)?;
+        let attrs = signer
+            .signed_attrs
+            .as_ref()
+            .ok_or(CmsError::MissingSignedAttributes)?;
+        let ct = attrs.content_type.ok_or(CmsError::MissingContentType)?;
+        if ct != self.econtent_type {
+            return Err(CmsError::ContentTypeMismatch {
+                attribute: ct,
+                econtent_type: self.econtent_type,
+            });
+        }
+        let md = attrs
+            .message_digest
+            .as_deref()
+            .ok_or(CmsError::MissingMessageDigest)?;
+        let digest = signer.digest_hash()?;
+        if digest.digest(econtent).as_slice() != md {
+            return Err(CmsError::MessageDigestMismatch { hash: digest });
+        }
+        Ok(())
     }
 
     /// The embedded certificate (original DER) that `signer` names, if any.
@@ -427,6 +443,46 @@ impl SignedData {
             .iter()
             .find(|c| crate::pki::cert::matches_signer_identifier(c, &signer.sid))
             .map(Vec::as_slice)
+    }
+}
+
+/// The front of a SignedData: ContentInfo opened, version, digestAlgorithms (as read)
+/// and the eContentType; readers positioned after encapContentInfo (`r`) and after
+/// the eContentType inside it (`er`).
+struct Front<'a> {
+    r: tlv::Reader<'a>,
+    version: u64,
+    digest_set: Tlv<'a>,
+    er: tlv::Reader<'a>,
+    econtent_type: Oid,
+}
+
+impl<'a> Front<'a> {
+    fn read(ci: &Tlv<'a>) -> Result<Self, CmsError> {
+        asn1::expect_tag(ci, tag::SEQUENCE, "ContentInfo")?;
+        let mut r = ci.children_ber();
+        let ct = asn1::oid(&asn1::next(&mut r, tag::OID, "contentType")?, "contentType")?;
+        if ct != oid::SIGNED_DATA {
+            return Err(CmsError::NotSignedData { found: ct });
+        }
+        let content = asn1::next(&mut r, 0xA0, "content")?;
+        no_more(&r, "ContentInfo", "content")?;
+        let mut cr = content.children_ber();
+        let sd = asn1::next(&mut cr, tag::SEQUENCE, "SignedData")?;
+        no_more(&cr, "ContentInfo [0] content", "SignedData")?;
+        let mut r = sd.children_ber();
+        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
+        let digest_set = asn1::next(&mut r, tag::SET, "digestAlgorithms")?;
+        let eci = asn1::next(&mut r, tag::SEQUENCE, "encapContentInfo")?;
+        let mut er = eci.children_ber();
+        let econtent_type = asn1::oid(&asn1::next(&mut er, tag::OID, "eContentType")?, "eContentType")?;
+        Ok(Front {
+            r,
+            version,
+            digest_set,
+            er,
+            econtent_type,
+        })
     }
 }
 
@@ -549,51 +605,75 @@ fn parse_signed_attrs(t: &Tlv<'_>) -> Result<SignedAttributes, CmsError> {
 
 /// Verify one signer of `sd` with `key` (RFC 5652 §5.4, §5.6):
 ///
-/// 1. with signed attributes: the messageDigest attribute equals the hash of the
-///    eContent under the SignerInfo's `digestAlgorithm`, the contentType attribute
-///    equals the eContentType, and the signature covers the signed attributes
-///    (original encoding, re-tagged SET OF);
-/// 2. without them: the signature covers the eContent itself;
+/// 1. [`SignedData::check_message_digest`]: signed attributes present, contentType
+///    equal to the eContentType, messageDigest equal to the hash of the eContent;
+/// 2. the signature over the signed attributes (original encoding, re-tagged SET OF),
 ///
-/// always with the algorithm named in the SignerInfo's `signatureAlgorithm`.
+/// always with the algorithm named in the SignerInfo's `signatureAlgorithm`. A
+/// SignerInfo without signed attributes is refused (Doc 9303 makes them mandatory).
 pub fn verify_signer(sd: &SignedData, signer: &SignerInfo, key: &PublicKey) -> Result<(), CmsError> {
-    let econtent = sd.econtent.as_deref().ok_or(CmsError::NoEContent)?;
-    let digest = signer.digest_hash()?;
+    sd.check_message_digest(signer)?;
+    let attrs = signer
+        .signed_attrs
+        .as_ref()
+        .ok_or(CmsError::MissingSignedAttributes)?;
     let (alg, _quirks) = signer.signature_algorithm()?;
-    let tbs: Cow<'_, [u8]> = match &signer.signed_attrs {
-        Some(attrs) => {
-            let md = attrs
-                .message_digest
-                .as_deref()
-                .ok_or(CmsError::MissingMessageDigest)?;
-            let actual = digest.digest(econtent)?;
-            if actual.as_slice() != md {
-                return Err(CmsError::MessageDigestMismatch { hash: digest });
-            }
-            let ct = attrs.content_type.ok_or(CmsError::MissingContentType)?;
-            if ct != sd.econtent_type {
-                return Err(CmsError::ContentTypeMismatch {
-                    attribute: ct,
-                    econtent_type: sd.econtent_type,
-                });
-            }
-            Cow::Owned(attrs.to_be_signed())
-        }
-        None => Cow::Borrowed(econtent),
-    };
-    signature::verify(&alg, key, &tbs, &signer.signature)?;
+    signature::verify(&alg, key, &attrs.to_be_signed(), &signer.signature)?;
     Ok(())
 }
 
-/// [`verify_signer`] with the signer's certificate (DER): the key is taken from its
-/// SubjectPublicKeyInfo (explicit EC parameters included).
+/// [`verify_signer`] with the signer's certificate (DER): the messageDigest is checked
+/// first (it needs no certificate), then the certificate's outer and signed signature
+/// algorithms must agree, then the key is taken from its SubjectPublicKeyInfo
+/// (explicit EC parameters included).
 pub fn verify_signer_with_certificate(
     sd: &SignedData,
     signer: &SignerInfo,
     cert_der: &[u8],
 ) -> Result<(), CmsError> {
+    sd.check_message_digest(signer)?;
+    certificate_algorithms_agree(cert_der)?;
     let key = crate::pki::cert::public_key_of(cert_der).map_err(|e| CmsError::Certificate(Box::new(e)))?;
     verify_signer(sd, signer, &key)
+}
+
+/// RFC 5280 §4.1.1.2: a certificate's `signatureAlgorithm` "MUST contain the same
+/// algorithm identifier as the signature field in the sequence tbsCertificate". The
+/// outer one is not covered by the signature; absent and NULL parameters count as the
+/// same (both mean "no parameters" for the algorithms in use).
+pub fn certificate_algorithms_agree(cert_der: &[u8]) -> Result<(), CmsError> {
+    let cert = tlv::parse_ber(cert_der)?;
+    asn1::expect_tag(&cert, tag::SEQUENCE, "Certificate")?;
+    let mut r = cert.children_ber();
+    let tbs = asn1::next(&mut r, tag::SEQUENCE, "tbsCertificate")?;
+    let outer = AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
+    let mut t = tbs.children_ber();
+    if asn1::peek_tag(&t) == Some(0xA0) {
+        t.read()?;
+    }
+    asn1::next(&mut t, tag::INTEGER, "serialNumber")?;
+    let inner = AlgorithmIdentifier::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "signature")?)?;
+    let same_params = inner.parameters == outer.parameters
+        || (inner.parameters_absent_or_null() && outer.parameters_absent_or_null());
+    if inner.oid != outer.oid || !same_params {
+        return Err(CmsError::CertificateAlgorithmMismatch {
+            outer: outer.oid,
+            inner: inner.oid,
+        });
+    }
+    Ok(())
+}
+
+fn no_more(r: &tlv::Reader<'_>, structure: &'static str, after: &'static str) -> Result<(), CmsError> {
+    match asn1::peek_tag(r) {
+        None if r.is_empty() => Ok(()),
+        Some(found) => Err(CmsError::UnexpectedElement {
+            structure,
+            after,
+            found,
+        }),
+        None => Err(Asn1Error::Trailing { field: structure }.into()),
+    }
 }
 
 /// Build a DER SignedData ContentInfo (used by the fixture generator and the emulator;
@@ -690,6 +770,169 @@ mod tests {
         assert!(matches!(
             parse_signed_attrs(&t),
             Err(CmsError::BadAttribute { .. })
+        ));
+    }
+
+    fn fixture_cert() -> Vec<u8> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(root.join("pkd-fixtures/pki/10-ut-csca-1.cer")).unwrap()
+    }
+
+    /// A SignedData over `econtent` whose signed attributes name `attr_type` as the
+    /// content type (the signature value is a placeholder: these tests stop before it).
+    fn signed(econtent: &[u8], attr_type: Oid) -> SignedData {
+        let cert = fixture_cert();
+        let der = sign::sign_with(
+            &sign::SignRequest {
+                econtent_type: attr_type,
+                econtent,
+                signer_cert: &cert,
+                digest: HashAlgorithm::Sha256,
+                alg: SignatureAlgorithm::Ecdsa {
+                    hash: HashAlgorithm::Sha256,
+                },
+                signing_time: None,
+                embed_signer: true,
+                extra_certs: Vec::new(),
+                sid: sign::SidForm::IssuerAndSerial,
+            },
+            |_, _| Ok(vec![0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]),
+        )
+        .unwrap();
+        SignedData::parse(&der).unwrap()
+    }
+
+    #[test]
+    fn unsigned_element_inside_encap_content_info_is_refused() {
+        let eci = asn1::encode_seq(&[
+            &asn1::encode_oid(&oid::ICAO_LDS_SECURITY_OBJECT),
+            &tlv::encode(0xA0, &tlv::encode(tag::OCTET_STRING, &[0x30, 0x00])),
+            // what openssl refuses too: data next to the signed content
+            &tlv::encode(tag::OCTET_STRING, b"unsigned"),
+        ]);
+        let sd = asn1::encode_seq(&[
+            &asn1::encode_small_uint(3),
+            &tlv::encode(tag::SET, &[]),
+            &eci,
+            &tlv::encode(tag::SET, &[]),
+        ]);
+        let ci = asn1::encode_seq(&[&asn1::encode_oid(&oid::SIGNED_DATA), &tlv::encode(0xA0, &sd)]);
+        let err = SignedData::parse(&ci).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CmsError::UnexpectedElement {
+                    structure: "encapContentInfo",
+                    found: 0x04,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("encapContentInfo"), "{err}");
+        // and a second element inside the [0] eContent wrapper
+        let eci = asn1::encode_seq(&[
+            &asn1::encode_oid(&oid::ICAO_LDS_SECURITY_OBJECT),
+            &tlv::encode(
+                0xA0,
+                &[
+                    tlv::encode(tag::OCTET_STRING, &[0x30, 0x00]),
+                    tlv::encode(tag::OCTET_STRING, &[1]),
+                ]
+                .concat(),
+            ),
+        ]);
+        let sd = asn1::encode_seq(&[
+            &asn1::encode_small_uint(3),
+            &tlv::encode(tag::SET, &[]),
+            &eci,
+            &tlv::encode(tag::SET, &[]),
+        ]);
+        let ci = asn1::encode_seq(&[&asn1::encode_oid(&oid::SIGNED_DATA), &tlv::encode(0xA0, &sd)]);
+        assert!(matches!(
+            SignedData::parse(&ci),
+            Err(CmsError::UnexpectedElement { .. })
+        ));
+    }
+
+    #[test]
+    fn signer_info_without_signed_attributes_is_refused() {
+        let mut sd = signed(b"content", oid::DATA);
+        let signer = &mut sd.signer_infos[0];
+        signer.signed_attrs = None;
+        let signer = signer.clone();
+        assert!(matches!(
+            sd.check_message_digest(&signer),
+            Err(CmsError::MissingSignedAttributes)
+        ));
+        let cert = fixture_cert();
+        assert!(matches!(
+            verify_signer_with_certificate(&sd, &signer, &cert),
+            Err(CmsError::MissingSignedAttributes)
+        ));
+    }
+
+    #[test]
+    fn content_type_attribute_must_equal_econtent_type() {
+        let mut sd = signed(b"content", oid::ICAO_LDS_SECURITY_OBJECT);
+        sd.check_message_digest(&sd.signer_infos[0]).unwrap();
+        sd.econtent_type = oid::DATA;
+        let err = sd.check_message_digest(&sd.signer_infos[0]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CmsError::ContentTypeMismatch {
+                    attribute: oid::ICAO_LDS_SECURITY_OBJECT,
+                    econtent_type: oid::DATA
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn message_digest_is_checked_without_any_certificate() {
+        let mut sd = signed(b"genuine content", oid::DATA);
+        sd.check_message_digest(&sd.signer_infos[0]).unwrap();
+        sd.econtent = Some(b"altered content".to_vec());
+        let signer = sd.signer_infos[0].clone();
+        assert!(matches!(
+            sd.check_message_digest(&signer),
+            Err(CmsError::MessageDigestMismatch { .. })
+        ));
+        // with a certificate that is not even one, the digest still speaks first
+        assert!(matches!(
+            verify_signer_with_certificate(&sd, &signer, &[0x30, 0x00]),
+            Err(CmsError::MessageDigestMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn certificate_with_outer_algorithm_other_than_the_signed_one_is_refused() {
+        let cert = fixture_cert();
+        certificate_algorithms_agree(&cert).unwrap();
+        // the outer signatureAlgorithm follows the TBSCertificate: change its OID's last arc
+        let outer = tlv::parse(&cert).unwrap();
+        let mut kids = outer.children();
+        let tbs = kids.read().unwrap();
+        let alg = kids.read().unwrap();
+        let header = cert.len() - outer.value.len();
+        let alg_at = header + tbs.raw.len();
+        let oid_len = usize::from(alg.value[1]);
+        let last_arc = alg_at + (alg.raw.len() - alg.value.len()) + 2 + oid_len - 1;
+        let mut forged = cert.clone();
+        forged[last_arc] ^= 0x01;
+        let err = certificate_algorithms_agree(&forged).unwrap_err();
+        assert!(
+            matches!(err, CmsError::CertificateAlgorithmMismatch { .. }),
+            "{err:?}"
+        );
+        // and a SignedData naming it as its signer is refused for it
+        let sd = signed(b"content", oid::DATA);
+        let signer = sd.signer_infos[0].clone();
+        assert!(matches!(
+            verify_signer_with_certificate(&sd, &signer, &forged),
+            Err(CmsError::CertificateAlgorithmMismatch { .. })
         ));
     }
 

@@ -23,6 +23,7 @@ pub mod image;
 pub mod quirk;
 pub mod security_infos;
 pub mod sod;
+pub mod wsq;
 
 pub use error::LdsError;
 pub use file::{EMRTD_AID, LdsFile};

@@ -6,15 +6,16 @@
 //!
 //! | layer | module | what |
 //! |---|---|---|
-//! | base | [`tlv`], [`rng`] | BER-TLV, injectable randomness |
+//! | base | [`tlv`], [`rng`], [`asn1`] | BER-TLV, injectable randomness; the one ASN.1 reading layer: OID, AlgorithmIdentifier, times, strings, public keys (explicit EC parameters), hash and signature algorithms |
 //! | transport | [`transport`] | raw APDU bytes in/out: PC/SC, recorder, replay |
 //! | apdu | [`apdu`] | ISO 7816-4 commands, responses, status words, GET RESPONSE |
 //! | crypto | [`crypto`] | symmetric primitives and the Doc 9303 KDF |
 //! | sm | [`sm`] | secure messaging (3DES and AES) wrapping any channel |
+//! | cms | [`cms`] | RFC 5652 SignedData keeping original bytes: the only CMS reader (EF.SOD, EF.CardSecurity, master and deviation lists, inspect); it reads its signer certificate with `pki::cert`, which (like `pki::crl`) depends on the base layer only |
 //! | mrz | [`mrz`] | machine readable zone parsing and check digits |
 //! | lds | [`lds`] | pure decoders and encoders of the LDS files (SecurityInfos included) |
 //! | access | [`access`] | BAC, PACE, Active and Chip Authentication (reader and chip side) |
-//! | pki | [`cms`], [`pki`] | RFC 5652 SignedData keeping original bytes; keys (explicit EC parameters), signatures, certificates, CRLs, trust store, ICAO path validation — one layer (master lists are CMS, CMS signers are certificates) |
+//! | pki | [`pki`] | certificates, CRLs, trust store, master and deviation lists (read with [`cms`]), ICAO path validation |
 //! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |
 //! | emulator | [`emulator`] | a software chip implementing [`transport::Transport`] |
 //! | verify | [`verify`] | Passive/Active/Chip Authentication checks and the verdict |
@@ -33,6 +34,7 @@ pub mod access;
 pub mod crypto;
 pub mod sm;
 
+pub mod asn1;
 pub mod cli;
 pub mod cms;
 pub mod desk;

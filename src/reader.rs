@@ -438,12 +438,14 @@ impl<'r, T: Transport> Session<'r, T> {
         let mut sizes = ReadSizes::new(false, Some(crate::apdu::MAX_SHORT_LE));
         let mut progress = FileProgress::new(LdsFile::CardAccess);
         sizes.by_sfi = self.sizes.by_sfi;
+        sizes.sfi_proven = self.sizes.sfi_proven;
         let plain = self.plain_mut()?;
         let started = Instant::now();
         let outcome = engine::read_file(plain, &mut sizes, &mut progress, &mut |_, _, _| {});
         if !sizes.by_sfi {
             self.sizes.by_sfi = false;
         }
+        self.sizes.sfi_proven |= sizes.sfi_proven;
         for a in std::mem::take(&mut sizes.adaptations) {
             self.sizes.adapt(a);
         }

@@ -81,7 +81,7 @@ fn dh_key(id: u32, x942: bool) -> CaKey {
             &asn1::encode_unsigned(&d.q().to_vec()),
         ]);
         AlgorithmIdentifier {
-            algorithm: DH_PUBLIC_NUMBER,
+            oid: DH_PUBLIC_NUMBER,
             parameters: Some(seq),
         }
     } else {

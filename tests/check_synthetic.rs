@@ -81,7 +81,7 @@ fn lds_security_object(
         .map(|(n, b)| {
             encode_seq(&[
                 &encode_small_uint(u64::from(*n)),
-                &tlv::encode(0x04, &hash.digest(b).unwrap()),
+                &tlv::encode(0x04, &hash.digest(b)),
             ])
         })
         .collect();

@@ -435,7 +435,7 @@ fn genuine_booklets_are_signed_over_their_data_groups() {
         assert_eq!(Some(&cert), profile.personalisation.dsc.as_ref(), "{n}");
         // every data group on the chip is hashed, every hash has its data group
         let sod = emrtd::lds::sod::decode(sod_bytes).unwrap();
-        assert_eq!(sod.econtent_type, "2.23.136.1.1.1", "{n}");
+        assert_eq!(sod.econtent_type().to_string(), "2.23.136.1.1.1", "{n}");
         let alg = sod.hash_algorithm().unwrap();
         let dgs: Vec<u8> = profile
             .files
@@ -467,7 +467,7 @@ fn genuine_booklets_are_signed_over_their_data_groups() {
             assert_eq!(cms_verifies(cs).as_ref(), Some(&cert), "{n}: CardSecurity");
             assert!(openssl_cms_verifies(cs), "{n}: OpenSSL CMS CardSecurity");
             let decoded = CardSecurity::decode(cs).unwrap();
-            assert_eq!(decoded.econtent_type.to_string(), "0.4.0.127.0.7.3.2.1");
+            assert_eq!(decoded.econtent_type().to_string(), "0.4.0.127.0.7.3.2.1");
             let ca = SecurityInfos::decode(&profile.files[&LdsFile::CardAccess]).unwrap();
             for info in ca.pace_infos() {
                 assert!(
@@ -550,11 +550,11 @@ fn ref1_is_the_reference_booklet() {
     assert_eq!(sod.lds_security_object.version, 1);
     assert_eq!(sod.lds_version_info().unwrap().lds_version, "0108");
     assert_eq!(
-        sod.signer_infos[0].signature_algorithm.oid,
+        sod.signer_infos()[0].signature_algorithm.oid.to_string(),
         "1.2.840.113549.1.1.10"
     );
     assert_eq!(
-        sod.certificates[0],
+        sod.certificates()[0],
         std::fs::read(root().join("keys/ut-dsc-valid.cer")).unwrap()
     );
     let com = emrtd::lds::com::Com::decode(&p.files[&LdsFile::Com]).unwrap();

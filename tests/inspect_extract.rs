@@ -380,3 +380,34 @@ fn inspect_dump_with_an_undecodable_file_shows_the_rest_and_exits_2() {
     assert_eq!(j["manifest_updated"], false);
     assert!(d.join("face-1.png").exists());
 }
+
+#[test]
+fn extract_dg3_writes_both_fingers_as_wsq_and_png() {
+    let dg3 = read("lds/jmrtd_bsi2008/Datagroup3.bin");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = emrtd(&[
+        "inspect",
+        "--json",
+        vector("lds/jmrtd_bsi2008/Datagroup3.bin").to_str().unwrap(),
+        "--extract",
+        out.to_str().unwrap(),
+    ]);
+    let j = ok_json(&o);
+    let images = j["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    for (i, rec) in images.iter().enumerate() {
+        assert_eq!(rec["name"], format!("finger-{}.wsq", i + 1));
+        assert_eq!(rec["role"], "finger");
+        let (off, size) = (
+            rec["offset"].as_u64().unwrap() as usize,
+            rec["size"].as_u64().unwrap() as usize,
+        );
+        check_image(&out, rec, &sha256_hex(&dg3[off..off + size]), (620, 620));
+        // the PNG holds what the WSQ decoder gives (itself checked against NBIS)
+        let png = std::fs::read(out.join(rec["png"]["name"].as_str().unwrap())).unwrap();
+        let ours = emrtd::lds::image::decode(&png).unwrap();
+        let direct = emrtd::lds::image::decode(&dg3[off..off + size]).unwrap();
+        assert_eq!(ours.data, direct.data);
+    }
+}

@@ -414,10 +414,18 @@ fn dg3_and_dg4_list_every_finger_and_iris() {
     let t = text("lds/jmrtd_bsi2008/Datagroup3.bin");
     assert!(t.contains("format type (88): 0007 (ISO/IEC 19794-4 finger)"));
     assert!(t.contains("finger image 1"));
+    assert!(t.contains("finger position 2 (right index finger), impression 0 (live-scan plain), quality 100, 620x620 pixels"), "{t}");
+    assert!(t.contains("finger position 7 (left index finger)"), "{t}");
+    assert!(t.contains("compression: 2 (wsq)"), "{t}");
     let j = json("lds/jmrtd_bsi2008/Datagroup4.bin");
     let imgs = j["content"]["images"].as_array().unwrap();
     assert_eq!(imgs.len(), 2);
     assert!(imgs.iter().all(|i| i["role"] == "iris" && i["format"] == "jp2"));
+    let t = text("lds/jmrtd_bsi2008/Datagroup4.bin");
+    assert!(
+        t.contains("right eye image") && t.contains("left eye image"),
+        "{t}"
+    );
 }
 
 #[test]

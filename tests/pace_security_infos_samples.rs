@@ -107,7 +107,7 @@ fn dg14_at_explicit_brainpool_key_without_key_id() {
     let pk = s.chip_authentication_public_keys().next().unwrap();
     assert!(pk.is_ecdh());
     assert_eq!(pk.key_id, None);
-    assert_eq!(pk.public_key.algorithm.algorithm, oid::ID_EC_PUBLIC_KEY);
+    assert_eq!(pk.public_key.algorithm.oid, oid::ID_EC_PUBLIC_KEY);
     match pk.public_key.algorithm.domain_parameters().unwrap() {
         DomainParameterSpec::EcExplicit(ec) => {
             assert_eq!(hex::encode_upper(&ec.p), BRAINPOOL_P256R1_P);
@@ -300,8 +300,8 @@ fn openpace_card_security_dan() {
     let bytes = read("lds/openpace_cardaccess_samples/ef_cardsecurity_dan.bin");
     let cs = CardSecurity::decode(&bytes).unwrap();
     assert!(cs.is_security_object());
-    assert_eq!(cs.econtent_type.to_string(), "0.4.0.127.0.7.3.2.1");
-    assert_eq!(cs.econtent.len(), 310);
+    assert_eq!(cs.econtent_type().to_string(), "0.4.0.127.0.7.3.2.1");
+    assert_eq!(cs.econtent().len(), 310);
     assert_eq!(cs.raw, bytes);
     let s = &cs.security_infos;
     let pk = s.chip_authentication_public_keys().next().unwrap();
@@ -324,7 +324,7 @@ fn openpace_card_security_dan() {
             "0.4.0.127.0.7.2.2.5.2"
         ]
     );
-    assert_eq!(s.encode(), cs.econtent);
+    assert_eq!(s.encode(), cs.econtent());
 }
 
 #[test]
@@ -379,7 +379,7 @@ fn bsi_worked_example_card_access_and_card_security() {
         if variant == "dh" {
             assert_eq!(pk.public_key.dh_public_value().unwrap().len(), 128);
         }
-        assert_eq!(cs.security_infos.encode(), cs.econtent);
+        assert_eq!(cs.security_infos.encode(), cs.econtent());
     }
 }
 

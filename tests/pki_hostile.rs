@@ -59,7 +59,10 @@ proptest! {
             if let Ok(k) = c.public_key() { let _ = c.verify_signature(&k); }
         }
         let _ = emrtd::pki::crl::Crl::from_der(&data);
-        let _ = emrtd::pki::masterlist::MasterList::parse(&data);
+        if let Ok(ml) = emrtd::pki::masterlist::MasterList::parse(&data) {
+            let _ = ml.verify_signature();
+            let _ = ml.certificates().count();
+        }
         let _ = emrtd::pki::masterlist::DeviationList::parse(&data);
         if let Ok(sd) = emrtd::cms::SignedData::parse(&data) {
             for si in &sd.signer_infos {

@@ -42,9 +42,8 @@ fn real_sets() -> Vec<(&'static str, Vec<Certificate>)> {
         let bytes = vector(p);
         let ml = MasterList::parse(&bytes).unwrap();
         let certs = ml
-            .certificates
-            .iter()
-            .map(|d| Certificate::from_der(d).unwrap())
+            .certificates()
+            .map(|d| Certificate::from_der(d.unwrap()).unwrap())
             .collect();
         sets.push((name, certs));
     }

@@ -94,7 +94,7 @@ fn ta_rsa_pkcs1_sha1() {
     let key = public_key_of_pkcs8("dh_ta_pcd_key.pkcs8.der");
     assert_eq!(key.info().bits, 1024);
     // SHA1(PK_PACE_PICC) || r_PICC || SHA1(PK_CA_PCD)
-    let sha1 = |d: &[u8]| HashAlgorithm::Sha1.digest(d).unwrap();
+    let sha1 = |d: &[u8]| HashAlgorithm::Sha1.digest(d);
     let strip = |mut p: Vec<u8>| {
         if p.len() == 129 && p[0] == 0 {
             p.remove(0);

@@ -235,6 +235,13 @@ fn protocols_on_the_curves_and_ciphers_real_chips_use() {
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().cipher, "AES-256");
     let r = run(&store, "ru-ca-secp192r1");
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "BAC");
+    // DG14 without ChipAuthenticationInfo: CA version 1 with 3DES taken from the key
+    let r = run(&store, "fr-dg14-no-ca-info");
+    let dg14 =
+        emrtd::lds::security_infos::SecurityInfos::decode_dg14(&r.dump.files[&emrtd::lds::LdsFile::Dg(14)])
+            .unwrap();
+    assert!(dg14.chip_authentication_infos().next().is_none());
+    assert!(dg14.chip_authentication_public_keys().next().is_some());
 }
 
 /// A read that got no file of the document is not a success: a chip that refuses every

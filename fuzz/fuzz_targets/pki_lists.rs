@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(ml) = emrtd::pki::masterlist::MasterList::parse(data) {
-        for c in &ml.certificates {
+        let _ = ml.verify_signature();
+        for c in ml.certificates().map_while(Result::ok) {
             let _ = emrtd::pki::cert::Certificate::from_der(c);
         }
     }

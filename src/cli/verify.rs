@@ -444,14 +444,34 @@ pub fn junit(reports: &[&Report]) -> String {
 
 /// A self-contained HTML report with the face (PNG, inline) next to the verdict.
 pub fn html(r: &Report, dump: &Dump) -> String {
+    use crate::lds::extract::ImageRole;
     use base64::Engine;
-    let face = crate::lds::extract::extract_all(dump.files.iter().map(|(f, b)| (*f, b.as_slice())))
-        .images
-        .into_iter()
-        .find_map(|i| {
-            i.png
-                .or_else(|| i.bytes.starts_with(&[0x89, b'P', b'N', b'G']).then_some(i.bytes))
-        });
+    // the face first; fingers (DG3) and irises (DG4) as a strip under the checks
+    let (mut face, mut bio) = (None, String::new());
+    for i in crate::lds::extract::extract_all(dump.files.iter().map(|(f, b)| (*f, b.as_slice()))).images {
+        let (role, index, source) = (i.record.role, i.record.index, i.record.source.clone());
+        let Some(png) = i
+            .png
+            .or_else(|| i.bytes.starts_with(&[0x89, b'P', b'N', b'G']).then_some(i.bytes))
+        else {
+            continue;
+        };
+        match role {
+            ImageRole::Finger | ImageRole::Iris => bio.push_str(&format!(
+                "<figure><img alt=\"{} {index} from {}\" src=\"data:image/png;base64,{}\"><figcaption>{} {index} ({})</figcaption></figure>",
+                role.prefix(),
+                xml(&source),
+                base64::engine::general_purpose::STANDARD.encode(png),
+                role.prefix(),
+                xml(&source)
+            )),
+            _ if face.is_none() => face = Some(png),
+            _ => {}
+        }
+    }
+    if !bio.is_empty() {
+        bio = format!("<div class=\"bio\">{bio}</div>\n");
+    }
     let img = match face {
         Some(png) => format!(
             "<img alt=\"face from DG2\" src=\"data:image/png;base64,{}\">",
@@ -487,9 +507,10 @@ img{{max-width:220px;border:1px solid #999}} .verdict{{font-size:2.5em;font-weig
 table{{border-collapse:collapse;margin-top:1.5em}} td{{border-bottom:1px solid #ddd;padding:.3em .6em;vertical-align:top}}\
 tr.fail td{{color:#b3261e;font-weight:bold}} tr.indeterminate td{{color:#8a6d00}} tr.skip td{{color:#777}} tr.note td{{color:#8a6d00}}\
 .noface{{width:220px;height:280px;border:1px dashed #999;display:flex;align-items:center;justify-content:center}}\
+.bio{{display:flex;flex-wrap:wrap;gap:1em;margin-top:1.5em}} .bio img{{max-width:160px}} figure{{margin:0}}\
 </style></head><body>\n<div class=\"top\">{img}<div><div class=\"verdict {cls}\">{word}</div>\
 <p><b>{}</b><br>{} no. {} issued by {}<br>born {} · expires {} · sex {} · nationality {}</p>\
-<p>{}<br>checked for {}</p>{}</div></div>\n<table>\n{rows}</table>\n</body></html>\n",
+<p>{}<br>checked for {}</p>{}</div></div>\n<table>\n{rows}</table>\n{bio}</body></html>\n",
         opt(&d.names),
         opt(&d.code),
         opt(&d.number),

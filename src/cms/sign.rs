@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use super::asn1::{self, tag};
 use super::{Oid, SignedDataBuilder, encode_signed_attrs};
+use crate::asn1::signature::{self, HashAlgorithm, SignatureAlgorithm, SignatureError};
 use crate::pki::cert::Certificate;
-use crate::pki::signature::{self, HashAlgorithm, SignatureAlgorithm, SignatureError};
 use crate::tlv;
 
 /// How the SignerInfo names its certificate.
@@ -72,7 +72,7 @@ pub fn sign_with(
 ) -> Result<Vec<u8>, SignError> {
     let cert = Certificate::from_der(req.signer_cert).map_err(|e| SignError::Certificate(Box::new(e)))?;
     let digest_alg = asn1::encode_seq(&[&asn1::encode_oid(&req.digest.oid()), &[0x05, 0x00]]);
-    let md = req.digest.digest(req.econtent)?;
+    let md = req.digest.digest(req.econtent);
     let attrs = encode_signed_attrs(&req.econtent_type, &md, req.signing_time);
     let mut tbs = attrs.clone();
     if let Some(first) = tbs.first_mut() {

@@ -223,6 +223,11 @@ pub struct CaToml {
     /// issued passports) or "standardized" (DH default).
     #[serde(default)]
     pub domain_parameters: Option<String>,
+    /// Publish the ChipAuthenticationInfo beside the public key (default true). French
+    /// passports publish only ChipAuthenticationPublicKeyInfo (gmrtd #9): a reader then
+    /// takes the protocol from the key, with 3DES (CA version 1).
+    #[serde(default)]
+    pub info: Option<bool>,
 }
 
 /// `[dg2]`: a face image to wrap as DG2 (ISO/IEC 19794-5 in a CBEFF group).
@@ -1002,7 +1007,7 @@ pub fn ca_public_key(ca: &CaToml, sk: &[u8]) -> Result<(bool, SubjectPublicKeyIn
                 .and_then(crate::pki::keys::curve_by_name)
                 .ok_or_else(|| invalid("ca.parameter_id", "no named curve for this id"))?;
             AlgorithmIdentifier {
-                algorithm: crate::lds::security_infos::oid::ID_EC_PUBLIC_KEY,
+                oid: crate::lds::security_infos::oid::ID_EC_PUBLIC_KEY,
                 parameters: Some(crate::pki::keys::explicit_parameters_der(curve)?),
             }
         }
@@ -1027,16 +1032,20 @@ fn sorted_infos(infos: Vec<SecurityInfo>) -> SecurityInfos {
 fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     let (ecdh, spki) = ca_public_key(ca, sk)?;
     let cipher = cipher_by_name(ca.cipher.as_deref().unwrap_or("AES-128"))?;
-    Ok(vec![
-        SecurityInfo::ChipAuthentication(ChipAuthenticationInfo::new(
-            CaProtocol { ecdh, cipher },
-            1,
-            ca.key_id,
-        )),
-        SecurityInfo::ChipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo::new(
-            ecdh, spki, ca.key_id,
-        )),
-    ])
+    let mut infos = vec![SecurityInfo::ChipAuthenticationPublicKey(
+        ChipAuthenticationPublicKeyInfo::new(ecdh, spki, ca.key_id),
+    )];
+    if ca.info != Some(false) {
+        infos.insert(
+            0,
+            SecurityInfo::ChipAuthentication(ChipAuthenticationInfo::new(
+                CaProtocol { ecdh, cipher },
+                1,
+                ca.key_id,
+            )),
+        );
+    }
+    Ok(infos)
 }
 
 fn profile_ca_key(profile: &Profile) -> Result<&[u8], PersoError> {
@@ -1169,10 +1178,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             if let LdsFile::Dg(n) = file
                 && !signer.exclude.contains(file)
             {
-                hashes.push((
-                    *n,
-                    signer.dg_hash.digest(bytes).map_err(cms_sign::SignError::from)?,
-                ));
+                hashes.push((*n, signer.dg_hash.digest(bytes)));
             }
         }
         hashes.sort_by_key(|(n, _)| *n);
@@ -1558,7 +1564,7 @@ mod tests {
         assert!(s.lds_version_info().is_none());
         assert_eq!(s.dg_numbers(), vec![1, 2]);
         assert!(
-            s.signer_infos[0]
+            s.signer_infos()[0]
                 .signed_attrs
                 .as_ref()
                 .unwrap()
@@ -1566,7 +1572,10 @@ mod tests {
                 .is_none()
         );
         // ut-dsc-old was signed with PKCS#1 v1.5: so is the SOD
-        assert_eq!(s.signer_infos[0].signature_algorithm.oid, "1.2.840.113549.1.1.11");
+        assert_eq!(
+            s.signer_infos()[0].signature_algorithm.oid.to_string(),
+            "1.2.840.113549.1.1.11"
+        );
         let p = profile(
             "",
             "lds_version = \"0108\"\nsigning_time = \"2024-03-01T09:00:00Z\"\n",
@@ -1580,7 +1589,7 @@ mod tests {
             ("0108", "040000")
         );
         assert!(
-            s.signer_infos[0]
+            s.signer_infos()[0]
                 .signed_attrs
                 .as_ref()
                 .unwrap()
@@ -1786,6 +1795,7 @@ mod tests {
                 cipher: None,
                 key_id: Some(7),
                 domain_parameters: Some(form.into()),
+                info: None,
             };
             let (ecdh, spki) = ca_public_key(&ca, &sk).unwrap();
             assert!(ecdh);
@@ -1805,6 +1815,7 @@ mod tests {
             cipher: Some("3DES".into()),
             key_id: None,
             domain_parameters: None,
+            info: None,
         };
         let (ecdh, spki) = ca_public_key(&dh, &sk).unwrap();
         assert!(!ecdh);

@@ -216,7 +216,7 @@ fn detect_sequence(bytes: &[u8]) -> Option<FileKind> {
     let k = kids(&outer);
     let first = k.first()?;
     if first.tag == 0x06 && first.value == OID_SIGNED_DATA {
-        return Some(signed_data_kind(k.get(1)));
+        return Some(signed_data_kind(bytes));
     }
     if first.tag == 0x30 && k.len() >= 3 {
         // Certificate / CertificateList: SEQUENCE { tbs, signatureAlgorithm, signature }
@@ -231,19 +231,11 @@ fn detect_sequence(bytes: &[u8]) -> Option<FileKind> {
     None
 }
 
-/// eContentType of `[0] { SignedData }`.
-fn signed_data_kind(content: Option<&Tlv<'_>>) -> FileKind {
-    let econtent_type = content
-        .filter(|c| c.tag == 0xA0)
-        .and_then(|c| kids(c).into_iter().next())
-        .and_then(|sd| {
-            kids(&sd)
-                .into_iter()
-                .find(|t| t.tag == 0x30 && t.value.first() == Some(&0x06))
-        })
-        .and_then(|eci| kids(&eci).into_iter().next())
-        .filter(|oid| oid.tag == 0x06);
-    match econtent_type.map(|t| t.value) {
+/// What a SignedData holds, by its eContentType (read by the one CMS walker,
+/// [`crate::cms::SignedData::peek_econtent_type`]).
+fn signed_data_kind(bytes: &[u8]) -> FileKind {
+    let econtent_type = crate::cms::SignedData::peek_econtent_type(bytes).ok();
+    match econtent_type.as_ref().map(crate::cms::Oid::as_bytes) {
         Some(OID_LDS_SECURITY_OBJECT) => FileKind::Sod,
         Some(OID_CSCA_MASTER_LIST) => FileKind::MasterList,
         Some(OID_DEVIATION_LIST) => FileKind::DeviationList,

@@ -6,7 +6,7 @@
 //! (FBI IAFIS-IC-0110) and PNG (ISO/IEC 15948) for fingers, 19794-6 PNG and JPEG 2000
 //! for irises. This module recognises each by its magic bytes, reads the dimensions
 //! from the headers without decoding, decodes JPEG, JPEG 2000 and PNG to 8-bit pixels
-//! and encodes PNG.
+//! and encodes PNG; WSQ is decoded by [`crate::lds::wsq`], written here.
 //!
 //! Decoders: `zune-jpeg` (JPEG), `hayro-jpeg2000` (JPEG 2000, pure Rust, no `unsafe`),
 //! `png`. The pixel count is bounded *before* a decoder allocates anything
@@ -493,7 +493,7 @@ fn contained<T>(format: ImageFormat, f: impl FnOnce() -> Result<T, ImageError>) 
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(ImageError::DecoderFailed { format }))
 }
 
-/// Decode an image to 8-bit pixels (JPEG, JPEG 2000 or PNG).
+/// Decode an image to 8-bit pixels (JPEG, JPEG 2000, PNG or WSQ).
 pub fn decode(bytes: &[u8]) -> Result<Pixels, ImageError> {
     let format = detect(bytes).ok_or(ImageError::UnknownFormat)?;
     let dims = bounded_dimensions(bytes, format)?;
@@ -501,13 +501,35 @@ pub fn decode(bytes: &[u8]) -> Result<Pixels, ImageError> {
         ImageFormat::Jpeg => contained(format, || decode_jpeg(bytes)),
         ImageFormat::Jp2 | ImageFormat::J2k => contained(format, || decode_jpeg2000(bytes, format)),
         ImageFormat::Png => contained(format, || decode_png(bytes)),
-        ImageFormat::Wsq => Err(ImageError::NoDecoder { format }),
+        ImageFormat::Wsq => decode_wsq(bytes),
     }?;
     // the decoders read the dimensions again; they must agree with the header we bounded
     if pixels.width != dims.width || pixels.height != dims.height {
         return Err(ImageError::Header { format });
     }
     Ok(pixels)
+}
+
+/// WSQ: the decoder written here ([`crate::lds::wsq`]), bounded by the same limits.
+fn decode_wsq(bytes: &[u8]) -> Result<Pixels, ImageError> {
+    let format = ImageFormat::Wsq;
+    let image = crate::lds::wsq::decode(bytes, MAX_DIMENSION, MAX_PIXELS).map_err(|e| match e {
+        crate::lds::wsq::WsqError::TooLarge { width, height } => ImageError::TooLarge {
+            format,
+            width,
+            height,
+        },
+        e => ImageError::Decode {
+            format,
+            source: Box::new(e),
+        },
+    })?;
+    Ok(Pixels {
+        width: image.width,
+        height: image.height,
+        layout: PixelLayout::Gray,
+        data: image.pixels,
+    })
 }
 
 fn decode_jpeg(bytes: &[u8]) -> Result<Pixels, ImageError> {
@@ -688,7 +710,7 @@ pub fn encode_png(pixels: &Pixels) -> Result<Vec<u8>, ImageError> {
     Ok(out)
 }
 
-/// Decode an image (JPEG, JPEG 2000 or PNG) and encode it as PNG, e.g. to show a face
+/// Decode an image (JPEG, JPEG 2000, PNG or WSQ) and encode it as PNG, e.g. to show a face
 /// in a browser or report.
 pub fn to_png(image_bytes: &[u8]) -> Result<Vec<u8>, ImageError> {
     encode_png(&decode(image_bytes)?)
@@ -770,7 +792,7 @@ mod tests {
     }
 
     #[test]
-    fn wsq_dimensions_without_decoder() {
+    fn wsq_dimensions_from_the_frame_header() {
         // SOI, SOF: Lf=17, A, B, Y=0x0200 (lines), X=0x0180 (samples per line), ...
         let wsq = [
             0xFF, 0xA0, 0xFF, 0xA2, 0x00, 0x11, 0x00, 0xFF, 0x02, 0x00, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -783,7 +805,8 @@ mod tests {
                 height: 0x200
             }
         );
-        assert!(matches!(to_png(&wsq), Err(ImageError::NoDecoder { .. })));
+        // the header alone has no tables: the decoder says so instead of guessing
+        assert!(matches!(to_png(&wsq), Err(ImageError::Decode { .. })));
     }
 
     proptest! {

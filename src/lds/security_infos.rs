@@ -65,6 +65,10 @@ pub enum SecurityInfosError {
         #[source]
         source: TlvError,
     },
+    /// EF.CardSecurity's CMS structure does not decode (the one CMS walker,
+    /// [`crate::cms::SignedData::parse`], says why).
+    #[error("EF.CardSecurity is not a valid CMS SignedData")]
+    CardSecurityCms(#[source] card_security::CmsCause),
     /// EF.CardSecurity is not a CMS SignedData or has no eContent.
     #[error("EF.CardSecurity: {what}")]
     CardSecurity {
@@ -373,7 +377,7 @@ impl PaceDomainParameterInfo {
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.encode()];
+        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.to_der()];
         if let Some(id) = self.parameter_id {
             parts.push(asn1::encode_uint(u64::from(id)));
         }
@@ -415,7 +419,7 @@ impl ChipAuthenticationInfo {
 impl ChipAuthenticationDomainParameterInfo {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.encode()];
+        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.to_der()];
         if let Some(id) = self.key_id {
             parts.push(asn1::encode_uint(id));
         }

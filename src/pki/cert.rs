@@ -13,13 +13,13 @@ use time::OffsetDateTime;
 
 use super::keys::{KeyError, KeyInfo, PublicKey};
 use super::signature::{self, SignatureAlgorithm, SignatureError};
-use crate::cms::asn1::{self, Asn1Error, tag};
-use crate::cms::{AlgorithmIdentifier, Oid, SignerIdentifier};
+use crate::asn1::der::{self as asn1, Asn1Error, tag};
+use crate::asn1::{AlgorithmIdentifier, Oid, SignerIdentifier};
 use crate::tlv::{self, Tlv};
 
 /// Extension and attribute OIDs.
 pub mod oid {
-    use crate::cms::Oid;
+    use crate::asn1::Oid;
     /// id-at-commonName
     pub const CN: Oid = Oid::new_unwrap("2.5.4.3");
     /// id-at-serialNumber

@@ -19,9 +19,9 @@ use super::cert::{
 };
 use super::keys::PublicKey;
 use super::signature::{self, SignatureAlgorithm};
-use crate::cms::AlgorithmIdentifier;
-use crate::cms::Oid;
-use crate::cms::asn1::{self, Asn1Error, tag};
+use crate::asn1::AlgorithmIdentifier;
+use crate::asn1::Oid;
+use crate::asn1::der::{self as asn1, Asn1Error, tag};
 use crate::tlv::{self, Tlv};
 
 /// One revoked certificate.

@@ -403,7 +403,7 @@ fn import_der(
     if looks_cms {
         let sd = SignedData::parse(bytes)
             .map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", chain(&e))))?;
-        return import_signed(w, bytes, &sd, &prov, opts, report, true);
+        return import_signed(w, bytes, sd, &prov, opts, report, true);
     }
     match Certificate::from_der(bytes) {
         Ok(c) => {
@@ -429,7 +429,7 @@ fn import_der(
 fn import_signed(
     w: &Writer<'_>,
     bytes: &[u8],
-    sd: &SignedData,
+    sd: SignedData,
     prov: &Provenance,
     opts: &ImportOptions,
     report: &mut FileReport,
@@ -439,7 +439,8 @@ fn import_signed(
         if whole_file {
             report.kind = Some(FileKind::MasterList);
         }
-        let status = import_master_list(w, bytes, prov, opts, report)?;
+        // the SignedData already read is reused: one copy of a large list's eContent
+        let status = import_master_list(w, bytes, sd, prov, opts, report)?;
         merge_status(report, status, whole_file);
         Ok(())
     } else if sd.econtent_type == cms::oid::ICAO_DEVIATION_LIST {
@@ -518,7 +519,7 @@ fn import_pem(
                 let sd = SignedData::parse(der)
                     .map_err(|e| Fatal::Msg(format!("PEM block {}: malformed CMS: {}", i + 1, chain(&e))))?;
                 let first = report.kind.is_none();
-                import_signed(w, der, &sd, &prov, opts, report, first)?;
+                import_signed(w, der, sd, &prov, opts, report, first)?;
             }
             other => report
                 .notes
@@ -987,12 +988,7 @@ pub fn check_master_list(
     opts: &ImportOptions,
 ) -> Result<ListVerification, ListCheckError> {
     let ml = MasterList::parse(bytes)?;
-    let cas: Vec<Certificate> = ml
-        .certificates
-        .iter()
-        .filter_map(|d| Certificate::from_der(d).ok())
-        .filter(Certificate::is_ca)
-        .collect();
+    let cas = signer_issuers_in_list(&ml);
     Ok(verify_list(
         store.connection(),
         &ml.signed_data,
@@ -1168,21 +1164,31 @@ fn signer_record(v: &ListVerification) -> (Option<[u8; 32]>, Option<String>, Opt
 fn import_master_list(
     w: &Writer<'_>,
     bytes: &[u8],
+    sd: SignedData,
     prov: &Provenance,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<SignatureStatus, Fatal> {
-    let ml = MasterList::parse(bytes).map_err(|e| list_fatal("master list", &e))?;
-    let mut parsed = Vec::new();
-    let mut bad = Vec::new();
-    for (i, der) in ml.certificates.iter().enumerate() {
-        match Certificate::from_der(der) {
-            Ok(c) => parsed.push(c),
-            Err(e) => bad.push((i, e)),
+    let ml = MasterList::from_signed_data(sd).map_err(|e| list_fatal("master list", &e))?;
+    let total = ml.certificate_count();
+    // the CMS signature over the eContent first (embedded signer certificate): a list
+    // whose signature fails is refused before any listed certificate is parsed
+    match ml.verify_signature() {
+        Ok(_) | Err(ListError::SignerNotEmbedded) => {}
+        Err(e) if !opts.trust_unsigned => {
+            report.errors.push(format!("master list {}", chain(&e)));
+            report.rejected += total as u64;
+            report
+                .errors
+                .push("master list refused (use --trust-unsigned to import it anyway)".to_owned());
+            report.outcome = FileOutcome::Refused;
+            return Ok(SignatureStatus::Invalid);
         }
+        Err(_) => {}
     }
-    let cas: Vec<Certificate> = parsed.iter().filter(|c| c.is_ca()).cloned().collect();
+    let cas = signer_issuers_in_list(&ml);
     let v = verify_list(w.connection(), &ml.signed_data, &cas, opts, "master list")?;
+    drop(cas);
     let ml_sha = super::cert::fingerprint(bytes);
     report.master_lists.push(ml_sha);
     report.anchored = Some(report.anchored.unwrap_or(true) && v.anchored_by.is_some());
@@ -1193,7 +1199,7 @@ fn import_master_list(
     if v.status != SignatureStatus::Valid {
         report.errors.extend(v.reasons.iter().cloned());
         if !opts.trust_unsigned {
-            report.rejected += ml.certificates.len() as u64;
+            report.rejected += total as u64;
             report
                 .errors
                 .push("master list refused (use --trust-unsigned to import it anyway)".to_owned());
@@ -1218,7 +1224,7 @@ fn import_master_list(
             .first()
             .and_then(|s| s.signed_attrs.as_ref())
             .and_then(|a| a.signing_time),
-        count: ml.certificates.len(),
+        count: total,
         signature: v.status.as_str(),
     };
     w.add_master_list(&rec, prov)?;
@@ -1236,12 +1242,6 @@ fn import_master_list(
         let role = store::classify(s);
         w.add_certificate(s, role, &CertMeta::default(), &inner)?;
     }
-    for (i, e) in bad {
-        report.rejected += 1;
-        report
-            .errors
-            .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
-    }
     // self-signed CSCAs are trusted when the list is anchored (or forced with
     // --trust-unsigned); link certificates when they verify under a trusted CA (settle)
     let trust = match v.anchored_by {
@@ -1251,7 +1251,18 @@ fn import_master_list(
         _ => None,
     };
     let mut untrusted = 0usize;
-    for c in parsed {
+    // one certificate at a time: parsed, stored, dropped
+    for (i, der) in ml.certificates().enumerate() {
+        let c = match der.map_err(CertError::from).and_then(Certificate::from_der) {
+            Ok(c) => c,
+            Err(e) => {
+                report.rejected += 1;
+                report
+                    .errors
+                    .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
+                continue;
+            }
+        };
         let role = store::classify(&c);
         if !role.is_ca() {
             report.rejected += 1;
@@ -1297,6 +1308,29 @@ fn import_master_list(
             .push("master list not anchored; its CSCAs are trusted because of --trust-unsigned".to_owned());
     }
     Ok(v.status)
+}
+
+/// The CA certificates of a master list that could have issued its signer's
+/// certificate (subject = the signer's issuer), each once: walked one at a time, so a
+/// list of thousands of copies costs one parsed certificate, not thousands.
+fn signer_issuers_in_list(ml: &MasterList) -> Vec<Certificate> {
+    let Some(signer) = ml
+        .signer_certificate()
+        .ok()
+        .and_then(|d| Certificate::from_der(d).ok())
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Certificate> = Vec::new();
+    for der in ml.certificates().map_while(Result::ok) {
+        let Ok(c) = Certificate::from_der(der) else {
+            continue;
+        };
+        if c.is_ca() && c.subject.matches(&signer.issuer) && !out.iter().any(|o| o.sha256 == c.sha256) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn list_fatal(what: &str, e: &ListError) -> Fatal {
@@ -1694,7 +1728,7 @@ fn import_ldif_record(
                     }
                 };
                 let before = report.errors.len();
-                match import_signed(w, &attr.value, &sd, &prov, opts, report, false) {
+                match import_signed(w, &attr.value, sd, &prov, opts, report, false) {
                     Ok(()) => {}
                     Err(Fatal::Msg(m)) => {
                         report.rejected += 1;

@@ -27,6 +27,15 @@
 //!
 //! The older BSI TR-03129 form (`SignerDeviation ::= SEQUENCE { signerIdentifier
 //! CertificateIdentifier, defects SET OF Defect }`) has the same shape and is read too.
+//!
+//! Master lists can be large (the ICAO PKD's is over 100 MB with tens of thousands of
+//! certificates). Reading one costs memory proportional to the file, not to its
+//! certificates: [`MasterList::parse`] reads the CMS layer and the CscaMasterList
+//! header only; [`MasterList::verify_signature`] checks the CMS signature over the
+//! eContent first, and [`MasterList::certificates`] then walks the certList one
+//! certificate at a time, as slices of the eContent (nothing is parsed ahead).
+
+use std::ops::Range;
 
 use thiserror::Error;
 
@@ -55,6 +64,15 @@ pub enum ListError {
     /// No eContent.
     #[error("list has no content")]
     NoContent,
+    /// The list has no SignerInfo.
+    #[error("list has no signer")]
+    NoSigner,
+    /// The signer's certificate is not in the SignedData's certificates set.
+    #[error("the list's signer certificate is not embedded in it")]
+    SignerNotEmbedded,
+    /// The CMS signature over the eContent does not verify.
+    #[error("signature does not verify")]
+    Signature(#[source] CmsError),
 }
 
 impl From<tlv::TlvError> for ListError {
@@ -63,21 +81,28 @@ impl From<tlv::TlvError> for ListError {
     }
 }
 
-/// A parsed CSCA master list.
+/// A CSCA master list: the CMS layer read, the certificates left in place.
 #[derive(Debug, Clone)]
 pub struct MasterList {
-    /// The CMS wrapper (signer, signer certificates, signature).
+    /// The CMS wrapper (signer, signer certificates, signature, eContent).
     pub signed_data: SignedData,
     /// CscaMasterList version.
     pub version: u64,
-    /// Each certificate's original DER, in encoded order.
-    pub certificates: Vec<Vec<u8>>,
+    /// Where the certList SET's content lies in the eContent.
+    cert_list: Range<usize>,
 }
 
 impl MasterList {
-    /// Parse a master list file (a ContentInfo with eContentType id-icao-cscaMasterList).
+    /// Parse a master list file (a ContentInfo with eContentType id-icao-cscaMasterList):
+    /// the CMS layer and the CscaMasterList header. The certificates are not parsed
+    /// here; see [`MasterList::certificates`].
     pub fn parse(bytes: &[u8]) -> Result<Self, ListError> {
-        let signed_data = SignedData::parse(bytes)?;
+        Self::from_signed_data(SignedData::parse(bytes)?)
+    }
+
+    /// [`MasterList::parse`] for a SignedData already read (no second copy of the
+    /// eContent).
+    pub fn from_signed_data(signed_data: SignedData) -> Result<Self, ListError> {
         if signed_data.econtent_type != cms::oid::ICAO_CSCA_MASTER_LIST {
             return Err(ListError::WrongContentType {
                 expected: "id-icao-cscaMasterList",
@@ -90,16 +115,85 @@ impl MasterList {
         let mut r = seq.children_ber();
         let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
         let set = asn1::next(&mut r, tag::SET, "certList")?;
-        let certificates = set
-            .children_ber()
-            .map(|c| c.map(|c| c.raw.to_vec()))
-            .collect::<Result<Vec<_>, _>>()?;
+        if !r.is_empty() {
+            return Err(Asn1Error::Trailing {
+                field: "CscaMasterList",
+            }
+            .into());
+        }
+        let cert_list = subslice_range(content, set.value).ok_or(Asn1Error::Missing { field: "certList" })?;
         Ok(MasterList {
             signed_data,
             version,
-            certificates,
+            cert_list,
         })
     }
+
+    /// The signer's certificate (DER as read) from the SignedData's certificates set.
+    pub fn signer_certificate(&self) -> Result<&[u8], ListError> {
+        let signer = self.signed_data.signer_infos.first().ok_or(ListError::NoSigner)?;
+        self.signed_data
+            .signer_certificate(signer)
+            .ok_or(ListError::SignerNotEmbedded)
+    }
+
+    /// Check the CMS signature over the eContent with the signer certificate embedded
+    /// in the SignedData (messageDigest, contentType, then the signature): before any
+    /// listed certificate is parsed. Returns the signer certificate. Whether that signer
+    /// is trusted is the caller's question (it must chain to an anchor).
+    pub fn verify_signature(&self) -> Result<&[u8], ListError> {
+        let signer = self.signed_data.signer_infos.first().ok_or(ListError::NoSigner)?;
+        let cert = self.signer_certificate()?;
+        cms::verify_signer_with_certificate(&self.signed_data, signer, cert).map_err(ListError::Signature)?;
+        Ok(cert)
+    }
+
+    /// The listed certificates, one at a time, each the original DER as a slice of the
+    /// eContent (in encoded order). An element that does not parse as a TLV ends the
+    /// walk with an error.
+    pub fn certificates(&self) -> Certificates<'_> {
+        let content = self.signed_data.econtent.as_deref().unwrap_or_default();
+        Certificates {
+            reader: tlv::Reader::new_ber(content.get(self.cert_list.clone()).unwrap_or_default()),
+            failed: false,
+        }
+    }
+
+    /// How many certificates the list holds (a walk over their headers).
+    pub fn certificate_count(&self) -> usize {
+        self.certificates().count()
+    }
+}
+
+/// Iterator over a master list's certificates ([`MasterList::certificates`]).
+#[derive(Debug, Clone)]
+pub struct Certificates<'a> {
+    reader: tlv::Reader<'a>,
+    failed: bool,
+}
+
+impl<'a> Iterator for Certificates<'a> {
+    type Item = Result<&'a [u8], Asn1Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.reader.is_empty() {
+            return None;
+        }
+        match self.reader.read() {
+            Ok(t) => Some(Ok(t.raw)),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e.into()))
+            }
+        }
+    }
+}
+
+/// The range `inner` occupies inside `outer` (both slices of the same buffer).
+fn subslice_range(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start.checked_add(inner.len())?;
+    (end <= outer.len()).then_some(start..end)
 }
 
 /// Which documents or certificate a deviation is about.

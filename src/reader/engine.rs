@@ -126,6 +126,9 @@ pub struct ReadSizes {
     pub by_sfi: bool,
     /// What the reader changed in how it talks to this chip, and why (for the manifest).
     pub adaptations: Vec<String>,
+    /// The chip has served a file by short file identifier: a later refusal by SFI is
+    /// about that file, not about SFI.
+    pub sfi_proven: bool,
 }
 
 impl ReadSizes {
@@ -148,6 +151,7 @@ impl ReadSizes {
             idx: 0,
             by_sfi: true,
             adaptations: Vec::new(),
+            sfi_proven: false,
         }
     }
 
@@ -388,7 +392,11 @@ pub fn read_file(
         let resp = ch.send(&cmd)?;
         progress.apdus += 1;
         let sw = resp.sw;
-        if by_sfi && offset == 0 && progress.sfi_refused.is_none() && refused_by_sfi(sw) {
+        if by_sfi && sw == StatusWord::OK {
+            sizes.sfi_proven = true;
+        }
+        if by_sfi && offset == 0 && !sizes.sfi_proven && progress.sfi_refused.is_none() && refused_by_sfi(sw)
+        {
             // a chip without short file identifiers (or one that reads P1 as an offset)
             // serves the file after SELECT by identifier: try that once
             progress.sfi_refused = Some(sw);

@@ -28,7 +28,6 @@ mod sod;
 use serde::Serialize;
 
 use super::report::{Check, Status};
-use crate::cms::SignedData;
 use crate::lds::LdsFile;
 use crate::lds::com::Com;
 use crate::lds::sod::Sod;
@@ -90,10 +89,9 @@ pub(crate) struct Ctx<'a> {
     pub store: Option<&'a TrustStore>,
     /// EF.COM decoded.
     pub com: Option<Com>,
-    /// EF.SOD decoded (LDS view).
+    /// EF.SOD decoded: the CMS layer (`sod.signed_data`, read by the one CMS walker)
+    /// and the LDS security object.
     pub sod: Option<Sod>,
-    /// EF.SOD parsed as CMS (for the signature).
-    pub sd: Option<SignedData>,
     /// DG1's MRZ.
     pub mrz: Option<crate::mrz::Mrz>,
 }
@@ -103,13 +101,6 @@ impl<'a> Ctx<'a> {
         let file = |f| dump.files.get(&f);
         let com = file(LdsFile::Com).and_then(|b| Com::decode(b).ok());
         let sod = file(LdsFile::Sod).and_then(|b| crate::lds::sod::decode(b).ok());
-        let sd = file(LdsFile::Sod).and_then(|b| {
-            let content = match crate::tlv::parse_ber(b) {
-                Ok(t) if t.tag == 0x77 => t.value,
-                _ => b.as_slice(),
-            };
-            SignedData::parse(content).ok()
-        });
         let mrz = file(LdsFile::Dg(1))
             .and_then(|b| crate::lds::dg1::Dg1::decode(b).ok())
             .and_then(|d| d.parse_mrz().ok());
@@ -118,7 +109,6 @@ impl<'a> Ctx<'a> {
             store,
             com,
             sod,
-            sd,
             mrz,
         }
     }

@@ -64,15 +64,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The content of a `77` (EF.SOD) wrapper, or the input itself when it is a bare
-/// ContentInfo.
-fn sod_content(bytes: &[u8]) -> &[u8] {
-    match crate::tlv::parse_ber(bytes) {
-        Ok(t) if t.tag == 0x77 => t.value,
-        _ => bytes,
-    }
-}
-
 /// Signature of one SignedData, with its signer's certificate (embedded, or from the
 /// store by issuer and serial).
 struct SignatureResult {
@@ -165,32 +156,10 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
 
 /// The checks of a SignerInfo that need no key (RFC 5652 §5.4, Doc 9303 Part 10 §4.6.2.2):
 /// the mandatory signed attributes are there, messageDigest equals the digest of the
-/// eContent, and contentType equals the eContentType.
+/// eContent, and contentType equals the eContentType ([`SignedData::check_message_digest`];
+/// `verify_signer_with_certificate` runs the same check first when there is a key).
 fn content_binding(sd: &SignedData, signer: &crate::cms::SignerInfo) -> Result<(), String> {
-    let attrs = signer
-        .signed_attrs
-        .as_ref()
-        .ok_or("the SignerInfo has no signed attributes (contentType and messageDigest are mandatory)")?;
-    let econtent = sd.econtent.as_deref().ok_or("there is no encapsulated content")?;
-    let md = attrs
-        .message_digest
-        .as_deref()
-        .ok_or("the signed attributes have no messageDigest")?;
-    let hash = signer.digest_hash().map_err(|e| error_chain(&e))?;
-    let actual = hash.digest(econtent).map_err(|e| error_chain(&e))?;
-    if !crate::crypto::ct_eq(&actual, md) {
-        return Err(format!(
-            "the messageDigest attribute differs from the {hash:?} of the signed content: the content was altered"
-        ));
-    }
-    match attrs.content_type {
-        Some(ct) if ct == sd.econtent_type => Ok(()),
-        Some(ct) => Err(format!(
-            "the contentType attribute {ct} differs from the eContentType {}",
-            sd.econtent_type
-        )),
-        None => Err("the signed attributes have no contentType".into()),
-    }
+    sd.check_message_digest(signer).map_err(|e| error_chain(&e))
 }
 
 fn map_status(s: CheckStatus) -> Status {
@@ -381,16 +350,17 @@ pub fn passive_authentication(
 ) -> PaOutcome {
     let mut out = PaOutcome::default();
     let sod_bytes = dump.files.get(&LdsFile::Sod);
+    // one decoder: lds::sod reads the CMS layer with crate::cms and checks the
+    // eContentType (id-data of Chinese passports is a reported quirk, not a failure)
     let sod = sod_bytes.map(|b| crate::lds::sod::decode(b));
-    let sd = sod_bytes.map(|b| SignedData::parse(sod_content(b)));
     if let Some(Ok(sod)) = &sod {
         out.listed_dgs = sod.dg_numbers();
     }
 
     // the SOD signature
     let mut dsc: Option<Vec<u8>> = None;
-    let sod_ok = match (&sod, &sd) {
-        (None, _) | (_, None) => {
+    let sod_ok = match &sod {
+        None => {
             let why = match absent(dump, "EF.SOD") {
                 Some(a) => format!("the chip refused EF.SOD ({} {})", a.sw, a.meaning),
                 None if live => "the chip did not deliver EF.SOD".to_string(),
@@ -401,7 +371,7 @@ pub fn passive_authentication(
             );
             None
         }
-        (Some(Err(e)), _) => {
+        Some(Err(e)) => {
             out.checks.push(
                 Check::fail(
                     "pa.sod_signature",
@@ -411,46 +381,32 @@ pub fn passive_authentication(
             );
             None
         }
-        (_, Some(Err(e))) => {
+        Some(Ok(sod))
+            if !matches!(
+                sod.econtent_type().to_string().as_str(),
+                crate::lds::sod::OID_LDS_SECURITY_OBJECT | crate::lds::sod::OID_DATA
+            ) =>
+        {
+            // the decoder reads the nonstandard OIDs of early FR/BE and SDU documents (a
+            // quirk), but only the ICAO one and Chinese id-data are accepted as signed
             out.checks.push(
                 Check::fail(
                     "pa.sod_signature",
-                    format!("EF.SOD's CMS structure is invalid: {}", error_chain(e)),
+                    format!(
+                        "EF.SOD's content type {} is not an LDS security object",
+                        sod.econtent_type()
+                    ),
                 )
                 .reference(REF_PA),
             );
             None
         }
-        (Some(Ok(sod)), Some(Ok(sd))) => {
-            if sd.econtent.as_deref() != Some(sod.econtent.as_slice()) {
-                // two parsers disagree on what is signed: refuse to trust either
-                out.checks.push(
-                    Check::fail(
-                        "pa.sod_signature",
-                        "EF.SOD's signed content is ambiguous (parsers disagree)",
-                    )
-                    .reference(REF_PA),
-                );
-                None
-            } else if sd.econtent_type.to_string() != "2.23.136.1.1.1" {
-                out.checks.push(
-                    Check::fail(
-                        "pa.sod_signature",
-                        format!(
-                            "EF.SOD's content type {} is not an LDS security object",
-                            sd.econtent_type
-                        ),
-                    )
-                    .reference(REF_PA),
-                );
-                None
-            } else {
-                let r = verify_signed_data("pa.sod_signature", "EF.SOD", sd, store);
-                out.checks.push(r.check);
-                dsc = r.signer_cert;
-                out.sod_signature_ok = r.ok;
-                Some(sod)
-            }
+        Some(Ok(sod)) => {
+            let r = verify_signed_data("pa.sod_signature", "EF.SOD", &sod.signed_data, store);
+            out.checks.push(r.check);
+            dsc = r.signer_cert;
+            out.sod_signature_ok = r.ok;
+            Some(sod)
         }
     };
 
@@ -776,56 +732,28 @@ fn card_security(
         }
         return;
     };
-    let sd = match SignedData::parse(bytes) {
-        Ok(sd) => sd,
-        Err(e) => {
-            out.checks.push(Check::fail(
-                id,
-                format!(
-                    "EF.CardSecurity is not a valid CMS SignedData: {}",
-                    error_chain(&e)
-                ),
-            ));
-            return;
-        }
-    };
-    if sd.econtent_type.to_string() != "0.4.0.127.0.7.3.2.1" {
-        out.checks.push(
-            Check::fail(
-                id,
-                format!(
-                    "EF.CardSecurity's content type {} is not id-SecurityObject (0.4.0.127.0.7.3.2.1)",
-                    sd.econtent_type
-                ),
-            )
-            .reference("BSI TR-03110-3 A.1.2.2"),
-        );
-        return;
-    }
-    let decoded = match crate::lds::security_infos::CardSecurity::decode(bytes) {
+    // one decoder: the CMS layer through crate::cms, the eContentType checked
+    let cs = match crate::lds::security_infos::CardSecurity::decode(bytes) {
         Ok(cs) => cs,
         Err(e) => {
             out.checks.push(Check::fail(
                 id,
-                format!(
-                    "EF.CardSecurity's content does not decode as SecurityInfos: {}",
-                    error_chain(&e)
-                ),
+                format!("EF.CardSecurity does not decode: {}", error_chain(&e)),
             ));
             return;
         }
     };
-    if has_ca_key(&decoded.security_infos) {
+    if has_ca_key(&cs.security_infos) {
         out.require_ca("EF.CardSecurity holds a Chip Authentication public key");
     }
-    let sig = verify_signed_data(id, "EF.CardSecurity", &sd, store);
+    let sig = verify_signed_data(id, "EF.CardSecurity", &cs.signed_data, store);
     let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
     let path_ok = path.iter().all(|c| c.status == Status::Pass);
     // EF.CardAccess is read unauthenticated; EF.CardSecurity must list every
     // SecurityInfo it offers (Doc 9303 Part 11 §9.2), so a rewritten EF.CardAccess
     // (e.g. offering weaker PACE parameters) shows up here; one that does not decode
     // cannot be compared, which fails closed
-    let unlisted = unlisted_pace_infos(dump, Some(&decoded));
+    let unlisted = unlisted_pace_infos(dump, Some(&cs));
     out.card_security_verified = sig.ok && path_ok && matches!(&unlisted, Ok(u) if u.is_empty());
     let mut check = sig.check;
     if sig.ok {

@@ -9,7 +9,7 @@ use sha2::Digest;
 use super::text::{Node, short_hex};
 use crate::lds::biometric::{
     BiometricData, BiometricGroup, BiometricHeader, FORMAT_OWNER_JTC1_SC37, FORMAT_TYPE_FACE_19794,
-    FORMAT_TYPE_FINGER_19794, FORMAT_TYPE_IRIS_19794, Modality,
+    FORMAT_TYPE_FINGER_19794, FORMAT_TYPE_IRIS_19794, Modality, finger, iris,
 };
 use crate::lds::displayed::{DisplayedImages, DisplayedKind};
 use crate::lds::extract::{ImageRole, format_id};
@@ -436,13 +436,25 @@ fn data_nodes(d: &BiometricData) -> Vec<Node> {
                 "image resolution",
                 format!("{}x{}", r.image_resolution.0, r.image_resolution.1),
             ));
-            n.push(Node::field("compression", r.compression));
+            n.push(Node::field(
+                "compression",
+                format!("{} ({})", r.compression, finger::compression_name(r.compression)),
+            ));
+            n.push(Node::field("pixel depth", r.pixel_depth));
             for (i, v) in r.views.iter().enumerate() {
                 n.push(Node::field(
                     &format!("view {}", i + 1),
                     format!(
-                        "finger position {}, impression {}, quality {}",
-                        v.position, v.impression, v.quality
+                        "finger position {} ({}), impression {} ({}), quality {}, {}x{} pixels, view {} of {}",
+                        v.position,
+                        finger::position_name(v.position),
+                        v.impression,
+                        finger::impression_name(v.impression),
+                        v.quality,
+                        v.width,
+                        v.height,
+                        v.view_number,
+                        v.view_count
                     ),
                 ));
             }
@@ -457,8 +469,28 @@ fn data_nodes(d: &BiometricData) -> Vec<Node> {
         BiometricData::Iris19794(r) => {
             n.push(Node::field("version", &r.version));
             n.push(Node::field("record length", r.record_length));
-            n.push(Node::field("image format", format!("{:04X}", r.image_format)));
+            n.push(Node::field(
+                "image format",
+                format!(
+                    "{:04X} ({})",
+                    r.image_format,
+                    iris::image_format_name(r.image_format)
+                ),
+            ));
+            n.push(Node::field(
+                "raw size",
+                format!("{}x{}", r.raw_size.0, r.raw_size.1),
+            ));
+            n.push(Node::field("intensity depth", r.intensity_depth));
             n.push(Node::field("eyes (subtypes)", r.subtypes.len()));
+            for s in &r.subtypes {
+                for img in &s.images {
+                    n.push(Node::field(
+                        &format!("{} image {}", iris::eye_name(s.subtype), img.sequence),
+                        format!("quality {}, {} bytes", img.quality, img.image.len()),
+                    ));
+                }
+            }
         }
         BiometricData::Iris39794(b) => {
             n.push(Node::field(

@@ -1,17 +1,17 @@
 //! CMS SignedData summaries (RFC 5652 §5) for EF.SOD, EF.CardSecurity, CSCA master
 //! lists (Doc 9303 Part 12 §9), deviation lists and other signed data.
 //!
-//! A display walk only: BER accepted, nothing verified (that is the verifier's job),
-//! nothing hashed. EF.SOD's signer infos come from `crate::lds::sod`; the other kinds
-//! are walked here with the same output type ([`SignerView`]) until a shared CMS
-//! module takes this over.
+//! Views only: the CMS structure is read by [`crate::cms::SignedData::parse`], the one
+//! SignedData walker of the crate (BER accepted, quirks reported); nothing is verified
+//! here (that is the verifier's job) and nothing hashed.
 
 use super::text::Node;
 use super::tree::oid_label;
 use super::x509::{Algorithm, CertEntry, CrlEntry, PssView, name_string};
+use crate::cms::{self, SignedData, SignerIdentifier, SignerInfo};
 use crate::lds::quirk::Quirk;
-use crate::lds::sod::{self, OID_RSASSA_PSS, SignerIdentifier};
-use crate::tlv::{self, Tlv};
+use crate::lds::sod::OID_RSASSA_PSS;
+use crate::tlv;
 
 /// How a signer names its certificate.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -106,12 +106,15 @@ pub fn asn1_time_to_rfc3339(s: &str) -> Option<String> {
     ))
 }
 
-fn attribute_views(attrs: &[(String, Vec<u8>)]) -> Vec<AttributeView> {
+fn attribute_views(attrs: &[cms::Attribute]) -> Vec<AttributeView> {
     attrs
         .iter()
-        .map(|(oid, _)| AttributeView {
-            name: super::tree::oid_name_any(oid),
-            oid: oid.clone(),
+        .map(|a| {
+            let oid = a.oid.to_string();
+            AttributeView {
+                name: super::tree::oid_name_any(&oid),
+                oid,
+            }
         })
         .collect()
 }
@@ -143,8 +146,8 @@ fn sid_view(issuer_der: &[u8], serial: &[u8]) -> SidView {
 }
 
 impl SignerView {
-    /// From an EF.SOD signer info.
-    pub fn from_sod(s: &sod::SignerInfo, certs: &[CertEntry]) -> Self {
+    /// From a SignerInfo as [`crate::cms`] read it.
+    pub fn from_signer(s: &SignerInfo, certs: &[CertEntry]) -> Self {
         let sid = match &s.sid {
             SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => sid_view(issuer, serial),
             SignerIdentifier::SubjectKeyIdentifier(k) => SidView::SubjectKeyIdentifier {
@@ -152,22 +155,29 @@ impl SignerView {
             },
         };
         let a = s.signed_attrs.as_ref();
-        let signing_time = a.and_then(|a| a.signing_time.clone());
+        // signingTime as written (UTCTime or GeneralizedTime text)
+        let signing_time = a
+            .and_then(|a| a.get(&cms::oid::SIGNING_TIME))
+            .and_then(|attr| attr.values.first())
+            .and_then(|v| tlv::parse_ber(v).ok())
+            .map(|t| String::from_utf8_lossy(t.value).into_owned());
+        let digest_algorithm = Algorithm::new(
+            &s.digest_algorithm.oid.to_string(),
+            s.digest_algorithm.parameters.as_deref(),
+        );
+        let signature_algorithm = Algorithm::new(
+            &s.signature_algorithm.oid.to_string(),
+            s.signature_algorithm.parameters.as_deref(),
+        );
         SignerView {
-            version: s.version,
+            version: i64::try_from(s.version).unwrap_or(i64::MAX),
             certificate: find_certificate(&sid, certs),
             sid,
-            digest_algorithm: Algorithm::new(
-                &s.digest_algorithm.oid,
-                s.digest_algorithm.parameters.as_deref(),
-            ),
-            signature_algorithm: Algorithm::new(
-                &s.signature_algorithm.oid,
-                s.signature_algorithm.parameters.as_deref(),
-            ),
-            pss: s.pss.as_ref().map(PssView::from),
+            pss: pss_of(&signature_algorithm, s.signature_algorithm.parameters.as_deref()),
+            digest_algorithm,
+            signature_algorithm,
             signed_attributes: a.map(|a| attribute_views(&a.attributes)).unwrap_or_default(),
-            content_type: a.and_then(|a| a.content_type.as_deref()).map(oid_label),
+            content_type: a.and_then(|a| a.content_type).map(|o| oid_label(&o.to_string())),
             message_digest: a.and_then(|a| a.message_digest.as_deref()).map(hex::encode_upper),
             signing_time_utc: signing_time.as_deref().and_then(asn1_time_to_rfc3339),
             signing_time,
@@ -261,224 +271,68 @@ pub struct SignedDataView {
     pub econtent: Vec<u8>,
 }
 
-fn kids<'a>(t: &Tlv<'a>, quirks: &mut Vec<Quirk>) -> Result<Vec<Tlv<'a>>, String> {
-    let k = t
-        .children_ber()
-        .read_all()
-        .map_err(|e| format!("malformed element {:02X}: {e}", t.tag))?;
-    for x in &k {
-        if let Some(q) = crate::lds::quirk::length_quirk(x)
-            && !quirks.iter().any(|y| y.name() == q.name())
-        {
-            quirks.push(q);
-        }
+/// `error: cause: cause`, for the one-line errors of `inspect`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
     }
-    Ok(k)
-}
-
-fn want<'a>(t: Option<&Tlv<'a>>, tag: u32, what: &str) -> Result<Tlv<'a>, String> {
-    match t {
-        Some(t) if t.tag == tag => Ok(*t),
-        Some(t) => Err(format!("{what}: expected tag {tag:02X}, found {:02X}", t.tag)),
-        None => Err(format!("{what} missing")),
-    }
-}
-
-fn oid(t: &Tlv<'_>, what: &str) -> Result<String, String> {
-    if t.tag != 0x06 {
-        return Err(format!("{what} is not an OBJECT IDENTIFIER"));
-    }
-    sod::oid_to_string(t.value).ok_or_else(|| format!("{what} is a malformed OBJECT IDENTIFIER"))
-}
-
-fn small_int(t: &Tlv<'_>) -> Option<i64> {
-    if t.tag != 0x02 || t.value.is_empty() || t.value.len() > 8 {
-        return None;
-    }
-    let init: i64 = if t.value.first().is_some_and(|b| b & 0x80 != 0) {
-        -1
-    } else {
-        0
-    };
-    Some(t.value.iter().fold(init, |a, b| (a << 8) | i64::from(*b)))
-}
-
-fn algorithm(t: &Tlv<'_>, what: &str) -> Result<(Algorithm, Option<Vec<u8>>), String> {
-    let (o, p) =
-        super::x509::algorithm_of(t).ok_or_else(|| format!("{what} is not an AlgorithmIdentifier"))?;
-    Ok((Algorithm::new(&o, p.as_deref()), p))
-}
-
-fn octets(t: &Tlv<'_>, out: &mut Vec<u8>, depth: usize, quirks: &mut Vec<Quirk>) -> Result<(), String> {
-    match t.tag {
-        0x04 => {
-            out.extend_from_slice(t.value);
-            Ok(())
-        }
-        0x24 if depth < 4 => {
-            if !quirks.iter().any(|q| q.name() == "ber_constructed_octet_string") {
-                quirks.push(Quirk::Other {
-                    name: "ber_constructed_octet_string",
-                    detail: "eContent is a constructed (BER) octet string".into(),
-                });
-            }
-            for k in kids(t, quirks)? {
-                octets(&k, out, depth + 1, quirks)?;
-            }
-            Ok(())
-        }
-        _ => Err("eContent is not an OCTET STRING".into()),
-    }
-}
-
-fn attributes(t: &Tlv<'_>, quirks: &mut Vec<Quirk>) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut out = Vec::new();
-    for a in kids(t, quirks)? {
-        let k = kids(&want(Some(&a), 0x30, "Attribute")?, quirks)?;
-        let o = oid(k.first().ok_or("empty Attribute")?, "attribute type")?;
-        let values = want(k.get(1), 0x31, "attribute values")?;
-        out.push((o, values.value.to_vec()));
-    }
-    Ok(out)
-}
-
-fn first_value<'a>(set: &'a [u8]) -> Option<Tlv<'a>> {
-    tlv::Reader::new_ber(set).read().ok()
-}
-
-fn signer(t: &Tlv<'_>, certs: &[CertEntry], quirks: &mut Vec<Quirk>) -> Result<SignerView, String> {
-    let k = kids(&want(Some(t), 0x30, "SignerInfo")?, quirks)?;
-    let mut it = k.iter().peekable();
-    let version = it
-        .next()
-        .and_then(small_int)
-        .ok_or("SignerInfo without version")?;
-    let sid_t = it.next().ok_or("SignerInfo without sid")?;
-    let sid = match sid_t.tag {
-        0x30 => {
-            let s = kids(sid_t, quirks)?;
-            let issuer = want(s.first(), 0x30, "issuer")?;
-            let serial = want(s.get(1), 0x02, "serialNumber")?;
-            sid_view(issuer.raw, serial.value)
-        }
-        0x80 => SidView::SubjectKeyIdentifier {
-            ski: hex::encode_upper(sid_t.value),
-        },
-        other => return Err(format!("SignerInfo sid has tag {other:02X}")),
-    };
-    let (digest_algorithm, _) = algorithm(
-        it.next().ok_or("SignerInfo without digestAlgorithm")?,
-        "digestAlgorithm",
-    )?;
-    let signed = match it.next_if(|t| t.tag == 0xA0) {
-        Some(a) => Some(attributes(a, quirks)?),
-        None => None,
-    };
-    let (signature_algorithm, sig_params) = algorithm(
-        it.next().ok_or("SignerInfo without signatureAlgorithm")?,
-        "signatureAlgorithm",
-    )?;
-    let signature = want(it.next(), 0x04, "signature")?;
-    let unsigned = it.next_if(|t| t.tag == 0xA1).is_some();
-    let get = |o: &str| -> Option<Tlv<'_>> {
-        signed
-            .as_ref()?
-            .iter()
-            .find(|(x, _)| x == o)
-            .and_then(|(_, v)| first_value(v))
-    };
-    let content_type = get(sod::OID_ATTR_CONTENT_TYPE)
-        .and_then(|t| oid(&t, "contentType").ok())
-        .map(|o| oid_label(&o));
-    let message_digest = get(sod::OID_ATTR_MESSAGE_DIGEST).map(|t| hex::encode_upper(t.value));
-    let signing_time = get(sod::OID_ATTR_SIGNING_TIME).map(|t| String::from_utf8_lossy(t.value).into_owned());
-    let pss = pss_of(&signature_algorithm, sig_params.as_deref());
-    Ok(SignerView {
-        version,
-        certificate: find_certificate(&sid, certs),
-        sid,
-        digest_algorithm,
-        signature_algorithm,
-        pss,
-        signed_attributes: signed.as_deref().map(attribute_views).unwrap_or_default(),
-        content_type,
-        message_digest,
-        signing_time_utc: signing_time.as_deref().and_then(asn1_time_to_rfc3339),
-        signing_time,
-        signature_size: signature.value.len(),
-        signature: hex::encode_upper(signature.value),
-        unsigned_attributes: unsigned,
-    })
+    s
 }
 
 impl SignedDataView {
-    /// Walk a ContentInfo holding a SignedData (an EF.SOD's `77` wrapper is opened too).
+    /// Read a ContentInfo holding a SignedData with [`crate::cms::SignedData::parse`]
+    /// (an EF.SOD's `77` wrapper is opened first).
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         let mut quirks = Vec::new();
-        let mut outer = tlv::parse_ber(bytes).map_err(|e| format!("malformed TLV: {e}"))?;
-        if let Some(q) = crate::lds::quirk::trailing_quirk(bytes.get(outer.raw.len()..).unwrap_or_default()) {
-            quirks.push(q);
-        }
-        if outer.tag == 0x77 {
-            outer = *kids(&outer, &mut quirks)?.first().ok_or("empty EF.SOD")?;
-        }
-        let ci = kids(&want(Some(&outer), 0x30, "ContentInfo")?, &mut quirks)?;
-        if oid(ci.first().ok_or("empty ContentInfo")?, "contentType")? != sod::OID_SIGNED_DATA {
-            return Err("the ContentInfo does not hold a SignedData".into());
-        }
-        let explicit = want(ci.get(1), 0xA0, "ContentInfo content")?;
-        let sd = kids(&explicit, &mut quirks)?;
-        let sd = kids(&want(sd.first(), 0x30, "SignedData")?, &mut quirks)?;
-        let mut it = sd.iter().peekable();
-        let version = it
-            .next()
-            .and_then(small_int)
-            .ok_or("SignedData without version")?;
-        let digest_algorithms = kids(&want(it.next(), 0x31, "digestAlgorithms")?, &mut quirks)?
-            .iter()
-            .map(|a| algorithm(a, "digest algorithm").map(|x| x.0))
-            .collect::<Result<Vec<_>, _>>()?;
-        let eci = kids(&want(it.next(), 0x30, "encapContentInfo")?, &mut quirks)?;
-        let econtent_type = oid(eci.first().ok_or("empty encapContentInfo")?, "eContentType")?;
-        let mut econtent = Vec::new();
-        if let Some(w) = eci.get(1) {
-            let inner = kids(&want(Some(w), 0xA0, "eContent")?, &mut quirks)?;
-            octets(
-                inner.first().ok_or("empty eContent")?,
-                &mut econtent,
-                0,
-                &mut quirks,
-            )?;
-        }
-        let certificates: Vec<CertEntry> = match it.next_if(|t| t.tag == 0xA0) {
-            Some(c) => kids(c, &mut quirks)?
-                .iter()
-                .map(|c| CertEntry::decode(c.raw))
-                .collect(),
-            None => Vec::new(),
+        let outer = tlv::parse_ber(bytes).map_err(|e| format!("malformed TLV: {e}"))?;
+        quirks.extend(crate::lds::quirk::trailing_quirk(
+            bytes.get(outer.raw.len()..).unwrap_or_default(),
+        ));
+        let content = if outer.tag == 0x77 {
+            quirks.extend(crate::lds::quirk::length_quirk(&outer));
+            outer.value
+        } else {
+            outer.raw
         };
-        let crls: Vec<CrlEntry> = match it.next_if(|t| t.tag == 0xA1) {
-            Some(c) => kids(c, &mut quirks)?
-                .iter()
-                .map(|c| CrlEntry::decode(c.raw))
-                .collect(),
-            None => Vec::new(),
-        };
-        let signer_infos = kids(&want(it.next(), 0x31, "signerInfos")?, &mut quirks)?
+        let sd = SignedData::parse(content).map_err(|e| chain(&e))?;
+        for q in &sd.quirks {
+            let q = crate::lds::sod::cms_quirk(*q);
+            if !quirks.iter().any(|y| y.name() == q.name()) {
+                quirks.push(q);
+            }
+        }
+        Ok(Self::from_signed_data(sd, quirks))
+    }
+
+    /// The view of a SignedData already read, with the quirks found around it.
+    pub fn from_signed_data(sd: SignedData, quirks: Vec<Quirk>) -> Self {
+        let certificates: Vec<CertEntry> = sd.certificates.iter().map(|c| CertEntry::decode(c)).collect();
+        let crls: Vec<CrlEntry> = sd.crls.iter().map(|c| CrlEntry::decode(c)).collect();
+        let signer_infos = sd
+            .signer_infos
             .iter()
-            .map(|s| signer(s, &certificates, &mut quirks))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SignedDataView {
-            version,
-            digest_algorithms,
-            econtent_type: Algorithm::new(&econtent_type, None),
+            .map(|s| SignerView::from_signer(s, &certificates))
+            .collect();
+        let econtent = sd.econtent.unwrap_or_default();
+        SignedDataView {
+            version: i64::try_from(sd.version).unwrap_or(i64::MAX),
+            digest_algorithms: sd
+                .digest_algorithms
+                .iter()
+                .map(|a| Algorithm::new(&a.oid.to_string(), a.parameters.as_deref()))
+                .collect(),
+            econtent_type: Algorithm::new(&sd.econtent_type.to_string(), None),
             econtent_size: econtent.len(),
             certificates,
             crls,
             signer_infos,
             quirks,
             econtent,
-        })
+        }
     }
 
     /// Text tree of the CMS layer.

@@ -80,22 +80,22 @@ impl SodView {
     }
 
     fn new(s: &Sod, extra: Vec<Quirk>) -> Self {
-        let certificates: Vec<CertEntry> = s.certificates.iter().map(|c| CertEntry::decode(c)).collect();
+        let certificates: Vec<CertEntry> = s.certificates().iter().map(|c| CertEntry::decode(c)).collect();
         let lso = &s.lds_security_object;
         let mut quirks = extra;
         quirks.extend(s.quirks.iter().cloned());
         SodView {
-            signed_data_version: s.signed_data_version,
+            signed_data_version: i64::try_from(s.signed_data_version()).unwrap_or(i64::MAX),
             digest_algorithms: s
-                .digest_algorithms
+                .digest_algorithms()
                 .iter()
-                .map(|a| Algorithm::new(&a.oid, a.parameters.as_deref()))
+                .map(|a| Algorithm::new(&a.oid.to_string(), a.parameters.as_deref()))
                 .collect(),
-            econtent_type: Algorithm::new(&s.econtent_type, None),
+            econtent_type: Algorithm::new(&s.econtent_type().to_string(), None),
             lds_security_object: LdsSecurityObjectView {
                 version: lso.version,
                 hash_algorithm: Algorithm::new(
-                    &lso.hash_algorithm.oid,
+                    &lso.hash_algorithm.oid.to_string(),
                     lso.hash_algorithm.parameters.as_deref(),
                 ),
                 dg_hashes: lso
@@ -109,12 +109,12 @@ impl SodView {
                 lds_version_info: lso.lds_version_info.clone(),
             },
             signer_infos: s
-                .signer_infos
+                .signer_infos()
                 .iter()
-                .map(|i| SignerView::from_sod(i, &certificates))
+                .map(|i| SignerView::from_signer(i, &certificates))
                 .collect(),
             certificates,
-            crls: s.crls.iter().map(|c| CrlEntry::decode(c)).collect(),
+            crls: s.crls().iter().map(|c| CrlEntry::decode(c)).collect(),
             quirks,
         }
     }
@@ -193,7 +193,7 @@ fn bit_len(magnitude: &[u8]) -> usize {
 /// Describe domain parameters (no public key).
 fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
     let mut k = KeyView {
-        algorithm: oid_label(&alg.algorithm.to_string()),
+        algorithm: oid_label(&alg.oid.to_string()),
         ..KeyView::default()
     };
     match alg.domain_parameters() {
@@ -219,7 +219,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
             // describe through the SubjectPublicKeyInfo decoder, with G as the point
             let spki = SubjectPublicKeyInfo::new(
                 AlgorithmIdentifier {
-                    algorithm: security_infos::oid::ID_EC_PUBLIC_KEY,
+                    oid: security_infos::oid::ID_EC_PUBLIC_KEY,
                     parameters: alg.parameters.clone(),
                 },
                 p.generator.clone(),
@@ -243,7 +243,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
 
 /// Describe a SecurityInfos public key.
 fn public_key_view(spki: &SubjectPublicKeyInfo) -> KeyView {
-    if spki.algorithm.algorithm == security_infos::oid::ID_EC_PUBLIC_KEY {
+    if spki.algorithm.oid == security_infos::oid::ID_EC_PUBLIC_KEY {
         return KeyView::from_spki(&spki.raw);
     }
     let mut k = domain_view(&spki.algorithm);
@@ -515,17 +515,9 @@ pub struct CardSecurityView {
 impl CardSecurityView {
     /// Decode.
     pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
+        // CardSecurity::decode refuses any eContentType but id-SecurityObject
         let cs = CardSecurity::decode(bytes)?;
-        let mut cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        if !cs.is_security_object() {
-            cms.quirks.push(Quirk::Other {
-                name: "card_security_econtent_type",
-                detail: format!(
-                    "eContentType {} instead of id-SecurityObject (0.4.0.127.0.7.3.2.1)",
-                    cs.econtent_type
-                ),
-            });
-        }
+        let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
         Ok(CardSecurityView {
             security_infos: SecurityInfosView::new(&cs.security_infos),
             cms,
@@ -567,30 +559,20 @@ fn content_elements(econtent: &[u8]) -> anyhow::Result<Vec<tlv::Tlv<'_>>> {
         .map_err(|e| anyhow::anyhow!("malformed eContent: {e}"))
 }
 
-fn small_int(t: Option<&tlv::Tlv<'_>>) -> Option<i64> {
-    let t = t.filter(|t| t.tag == 0x02 && !t.value.is_empty() && t.value.len() <= 8)?;
-    Some(t.value.iter().fold(0i64, |a, b| (a << 8) | i64::from(*b)))
-}
-
 impl MasterListView {
     /// Decode.
     pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
         let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        let econtent = cms.econtent.clone();
-        let k = content_elements(&econtent)?;
-        let set = k
-            .iter()
-            .find(|t| t.tag == 0x31)
-            .ok_or_else(|| anyhow::anyhow!("CscaMasterList without certList"))?;
-        let list_certificates: Vec<CertEntry> = set
-            .children_ber()
-            .read_all()
-            .map_err(|e| anyhow::anyhow!("malformed certList: {e}"))?
-            .iter()
-            .map(|c| CertEntry::decode(c.raw))
-            .collect();
+        // the CscaMasterList is read by pki::masterlist (one decoder), certificate by
+        // certificate
+        let ml = crate::pki::masterlist::MasterList::parse(bytes)?;
+        let list_certificates: Vec<CertEntry> = ml
+            .certificates()
+            .map(|c| c.map(CertEntry::decode))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("malformed certList: {e}"))?;
         Ok(MasterListView {
-            list_version: small_int(k.first()),
+            list_version: i64::try_from(ml.version).ok(),
             list_count: list_certificates.len(),
             list_certificates,
             cms,

@@ -895,6 +895,7 @@ fn forged(
         cipher: Some("AES-128".into()),
         key_id: None,
         domain_parameters: None,
+        info: None,
     };
     let pace = [PaceEntry {
         mapping: "ECDH-GM".into(),
@@ -1047,7 +1048,8 @@ fn forged(
             file: "ref1.toml".into(),
             what: format!("EF.SOD: {e}"),
         })?
-        .econtent;
+        .econtent()
+        .to_vec();
     f(
         "sod-unsigned",
         "EF.SOD holds the genuine LDSSecurityObject (every hash right) but no CMS signature at all",
@@ -1423,6 +1425,18 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
             hex::encode_upper(d192.to_vec_padded(24)?)
         ),
         "[ca]\nparameter_id = 8\ncipher = \"3DES\"\n\n[sign]\ncard_security = false\n",
+    );
+    let (_, d256) = derived_scalar(Nid::X9_62_PRIME256V1, "emrtd booklet ca-fr-p256")?;
+    q(
+        "fr-dg14-no-ca-info",
+        "gmrtd #9",
+        "French passport: DG14 holds ChipAuthenticationPublicKeyInfo (NIST P-256) but no ChipAuthenticationInfo; the reader takes CA version 1 with 3DES from the key",
+        "bac.toml",
+        &format!(
+            "ca_private_key = \"{}\"\n",
+            hex::encode_upper(d256.to_vec_padded(32)?)
+        ),
+        "[ca]\nparameter_id = 12\ncipher = \"3DES\"\ninfo = false\n\n[sign]\ncard_security = false\n",
     );
     q(
         "us-dir-6982-before-access",

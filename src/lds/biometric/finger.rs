@@ -79,6 +79,43 @@ pub fn compression_name(code: u8) -> &'static str {
     }
 }
 
+/// Name of a finger position code (ISO/IEC 19794-4 Table 2, as ANSI/NIST-ITL).
+pub fn position_name(code: u8) -> &'static str {
+    match code {
+        0 => "unknown finger",
+        1 => "right thumb",
+        2 => "right index finger",
+        3 => "right middle finger",
+        4 => "right ring finger",
+        5 => "right little finger",
+        6 => "left thumb",
+        7 => "left index finger",
+        8 => "left middle finger",
+        9 => "left ring finger",
+        10 => "left little finger",
+        11 => "plain right thumb",
+        12 => "plain left thumb",
+        13 => "plain right four fingers",
+        14 => "plain left four fingers",
+        15 => "plain thumbs (2)",
+        20..=36 => "palm",
+        _ => "unknown position code",
+    }
+}
+
+/// Name of an impression type code (ISO/IEC 19794-4 Table 3).
+pub fn impression_name(code: u8) -> &'static str {
+    match code {
+        0 => "live-scan plain",
+        1 => "live-scan rolled",
+        2 => "non-live-scan plain",
+        3 => "non-live-scan rolled",
+        8 => "swipe",
+        9 => "live-scan contactless",
+        _ => "other impression",
+    }
+}
+
 impl FingerRecord19794 {
     /// Decode a record; `base` is the file it sits in (for image offsets).
     pub fn decode_in(record: &[u8], base: &[u8], quirks: &mut Vec<Quirk>) -> Result<Self, LdsError> {

@@ -79,6 +79,16 @@ pub fn image_format_name(code: u16) -> &'static str {
     }
 }
 
+/// Name of a 19794-6 biometric subtype (the eye).
+pub fn eye_name(subtype: u8) -> &'static str {
+    match subtype {
+        0 => "eye undefined",
+        1 => "right eye",
+        2 => "left eye",
+        _ => "unknown eye code",
+    }
+}
+
 impl IrisRecord19794 {
     /// Decode a record; `base` is the file it sits in (for image offsets).
     pub fn decode_in(record: &[u8], base: &[u8], quirks: &mut Vec<Quirk>) -> Result<Self, LdsError> {

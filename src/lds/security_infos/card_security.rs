@@ -2,109 +2,131 @@
 //! `ContentInfo` holding `SignedData` whose encapsulated content (eContentType
 //! `id-SecurityObject`) is a DER SecurityInfos SET.
 //!
-//! Only the walk to the eContent is done here (RFC 5652 §3, §5.1, §5.2), BER
-//! indefinite lengths and a constructed OCTET STRING included; the signature is
-//! checked by the CMS/verify layers over [`CardSecurity::raw`].
+//! The CMS layer is read by [`crate::cms::SignedData::parse`], the one SignedData walker
+//! (BER indefinite lengths and a constructed OCTET STRING included); this module checks
+//! the eContentType and decodes the SecurityInfos. The signature is checked by the
+//! verify layer over [`CardSecurity::signed_data`].
 
-use crate::tlv::{self, Tlv};
+use std::sync::Arc;
 
-use super::asn1;
+use crate::cms::{CmsError, SignedData};
+use crate::tlv;
+
 use super::oid::{self, Oid};
 use super::{SecurityInfos, SecurityInfosError};
 
 /// A decoded EF.CardSecurity.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CardSecurity {
-    /// The file as read (what the signature covers through the signed attributes).
+    /// The file as read, without trailing bytes.
     pub raw: Vec<u8>,
-    /// eContentType (`id-SecurityObject` 0.4.0.127.0.7.3.2.1 on conforming chips).
-    pub econtent_type: Oid,
-    /// The eContent octets (the DER SecurityInfos that the messageDigest covers).
-    pub econtent: Vec<u8>,
+    /// The SignedData as the one CMS walker read it (eContent, signer, certificates).
+    pub signed_data: SignedData,
     /// The SecurityInfos decoded from the eContent.
     pub security_infos: SecurityInfos,
+}
+
+/// A CMS error kept as the cause of a [`SecurityInfosError`] (which is `Clone` and
+/// `Eq`; two causes are equal when they are the same error).
+#[derive(Debug, Clone)]
+pub struct CmsCause(pub Arc<CmsError>);
+
+impl PartialEq for CmsCause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CmsCause {}
+
+impl std::fmt::Display for CmsCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for CmsCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(self.0.as_ref())
+    }
 }
 
 fn err(what: &'static str) -> SecurityInfosError {
     SecurityInfosError::CardSecurity { what }
 }
 
-fn children<'a>(t: &Tlv<'a>, what: &'static str) -> Result<Vec<Tlv<'a>>, SecurityInfosError> {
-    t.children_ber().read_all().map_err(|_| err(what))
-}
-
-/// The content of an OCTET STRING, primitive or constructed (BER), bounded in depth.
-fn octets(t: &Tlv<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), SecurityInfosError> {
-    match t.tag {
-        0x04 => {
-            out.extend_from_slice(t.value);
-            Ok(())
-        }
-        0x24 if depth < 4 => {
-            for part in children(t, "malformed constructed eContent")? {
-                octets(&part, out, depth + 1)?;
-            }
-            Ok(())
-        }
-        _ => Err(err("eContent is not an OCTET STRING")),
-    }
-}
-
 impl CardSecurity {
-    /// Decode EF.CardSecurity and the SecurityInfos in its eContent.
+    /// Decode EF.CardSecurity and the SecurityInfos in its eContent. The eContentType
+    /// must be `id-SecurityObject` (0.4.0.127.0.7.3.2.1): any other content is not a
+    /// statement about this chip's SecurityInfos, whatever it holds.
     pub fn decode(bytes: &[u8]) -> Result<CardSecurity, SecurityInfosError> {
         let content_info = tlv::parse_ber(bytes).map_err(SecurityInfosError::Tlv)?;
-        if content_info.tag != asn1::SEQUENCE {
-            return Err(err("not a ContentInfo SEQUENCE"));
+        let signed_data = SignedData::parse(bytes)
+            .map_err(|e| SecurityInfosError::CardSecurityCms(CmsCause(Arc::new(e))))?;
+        if signed_data.econtent_type != oid::ID_SECURITY_OBJECT {
+            return Err(err("eContentType is not id-SecurityObject (0.4.0.127.0.7.3.2.1)"));
         }
-        let ci = children(&content_info, "malformed ContentInfo")?;
-        let content_type = ci.first().ok_or(err("empty ContentInfo"))?;
-        if asn1::oid(content_type).ok() != Some(oid::ID_SIGNED_DATA) {
-            return Err(err("contentType is not id-signedData"));
-        }
-        let explicit = ci
-            .get(1)
-            .filter(|t| t.tag == 0xA0)
-            .ok_or(err("ContentInfo without [0] content"))?;
-        let signed_data = children(explicit, "malformed [0] content")?
-            .into_iter()
-            .next()
-            .filter(|t| t.tag == asn1::SEQUENCE)
-            .ok_or(err("content is not a SignedData SEQUENCE"))?;
-        let sd = children(&signed_data, "malformed SignedData")?;
-        // version INTEGER, digestAlgorithms SET, encapContentInfo SEQUENCE, ...
-        let encap = match sd.as_slice() {
-            [v, d, e, ..] if v.tag == asn1::INTEGER && d.tag == asn1::SET && e.tag == asn1::SEQUENCE => *e,
-            _ => {
-                return Err(err(
-                    "SignedData without version, digestAlgorithms and encapContentInfo",
-                ));
-            }
-        };
-        let eci = children(&encap, "malformed encapContentInfo")?;
-        let econtent_type = asn1::oid(eci.first().ok_or(err("empty encapContentInfo"))?)
-            .map_err(|_| err("eContentType is not an OBJECT IDENTIFIER"))?;
-        let wrapper = eci
-            .get(1)
-            .filter(|t| t.tag == 0xA0)
+        let econtent = signed_data
+            .econtent
+            .as_deref()
             .ok_or(err("encapContentInfo without eContent"))?;
-        let inner = children(wrapper, "malformed [0] eContent")?
-            .into_iter()
-            .next()
-            .ok_or(err("empty [0] eContent"))?;
-        let mut econtent = Vec::new();
-        octets(&inner, &mut econtent, 0)?;
-        let security_infos = SecurityInfos::decode(&econtent)?;
+        let security_infos = SecurityInfos::decode(econtent)?;
         Ok(CardSecurity {
             raw: bytes.get(..content_info.raw.len()).unwrap_or(bytes).to_vec(),
-            econtent_type,
-            econtent,
+            signed_data,
             security_infos,
         })
     }
 
-    /// True when the eContentType is `id-SecurityObject`.
+    /// eContentType (always `id-SecurityObject` once decoded).
+    pub fn econtent_type(&self) -> Oid {
+        self.signed_data.econtent_type
+    }
+
+    /// The eContent octets (the DER SecurityInfos that the messageDigest covers).
+    pub fn econtent(&self) -> &[u8] {
+        self.signed_data.econtent.as_deref().unwrap_or_default()
+    }
+
+    /// True when the eContentType is `id-SecurityObject` (always, once decoded).
     pub fn is_security_object(&self) -> bool {
-        self.econtent_type == oid::ID_SECURITY_OBJECT
+        self.signed_data.econtent_type == oid::ID_SECURITY_OBJECT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cms::SignedDataBuilder;
+
+    fn card_security(econtent_type: Oid) -> Vec<u8> {
+        // one PACEInfo: id-PACE-ECDH-GM-AES-CBC-CMAC-128, version 2, parameter 13
+        let pace = hex::decode("3012060A04007F0007020204020202010202010D").unwrap_or_default();
+        SignedDataBuilder {
+            econtent_type: Some(econtent_type),
+            econtent: tlv::encode(0x31, &pace),
+            ..Default::default()
+        }
+        .to_der()
+    }
+
+    #[test]
+    fn security_object_decodes() {
+        let cs = CardSecurity::decode(&card_security(oid::ID_SECURITY_OBJECT)).unwrap();
+        assert!(cs.is_security_object());
+        assert_eq!(cs.security_infos.pace_infos().count(), 1);
+    }
+
+    #[test]
+    fn other_econtent_type_is_refused() {
+        let e = CardSecurity::decode(&card_security(crate::cms::oid::DATA)).unwrap_err();
+        assert!(e.to_string().contains("id-SecurityObject"), "{e}");
+    }
+
+    #[test]
+    fn cms_failure_keeps_its_cause() {
+        let e = CardSecurity::decode(&[0x30, 0x03, 0x06, 0x01, 0x00]).unwrap_err();
+        assert!(matches!(e, SecurityInfosError::CardSecurityCms(_)), "{e:?}");
+        assert!(std::error::Error::source(&e).is_some());
     }
 }

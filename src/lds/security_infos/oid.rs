@@ -2,7 +2,7 @@
 //! Appendix A.1.1), with their names and the PACE protocol OID structure
 //! `id-PACE.{mapping}.{cipher}` (Doc 9303 Part 11 §9.2.1, §4.4).
 
-pub use der::asn1::ObjectIdentifier as Oid;
+pub use crate::asn1::Oid;
 
 /// `bsi-de` 0.4.0.127.0.7.
 pub const BSI_DE: Oid = Oid::new_unwrap("0.4.0.127.0.7");

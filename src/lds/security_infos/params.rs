@@ -11,52 +11,35 @@ use crate::tlv::{self, Reader, Tlv};
 use super::asn1::{self, Reason};
 use super::oid::{self, Oid};
 
-/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlgorithmIdentifier {
-    /// The algorithm.
-    pub algorithm: Oid,
-    /// The parameters element exactly as encoded (tag, length, value), if present.
-    pub parameters: Option<Vec<u8>>,
+/// The one `AlgorithmIdentifier` ([`crate::asn1::AlgorithmIdentifier`]) and the one
+/// explicit EC parameters decoder ([`crate::asn1::keys::EcExplicitParameters`]); what
+/// SecurityInfos need on top of them is here.
+pub use crate::asn1::AlgorithmIdentifier;
+pub use crate::asn1::keys::EcExplicitParameters;
+
+/// The reason (for a SecurityInfos warning) why explicit EC parameters did not decode.
+fn ec_reason(e: crate::asn1::keys::KeyError) -> Reason {
+    match e {
+        crate::asn1::keys::KeyError::UnsupportedParameters { what } => what,
+        _ => "malformed ECParameters",
+    }
 }
 
 impl AlgorithmIdentifier {
-    /// Decode from a SEQUENCE element.
+    /// Decode from a SEQUENCE element, with a SecurityInfos warning reason on failure.
     pub fn decode(t: &Tlv<'_>) -> Result<Self, Reason> {
         if t.tag != asn1::SEQUENCE {
             return Err("AlgorithmIdentifier is not a SEQUENCE");
         }
-        let kids = t
-            .children()
-            .read_all()
-            .map_err(|_| "malformed AlgorithmIdentifier")?;
-        let algorithm = asn1::oid(kids.first().ok_or("empty AlgorithmIdentifier")?)?;
-        let parameters = match kids.as_slice() {
-            [_] => None,
-            [_, p] => Some(p.raw.to_vec()),
-            _ => return Err("AlgorithmIdentifier with more than two elements"),
-        };
-        Ok(AlgorithmIdentifier {
-            algorithm,
-            parameters,
-        })
+        AlgorithmIdentifier::from_tlv(t).map_err(|_| "malformed AlgorithmIdentifier")
     }
 
     /// `standardizedDomainParameters` with the given parameter ID.
     pub fn standardized(id: u32) -> Self {
         AlgorithmIdentifier {
-            algorithm: oid::STANDARDIZED_DOMAIN_PARAMETERS,
+            oid: oid::STANDARDIZED_DOMAIN_PARAMETERS,
             parameters: Some(asn1::encode_uint(u64::from(id))),
         }
-    }
-
-    /// DER encoding.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut v = asn1::encode_oid(&self.algorithm);
-        if let Some(p) = &self.parameters {
-            v.extend_from_slice(p);
-        }
-        tlv::encode(asn1::SEQUENCE, &v)
     }
 
     /// Interpret the parameters as domain parameters.
@@ -66,7 +49,7 @@ impl AlgorithmIdentifier {
             Some(p) => Some(tlv::parse(p).map_err(|_| "malformed algorithm parameters")?),
             None => None,
         };
-        if self.algorithm == oid::STANDARDIZED_DOMAIN_PARAMETERS {
+        if self.oid == oid::STANDARDIZED_DOMAIN_PARAMETERS {
             let t = asn1::want(
                 param_tlv.as_ref(),
                 asn1::INTEGER,
@@ -74,21 +57,20 @@ impl AlgorithmIdentifier {
             )?;
             return Ok(DomainParameterSpec::Standardized(asn1::uint32(t.value)?));
         }
-        if self.algorithm == oid::DH_PUBLIC_NUMBER || self.algorithm == oid::DH_KEY_AGREEMENT {
+        if self.oid == oid::DH_PUBLIC_NUMBER || self.oid == oid::DH_KEY_AGREEMENT {
             let t = asn1::want(
                 param_tlv.as_ref(),
                 asn1::SEQUENCE,
                 "Diffie-Hellman parameters are not a SEQUENCE",
             )?;
-            return DhParameters::decode(&t, self.algorithm == oid::DH_PUBLIC_NUMBER)
-                .map(DomainParameterSpec::Dh);
+            return DhParameters::decode(&t, self.oid == oid::DH_PUBLIC_NUMBER).map(DomainParameterSpec::Dh);
         }
-        if self.algorithm == oid::ID_EC_PUBLIC_KEY || self.algorithm.starts_with(oid::ID_ECC) {
+        if self.oid == oid::ID_EC_PUBLIC_KEY || self.oid.starts_with(oid::ID_ECC) {
             return match param_tlv {
                 Some(t) if t.tag == asn1::OID => Ok(DomainParameterSpec::EcNamed(asn1::oid(&t)?)),
-                Some(t) if t.tag == asn1::SEQUENCE => {
-                    EcExplicitParameters::decode(&t).map(DomainParameterSpec::EcExplicit)
-                }
+                Some(t) if t.tag == asn1::SEQUENCE => EcExplicitParameters::decode(&t)
+                    .map(DomainParameterSpec::EcExplicit)
+                    .map_err(ec_reason),
                 Some(t) if t.tag == asn1::NULL => Err("implicitlyCA EC parameters"),
                 _ => Err("EC parameters missing or not understood"),
             };
@@ -108,90 +90,6 @@ pub enum DomainParameterSpec {
     EcExplicit(EcExplicitParameters),
     /// Diffie-Hellman group.
     Dh(DhParameters),
-}
-
-/// Explicit prime-field elliptic curve parameters (big-endian magnitudes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcExplicitParameters {
-    /// Field prime p.
-    pub p: Vec<u8>,
-    /// Curve coefficient a (as encoded: field-element octet string).
-    pub a: Vec<u8>,
-    /// Curve coefficient b.
-    pub b: Vec<u8>,
-    /// Base point G, as an encoded point (04 || x || y, or compressed).
-    pub generator: Vec<u8>,
-    /// Order n of G.
-    pub order: Vec<u8>,
-    /// Cofactor h, when present.
-    pub cofactor: Option<Vec<u8>>,
-}
-
-impl EcExplicitParameters {
-    /// Decode `ECParameters ::= SEQUENCE { version, fieldID, curve, base, order, cofactor OPTIONAL }`.
-    pub fn decode(t: &Tlv<'_>) -> Result<Self, Reason> {
-        let kids = t.children().read_all().map_err(|_| "malformed ECParameters")?;
-        let mut it = kids.iter();
-        let version = asn1::want(it.next(), asn1::INTEGER, "ECParameters without version")?;
-        if asn1::uint(version.value)? != 1 {
-            return Err("ECParameters version is not 1");
-        }
-        let field = asn1::want(it.next(), asn1::SEQUENCE, "ECParameters without fieldID")?;
-        let field_kids = field.children().read_all().map_err(|_| "malformed FieldID")?;
-        let field_type = asn1::oid(field_kids.first().ok_or("empty FieldID")?)?;
-        if field_type != oid::PRIME_FIELD {
-            return Err("only prime-field curves are supported");
-        }
-        let prime = asn1::want(field_kids.get(1), asn1::INTEGER, "FieldID without prime")?;
-        let curve = asn1::want(it.next(), asn1::SEQUENCE, "ECParameters without curve")?;
-        let curve_kids = curve.children().read_all().map_err(|_| "malformed Curve")?;
-        let a = asn1::want(curve_kids.first(), asn1::OCTET_STRING, "Curve without a")?;
-        let b = asn1::want(curve_kids.get(1), asn1::OCTET_STRING, "Curve without b")?;
-        let base = asn1::want(it.next(), asn1::OCTET_STRING, "ECParameters without base")?;
-        let order = asn1::want(it.next(), asn1::INTEGER, "ECParameters without order")?;
-        let cofactor = match it.next() {
-            Some(c) if c.tag == asn1::INTEGER => Some(asn1::unsigned_magnitude(c.value)?.to_vec()),
-            Some(_) => return Err("ECParameters cofactor is not an INTEGER"),
-            None => None,
-        };
-        Ok(EcExplicitParameters {
-            p: asn1::unsigned_magnitude(prime.value)?.to_vec(),
-            a: a.value.to_vec(),
-            b: b.value.to_vec(),
-            generator: base.value.to_vec(),
-            order: asn1::unsigned_magnitude(order.value)?.to_vec(),
-            cofactor,
-        })
-    }
-
-    /// DER encoding of the `ECParameters` SEQUENCE (a and b padded to the field length).
-    pub fn encode(&self) -> Vec<u8> {
-        let field_len = self.p.len();
-        let pad = |v: &[u8]| {
-            let mut out = vec![0u8; field_len.saturating_sub(v.len())];
-            out.extend_from_slice(v);
-            out
-        };
-        let field = asn1::encode_sequence(&[
-            &asn1::encode_oid(&oid::PRIME_FIELD),
-            &asn1::encode_unsigned(&self.p),
-        ]);
-        let curve = asn1::encode_sequence(&[
-            &tlv::encode(asn1::OCTET_STRING, &pad(&self.a)),
-            &tlv::encode(asn1::OCTET_STRING, &pad(&self.b)),
-        ]);
-        let mut parts: Vec<Vec<u8>> = vec![
-            asn1::encode_uint(1),
-            field,
-            curve,
-            tlv::encode(asn1::OCTET_STRING, &self.generator),
-            asn1::encode_unsigned(&self.order),
-        ];
-        if let Some(h) = &self.cofactor {
-            parts.push(asn1::encode_unsigned(h));
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
-    }
 }
 
 /// Diffie-Hellman domain parameters (big-endian magnitudes).
@@ -265,7 +163,7 @@ impl SubjectPublicKeyInfo {
     /// Build one (the emulator's chip authentication key).
     pub fn new(algorithm: AlgorithmIdentifier, subject_public_key: Vec<u8>) -> Self {
         let raw =
-            asn1::encode_sequence(&[&algorithm.encode(), &asn1::encode_bit_string(&subject_public_key)]);
+            asn1::encode_sequence(&[&algorithm.to_der(), &asn1::encode_bit_string(&subject_public_key)]);
         SubjectPublicKeyInfo {
             algorithm,
             subject_public_key,
@@ -276,7 +174,7 @@ impl SubjectPublicKeyInfo {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
         asn1::encode_sequence(&[
-            &self.algorithm.encode(),
+            &self.algorithm.to_der(),
             &asn1::encode_bit_string(&self.subject_public_key),
         ])
     }
@@ -307,7 +205,7 @@ mod tests {
         let t = tlv::parse(&full).unwrap();
         let a = AlgorithmIdentifier::decode(&t).unwrap();
         assert_eq!(a.domain_parameters(), Ok(DomainParameterSpec::Standardized(13)));
-        assert_eq!(a.encode(), full);
+        assert_eq!(a.to_der(), full);
         assert_eq!(AlgorithmIdentifier::standardized(13), a);
     }
 
