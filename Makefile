@@ -4,6 +4,8 @@
 #   make test   everything CI runs: formatting, lints, docs, unit/integration tests,
 #               and the PC/SC tests through a real pcscd + vpcd (tests/vpcd.rs)
 #   make vpcd-test  only the PC/SC tests
+#   make desk-test  emrtd desk through pcscd + vpcd and headless Chromium (screenshots in
+#               target/desk-screens/), and the 200-document sequence
 #   make bench  release build, then benches/bench.rs: target/bench/results.json + report.md
 #   make fuzz-smoke  every cargo-fuzz target for ~FUZZ_SMOKE_TOTAL seconds in all (60)
 #   make fuzz   every cargo-fuzz target for FUZZ_TIME seconds each (600)
@@ -18,10 +20,13 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2
+# `emrtd desk`'s page is tested in headless Chromium (tests/desk_vpcd.rs); `make test`
+# installs it, `make build` and `make demo` do not need it
+DESK_DEB_PACKAGES := chromium
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps build demo test lint fmt clippy doc unit vpcd-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available
+.PHONY: all deps desk-deps install-debs build demo test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available
 PCSC_REQUIRED ?= 1
 PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
@@ -30,7 +35,15 @@ all: build
 # Install the Debian packages that are missing (needs root or sudo; skipped with a
 # note otherwise, and the build then says what is missing).
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEB_PACKAGES)"
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+
+desk-deps:
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DESK_DEB_PACKAGES)"
+
+# install-debs PACKAGES="...": the ones missing, with apt-get
+install-debs:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -40,7 +53,6 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
 	    || { echo "apt-get install failed for:$$missing" >&2; exit 1; }; \
 	fi
-	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
 
 build: deps
 	$(CARGO) build --locked
@@ -78,9 +90,13 @@ unit:
 vpcd-test: deps
 	$(PCSC_ENV) $(CARGO) test --locked --test vpcd
 
+# emrtd desk as an officer sees it (pcscd + vpcd + headless Chromium), and 200 documents
+desk-test: deps desk-deps
+	$(PCSC_ENV) $(CARGO) test --locked --test desk_vpcd --test desk_sequence
+
 lint: fmt clippy doc
 
-test: deps lint unit fuzz-smoke-if-available
+test: deps desk-deps lint unit fuzz-smoke-if-available
 
 # release build (timings), then the benchmark harness (cargo bench builds the same
 # release binary it times); figures and machine in target/bench/report.md

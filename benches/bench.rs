@@ -9,11 +9,14 @@
 //! - `emrtd verify --emulator ref1.toml` wall time (median of several processes);
 //! - offline `verify --dump` throughput over generated dumps vs. an `openssl cms` +
 //!   `openssl dgst` shell pipeline on the same dumps (scripts/bench/openssl-verify.sh);
-//! - `emrtd pkd import` of a 30,000-DSC + 69-CRL ICAO LDIF vs. bare SQLite inserts.
+//! - `emrtd pkd import` of a 30,000-DSC + 69-CRL ICAO LDIF vs. bare SQLite inserts;
+//! - `emrtd desk`: idle CPU, and the verdict latency measured in headless Chromium
+//!   (benches/support/desk.rs).
 //!
 //! Knobs (environment): `BENCH_DUMPS` (2000), `BENCH_OPENSSL_DUMPS` (all of them),
 //! `BENCH_VERIFY_RUNS` (7), `BENCH_LDIF_DSC` (30000), `BENCH_LDIF_CRL` (69),
-//! `BENCH_SECTIONS` (comma list of read,verify,dumps,ldif; default all).
+//! `BENCH_DESK_IDLE_S` (10), `BENCH_DESK_DOCS` (15),
+//! `BENCH_SECTIONS` (comma list of read,verify,dumps,ldif,desk; default all).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,6 +24,8 @@
     clippy::panic
 )]
 
+#[path = "support/desk.rs"]
+mod desk;
 #[path = "support/ref1.rs"]
 mod ref1;
 
@@ -664,6 +669,18 @@ fn targets(b: &mut Bench) {
             3.0,
             g("ldif_import_s") <= 3.0 * g("sqlite_floor_s"),
         ),
+        (
+            "desk_verdict_latency_ms ≤ 150",
+            g("desk_verdict_latency_ms"),
+            150.0,
+            g("desk_verdict_latency_ms") <= 150.0,
+        ),
+        (
+            "desk_idle_cpu_pct < 1",
+            g("desk_idle_cpu_pct"),
+            1.0,
+            g("desk_idle_cpu_pct") < 1.0,
+        ),
     ];
     let mut s = String::from("\n## Targets\n\n| target | measured | bound | met |\n|---|---:|---:|---|\n");
     for (name, v, bound, ok) in rows {
@@ -693,7 +710,7 @@ fn main() -> Res<()> {
         results: BTreeMap::new(),
         report: String::new(),
     };
-    let sections = std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "read,verify,dumps,ldif".into());
+    let sections = std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "read,verify,dumps,ldif,desk".into());
     let want = |s: &str| sections.split(',').any(|x| x.trim() == s);
     let (profile, built) = ref1_profile(&mut b)?;
     let store = fixture_store(&out)?;
@@ -708,6 +725,21 @@ fn main() -> Res<()> {
     }
     if want("ldif") {
         section_ldif(&mut b)?;
+    }
+    if want("desk") {
+        println!("== emrtd desk (idle CPU, verdict latency in headless Chromium)");
+        let (figures, text) = desk::section(
+            EMRTD,
+            &root(),
+            &out,
+            &store,
+            env_usize("BENCH_DESK_IDLE_S", 10) as u64,
+            env_usize("BENCH_DESK_DOCS", 15).max(1),
+        )?;
+        for (k, v) in figures {
+            b.set(&k, v);
+        }
+        b.line(text);
     }
     b.set("machine_cores", cores as f64);
     targets(&mut b);

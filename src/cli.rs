@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod check;
 pub mod completions;
 pub mod decode_image;
+pub mod desk;
 pub mod emulate;
 pub mod fixtures;
 pub mod inspect;
@@ -107,6 +108,8 @@ pub enum Command {
     Readers(readers::ReadersArgs),
     /// Serve a software chip as a card to pcscd's vpcd driver (a virtual reader).
     Emulate(emulate::EmulateArgs),
+    /// The officer's desk: read each document placed on the reader, verdict and face on a local page.
+    Desk(Box<desk::DeskArgs>),
     /// Regenerate the test PKI and the booklet profiles (`fixtures generate --out DIR`).
     Fixtures(fixtures::FixturesArgs),
     /// The image decoder process (internal: bytes on stdin, PNG on stdout).
@@ -158,5 +161,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Emulate(args) => emulate::run(&args, &global),
         Command::Fixtures(args) => fixtures::run(&args, &global),
         Command::DecodeImage(args) => decode_image::run(&args, &global),
+        Command::Desk(args) => desk::run(&args, &global),
     }
 }

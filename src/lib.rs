@@ -19,6 +19,7 @@
 //! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |
 //! | emulator | [`emulator`] | a software chip implementing [`transport::Transport`] |
 //! | verify | [`verify`] | Passive/Active/Chip Authentication checks and the verdict |
+//! | desk | [`desk`] | the officer's long-running mode: card events, verdict page, audit log |
 //! | cli | [`cli`] | the `emrtd` commands |
 //!
 //! Pure decoders take bytes and return values; they never touch a reader and never
@@ -36,6 +37,7 @@ pub mod sm;
 pub mod asn1;
 pub mod cli;
 pub mod cms;
+pub mod desk;
 pub mod emulator;
 pub mod lds;
 pub mod mrz;

@@ -6,6 +6,7 @@
 //! an error status (6982, 6A82, …) is not a transport error: only a failed link is.
 
 pub mod pcsc;
+pub mod pcsc_events;
 pub mod replay;
 pub mod trace;
 

@@ -1,0 +1,234 @@
+//! `emrtd desk`: the officer's long-running mode (docs/desk.md). One reader (or the
+//! emulator), MRZ lines on stdin or from a serial scanner, the verdict page on
+//! loopback, an optional audit log.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use zeroize::Zeroizing;
+
+use super::read::{AccessArgs, TuningArgs, read_options};
+use super::{Exit, GlobalOpts, Outcome};
+use crate::desk::audit::AuditLog;
+use crate::desk::run::{Config, Desk, Input, Source};
+use crate::desk::server::{self, Access};
+use crate::emulator::Profile;
+use crate::pki::store;
+use crate::rng::RandomSource;
+
+/// Arguments of `emrtd desk`.
+#[derive(Debug, Args)]
+pub struct DeskArgs {
+    /// PC/SC reader by name (substring) or index (default: the first reader).
+    #[arg(long, value_name = "NAME|INDEX", conflicts_with = "emulator")]
+    pub reader: Option<String>,
+    /// Demo and tests: an in-process emulated document, on the reader from the start
+    /// (`:remove`, `:place [PROFILE]` on stdin take it off and put it back).
+    #[arg(long, value_name = "PROFILE")]
+    pub emulator: Option<PathBuf>,
+    /// Where the page is served (port 0: any free port, printed on stderr).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9303")]
+    pub listen: SocketAddr,
+    /// Allow a non-loopback --listen address; every request then needs the token.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// The token for --allow-remote (default: $EMRTD_DESK_TOKEN, else a random one printed once).
+    #[arg(long, value_name = "FILE", requires = "allow_remote")]
+    pub token_file: Option<PathBuf>,
+    /// Read MRZ lines from a serial OCR scanner instead of stdin (set the line up with `stty`).
+    #[arg(long, value_name = "DEV")]
+    pub mrz_serial: Option<PathBuf>,
+    /// Append one JSON line per document to FILE (no holder data; document number as HMAC).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// The audit HMAC key file (default: FILE.key next to the log, created on first use;
+    /// $EMRTD_DESK_AUDIT_KEY overrides).
+    #[arg(long, value_name = "FILE", requires = "audit_log")]
+    pub audit_key: Option<PathBuf>,
+    /// Check validity at this date instead of today (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub at: Option<String>,
+    /// Access protocol.
+    #[command(flatten)]
+    pub access: AccessArgs,
+    /// Read tuning.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+fn token(args: &DeskArgs) -> anyhow::Result<Zeroizing<String>> {
+    if let Some(p) = &args.token_file {
+        let t = Zeroizing::new(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the token file {}", p.display()))?,
+        );
+        let t = Zeroizing::new(t.trim().to_string());
+        if t.len() < 16 {
+            bail!(
+                "the token in {} is too short (at least 16 characters)",
+                p.display()
+            );
+        }
+        return Ok(t);
+    }
+    if let Ok(t) = std::env::var("EMRTD_DESK_TOKEN") {
+        let t = Zeroizing::new(t.trim().to_string());
+        if t.len() < 16 {
+            bail!("$EMRTD_DESK_TOKEN is too short (at least 16 characters)");
+        }
+        return Ok(t);
+    }
+    let t = Zeroizing::new(hex::encode(crate::rng::OsRandom.bytes(16)));
+    eprintln!(
+        "emrtd desk: access token (give it as ?token=… in the URL): {}",
+        t.as_str()
+    );
+    Ok(t)
+}
+
+fn spawn_lines<R: BufRead + Send + 'static>(mut reader: R, tx: std::sync::mpsc::Sender<Input>) {
+    let _ = std::thread::Builder::new()
+        .name("desk-stdin".into())
+        .spawn(move || {
+            loop {
+                let mut line = Zeroizing::new(String::new());
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if tx.send(Input::Line(line)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+}
+
+fn spawn_serial(dev: PathBuf, tx: std::sync::mpsc::Sender<Input>) {
+    let _ = std::thread::Builder::new()
+        .name("desk-serial".into())
+        .spawn(move || {
+            let mut reported = false;
+            loop {
+                match std::fs::File::open(&dev) {
+                    Ok(f) => {
+                        reported = false;
+                        let mut r = std::io::BufReader::new(f);
+                        loop {
+                            let mut line = Zeroizing::new(String::new());
+                            match r.read_line(&mut line) {
+                                Ok(0) | Err(_) => break,
+                                Ok(_) => {
+                                    if tx.send(Input::Line(line)).is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(e) if !reported => {
+                        eprintln!(
+                            "emrtd desk: the MRZ scanner {} cannot be opened: {e}; retrying",
+                            dev.display()
+                        );
+                        reported = true;
+                    }
+                    Err(_) => {}
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+}
+
+/// Run `emrtd desk` until SIGINT/SIGTERM.
+pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
+    let loopback = args.listen.ip().is_loopback();
+    if !loopback && !args.allow_remote {
+        return Err(anyhow::Error::new(super::output::Hinted {
+            message: format!("--listen {} is not a loopback address", args.listen),
+            hint: "the page shows personal data: serve it on 127.0.0.1, or add --allow-remote (a token is then required)"
+                .into(),
+        }));
+    }
+    let access = Access {
+        token: if args.allow_remote {
+            Some(Arc::new(token(args)?))
+        } else {
+            None
+        },
+        loopback: loopback && !args.allow_remote,
+    };
+    let at = match &args.at {
+        Some(_) => Some(super::verify::parse_at(args.at.as_deref())?),
+        None => None,
+    };
+    let source = match &args.emulator {
+        Some(p) => Source::Emulator {
+            profile: Box::new(
+                Profile::load(p).with_context(|| format!("cannot load emulator profile {}", p.display()))?,
+            ),
+        },
+        None => Source::Pcsc {
+            reader: args.reader.clone(),
+        },
+    };
+    let store_path = store::default_path(global.store.as_deref())?;
+    if !store_path.exists() && !global.quiet {
+        eprintln!(
+            "emrtd desk: no trust store at {} — certificate checks will be indeterminate (import CSCAs with `emrtd pkd import`)",
+            store_path.display()
+        );
+    }
+    let audit = match &args.audit_log {
+        Some(p) => Some(AuditLog::open(
+            p,
+            args.audit_key.as_deref(),
+            &mut crate::rng::OsRandom,
+        )?),
+        None => None,
+    };
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let desk = Desk::start(Config {
+        source,
+        store: Some(store_path),
+        at,
+        read: read_options(&args.access, &args.tuning, None, false)?,
+        audit,
+        log: !global.quiet,
+    })?;
+    let (key_tx, key_rx) = std::sync::mpsc::channel::<Zeroizing<String>>();
+    let (addr, _server) = server::spawn(listener, access, desk.snapshots(), key_tx)?;
+    let tx = desk.sender();
+    {
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("desk-page-keys".into())
+            .spawn(move || {
+                while let Ok(k) = key_rx.recv() {
+                    if tx.send(Input::PageKey(k)).is_err() {
+                        return;
+                    }
+                }
+            })?;
+    }
+    match &args.mrz_serial {
+        Some(dev) => spawn_serial(dev.clone(), tx.clone()),
+        None => spawn_lines(std::io::BufReader::new(std::io::stdin()), tx.clone()),
+    }
+    eprintln!("emrtd desk: page at http://{addr}/");
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .context("cannot install the SIGINT/SIGTERM handler")?;
+    let _ = stop_rx.recv();
+    eprintln!("emrtd desk: stopping");
+    desk.stop();
+    Ok(Outcome::with(Exit::Ok))
+}
