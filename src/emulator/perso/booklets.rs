@@ -1077,11 +1077,10 @@ fn forged(
     // the embedded DSC's issuer name corrupted (one byte): the SignerInfo no longer
     // finds it, and the store's copy of the DSC must not stand in for it
     let sod = hex_of(ref1, LdsFile::Sod, "ref1.toml")?;
-    let dsc = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/keys/ut-dsc-valid.cer"))
-        .map_err(|source| BookletError::Io {
-            path: PathBuf::from("pkd-fixtures/keys/ut-dsc-valid.cer"),
-            source,
-        })?;
+    let dsc = crate::lds::sod::decode(&sod)
+        .ok()
+        .and_then(|d| d.signed_data.certificates.first().cloned())
+        .unwrap_or_default();
     let at = find(&sod, &dsc)
         .and_then(|start| find(sod.get(start..)?, b"Utopia").map(|i| start + i))
         .ok_or_else(|| BookletError::Catalogue {
