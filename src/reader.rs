@@ -370,7 +370,13 @@ pub struct Session<'r, T: Transport> {
     /// The chip ended secure messaging (denying a file in plain): authenticate again
     /// before the next command.
     dead: bool,
+    /// Files the chip did not deliver in full so far (at most [`MAX_UNDELIVERED`]
+    /// before the read ends: a chip that fails every file is not read for ever).
+    undelivered: usize,
 }
+
+/// Most files a chip may fail to deliver in full before the read ends with the error.
+pub const MAX_UNDELIVERED: usize = 4;
 
 impl<'r, T: Transport> Session<'r, T> {
     /// Open a session: nothing is sent yet.
@@ -404,6 +410,7 @@ impl<'r, T: Transport> Session<'r, T> {
             cam: None,
             last_broken: None,
             dead: false,
+            undelivered: 0,
         }
     }
 
@@ -789,7 +796,8 @@ impl<'r, T: Transport> Session<'r, T> {
         });
         let outcome = match result {
             Ok(o) => o,
-            Err(ReadError::Engine(e)) if e.is_file_level() => {
+            Err(ReadError::Engine(e)) if e.is_file_level() && self.undelivered < MAX_UNDELIVERED => {
+                self.undelivered += 1;
                 // the chip answered, but not with the file (a status word mid-file, an
                 // answer cut short, no READ BINARY size it takes): the file is recorded
                 // as not delivered and the read goes on, so one file the chip holds

@@ -126,27 +126,7 @@ fn fault(file: LdsFile, r: Refusal) -> Fault {
 /// Live: `Some(report)`, or `None` when the read failed as an operational error (which
 /// is never VALID either).
 fn live(profile: Profile, store: &TrustStore) -> Option<Report> {
-    let password = key_of(&profile);
-    let options = LiveOptions {
-        read: ReadOptions::default(),
-        at: AT,
-        no_aa: false,
-        no_ca: false,
-        bac_requested: false,
-        source: "test".into(),
-    };
-    let mut rng = OsRandom;
-    read_and_verify(
-        Emulator::new(profile),
-        &password,
-        &options,
-        Some(store),
-        &mut rng,
-        &mut NoProgress,
-        None,
-    )
-    .ok()
-    .map(|v| v.report)
+    live_with(profile, store, false)
 }
 
 fn offline(dump: &Dump, store: &TrustStore) -> Report {

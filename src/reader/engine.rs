@@ -103,8 +103,11 @@ impl EngineError {
     /// The chip answered, but not with the file: a status word, an answer cut short, an
     /// answer of the wrong form, a file larger than the reader takes. (Not a channel
     /// failure, which recovery handles.)
+    ///
+    /// Not: a chip that needs more commands than any file could (it answers the same
+    /// thing for ever), which is about the chip, not the file, and ends the read.
     pub fn is_file_level(&self) -> bool {
-        !matches!(self, EngineError::Apdu(_))
+        !matches!(self, EngineError::Apdu(_) | EngineError::TooManyCommands { .. })
     }
 
     /// The status word the chip answered with, when that was the failure.
