@@ -87,7 +87,7 @@ pub fn verify(input: &Input<'_>) -> Report {
     checks.push(access_check(
         dump,
         live,
-        signed_dg14_offers_pace(dump, &pa),
+        signed_dg14_offers_pace(&pa),
         input.bac_requested,
     ));
 
@@ -234,13 +234,8 @@ fn alert_list_check(store: Option<&TrustStore>, mrz: Option<&crate::mrz::Mrz>) -
 
 /// DG14, its hash verified against the signed EF.SOD, lists a PACEInfo: the chip
 /// offers PACE, whatever its (unsigned) EF.CardAccess says.
-fn signed_dg14_offers_pace(dump: &Dump, pa: &pa::PaOutcome) -> bool {
-    pa.dg_verified(14)
-        && dump
-            .files
-            .get(&LdsFile::Dg(14))
-            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
-            .is_some_and(|s| s.pace_infos().next().is_some())
+fn signed_dg14_offers_pace(pa: &pa::PaOutcome) -> bool {
+    pa.dg_verified(14) && pa.dg14.as_ref().is_some_and(|s| s.pace_infos().next().is_some())
 }
 
 fn access_check(dump: &Dump, live: bool, dg14_offers_pace: bool, bac_requested: bool) -> Check {

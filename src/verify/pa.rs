@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::report::{Check, Status};
 use crate::cms::{SignedData, SignerIdentifier};
 use crate::lds::LdsFile;
+use crate::lds::security_infos::SecurityInfos;
 use crate::pki::path::{CheckStatus, PathResult, PathStatus, Revocation};
 use crate::pki::store::TrustStore;
 use crate::reader::Dump;
@@ -39,6 +40,8 @@ pub struct PaOutcome {
     pub ca_required_by: Option<String>,
     /// DG14 is present but does not decode as SecurityInfos.
     pub dg14_error: Option<String>,
+    /// DG14 decoded (whether or not its hash verified: see [`PaOutcome::dg_verified`]).
+    pub dg14: Option<SecurityInfos>,
 }
 
 impl PaOutcome {
@@ -438,16 +441,19 @@ pub fn passive_authentication(
         }
     }
 
+    // DG14, decoded once for everything below and for the caller
+    let dg14 = dump
+        .files
+        .get(&LdsFile::Dg(14))
+        .map(|b| SecurityInfos::decode_dg14(b));
+    out.dg14 = dg14.as_ref().and_then(|r| r.as_ref().ok()).cloned();
+
     // EF.CardSecurity
     card_security(dump, store, issuer, at, live, &mut out);
 
     // Chip Authentication is required when signed data says the chip has a CA key; a
     // DG14 that EF.SOD lists but that is not there or does not decode cannot say it has
     // none, so it counts as saying it has one
-    let dg14 = dump
-        .files
-        .get(&LdsFile::Dg(14))
-        .map(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b));
     match &dg14 {
         Some(Ok(infos)) if has_ca_key(infos) => {
             out.require_ca("DG14 holds a Chip Authentication public key");
@@ -534,25 +540,10 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut
             return;
         }
     };
-    let listed = sod.dg_numbers();
-    let mut seen = std::collections::BTreeSet::new();
-    for n in &listed {
-        if !seen.insert(*n) {
-            out.checks.push(
-                Check::fail(
-                    format!("pa.dg_hash.DG{n}"),
-                    format!("EF.SOD lists DG{n} more than once: which hash counts would be ambiguous"),
-                )
-                .reference(REF_PA),
-            );
-        }
-    }
+    // a data group listed twice is refused when EF.SOD is decoded (lds::sod)
     let authenticated = out.sod_signature_ok;
     for n in 1..=16u8 {
         let id = format!("pa.dg_hash.DG{n}");
-        if out.checks.iter().any(|c| c.id == id) {
-            continue;
-        }
         let on_chip = dump.files.get(&LdsFile::Dg(n));
         let refused = absent(dump, &format!("DG{n}"));
         match (sod.dg_hash(n), on_chip) {
@@ -700,11 +691,7 @@ fn card_security(
     let id = "pa.card_security";
     let Some(bytes) = dump.files.get(&LdsFile::CardSecurity) else {
         let cam_used = dump.manifest.chip_authentication.is_some();
-        let cam_signed = dump
-            .files
-            .get(&LdsFile::Dg(14))
-            .and_then(|b| crate::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
-            .is_some_and(|i| i.pace_infos().any(is_cam));
+        let cam_signed = out.dg14.as_ref().is_some_and(|i| i.pace_infos().any(is_cam));
         let needed = cam_used || cam_signed;
         let check = match (absent(dump, "EF.CardSecurity"), live) {
             (Some(a), _) if a.sw != "6A82" => Some(Check::fail(
