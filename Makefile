@@ -26,7 +26,7 @@ DESK_DEB_PACKAGES := chromium
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps desk-deps install-debs build demo test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available
+.PHONY: all deps desk-deps install-debs build demo test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available soak
 PCSC_REQUIRED ?= 1
 PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
@@ -103,6 +103,12 @@ test: deps desk-deps lint unit fuzz-smoke-if-available
 bench: deps
 	$(CARGO) build --locked --release
 	$(CARGO) bench --locked --bench bench
+
+# PACE sessions against the software chip, SOAK_SESSIONS per mapping × cipher, fresh
+# randomness each (not part of `make test`; figures in docs/benchmarks.md)
+SOAK_SESSIONS ?= 2000
+soak:
+	SOAK_SESSIONS=$(SOAK_SESSIONS) $(CARGO) run --locked --release --example soak
 
 FUZZ_SMOKE_TOTAL ?= 60
 FUZZ_TIME ?= 600
