@@ -205,7 +205,11 @@ fn eac_check(dump: &Dump, pa: &pa::PaOutcome) -> Option<Check> {
         ),
         _ => Check::skip("eac.ta", format!("Terminal Authentication not run: {reason}")).informational(),
     };
-    Some(check.with_evidence(evidence).reference("BSI TR-03110-1 §3.5; Doc 9303 Part 11 §7"))
+    Some(
+        check
+            .with_evidence(evidence)
+            .reference("BSI TR-03110-1 §3.5; Doc 9303 Part 11 §7"),
+    )
 }
 
 /// YYYY-MM-DD of a time.

@@ -91,9 +91,10 @@ impl EacArgs {
             None => {
                 let path = crate::pki::store::default_path(global.store.as_deref())?;
                 opened = if path.exists() {
-                    Some(crate::pki::store::TrustStore::open(&path).with_context(|| {
-                        format!("cannot open the trust store {}", path.display())
-                    })?)
+                    Some(
+                        crate::pki::store::TrustStore::open(&path)
+                            .with_context(|| format!("cannot open the trust store {}", path.display()))?,
+                    )
                 } else {
                     None
                 };

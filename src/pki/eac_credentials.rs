@@ -46,7 +46,8 @@ impl TerminalKeySpec {
         if meta.len() > 64 * 1024 {
             return Err(format!("{}: too large for a private key", path.display()));
         }
-        let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+        let bytes =
+            Zeroizing::new(std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
         // the key must at least parse now; its algorithm is matched to the terminal
         // certificate when a chain is chosen
         let parsed = if bytes.starts_with(b"-----") {

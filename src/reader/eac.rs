@@ -89,7 +89,9 @@ fn new_record() -> TaRecord {
 /// session's recovery handles both.
 fn recoverable(e: &ApduError) -> bool {
     match e {
-        ApduError::Transport(t) => t.is_link_loss() || matches!(t, crate::transport::TransportError::MalformedResponse { .. }),
+        ApduError::Transport(t) => {
+            t.is_link_loss() || matches!(t, crate::transport::TransportError::MalformedResponse { .. })
+        }
         _ => crate::sm::sm_error(e).is_some_and(|sm| !matches!(sm, SmError::ChipAbortedSm { .. })),
     }
 }
@@ -106,7 +108,10 @@ impl<T: Transport> Session<'_, T> {
         let authenticated = record.outcome == TA_AUTHENTICATED;
         let (dg3, dg4) = (record.dg3, record.dg4);
         let why = match &record.reason {
-            Some(r) => format!("Terminal Authentication {}: {r}", record.outcome.replace('_', " ")),
+            Some(r) => format!(
+                "Terminal Authentication {}: {r}",
+                record.outcome.replace('_', " ")
+            ),
             None => format!("Terminal Authentication {}", record.outcome.replace('_', " ")),
         };
         self.manifest.terminal_authentication = Some(record);
@@ -117,7 +122,8 @@ impl<T: Transport> Session<'_, T> {
                 None,
                 0,
                 "channel_broken",
-                "secure messaging re-established after the chip ended it during Terminal Authentication".into(),
+                "secure messaging re-established after the chip ended it during Terminal Authentication"
+                    .into(),
             )?;
         }
         for &g in groups {
@@ -131,7 +137,10 @@ impl<T: Transport> Session<'_, T> {
                 self.read_one(g, progress)?;
             } else {
                 let meaning = if authenticated {
-                    format!("not read: the terminal's authorization does not grant reading {}", g.name())
+                    format!(
+                        "not read: the terminal's authorization does not grant reading {}",
+                        g.name()
+                    )
                 } else {
                     format!("not read: {why}")
                 };
@@ -208,7 +217,10 @@ impl<T: Transport> Session<'_, T> {
         }
         let Some(alg) = terminal.body.public_key.algorithm() else {
             rec.outcome = "error".into();
-            rec.reason = Some(format!("the terminal certificate {} names no algorithm", terminal.chr()));
+            rec.reason = Some(format!(
+                "the terminal certificate {} names no algorithm",
+                terminal.chr()
+            ));
             return Ok(rec);
         };
         let signer = match creds.key.signer(alg) {
@@ -241,7 +253,11 @@ impl<T: Transport> Session<'_, T> {
                 rec.outcome = "refused".into();
                 rec.step = Some(step.into());
                 rec.sw = Some(format!("{:04X}", sw.0));
-                rec.reason = Some(format!("the chip answered {:04X} ({}) to {step}", sw.0, sw.meaning()));
+                rec.reason = Some(format!(
+                    "the chip answered {:04X} ({}) to {step}",
+                    sw.0,
+                    sw.meaning()
+                ));
             }
             Err(TaError::Apdu(a)) if recoverable(&a) => return Err(ReadError::Apdu(a)),
             Err(TaError::Apdu(a)) => {
