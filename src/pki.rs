@@ -34,8 +34,10 @@ pub mod keys;
 pub mod ldif;
 pub mod masterlist;
 pub mod path;
+pub mod pkd_tree;
 pub mod signature;
 pub mod store;
+pub mod sync;
 pub mod terminal_key;
 pub mod terminal_pkcs11;
 
