@@ -15,7 +15,7 @@
 //!    collection and keeps the newer ones itself; entries of the listing that the store
 //!    lacks or holds at another version are then fetched one by one (a replica that
 //!    received them out of order, a run that was cut off);
-//! 4. applies the result in ONE store transaction ([`apply`]): nothing is written before
+//! 4. applies the result in ONE store transaction: nothing is written before
 //!    everything was fetched, so a run cut off at any point (killed, the server gone)
 //!    leaves the store as it was, and the next run does the whole work again.
 //!
