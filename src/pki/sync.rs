@@ -36,7 +36,12 @@ use ldap3::asn1::{PL, StructureTag};
 use ldap3::{LdapConn, LdapConnSettings, LdapError, ResultEntry, Scope};
 use thiserror::Error;
 
-use super::pkd_tree::{self, rdn_pair, split_dn};
+use super::directory::{Change, DirectoryError, Session};
+use super::import::ImportOptions;
+use super::ldif::{LdifAttr, LdifRecord};
+use super::store::TrustStore;
+
+use super::pkd_tree::{rdn_pair, split_dn};
 
 /// Largest attribute value accepted from a server (a master list is ~1 MB; the
 /// biggest real one is under 2 MB).
@@ -108,6 +113,9 @@ pub enum SyncError {
     /// The trust store failed.
     #[error("trust store")]
     Store(#[from] super::store::StoreError),
+    /// The fetched entries could not be applied (nothing was written).
+    #[error("{0}")]
+    Apply(String),
 }
 
 /// A parsed `ldap[s]://HOST[:PORT]/BASE`.
@@ -196,6 +204,11 @@ impl SyncUrl {
         )
     }
 
+    /// The name of the directory in the store's `sources` table.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.server(), self.base)
+    }
+
     /// The source identity in the store: the base DN, normalised. Replicas of one
     /// directory hold the same entries at the same pkdVersions, so a desk that syncs
     /// from another replica (failover) continues incrementally instead of counting
@@ -228,25 +241,8 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A DN in the form entries are compared by: RDNs lowercased and trimmed, joined by
-/// `,` (one directory returns one spelling; this absorbs case and spaces).
-pub fn normalize_dn(dn: &str) -> String {
-    split_dn(dn)
-        .iter()
-        .map(|r| {
-            let mut parts: Vec<String> = pkd_tree::split_rdn(r)
-                .iter()
-                .map(|p| match p.split_once('=') {
-                    Some((t, v)) => format!("{}={}", t.trim(), v.trim()).to_lowercase(),
-                    None => p.to_lowercase(),
-                })
-                .collect();
-            parts.sort();
-            parts.join("+")
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
+/// DNs are compared as the store's directory entries compare them.
+pub use super::directory::normalize_dn;
 
 /// The three ICAO PKD collections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -534,32 +530,85 @@ fn transient(e: &LdapError) -> bool {
     }
 }
 
-fn hint(e: &LdapError, url: &SyncUrl, opts: &SyncOptions) -> String {
-    let t = format!("{e} {:?}", e).to_ascii_lowercase();
+fn server_untrusted(e: &LdapError) -> bool {
+    let t = format!("{e} {e:?}").to_ascii_lowercase();
+    t.contains("certificate verify failed")
+        || t.contains("self-signed")
+        || t.contains("unable to get local issuer")
+}
+
+fn hint(e: &LdapError, url: &SyncUrl, opts: &SyncOptions, refused: Option<&str>) -> String {
+    let t = format!("{e} {e:?}").to_ascii_lowercase();
     let tls = url.ldaps || opts.starttls;
-    if tls
-        && (t.contains("certificate verify failed")
-            || t.contains("self-signed")
-            || t.contains("unable to get"))
-    {
+    if tls && server_untrusted(e) {
         "; the server's certificate is not trusted: name its CA with --ca-file".into()
-    } else if tls
-        && (t.contains("alert")
-            || t.contains("certificate required")
-            || t.contains("bad certificate")
-            || t.contains("unknown ca"))
-    {
+    } else if let Some(alert) = refused {
         if opts.client_cert.is_some() {
-            "; the server refused the TLS handshake: it does not accept this --client-cert (wrong CA, expired or revoked?)".into()
+            format!(
+                "; the server refused the TLS handshake ({alert}): it does not accept this --client-cert (issued by a CA it does not trust, expired or revoked?)"
+            )
         } else {
-            "; the server refused the TLS handshake: it probably requires a client certificate (--client-cert, --client-key)".into()
+            format!(
+                "; the server refused the TLS handshake ({alert}): it requires a client certificate (--client-cert, --client-key)"
+            )
         }
+    } else if tls && (t.contains("channel closed") || t.contains("reset") || t.contains("end of")) {
+        "; the server closed the TLS connection: does it require a client certificate it accepts (--client-cert, --client-key)?"
+            .into()
     } else if t.contains("connection refused") {
         "; is the directory server running and listening there?".into()
-    } else if t.contains("timeout") || t.contains("timed out") {
+    } else if t.contains("timeout") || t.contains("timed out") || t.contains("elapsed") {
         "; no answer within the timeout (--timeout)".into()
     } else {
         String::new()
+    }
+}
+
+/// After a failure on an `ldaps://` connection: make one TLS handshake with the same
+/// settings and read, to see whether the server sends an alert (with TLS 1.3 a refused
+/// client certificate arrives only after the client finished its handshake, and the
+/// LDAP client then just sees the connection close). The alert's text, or `None`.
+fn tls_refusal(url: &SyncUrl, opts: &SyncOptions) -> Option<String> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    if !url.ldaps {
+        return None;
+    }
+    let mut b = SslConnector::builder(SslMethod::tls_client()).ok()?;
+    // the server's own certificate is judged by the real connection, not here
+    b.set_verify(SslVerifyMode::NONE);
+    if let (Some(cert), Some(key)) = (&opts.client_cert, &opts.client_key) {
+        let x509 = openssl::x509::X509::from_pem(&std::fs::read(cert).ok()?).ok()?;
+        let key = zeroize::Zeroizing::new(std::fs::read(key).ok()?);
+        let pkey = openssl::pkey::PKey::private_key_from_pem(&key).ok()?;
+        b.set_certificate(&x509).ok()?;
+        b.set_private_key(&pkey).ok()?;
+    }
+    let connector = b.build();
+    let addr = (url.host.as_str(), url.port).to_socket_addrs().ok()?.next()?;
+    let tcp = std::net::TcpStream::connect_timeout(&addr, opts.timeout).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut cfg = connector.configure().ok()?;
+    cfg.set_verify_hostname(false);
+    let alert = |e: String| {
+        let l = e.to_ascii_lowercase();
+        (l.contains("alert") || l.contains("certificate")).then(|| {
+            l.split(':')
+                .find(|p| p.contains("alert"))
+                .map_or(e.clone(), |p| p.trim().to_owned())
+        })
+    };
+    match cfg.connect(&url.host, tcp) {
+        Err(e) => alert(e.to_string()),
+        Ok(mut s) => {
+            let mut one = [0u8; 1];
+            match s.read(&mut one) {
+                Err(e) => alert(e.to_string()),
+                // data or a clean close: no alert, the handshake was accepted
+                Ok(0 | 1..) => None,
+            }
+        }
     }
 }
 
@@ -567,6 +616,8 @@ struct Client<'a> {
     url: &'a SyncUrl,
     opts: &'a SyncOptions,
     conn: Option<LdapConn>,
+    /// An operation succeeded on this server (TLS was accepted).
+    ever_worked: bool,
 }
 
 impl Client<'_> {
@@ -604,15 +655,24 @@ impl Client<'_> {
             let timeout = self.opts.timeout;
             let r = self.connect().and_then(|c| op(c, timeout));
             match r {
-                Ok(inner) => return inner,
+                Ok(inner) => {
+                    self.ever_worked = true;
+                    return inner;
+                }
                 Err(e) => {
                     self.conn = None;
-                    if attempt > self.opts.retries || !transient(&e) {
+                    // a refused TLS handshake is not worth another attempt
+                    let refused = if self.url.ldaps && !self.ever_worked && !server_untrusted(&e) {
+                        tls_refusal(self.url, self.opts)
+                    } else {
+                        None
+                    };
+                    if attempt > self.opts.retries || !transient(&e) || refused.is_some() {
                         return Err(SyncError::Network {
                             server: self.server(),
                             what: what.to_owned(),
                             attempts: attempt,
-                            hint: hint(&e, self.url, self.opts),
+                            hint: hint(&e, self.url, self.opts, refused.as_deref()),
                             source: Box::new(e),
                         });
                     }
@@ -848,6 +908,7 @@ pub fn fetch(
         url,
         opts,
         conn: None,
+        ever_worked: false,
     };
     let ordering = has_ordering(&mut client)?;
     let base = url.base.clone();
@@ -864,9 +925,21 @@ pub fn fetch(
         &["pkdVersion"],
         &|| progress.inc(1),
     )?;
+    let Some(listed) = listed else {
+        return Err(SyncError::Result {
+            server: url.server(),
+            what: "list the entries".into(),
+            rc: 32,
+            text: format!(
+                "noSuchObject: the base {} is not on this server (check the URL)",
+                url.base
+            ),
+        });
+    };
+    // only entries of the three collections (not, say, a registry branch)
     out.listing = listed
-        .unwrap_or_default()
         .into_iter()
+        .filter(|e| Collection::of_dn(&e.dn, &base).is_some())
         .map(|e| (normalize_dn(&e.dn), (e.dn, e.version)))
         .collect();
     let needed = |key: &str, version: Option<u64>| match known.entries.get(key) {
@@ -931,6 +1004,219 @@ pub fn fetch(
     Ok(out)
 }
 
+/// What a sync did (`emrtd pkd sync --json`, CLI.md).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SyncReport {
+    /// The directory (`ldap[s]://host:port/BASE`).
+    pub url: String,
+    /// Entries applied that the store did not hold, or held at another version.
+    pub added: u64,
+    /// Entries gone from the directory, and previous versions of replaced entries.
+    pub removed: u64,
+    /// Entries held at the directory's pkdVersion (not fetched, or fetched identical).
+    pub unchanged: u64,
+    /// Values refused (a corrupt certificate, a list whose signature fails, …): each
+    /// in `errors` with its DN.
+    pub rejected: u64,
+    /// Why (`DN: reason`).
+    pub errors: Vec<String>,
+    /// The highest pkdVersion the store now holds from this directory.
+    pub pkd_version: u64,
+    /// Per collection (`001`, `002`, `003`).
+    pub pkd_versions: BTreeMap<String, u64>,
+    /// PKD entries the directory lists below the base.
+    pub listed: u64,
+    /// `added` by branch (`dsc`, `crl`, `ml`, `dl`, `bcsc`, …).
+    pub added_by_kind: BTreeMap<String, u64>,
+    /// `removed` by reason.
+    pub removed_by_reason: BTreeMap<String, u64>,
+    /// Objects that lost their last source and stopped counting for verification.
+    pub withdrawn: u64,
+    /// Entries fetched one by one (listed, but older than the version filter).
+    pub fetched_individually: u64,
+    /// The server filtered by pkdVersion itself (its schema has an ORDERING rule).
+    pub server_side_version_filter: bool,
+    /// Notes (lists not anchored, CRLs kept unverified, trust settlement).
+    pub notes: Vec<String>,
+}
+
+fn branch(dn: &str) -> String {
+    split_dn(dn)
+        .iter()
+        .filter_map(|r| rdn_pair(r))
+        .find(|(t, _)| t == "o")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .unwrap_or_else(|| "other".into())
+}
+
+/// `line 0 (DN): reason` (an LDIF reader's position, meaningless here) → `reason`.
+fn without_line(e: &str) -> &str {
+    e.strip_prefix("line 0 (")
+        .and_then(|r| r.split_once("): "))
+        .map_or(e, |(_, reason)| reason)
+}
+
+fn record(e: DirEntry) -> LdifRecord {
+    LdifRecord {
+        line: 0,
+        dn: e.dn,
+        attrs: e
+            .attrs
+            .into_iter()
+            .map(|(name, value)| LdifAttr {
+                name,
+                value,
+                line: 0,
+                bad_base64: false,
+            })
+            .collect(),
+        unterminated: false,
+        at_eof: false,
+    }
+}
+
+fn dir_err(e: DirectoryError) -> SyncError {
+    match e {
+        DirectoryError::Store(s) => SyncError::Store(s),
+        other => SyncError::Apply(other.to_string()),
+    }
+}
+
+/// What the store holds from this directory (read in a transaction rolled back: a
+/// store that never synced stays without origins).
+fn known(store: &mut TrustStore, url: &SyncUrl) -> Result<Known, SyncError> {
+    let w = store.transaction()?;
+    let mut k = Known::default();
+    {
+        let s = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+        for c in Collection::ALL {
+            let Some(o) = s.find_origin(&url.origin(), c.as_str()).map_err(dir_err)? else {
+                continue;
+            };
+            if let Some(v) = s.highest_version(o).map_err(dir_err)? {
+                k.max_version.insert(c, u64::try_from(v).unwrap_or(0));
+            }
+            for e in s.known_entries(o).map_err(dir_err)? {
+                k.entries.insert(
+                    normalize_dn(&e.dn),
+                    e.pkd_version.and_then(|v| u64::try_from(v).ok()),
+                );
+            }
+        }
+    }
+    w.rollback()?;
+    Ok(k)
+}
+
+/// `emrtd pkd sync`: fetch what changed ([`fetch`]), then apply it in one transaction
+/// of the store. On any error nothing is written.
+pub fn sync(
+    store: &mut TrustStore,
+    url: &SyncUrl,
+    opts: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
+    let known = known(store, url)?;
+    let fetched = fetch(url, opts, &known, progress)?;
+    if fetched.listing.is_empty() && !known.entries.is_empty() {
+        return Err(SyncError::Apply(format!(
+            "the directory lists no PKD entry below {} but the store holds {} from it: refusing to remove them all (a wrong base, or an access rule that hides the entries?)",
+            url.base,
+            known.entries.len()
+        )));
+    }
+    let mut report = SyncReport {
+        url: format!("{}/{}", url.server(), url.base),
+        listed: fetched.listing.len() as u64,
+        fetched_individually: fetched.fetched_individually as u64,
+        server_side_version_filter: fetched.ordering,
+        ..SyncReport::default()
+    };
+    let fetched_keys: HashSet<String> = fetched.entries.iter().map(|e| normalize_dn(&e.dn)).collect();
+    report.unchanged = fetched
+        .listing
+        .keys()
+        .filter(|k| !fetched_keys.contains(*k) && known.entries.contains_key(*k))
+        .count() as u64;
+    progress.phase("applying", fetched.entries.len() as u64);
+    let w = store.transaction()?;
+    let session = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+    let mut origins = BTreeMap::new();
+    for c in Collection::ALL {
+        origins.insert(c, session.origin(&url.origin(), c.as_str()).map_err(dir_err)?);
+    }
+    let mut entries = fetched.entries;
+    // lists first (their CSCAs anchor what follows), then DSCs and CRLs, then 003
+    entries.sort_by_key(|e| {
+        Collection::of_dn(&e.dn, &url.base).map(|c| Collection::ALL.iter().position(|x| *x == c))
+    });
+    for e in entries {
+        progress.inc(1);
+        let Some(o) = Collection::of_dn(&e.dn, &url.base).and_then(|c| origins.get(&c).copied()) else {
+            continue;
+        };
+        let dn = e.dn.clone();
+        match session.apply_entry(o, record(e)) {
+            Ok(out) => {
+                report.rejected += out.rejected;
+                report
+                    .errors
+                    .extend(out.errors.iter().map(|m| format!("{dn}: {}", without_line(m))));
+                report
+                    .notes
+                    .extend(out.notes.iter().map(|m| format!("{dn}: {}", without_line(m))));
+                let all_refused = out.rejected > 0 && out.objects.is_empty();
+                match out.change {
+                    Change::Unchanged => report.unchanged += 1,
+                    Change::Added | Change::Replaced if all_refused => {}
+                    Change::Added | Change::Replaced => {
+                        report.added += 1;
+                        *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
+                        if out.change == Change::Replaced {
+                            report.removed += 1;
+                            *report
+                                .removed_by_reason
+                                .entry("replaced by a newer version at the same DN".into())
+                                .or_default() += 1;
+                        }
+                    }
+                }
+            }
+            Err(DirectoryError::Entry(m)) => {
+                report.rejected += 1;
+                report.errors.push(format!("{dn}: {m}"));
+            }
+            Err(e) => return Err(dir_err(e)),
+        }
+    }
+    // entries gone from the directory lose this source
+    for o in origins.values() {
+        for k in session.known_entries(*o).map_err(dir_err)? {
+            if !fetched.listing.contains_key(&normalize_dn(&k.dn))
+                && session.remove_entry(*o, &k.dn).map_err(dir_err)?
+            {
+                report.removed += 1;
+                *report
+                    .removed_by_reason
+                    .entry("gone from the directory".into())
+                    .or_default() += 1;
+            }
+        }
+    }
+    for (c, o) in &origins {
+        if let Some(v) = session.highest_version(*o).map_err(dir_err)? {
+            let v = u64::try_from(v).unwrap_or(0);
+            report.pkd_versions.insert(c.as_str().to_owned(), v);
+            report.pkd_version = report.pkd_version.max(v);
+        }
+    }
+    let summary = session.finish().map_err(dir_err)?;
+    report.withdrawn = summary.withdrawn.len() as u64;
+    report.notes.extend(summary.notes);
+    w.commit()?;
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -980,6 +1266,6 @@ mod tests {
         assert_eq!(of("cn=x+sn=1,o=ml,c=UT,dc=data"), Some(Collection::Ml002));
         assert_eq!(of("cn=x+sn=1,o=dsc,c=XB,dc=nc-data"), Some(Collection::Nc003));
         assert_eq!(of("cn=x,dc=registry"), None);
-        assert_eq!(normalize_dn("CN=A+sn=1 , O=dsc"), normalize_dn("sn=1+cn=a,o=DSC"));
+        assert_eq!(normalize_dn("CN=A+sn=1 , O=dsc"), normalize_dn("cn=a+sn=1,o=DSC"));
     }
 }

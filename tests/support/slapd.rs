@@ -229,6 +229,8 @@ pub struct Config {
     pub consumer_of: Option<String>,
     /// Load this LDIF with slapadd before the first start.
     pub load: Option<PathBuf>,
+    /// Log every operation (`-d stats`) into `slapd.log` (a test can follow the client).
+    pub log_stats: bool,
 }
 
 /// A running slapd.
@@ -343,7 +345,7 @@ impl Slapd {
             .arg(&self.conf)
             .arg("-h")
             .arg(&self.urls)
-            .args(["-d", "0"])
+            .args(["-d", if self.cfg.log_stats { "stats" } else { "0" }])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -460,6 +462,11 @@ impl Slapd {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The log so far (`slapd.log`; with `log_stats`, one line per operation).
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.dir.join("slapd.log")).unwrap_or_default()).into_owned()
     }
 
     /// The process id.
