@@ -19,7 +19,10 @@
 #
 SHELL := /bin/bash
 CARGO ?= cargo
-DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2
+# slapd + ldap-utils: `emrtd pkd sync` is tested against a real OpenLDAP (tests/pkd_sync.rs);
+# the tests start their own slapd on 127.0.0.1 with random ports and never use a system one,
+# so the package is installed unconfigured (debconf slapd/no_configuration) and starts none
+DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2 slapd ldap-utils
 # `emrtd desk`'s page is tested in headless Chromium (tests/desk_vpcd.rs); `make test`
 # installs it, `make build` and `make demo` do not need it
 DESK_DEB_PACKAGES := chromium
@@ -50,6 +53,7 @@ install-debs:
 	  echo "installing missing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else \
 	    echo "not root and no sudo: install them yourself: apt-get install$$missing" >&2; exit 1; fi; \
+	  echo "slapd slapd/no_configuration boolean true" | $$SUDO debconf-set-selections 2>/dev/null || true; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
 	    || { echo "apt-get install failed for:$$missing" >&2; exit 1; }; \
 	fi
