@@ -286,6 +286,9 @@ impl Collection {
     /// The collection of an entry, from its DN below `base`: `dc=nc-data` is 003,
     /// `o=ml` is 002, the rest of `dc=data` 001; `None` outside both.
     pub fn of_dn(dn: &str, base: &str) -> Option<Collection> {
+        if !super::pkd_tree::is_under(dn, base) {
+            return None;
+        }
         let rdns = split_dn(dn);
         let depth = split_dn(base).len();
         let below: Vec<(String, String)> = rdns
@@ -1283,6 +1286,7 @@ mod tests {
         assert_eq!(of("cn=x+sn=1,o=ml,c=UT,dc=data"), Some(Collection::Ml002));
         assert_eq!(of("cn=x+sn=1,o=dsc,c=XB,dc=nc-data"), Some(Collection::Nc003));
         assert_eq!(of("cn=x,dc=registry"), None);
+        assert_eq!(Collection::of_dn("cn=x,o=dsc,c=UT,dc=data,dc=elsewhere", base), None);
         assert_eq!(normalize_dn("CN=A+sn=1 , O=dsc"), normalize_dn("cn=a+sn=1,o=DSC"));
     }
 }
