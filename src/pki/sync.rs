@@ -1286,7 +1286,10 @@ mod tests {
         assert_eq!(of("cn=x+sn=1,o=ml,c=UT,dc=data"), Some(Collection::Ml002));
         assert_eq!(of("cn=x+sn=1,o=dsc,c=XB,dc=nc-data"), Some(Collection::Nc003));
         assert_eq!(of("cn=x,dc=registry"), None);
-        assert_eq!(Collection::of_dn("cn=x,o=dsc,c=UT,dc=data,dc=elsewhere", base), None);
+        assert_eq!(
+            Collection::of_dn("cn=x,o=dsc,c=UT,dc=data,dc=elsewhere", base),
+            None
+        );
         assert_eq!(normalize_dn("CN=A+sn=1 , O=dsc"), normalize_dn("cn=a+sn=1,o=DSC"));
     }
 }

@@ -179,6 +179,9 @@ impl<T: Transport> Session<'_, T> {
             });
         };
         // EF.CVCA: at most two CVCA references, 36 bytes
+        if let Some(t) = &self.trace {
+            t.set_context("read EF.CVCA");
+        }
         let resp = ch.send(&Command::read_binary_sfi(EF_CVCA_SFI, 0, 36))?;
         if resp.sw.is_success() || resp.sw == StatusWord::END_OF_FILE {
             rec.chip_cvca = ta::parse_ef_cvca(&resp.data);
