@@ -29,6 +29,8 @@
 //!                                         # it with PSS, else PKCS#1 v1.5)
 //! lds_version = "0108"                    # v1 LDSSecurityObject; default v0 (LDS 1.7)
 //! signing_time = "2025-07-01T00:00:00Z"   # absent: no signingTime attribute
+//! econtent_type = "id-data"               # EF.SOD typed id-data (Chinese passports);
+//!                                         # default "lds-security-object"
 //!
 //! [ca]                                    # Chip Authentication key in DG14/CardSecurity
 //! parameter_id = 13                       # the curve/group of ca_private_key
@@ -204,6 +206,11 @@ pub struct SignToml {
     /// Data groups left out of the LDSSecurityObject (present on the chip, not signed).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// EF.SOD's eContentType: "lds-security-object" (2.23.136.1.1.1, the default) or
+    /// "id-data" (1.2.840.113549.1.7.1, as Chinese passports write it; the content and
+    /// the signed content-type attribute stay an LDSSecurityObject's, typed id-data).
+    #[serde(default)]
+    pub econtent_type: Option<String>,
 }
 
 /// `[ca]`: the Chip Authentication key published in DG14 (and EF.CardSecurity).
@@ -723,6 +730,7 @@ struct Signer {
     signing_time: Option<OffsetDateTime>,
     card_security: Option<bool>,
     exclude: Vec<LdsFile>,
+    sod_econtent_type: crate::cms::Oid,
 }
 
 impl Signer {
@@ -773,6 +781,16 @@ impl Signer {
             .iter()
             .map(|n| parse_file("sign.exclude", n))
             .collect::<Result<Vec<_>, _>>()?;
+        let sod_econtent_type = match t.econtent_type.as_deref() {
+            None | Some("lds-security-object") => crate::cms::oid::ICAO_LDS_SECURITY_OBJECT,
+            Some("id-data") => crate::cms::oid::DATA,
+            Some(other) => {
+                return Err(invalid(
+                    "sign.econtent_type",
+                    format!("unknown eContentType {other:?} (lds-security-object, id-data)"),
+                ));
+            }
+        };
         Ok(Signer {
             cert,
             embed,
@@ -785,6 +803,7 @@ impl Signer {
             signing_time,
             card_security: t.card_security,
             exclude,
+            sod_econtent_type,
         })
     }
 
@@ -1204,7 +1223,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             &hashes,
             lds_version.map(|v| (v, signer.unicode_version.as_str())),
         );
-        let cms = signer.sign(crate::cms::oid::ICAO_LDS_SECURITY_OBJECT, &so, &signer.embed)?;
+        let cms = signer.sign(signer.sod_econtent_type, &so, &signer.embed)?;
         profile.files.insert(LdsFile::Sod, tlv::encode(0x77, &cms));
     }
     let has_pace = !profile.pace.is_empty();
