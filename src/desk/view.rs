@@ -402,6 +402,7 @@ mod tests {
             timing: serde_json::Value::Null,
             source: String::new(),
             at: String::new(),
+            policy: Default::default(),
         };
         let r = ResultView::new(&report, None, "MRZ (TD3)", 5, 7);
         let ids: Vec<&str> = r.checks.iter().map(|c| c.id.as_str()).collect();

@@ -235,6 +235,10 @@ pub struct CaToml {
     /// takes the protocol from the key, with 3DES (CA version 1).
     #[serde(default)]
     pub info: Option<bool>,
+    /// The ChipAuthenticationInfo's version: 1 (default) or 2 (Chip Authentication v2,
+    /// run after PACE and Terminal Authentication v2: EAC version 2).
+    #[serde(default)]
+    pub version: Option<u32>,
 }
 
 /// `[dg2]`: a face image to wrap as DG2 (ISO/IEC 19794-5 in a CBEFF group).
@@ -1061,6 +1065,10 @@ fn sorted_infos(infos: Vec<SecurityInfo>) -> SecurityInfos {
 fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     let (ecdh, spki) = ca_public_key(ca, sk)?;
     let cipher = cipher_by_name(ca.cipher.as_deref().unwrap_or("AES-128"))?;
+    let version = ca.version.unwrap_or(1);
+    if !matches!(version, 1 | 2) {
+        return Err(invalid("ca.version", format!("{version} is neither 1 nor 2")));
+    }
     let mut infos = vec![SecurityInfo::ChipAuthenticationPublicKey(
         ChipAuthenticationPublicKeyInfo::new(ecdh, spki, ca.key_id),
     )];
@@ -1069,7 +1077,7 @@ fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
             0,
             SecurityInfo::ChipAuthentication(ChipAuthenticationInfo::new(
                 CaProtocol { ecdh, cipher },
-                1,
+                version,
                 ca.key_id,
             )),
         );
@@ -1832,6 +1840,7 @@ mod tests {
                 key_id: Some(7),
                 domain_parameters: Some(form.into()),
                 info: None,
+                version: None,
             };
             let (ecdh, spki) = ca_public_key(&ca, &sk).unwrap();
             assert!(ecdh);
@@ -1852,6 +1861,7 @@ mod tests {
             key_id: None,
             domain_parameters: None,
             info: None,
+            version: None,
         };
         let (ecdh, spki) = ca_public_key(&dh, &sk).unwrap();
         assert!(!ecdh);

@@ -204,6 +204,7 @@ fn access_failure_report(error: &ReadError, source: &str, at: OffsetDateTime) ->
         timing: serde_json::Value::Null,
         source: source.to_string(),
         at: super::date_string(at),
+        policy: Default::default(),
     }
 }
 
@@ -257,7 +258,10 @@ fn ca_outcome(r: Result<ca::CaEvidence, ca::CaError>) -> ChipOutcome {
         },
         Err(e) => {
             use ca::CaError as E;
-            let status = if matches!(e, E::NotProven(_) | E::Status { .. } | E::BadResponse { .. }) {
+            let status = if matches!(
+                e,
+                E::NotProven(_) | E::BadToken | E::Status { .. } | E::BadResponse { .. }
+            ) {
                 Status::Fail
             } else {
                 Status::Indeterminate

@@ -938,6 +938,7 @@ fn forged(
         key_id: None,
         domain_parameters: None,
         info: None,
+        version: None,
     };
     let pace = [PaceEntry {
         mapping: "ECDH-GM".into(),
