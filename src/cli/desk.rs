@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::read::{AccessArgs, TuningArgs, read_options};
 use super::{Exit, GlobalOpts, Outcome};
-use crate::desk::audit::AuditLog;
+use crate::desk::audit::{AuditConfig, AuditLog, DEV_LOG, Facility, SyslogTarget};
 use crate::desk::run::{Config, Desk, Input, Source};
 use crate::desk::server::{self, Access};
 use crate::emulator::Profile;
@@ -23,6 +23,7 @@ use crate::rng::RandomSource;
 
 /// Arguments of `emrtd desk`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("audit_dest").multiple(true).args(["audit_log", "audit_syslog"])))]
 pub struct DeskArgs {
     /// PC/SC reader by name (substring) or index (default: the first reader).
     #[arg(long, value_name = "NAME|INDEX", conflicts_with = "emulator")]
@@ -46,10 +47,27 @@ pub struct DeskArgs {
     /// Append one JSON line per document to FILE (no holder data; document number as HMAC).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// The audit HMAC key file (default: FILE.key next to the log, created on first use;
-    /// $EMRTD_DESK_AUDIT_KEY overrides).
-    #[arg(long, value_name = "FILE", requires = "audit_log")]
+    /// Send the same line to syslog (the local socket, /dev/log) with FACILITY
+    /// (default local0; auth, authpriv, daemon, user, local0 … local7); with or without --audit-log.
+    #[arg(
+        long,
+        value_name = "FACILITY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "local0"
+    )]
+    pub audit_syslog: Option<Facility>,
+    /// The syslog socket for --audit-syslog (a chroot or container may have it elsewhere).
+    #[arg(long, value_name = "PATH", default_value = DEV_LOG, requires = "audit_syslog")]
+    pub audit_syslog_socket: PathBuf,
+    /// The audit HMAC key file (default: FILE.key next to the log, or with syslog alone
+    /// desk-audit.key in ~/.local/share/emrtd; created on first use; $EMRTD_DESK_AUDIT_KEY overrides).
+    #[arg(long, value_name = "FILE", requires = "audit_dest")]
     pub audit_key: Option<PathBuf>,
+    /// Write the holder's data (names, document number, nationality, dates, sex) in the
+    /// audit lines too; by default they carry none and the number only as a keyed hash.
+    #[arg(long, requires = "audit_dest")]
+    pub audit_holder_data: bool,
     /// Check validity at this date instead of today (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub at: Option<String>,
@@ -184,13 +202,21 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             store_path.display()
         );
     }
-    let audit = match &args.audit_log {
-        Some(p) => Some(AuditLog::open(
-            p,
-            args.audit_key.as_deref(),
+    let audit = if args.audit_log.is_some() || args.audit_syslog.is_some() {
+        Some(AuditLog::open(
+            &AuditConfig {
+                file: args.audit_log.clone(),
+                syslog: args.audit_syslog.map(|facility| SyslogTarget {
+                    socket: args.audit_syslog_socket.clone(),
+                    facility,
+                }),
+                key_file: args.audit_key.clone(),
+                holder_data: args.audit_holder_data,
+            },
             &mut crate::rng::OsRandom,
-        )?),
-        None => None,
+        )?)
+    } else {
+        None
     };
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;

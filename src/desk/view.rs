@@ -100,6 +100,10 @@ pub struct ResultView {
     pub alert_list: Highlight,
     /// Extended Access Control (DG3/DG4).
     pub eac: Highlight,
+    /// Whether the face shown is the one the issuer signed: `bad` when DG2 was altered
+    /// (the officer must not compare the traveller with it), `ok` only when DG2's hash
+    /// matched and the whole verdict is VALID.
+    pub photo: Highlight,
     /// URL of the face, when DG2 had one (set once it is converted: the verdict is
     /// shown first).
     pub face: Option<String>,
@@ -300,6 +304,20 @@ impl ResultView {
                 text: "EAC: no protected biometrics on this chip".into(),
             },
         };
+        let photo = match find(report, "pa.dg_hash.DG2") {
+            Some(c) if c.status == Status::Fail => Highlight {
+                level: "bad",
+                text: "PHOTO ALTERED: not the photo the issuer signed".into(),
+            },
+            Some(c) if c.status == Status::Pass && report.verdict == Verdict::Valid => Highlight {
+                level: "ok",
+                text: "photo as issued".into(),
+            },
+            _ => Highlight {
+                level: "unknown",
+                text: "photo not verified".into(),
+            },
+        };
         ResultView {
             result_id,
             document: report.document.clone(),
@@ -308,6 +326,7 @@ impl ResultView {
             expiry,
             alert_list,
             eac,
+            photo,
             face: None,
             face_pending: dump.is_some(),
             key_kind: key_kind.to_string(),
@@ -363,6 +382,10 @@ impl ResultView {
                 level: "ok",
                 text: String::new(),
             },
+            photo: Highlight {
+                level: "unknown",
+                text: String::new(),
+            },
             face: None,
             face_pending: false,
             key_kind: "CAN".into(),
@@ -413,5 +436,36 @@ mod tests {
         assert!(r.eac.text.contains("DG3"));
         assert_eq!(r.failed_ids(), vec!["pa.dg_hash.DG2".to_string()]);
         assert!(r.face.is_none());
+        assert_eq!(r.photo.level, "bad");
+        assert!(r.photo.text.contains("ALTERED"));
+    }
+
+    #[test]
+    fn the_photo_is_called_genuine_only_in_a_valid_result() {
+        let mut report = Report {
+            schema: 1,
+            verdict: Verdict::Valid,
+            because: vec![],
+            document: DocumentSummary::default(),
+            checks: vec![Check::pass("pa.dg_hash.DG2", "ok")],
+            chip: serde_json::Value::Null,
+            timing: serde_json::Value::Null,
+            source: String::new(),
+            at: String::new(),
+        };
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "ok");
+        // the hash matches a SOD whose signer is unknown: nothing says the photo is genuine
+        report.verdict = Verdict::Indeterminate;
+        report
+            .checks
+            .push(Check::new("pa.dsc_chain", Status::Indeterminate, "no CSCA"));
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "unknown");
+        report.verdict = Verdict::Invalid;
+        report.checks.push(Check::fail("pa.sod_signature", "bad"));
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "unknown");
+        // DG2 not read or not hashed: never "as issued"
+        report.verdict = Verdict::Valid;
+        report.checks.retain(|c| c.id != "pa.dg_hash.DG2");
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "unknown");
     }
 }
