@@ -127,6 +127,35 @@ fn spawn_lines<R: BufRead + Send + 'static>(mut reader: R, tx: std::sync::mpsc::
         });
 }
 
+/// The longest line a scanner may send (a whole TD1 MRZ on one line is 90 characters):
+/// longer runs of bytes without a line end are noise and are dropped.
+const SERIAL_LINE_MAX: usize = 256;
+
+/// Read lines ending in CR, LF or CR LF (OCR scanners end their lines with either, and
+/// `stty raw` leaves CR as it is), sending each non-empty one; `Err` when the sender is
+/// gone, `Ok` at the end of the device (unplugged).
+fn serial_lines<R: std::io::Read>(dev: R, tx: &std::sync::mpsc::Sender<Input>) -> Result<(), ()> {
+    use std::io::Read;
+    let mut line = Zeroizing::new(Vec::<u8>::with_capacity(SERIAL_LINE_MAX));
+    let mut too_long = false;
+    for byte in std::io::BufReader::new(dev).bytes() {
+        let Ok(b) = byte else { return Ok(()) };
+        if b == b'\r' || b == b'\n' {
+            if !line.is_empty() && !too_long {
+                let text = Zeroizing::new(String::from_utf8_lossy(&line).into_owned());
+                tx.send(Input::Line(text)).map_err(|_| ())?;
+            }
+            line.clear();
+            too_long = false;
+        } else if line.len() < SERIAL_LINE_MAX {
+            line.push(b);
+        } else {
+            too_long = true;
+        }
+    }
+    Ok(())
+}
+
 fn spawn_serial(dev: PathBuf, tx: std::sync::mpsc::Sender<Input>) {
     let _ = std::thread::Builder::new()
         .name("desk-serial".into())
@@ -136,17 +165,8 @@ fn spawn_serial(dev: PathBuf, tx: std::sync::mpsc::Sender<Input>) {
                 match std::fs::File::open(&dev) {
                     Ok(f) => {
                         reported = false;
-                        let mut r = std::io::BufReader::new(f);
-                        loop {
-                            let mut line = Zeroizing::new(String::new());
-                            match r.read_line(&mut line) {
-                                Ok(0) | Err(_) => break,
-                                Ok(_) => {
-                                    if tx.send(Input::Line(line)).is_err() {
-                                        return;
-                                    }
-                                }
-                            }
+                        if serial_lines(f, &tx).is_err() {
+                            return;
                         }
                     }
                     Err(e) if !reported => {
@@ -257,4 +277,31 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     eprintln!("emrtd desk: stopping");
     desk.stop();
     Ok(Outcome::with(Exit::Ok))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn lines(bytes: &[u8]) -> Vec<String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        serial_lines(bytes, &tx).unwrap();
+        drop(tx);
+        rx.iter()
+            .map(|i| match i {
+                Input::Line(l) => l.to_string(),
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn serial_lines_end_in_cr_lf_or_both() {
+        assert_eq!(lines(b"AB\rCD\nEF\r\nGH\r\r"), ["AB", "CD", "EF", "GH"]);
+        // a line without its end is not sent; noise longer than any MRZ is dropped
+        let mut noisy = vec![b'X'; SERIAL_LINE_MAX + 10];
+        noisy.extend_from_slice(b"\rOK\rPARTIAL");
+        assert_eq!(lines(&noisy), ["OK"]);
+    }
 }
