@@ -27,6 +27,7 @@ pub mod country;
 pub mod crl;
 pub mod cvc;
 pub mod cvc_store;
+pub mod directory;
 pub mod eac_credentials;
 pub mod fixtures;
 pub mod import;

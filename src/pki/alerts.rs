@@ -859,6 +859,11 @@ mod tests {
             s.connection()
                 .execute_batch(
                     "DROP TABLE alerts; DROP TABLE alert_imports; PRAGMA user_version = 1;
+                     DROP TABLE dir_entry_objects; DROP TABLE dir_entries; DROP TABLE dir_origins;
+                     ALTER TABLE certificates DROP COLUMN withdrawn;
+                     ALTER TABLE crls DROP COLUMN withdrawn;
+                     ALTER TABLE master_lists DROP COLUMN withdrawn;
+                     ALTER TABLE deviation_lists DROP COLUMN withdrawn;
                      DROP INDEX crls_verified_by;
                      ALTER TABLE certificates DROP COLUMN trust;
                      ALTER TABLE certificates DROP COLUMN anchor_sha256;

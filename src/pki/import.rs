@@ -159,7 +159,7 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    fn new(path: &str) -> Self {
+    pub(crate) fn new(path: &str) -> Self {
         FileReport {
             path: path.to_owned(),
             kind: None,
@@ -179,7 +179,7 @@ impl FileReport {
 
     /// Record an error about one object, keeping at most [`MAX_ERRORS`] of them: a
     /// hostile file with millions of bad values costs a count, not a list.
-    fn error(&mut self, msg: String) {
+    pub(crate) fn error(&mut self, msg: String) {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(msg);
         } else {
@@ -194,7 +194,7 @@ impl FileReport {
         }
     }
 
-    fn fail(&mut self, msg: String) {
+    pub(crate) fn fail(&mut self, msg: String) {
         self.errors.push(msg);
         self.outcome = FileOutcome::Failed;
         self.added = 0;
@@ -213,7 +213,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A dn as quoted in an error: cut at [`MAX_QUOTED_DN`] characters.
-fn quoted_dn(dn: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn quoted_dn(dn: &str) -> std::borrow::Cow<'_, str> {
     match dn.char_indices().nth(MAX_QUOTED_DN) {
         Some((i, _)) => std::borrow::Cow::Owned(format!("{}… ({} bytes)", &dn[..i], dn.len())),
         None => std::borrow::Cow::Borrowed(dn),
@@ -223,7 +223,7 @@ fn quoted_dn(dn: &str) -> std::borrow::Cow<'_, str> {
 /// Fatal problems with one file (it is rolled back).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-enum Fatal {
+pub(crate) enum Fatal {
     #[error("{0}")]
     Msg(String),
     #[error("trust store")]
@@ -234,7 +234,7 @@ enum Fatal {
     Ldif(#[from] LdifError),
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {
@@ -373,7 +373,7 @@ fn run_import<R: Read + Send>(
             return;
         }
     };
-    let result = (|| -> Result<(), Fatal> {
+    let result = (|| -> Result<i64, Fatal> {
         let source_id = w.add_source(label, "unknown")?;
         let mut hasher = Sha256::new();
         let mut hashing = HashingReader {
@@ -411,10 +411,26 @@ fn run_import<R: Read + Send>(
             &digest,
             report.kind.map(FileKind::as_str).unwrap_or("unknown"),
         )?;
-        Ok(())
+        Ok(source_id)
     })();
     match result {
-        Ok(()) if report.outcome != FileOutcome::Failed && report.added + report.duplicate > 0 => {
+        Ok(source_id) if report.outcome != FileOutcome::Failed && report.added + report.duplicate > 0 => {
+            // what this file holds counts again if a directory had withdrawn it
+            match super::directory::revive_from_source(&w, source_id) {
+                Ok(true) => {
+                    if let Err(e) = w.reset_derived_trust() {
+                        let _ = w.rollback();
+                        report.fail(format!("trust store: {}", chain(&e)));
+                        return;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = w.rollback();
+                    report.fail(format!("trust store: {}", chain(&e)));
+                    return;
+                }
+            }
             match settle(&w) {
                 Ok(notes) => report.notes.extend(notes),
                 Err(e) => {
@@ -427,7 +443,7 @@ fn run_import<R: Read + Send>(
                 report.fail(format!("commit failed: {}", chain(&e)));
             }
         }
-        Ok(()) => {
+        Ok(_) => {
             // nothing new: do not even record the source
             let _ = w.rollback();
         }
@@ -783,6 +799,9 @@ pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
         };
         for c in certs {
             add_standalone_certificate(&w, c, &prov, &mut report, TrustKind::Anchor)?;
+        }
+        if super::directory::revive_from_source(&w, source_id)? {
+            w.reset_derived_trust()?;
         }
         Ok(settle(&w)?)
     })();
@@ -1567,14 +1586,28 @@ impl<R: BufRead> Iterator for Batches<R> {
 struct PreparedRecord {
     rec: LdifRecord,
     /// [`record_meta`] of `rec`.
-    meta: (CertMeta, bool),
+    meta: (CertMeta, Option<Role>),
     /// Per attribute of `rec` (same index): the certificate's stored columns or why it
     /// does not parse; `None` for attributes that are not certificates.
     certs: Vec<Option<Result<CertRow, CertError>>>,
 }
 
+/// The role the PKD collection of an entry gives its certificates (`dn_lower` in lower
+/// case): `o=dsc` holds DSCs whatever their extensions claim, `o=bcsc` and `o=bcsc-nc`
+/// bar-code signers of visible digital seals, which never validate an eMRTD.
+pub(crate) fn collection_role(dn_lower: &str) -> Option<Role> {
+    let under = |o: &str| dn_lower.contains(&format!(",{o},")) || dn_lower.starts_with(&format!("{o},"));
+    if under("o=dsc") {
+        Some(Role::Dsc)
+    } else if under("o=bcsc") || under("o=bcsc-nc") {
+        Some(Role::Bcsc)
+    } else {
+        None
+    }
+}
+
 /// What a record says about the certificates in it.
-fn record_meta(rec: &LdifRecord) -> (CertMeta, bool) {
+fn record_meta(rec: &LdifRecord) -> (CertMeta, Option<Role>) {
     let dn_lower = rec.dn.to_ascii_lowercase();
     let code = rec.text("pkdConformanceCode");
     let meta = CertMeta {
@@ -1585,12 +1618,11 @@ fn record_meta(rec: &LdifRecord) -> (CertMeta, bool) {
         pkd_version: rec.text("pkdVersion").and_then(|v| v.parse().ok()),
         ..CertMeta::default()
     };
-    let dn_is_dsc = dn_lower.contains(",o=dsc,") || dn_lower.starts_with("o=dsc,");
-    (meta, dn_is_dsc)
+    (meta, collection_role(&dn_lower))
 }
 
 /// What an LDIF attribute holds (`None`: nothing to import).
-fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
+pub(crate) fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
     let name = attr.name.as_bytes();
     let starts = |p: &str| {
         name.get(..p.len())
@@ -1610,20 +1642,17 @@ fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
 }
 
 /// Parse and describe one certificate of an LDIF record.
-fn prepare_cert(der: &[u8], meta: &CertMeta, dn_is_dsc: bool) -> Result<CertRow, CertError> {
+fn prepare_cert(der: &[u8], meta: &CertMeta, dn_role: Option<Role>) -> Result<CertRow, CertError> {
     let c = Certificate::from_der(der)?;
-    // an entry of the PKD's DSC collection is a DSC whatever its extensions claim
-    let role = if dn_is_dsc {
-        Role::Dsc
-    } else {
-        store::classify_standalone(&c)
-    };
+    // an entry of the PKD's DSC (or bar-code signer) collection has that role whatever
+    // its extensions claim
+    let role = dn_role.unwrap_or_else(|| store::classify_standalone(&c));
     Ok(CertRow::from_owned(c, role, meta))
 }
 
 /// The work on a record that needs no database (runs on the reading thread).
 fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
-    let (meta, dn_is_dsc) = record_meta(&rec);
+    let (meta, dn_role) = record_meta(&rec);
     let certs = rec
         .attrs
         .iter_mut()
@@ -1631,7 +1660,7 @@ fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
             if a.bad_base64 || attr_kind(a) != Some(FileKind::Certificate) {
                 return None;
             }
-            let row = prepare_cert(&a.value, &meta, dn_is_dsc);
+            let row = prepare_cert(&a.value, &meta, dn_role);
             if row.is_ok() {
                 // the row holds the DER now
                 a.value = Vec::new();
@@ -1641,7 +1670,7 @@ fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
         .collect();
     PreparedRecord {
         rec,
-        meta: (meta, dn_is_dsc),
+        meta: (meta, dn_role),
         certs,
     }
 }
@@ -1712,6 +1741,26 @@ fn import_ldif<R: BufRead + Send>(
     Ok(())
 }
 
+/// Import the objects of one directory entry (an LDIF record or an LDAP entry) inside
+/// `w`, its CRLs at once (a CRL whose CSCA is not trusted yet is stored unverified and
+/// verified by [`settle`] when it arrives, as in a file). Used by
+/// [`super::directory::Session::apply_entry`].
+pub(crate) fn import_record_now(
+    w: &Writer<'_>,
+    rec: LdifRecord,
+    source_id: i64,
+    opts: &ImportOptions,
+    report: &mut FileReport,
+) -> Result<(), Fatal> {
+    let PreparedRecord { rec, meta, certs } = prepare_record(rec);
+    let mut crls = Vec::new();
+    import_ldif_record(w, &rec, meta, certs, &mut crls, source_id, opts, report)?;
+    for (crl, non_conformant, prov) in crls {
+        add_crl(w, crl, non_conformant, &prov, report, false)?;
+    }
+    Ok(())
+}
+
 /// A certificate or CRL of an LDIF record that does not parse: rejected, or, when it
 /// is cut off at the end of the file, the whole file refused as truncated.
 fn unparsable(
@@ -1735,7 +1784,7 @@ fn unparsable(
 fn import_ldif_record(
     w: &Writer<'_>,
     rec: &LdifRecord,
-    (meta, dn_is_dsc): (CertMeta, bool),
+    (meta, dn_role): (CertMeta, Option<Role>),
     mut certs: Vec<Option<Result<CertRow, CertError>>>,
     crls: &mut Vec<(Crl, bool, Provenance)>,
     source_id: i64,
@@ -1768,7 +1817,7 @@ fn import_ldif_record(
         match kind {
             FileKind::Certificate => {
                 let prepared = certs.get_mut(i).and_then(Option::take);
-                match prepared.unwrap_or_else(|| prepare_cert(&attr.value, &meta, dn_is_dsc)) {
+                match prepared.unwrap_or_else(|| prepare_cert(&attr.value, &meta, dn_role)) {
                     Ok(row) => {
                         let a = w.add_cert_row(&row, &prov)?;
                         report.count(a);

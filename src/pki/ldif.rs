@@ -72,6 +72,10 @@ pub const MAX_ATTRS: usize = 4_096;
 /// Most bytes of (decoded) values in one record: one master list and its companions.
 pub const MAX_RECORD_VALUES: usize = MAX_LOGICAL_LINE + 1024 * 1024;
 
+/// The name under which a change record's `-` line (the end of one modification,
+/// RFC 2849) appears in [`LdifRecord::attrs`].
+pub const MOD_SEPARATOR: &str = "-";
+
 /// One attribute value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LdifAttr {
@@ -239,6 +243,23 @@ impl<R: BufRead> LdifReader<R> {
             }
             if !terminated {
                 rec.unterminated = true;
+            }
+            if text.as_slice() == b"-" {
+                // the separator between the modifications of a change record
+                // (RFC 2849 `mod-spec`): kept as an attribute named `-`
+                if rec.attrs.len() >= MAX_ATTRS {
+                    return Err(LdifError::RecordTooLarge {
+                        line: rec.line,
+                        limit: format!("{MAX_ATTRS} attributes"),
+                    });
+                }
+                rec.attrs.push(LdifAttr {
+                    name: MOD_SEPARATOR.to_owned(),
+                    value: Vec::new(),
+                    line,
+                    bad_base64: false,
+                });
+                continue;
             }
             let colon = text.iter().position(|b| *b == b':').ok_or(LdifError::Syntax {
                 line,

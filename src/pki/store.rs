@@ -36,7 +36,7 @@ use super::crl::Crl;
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -107,6 +107,9 @@ pub enum Role {
     MlSigner,
     /// Deviation list signer (extended key usage id-icao-DeviationListSigningKey).
     DlSigner,
+    /// Bar-code signer of visible digital seals (ICAO PKD `o=bcsc`, `o=bcsc-nc`): never
+    /// validates an eMRTD.
+    Bcsc,
     /// Anything else (cross certificates, ...).
     Other,
 }
@@ -120,6 +123,7 @@ impl Role {
             Role::Dsc => "dsc",
             Role::MlSigner => "ml_signer",
             Role::DlSigner => "dl_signer",
+            Role::Bcsc => "bcsc",
             Role::Other => "other",
         }
     }
@@ -132,6 +136,7 @@ impl Role {
             "dsc" => Role::Dsc,
             "ml_signer" => Role::MlSigner,
             "dl_signer" => Role::DlSigner,
+            "bcsc" => Role::Bcsc,
             _ => Role::Other,
         }
     }
@@ -597,6 +602,7 @@ const MIGRATIONS: &[&str] = &[
     SCHEMA_V3,
     SCHEMA_V4,
     super::cvc_store::SCHEMA,
+    super::directory::SCHEMA,
 ];
 
 fn now() -> i64 {
@@ -677,7 +683,7 @@ pub fn trusted_issuer_candidates_on(
     aki: Option<&[u8]>,
 ) -> Result<Vec<StoredCert>, StoreError> {
     let sql = format!(
-        "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
+        "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND withdrawn = 0 AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
         cert_columns()
     );
     query_certs(conn, &sql, params![aki, issuer.normalized()])
@@ -736,7 +742,7 @@ pub fn by_issuer_serial_on(
     serial: &[u8],
 ) -> Result<Vec<StoredCert>, StoreError> {
     let sql = format!(
-        "SELECT {} FROM certificates WHERE issuer_norm = ?1 AND serial = ?2",
+        "SELECT {} FROM certificates WHERE issuer_norm = ?1 AND serial = ?2 AND withdrawn = 0",
         cert_columns()
     );
     let mut st = conn.prepare_cached(&sql)?;
@@ -954,7 +960,7 @@ impl TrustStore {
     ) -> Result<Vec<StoredCrl>, StoreError> {
         let mut out = Vec::new();
         let mut st = self.conn.prepare_cached(
-            "SELECT der FROM crls WHERE verified_by = ?1 AND signature = 'valid' AND this_update <= ?2
+            "SELECT der FROM crls WHERE verified_by = ?1 AND signature = 'valid' AND withdrawn = 0 AND this_update <= ?2
              ORDER BY this_update DESC LIMIT ?3",
         )?;
         for sha in issuers {
@@ -977,7 +983,7 @@ impl TrustStore {
     /// Trusted CA certificates (CSCA or link) of a country.
     pub fn trusted_cas_of(&self, country: &str) -> Result<Vec<StoredCert>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND country = ?1",
+            "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND withdrawn = 0 AND country = ?1",
             cert_columns()
         );
         let mut st = self.conn.prepare_cached(&sql)?;
@@ -1238,7 +1244,7 @@ impl TrustStore {
         let mut st = self.conn.prepare_cached(
             "SELECT d.deviation_type, d.description, d.document_type, l.country
              FROM deviations d JOIN deviation_lists l ON l.id = d.list_id
-             WHERE (d.issuer_norm = ?1 AND d.serial = ?2) OR (?3 IS NOT NULL AND d.ski = ?3)",
+             WHERE l.withdrawn = 0 AND ((d.issuer_norm = ?1 AND d.serial = ?2) OR (?3 IS NOT NULL AND d.ski = ?3))",
         )?;
         let rows = st.query_map(
             params![dsc.issuer.normalized(), canonical_serial(&dsc.serial), dsc.ski],
@@ -1772,7 +1778,7 @@ impl Writer<'_> {
     ) -> Result<bool, StoreError> {
         let n = self.tx.execute(
             "UPDATE certificates SET trusted = 1, trust = 'link', anchor_sha256 = ?2, verified_by = ?3
-             WHERE sha256 = ?1 AND trusted = 0 AND role IN ('csca', 'link')",
+             WHERE sha256 = ?1 AND trusted = 0 AND withdrawn = 0 AND role IN ('csca', 'link')",
             params![sha256.as_slice(), anchor.as_slice(), verified_by.as_slice()],
         )?;
         if n > 0 {
@@ -1798,7 +1804,7 @@ impl Writer<'_> {
     ) -> Result<Vec<([u8; 32], StoredCert)>, StoreError> {
         let sql = format!(
             "SELECT m.sha256, {} FROM master_lists m JOIN certificates c ON c.sha256 = m.signer_sha256
-             WHERE m.anchored = 0 AND m.signature = 'valid'
+             WHERE m.anchored = 0 AND m.signature = 'valid' AND m.withdrawn = 0
                AND ((?2 IS NOT NULL AND c.aki = ?2) OR (c.issuer_norm = ?1 AND (c.aki IS NULL OR ?2 IS NULL)))",
             cert_columns()
                 .split(", ")
@@ -1839,7 +1845,7 @@ impl Writer<'_> {
             params![ml.as_slice(), anchor.as_slice()],
         )?;
         let mut st = self.tx.prepare_cached(
-            "SELECT c.sha256 FROM certificates c WHERE c.role = 'csca' AND c.trusted = 0 AND c.sha256 IN
+            "SELECT c.sha256 FROM certificates c WHERE c.role = 'csca' AND c.trusted = 0 AND c.withdrawn = 0 AND c.sha256 IN
                (SELECT object_sha256 FROM provenance WHERE master_list_sha256 = ?1)",
         )?;
         let shas: Vec<Vec<u8>> = st
