@@ -25,7 +25,8 @@ say "package $DEB ($VERSION)"
 # the package's dependencies, as dpkg-shlibdeps computed them from the binary
 DEPENDS=$(dpkg-deb -f "$DEB" Depends)
 say "Depends: $DEPENDS"
-for lib in libc6 libpcsclite1 libssl3 libgcc-s1; do
+# (libgcc_s.so.1 is needed too: cargo-deb leaves libgcc-s1 out, as libc6 depends on it)
+for lib in libc6 libpcsclite1 libssl3; do
   grep -q "\b$lib\b" <<<"$DEPENDS" || fail "Depends lacks $lib: $DEPENDS"
 done
 # nothing the binary does not link (e.g. a -dev package, or sqlite: it is bundled)
@@ -91,9 +92,10 @@ grep -q '^ExecStart=/usr/bin/emrtd desk \$EMRTD_DESK_ARGS$' "$ROOT/usr/lib/syste
 say "emrtd desk --emulator ref1.toml as an unprivileged user, one MRZ on stdin"
 in_root useradd --create-home officer
 mkdir -p "$ROOT/home/officer/fixtures"
-cp -a pkd-fixtures/pki pkd-fixtures/booklets "$ROOT/home/officer/fixtures/"
+cp -a pkd-fixtures/. "$ROOT/home/officer/fixtures/"
 in_root chown -R officer:officer /home/officer/fixtures
-as_officer sh -c 'emrtd -q pkd import /home/officer/fixtures/pki/*' || fail "emrtd pkd import"
+as_officer sh -c 'emrtd -q pkd import /home/officer/fixtures/pki/*' > "$DIR/pkd-import.log" 2>&1 \
+  || { cat "$DIR/pkd-import.log"; fail "emrtd pkd import"; }
 # the MRZ of the profile, as a scanner types it: two lines, then stdin stays open
 grep -A2 '^mrz = """' pkd-fixtures/booklets/ref1.toml | tail -2 > "$ROOT/home/officer/mrz.txt"
 [ "$(wc -l < "$ROOT/home/officer/mrz.txt")" = 2 ] || fail "no MRZ in ref1.toml"
