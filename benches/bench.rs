@@ -16,7 +16,7 @@
 //! Knobs (environment): `BENCH_DUMPS` (2000), `BENCH_OPENSSL_DUMPS` (all of them),
 //! `BENCH_VERIFY_RUNS` (7), `BENCH_LDIF_DSC` (30000), `BENCH_LDIF_CRL` (69),
 //! `BENCH_DESK_IDLE_S` (10), `BENCH_DESK_DOCS` (15),
-//! `BENCH_SECTIONS` (comma list of read,verify,dumps,ldif,desk; default all).
+//! `BENCH_SECTIONS` (comma list of read,eac,verify,dumps,ldif,desk; default all).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -323,6 +323,90 @@ Authentication + Chip Authentication (what `emrtd verify` sends). AA ok: {}, CA 
             f.apdus,
             f.modelled_ms.unwrap_or(f64::NAN)
         ));
+    }
+    Ok(())
+}
+
+/// REF-1 with Extended Access Control (`pkd-fixtures/booklets/eac.toml`): the REF-1
+/// session plus Chip Authentication inside the read, Terminal Authentication (two
+/// certificates, challenge, signature) and DG3 (32,476 bytes) and DG4 (13,294 bytes),
+/// over the same link model; then Active Authentication as `verify` does.
+fn section_eac(b: &mut Bench) -> Res<()> {
+    println!("== REF-1 + EAC read (in-process emulator, link model)");
+    let fixtures = root().join("pkd-fixtures");
+    let p = Profile::load(&fixtures.join("booklets/eac.toml"))?;
+    let mrz = emrtd::mrz::Mrz::parse(&p.mrz)?;
+    let key = Password::Mrz(MrzKey::from_mrz(&mrz)?);
+    let creds = emrtd::pki::eac_credentials::EacCredentials::load(
+        &[fixtures.join("eac/ut")],
+        &fixtures.join("eac/keys/ut-is.key.pem").to_string_lossy(),
+    )?;
+    let mut chip = Emulator::new(p);
+    let log = TraceLog::new();
+    let options = ReadOptions {
+        eac: Some(creds),
+        ..ReadOptions::default()
+    };
+    let mut rng = OsRandom;
+    let (dump, (aa_ok, ca_ok)) = {
+        let transport = Recorder::new(&mut chip, log.clone());
+        Session::new(transport, key, options, &mut rng, Some(log.clone()))
+            .run_then_eac(&mut NoProgress, |dump, ch, rng, ca_v1| {
+                let mut aa_ok = false;
+                if let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
+                    log.set_context("Active Authentication");
+                    let dg15 = emrtd::lds::dg15::Dg15::decode(bytes).unwrap();
+                    let opts = aa::AaOptions {
+                        extended_length: dump.manifest.extended_length,
+                        ..aa::AaOptions::default()
+                    };
+                    aa_ok = aa::authenticate_with(ch, &dg15, None, &opts, rng).is_ok();
+                }
+                let ca_ok = ca_v1.is_some_and(|r| r.is_ok_and(|ev| ev.proven));
+                (aa_ok, ca_ok)
+            })
+            .map_err(|f| format!("EAC read failed: {}", f.error))?
+    };
+    let ta = dump
+        .manifest
+        .terminal_authentication
+        .clone()
+        .ok_or("no Terminal Authentication recorded")?;
+    if ta.outcome != "authenticated" || !dump.files.contains_key(&LdsFile::Dg(3)) {
+        return Err(format!("Terminal Authentication did not unlock DG3: {ta:?}").into());
+    }
+    let link = chip.link();
+    let (total, floor) = (link.total_ms, link.airtime_floor_ms);
+    b.set("eac_modelled_ms", round(total, 1));
+    b.set("eac_airtime_floor_ms", round(floor, 1));
+    b.set("eac_link_exchanges", link.exchanges as f64);
+    let mut phases = BTreeMap::<String, (usize, usize)>::new();
+    for e in log.entries() {
+        let ph = e.context.clone().unwrap_or_default();
+        let slot = phases.entry(ph).or_default();
+        slot.0 += 1;
+        slot.1 += e.command.len() + e.response.len();
+    }
+    b.line("\n## REF-1 + Extended Access Control over the modelled link\n");
+    b.line(format!(
+        "`pkd-fixtures/booklets/eac.toml` read with the terminal of `pkd-fixtures/eac/ut` (same link model): \
+EF.CardAccess, PACE, the REF-1 files, Chip Authentication (in the read, before TA), EF.CVCA, Terminal \
+Authentication (MSE:Set DST + PSO:Verify Certificate for DV and IS, MSE:Set AT, GET CHALLENGE, EXTERNAL \
+AUTHENTICATE; the chip verifies two certificate signatures and the terminal's, 2 scalar operations each), \
+DG3 ({} bytes) and DG4 ({} bytes), then Active Authentication. AA ok: {aa_ok}, CA proven: {ca_ok}.\n",
+        dump.files.get(&LdsFile::Dg(3)).map_or(0, Vec::len),
+        dump.files.get(&LdsFile::Dg(4)).map_or(0, Vec::len),
+    ));
+    b.line("| figure | value |");
+    b.line("|---|---:|");
+    b.line(format!("| APDUs in the whole session | {} |", link.exchanges));
+    b.line(format!("| modelled ms, whole session | {total:.1} |"));
+    b.line(format!("| airtime floor ms (bytes + chip crypto) | {floor:.1} |"));
+    b.line(format!("| modelled / floor | {:.3} |", total / floor));
+    b.line("\n| phase | APDUs | bytes on air |");
+    b.line("|---|---:|---:|");
+    for (ph, (n, bytes)) in &phases {
+        b.line(format!("| {ph} | {n} | {bytes} |"));
     }
     Ok(())
 }
@@ -658,6 +742,12 @@ fn targets(b: &mut Bench) {
             g("ref1_modelled_ms") <= 1.10 * g("ref1_airtime_floor_ms"),
         ),
         (
+            "eac_modelled_ms ≤ 1.10 × eac_airtime_floor_ms",
+            g("eac_modelled_ms") / g("eac_airtime_floor_ms"),
+            1.10,
+            g("eac_modelled_ms") <= 1.10 * g("eac_airtime_floor_ms"),
+        ),
+        (
             "verify_dump_per_s ≥ 50 × openssl_pipeline_per_s",
             g("verify_dump_per_s") / g("openssl_pipeline_per_s"),
             50.0,
@@ -710,12 +800,16 @@ fn main() -> Res<()> {
         results: BTreeMap::new(),
         report: String::new(),
     };
-    let sections = std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "read,verify,dumps,ldif,desk".into());
+    let sections =
+        std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "read,eac,verify,dumps,ldif,desk".into());
     let want = |s: &str| sections.split(',').any(|x| x.trim() == s);
     let (profile, built) = ref1_profile(&mut b)?;
     let store = fixture_store(&out)?;
     if want("read") {
         section_read(&mut b, &profile)?;
+    }
+    if want("eac") {
+        section_eac(&mut b)?;
     }
     if want("verify") {
         section_verify(&mut b, &profile, &store)?;

@@ -19,6 +19,7 @@
 
 pub mod budget;
 pub mod dump;
+pub mod eac;
 pub mod engine;
 
 use std::collections::BTreeSet;
@@ -39,7 +40,8 @@ use crate::transport::{Transport, TransportError};
 
 pub use budget::Budget;
 pub use budget::Budgeted;
-pub use dump::{AbsentRecord, AccessRecord, Dump, FileRecord, Manifest};
+pub use dump::{AbsentRecord, AccessRecord, Dump, FileRecord, Manifest, TaRecord};
+use eac::TA_AUTHENTICATED;
 use engine::{EngineError, FileOutcome, FileProgress, ReadSizes};
 
 /// Which access protocol to use.
@@ -79,6 +81,11 @@ pub struct ReadOptions {
     pub max_apdus: usize,
     /// Most wall-clock time for the whole read, from the first APDU.
     pub time_budget: Duration,
+    /// Terminal Authentication credentials (`--eac-chain`, `--eac-key`): with them, DG3
+    /// and DG4 are read after Chip Authentication and Terminal Authentication (see
+    /// [`Session::run`]); without them, they are read like any other group (and a chip
+    /// protecting them with EAC denies them).
+    pub eac: Option<crate::pki::eac_credentials::EacCredentials>,
 }
 
 /// Default [`ReadOptions::max_apdus`]: far above a legitimate read (a 4 MiB file in
@@ -101,6 +108,7 @@ impl Default for ReadOptions {
             max_recoveries: 8,
             max_apdus: DEFAULT_MAX_APDUS,
             time_budget: DEFAULT_TIME_BUDGET,
+            eac: None,
         }
     }
 }
@@ -341,12 +349,23 @@ pub fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
     atr.get(pos..pos + k)
 }
 
+/// The ephemeral public keys of a PACE run (Terminal Authentication signs over them).
+#[derive(Debug, Clone)]
+struct PaceKeys {
+    chip: Vec<u8>,
+    terminal: Vec<u8>,
+    ec: bool,
+}
+
 /// Session keys and how they were obtained.
 struct Established {
     keys: SessionKeys,
     record: AccessRecord,
     apdus: usize,
     cam: Option<crate::access::pace::CamData>,
+    /// After PACE: the chip's ephemeral public key (its ID_PICC for TA) and whether the
+    /// mapping is on an elliptic curve.
+    pace_keys: Option<PaceKeys>,
 }
 
 /// A reading session over a transport.
@@ -373,6 +392,10 @@ pub struct Session<'r, T: Transport> {
     /// Files the chip did not deliver in full so far (at most [`MAX_UNDELIVERED`]
     /// before the read ends: a chip that fails every file is not read for ever).
     undelivered: usize,
+    /// After PACE: the chip's ephemeral key and whether it is an EC point.
+    pace_keys: Option<PaceKeys>,
+    /// Chip Authentication v1 run inside the read for Extended Access Control.
+    ca_v1: Option<Result<crate::access::ca::CaEvidence, crate::access::ca::CaError>>,
 }
 
 /// Most files a chip may fail to deliver in full before the read ends with the error.
@@ -411,6 +434,8 @@ impl<'r, T: Transport> Session<'r, T> {
             last_broken: None,
             dead: false,
             undelivered: 0,
+            pace_keys: None,
+            ca_v1: None,
         }
     }
 
@@ -598,11 +623,18 @@ impl<'r, T: Transport> Session<'r, T> {
             downgraded: false,
             downgrade_reason: None,
         };
+        let ec = outcome.chip_ephemeral_public_key.first() == Some(&0x04)
+            && outcome.mapping.name().starts_with("ECDH");
         Ok(Established {
             keys: outcome.keys,
             record,
             apdus: 0,
             cam: outcome.cam,
+            pace_keys: Some(PaceKeys {
+                chip: outcome.chip_ephemeral_public_key,
+                terminal: outcome.terminal_ephemeral_public_key,
+                ec,
+            }),
         })
     }
 
@@ -641,6 +673,7 @@ impl<'r, T: Transport> Session<'r, T> {
             record,
             apdus: 0,
             cam: None,
+            pace_keys: None,
         })
     }
 
@@ -703,10 +736,29 @@ impl<'r, T: Transport> Session<'r, T> {
         if !pace {
             self.in_app = true;
         }
+        self.pace_keys = est.pace_keys;
         self.secure(est.keys)?;
         self.dead = false;
         if pace && was_in_app {
             self.select_application()?;
+        }
+        let eac_done = self
+            .manifest
+            .terminal_authentication
+            .as_ref()
+            .is_some_and(|t| t.outcome == TA_AUTHENTICATED);
+        if eac_done {
+            // the new session has neither Chip nor Terminal Authentication: both again
+            // before DG3/DG4 are read on
+            let again = self.eac_authenticate()?;
+            if again.outcome != TA_AUTHENTICATED {
+                return Err(ReadError::AccessUnavailable {
+                    what: format!(
+                        "Extended Access Control did not succeed again after re-authenticating: {}",
+                        again.reason.unwrap_or(again.outcome)
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -910,17 +962,33 @@ impl<'r, T: Transport> Session<'r, T> {
     /// loss inside `after` is not recovered; the read's APDU and time budgets
     /// ([`Budgeted`]) still bound it.
     pub fn run_then<R>(
-        mut self,
+        self,
         progress: &mut dyn ReadProgress,
         after: impl FnOnce(&Dump, &mut SecureChannel<PlainChannel<Budgeted<T>>>, &mut dyn RandomSource) -> R,
+    ) -> Result<(Dump, R), ReadFailure> {
+        self.run_then_eac(progress, |dump, ch, rng, _| after(dump, ch, rng))
+    }
+
+    /// [`Session::run_then`], also handing `after` the Chip Authentication v1 the read
+    /// ran for Extended Access Control ([`ReadOptions::eac`]), when it did.
+    pub fn run_then_eac<R>(
+        mut self,
+        progress: &mut dyn ReadProgress,
+        after: impl FnOnce(
+            &Dump,
+            &mut SecureChannel<PlainChannel<Budgeted<T>>>,
+            &mut dyn RandomSource,
+            Option<Result<crate::access::ca::CaEvidence, crate::access::ca::CaError>>,
+        ) -> R,
     ) -> Result<(Dump, R), ReadFailure> {
         let t0 = Instant::now();
         match self.run_inner(progress) {
             Ok(()) => {
                 let dump = self.finish(t0);
+                let ca_v1 = self.take_ca_v1();
                 match self.channel.as_mut() {
                     Some(ch) => {
-                        let r = after(&dump, ch, &mut *self.rng);
+                        let r = after(&dump, ch, &mut *self.rng, ca_v1);
                         Ok((dump, r))
                     }
                     None => Err(ReadFailure {
@@ -962,6 +1030,7 @@ impl<'r, T: Transport> Session<'r, T> {
         self.in_app = !pace;
         self.record = Some(est.record);
         self.cam = est.cam;
+        self.pace_keys = est.pace_keys;
         self.secure(est.keys)?;
         let wanted = self.options.files.clone();
         if pace {
@@ -996,8 +1065,21 @@ impl<'r, T: Transport> Session<'r, T> {
                 }
             }
         }
-        for f in groups {
+        // with terminal credentials, DG3/DG4 wait for Extended Access Control
+        let eac_groups: Vec<LdsFile> = if self.options.eac.is_some() {
+            groups
+                .iter()
+                .copied()
+                .filter(|f| matches!(f, LdsFile::Dg(3 | 4)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for f in groups.iter().copied().filter(|f| !eac_groups.contains(f)) {
             self.read_one(f, progress)?;
+        }
+        if self.options.eac.is_some() {
+            self.extended_access_control(&eac_groups, progress)?;
         }
         Ok(())
     }

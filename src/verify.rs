@@ -135,6 +135,12 @@ pub fn verify(input: &Input<'_>) -> Report {
     }
     checks.push(aa_check(input, requires_aa, &pa));
     checks.push(ca_check(input, requires_ca, &pa));
+    if let Some(c) = eac_check(dump, &pa) {
+        if !c.informational {
+            required.push("eac.ta");
+        }
+        checks.push(c);
+    }
 
     let (verdict, because) = report::decide(&checks, &required);
     let chip = json!({
@@ -161,6 +167,49 @@ pub fn verify(input: &Input<'_>) -> Report {
         source: input.source.clone(),
         at: date_string(input.at),
     }
+}
+
+/// `eac.ta`: Terminal Authentication as the read ran it (only when terminal credentials
+/// were given; without them DG3/DG4 stay `pa.dg_unread`, informational).
+///
+/// - authenticated: pass (the groups it unlocked are then owed like any other);
+/// - no chain under the chip's CVCA, or not run because the chip has no Chip
+///   Authentication: informational, the verdict is what it is without credentials;
+/// - the chip refused a step, or this side failed (the terminal key): INDETERMINATE
+///   when EF.SOD lists DG3 or DG4 — the groups the credentials were given to check stay
+///   unchecked, so the verdict must not stay VALID (a chip refusing TA is not proven
+///   to be a clone either: its trust point or date may simply differ from the
+///   credentials'). A Chip Authentication failure before TA is `ca`'s to report.
+fn eac_check(dump: &Dump, pa: &pa::PaOutcome) -> Option<Check> {
+    let t = dump.manifest.terminal_authentication.as_ref()?;
+    let protected = pa.listed(3) || pa.listed(4);
+    let evidence = serde_json::to_value(t).unwrap_or_default();
+    let reason = t.reason.clone().unwrap_or_default();
+    let check = match t.outcome.as_str() {
+        crate::reader::eac::TA_AUTHENTICATED => Check::pass(
+            "eac.ta",
+            format!(
+                "Terminal Authentication under {} succeeded (reads DG3: {}, DG4: {})",
+                t.cvca.as_deref().unwrap_or("?"),
+                if t.dg3 { "yes" } else { "no" },
+                if t.dg4 { "yes" } else { "no" }
+            ),
+        ),
+        "refused" | "error" if protected => Check::indeterminate(
+            "eac.ta",
+            format!(
+                "Terminal Authentication did not succeed{}: {reason}; DG3/DG4, which EF.SOD lists, stay \
+                 unchecked",
+                t.step.as_deref().map(|s| format!(" at {s}")).unwrap_or_default()
+            ),
+        ),
+        _ => Check::skip("eac.ta", format!("Terminal Authentication not run: {reason}")).informational(),
+    };
+    Some(
+        check
+            .with_evidence(evidence)
+            .reference("BSI TR-03110-1 §3.5; Doc 9303 Part 11 §7"),
+    )
 }
 
 /// YYYY-MM-DD of a time.

@@ -47,6 +47,28 @@ struct Expect {
     exit: i32,
     failing: BTreeSet<String>,
     read_exit: i32,
+    /// `--eac-chain … --eac-key …` the expectation holds with (paths resolved).
+    eac: Vec<String>,
+}
+
+/// The terminal credentials of `[expect] eac_chain`/`eac_key`, as arguments.
+fn eac_args(p: &Path, e: &toml::Table) -> Vec<String> {
+    let dir = p.parent().unwrap();
+    let mut out = Vec::new();
+    for c in e
+        .get("eac_chain")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        out.push("--eac-chain".to_owned());
+        out.push(dir.join(c.as_str().unwrap()).to_string_lossy().into_owned());
+    }
+    if let Some(k) = e.get("eac_key").and_then(|k| k.as_str()) {
+        out.push("--eac-key".to_owned());
+        out.push(dir.join(k).to_string_lossy().into_owned());
+    }
+    out
 }
 
 fn expect_of(p: &Path) -> Expect {
@@ -64,6 +86,7 @@ fn expect_of(p: &Path) -> Expect {
             .get("read_exit")
             .and_then(toml::Value::as_integer)
             .map_or(0, |x| i32::try_from(x).unwrap()),
+        eac: eac_args(p, e),
     }
 }
 
@@ -73,8 +96,10 @@ fn read_works_for_every_profile() {
     for p in booklets() {
         let name = p.file_stem().unwrap().to_string_lossy().into_owned();
         let out = dir.path().join(&name);
-        let o = emrtd(&["-q", "read", "--emulator", s(&p), "--out", s(&out)]);
         let e = expect_of(&p);
+        let mut args = vec!["-q", "read", "--emulator", s(&p), "--out", s(&out)];
+        args.extend(e.eac.iter().map(String::as_str));
+        let o = emrtd(&args);
         assert_eq!(
             o.status.code(),
             Some(e.read_exit),
@@ -115,7 +140,9 @@ fn verify_reaches_every_expected_verdict() {
     for p in booklets() {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         let e = expect_of(&p);
-        let o = emrtd(&["--store", s(&db), "--json", "verify", "--emulator", s(&p)]);
+        let mut args = vec!["--store", s(&db), "--json", "verify", "--emulator", s(&p)];
+        args.extend(e.eac.iter().map(String::as_str));
+        let o = emrtd(&args);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|_| panic!("{name}: {}", String::from_utf8_lossy(&o.stderr)));
         let with = |st: &str| -> BTreeSet<String> {

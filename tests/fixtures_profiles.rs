@@ -310,6 +310,33 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
         });
         f.insert("dg11.agrees_with_dg1".into(), (dob_ok && name_ok).to_string());
     }
+    // Extended Access Control: does the terminal the expectation is made with (its
+    // [expect] eac_chain) hold a chain the chip accepts — under one of its trust points,
+    // signatures verifying, valid on the chip's date — and does the chip answer TA?
+    if let (Some(eac), Some(e)) = (&p.eac, &p.personalisation.expect)
+        && let (Some(dir), false) = (p.path.as_ref().and_then(|x| x.parent()), e.eac_chain.is_empty())
+    {
+        let paths: Vec<PathBuf> = e.eac_chain.iter().map(|c| dir.join(c)).collect();
+        let certs = emrtd::pki::eac_credentials::load_certificates(&paths).unwrap();
+        let anchors: Vec<String> = eac.trust_points.iter().map(|t| t.chr().to_owned()).collect();
+        if let Some((anchor, chain)) = emrtd::pki::eac_credentials::select_chain(&certs, &anchors, None) {
+            let cvca = eac.trust_points.iter().find(|t| t.chr() == anchor).unwrap();
+            let owned: Vec<_> = chain.into_iter().cloned().collect();
+            let ok = emrtd::pki::cvc::verify_chain(cvca, &owned, Some(eac.date)).is_ok();
+            f.insert("eac.terminal".into(), if ok { "valid" } else { "refused" }.into());
+        }
+        let refuses_ta = p.faults.iter().any(|fault| {
+            matches!(
+                fault,
+                emrtd::emulator::fault::Fault::Apdu {
+                    what: emrtd::emulator::fault::ApduFault::Status { .. }
+                        | emrtd::emulator::fault::ApduFault::Refuse { .. },
+                    when,
+                } if when.command.is_some_and(|c| c.matches_ins(0x82) || c.matches_ins(0x2A))
+            )
+        });
+        f.insert("eac.chip_answers_ta".into(), (!refuses_ta).to_string());
+    }
     f.insert("chip.refuse_pace".into(), p.chip.refuse_pace.to_string());
     // a signed DG14 that lists PACE while EF.CardAccess (unsigned, read first) offers
     // none pushes a reader down to BAC
@@ -357,6 +384,7 @@ fn explained_by(fact: &str, value: &str) -> String {
         "mrz.check_digits" => "mrz.check_digits",
         "dg11.agrees_with_dg1" => "lds.dg11_consistency",
         "chip.refuse_pace" | "card_access.offers_pace" => "access",
+        "eac.terminal" | "eac.chip_answers_ta" => "eac.ta",
         other => panic!("unknown fact {other}"),
     }
     .into()

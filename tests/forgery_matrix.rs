@@ -53,6 +53,8 @@ struct Expect {
     verdict: String,
     exit: i32,
     failing: Vec<String>,
+    /// `--eac-chain … --eac-key …` the expectation holds with.
+    eac: Vec<String>,
 }
 
 fn expectation(profile: &Path) -> Option<Expect> {
@@ -66,6 +68,24 @@ fn expectation(profile: &Path) -> Option<Expect> {
             .and_then(|f| f.as_array())
             .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
+        eac: {
+            let dir = profile.parent()?;
+            let mut out = Vec::new();
+            for c in e
+                .get("eac_chain")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+            {
+                out.push("--eac-chain".to_string());
+                out.push(dir.join(c.as_str()?).to_string_lossy().into_owned());
+            }
+            if let Some(k) = e.get("eac_key").and_then(|k| k.as_str()) {
+                out.push("--eac-key".to_string());
+                out.push(dir.join(k).to_string_lossy().into_owned());
+            }
+            out
+        },
     })
 }
 
@@ -120,6 +140,7 @@ fn offline_dumps_of_forged_booklets_are_never_valid() {
                 "--out",
                 out.to_str().unwrap(),
             ])
+            .args(&expect.eac)
             .output()
             .unwrap();
         if !o.status.success() {

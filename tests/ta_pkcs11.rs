@@ -198,4 +198,99 @@ fn main() {
         "{text}"
     );
     println!("ta_pkcs11: RSA signature equals the worked example, ECDSA verifies, wrong PIN refused");
+    eac_booklet_through_pkcs11(&conf, tmp.path());
+}
+
+/// `emrtd read|verify --emulator pkd-fixtures/booklets/eac.toml` with the terminal key of
+/// pkd-fixtures/eac in the token (`--eac-key pkcs11:…`, PIN from a file): DG3 and DG4
+/// are read and pass their hash checks, the verdict is VALID.
+fn eac_booklet_through_pkcs11(conf: &Path, tmp: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures");
+    softhsm(
+        conf,
+        &[
+            "--import",
+            root.join("eac/keys/ut-is.key.pem").to_str().unwrap(),
+            "--token",
+            "eac",
+            "--label",
+            "ut-is",
+            "--id",
+            "03",
+            "--pin",
+            "123456",
+        ],
+    );
+    let pin = tmp.join("pin");
+    std::fs::write(&pin, "123456\n").unwrap();
+    let uri = format!(
+        "pkcs11:token=eac;object=ut-is?module-path={SOFTHSM2_MODULE}&pin-source={}",
+        pin.display()
+    );
+    let emrtd = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_emrtd"))
+            .args(args)
+            .env("SOFTHSM2_CONF", conf)
+            .env_remove("EMRTD_STORE")
+            .env_remove("EMRTD_MRZ")
+            .env_remove("EMRTD_CAN")
+            .output()
+            .unwrap()
+    };
+    let store = tmp.join("trust.db");
+    let mut pki: Vec<String> = std::fs::read_dir(root.join("pki"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    pki.sort();
+    let mut args = vec!["--store", store.to_str().unwrap(), "-q", "pkd", "import"];
+    args.extend(pki.iter().map(String::as_str));
+    assert!(emrtd(&args).status.success());
+    let booklet = root.join("booklets/eac.toml");
+    let chain = root.join("eac/ut");
+    let out = tmp.join("dump");
+    let o = emrtd(&[
+        "-q",
+        "read",
+        "--emulator",
+        booklet.to_str().unwrap(),
+        "--eac-chain",
+        chain.to_str().unwrap(),
+        "--eac-key",
+        &uri,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(out.join("DG3.bin")).unwrap(),
+        std::fs::read(root.join("booklets/data/bsi2008-dg3.bin")).unwrap()
+    );
+    assert!(out.join("DG4.bin").exists());
+    let o = emrtd(&[
+        "--store",
+        store.to_str().unwrap(),
+        "--json",
+        "verify",
+        "--emulator",
+        booklet.to_str().unwrap(),
+        "--eac-chain",
+        chain.to_str().unwrap(),
+        "--eac-key",
+        &uri,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["verdict"], "VALID");
+    for id in ["pa.dg_hash.DG3", "pa.dg_hash.DG4", "eac.ta"] {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert_eq!(c["status"], "pass", "{id}: {c:#}");
+    }
+    println!("ta_pkcs11: eac.toml read and verified VALID with the terminal key in SoftHSM2");
 }

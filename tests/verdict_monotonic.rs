@@ -12,8 +12,12 @@
 //! Exempt, by design and named here: a chip that behaves exactly like a genuine chip
 //! that lacks the file — EF.CardAccess refused (in plain, before access control) by a
 //! chip that also does BAC and whose signed data lists no PACE, and EF.CardSecurity
-//! answered 6A82 by a chip that nothing requires to have one. Those cells must give the
-//! complete booklet's verdict — no better — and the test prints them.
+//! answered 6A82 by a chip that nothing requires to have one, and DG3/DG4 the reader did
+//! not ask for (read without terminal credentials, or with credentials that do not
+//! unlock them: `pa.dg_unread`, informational). Those cells must give the complete
+//! booklet's verdict — no better — and the test prints them. An EAC booklet is read with
+//! the terminal credentials of its `[expect]`, so a chip hiding DG3/DG4 after granting
+//! them is never VALID.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -143,13 +147,26 @@ fn offline(dump: &Dump, store: &TrustStore) -> Report {
     })
 }
 
+/// The terminal credentials a profile's expectation holds with (`[expect] eac_chain`,
+/// `eac_key`): an EAC booklet is verified with them, so hiding DG3/DG4 counts.
+fn eac_of(profile: &Profile) -> Option<emrtd::pki::eac_credentials::EacCredentials> {
+    let e = profile.personalisation.expect.as_ref()?;
+    let key = e.eac_key.as_ref()?;
+    let dir = profile.path.as_ref()?.parent()?;
+    let chain: Vec<PathBuf> = e.eac_chain.iter().map(|c| dir.join(c)).collect();
+    Some(emrtd::pki::eac_credentials::EacCredentials::load(&chain, dir.join(key).to_str()?).unwrap())
+}
+
 fn complete_dump(profile: &Profile) -> Dump {
     let password = key_of(profile);
     let mut rng = OsRandom;
     emrtd::reader::Session::new(
         Emulator::new(profile.clone()),
         password,
-        ReadOptions::default(),
+        ReadOptions {
+            eac: eac_of(profile),
+            ..ReadOptions::default()
+        },
         &mut rng,
         None,
     )
@@ -174,6 +191,17 @@ fn exempt(profile: &Profile, file: LdsFile, r: Refusal) -> bool {
         (LdsFile::CardSecurity, Refusal::Status(0x6A82)) => true,
         _ => false,
     }
+}
+
+/// DG3/DG4 that the complete read did not ask for (no terminal credentials, or
+/// credentials that do not unlock them): hiding them is not observable, and by design
+/// (`pa.dg_unread`, informational) changes nothing.
+fn not_asked(complete: &Report, file: LdsFile) -> bool {
+    matches!(file, LdsFile::Dg(3 | 4))
+        && complete
+            .checks
+            .iter()
+            .any(|c| c.id == format!("pa.dg_unread.{}", file.name()))
 }
 
 fn name(p: &Path) -> String {
@@ -224,7 +252,10 @@ fn hiding_a_file_never_improves_the_verdict() {
                             let cell = format!("{} {} {r:?} live", name(path), file.name());
                             match live(p, &store) {
                                 None => {}
-                                Some(rep) if rep.verdict == Verdict::Valid && exempt(&profile, file, r) => {
+                                Some(rep)
+                                    if rep.verdict == Verdict::Valid
+                                        && (exempt(&profile, file, r) || not_asked(&complete, file)) =>
+                                {
                                     exempted.lock().unwrap().push(cell);
                                 }
                                 Some(rep) if rep.verdict == Verdict::Valid => {
@@ -280,6 +311,7 @@ fn live_with(profile: Profile, store: &TrustStore, bac: bool) -> Option<Report> 
             } else {
                 emrtd::reader::AccessChoice::Auto
             },
+            eac: eac_of(&profile),
             ..ReadOptions::default()
         },
         at: AT,

@@ -19,7 +19,7 @@ pub mod params;
 pub mod reader;
 pub mod select;
 
-pub use chip::{ChipPace, ChipReply};
+pub use chip::{ChipPace, ChipReply, PaceEphemeralKeys};
 pub use error::PaceError;
 pub use params::{DomainParams, Element, PrivateKey};
 pub use reader::{CamData, CamEvidence, PaceConfig, PaceOutcome, ParameterIdInMse, authenticate};

@@ -57,6 +57,66 @@ pub struct TuningArgs {
     pub time_budget: Option<u64>,
 }
 
+/// Terminal Authentication credentials shared by `read` and `verify`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct EacArgs {
+    /// CV certificates for Terminal Authentication (CVCA, link, DV, inspection system;
+    /// files or directories; repeatable). The trust store's CV certificates
+    /// (`pkd import *.cvcert`) are used as well.
+    #[arg(long, value_name = "FILE|DIR", requires = "eac_key")]
+    pub eac_chain: Vec<PathBuf>,
+    /// The inspection system's private key: a PKCS#8 file (DER or PEM) or a
+    /// `pkcs11:token=…;object=…?module-path=…&pin-source=…` URI. With it, DG3/DG4 are
+    /// read after Chip and Terminal Authentication.
+    #[arg(long, value_name = "FILE|pkcs11:URI")]
+    pub eac_key: Option<String>,
+}
+
+impl EacArgs {
+    /// The credentials, when `--eac-key` was given: the `--eac-chain` certificates and
+    /// those of the trust store (`store`, or the default store when it exists).
+    pub fn credentials(
+        &self,
+        global: &GlobalOpts,
+        store: Option<&crate::pki::store::TrustStore>,
+    ) -> anyhow::Result<Option<crate::pki::eac_credentials::EacCredentials>> {
+        let Some(key) = &self.eac_key else {
+            return Ok(None);
+        };
+        let mut creds = crate::pki::eac_credentials::EacCredentials::load(&self.eac_chain, key)
+            .map_err(|e| anyhow::anyhow!("--eac-chain/--eac-key: {e}"))?;
+        let opened;
+        let store = match store {
+            Some(s) => Some(s),
+            None => {
+                let path = crate::pki::store::default_path(global.store.as_deref())?;
+                opened = if path.exists() {
+                    Some(
+                        crate::pki::store::TrustStore::open(&path)
+                            .with_context(|| format!("cannot open the trust store {}", path.display()))?,
+                    )
+                } else {
+                    None
+                };
+                opened.as_ref()
+            }
+        };
+        if let Some(s) = store
+            && crate::pki::cvc_store::has_table(s.connection()).unwrap_or(false)
+        {
+            let stored = crate::pki::cvc_store::all(s.connection())
+                .context("cannot read the CV certificates of the trust store")?;
+            creds.add_certificates(stored);
+        }
+        if !creds.has_terminal() {
+            anyhow::bail!(
+                "--eac-key: no inspection-system (terminal) CV certificate in --eac-chain or the trust store"
+            );
+        }
+        Ok(Some(creds))
+    }
+}
+
 /// Arguments of `emrtd read`.
 #[derive(Debug, Args)]
 pub struct ReadArgs {
@@ -72,6 +132,9 @@ pub struct ReadArgs {
     /// Read tuning.
     #[command(flatten)]
     pub tuning: TuningArgs,
+    /// Terminal Authentication.
+    #[command(flatten)]
+    pub eac: EacArgs,
     /// Output directory (created 0700; must not hold a dump already).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -299,7 +362,8 @@ pub fn image_lines(
 
 /// Run `emrtd read`.
 pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let options = read_options(&args.access, &args.tuning, args.files.as_deref(), args.probe_all)?;
+    let mut options = read_options(&args.access, &args.tuning, args.files.as_deref(), args.probe_all)?;
+    options.eac = args.eac.credentials(global, None)?;
     match read_document(&args.source, &args.key, options, global)? {
         Ok(mut dump) => {
             dump.write_with_images(&args.out)?;

@@ -46,6 +46,9 @@ pub struct VerifyArgs {
     /// Read tuning.
     #[command(flatten)]
     pub tuning: TuningArgs,
+    /// Terminal Authentication.
+    #[command(flatten)]
+    pub eac: super::read::EacArgs,
     /// Verify dump directories made by `emrtd read` instead of a chip (repeatable).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["reader", "emulator"])]
     pub dump: Vec<PathBuf>,
@@ -273,7 +276,8 @@ fn verify_live(
     at: OffsetDateTime,
     store: Option<&TrustStore>,
 ) -> anyhow::Result<Report> {
-    let options = read_options(&args.access, &args.tuning, None, false)?;
+    let mut options = read_options(&args.access, &args.tuning, None, false)?;
+    options.eac = args.eac.credentials(global, store)?;
     let opened = args.source.open()?;
     let source = match &args.source.emulator {
         Some(p) => format!("emulator {}", p.display()),

@@ -26,6 +26,8 @@ pub(super) struct ChipAuth {
     aa_info_hash: Option<AaHash>,
     ca: Option<ChipCa>,
     rekey: Option<SessionKeys>,
+    /// The terminal's ephemeral key of the CA run that produced `rekey`.
+    terminal_key: Option<(Vec<u8>, bool)>,
 }
 
 /// The SecurityInfos the chip publishes its CA keys in: DG14, else EF.CardSecurity.
@@ -65,6 +67,7 @@ impl ChipAuth {
             aa_info_hash,
             ca,
             rekey: None,
+            terminal_key: None,
         }
     }
 
@@ -118,6 +121,7 @@ impl ChipAuth {
             rsa_signs: 0,
         };
         self.rekey = reply.new_keys;
+        self.terminal_key = reply.terminal_key;
         (reply.response, work)
     }
 
@@ -164,5 +168,11 @@ impl ChipAuth {
     /// protected with the old ones (Chip Authentication succeeded).
     pub(super) fn take_rekey(&mut self) -> Option<SessionKeys> {
         self.rekey.take()
+    }
+
+    /// The terminal's ephemeral key (and whether it is an EC point) of the Chip
+    /// Authentication that succeeded last.
+    pub(super) fn take_terminal_key(&mut self) -> Option<(Vec<u8>, bool)> {
+        self.terminal_key.take()
     }
 }

@@ -19,6 +19,7 @@ use super::auth::ChipAuth;
 use super::fault::{self, Before, Injector};
 use super::link::{ChipWork, LinkModel};
 use super::profile::{OversizeLe, Profile};
+use super::ta::ChipTa;
 
 /// Which dedicated file is selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +45,14 @@ enum Auth {
 struct State {
     df: Df,
     current: Option<LdsFile>,
+    /// EF.CVCA (not an LDS file of the profile) is the current EF.
+    cvca_selected: bool,
     auth: Auth,
+    /// ID_PICC of the session for Terminal Authentication.
+    id_picc: Option<Vec<u8>>,
+    /// Comp(PK_PCD): the terminal's ephemeral key of Chip Authentication v1 (or of
+    /// PACE-CAM) in this session.
+    comp_pk_pcd: Option<Vec<u8>>,
 }
 
 impl State {
@@ -52,9 +60,22 @@ impl State {
         State {
             df: Df::Mf,
             current: None,
+            cvca_selected: false,
             auth: Auth::None,
+            id_picc: None,
+            comp_pk_pcd: None,
         }
     }
+}
+
+/// Comp() of an ephemeral public key (TR-03110-3 A.2.2.3).
+fn comp(key: &[u8], ec: bool) -> Option<Vec<u8>> {
+    let kind = if ec {
+        crate::access::ta::KeyKind::Ec
+    } else {
+        crate::access::ta::KeyKind::Dh
+    };
+    crate::access::ta::comp(kind, key).ok()
 }
 
 /// The software chip.
@@ -63,6 +84,8 @@ pub struct Emulator {
     mrz_key: Option<MrzKey>,
     pace: Option<ChipPace>,
     auth: ChipAuth,
+    /// Terminal Authentication, when the profile has `[eac]`.
+    ta: Option<ChipTa>,
     rng: Box<dyn RandomSource>,
     link: LinkModel,
     state: State,
@@ -84,6 +107,7 @@ impl Emulator {
             .and_then(|m| MrzKey::from_mrz(&m).ok());
         let pace = chip_pace(&profile, mrz_key.as_ref());
         let auth = ChipAuth::new(&profile);
+        let ta = profile.eac.as_ref().map(|e| ChipTa::new(&e.trust_points, e.date));
         let faults = Injector::new(&profile.faults);
         // content faults: the chip is personalised with the hostile bytes
         let mut profile = profile;
@@ -94,6 +118,7 @@ impl Emulator {
             mrz_key,
             pace,
             auth,
+            ta,
             rng,
             state: State::reset(),
             apdu_index: 0,
@@ -125,6 +150,23 @@ impl Emulator {
             p.reset();
         }
         self.auth.reset();
+        if let Some(ta) = &mut self.ta {
+            ta.reset_session();
+        }
+    }
+
+    /// The chip's Terminal Authentication state (trust points, date, rights).
+    pub fn terminal_authentication(&self) -> Option<&ChipTa> {
+        self.ta.as_ref()
+    }
+
+    /// A new secure session: Terminal Authentication starts over.
+    fn new_session(&mut self, id_picc: Option<Vec<u8>>, comp_pk_pcd: Option<Vec<u8>>) {
+        self.state.id_picc = id_picc;
+        self.state.comp_pk_pcd = comp_pk_pcd;
+        if let Some(ta) = &mut self.ta {
+            ta.reset_session();
+        }
     }
 
     fn secure(&self) -> Option<Via> {
@@ -188,6 +230,8 @@ impl Emulator {
                                 // Chip Authentication: answered under the old keys, switch now
                                 if let Some(keys) = self.auth.take_rekey() {
                                     sm.rekey(keys);
+                                    self.state.comp_pk_pcd =
+                                        self.auth.take_terminal_key().and_then(|(k, ec)| comp(&k, ec));
                                 }
                                 r.to_bytes()
                             }
@@ -224,10 +268,16 @@ impl Emulator {
 
     fn dispatch(&mut self, cmd: &Command) -> (Response, ChipWork) {
         let none = ChipWork::default();
-        let q = &self.profile.chip.quirks;
-        if q.reject_le_on_select_and_mse && matches!(cmd.ins, 0xA4 | 0x22) && cmd.le.is_some() {
+        if self.profile.chip.quirks.reject_le_on_select_and_mse
+            && matches!(cmd.ins, 0xA4 | 0x22)
+            && cmd.le.is_some()
+        {
             return (Response::status(StatusWord::WRONG_LENGTH), none);
         }
+        if let Some(r) = self.terminal_authentication_step(cmd) {
+            return r;
+        }
+        let q = &self.profile.chip.quirks;
         if cmd.ins == 0x88 && self.auth.claims(cmd) {
             let extended = cmd.extended;
             let (aa_empty, aa_max) = (q.aa_extended_le_empty, q.aa_short_le_max);
@@ -254,6 +304,39 @@ impl Emulator {
             0x22 | 0x86 => self.pace_step(cmd),
             _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),
         }
+    }
+
+    /// Terminal Authentication (BSI TR-03110-3 B.11.4–B.11.7), under secure messaging
+    /// only: MSE:Set DST, PSO:Verify Certificate, MSE:Set AT (P1 81), GET CHALLENGE
+    /// while TA is in progress, EXTERNAL AUTHENTICATE. `None` for every other command.
+    fn terminal_authentication_step(&mut self, cmd: &Command) -> Option<(Response, ChipWork)> {
+        let secure = self.secure().is_some();
+        let ta = self.ta.as_mut()?;
+        let verify = ChipWork {
+            scalar_ops: 2,
+            rsa_signs: 0,
+        };
+        let none = ChipWork::default();
+        let r = match (cmd.ins, cmd.p1, cmd.p2) {
+            (0x22, 0x81, 0xB6) | (0x2A, 0x00, 0xBE) | (0x22, 0x81, 0xA4) if !secure => {
+                (Response::status(StatusWord::SECURITY_NOT_SATISFIED), none)
+            }
+            (0x22, 0x81, 0xB6) => (ta.mse_set_dst(&cmd.data), none),
+            (0x2A, 0x00, 0xBE) => (ta.pso_verify_certificate(&cmd.data), verify),
+            (0x22, 0x81, 0xA4) => (ta.mse_set_at(&cmd.data), none),
+            (0x84, _, _) if secure && ta.in_progress() => (ta.get_challenge(cmd, self.rng.as_mut())?, none),
+            (0x82, _, _) if secure => {
+                let Some(id_picc) = self.state.id_picc.as_deref() else {
+                    return Some((Response::status(StatusWord::CONDITIONS_NOT_SATISFIED), none));
+                };
+                (
+                    ta.external_authenticate(&cmd.data, id_picc, self.state.comp_pk_pcd.as_deref()),
+                    verify,
+                )
+            }
+            _ => return None,
+        };
+        Some(r)
     }
 
     /// The file a READ BINARY addresses, for fault triggers that filter by file.
@@ -301,7 +384,14 @@ impl Emulator {
                 let Ok(fid) = <[u8; 2]>::try_from(cmd.data.as_slice()) else {
                     return Response::status(StatusWord::WRONG_DATA);
                 };
-                match self.lookup_fid(u16::from_be_bytes(fid)) {
+                self.state.cvca_selected = false;
+                let fid = u16::from_be_bytes(fid);
+                if fid == EF_CVCA_FID && self.state.df == Df::App && self.ta.is_some() {
+                    self.state.current = None;
+                    self.state.cvca_selected = true;
+                    return Response::status(StatusWord::OK);
+                }
+                match self.lookup_fid(fid) {
                     Some(f) => {
                         self.state.current = Some(f);
                         if cmd.p2 & 0x0C == 0x0C {
@@ -327,10 +417,33 @@ impl Emulator {
         crate::tlv::encode(0x62, &inner)
     }
 
+    /// READ BINARY of EF.CVCA, readable under secure messaging like the data groups.
+    fn read_ef_cvca(&self, cmd: &Command, offset: usize) -> Response {
+        let Some(ta) = &self.ta else {
+            return Response::status(StatusWord::FILE_NOT_FOUND);
+        };
+        if self.secure().is_none() {
+            return Response::status(StatusWord::SECURITY_NOT_SATISFIED);
+        }
+        let Some(le) = cmd.le else {
+            return Response::status(StatusWord::WRONG_LENGTH);
+        };
+        let content = ta.ef_cvca();
+        let Some(rest) = content.get(offset..) else {
+            return Response::status(StatusWord::WRONG_OFFSET);
+        };
+        let n = le.min(rest.len()).min(self.profile.chip.max_read);
+        Response::new(rest.get(..n).unwrap_or_default().to_vec(), StatusWord::OK)
+    }
+
     fn readable(&self, f: LdsFile) -> bool {
         match f {
             LdsFile::CardAccess | LdsFile::AtrInfo | LdsFile::Dir => true,
             LdsFile::CardSecurity => self.secure() == Some(Via::Pace),
+            LdsFile::Dg(n) if self.profile.eac.as_ref().is_some_and(|e| e.protect.contains(&n)) => {
+                // EAC-protected: only after Terminal Authentication granted it
+                self.secure().is_some() && self.ta.as_ref().is_some_and(|t| t.may_read(n))
+            }
             _ => self.secure().is_some(),
         }
     }
@@ -354,6 +467,19 @@ impl Emulator {
                 self.state.auth = Auth::None;
             }
             return Response::status(sw);
+        }
+        if cmd.ins == 0xB0 && self.state.df == Df::App && self.ta.is_some() {
+            let sfi_cvca = cmd.p1 & 0x80 != 0 && cmd.p1 & 0x1F == EF_CVCA_SFI;
+            if sfi_cvca || (cmd.p1 & 0x80 == 0 && self.state.cvca_selected) {
+                let offset = if sfi_cvca {
+                    self.state.cvca_selected = true;
+                    self.state.current = None;
+                    usize::from(cmd.p2)
+                } else {
+                    usize::from(u16::from_be_bytes([cmd.p1 & 0x7F, cmd.p2]))
+                };
+                return self.read_ef_cvca(cmd, offset);
+            }
         }
         let (file, offset) = if cmd.ins == 0xB0 {
             if cmd.p1 & 0x80 != 0 {
@@ -393,6 +519,7 @@ impl Emulator {
                 None => return Response::status(StatusWord::FILE_NOT_FOUND),
             }
         };
+        self.state.cvca_selected = false;
         if !self.readable(file) {
             return Response::status(StatusWord::SECURITY_NOT_SATISFIED);
         }
@@ -463,6 +590,13 @@ impl Emulator {
                     sm: ChipSm::new(keys),
                     via: Via::Bac,
                 };
+                // ID_PICC after BAC: the document number and its check digit
+                let id_picc = self.mrz_key.as_ref().and_then(|k| {
+                    let info = k.mrz_information();
+                    let n = info.len().checked_sub(14)?;
+                    info.as_bytes().get(..n).map(<[u8]>::to_vec)
+                });
+                self.new_session(id_picc, None);
                 Response::new(data, StatusWord::OK)
             }
             Err(_) => Response::status(StatusWord::AUTH_FAILED),
@@ -518,6 +652,16 @@ impl Emulator {
                 sm: ChipSm::new(keys),
                 via: Via::Pace,
             };
+            // ID_PICC after PACE: Comp(PK_IC); after PACE-CAM, which is the chip's
+            // authentication, Comp(PK_PCD) of the PACE key agreement
+            let (id_picc, comp_pk_pcd) = match &reply.ephemeral_keys {
+                Some(k) => (
+                    comp(&k.chip, k.ec),
+                    if k.cam { comp(&k.terminal, k.ec) } else { None },
+                ),
+                None => (None, None),
+            };
+            self.new_session(id_picc, comp_pk_pcd);
         } else if cmd.ins == 0x22 {
             self.state.auth = Auth::None;
         }
@@ -608,6 +752,11 @@ impl Transport for Emulator {
         self.faults.set_deadline(deadline);
     }
 }
+
+/// EF.CVCA in the eMRTD application (BSI TR-03110-3 A.6.2.1).
+const EF_CVCA_FID: u16 = 0x011C;
+/// Its short file identifier.
+const EF_CVCA_SFI: u8 = 0x1C;
 
 /// A quirk's status word (hex), when set and well formed.
 fn quirk_sw(hex: Option<&str>) -> Option<StatusWord> {

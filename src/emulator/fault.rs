@@ -31,7 +31,9 @@
 //! * `at = N`: starting at APDU N, once (unless `times` says more);
 //! * `from = N` (and `to = M`, exclusive): every APDU from N (up to M);
 //! * `command = "read_binary" | "select" | "get_challenge" | "mutual_authenticate" |
-//!   "mse_set_at" | "general_authenticate" | "get_response"`, or `ins = 0xB0`: only
+//!   "external_authenticate" (the same INS 82, also Terminal Authentication's) |
+//!   "mse_set_at" (every MSE) | "pso_verify_certificate" | "general_authenticate" |
+//!   "get_response"`, or `ins = 0xB0`: only
 //!   those commands; `file = "DG2"`: only READ BINARY of that file (by SFI, by file
 //!   identifier in P1-P2 of B1, or as the current EF — a protected SELECT's file
 //!   identifier is encrypted, so SELECTs never match a `file`);
@@ -226,6 +228,11 @@ pub enum CommandFilter {
 }
 
 impl CommandFilter {
+    /// Whether the filter takes commands with this instruction byte.
+    pub fn matches_ins(self, ins: u8) -> bool {
+        self.matches(ins)
+    }
+
     fn matches(self, ins: u8) -> bool {
         match self {
             CommandFilter::Select => ins == 0xA4,
@@ -246,6 +253,7 @@ impl CommandFilter {
             "get_challenge" => CommandFilter::GetChallenge,
             "mutual_authenticate" | "external_authenticate" => CommandFilter::MutualAuthenticate,
             "mse_set_at" => CommandFilter::MseSetAt,
+            "pso_verify_certificate" => CommandFilter::Ins(0x2A),
             "general_authenticate" => CommandFilter::GeneralAuthenticate,
             "get_response" => CommandFilter::GetResponse,
             _ => return None,

@@ -373,6 +373,13 @@ pub struct Expect {
     /// `emrtd read --emulator` exit code (default 0).
     #[serde(default)]
     pub read_exit: Option<i32>,
+    /// The terminal credentials `read` and `verify` are given (`--eac-chain`, paths
+    /// relative to the profile); the expectation holds with them.
+    #[serde(default)]
+    pub eac_chain: Vec<String>,
+    /// With `eac_chain`: `--eac-key` (a path relative to the profile).
+    #[serde(default)]
+    pub eac_key: Option<String>,
 }
 
 impl Expect {
@@ -399,6 +406,9 @@ impl Expect {
         }
         if self.verdict != "VALID" && self.failing.is_empty() {
             return Err(invalid("expect.failing", "name the check(s) that fail"));
+        }
+        if self.eac_chain.is_empty() != self.eac_key.is_none() {
+            return Err(invalid("expect.eac_key", "eac_chain and eac_key go together"));
         }
         Ok(())
     }
@@ -1775,8 +1785,15 @@ mod tests {
             exit,
             failing: failing.iter().map(|s| (*s).to_owned()).collect(),
             read_exit: None,
+            eac_chain: Vec::new(),
+            eac_key: None,
         };
         assert!(e("VALID", 0, &[]).validate().is_ok());
+        let half = Expect {
+            eac_key: Some("k.pem".into()),
+            ..e("VALID", 0, &[])
+        };
+        assert!(half.validate().is_err());
         assert!(e("INVALID", 1, &["aa"]).validate().is_ok());
         assert!(e("INDETERMINATE", 3, &["pa.crl"]).validate().is_ok());
         assert!(e("INVALID", 2, &["access"]).validate().is_ok());

@@ -354,6 +354,89 @@ pub struct ProfileToml {
     /// What verification should conclude (not used by the chip).
     #[serde(default)]
     pub expect: Option<perso::Expect>,
+    /// Extended Access Control: the chip's CVCA trust points, its date, the groups it
+    /// protects.
+    #[serde(default)]
+    pub eac: Option<EacToml>,
+}
+
+/// `[eac]`: Extended Access Control on the chip (BSI TR-03110-1 §2.5, §3.3–3.5).
+///
+/// ```toml
+/// [eac]
+/// trust_points = ["../../eac/ut-cvca.cvcert"]  # CVCA certificates (relative to the profile)
+/// date = "2026-01-15"                          # the chip's current date (TA moves it forward)
+/// protect = ["DG3", "DG4"]                     # the default
+/// ```
+///
+/// EF.CVCA (SFI 1C, FID 011C in the eMRTD application) names the trust points (the
+/// newest two).
+/// DG3/DG4 answer 6982 until Terminal Authentication granted them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EacToml {
+    /// CVCA certificates (paths relative to the profile).
+    pub trust_points: Vec<PathBuf>,
+    /// The chip's current date, `YYYY-MM-DD`.
+    pub date: String,
+    /// The data groups that need Terminal Authentication (DG3, DG4).
+    #[serde(default = "default_protect")]
+    pub protect: Vec<String>,
+}
+
+fn default_protect() -> Vec<String> {
+    vec!["DG3".into(), "DG4".into()]
+}
+
+/// The chip's EAC configuration, loaded.
+#[derive(Debug, Clone)]
+pub struct ChipEac {
+    /// Trust points (CVCA certificates).
+    pub trust_points: Vec<crate::pki::cvc::CvCertificate>,
+    /// The chip's date.
+    pub date: crate::pki::cvc::CvDate,
+    /// Protected data groups (3 and/or 4).
+    pub protect: Vec<u8>,
+}
+
+fn chip_eac(raw: &EacToml, base: &Path) -> Result<ChipEac, ProfileError> {
+    let chip = |what: String| ProfileError::Chip { what };
+    if raw.trust_points.is_empty() {
+        return Err(chip(
+            "[eac] trust_points: give at least one CVCA certificate".into(),
+        ));
+    }
+    let mut trust_points = Vec::new();
+    for p in &raw.trust_points {
+        let full = base.join(p);
+        let bytes = std::fs::read(&full)
+            .map_err(|e| chip(format!("[eac] trust_points: cannot read {}: {e}", full.display())))?;
+        let c = crate::pki::cvc::CvCertificate::from_der(&bytes)
+            .map_err(|e| chip(format!("[eac] trust_points: {}: {e}", full.display())))?;
+        if c.role() != crate::pki::cvc::Role::Cvca {
+            return Err(chip(format!(
+                "[eac] trust_points: {} is not a CVCA certificate",
+                full.display()
+            )));
+        }
+        trust_points.push(c);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(raw.date.trim(), &fmt)
+        .map_err(|_| chip(format!("[eac] date {:?} is not YYYY-MM-DD", raw.date)))?;
+    let date = crate::pki::cvc::CvDate::from_time(d.midnight().assume_utc());
+    let mut protect = Vec::new();
+    for name in &raw.protect {
+        match LdsFile::parse(name) {
+            Some(LdsFile::Dg(n @ (3 | 4))) => protect.push(n),
+            _ => return Err(chip(format!("[eac] protect: {name:?} is neither DG3 nor DG4"))),
+        }
+    }
+    Ok(ChipEac {
+        trust_points,
+        date,
+        protect,
+    })
 }
 
 /// A loaded profile: everything the chip needs, file bytes included.
@@ -383,6 +466,8 @@ pub struct Profile {
     pub aa: Option<AaSigner>,
     /// How the profile was personalised (signer, tampering, expected verdict).
     pub personalisation: perso::Personalisation,
+    /// Extended Access Control (`[eac]`).
+    pub eac: Option<ChipEac>,
 }
 
 /// Load the Active Authentication signer of a profile.
@@ -530,6 +615,7 @@ impl Profile {
             .iter()
             .any(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"));
         let aa = aa_signer(&raw, base)?;
+        let eac = raw.eac.as_ref().map(|e| chip_eac(e, base)).transpose()?;
         let mut profile = Profile {
             name: raw.name,
             path: None,
@@ -547,6 +633,7 @@ impl Profile {
                 lds_version: perso::lds_version_of(&perso_toml),
                 ..perso::Personalisation::default()
             },
+            eac,
         };
         perso::build_data_groups(&mut profile, &perso_toml, base)?;
         profile.generate_missing()?;
@@ -696,6 +783,7 @@ mod tests {
             ca_private_key: None,
             aa: None,
             personalisation: perso::Personalisation::default(),
+            eac: None,
         };
         let atr = p.atr();
         assert_eq!(atr[..4], [0x3B, 0x85, 0x80, 0x01]);

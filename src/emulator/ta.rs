@@ -15,8 +15,11 @@
 //! - after EXTERNAL AUTHENTICATE verifies, the effective authorization is the AND of
 //!   the CHATs of the chain (terminal, DV, CVCA).
 //!
-//! Not yet wired into [`super::chip`]: the chip's dispatcher and the profile's DG3/DG4
-//! protection still need their hooks.
+//! [`super::chip`] routes the commands here under secure messaging, gives ID_PICC and
+//! Comp(PK_PCD) from the session (BAC or PACE; CA v1, PACE-CAM or the v2 MSE:Set AT
+//! announcement) and answers 6982 to DG3/DG4 until [`ChipTa::may_read`] allows them.
+//! Trust points added by a link CVCA and the date survive power cycles (a chip writes
+//! them to its memory); everything else is per session ([`ChipTa::reset_session`]).
 
 use crate::apdu::{Command, Response, StatusWord};
 use crate::pki::cvc::{Chat, CvCertificate, CvDate, CvPublicKey, Role, tag};
@@ -77,6 +80,35 @@ impl ChipTa {
             challenge: None,
             granted: None,
         }
+    }
+
+    /// Forget the session: imported keys, a TA in progress, the rights granted. Trust
+    /// points (a link CVCA's included) and the date stay.
+    pub fn reset_session(&mut self) {
+        self.imported.clear();
+        self.selected = None;
+        self.terminal = None;
+        self.v2_comp_pk_pcd = None;
+        self.challenge = None;
+        self.granted = None;
+    }
+
+    /// True after MSE:Set AT for TA (GET CHALLENGE then belongs here).
+    pub fn in_progress(&self) -> bool {
+        self.terminal.is_some() && self.granted.is_none()
+    }
+
+    /// EF.CVCA (TR-03110-3 A.6.2.1): `42 CAR` of the newest trust point, then of the one
+    /// before it, zero-padded to 36 bytes.
+    pub fn ef_cvca(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        for t in self.trust_points.iter().rev().take(2) {
+            tlv::encode_into(0x42, t.holder.as_bytes(), &mut v);
+        }
+        if v.len() < 36 {
+            v.resize(36, 0);
+        }
+        v
     }
 
     /// The chip's current date.

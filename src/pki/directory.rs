@@ -34,9 +34,9 @@
 //! # API (one transaction)
 //!
 //! ```no_run
-//! # fn f(store: &mut emrtd_tool::pki::store::TrustStore, rec: emrtd_tool::pki::ldif::LdifRecord)
+//! # fn f(store: &mut emrtd::pki::store::TrustStore, rec: emrtd::pki::ldif::LdifRecord)
 //! # -> Result<(), Box<dyn std::error::Error>> {
-//! use emrtd_tool::pki::directory::Session;
+//! use emrtd::pki::directory::Session;
 //! let w = store.transaction()?;
 //! let s = Session::new(&w, "ldap://127.0.0.1:3890/dc=download,dc=pkd,dc=icao,dc=int", Default::default())?;
 //! let data = s.origin("ldap://127.0.0.1:3890/dc=download,dc=pkd,dc=icao,dc=int", "dc=data")?;
@@ -796,6 +796,356 @@ pub fn revive_from_source(w: &Writer<'_>, source_id: i64) -> Result<bool, StoreE
     Ok(trust)
 }
 
+/// A PKD download file, recognised by its name: `icaopkd-00N-complete-NNNNNN.ldif` or
+/// `icaopkd-00N-delta-NNNNNN.ldif` (case-insensitive, any directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadFile {
+    /// `001`, `002` or `003`.
+    pub collection: String,
+    /// A complete file (a snapshot) or a delta (change records).
+    pub delta: bool,
+    /// Its sequence number.
+    pub sequence: i64,
+    /// Digits of the sequence number in the name (6 in the PKD's files).
+    pub width: usize,
+}
+
+/// Origin name of the PKD download files in `dir_origins` (the collection is `001`, …).
+pub const DOWNLOAD_ORIGIN: &str = "icaopkd";
+
+impl DownloadFile {
+    /// The download file `path` names, if it is one.
+    pub fn from_path(path: &str) -> Option<DownloadFile> {
+        let base = path.rsplit(['/', '\\']).next()?.to_ascii_lowercase();
+        let rest = base.strip_prefix("icaopkd-")?.strip_suffix(".ldif")?;
+        let mut parts = rest.split('-');
+        let collection = parts.next()?;
+        let kind = parts.next()?;
+        let number = parts.next()?;
+        if parts.next().is_some()
+            || !matches!(collection, "001" | "002" | "003")
+            || number.is_empty()
+            || number.len() > 12
+            || !number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let delta = match kind {
+            "complete" => false,
+            "delta" => true,
+            _ => return None,
+        };
+        Some(DownloadFile {
+            collection: collection.to_owned(),
+            delta,
+            sequence: number.parse().ok()?,
+            width: number.len(),
+        })
+    }
+
+    /// The name of the delta file with sequence number `n` of this collection.
+    pub fn delta_name(&self, n: i64) -> String {
+        format!("icaopkd-{}-delta-{:0w$}.ldif", self.collection, n, w = self.width)
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "icaopkd-{}-{}-{:0w$}.ldif",
+            self.collection,
+            if self.delta { "delta" } else { "complete" },
+            self.sequence,
+            w = self.width
+        )
+    }
+}
+
+/// One modification of a `changetype: modify` record.
+enum ModOp {
+    Add,
+    Delete,
+    Replace,
+}
+
+/// An attribute description without options, lower case (`userCertificate;binary` and
+/// `usercertificate` name the same attribute).
+fn attr_base(name: &str) -> String {
+    name.split(';').next().unwrap_or(name).trim().to_ascii_lowercase()
+}
+
+/// Apply the modifications of a `changetype: modify` record (RFC 2849: `add:`,
+/// `delete:`, `replace:` groups ended by `-`) to `current`.
+fn apply_modify(current: &mut LdifRecord, rec: &LdifRecord, whence: &str) -> Result<(), String> {
+    let mut attrs = rec
+        .attrs
+        .iter()
+        .skip_while(|a| !a.name.eq_ignore_ascii_case("changetype"))
+        .skip(1)
+        .peekable();
+    while let Some(op_attr) = attrs.next() {
+        if op_attr.name == super::ldif::MOD_SEPARATOR {
+            continue;
+        }
+        let op = match op_attr.name.to_ascii_lowercase().as_str() {
+            "add" => ModOp::Add,
+            "delete" => ModOp::Delete,
+            "replace" => ModOp::Replace,
+            other => {
+                return Err(format!(
+                    "{whence}: line {}: {other:?} is not a modification (add, delete or replace)",
+                    op_attr.line
+                ));
+            }
+        };
+        let target = String::from_utf8_lossy(&op_attr.value).trim().to_owned();
+        let base = attr_base(&target);
+        if base.is_empty() {
+            return Err(format!(
+                "{whence}: line {}: a modification names no attribute",
+                op_attr.line
+            ));
+        }
+        let mut values = Vec::new();
+        while let Some(v) = attrs.next_if(|a| a.name != super::ldif::MOD_SEPARATOR) {
+            if attr_base(&v.name) != base {
+                return Err(format!(
+                    "{whence}: line {}: {} inside a modification of {target} (a '-' line is missing)",
+                    v.line, v.name
+                ));
+            }
+            values.push(v.clone());
+        }
+        match op {
+            ModOp::Replace => {
+                current.attrs.retain(|a| attr_base(&a.name) != base);
+                current.attrs.extend(values);
+            }
+            ModOp::Add => current.attrs.extend(values),
+            ModOp::Delete if values.is_empty() => current.attrs.retain(|a| attr_base(&a.name) != base),
+            ModOp::Delete => {
+                for v in values {
+                    let before = current.attrs.len();
+                    current
+                        .attrs
+                        .retain(|a| !(attr_base(&a.name) == base && a.value == v.value));
+                    if current.attrs.len() == before {
+                        return Err(format!(
+                            "{whence}: line {}: delete of a {} value the entry does not hold",
+                            v.line, v.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `pkd import` of a PKD download file ([`DownloadFile`]), in one transaction: a
+/// complete file replaces what the store holds from that collection (entries it does
+/// not list are removed), a delta applies its change records in file order (`add`,
+/// `delete`, `modify`). A delta must follow the store's sequence number: one already
+/// applied changes nothing, one past a gap is refused naming the missing file. Any
+/// error that is not about one value (a delta that does not fit the store, a cut-off
+/// file, a syntax error) refuses the whole file: the store stays as it was.
+pub fn import_download<R: std::io::BufRead>(
+    store: &mut super::store::TrustStore,
+    label: &str,
+    file: &DownloadFile,
+    input: R,
+    opts: &ImportOptions,
+    report: &mut FileReport,
+) {
+    report.kind = Some(FileKind::Ldif);
+    let w = match store.transaction() {
+        Ok(w) => w,
+        Err(e) => {
+            report.fail(import::chain(&e));
+            return;
+        }
+    };
+    match apply_download(&w, label, file, input, opts, report) {
+        Ok(true) => {
+            if let Err(e) = w.commit() {
+                report.fail(format!("commit failed: {}", import::chain(&e)));
+            }
+        }
+        Ok(false) => {
+            let _ = w.rollback();
+        }
+        Err(msg) => {
+            let _ = w.rollback();
+            report.fail(msg);
+            report.rejected = 0;
+            report.notes.clear();
+            report.notes.push("nothing from this file was imported".into());
+        }
+    }
+}
+
+/// The work of [`import_download`]: Ok(false) when there is nothing to commit.
+fn apply_download<R: std::io::BufRead>(
+    w: &Writer<'_>,
+    label: &str,
+    file: &DownloadFile,
+    input: R,
+    opts: &ImportOptions,
+    report: &mut FileReport,
+) -> Result<bool, String> {
+    let store_err = |e: &dyn std::error::Error| format!("trust store: {}", import::chain(e));
+    let s = Session::new(w, label, *opts).map_err(|e| store_err(&e))?;
+    let o = s
+        .origin(DOWNLOAD_ORIGIN, &file.collection)
+        .map_err(|e| store_err(&e))?;
+    let held = s.sequence(o).map_err(|e| store_err(&e))?;
+    let origin_name = format!("{DOWNLOAD_ORIGIN}-{}", file.collection);
+    let held_name = |n: i64| format!("{:0w$}", n, w = file.width);
+    if file.delta {
+        match held {
+            None => {
+                return Err(format!(
+                    "{} is a delta, but the store holds no complete file of {origin_name}: import icaopkd-{}-complete-NNNNNN.ldif first",
+                    file.name(),
+                    file.collection
+                ));
+            }
+            Some(n) if file.sequence <= n => {
+                report.notes.push(format!(
+                    "{} already applied: the store holds {origin_name} up to {}; nothing changed",
+                    file.name(),
+                    held_name(n)
+                ));
+                return Ok(false);
+            }
+            Some(n) if file.sequence > n + 1 => {
+                return Err(format!(
+                    "{} does not follow the store: it holds {origin_name} up to {}, so {} is missing{}; apply the deltas in order",
+                    file.name(),
+                    held_name(n),
+                    file.delta_name(n + 1),
+                    if file.sequence > n + 2 {
+                        format!(" (and every delta up to {})", file.delta_name(file.sequence - 1))
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            Some(_) => {}
+        }
+    } else if let Some(n) = held.filter(|n| file.sequence < *n) {
+        return Err(format!(
+            "{} is older than what the store holds of {origin_name} ({}): a complete file never takes the store back",
+            file.name(),
+            held_name(n)
+        ));
+    }
+    let mut reader = super::ldif::LdifReader::new(input);
+    let mut seen: std::collections::HashSet<String> = Default::default();
+    let mut entries = 0u64;
+    let mut removed = 0u64;
+    loop {
+        let rec = match reader.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => return Err(import::chain(&e)),
+        };
+        if rec.unterminated {
+            return Err(format!(
+                "truncated LDIF: the record starting at line {} ({}) is cut off (no end of line at the end of the file)",
+                rec.line,
+                import::quoted_dn(&rec.dn)
+            ));
+        }
+        if rec.dn.is_empty() {
+            continue;
+        }
+        entries += 1;
+        let whence = format!("line {} ({})", rec.line, import::quoted_dn(&rec.dn));
+        let change = rec.text("changetype").map(|c| c.to_ascii_lowercase());
+        let entry_err = |e: DirectoryError| match e {
+            DirectoryError::Store(s) => store_err(&s),
+            DirectoryError::Entry(m) => format!("{whence}: {m}"),
+        };
+        match change.as_deref() {
+            None | Some("add") => {
+                if !file.delta && change.is_some() {
+                    return Err(format!(
+                        "{whence}: a complete file holds entries, not change records"
+                    ));
+                }
+                seen.insert(normalize_dn(&rec.dn));
+                let out = s.apply_entry(o, rec).map_err(entry_err)?;
+                tally(report, out);
+            }
+            Some(other) if !file.delta => {
+                return Err(format!(
+                    "{whence}: changetype {other} in a complete file (only deltas carry change records)"
+                ));
+            }
+            Some("delete") => {
+                if !s.remove_entry(o, &rec.dn).map_err(entry_err)? {
+                    return Err(format!(
+                        "{whence}: delete of an entry the store does not hold from {origin_name}: the delta does not fit the store's state"
+                    ));
+                }
+                removed += 1;
+            }
+            Some("modify") => {
+                let Some(mut current) = s.current_record(o, &rec.dn).map_err(entry_err)? else {
+                    return Err(format!(
+                        "{whence}: modify of an entry the store does not hold from {origin_name}: the delta does not fit the store's state"
+                    ));
+                };
+                apply_modify(&mut current, &rec, &whence)?;
+                current.dn = rec.dn.clone();
+                let out = s.apply_entry(o, current).map_err(entry_err)?;
+                tally(report, out);
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{whence}: changetype {other} is not one a PKD delta uses (add, delete, modify)"
+                ));
+            }
+        }
+    }
+    if entries == 0 && !file.delta {
+        return Err("LDIF file holds no entries".into());
+    }
+    if !file.delta {
+        // a complete file is the whole collection: what it does not list is gone
+        for k in s.known_entries(o).map_err(|e| store_err(&e))? {
+            if !seen.contains(&normalize_dn(&k.dn)) {
+                s.remove_entry(o, &k.dn).map_err(|e| store_err(&e))?;
+                removed += 1;
+            }
+        }
+    }
+    s.set_sequence(o, file.sequence).map_err(|e| store_err(&e))?;
+    let sum = s.finish().map_err(|e| store_err(&e))?;
+    if removed > 0 || !sum.withdrawn.is_empty() {
+        report.notes.push(format!(
+            "{removed} entr{} removed from {origin_name}; {} object(s) lost their last source and no longer count",
+            if removed == 1 { "y" } else { "ies" },
+            sum.withdrawn.len()
+        ));
+    }
+    report.notes.extend(sum.notes);
+    report.notes.push(format!(
+        "the store now holds {origin_name} up to {}",
+        held_name(file.sequence)
+    ));
+    Ok(true)
+}
+
+fn tally(report: &mut FileReport, out: EntryOutcome) {
+    report.added += out.added;
+    report.duplicate += out.duplicate;
+    report.rejected += out.rejected;
+    for e in out.errors {
+        report.error(e);
+    }
+    report.notes.extend(out.notes);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1021,6 +1371,66 @@ mod tests {
             }]
         );
         w.commit().unwrap();
+    }
+
+    #[test]
+    fn download_file_names() {
+        let d = DownloadFile::from_path("/x/ICAOPKD-001-DELTA-000124.ldif").unwrap();
+        assert_eq!((d.collection.as_str(), d.delta, d.sequence), ("001", true, 124));
+        assert_eq!(d.delta_name(125), "icaopkd-001-delta-000125.ldif");
+        let c = DownloadFile::from_path("icaopkd-003-complete-000007.ldif").unwrap();
+        assert!(!c.delta);
+        for not in [
+            "30-icaopkd-001-dsccrl.ldif",
+            "icaopkd-004-delta-000001.ldif",
+            "icaopkd-001-delta-.ldif",
+            "icaopkd-001-delta-00x1.ldif",
+            "icaopkd-001-full-000001.ldif",
+            "icaopkd-001-delta-000001.ldif.gz",
+        ] {
+            assert_eq!(DownloadFile::from_path(not), None, "{not}");
+        }
+    }
+
+    fn modify_record(text: &str) -> LdifRecord {
+        crate::pki::ldif::LdifReader::new(text.as_bytes())
+            .next_record()
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn modifications_add_delete_and_replace_values() {
+        let mut current = modify_record(
+            "dn: cn=a\npkdVersion: 1\nuserCertificate;binary:: AQI=\nuserCertificate;binary:: AwQ=\n",
+        );
+        let m = modify_record(
+            "dn: cn=a\nchangetype: modify\ndelete: userCertificate;binary\nuserCertificate;binary:: AQI=\n-\nadd: userCertificate;binary\nuserCertificate;binary:: BQY=\n-\nreplace: pkdVersion\npkdVersion: 2\n-\n",
+        );
+        apply_modify(&mut current, &m, "t").unwrap();
+        let certs: Vec<&[u8]> = current
+            .attrs
+            .iter()
+            .filter(|a| a.name == "userCertificate;binary")
+            .map(|a| a.value.as_slice())
+            .collect();
+        assert_eq!(certs, vec![&[3u8, 4][..], &[5, 6][..]]);
+        assert_eq!(current.text("pkdVersion").as_deref(), Some("2"));
+        // delete without values drops the attribute
+        let m = modify_record("dn: cn=a\nchangetype: modify\ndelete: usercertificate\n-\n");
+        apply_modify(&mut current, &m, "t").unwrap();
+        assert!(current.get("userCertificate;binary").is_none());
+        // a value the entry does not hold, a missing '-', an unknown operation
+        for bad in [
+            "dn: cn=a\nchangetype: modify\ndelete: pkdVersion\npkdVersion: 7\n-\n",
+            "dn: cn=a\nchangetype: modify\nreplace: pkdVersion\npkdVersion: 3\nuserCertificate;binary:: AQI=\n",
+            "dn: cn=a\nchangetype: modify\nincrement: pkdVersion\n-\n",
+        ] {
+            assert!(
+                apply_modify(&mut current, &modify_record(bad), "t").is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,112 @@
 //! chain that fits the CVCA the chip names (EF.CVCA, TerminalAuthenticationInfo).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::cvc::{CvCertificate, Role, candidate_chains, verify_chain};
+use zeroize::Zeroizing;
+
+use super::cvc::{CvCertificate, Role, TaAlgorithm, candidate_chains, verify_chain};
+use super::terminal_key::TerminalKey;
+use super::terminal_pkcs11::{Pkcs11Key, Pkcs11Uri};
+use crate::access::ta::TerminalSigner;
+
+/// Where the terminal's private key is (`--eac-key FILE|pkcs11:URI`).
+#[derive(Clone)]
+pub enum TerminalKeySpec {
+    /// A PKCS#8 key (DER or PEM), read from its file once.
+    Pkcs8 {
+        /// The file it came from (for messages).
+        path: PathBuf,
+        /// Its bytes.
+        bytes: Arc<Zeroizing<Vec<u8>>>,
+    },
+    /// A key in a PKCS#11 token, opened for each Terminal Authentication.
+    Pkcs11(Pkcs11Uri),
+}
+
+impl std::fmt::Debug for TerminalKeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TerminalKeySpec::Pkcs8 { path, .. } => f.debug_struct("Pkcs8").field("path", path).finish(),
+            TerminalKeySpec::Pkcs11(u) => f.debug_tuple("Pkcs11").field(u).finish(),
+        }
+    }
+}
+
+impl TerminalKeySpec {
+    /// `pkcs11:…` is a PKCS#11 URI, anything else a PKCS#8 file (checked to parse).
+    pub fn parse(arg: &str) -> Result<Self, String> {
+        if arg.starts_with("pkcs11:") {
+            return Pkcs11Uri::parse(arg).map(TerminalKeySpec::Pkcs11);
+        }
+        let path = PathBuf::from(arg);
+        let meta = std::fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if meta.len() > 64 * 1024 {
+            return Err(format!("{}: too large for a private key", path.display()));
+        }
+        let bytes =
+            Zeroizing::new(std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+        // the key must at least parse now; its algorithm is matched to the terminal
+        // certificate when a chain is chosen
+        let parsed = if bytes.starts_with(b"-----") {
+            openssl::pkey::PKey::private_key_from_pem(&bytes)
+        } else {
+            openssl::pkey::PKey::private_key_from_pkcs8(&bytes)
+        };
+        parsed.map_err(|e| format!("{}: not a PKCS#8 private key: {e}", path.display()))?;
+        Ok(TerminalKeySpec::Pkcs8 {
+            path,
+            bytes: Arc::new(bytes),
+        })
+    }
+
+    /// The signer for a terminal certificate's algorithm (a PKCS#11 token is opened and
+    /// logged into here).
+    pub fn signer(&self, alg: TaAlgorithm) -> Result<Box<dyn TerminalSigner>, String> {
+        match self {
+            TerminalKeySpec::Pkcs8 { path, bytes } => TerminalKey::from_pkcs8(bytes, alg)
+                .map(|k| Box::new(k) as Box<dyn TerminalSigner>)
+                .map_err(|e| format!("{}: {e}", path.display())),
+            TerminalKeySpec::Pkcs11(uri) => {
+                Pkcs11Key::open(uri, alg).map(|k| Box::new(k) as Box<dyn TerminalSigner>)
+            }
+        }
+    }
+}
+
+/// Terminal Authentication credentials: CV certificates (CVCAs, links, DVs, terminals;
+/// the chain is chosen per chip) and the terminal's private key.
+#[derive(Debug, Clone)]
+pub struct EacCredentials {
+    /// Every certificate at hand.
+    pub certificates: Vec<CvCertificate>,
+    /// The private key of the terminal certificate(s).
+    pub key: TerminalKeySpec,
+}
+
+impl EacCredentials {
+    /// `--eac-chain FILE|DIR…` and `--eac-key FILE|pkcs11:URI`.
+    pub fn load(chain: &[PathBuf], key: &str) -> Result<Self, String> {
+        let certificates = load_certificates(chain)?;
+        let key = TerminalKeySpec::parse(key)?;
+        Ok(EacCredentials { certificates, key })
+    }
+
+    /// Add certificates (e.g. the trust store's `pkd import`ed CV certificates), skipping
+    /// ones already present.
+    pub fn add_certificates(&mut self, more: Vec<CvCertificate>) {
+        for c in more {
+            if !self.certificates.iter().any(|x| x.der() == c.der()) {
+                self.certificates.push(c);
+            }
+        }
+    }
+
+    /// Whether any terminal certificate is at hand.
+    pub fn has_terminal(&self) -> bool {
+        self.certificates.iter().any(|c| c.role() == Role::Terminal)
+    }
+}
 
 /// Read every CV certificate of the given files and directories (a directory's files
 /// that start with `7F21`; other files are skipped). A named file that is not a CV

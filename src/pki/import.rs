@@ -366,6 +366,20 @@ fn run_import<R: Read + Send>(
         });
         return;
     };
+    if format == Format::Ldif
+        && let Some(file) = super::directory::DownloadFile::from_path(label)
+    {
+        // a PKD download file: entries by DN, deltas in sequence (pki::directory)
+        super::directory::import_download(
+            store,
+            label,
+            &file,
+            BufReader::with_capacity(1 << 16, input),
+            opts,
+            report,
+        );
+        return;
+    }
     let w = match store.transaction() {
         Ok(w) => w,
         Err(e) => {

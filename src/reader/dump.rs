@@ -192,6 +192,43 @@ pub struct ChipAuthRecord {
     pub reason: Option<String>,
 }
 
+/// Extended Access Control as run while reading (`--eac-chain`/`--eac-key`): Chip
+/// Authentication v1 (or PACE-CAM) first, then Terminal Authentication, which unlocks
+/// DG3/DG4 for the rights of the chain's CHATs (BSI TR-03110-1 §3, Doc 9303 Part 11 §7).
+/// What a verifier may conclude from it is decided in `verify`; a dump without it was
+/// read without terminal credentials.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaRecord {
+    /// "authenticated", "no_chain" (none of the credentials is under a CVCA the chip
+    /// names), "not_run" (no Chip Authentication to run it after, or it failed),
+    /// "refused" (the chip answered a TA step with an error status word) or "error"
+    /// (this side failed: the terminal key, the link).
+    pub outcome: String,
+    /// TA version (1: after CA v1 or PACE-CAM).
+    pub version: u8,
+    /// The CVCA references of EF.CVCA, as the chip named them.
+    pub chip_cvca: Vec<String>,
+    /// The CVCA the presented chain hangs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvca: Option<String>,
+    /// CHRs of the certificates presented (links, DV, terminal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// The step the chip refused (or this side failed at).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// The chip's status word for a refusal, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sw: Option<String>,
+    /// Why it did not authenticate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The effective authorization (AND of the chain's CHATs) grants reading DG3.
+    pub dg3: bool,
+    /// … and DG4.
+    pub dg4: bool,
+}
+
 /// A tag-loss recovery.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecoveryRecord {
@@ -226,6 +263,9 @@ pub struct Manifest {
     /// Chip authentication done during access (PACE-CAM).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chip_authentication: Option<ChipAuthRecord>,
+    /// Extended Access Control, when terminal credentials were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal_authentication: Option<TaRecord>,
     /// Files read.
     pub files: Vec<FileRecord>,
     /// Files denied or absent.
@@ -277,6 +317,7 @@ impl Manifest {
             atr: hex::encode_upper(atr),
             access: None,
             chip_authentication: None,
+            terminal_authentication: None,
             files: Vec::new(),
             absent: Vec::new(),
             access_apdus: 0,

@@ -71,7 +71,7 @@ pub fn read_and_verify<T: Transport>(
         trace.clone(),
     );
     let (no_aa, no_ca) = (options.no_aa, options.no_ca);
-    let result = session.run_then(progress, |dump, ch, rng| {
+    let result = session.run_then_eac(progress, |dump, ch, rng, eac_ca| {
         let mut live = LiveResults::default();
         let dg14 = dump
             .files
@@ -104,7 +104,10 @@ pub fn read_and_verify<T: Transport>(
             });
         }
         let cam_done = dump.manifest.chip_authentication.is_some();
-        if !no_ca
+        if let Some(r) = eac_ca {
+            // run during the read, before Terminal Authentication (Extended Access Control)
+            live.ca = Some(ca_outcome(r));
+        } else if !no_ca
             && !cam_done
             && let Some(infos) = ca_key_source(dump, dg14.as_ref())
         {

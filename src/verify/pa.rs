@@ -574,16 +574,21 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut
                 };
                 out.checks.push(check.with_evidence(evidence).reference(REF_PA));
             }
-            (Some(_), None) if n == 3 || n == 4 => {
+            (Some(_), None) if (n == 3 || n == 4) && !eac_granted(dump, n) => {
+                let protected = "it is protected by Extended Access Control (Terminal Authentication)";
                 let why = match refused {
+                    // the reader did not ask for it: Terminal Authentication did not grant it
+                    Some(a) if a.sw.is_empty() && a.meaning.starts_with("not read") => {
+                        format!("DG{n} is listed in EF.SOD but was {}; {protected}", a.meaning)
+                    }
                     Some(a) => format!(
-                        "DG{n} is listed in EF.SOD but was not read: {}; it is protected by Extended \
-                         Access Control (Terminal Authentication)",
-                        refusal(a)
+                        "DG{n} is listed in EF.SOD but was not read: {}; {protected}{}",
+                        refusal(a),
+                        eac_note(dump, n)
                     ),
                     None => format!(
-                        "DG{n} is listed in EF.SOD but was not read; it is protected by Extended Access \
-                         Control (Terminal Authentication)"
+                        "DG{n} is listed in EF.SOD but was not read; {protected}{}",
+                        eac_note(dump, n)
                     ),
                 };
                 out.checks
@@ -625,6 +630,29 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut
             ),
             (None, None) => {}
         }
+    }
+}
+
+/// Terminal Authentication succeeded while reading and its authorization grants DG`n`:
+/// the chip owes that group like any other (a refusal then fails `pa.dg_hash`).
+fn eac_granted(dump: &Dump, n: u8) -> bool {
+    dump.manifest.terminal_authentication.as_ref().is_some_and(|t| {
+        t.outcome == crate::reader::eac::TA_AUTHENTICATED && if n == 3 { t.dg3 } else { t.dg4 }
+    })
+}
+
+/// Why an EAC-protected group stayed unread, as far as Terminal Authentication goes.
+fn eac_note(dump: &Dump, n: u8) -> String {
+    match &dump.manifest.terminal_authentication {
+        None => " (no terminal credentials were given)".into(),
+        Some(t) if t.outcome == crate::reader::eac::TA_AUTHENTICATED => {
+            format!(" (the terminal's authorization does not include DG{n})")
+        }
+        Some(t) => format!(
+            " (Terminal Authentication {}{})",
+            t.outcome.replace('_', " "),
+            t.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+        ),
     }
 }
 

@@ -25,6 +25,9 @@ pub struct CaChipReply {
     pub response: Response,
     /// The session keys to switch to once the response is out (SSC 0).
     pub new_keys: Option<SessionKeys>,
+    /// With the new keys: the terminal's ephemeral public key and whether it is an EC
+    /// point (Terminal Authentication v1 checks its Comp()).
+    pub terminal_key: Option<(Vec<u8>, bool)>,
 }
 
 impl CaChipReply {
@@ -32,6 +35,7 @@ impl CaChipReply {
         CaChipReply {
             response: Response::status(sw),
             new_keys: None,
+            terminal_key: None,
         }
     }
 }
@@ -174,6 +178,7 @@ impl ChipCa {
             Some(keys) => CaChipReply {
                 response: answer,
                 new_keys: Some(keys),
+                terminal_key: Some((terminal_key.to_vec(), params.ec().is_some())),
             },
             None => CaChipReply::sw(StatusWord::WRONG_DATA),
         }

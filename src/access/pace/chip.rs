@@ -29,6 +29,23 @@ pub struct ChipReply {
     pub response: Response,
     /// Session keys (SSC 0) once the last GENERAL AUTHENTICATE succeeded.
     pub established: Option<SessionKeys>,
+    /// With them: the chip's and the terminal's ephemeral public keys of the key
+    /// agreement and whether they are EC points (Terminal Authentication's ID_PICC, and
+    /// after PACE-CAM its Comp(PK_PCD)).
+    pub ephemeral_keys: Option<PaceEphemeralKeys>,
+}
+
+/// The ephemeral public keys of an established PACE run.
+#[derive(Debug, Clone)]
+pub struct PaceEphemeralKeys {
+    /// PK_IC (the chip's).
+    pub chip: Vec<u8>,
+    /// PK_PCD (the terminal's).
+    pub terminal: Vec<u8>,
+    /// EC points (else DH values).
+    pub ec: bool,
+    /// The mapping was PACE-CAM.
+    pub cam: bool,
 }
 
 impl ChipReply {
@@ -36,6 +53,7 @@ impl ChipReply {
         ChipReply {
             response: Response::status(sw),
             established: None,
+            ephemeral_keys: None,
         }
     }
 
@@ -43,6 +61,7 @@ impl ChipReply {
         ChipReply {
             response: Response::new(apdus::dynamic_auth_data(objects), StatusWord::OK),
             established: None,
+            ephemeral_keys: None,
         }
     }
 }
@@ -320,6 +339,12 @@ impl ChipPace {
                 }
                 let mut reply = ChipReply::data(&objects);
                 reply.established = Some(keys);
+                reply.ephemeral_keys = Some(PaceEphemeralKeys {
+                    chip: pk_ic.clone(),
+                    terminal: pk_pcd.clone(),
+                    ec: run.params.ec().is_some(),
+                    cam: run.mapping == PaceMapping::EcdhCam,
+                });
                 Ok(reply)
             }
         }

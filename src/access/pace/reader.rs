@@ -105,6 +105,9 @@ pub struct PaceOutcome {
     pub sent_parameter_id: bool,
     /// The chip's ephemeral public key (its ID_PICC for Terminal Authentication).
     pub chip_ephemeral_public_key: Vec<u8>,
+    /// The terminal's ephemeral public key of the key agreement (after PACE-CAM, the
+    /// key whose Comp() Terminal Authentication signs, as CA v1's would be).
+    pub terminal_ephemeral_public_key: Vec<u8>,
     /// PACE-CAM data, to be verified with [`PaceOutcome::verify_cam`] once EF.CardSecurity
     /// has been read.
     pub cam: Option<CamData>,
@@ -280,6 +283,7 @@ pub fn run<C: CardChannel + ?Sized>(
         password: password.kind(),
         sent_parameter_id: mse_id.is_some(),
         chip_ephemeral_public_key: pk_ic_bytes,
+        terminal_ephemeral_public_key: pk_pcd_bytes,
         cam,
     })
 }
