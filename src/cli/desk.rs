@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::read::{AccessArgs, TuningArgs, read_options};
+use super::read::{AccessArgs, EacArgs, TuningArgs, read_options};
 use super::{Exit, GlobalOpts, Outcome};
 use crate::desk::audit::{AuditConfig, AuditLog, DEV_LOG, Facility, SyslogTarget};
 use crate::desk::run::{Config, Desk, Input, Source};
@@ -77,6 +77,9 @@ pub struct DeskArgs {
     /// Read tuning.
     #[command(flatten)]
     pub tuning: TuningArgs,
+    /// Terminal Authentication (DG3/DG4), as for `read` and `verify`.
+    #[command(flatten)]
+    pub eac: EacArgs,
 }
 
 fn token(args: &DeskArgs) -> anyhow::Result<Zeroizing<String>> {
@@ -238,13 +241,16 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     } else {
         None
     };
+    let mut read = read_options(&args.access, &args.tuning, None, false)?;
+    // checked now (files, key, a terminal certificate), not at the first document
+    read.eac = args.eac.credentials(global, None)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let desk = Desk::start(Config {
         source,
         store: Some(store_path),
         at,
-        read: read_options(&args.access, &args.tuning, None, false)?,
+        read,
         audit,
         log: !global.quiet,
     })?;

@@ -279,27 +279,53 @@ impl ResultView {
             .iter()
             .filter_map(|c| c.id.strip_prefix("pa.dg_unread."))
             .collect();
-        let ta = report
-            .checks
-            .iter()
-            .find(|c| c.id == "ta" || c.id.starts_with("eac"));
-        let eac = match (ta, unread.is_empty()) {
-            (Some(c), _) if c.status == Status::Pass => Highlight {
+        fn biometric(g: &str) -> &str {
+            match g {
+                "DG3" => "DG3 (fingerprints)",
+                "DG4" => "DG4 (iris)",
+                other => other,
+            }
+        }
+        let read: Vec<&str> = ["DG3", "DG4"]
+            .into_iter()
+            .filter(|g| find(report, &format!("pa.dg_hash.{g}")).is_some_and(|c| c.status == Status::Pass))
+            .map(biometric)
+            .collect();
+        let eac = match report.checks.iter().find(|c| c.id == "eac.ta") {
+            Some(c) if c.status == Status::Pass => Highlight {
                 level: "ok",
-                text: "EAC: Terminal Authentication done, fingerprints/iris read".into(),
+                text: match (read.is_empty(), unread.is_empty()) {
+                    (false, true) => {
+                        format!("EAC: Terminal Authentication done, {} read", read.join(" and "))
+                    }
+                    (false, false) => format!(
+                        "EAC: {} read; {} not granted to this terminal",
+                        read.join(" and "),
+                        unread.join(", ")
+                    ),
+                    _ => "EAC: Terminal Authentication done".into(),
+                },
             },
-            (Some(c), _) if c.status == Status::Fail => Highlight {
+            Some(c) if c.status == Status::Fail => Highlight {
                 level: "bad",
                 text: format!("EAC failed: {}", c.reason),
             },
-            (_, false) => Highlight {
+            // credentials given, but TA refused or not possible: DG3/DG4 unchecked
+            Some(_) => Highlight {
                 level: "unknown",
                 text: format!(
-                    "EAC: {} protected, not read (no terminal credentials)",
+                    "EAC: Terminal Authentication did not succeed; {} not read",
+                    unread.iter().map(|g| biometric(g)).collect::<Vec<_>>().join(", ")
+                ),
+            },
+            None if !unread.is_empty() => Highlight {
+                level: "unknown",
+                text: format!(
+                    "EAC: {} protected, not read (no terminal credentials: --eac-chain/--eac-key)",
                     unread.join(", ")
                 ),
             },
-            _ => Highlight {
+            None => Highlight {
                 level: "ok",
                 text: "EAC: no protected biometrics on this chip".into(),
             },
@@ -438,6 +464,56 @@ mod tests {
         assert!(r.face.is_none());
         assert_eq!(r.photo.level, "bad");
         assert!(r.photo.text.contains("ALTERED"));
+    }
+
+    #[test]
+    fn eac_badge_names_what_terminal_authentication_gave() {
+        let report = |checks: Vec<Check>| Report {
+            schema: 1,
+            verdict: Verdict::Valid,
+            because: vec![],
+            document: DocumentSummary::default(),
+            checks,
+            chip: serde_json::Value::Null,
+            timing: serde_json::Value::Null,
+            source: String::new(),
+            at: String::new(),
+        };
+        let eac = |checks| ResultView::new(&report(checks), None, "MRZ", 1, 1).eac;
+        let both = eac(vec![
+            Check::pass("pa.dg_hash.DG3", "ok"),
+            Check::pass("pa.dg_hash.DG4", "ok"),
+            Check::pass("eac.ta", "ok"),
+        ]);
+        assert_eq!(both.level, "ok");
+        assert!(
+            both.text.contains("DG3 (fingerprints) and DG4 (iris) read"),
+            "{}",
+            both.text
+        );
+        let dg3 = eac(vec![
+            Check::pass("pa.dg_hash.DG3", "ok"),
+            Check::new("pa.dg_unread.DG4", Status::Skip, "not granted").informational(),
+            Check::pass("eac.ta", "ok"),
+        ]);
+        assert!(
+            dg3.text.contains("DG3 (fingerprints) read; DG4 not granted"),
+            "{}",
+            dg3.text
+        );
+        let refused = eac(vec![
+            Check::new("pa.dg_unread.DG3", Status::Skip, "refused").informational(),
+            Check::new("pa.dg_unread.DG4", Status::Skip, "refused").informational(),
+            Check::new("eac.ta", Status::Indeterminate, "6300"),
+        ]);
+        assert_eq!(refused.level, "unknown");
+        assert!(refused.text.contains("did not succeed"), "{}", refused.text);
+        let none = eac(vec![
+            Check::new("pa.dg_unread.DG3", Status::Skip, "protected").informational(),
+        ]);
+        assert!(none.text.contains("no terminal credentials"), "{}", none.text);
+        let failed = eac(vec![Check::fail("eac.ta", "the chip's CVCA is unknown")]);
+        assert_eq!(failed.level, "bad");
     }
 
     #[test]
