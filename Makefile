@@ -23,14 +23,17 @@
 #
 SHELL := /bin/bash
 CARGO ?= cargo
-DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2
+# slapd + ldap-utils: `emrtd pkd sync` is tested against a real OpenLDAP (tests/pkd_sync.rs);
+# the tests start their own slapd on 127.0.0.1 with random ports and never use a system one,
+# so the package is installed unconfigured (debconf slapd/no_configuration) and starts none
+DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2 slapd ldap-utils
 # `emrtd desk`'s page is tested in headless Chromium (tests/desk_vpcd.rs); `make test`
 # installs it, `make build` and `make demo` do not need it
 DESK_DEB_PACKAGES := chromium
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps desk-deps install-debs build demo deb deb-test test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available
+.PHONY: all deps desk-deps install-debs build demo deb deb-test test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available soak
 PCSC_REQUIRED ?= 1
 PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
@@ -54,6 +57,7 @@ install-debs:
 	  echo "installing missing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else \
 	    echo "not root and no sudo: install them yourself: apt-get install$$missing" >&2; exit 1; fi; \
+	  echo "slapd slapd/no_configuration boolean true" | $$SUDO debconf-set-selections 2>/dev/null || true; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
 	    || { echo "apt-get install failed for:$$missing" >&2; exit 1; }; \
 	fi
@@ -130,16 +134,27 @@ deb-test: deb
 	@$(MAKE) --no-print-directory install-debs PACKAGES="debootstrap curl jq"
 	DEB_SUITE=$(DEB_SUITE) DEBIAN_MIRROR=$(DEBIAN_MIRROR) packaging/deb-test.sh
 
+# PACE sessions against the software chip, SOAK_SESSIONS per mapping × cipher, fresh
+# randomness each (not part of `make test`; figures in docs/benchmarks.md)
+SOAK_SESSIONS ?= 2000
+soak:
+	SOAK_SESSIONS=$(SOAK_SESSIONS) $(CARGO) run --locked --release --example soak
+
 FUZZ_SMOKE_TOTAL ?= 60
 FUZZ_TIME ?= 600
 # targets run at once by `make fuzz` (one per core), and their nice level
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 FUZZ_NICE ?= 10
+# libFuzzer memory limits: a process past FUZZ_RSS_MB, or one allocation past
+# FUZZ_MALLOC_MB, is a finding (amplification on attacker data)
+FUZZ_RSS_MB ?= 2048
+FUZZ_MALLOC_MB ?= 512
+FUZZ_LIMITS = FUZZ_RSS_MB=$(FUZZ_RSS_MB) FUZZ_MALLOC_MB=$(FUZZ_MALLOC_MB)
 fuzz-smoke:
-	FUZZ_SMOKE_TOTAL=$(FUZZ_SMOKE_TOTAL) fuzz/run.sh smoke
+	FUZZ_SMOKE_TOTAL=$(FUZZ_SMOKE_TOTAL) $(FUZZ_LIMITS) fuzz/run.sh smoke
 
 fuzz:
-	FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_NICE=$(FUZZ_NICE) fuzz/run.sh long
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_NICE=$(FUZZ_NICE) $(FUZZ_LIMITS) fuzz/run.sh long
 
 fuzz-smoke-if-available:
 	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "installing cargo-fuzz (crates.io)"; \

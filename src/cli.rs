@@ -23,6 +23,7 @@ pub mod key;
 pub mod mrz;
 pub mod output;
 pub mod pkd;
+pub mod pkd_sync;
 pub mod read;
 pub mod readers;
 pub mod source;

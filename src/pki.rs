@@ -14,7 +14,10 @@
 //!   revocation, with named findings;
 //! - [`country`]: ICAO alpha-3 issuing states ↔ ISO alpha-2 `C=`;
 //! - [`alerts`]: the local alert list of lost, stolen and revoked documents;
-//! - [`fixtures`]: the project's test PKI and a big-LDIF generator for benchmarks.
+//! - [`fixtures`]: the project's test PKI and a big-LDIF generator for benchmarks;
+//! - [`pkd_tree`]: the ICAO PKD download tree as a directory holds it (DNs, a writer
+//!   of the tree for slapadd);
+//! - [`sync`]: `emrtd pkd sync`, the LDAP client for a PKD mirror.
 //!
 //! openssl does the math only: OpenSSL 3's X509 verifier refuses certificates with
 //! explicit EC parameters (most EC CSCAs use them), so the ICAO path rules are ours.
@@ -35,8 +38,10 @@ pub mod keys;
 pub mod ldif;
 pub mod masterlist;
 pub mod path;
+pub mod pkd_tree;
 pub mod signature;
 pub mod store;
+pub mod sync;
 pub mod terminal_key;
 pub mod terminal_pkcs11;
 

@@ -485,3 +485,83 @@ fn ldif_endless_record_is_refused() {
         r.stdout
     );
 }
+
+/// The error lines of an import's report (`  error: …`).
+fn error_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("error: "))
+        .collect()
+}
+
+#[test]
+fn ldif_value_past_the_line_limit_is_refused_without_reading_it_whole() {
+    // a 2 GiB value without a line end (a sparse file: no disk used); read whole it
+    // would need twice the address space the process has
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long-line.ldif");
+    let head = "version: 1\n\ndn: cn=x,o=dsc,c=UT,dc=data\nuserCertificate;binary:: ";
+    std::fs::write(&file, head).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let store = dir.path().join("trust.db");
+    let r = capped(
+        &["--store", s(&store), "pkd", "import", s(&file)],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.exited(), 2, "{}", r.stderr);
+    assert!(r.took < Duration::from_secs(30), "{:?}", r.took);
+    // the line is named once, not repeated by the error's source chain
+    assert_eq!(
+        error_lines(&r.stdout),
+        ["line 4: value longer than 67108864 bytes"],
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("FAILED"), "{}", r.stdout);
+}
+
+#[test]
+fn ldif_folded_value_past_the_line_limit_is_refused_with_its_first_line() {
+    // 65 continuation lines of 1 MiB: each physical line is short, the unfolded
+    // value passes 64 MiB
+    let mut ldif = String::from("version: 1\n\ndn: cn=x,o=dsc,c=UT,dc=data\nuserCertificate;binary:: A\n");
+    let chunk = format!(" {}\n", "A".repeat(1 << 20));
+    for _ in 0..65 {
+        ldif.push_str(&chunk);
+    }
+    ldif.push('\n');
+    let r = import(&ldif);
+    drop(ldif);
+    assert_eq!(r.exited(), 2, "{}", r.stderr);
+    assert!(r.took < Duration::from_secs(30), "{:?}", r.took);
+    assert_eq!(
+        error_lines(&r.stdout),
+        ["line 4: value longer than 67108864 bytes"],
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn ldif_syntax_error_names_its_line_once() {
+    let r = import("version: 1\n\ndn: cn=x,o=dsc,c=UT,dc=data\nno colon here\n\n");
+    assert_eq!(r.exited(), 2, "{}", r.stderr);
+    assert_eq!(error_lines(&r.stdout), ["line 4: missing ':'"], "{}", r.stdout);
+    let r = import(&format!(
+        "version: 1\n\ndn: cn={},o=dsc,c=UT,dc=data\nsn: 1\n\n",
+        "a".repeat(9_000)
+    ));
+    assert_eq!(r.exited(), 2, "{}", r.stderr);
+    assert_eq!(
+        error_lines(&r.stdout),
+        ["line 3: dn longer than 8192 bytes"],
+        "{}",
+        r.stdout
+    );
+}

@@ -1,4 +1,4 @@
-//! `emrtd pkd import|list|stats|remove`: the trust store (CLI.md "Commands").
+//! `emrtd pkd import|list|stats|remove|sync`: the trust store (CLI.md "Commands").
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -31,6 +31,8 @@ pub enum PkdCommand {
     Stats,
     /// Remove one object by its SHA-256 fingerprint (a unique prefix is enough).
     Remove(RemoveArgs),
+    /// Bring the store up to date from an LDAP PKD mirror (ldap://HOST[:PORT]/BASE or ldaps://…).
+    Sync(super::pkd_sync::SyncArgs),
 }
 
 /// Arguments of `emrtd pkd import`.
@@ -110,6 +112,7 @@ pub fn run(args: &PkdArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         PkdCommand::List(a) => run_list(a, global),
         PkdCommand::Stats => run_stats(global),
         PkdCommand::Remove(a) => run_remove(a, global),
+        PkdCommand::Sync(a) => super::pkd_sync::run(a, global),
     }
 }
 

@@ -230,7 +230,9 @@ pub(crate) enum Fatal {
     Store(#[from] StoreError),
     #[error("read error")]
     Io(#[from] std::io::Error),
-    #[error("{0}")]
+    /// Transparent: `chain` walks the sources, and a "{0}" display with the same
+    /// error as its source printed every LDIF error twice.
+    #[error(transparent)]
     Ldif(#[from] LdifError),
 }
 

@@ -1,0 +1,1271 @@
+//! `emrtd pkd sync`: bring the trust store up to date from an LDAP directory laid out as
+//! the ICAO PKD download tree (a national PKD mirror or one of its replicas).
+//!
+//! The client is [`ldap3`] (plain LDAP, LDAPS or StartTLS through native-tls, i.e. the
+//! system OpenSSL; a client certificate and a private CA from files). One run:
+//!
+//! 1. reads the server's subschema to learn whether `pkdVersion` has an ORDERING rule
+//!    (without one a `(pkdVersion>=N)` filter matches nothing, silently);
+//! 2. lists every PKD entry below the base (DN and `pkdVersion` only, paged), which is
+//!    how entries gone from the directory are found;
+//! 3. per collection (001 `dc=data` DSCs/CRLs/deviation lists/bar-code signers, 002
+//!    `dc=data` master lists, 003 `dc=nc-data`), fetches the entries whose `pkdVersion`
+//!    is above the highest the store holds for that collection from this directory
+//!    (everything on the first run), paged; without the ORDERING rule it fetches the
+//!    collection and keeps the newer ones itself; entries of the listing that the store
+//!    lacks or holds at another version are then fetched one by one (a replica that
+//!    received them out of order, a run that was cut off);
+//! 4. applies the result in ONE store transaction: nothing is written before
+//!    everything was fetched, so a run cut off at any point (killed, the server gone)
+//!    leaves the store as it was, and the next run does the whole work again.
+//!
+//! Network failures are retried with exponential backoff (`retries`, from 0.5 s); a
+//! refused TLS handshake, a certificate the client does not trust, or an LDAP error
+//! result are not (retrying cannot help). Every operation has a timeout.
+//!
+//! Entries are the directory's data, so attacker-controlled: every value is bounded
+//! ([`MAX_VALUE`], [`MAX_ENTRY`]), the result messages are read without panicking, and
+//! a bad entry is rejected with its DN while the rest lands.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ldap3::adapters::{EntriesOnly, PagedResults};
+use ldap3::asn1::{PL, StructureTag};
+use ldap3::{LdapConn, LdapConnSettings, LdapError, ResultEntry, Scope};
+use thiserror::Error;
+
+use super::directory::{Change, DirectoryError, Session};
+use super::import::ImportOptions;
+use super::ldif::{LdifAttr, LdifRecord};
+use super::store::TrustStore;
+
+use super::pkd_tree::{rdn_pair, split_dn};
+
+/// Largest attribute value accepted from a server (a master list is ~1 MB; the
+/// biggest real one is under 2 MB).
+pub const MAX_VALUE: usize = 16 * 1024 * 1024;
+/// Largest sum of values in one entry.
+pub const MAX_ENTRY: usize = 32 * 1024 * 1024;
+/// Page size of paged searches (RFC 2696).
+pub const PAGE_SIZE: i32 = 500;
+
+/// Problems of a sync (the store is untouched by all of them).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The URL is not `ldap://HOST[:PORT]/BASE` or `ldaps://…`.
+    #[error("invalid directory URL {url:?}: {what}")]
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A file named by an option could not be used.
+    #[error("{what} {path}: {reason}")]
+    File {
+        /// Which option.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Could not talk to the server (after the retries).
+    #[error("{server}: {what} failed after {attempts} attempt(s): {source}{hint}")]
+    Network {
+        /// `ldap://host:port`.
+        server: String,
+        /// The step (connect, list entries, fetch collection 001, …).
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        #[source]
+        source: Box<LdapError>,
+        /// A hint for the user (starts with "; " when present).
+        hint: String,
+    },
+    /// The server answered an operation with an error result.
+    #[error("{server}: {what}: the server answered {rc} ({text})")]
+    Result {
+        /// `ldap://host:port`.
+        server: String,
+        /// The step.
+        what: String,
+        /// LDAP result code.
+        rc: u32,
+        /// Its diagnostic text.
+        text: String,
+    },
+    /// The server sent something that is not a valid search result.
+    #[error("{server}: {what}: malformed search result: {detail}")]
+    Malformed {
+        /// `ldap://host:port`.
+        server: String,
+        /// The step.
+        what: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The trust store failed.
+    #[error("trust store")]
+    Store(#[from] super::store::StoreError),
+    /// The fetched entries could not be applied (nothing was written).
+    #[error("{0}")]
+    Apply(String),
+}
+
+/// A parsed `ldap[s]://HOST[:PORT]/BASE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncUrl {
+    /// `ldaps` (TLS from the first byte).
+    pub ldaps: bool,
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Port (389 or 636 by default).
+    pub port: u16,
+    /// Base DN (percent-decoded), the root of the PKD download tree.
+    pub base: String,
+}
+
+impl SyncUrl {
+    /// Parse `ldap://HOST[:PORT]/BASE` or `ldaps://…` (RFC 4516 without attributes,
+    /// scope, filter or extensions).
+    pub fn parse(url: &str) -> Result<SyncUrl, SyncError> {
+        let bad = |what| SyncError::Url {
+            url: url.to_owned(),
+            what,
+        };
+        let (ldaps, rest) = if let Some(r) = strip_prefix_ci(url, "ldaps://") {
+            (true, r)
+        } else if let Some(r) = strip_prefix_ci(url, "ldap://") {
+            (false, r)
+        } else {
+            return Err(bad("the scheme must be ldap:// or ldaps://"));
+        };
+        let (hostport, path) = rest
+            .split_once('/')
+            .ok_or(bad("no base DN: expected ldap://HOST[:PORT]/BASE"))?;
+        if path.contains('?') {
+            return Err(bad(
+                "attributes, scope, filter or extensions (`?`) are not accepted: give only the base DN",
+            ));
+        }
+        let base = percent_decode(path).ok_or(bad("bad %-escape in the base DN"))?;
+        if base.trim().is_empty() {
+            return Err(bad("empty base DN"));
+        }
+        if split_dn(&base).iter().any(|r| rdn_pair(r).is_none()) {
+            return Err(bad("the base is not a DN (RDNs of the form type=value)"));
+        }
+        let default_port = if ldaps { 636 } else { 389 };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, p) = v6.split_once(']').ok_or(bad("unclosed [ in the host"))?;
+            let port = match p.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| bad("bad port"))?,
+                None if p.is_empty() => default_port,
+                None => return Err(bad("junk after ]")),
+            };
+            (h.to_owned(), port)
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| bad("bad port"))?),
+                None => (hostport.to_owned(), default_port),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        if port == 0 {
+            return Err(bad("port 0"));
+        }
+        Ok(SyncUrl {
+            ldaps,
+            host,
+            port,
+            base,
+        })
+    }
+
+    /// `ldap[s]://host:port` (no base): what the client connects to.
+    pub fn server(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!(
+            "{}://{host}:{}",
+            if self.ldaps { "ldaps" } else { "ldap" },
+            self.port
+        )
+    }
+
+    /// The name of the directory in the store's `sources` table.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.server(), self.base)
+    }
+
+    /// The source identity in the store: the base DN, normalised. Replicas of one
+    /// directory hold the same entries at the same pkdVersions, so a desk that syncs
+    /// from another replica (failover) continues incrementally instead of counting
+    /// every object twice.
+    pub fn origin(&self) -> String {
+        format!("ldap:{}", normalize_dn(&self.base))
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
+    let head = s.get(..p.len())?;
+    head.eq_ignore_ascii_case(p)
+        .then(|| s.get(p.len()..).unwrap_or_default())
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let h = b.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// DNs are compared as the store's directory entries compare them.
+pub use super::directory::normalize_dn;
+
+/// The three ICAO PKD collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Collection {
+    /// 001: DSCs, CRLs, bar-code signers, deviation lists (`dc=data`).
+    Dsc001,
+    /// 002: CSCA master lists (`dc=data`, `o=ml`).
+    Ml002,
+    /// 003: non-conformant entries (`dc=nc-data`).
+    Nc003,
+}
+
+impl Collection {
+    /// All of them, in fetch order (lists first: their CSCAs anchor what follows).
+    pub const ALL: [Collection; 3] = [Collection::Ml002, Collection::Dsc001, Collection::Nc003];
+
+    /// `"001"`, `"002"`, `"003"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::Dsc001 => "001",
+            Collection::Ml002 => "002",
+            Collection::Nc003 => "003",
+        }
+    }
+
+    /// Parse `"001"`…
+    pub fn parse(s: &str) -> Option<Collection> {
+        match s {
+            "001" => Some(Collection::Dsc001),
+            "002" => Some(Collection::Ml002),
+            "003" => Some(Collection::Nc003),
+            _ => None,
+        }
+    }
+
+    /// The collection of an entry, from its DN below `base`: `dc=nc-data` is 003,
+    /// `o=ml` is 002, the rest of `dc=data` 001; `None` outside both.
+    pub fn of_dn(dn: &str, base: &str) -> Option<Collection> {
+        let rdns = split_dn(dn);
+        let depth = split_dn(base).len();
+        let below: Vec<(String, String)> = rdns
+            .iter()
+            .rev()
+            .skip(depth)
+            .filter_map(|r| rdn_pair(r))
+            .collect();
+        let dc = below.first()?;
+        if dc.0 != "dc" {
+            return None;
+        }
+        if dc.1.eq_ignore_ascii_case("nc-data") {
+            return Some(Collection::Nc003);
+        }
+        if !dc.1.eq_ignore_ascii_case("data") {
+            return None;
+        }
+        let o = below.get(2);
+        Some(
+            if o.is_some_and(|(t, v)| t == "o" && v.eq_ignore_ascii_case("ml")) {
+                Collection::Ml002
+            } else {
+                Collection::Dsc001
+            },
+        )
+    }
+
+    fn subtree(self, base: &str) -> String {
+        match self {
+            Collection::Nc003 => format!("dc=nc-data,{base}"),
+            _ => format!("dc=data,{base}"),
+        }
+    }
+
+    fn filter(self, min_version: Option<u64>) -> String {
+        let v = min_version
+            .map(|n| format!("(pkdVersion>={n})"))
+            .unwrap_or_default();
+        match self {
+            Collection::Ml002 => format!("(&(objectClass=pkdMasterList){v})"),
+            Collection::Dsc001 => format!("(&(objectClass=pkdDownload)(!(objectClass=pkdMasterList)){v})"),
+            Collection::Nc003 => format!("(&(objectClass=pkdDownload){v})"),
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Client certificate (PEM) for TLS client authentication.
+    pub client_cert: Option<PathBuf>,
+    /// Its private key (PEM, PKCS#8 or traditional).
+    pub client_key: Option<PathBuf>,
+    /// CA certificate(s) (PEM) that issued the server's certificate, added to the
+    /// system's.
+    pub ca_file: Option<PathBuf>,
+    /// StartTLS on an `ldap://` connection.
+    pub starttls: bool,
+    /// Timeout of connecting and of each operation.
+    pub timeout: Duration,
+    /// Retries after a network failure (0: one attempt).
+    pub retries: u32,
+    /// First backoff (doubled at each retry).
+    pub backoff: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            client_cert: None,
+            client_key: None,
+            ca_file: None,
+            starttls: false,
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What the store knows of one directory before a run.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Normalised DN → pkdVersion of the entries held from it.
+    pub entries: HashMap<String, Option<u64>>,
+    /// Highest pkdVersion held per collection.
+    pub max_version: BTreeMap<Collection, u64>,
+}
+
+/// One entry read from the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// DN as the server spells it.
+    pub dn: String,
+    /// Its pkdVersion (`None` when absent or not a number).
+    pub version: Option<u64>,
+    /// Attributes (description as sent, e.g. `userCertificate;binary`) and values.
+    pub attrs: Vec<(String, Vec<u8>)>,
+}
+
+/// What [`fetch`] brought back.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// Every PKD entry of the directory: normalised DN → (DN, pkdVersion).
+    pub listing: HashMap<String, (String, Option<u64>)>,
+    /// Entries to apply (new, or at another version than the store holds).
+    pub entries: Vec<DirEntry>,
+    /// The server has an ORDERING rule for pkdVersion (filtering was done by it).
+    pub ordering: bool,
+    /// Entries fetched one by one (listed but not returned by the version filter).
+    pub fetched_individually: usize,
+}
+
+/// Progress callbacks (a terminal bar in the CLI).
+pub trait Progress {
+    /// A new phase with a known number of steps (0: unknown).
+    fn phase(&self, what: &str, total: u64);
+    /// `n` more steps done.
+    fn inc(&self, n: u64);
+}
+
+/// No progress display.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn phase(&self, _: &str, _: u64) {}
+    fn inc(&self, _: u64) {}
+}
+
+fn read_file(what: &'static str, p: &PathBuf) -> Result<Vec<u8>, SyncError> {
+    std::fs::read(p).map_err(|e| SyncError::File {
+        what,
+        path: p.clone(),
+        reason: e.to_string(),
+    })
+}
+
+fn tls_connector(opts: &SyncOptions) -> Result<native_tls::TlsConnector, SyncError> {
+    let mut b = native_tls::TlsConnector::builder();
+    if let Some(ca) = &opts.ca_file {
+        let pem = read_file("--ca-file", ca)?;
+        let certs = openssl::x509::X509::stack_from_pem(&pem).map_err(|e| SyncError::File {
+            what: "--ca-file",
+            path: ca.clone(),
+            reason: format!("not PEM certificates: {e}"),
+        })?;
+        if certs.is_empty() {
+            return Err(SyncError::File {
+                what: "--ca-file",
+                path: ca.clone(),
+                reason: "no certificate in it".into(),
+            });
+        }
+        for c in certs {
+            let der = c.to_der().map_err(|e| SyncError::File {
+                what: "--ca-file",
+                path: ca.clone(),
+                reason: e.to_string(),
+            })?;
+            let cert = native_tls::Certificate::from_der(&der).map_err(|e| SyncError::File {
+                what: "--ca-file",
+                path: ca.clone(),
+                reason: e.to_string(),
+            })?;
+            b.add_root_certificate(cert);
+        }
+    }
+    match (&opts.client_cert, &opts.client_key) {
+        (Some(cert), Some(key)) => {
+            let cert_pem = read_file("--client-cert", cert)?;
+            let key_pem = zeroize::Zeroizing::new(read_file("--client-key", key)?);
+            let bad_key = |e: String| SyncError::File {
+                what: "--client-key",
+                path: key.clone(),
+                reason: e,
+            };
+            // native-tls wants PKCS#8; accept traditional (SEC1, PKCS#1) keys too
+            let pkey = openssl::pkey::PKey::private_key_from_pem(&key_pem)
+                .map_err(|e| bad_key(format!("not a PEM private key: {e}")))?;
+            let pkcs8 = zeroize::Zeroizing::new(
+                pkey.private_key_to_pem_pkcs8()
+                    .map_err(|e| bad_key(e.to_string()))?,
+            );
+            let x509 = openssl::x509::X509::from_pem(&cert_pem).map_err(|e| SyncError::File {
+                what: "--client-cert",
+                path: cert.clone(),
+                reason: format!("not a PEM certificate: {e}"),
+            })?;
+            let matches = x509.public_key().map(|pk| pk.public_eq(&pkey)).unwrap_or(false);
+            if !matches {
+                return Err(bad_key(format!(
+                    "does not match the certificate {}",
+                    cert.display()
+                )));
+            }
+            let id =
+                native_tls::Identity::from_pkcs8(&cert_pem, &pkcs8).map_err(|e| bad_key(e.to_string()))?;
+            b.identity(id);
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(SyncError::File {
+                what: "--client-cert",
+                path: opts.client_cert.clone().unwrap_or_default(),
+                reason: "needs --client-key".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(SyncError::File {
+                what: "--client-key",
+                path: opts.client_key.clone().unwrap_or_default(),
+                reason: "needs --client-cert".into(),
+            });
+        }
+    }
+    b.build().map_err(|e| SyncError::File {
+        what: "TLS settings from",
+        path: opts
+            .client_cert
+            .clone()
+            .or(opts.ca_file.clone())
+            .unwrap_or_default(),
+        reason: e.to_string(),
+    })
+}
+
+/// Is this failure worth another attempt? (Not a TLS refusal nor an untrusted server.)
+fn transient(e: &LdapError) -> bool {
+    match e {
+        LdapError::Io { source } => {
+            let t = source.to_string().to_ascii_lowercase();
+            !(t.contains("alert")
+                || t.contains("certificate")
+                || t.contains("handshake")
+                || t.contains("ssl"))
+        }
+        LdapError::Timeout { .. } | LdapError::ResultRecv { .. } | LdapError::OpSend { .. } => true,
+        _ => {
+            let t = e.to_string().to_ascii_lowercase();
+            !(t.contains("alert")
+                || t.contains("certificate")
+                || t.contains("handshake")
+                || t.contains("tls"))
+        }
+    }
+}
+
+fn server_untrusted(e: &LdapError) -> bool {
+    let t = format!("{e} {e:?}").to_ascii_lowercase();
+    t.contains("certificate verify failed")
+        || t.contains("self-signed")
+        || t.contains("unable to get local issuer")
+}
+
+fn hint(e: &LdapError, url: &SyncUrl, opts: &SyncOptions, refused: Option<&str>) -> String {
+    let t = format!("{e} {e:?}").to_ascii_lowercase();
+    let tls = url.ldaps || opts.starttls;
+    if tls && server_untrusted(e) {
+        "; the server's certificate is not trusted: name its CA with --ca-file".into()
+    } else if let Some(alert) = refused {
+        if opts.client_cert.is_some() {
+            format!(
+                "; the server refused the TLS handshake ({alert}): it does not accept this --client-cert (issued by a CA it does not trust, expired or revoked?)"
+            )
+        } else {
+            format!(
+                "; the server refused the TLS handshake ({alert}): it requires a client certificate (--client-cert, --client-key)"
+            )
+        }
+    } else if tls && (t.contains("channel closed") || t.contains("reset") || t.contains("end of")) {
+        "; the server closed the TLS connection: does it require a client certificate it accepts (--client-cert, --client-key)?"
+            .into()
+    } else if t.contains("connection refused") {
+        "; is the directory server running and listening there?".into()
+    } else if t.contains("timeout") || t.contains("timed out") || t.contains("elapsed") {
+        "; no answer within the timeout (--timeout)".into()
+    } else {
+        String::new()
+    }
+}
+
+/// After a failure on an `ldaps://` connection: make one TLS handshake with the same
+/// settings and read, to see whether the server sends an alert (with TLS 1.3 a refused
+/// client certificate arrives only after the client finished its handshake, and the
+/// LDAP client then just sees the connection close). The alert's text, or `None`.
+fn tls_refusal(url: &SyncUrl, opts: &SyncOptions) -> Option<String> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    if !url.ldaps {
+        return None;
+    }
+    let mut b = SslConnector::builder(SslMethod::tls_client()).ok()?;
+    // the server's own certificate is judged by the real connection, not here
+    b.set_verify(SslVerifyMode::NONE);
+    if let (Some(cert), Some(key)) = (&opts.client_cert, &opts.client_key) {
+        let x509 = openssl::x509::X509::from_pem(&std::fs::read(cert).ok()?).ok()?;
+        let key = zeroize::Zeroizing::new(std::fs::read(key).ok()?);
+        let pkey = openssl::pkey::PKey::private_key_from_pem(&key).ok()?;
+        b.set_certificate(&x509).ok()?;
+        b.set_private_key(&pkey).ok()?;
+    }
+    let connector = b.build();
+    let addr = (url.host.as_str(), url.port).to_socket_addrs().ok()?.next()?;
+    let tcp = std::net::TcpStream::connect_timeout(&addr, opts.timeout).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut cfg = connector.configure().ok()?;
+    cfg.set_verify_hostname(false);
+    let alert = |e: String| {
+        let l = e.to_ascii_lowercase();
+        (l.contains("alert") || l.contains("certificate")).then(|| {
+            l.split(':')
+                .find(|p| p.contains("alert"))
+                .map_or(e.clone(), |p| p.trim().to_owned())
+        })
+    };
+    match cfg.connect(&url.host, tcp) {
+        Err(e) => alert(e.to_string()),
+        Ok(mut s) => {
+            let mut one = [0u8; 1];
+            match s.read(&mut one) {
+                Err(e) => alert(e.to_string()),
+                // data or a clean close: no alert, the handshake was accepted
+                Ok(0 | 1..) => None,
+            }
+        }
+    }
+}
+
+struct Client<'a> {
+    url: &'a SyncUrl,
+    opts: &'a SyncOptions,
+    conn: Option<LdapConn>,
+    /// An operation succeeded on this server (TLS was accepted).
+    ever_worked: bool,
+}
+
+impl Client<'_> {
+    fn server(&self) -> String {
+        self.url.server()
+    }
+
+    fn connect(&mut self) -> Result<&mut LdapConn, LdapError> {
+        if self.conn.is_none() {
+            let mut settings = LdapConnSettings::new()
+                .set_conn_timeout(self.opts.timeout)
+                .set_starttls(self.opts.starttls && !self.url.ldaps);
+            if self.url.ldaps || self.opts.starttls {
+                // the connector errors were checked before the first attempt
+                if let Ok(c) = tls_connector(self.opts) {
+                    settings = settings.set_connector(c);
+                }
+            }
+            let conn = LdapConn::with_settings(settings, &self.server())?;
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or(LdapError::EndOfStream)
+    }
+
+    /// Run `op` with retries on transient failures (a new connection each time).
+    fn with_retries<T>(
+        &mut self,
+        what: &str,
+        mut op: impl FnMut(&mut LdapConn, Duration) -> Result<Result<T, SyncError>, LdapError>,
+    ) -> Result<T, SyncError> {
+        let mut attempt = 0u32;
+        let mut wait = self.opts.backoff;
+        loop {
+            attempt += 1;
+            let timeout = self.opts.timeout;
+            let r = self.connect().and_then(|c| op(c, timeout));
+            match r {
+                Ok(inner) => {
+                    self.ever_worked = true;
+                    return inner;
+                }
+                Err(e) => {
+                    self.conn = None;
+                    // a refused TLS handshake is not worth another attempt
+                    let refused = if self.url.ldaps && !self.ever_worked && !server_untrusted(&e) {
+                        tls_refusal(self.url, self.opts)
+                    } else {
+                        None
+                    };
+                    if attempt > self.opts.retries || !transient(&e) || refused.is_some() {
+                        return Err(SyncError::Network {
+                            server: self.server(),
+                            what: what.to_owned(),
+                            attempts: attempt,
+                            hint: hint(&e, self.url, self.opts, refused.as_deref()),
+                            source: Box::new(e),
+                        });
+                    }
+                    std::thread::sleep(wait);
+                    wait = wait.saturating_mul(2);
+                }
+            }
+        }
+    }
+
+    /// A search (paged unless `scope` is Base): the entries, or `None` when the base
+    /// does not exist. `tick` is called per entry received (progress). Entries are
+    /// handed back only when the whole search succeeded, so a retry starts clean.
+    fn search(
+        &mut self,
+        what: &str,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        tick: &dyn Fn(),
+    ) -> Result<Option<Vec<DirEntry>>, SyncError> {
+        let server = self.server();
+        let paged = scope != Scope::Base;
+        self.with_retries(what, |conn, timeout| {
+            let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> = if paged {
+                vec![
+                    Box::new(EntriesOnly::new()),
+                    Box::new(PagedResults::new(PAGE_SIZE)),
+                ]
+            } else {
+                vec![Box::new(EntriesOnly::new())]
+            };
+            let mut stream = conn.with_timeout(timeout).streaming_search_with(
+                adapters,
+                base,
+                scope,
+                filter,
+                attrs.to_vec(),
+            )?;
+            let mut failed = None;
+            let mut entries = Vec::new();
+            while let Some(re) = stream.next()? {
+                if failed.is_some() {
+                    continue;
+                }
+                match parse_entry(re) {
+                    Ok(Some(e)) => {
+                        tick();
+                        entries.push(e);
+                    }
+                    Ok(None) => {}
+                    Err(detail) => {
+                        failed = Some(SyncError::Malformed {
+                            server: server.clone(),
+                            what: what.to_owned(),
+                            detail,
+                        });
+                    }
+                }
+            }
+            let res = stream.result();
+            if let Some(e) = failed {
+                return Ok(Err(e));
+            }
+            match res.rc {
+                0 => Ok(Ok(Some(entries))),
+                32 => Ok(Ok(None)),
+                rc => Ok(Err(SyncError::Result {
+                    server: server.clone(),
+                    what: what.to_owned(),
+                    rc,
+                    text: if res.text.is_empty() {
+                        result_name(rc).to_owned()
+                    } else {
+                        format!("{}: {}", result_name(rc), res.text)
+                    },
+                })),
+            }
+        })
+    }
+}
+
+fn result_name(rc: u32) -> &'static str {
+    match rc {
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded (the server limits unpaged results)",
+        8 => "strongerAuthRequired",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired (use ldaps:// or --starttls)",
+        18 => "inappropriateMatching",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        _ => "error",
+    }
+}
+
+/// A SearchResultEntry (`[APPLICATION 4] SEQUENCE { objectName, attributes }`), read
+/// without trusting it. `Ok(None)` for other messages.
+fn parse_entry(re: ResultEntry) -> Result<Option<DirEntry>, String> {
+    if re.0.id != 4 {
+        return Ok(None);
+    }
+    let mut parts =
+        re.0.expect_constructed()
+            .ok_or("entry is not constructed")?
+            .into_iter();
+    let dn = primitive(parts.next(), "objectName")?;
+    let dn = String::from_utf8(dn).map_err(|_| "DN is not UTF-8".to_owned())?;
+    if dn.len() > super::ldif::MAX_DN {
+        return Err(format!("DN longer than {} bytes", super::ldif::MAX_DN));
+    }
+    let attrs = parts
+        .next()
+        .ok_or("no attribute list")?
+        .expect_constructed()
+        .ok_or("attribute list is not constructed")?;
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    let mut version = None;
+    for pa in attrs {
+        let mut p = pa
+            .expect_constructed()
+            .ok_or("attribute is not constructed")?
+            .into_iter();
+        let name = String::from_utf8(primitive(p.next(), "attribute type")?)
+            .map_err(|_| "attribute type is not UTF-8".to_owned())?;
+        let vals = p
+            .next()
+            .ok_or("attribute without values")?
+            .expect_constructed()
+            .ok_or("attribute values are not a set")?;
+        for v in vals {
+            let v = primitive(Some(v), "attribute value")?;
+            if v.len() > MAX_VALUE {
+                return Err(format!(
+                    "{dn}: a value of {name} is longer than {MAX_VALUE} bytes"
+                ));
+            }
+            total += v.len();
+            if total > MAX_ENTRY {
+                return Err(format!("{dn}: entry larger than {MAX_ENTRY} bytes"));
+            }
+            if name.eq_ignore_ascii_case("pkdVersion") {
+                version = std::str::from_utf8(&v).ok().and_then(|s| s.trim().parse().ok());
+            }
+            out.push((name.clone(), v));
+        }
+    }
+    Ok(Some(DirEntry {
+        dn,
+        version,
+        attrs: out,
+    }))
+}
+
+fn primitive(t: Option<StructureTag>, what: &str) -> Result<Vec<u8>, String> {
+    match t.map(|t| t.payload) {
+        Some(PL::P(v)) => Ok(v),
+        Some(PL::C(_)) => Err(format!("{what} is not primitive")),
+        None => Err(format!("{what} missing")),
+    }
+}
+
+/// Does the server's schema give pkdVersion an ORDERING rule? (`(pkdVersion>=N)`
+/// matches nothing without one.) `false` when the subschema cannot be read.
+fn has_ordering(client: &mut Client<'_>) -> Result<bool, SyncError> {
+    let root = client.search(
+        "read the root DSE",
+        "",
+        Scope::Base,
+        "(objectClass=*)",
+        &["subschemaSubentry"],
+        &|| {},
+    )?;
+    let Some(sub) = root
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|e| e.attrs)
+        .find(|(n, _)| n.eq_ignore_ascii_case("subschemaSubentry"))
+        .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())
+    else {
+        return Ok(false);
+    };
+    let schema = client.search(
+        "read the schema",
+        &sub,
+        Scope::Base,
+        "(objectClass=subschema)",
+        &["attributeTypes"],
+        &|| {},
+    )?;
+    Ok(schema
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|e| &e.attrs)
+        .any(|(n, v)| {
+            let d = String::from_utf8_lossy(v).to_ascii_lowercase();
+            n.eq_ignore_ascii_case("attributeTypes")
+                && d.contains("name 'pkdversion'")
+                && d.contains(" ordering ")
+        }))
+}
+
+/// Read from the directory what the store needs to catch up (see the module docs).
+/// Nothing is written anywhere.
+pub fn fetch(
+    url: &SyncUrl,
+    opts: &SyncOptions,
+    known: &Known,
+    progress: &dyn Progress,
+) -> Result<Fetched, SyncError> {
+    if url.ldaps || opts.starttls || opts.client_cert.is_some() || opts.ca_file.is_some() {
+        if !(url.ldaps || opts.starttls) {
+            return Err(SyncError::Url {
+                url: url.server(),
+                what: "--client-cert/--ca-file need TLS: use ldaps:// or --starttls",
+            });
+        }
+        // file problems are reported once, before any attempt
+        tls_connector(opts)?;
+    }
+    let mut client = Client {
+        url,
+        opts,
+        conn: None,
+        ever_worked: false,
+    };
+    let ordering = has_ordering(&mut client)?;
+    let base = url.base.clone();
+    let mut out = Fetched {
+        ordering,
+        ..Fetched::default()
+    };
+    progress.phase("listing entries", known.entries.len() as u64);
+    let listed = client.search(
+        "list the entries",
+        &base,
+        Scope::Subtree,
+        "(objectClass=pkdDownload)",
+        &["pkdVersion"],
+        &|| progress.inc(1),
+    )?;
+    let Some(listed) = listed else {
+        return Err(SyncError::Result {
+            server: url.server(),
+            what: "list the entries".into(),
+            rc: 32,
+            text: format!(
+                "noSuchObject: the base {} is not on this server (check the URL)",
+                url.base
+            ),
+        });
+    };
+    // only entries of the three collections (not, say, a registry branch)
+    out.listing = listed
+        .into_iter()
+        .filter(|e| Collection::of_dn(&e.dn, &base).is_some())
+        .map(|e| (normalize_dn(&e.dn), (e.dn, e.version)))
+        .collect();
+    let needed = |key: &str, version: Option<u64>| match known.entries.get(key) {
+        None => true,
+        Some(v) => *v != version,
+    };
+    let to_fetch = out.listing.iter().filter(|(k, (_, v))| needed(k, *v)).count() as u64;
+    progress.phase("fetching entries", to_fetch);
+    let mut got: HashSet<String> = HashSet::new();
+    for c in Collection::ALL {
+        let min = known.max_version.get(&c).map(|v| v.saturating_add(1));
+        let filter = c.filter(if ordering { min } else { None });
+        let entries = client.search(
+            &format!("fetch collection {}", c.as_str()),
+            &c.subtree(&base),
+            Scope::Subtree,
+            &filter,
+            &["*"],
+            &|| progress.inc(1),
+        )?;
+        for e in entries.unwrap_or_default() {
+            let key = normalize_dn(&e.dn);
+            if Collection::of_dn(&e.dn, &base) != Some(c) || !needed(&key, e.version) {
+                continue;
+            }
+            // without ORDERING the server returned everything: keep the newer ones
+            // (and those the store lacks)
+            if !ordering
+                && min.is_some_and(|m| e.version.is_none_or(|v| v < m))
+                && known.entries.contains_key(&key)
+            {
+                continue;
+            }
+            got.insert(key);
+            out.entries.push(e);
+        }
+    }
+    // listed, new or changed, and not returned above: one by one
+    let mut missing: Vec<String> = out
+        .listing
+        .iter()
+        .filter(|(k, (_, v))| needed(k, *v) && !got.contains(*k))
+        .map(|(_, (dn, _))| dn.clone())
+        .collect();
+    missing.sort();
+    for dn in missing {
+        let one = client.search(
+            "fetch an entry",
+            &dn,
+            Scope::Base,
+            "(objectClass=pkdDownload)",
+            &["*"],
+            &|| progress.inc(1),
+        )?;
+        let one = one.unwrap_or_default();
+        out.fetched_individually += one.len();
+        out.entries.extend(one);
+    }
+    if let Some(mut c) = client.conn.take() {
+        let _ = c.unbind();
+    }
+    Ok(out)
+}
+
+/// What a sync did (`emrtd pkd sync --json`, CLI.md).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SyncReport {
+    /// The directory (`ldap[s]://host:port/BASE`).
+    pub url: String,
+    /// Entries applied that the store did not hold, or held at another version.
+    pub added: u64,
+    /// Entries gone from the directory, and previous versions of replaced entries.
+    pub removed: u64,
+    /// Entries held at the directory's pkdVersion (not fetched, or fetched identical).
+    pub unchanged: u64,
+    /// Values refused (a corrupt certificate, a list whose signature fails, …): each
+    /// in `errors` with its DN.
+    pub rejected: u64,
+    /// Why (`DN: reason`).
+    pub errors: Vec<String>,
+    /// The highest pkdVersion the store now holds from this directory.
+    pub pkd_version: u64,
+    /// Per collection (`001`, `002`, `003`).
+    pub pkd_versions: BTreeMap<String, u64>,
+    /// PKD entries the directory lists below the base.
+    pub listed: u64,
+    /// `added` by branch (`dsc`, `crl`, `ml`, `dl`, `bcsc`, …).
+    pub added_by_kind: BTreeMap<String, u64>,
+    /// `removed` by reason.
+    pub removed_by_reason: BTreeMap<String, u64>,
+    /// Objects that lost their last source and stopped counting for verification.
+    pub withdrawn: u64,
+    /// Entries fetched one by one (listed, but older than the version filter).
+    pub fetched_individually: u64,
+    /// The server filtered by pkdVersion itself (its schema has an ORDERING rule).
+    pub server_side_version_filter: bool,
+    /// Notes (lists not anchored, CRLs kept unverified, trust settlement).
+    pub notes: Vec<String>,
+}
+
+fn branch(dn: &str) -> String {
+    split_dn(dn)
+        .iter()
+        .filter_map(|r| rdn_pair(r))
+        .find(|(t, _)| t == "o")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .unwrap_or_else(|| "other".into())
+}
+
+/// `line 0 (DN): reason` (an LDIF reader's position, meaningless here) → `reason`.
+fn without_line(e: &str) -> &str {
+    e.strip_prefix("line 0 (")
+        .and_then(|r| r.split_once("): "))
+        .map_or(e, |(_, reason)| reason)
+}
+
+fn record(e: DirEntry) -> LdifRecord {
+    LdifRecord {
+        line: 0,
+        dn: e.dn,
+        attrs: e
+            .attrs
+            .into_iter()
+            .map(|(name, value)| LdifAttr {
+                name,
+                value,
+                line: 0,
+                bad_base64: false,
+            })
+            .collect(),
+        unterminated: false,
+        at_eof: false,
+    }
+}
+
+fn dir_err(e: DirectoryError) -> SyncError {
+    match e {
+        DirectoryError::Store(s) => SyncError::Store(s),
+        other => SyncError::Apply(other.to_string()),
+    }
+}
+
+/// What the store holds from this directory (read in a transaction rolled back: a
+/// store that never synced stays without origins).
+fn known(store: &mut TrustStore, url: &SyncUrl) -> Result<Known, SyncError> {
+    let w = store.transaction()?;
+    let mut k = Known::default();
+    {
+        let s = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+        for c in Collection::ALL {
+            let Some(o) = s.find_origin(&url.origin(), c.as_str()).map_err(dir_err)? else {
+                continue;
+            };
+            if let Some(v) = s.highest_version(o).map_err(dir_err)? {
+                k.max_version.insert(c, u64::try_from(v).unwrap_or(0));
+            }
+            for e in s.known_entries(o).map_err(dir_err)? {
+                k.entries.insert(
+                    normalize_dn(&e.dn),
+                    e.pkd_version.and_then(|v| u64::try_from(v).ok()),
+                );
+            }
+        }
+    }
+    w.rollback()?;
+    Ok(k)
+}
+
+/// `emrtd pkd sync`: fetch what changed ([`fetch`]), then apply it in one transaction
+/// of the store. On any error nothing is written.
+pub fn sync(
+    store: &mut TrustStore,
+    url: &SyncUrl,
+    opts: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
+    let known = known(store, url)?;
+    let fetched = fetch(url, opts, &known, progress)?;
+    if fetched.listing.is_empty() && !known.entries.is_empty() {
+        return Err(SyncError::Apply(format!(
+            "the directory lists no PKD entry below {} but the store holds {} from it: refusing to remove them all (a wrong base, or an access rule that hides the entries?)",
+            url.base,
+            known.entries.len()
+        )));
+    }
+    let mut report = SyncReport {
+        url: format!("{}/{}", url.server(), url.base),
+        listed: fetched.listing.len() as u64,
+        fetched_individually: fetched.fetched_individually as u64,
+        server_side_version_filter: fetched.ordering,
+        ..SyncReport::default()
+    };
+    let fetched_keys: HashSet<String> = fetched.entries.iter().map(|e| normalize_dn(&e.dn)).collect();
+    report.unchanged = fetched
+        .listing
+        .keys()
+        .filter(|k| !fetched_keys.contains(*k) && known.entries.contains_key(*k))
+        .count() as u64;
+    progress.phase("applying", fetched.entries.len() as u64);
+    let w = store.transaction()?;
+    let session = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+    let mut origins = BTreeMap::new();
+    for c in Collection::ALL {
+        origins.insert(c, session.origin(&url.origin(), c.as_str()).map_err(dir_err)?);
+    }
+    let mut entries = fetched.entries;
+    // lists first (their CSCAs anchor what follows), then DSCs and CRLs, then 003
+    entries.sort_by_key(|e| {
+        Collection::of_dn(&e.dn, &url.base).map(|c| Collection::ALL.iter().position(|x| *x == c))
+    });
+    for e in entries {
+        progress.inc(1);
+        let Some(o) = Collection::of_dn(&e.dn, &url.base).and_then(|c| origins.get(&c).copied()) else {
+            continue;
+        };
+        let dn = e.dn.clone();
+        match session.apply_entry(o, record(e)) {
+            Ok(out) => {
+                report.rejected += out.rejected;
+                report
+                    .errors
+                    .extend(out.errors.iter().map(|m| format!("{dn}: {}", without_line(m))));
+                report
+                    .notes
+                    .extend(out.notes.iter().map(|m| format!("{dn}: {}", without_line(m))));
+                let all_refused = out.rejected > 0 && out.objects.is_empty();
+                match out.change {
+                    Change::Unchanged => report.unchanged += 1,
+                    Change::Added | Change::Replaced if all_refused => {}
+                    Change::Added | Change::Replaced => {
+                        report.added += 1;
+                        *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
+                        if out.change == Change::Replaced {
+                            report.removed += 1;
+                            *report
+                                .removed_by_reason
+                                .entry("replaced by a newer version at the same DN".into())
+                                .or_default() += 1;
+                        }
+                    }
+                }
+            }
+            Err(DirectoryError::Entry(m)) => {
+                report.rejected += 1;
+                report.errors.push(format!("{dn}: {m}"));
+            }
+            Err(e) => return Err(dir_err(e)),
+        }
+    }
+    // entries gone from the directory lose this source
+    for o in origins.values() {
+        for k in session.known_entries(*o).map_err(dir_err)? {
+            if !fetched.listing.contains_key(&normalize_dn(&k.dn))
+                && session.remove_entry(*o, &k.dn).map_err(dir_err)?
+            {
+                report.removed += 1;
+                *report
+                    .removed_by_reason
+                    .entry("gone from the directory".into())
+                    .or_default() += 1;
+            }
+        }
+    }
+    for (c, o) in &origins {
+        if let Some(v) = session.highest_version(*o).map_err(dir_err)? {
+            let v = u64::try_from(v).unwrap_or(0);
+            report.pkd_versions.insert(c.as_str().to_owned(), v);
+            report.pkd_version = report.pkd_version.max(v);
+        }
+    }
+    let summary = session.finish().map_err(dir_err)?;
+    report.withdrawn = summary.withdrawn.len() as u64;
+    report.notes.extend(summary.notes);
+    w.commit()?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = SyncUrl::parse("ldaps://pkd.example:10636/dc=download,dc=pkd,dc=icao,dc=int").ok();
+        assert_eq!(
+            u,
+            Some(SyncUrl {
+                ldaps: true,
+                host: "pkd.example".into(),
+                port: 10636,
+                base: "dc=download,dc=pkd,dc=icao,dc=int".into()
+            })
+        );
+        let u = SyncUrl::parse("LDAP://[::1]/dc=x%5C%2Cy,dc=z").ok();
+        assert_eq!(
+            u.as_ref().map(|u| (u.port, u.host.as_str(), u.base.as_str())),
+            Some((389, "::1", r"dc=x\,y,dc=z"))
+        );
+        assert_eq!(u.map(|u| u.server()).as_deref(), Some("ldap://[::1]:389"));
+        for bad in [
+            "http://x/dc=a",
+            "ldap://x",
+            "ldap://x/",
+            "ldap://x:0/dc=a",
+            "ldap://x:99999/dc=a",
+            "ldap:///dc=a",
+            "ldap://x/dc=a??sub",
+            "ldap://x/notadn",
+            "ldap://x/dc=a%zz",
+        ] {
+            assert!(SyncUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn collections_from_dns() {
+        let base = "dc=download,dc=pkd,dc=icao,dc=int";
+        let of = |dn: &str| Collection::of_dn(&format!("{dn},{base}"), base);
+        assert_eq!(
+            of(r"cn=CN\=X\,C\=UT+sn=01,o=dsc,c=UT,dc=data"),
+            Some(Collection::Dsc001)
+        );
+        assert_eq!(of("cn=x,o=crl,c=UT,dc=data"), Some(Collection::Dsc001));
+        assert_eq!(of("cn=x+sn=1,o=ml,c=UT,dc=data"), Some(Collection::Ml002));
+        assert_eq!(of("cn=x+sn=1,o=dsc,c=XB,dc=nc-data"), Some(Collection::Nc003));
+        assert_eq!(of("cn=x,dc=registry"), None);
+        assert_eq!(normalize_dn("CN=A+sn=1 , O=dsc"), normalize_dn("cn=a+sn=1,o=DSC"));
+    }
+}
