@@ -16,7 +16,7 @@
 //! Knobs (environment): `BENCH_DUMPS` (2000), `BENCH_OPENSSL_DUMPS` (all of them),
 //! `BENCH_VERIFY_RUNS` (7), `BENCH_LDIF_DSC` (30000), `BENCH_LDIF_CRL` (69),
 //! `BENCH_DESK_IDLE_S` (10), `BENCH_DESK_DOCS` (15),
-//! `BENCH_SECTIONS` (comma list of read,eac,verify,dumps,ldif,desk; default all).
+//! `BENCH_SECTIONS` (comma list of read,eac,verify,dumps,ldif,ldap,desk; default all).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,8 +26,12 @@
 
 #[path = "support/desk.rs"]
 mod desk;
+#[path = "support/ldap.rs"]
+mod ldap;
 #[path = "support/ref1.rs"]
 mod ref1;
+#[path = "../tests/support/slapd.rs"]
+mod slapd;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -760,6 +764,30 @@ fn targets(b: &mut Bench) {
             g("ldif_import_s") <= 3.0 * g("sqlite_floor_s"),
         ),
         (
+            "ldap_full_sync_s ≤ 2 × ldap_ldif_import_s",
+            g("ldap_full_sync_s") / g("ldap_ldif_import_s"),
+            2.0,
+            g("ldap_full_sync_s") <= 2.0 * g("ldap_ldif_import_s"),
+        ),
+        (
+            "ldap_delta_sync_s ≤ 0.1 × ldap_full_sync_s",
+            g("ldap_delta_sync_s") / g("ldap_full_sync_s"),
+            0.1,
+            g("ldap_delta_sync_s") <= 0.1 * g("ldap_full_sync_s"),
+        ),
+        (
+            "ldap_ldif_import_s ≤ 0.5 × slapadd_s",
+            g("ldap_ldif_import_s") / g("slapadd_s"),
+            0.5,
+            g("ldap_ldif_import_s") <= 0.5 * g("slapadd_s"),
+        ),
+        (
+            "desks_50_s: all desks consistent",
+            g("desks_consistent"),
+            1.0,
+            g("desks_consistent") >= 1.0,
+        ),
+        (
             "desk_verdict_latency_ms ≤ 150",
             g("desk_verdict_latency_ms"),
             150.0,
@@ -801,7 +829,7 @@ fn main() -> Res<()> {
         report: String::new(),
     };
     let sections =
-        std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "read,eac,verify,dumps,ldif,desk".into());
+        std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "read,eac,verify,dumps,ldif,ldap,desk".into());
     let want = |s: &str| sections.split(',').any(|x| x.trim() == s);
     let (profile, built) = ref1_profile(&mut b)?;
     let store = fixture_store(&out)?;
@@ -819,6 +847,21 @@ fn main() -> Res<()> {
     }
     if want("ldif") {
         section_ldif(&mut b)?;
+    }
+    if want("ldap") {
+        println!("== emrtd pkd sync from slapd (full, delta, slapadd, 50 desks)");
+        let (figures, text) = ldap::section(
+            EMRTD,
+            &root(),
+            &out,
+            env_usize("BENCH_LDIF_DSC", 30_000),
+            env_usize("BENCH_LDIF_CRL", 69),
+            env_usize("BENCH_DESKS", 50),
+        )?;
+        for (k, v) in figures {
+            b.set(&k, round(v, 3));
+        }
+        b.line(text);
     }
     if want("desk") {
         println!("== emrtd desk (idle CPU, verdict latency in headless Chromium)");

@@ -22,6 +22,8 @@ const KNOWN_FINDINGS: &[(&str, &[&str])] = &[
     ("ca-in-card-security", &["chip.ca_keys"]),
     // EF.COM naming tags no data group has (NFCPassportReader #202)
     ("quirk-cn-com-unknown-tags", &["lds.com.tag_list"]),
+    // EF.SOD typed id-data instead of ldsSecurityObject (Chinese passports)
+    ("quirk-cn-sod-id-data", &["sod.econtent_type"]),
 ];
 
 /// Forgeries and the check that must catch each (among possibly others).

@@ -282,3 +282,32 @@ fn without_ta_the_chip_denies_dg3_and_dg4_under_secure_messaging() {
     assert!(absent.contains(&("DG4", "6982")), "{absent:?}");
     assert!(dump.manifest.terminal_authentication.is_none());
 }
+
+/// EAC version 2 (`eac-v2.toml`, DG14 with Chip Authentication version 2 only): PACE,
+/// TA v2 announcing the ephemeral key, CA v2 with it, then DG3/DG4. Without terminal
+/// credentials CA v2 cannot run (it follows TA v2), so `ca` is not proven and the
+/// verdict is not VALID.
+#[test]
+fn eac_version_2_runs_ta_then_chip_authentication_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let chain = root().join("eac/ut");
+    let key = root().join("eac/keys/ut-is.key.pem");
+    let v = verify(
+        &db,
+        "eac-v2.toml",
+        &["--eac-chain", s(&chain), "--eac-key", s(&key)],
+    );
+    assert_eq!(v["verdict"], "VALID", "{v:#}");
+    let ta = check(&v, "eac.ta").unwrap();
+    assert_eq!(ta["evidence"]["version"], 2);
+    let ca = check(&v, "ca").unwrap();
+    assert_eq!(ca["status"], "pass");
+    assert_eq!(ca["evidence"]["proven"], true);
+    for id in ["pa.dg_hash.DG3", "pa.dg_hash.DG4"] {
+        assert_eq!(check(&v, id).unwrap()["status"], "pass", "{id}");
+    }
+    let without = verify(&db, "eac-v2.toml", &[]);
+    assert_ne!(without["verdict"], "VALID");
+    assert_ne!(check(&without, "ca").unwrap()["status"], "pass");
+}

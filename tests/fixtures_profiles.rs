@@ -463,7 +463,14 @@ fn genuine_booklets_are_signed_over_their_data_groups() {
         assert_eq!(Some(&cert), profile.personalisation.dsc.as_ref(), "{n}");
         // every data group on the chip is hashed, every hash has its data group
         let sod = emrtd::lds::sod::decode(sod_bytes).unwrap();
-        assert_eq!(sod.econtent_type().to_string(), "2.23.136.1.1.1", "{n}");
+        // the LDS security object OID; the Chinese quirk types it id-data (`[sign]
+        // econtent_type`)
+        let econtent_type = if n == "quirk-cn-sod-id-data.toml" {
+            "1.2.840.113549.1.7.1"
+        } else {
+            "2.23.136.1.1.1"
+        };
+        assert_eq!(sod.econtent_type().to_string(), econtent_type, "{n}");
         let alg = sod.hash_algorithm().unwrap();
         let dgs: Vec<u8> = profile
             .files

@@ -244,6 +244,23 @@ fn protocols_on_the_curves_and_ciphers_real_chips_use() {
     assert!(dg14.chip_authentication_public_keys().next().is_some());
 }
 
+/// EF.SOD typed id-data (Chinese passports): the decoder names the quirk and Passive
+/// Authentication checks the signature, which covers the content-type attribute too.
+#[test]
+fn sod_typed_id_data_is_read_and_verified() {
+    let store = store();
+    let r = run(&store, "cn-sod-id-data");
+    let sod = emrtd::lds::sod::decode(&r.dump.files[&emrtd::lds::LdsFile::Sod]).unwrap();
+    assert_eq!(sod.econtent_type().to_string(), emrtd::lds::sod::OID_DATA);
+    assert!(
+        sod.quirks.iter().any(
+            |q| matches!(q, emrtd::lds::Quirk::Other { name, .. } if *name == "sod_econtent_type_id_data")
+        ),
+        "{:?}",
+        sod.quirks
+    );
+}
+
 /// A read that got no file of the document is not a success: a chip that refuses every
 /// READ BINARY makes `emrtd read` exit 2, naming why, with the manifest written.
 #[test]

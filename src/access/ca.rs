@@ -26,6 +26,7 @@ pub mod apdus;
 pub mod chip;
 pub mod error;
 pub mod select;
+pub mod v2;
 
 pub use chip::{CaChipReply, ChipCa};
 pub use error::CaError;

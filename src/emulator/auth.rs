@@ -96,12 +96,15 @@ impl ChipAuth {
         ca.claims(cmd)
     }
 
-    /// Answer a claimed command; `secure` tells whether secure messaging is up.
+    /// Answer a claimed command; `secure` tells whether secure messaging is up;
+    /// `ta_v2_comp` is Comp(PK_PCD) of a successful Terminal Authentication v2 (Chip
+    /// Authentication v2 needs it).
     pub(super) fn process(
         &mut self,
         cmd: &Command,
         secure: bool,
         rng: &mut dyn RandomSource,
+        ta_v2_comp: Option<&[u8]>,
     ) -> (Response, ChipWork) {
         let none = ChipWork::default();
         self.rekey = None;
@@ -115,7 +118,7 @@ impl ChipAuth {
             ca.reset();
             return (Response::status(StatusWord::SECURITY_NOT_SATISFIED), none);
         }
-        let reply = ca.process(cmd);
+        let reply = ca.process_with(cmd, rng, ta_v2_comp);
         let work = ChipWork {
             scalar_ops: u32::from(reply.new_keys.is_some()),
             rsa_signs: 0,

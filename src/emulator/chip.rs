@@ -282,7 +282,7 @@ impl Emulator {
             let extended = cmd.extended;
             let (aa_empty, aa_max) = (q.aa_extended_le_empty, q.aa_short_le_max);
             let secure = self.secure().is_some();
-            let (mut resp, work) = self.auth.process(cmd, secure, self.rng.as_mut());
+            let (mut resp, work) = self.auth.process(cmd, secure, self.rng.as_mut(), None);
             if resp.sw == StatusWord::OK {
                 if extended && aa_empty {
                     resp.data.clear();
@@ -299,7 +299,12 @@ impl Emulator {
             0x82 => (self.mutual_authenticate(cmd), none),
             0x88 | 0x22 | 0x86 if self.auth.claims(cmd) => {
                 let secure = self.secure().is_some();
-                self.auth.process(cmd, secure, self.rng.as_mut())
+                let ta_v2_comp = self
+                    .ta
+                    .as_ref()
+                    .filter(|t| t.granted().is_some())
+                    .and_then(ChipTa::announced_comp_pk_pcd);
+                self.auth.process(cmd, secure, self.rng.as_mut(), ta_v2_comp)
             }
             0x22 | 0x86 => self.pace_step(cmd),
             _ => (Response::status(StatusWord::INS_NOT_SUPPORTED), none),

@@ -29,6 +29,8 @@
 //!                                         # it with PSS, else PKCS#1 v1.5)
 //! lds_version = "0108"                    # v1 LDSSecurityObject; default v0 (LDS 1.7)
 //! signing_time = "2025-07-01T00:00:00Z"   # absent: no signingTime attribute
+//! econtent_type = "id-data"               # EF.SOD typed id-data (Chinese passports);
+//!                                         # default "lds-security-object"
 //!
 //! [ca]                                    # Chip Authentication key in DG14/CardSecurity
 //! parameter_id = 13                       # the curve/group of ca_private_key
@@ -204,6 +206,11 @@ pub struct SignToml {
     /// Data groups left out of the LDSSecurityObject (present on the chip, not signed).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// EF.SOD's eContentType: "lds-security-object" (2.23.136.1.1.1, the default) or
+    /// "id-data" (1.2.840.113549.1.7.1, as Chinese passports write it; the content and
+    /// the signed content-type attribute stay an LDSSecurityObject's, typed id-data).
+    #[serde(default)]
+    pub econtent_type: Option<String>,
 }
 
 /// `[ca]`: the Chip Authentication key published in DG14 (and EF.CardSecurity).
@@ -228,6 +235,10 @@ pub struct CaToml {
     /// takes the protocol from the key, with 3DES (CA version 1).
     #[serde(default)]
     pub info: Option<bool>,
+    /// The ChipAuthenticationInfo's version: 1 (default) or 2 (Chip Authentication v2,
+    /// run after PACE and Terminal Authentication v2: EAC version 2).
+    #[serde(default)]
+    pub version: Option<u32>,
 }
 
 /// `[dg2]`: a face image to wrap as DG2 (ISO/IEC 19794-5 in a CBEFF group).
@@ -723,6 +734,7 @@ struct Signer {
     signing_time: Option<OffsetDateTime>,
     card_security: Option<bool>,
     exclude: Vec<LdsFile>,
+    sod_econtent_type: crate::cms::Oid,
 }
 
 impl Signer {
@@ -773,6 +785,16 @@ impl Signer {
             .iter()
             .map(|n| parse_file("sign.exclude", n))
             .collect::<Result<Vec<_>, _>>()?;
+        let sod_econtent_type = match t.econtent_type.as_deref() {
+            None | Some("lds-security-object") => crate::cms::oid::ICAO_LDS_SECURITY_OBJECT,
+            Some("id-data") => crate::cms::oid::DATA,
+            Some(other) => {
+                return Err(invalid(
+                    "sign.econtent_type",
+                    format!("unknown eContentType {other:?} (lds-security-object, id-data)"),
+                ));
+            }
+        };
         Ok(Signer {
             cert,
             embed,
@@ -785,6 +807,7 @@ impl Signer {
             signing_time,
             card_security: t.card_security,
             exclude,
+            sod_econtent_type,
         })
     }
 
@@ -1042,6 +1065,10 @@ fn sorted_infos(infos: Vec<SecurityInfo>) -> SecurityInfos {
 fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     let (ecdh, spki) = ca_public_key(ca, sk)?;
     let cipher = cipher_by_name(ca.cipher.as_deref().unwrap_or("AES-128"))?;
+    let version = ca.version.unwrap_or(1);
+    if !matches!(version, 1 | 2) {
+        return Err(invalid("ca.version", format!("{version} is neither 1 nor 2")));
+    }
     let mut infos = vec![SecurityInfo::ChipAuthenticationPublicKey(
         ChipAuthenticationPublicKeyInfo::new(ecdh, spki, ca.key_id),
     )];
@@ -1050,7 +1077,7 @@ fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
             0,
             SecurityInfo::ChipAuthentication(ChipAuthenticationInfo::new(
                 CaProtocol { ecdh, cipher },
-                1,
+                version,
                 ca.key_id,
             )),
         );
@@ -1204,7 +1231,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             &hashes,
             lds_version.map(|v| (v, signer.unicode_version.as_str())),
         );
-        let cms = signer.sign(crate::cms::oid::ICAO_LDS_SECURITY_OBJECT, &so, &signer.embed)?;
+        let cms = signer.sign(signer.sod_econtent_type, &so, &signer.embed)?;
         profile.files.insert(LdsFile::Sod, tlv::encode(0x77, &cms));
     }
     let has_pace = !profile.pace.is_empty();
@@ -1813,6 +1840,7 @@ mod tests {
                 key_id: Some(7),
                 domain_parameters: Some(form.into()),
                 info: None,
+                version: None,
             };
             let (ecdh, spki) = ca_public_key(&ca, &sk).unwrap();
             assert!(ecdh);
@@ -1833,6 +1861,7 @@ mod tests {
             key_id: None,
             domain_parameters: None,
             info: None,
+            version: None,
         };
         let (ecdh, spki) = ca_public_key(&dh, &sk).unwrap();
         assert!(!ecdh);

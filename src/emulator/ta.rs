@@ -260,9 +260,9 @@ impl ChipTa {
     }
 
     /// EXTERNAL AUTHENTICATE: the terminal's signature over
-    /// `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD)`. `comp_pk_pcd` is the terminal's ephemeral CA
-    /// key as the chip knows it (from CA v1, or the v2 MSE:Set AT announcement when
-    /// `None`).
+    /// `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD)`. Comp(PK_PCD) is the v2 MSE:Set AT announcement
+    /// when there was one, else `comp_pk_pcd`, the terminal's ephemeral key as the
+    /// session knows it (CA v1, PACE-CAM).
     pub fn external_authenticate(
         &mut self,
         data: &[u8],
@@ -272,9 +272,11 @@ impl ChipTa {
         let (Some((terminal, chat)), Some(r)) = (self.terminal.clone(), self.challenge.take()) else {
             return Response::status(SW_CONDITIONS);
         };
-        let Some(comp) = comp_pk_pcd
-            .map(<[u8]>::to_vec)
-            .or_else(|| self.v2_comp_pk_pcd.clone())
+        // TA v2: the key MSE:Set AT announced (CA v2 follows); v1: the session's
+        let Some(comp) = self
+            .v2_comp_pk_pcd
+            .clone()
+            .or_else(|| comp_pk_pcd.map(<[u8]>::to_vec))
         else {
             return Response::status(SW_CONDITIONS);
         };

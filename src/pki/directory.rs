@@ -12,8 +12,10 @@
 //! # Model
 //!
 //! - An **origin** is one directory seen through one channel, with a collection:
-//!   (`"ldap://pkd.example:389/dc=download,dc=pkd,dc=icao,dc=int"`, `"dc=data"`) for an LDAP
-//!   mirror (by convention the collection is the container: `dc=data` or `dc=nc-data`),
+//!   (`"ldap:dc=download,dc=pkd,dc=icao,dc=int"`, `"001"`) for an LDAP mirror (`pkd sync`
+//!   names it by its base DN, so its replicas are one origin, and uses the collections
+//!   001/002/003, which count `pkdVersion` separately although 001 and 002 share
+//!   `dc=data`: [`super::sync`]),
 //!   (`"icaopkd"`, `"001"`) for the download files of collection 001. It keeps the
 //!   highest `pkdVersion` seen and, for files, the sequence number of the last complete
 //!   or delta file applied.

@@ -48,6 +48,11 @@ use super::pkd_tree::{rdn_pair, split_dn};
 pub const MAX_VALUE: usize = 16 * 1024 * 1024;
 /// Largest sum of values in one entry.
 pub const MAX_ENTRY: usize = 32 * 1024 * 1024;
+/// Entries (lists aside) from which a sync loads in bulk (certificate indexes dropped
+/// during the load and built again once), when they are also at least half as many as
+/// the store already holds from the directory (rebuilding the indexes of a big store
+/// for a small delta would cost more than it saves).
+pub const BULK_MIN_ENTRIES: usize = 1_000;
 /// Page size of paged searches (RFC 2696).
 pub const PAGE_SIZE: i32 = 500;
 
@@ -281,6 +286,9 @@ impl Collection {
     /// The collection of an entry, from its DN below `base`: `dc=nc-data` is 003,
     /// `o=ml` is 002, the rest of `dc=data` 001; `None` outside both.
     pub fn of_dn(dn: &str, base: &str) -> Option<Collection> {
+        if !super::pkd_tree::is_under(dn, base) {
+            return None;
+        }
         let rdns = split_dn(dn);
         let depth = split_dn(base).len();
         let below: Vec<(String, String)> = rdns
@@ -1150,8 +1158,19 @@ pub fn sync(
     entries.sort_by_key(|e| {
         Collection::of_dn(&e.dn, &url.base).map(|c| Collection::ALL.iter().position(|x| *x == c))
     });
-    for e in entries {
+    let lists = entries
+        .iter()
+        .filter(|e| Collection::of_dn(&e.dn, &url.base) == Some(Collection::Ml002))
+        .count();
+    let batch = entries.len() - lists;
+    let bulk = batch >= BULK_MIN_ENTRIES && batch >= known.entries.len() / 2;
+    for (i, e) in entries.into_iter().enumerate() {
         progress.inc(1);
+        // after the lists (their verification looks certificates up), a large batch
+        // loads with the certificate indexes built once at the end, as `pkd import` does
+        if bulk && i == lists {
+            w.begin_bulk_load()?;
+        }
         let Some(o) = Collection::of_dn(&e.dn, &url.base).and_then(|c| origins.get(&c).copied()) else {
             continue;
         };
@@ -1189,6 +1208,7 @@ pub fn sync(
             Err(e) => return Err(dir_err(e)),
         }
     }
+    w.end_bulk_load()?;
     // entries gone from the directory lose this source
     for o in origins.values() {
         for k in session.known_entries(*o).map_err(dir_err)? {
@@ -1266,6 +1286,10 @@ mod tests {
         assert_eq!(of("cn=x+sn=1,o=ml,c=UT,dc=data"), Some(Collection::Ml002));
         assert_eq!(of("cn=x+sn=1,o=dsc,c=XB,dc=nc-data"), Some(Collection::Nc003));
         assert_eq!(of("cn=x,dc=registry"), None);
+        assert_eq!(
+            Collection::of_dn("cn=x,o=dsc,c=UT,dc=data,dc=elsewhere", base),
+            None
+        );
         assert_eq!(normalize_dn("CN=A+sn=1 , O=dsc"), normalize_dn("cn=a+sn=1,o=DSC"));
     }
 }

@@ -1,9 +1,14 @@
-//! Extended Access Control inside a reading session (BSI TR-03110-1 §3.2–3.5, EAC
-//! version 1; Doc 9303 Part 11 §7): after the groups every reader may read, Chip
-//! Authentication v1 (skipped after PACE-CAM, which authenticated the chip already),
-//! then EF.CVCA names the chip's trust points, the chain below one of them is chosen
-//! from the credentials, Terminal Authentication runs ([`crate::access::ta`]), and DG3
-//! and DG4 are read as far as the chain's authorization grants.
+//! Extended Access Control inside a reading session (BSI TR-03110-1 §3.2–3.5; Doc 9303
+//! Part 11 §7): after the groups every reader may read, Chip Authentication v1 (skipped
+//! after PACE-CAM, which authenticated the chip already), then EF.CVCA names the chip's
+//! trust points, the chain below one of them is chosen from the credentials, Terminal
+//! Authentication runs ([`crate::access::ta`]), and DG3 and DG4 are read as far as the
+//! chain's authorization grants.
+//!
+//! EAC version 2, for a chip read with PACE that publishes Chip Authentication version 2
+//! only: the terminal's ephemeral key is made first, TA v2 announces Comp() of it
+//! (MSE:Set AT tag 91) and signs over it, then CA v2 ([`crate::access::ca::v2`]) runs
+//! with it and re-keys the channel before DG3/DG4 are read.
 //!
 //! The reader records what happened ([`TaRecord`]); whether it matters for the verdict
 //! is decided by `verify`.
@@ -162,12 +167,27 @@ impl<T: Transport> Session<'_, T> {
             rec.reason = Some("no terminal credentials".into());
             return Ok(rec);
         };
-        let comp_pk_pcd = match self.eac_chip_authentication()? {
-            Ok(c) => c,
+        // EAC v2 (PACE → TA v2 → CA v2) for a chip that offers CA version 2 only; else
+        // v1 (CA v1 or PACE-CAM, then TA)
+        let v2 = match self.eac_v2_setup() {
+            Ok(v) => v,
             Err(reason) => {
                 rec.reason = Some(reason);
                 return Ok(rec);
             }
+        };
+        let comp_pk_pcd = match &v2 {
+            Some((_, eph)) => {
+                rec.version = 2;
+                eph.comp.clone()
+            }
+            None => match self.eac_chip_authentication()? {
+                Ok(c) => c,
+                Err(reason) => {
+                    rec.reason = Some(reason);
+                    return Ok(rec);
+                }
+            },
         };
         let Some(id_picc) = self.id_picc() else {
             rec.reason = Some("ID_PICC is unknown (neither a BAC document number nor a PACE key)".into());
@@ -240,7 +260,7 @@ impl<T: Transport> Session<'_, T> {
             chain: &certs,
             id_picc: &id_picc,
             comp_pk_pcd: &comp_pk_pcd,
-            v2: false,
+            v2: v2.is_some(),
         };
         if let Some(t) = &self.trace {
             t.set_context("Terminal Authentication");
@@ -251,7 +271,33 @@ impl<T: Transport> Session<'_, T> {
             });
         };
         match ta::authenticate(ch, &input, signer.as_ref()) {
-            Ok(_) => rec.outcome = TA_AUTHENTICATED.into(),
+            Ok(_) => match &v2 {
+                None => rec.outcome = TA_AUTHENTICATED.into(),
+                Some((infos, eph)) => {
+                    if let Some(t) = &self.trace {
+                        t.set_context("Chip Authentication");
+                    }
+                    let result = ca::v2::choose_v2(infos, None)
+                        .and_then(|c| ca::v2::run_v2(ch, &c, eph, &ca::CaConfig::default()))
+                        .and_then(|mut ev| {
+                            ca::prove(ch)?;
+                            ev.proven = true;
+                            Ok(ev)
+                        });
+                    match result {
+                        Ok(ev) => {
+                            rec.outcome = TA_AUTHENTICATED.into();
+                            self.ca_v1 = Some(Ok(ev));
+                        }
+                        Err(ca::CaError::Apdu(a)) if recoverable(&a) => return Err(ReadError::Apdu(a)),
+                        Err(e) => {
+                            rec.reason = Some(format!("Chip Authentication v2 after TA failed: {e}"));
+                            self.ca_v1 = Some(Err(e));
+                            self.dead = true;
+                        }
+                    }
+                }
+            },
             Err(TaError::Refused { step, sw, .. }) => {
                 rec.outcome = "refused".into();
                 rec.step = Some(step.into());
@@ -285,6 +331,31 @@ impl<T: Transport> Session<'_, T> {
             }
         }
         Ok(rec)
+    }
+
+    /// EAC version 2 applies after PACE (not PACE-CAM) to a chip that publishes Chip
+    /// Authentication version 2 and no version 1: the SecurityInfos and the terminal's
+    /// ephemeral key, made now so TA v2 can announce it. `Ok(None)`: version 1.
+    fn eac_v2_setup(&mut self) -> Result<Option<(SecurityInfos, ca::v2::Ephemeral)>, String> {
+        let pace = self.record.as_ref().is_some_and(|r| r.protocol == "PACE");
+        if !pace || self.cam.is_some() {
+            return Ok(None);
+        }
+        let Some(infos) = ca_key_source(&self.files) else {
+            return Ok(None);
+        };
+        let v1 = ca::select::choose(&infos, None).is_ok();
+        let Ok(candidate) = ca::v2::choose_v2(&infos, None) else {
+            return Ok(None);
+        };
+        if v1 {
+            return Ok(None);
+        }
+        let key = candidate
+            .key()
+            .map_err(|e| format!("Chip Authentication v2 key: {e}"))?;
+        let eph = ca::v2::ephemeral(&key, &mut *self.rng).map_err(|e| format!("ephemeral key: {e}"))?;
+        Ok(Some((infos.clone(), eph)))
     }
 
     /// Chip Authentication for EAC: `Ok(Ok(Comp(PK_PCD)))` when the chip proved its

@@ -257,7 +257,10 @@ fn ca_outcome(r: Result<ca::CaEvidence, ca::CaError>) -> ChipOutcome {
         },
         Err(e) => {
             use ca::CaError as E;
-            let status = if matches!(e, E::NotProven(_) | E::Status { .. } | E::BadResponse { .. }) {
+            let status = if matches!(
+                e,
+                E::NotProven(_) | E::BadToken | E::Status { .. } | E::BadResponse { .. }
+            ) {
                 Status::Fail
             } else {
                 Status::Indeterminate

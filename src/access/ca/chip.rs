@@ -82,13 +82,17 @@ impl ChipCa {
         apdus::is_ca_mse(cmd) || (cmd.ins == INS_GENERAL_AUTHENTICATE && self.pending())
     }
 
-    /// The version-1 pairing a keyId (or its absence) and the protocol OID of MSE:Set AT
-    /// address; for MSE:Set KAT (no OID) a 3DES pairing is preferred.
+    /// The pairing a keyId (or its absence) and the protocol OID of MSE:Set AT address
+    /// (version 1, or version 2 when the chip publishes that); for MSE:Set KAT (no OID,
+    /// version 1 only) a 3DES pairing is preferred.
     fn candidate(&self, key_id: Option<u64>, protocol: Option<&Oid>) -> Option<CaCandidate<'_>> {
         let all: Vec<CaCandidate<'_>> = select::candidates(&self.infos)
             .ok()?
             .into_iter()
-            .filter(|c| c.is_version1() && key_id.is_none_or(|k| c.key_id == Some(k)))
+            .filter(|c| {
+                (c.is_version1() || (protocol.is_some() && c.version == Some(2)))
+                    && key_id.is_none_or(|k| c.key_id == Some(k))
+            })
             .filter(|c| protocol.is_none_or(|p| c.protocol.oid() == *p))
             .collect();
         let tdes = all.iter().position(|c| c.protocol.cipher == CipherSuite::Tdes);
@@ -96,8 +100,24 @@ impl ChipCa {
         all.into_iter().nth(pick)
     }
 
-    /// Process MSE:Set KAT, MSE:Set AT or GENERAL AUTHENTICATE.
+    /// Process MSE:Set KAT, MSE:Set AT or GENERAL AUTHENTICATE, with the OS random
+    /// generator for a version-2 nonce.
+    /// Version 2 is refused here (it needs Terminal Authentication v2 first, see
+    /// [`ChipCa::process_with`]).
     pub fn process(&mut self, cmd: &Command) -> CaChipReply {
+        self.process_with(cmd, &mut crate::rng::OsRandom, None)
+    }
+
+    /// [`ChipCa::process`] for a chip that also did Terminal Authentication: `ta_v2_comp`
+    /// is Comp(PK_PCD) announced by a successful TA v2 — version 2 runs only with it and
+    /// only for the key it announced (6985 / 6A80 otherwise; TR-03110-1 §3.4.1) — and
+    /// the version-2 nonce comes from `rng`.
+    pub fn process_with(
+        &mut self,
+        cmd: &Command,
+        rng: &mut dyn crate::rng::RandomSource,
+        ta_v2_comp: Option<&[u8]>,
+    ) -> CaChipReply {
         match (cmd.ins, cmd.p2) {
             (INS_MSE, apdus::P2_KAT) if cmd.p1 == apdus::P1_CA => {
                 self.selected = None;
@@ -147,10 +167,66 @@ impl ChipCa {
                 };
                 let protocol = c.protocol;
                 let public_key = c.public_key.clone();
+                if c.version == Some(2) {
+                    let Some(announced) = ta_v2_comp else {
+                        return CaChipReply::sw(StatusWord::CONDITIONS_NOT_SATISFIED);
+                    };
+                    let kind = if protocol.ecdh {
+                        crate::access::ta::KeyKind::Ec
+                    } else {
+                        crate::access::ta::KeyKind::Dh
+                    };
+                    if crate::access::ta::comp(kind, &pk).ok().as_deref() != Some(announced) {
+                        return CaChipReply::sw(StatusWord::WRONG_DATA);
+                    }
+                    return self.agree_v2(protocol, &public_key, &pk, rng);
+                }
                 let answer = Response::new(dynamic_auth_data(&[]), StatusWord::OK);
                 self.agree(protocol, &public_key, &pk, answer)
             }
             _ => CaChipReply::sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+
+    /// Version 2: a nonce, keys from `K ‖ r_PICC`, and the token over the terminal's
+    /// key (TR-03110-3 B.11.2; [`super::v2`]).
+    fn agree_v2(
+        &self,
+        protocol: CaProtocol,
+        public_key: &crate::lds::security_infos::ChipAuthenticationPublicKeyInfo,
+        terminal_key: &[u8],
+        rng: &mut dyn crate::rng::RandomSource,
+    ) -> CaChipReply {
+        let Ok(key) = select::chip_key(public_key) else {
+            return CaChipReply::sw(StatusWord::REF_DATA_NOT_USABLE);
+        };
+        let params = &key.params;
+        let Ok(pk_pcd) = params.decode_public(terminal_key, "terminal ephemeral public key") else {
+            return CaChipReply::sw(StatusWord::WRONG_DATA);
+        };
+        let cipher = cipher_of(protocol.cipher);
+        let r_picc = rng.bytes(8);
+        let Some(keys) = params
+            .agree(&self.key, &pk_pcd)
+            .and_then(|k| params.shared_secret(&k))
+            .ok()
+            .and_then(|k| super::v2::session_keys(cipher, &k, &r_picc).ok())
+        else {
+            return CaChipReply::sw(StatusWord::WRONG_DATA);
+        };
+        let oid = protocol.oid();
+        let Ok(t_picc) = super::v2::token_picc(cipher, &keys, &oid, params.public_key_tag(), terminal_key)
+        else {
+            return CaChipReply::sw(StatusWord::UNKNOWN);
+        };
+        let answer = Response::new(
+            dynamic_auth_data(&[(super::v2::TAG_NONCE, &r_picc), (super::v2::TAG_TOKEN, &t_picc)]),
+            StatusWord::OK,
+        );
+        CaChipReply {
+            response: answer,
+            new_keys: Some(keys),
+            terminal_key: Some((terminal_key.to_vec(), params.ec().is_some())),
         }
     }
 

@@ -64,6 +64,10 @@ pub enum CaError {
     /// the chip does not hold the chip authentication private key.
     #[error("the chip did not prove chip authentication: its answer under the new session keys failed")]
     NotProven(#[source] SmError),
+    /// Chip Authentication v2: the chip's authentication token does not verify over the
+    /// terminal's key: the chip does not hold the chip authentication private key.
+    #[error("the chip's Chip Authentication v2 token does not verify: it does not hold its key")]
+    BadToken,
     /// Session keys could not be built.
     #[error("chip authentication session keys")]
     Keys(#[source] SmError),
@@ -95,7 +99,7 @@ impl CaError {
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            CaError::NotProven(_) => Some(
+            CaError::NotProven(_) | CaError::BadToken => Some(
                 "the chip could not prove it holds the chip authentication private key: treat the \
                  document as suspect (a cloned chip cannot answer Chip Authentication)",
             ),

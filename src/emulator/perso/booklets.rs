@@ -938,6 +938,7 @@ fn forged(
         key_id: None,
         domain_parameters: None,
         info: None,
+        version: None,
     };
     let pace = [PaceEntry {
         mapping: "ECDH-GM".into(),
@@ -1567,6 +1568,14 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
         "ref1.toml",
         "",
         &quirks("sfi_refused = \"6A86\"\n"),
+    );
+    q(
+        "cn-sod-id-data",
+        "gmrtd's SOD tests and PR #425 (document/sod.go accepts id-data); JMRTD likewise",
+        "Chinese passport: EF.SOD's eContentType (and the signed content-type attribute) is id-data 1.2.840.113549.1.7.1 instead of id-icao-mrtd-security-ldsSecurityObject 2.23.136.1.1.1; the content is an LDSSecurityObject and the DSC's signature covers it and its type",
+        "ref1.toml",
+        "",
+        "[sign]\necontent_type = \"id-data\"\n",
     );
     Ok(v)
 }

@@ -299,6 +299,12 @@ pub(super) fn entries() -> Vec<super::Entry> {
         valid().with_eac("../eac/rollover", "../eac/keys/ut-is-2.key.pem"),
     );
     d(
+        "eac-v2.toml",
+        "genuine EAC version 2 booklet: DG14 publishes Chip Authentication version 2 only, so the reader runs PACE, then Terminal Authentication v2 announcing its ephemeral key, then Chip Authentication v2 (nonce and token) with that key, then reads DG3/DG4",
+        "[ca]\nversion = 2\n",
+        valid().with_eac(UT.0, UT.1),
+    );
+    d(
         "indeterminate-eac-terminal-expired.toml",
         "genuine EAC booklet, the terminal certificate expired before the chip's date: the chip refuses it (6300 to PSO:Verify Certificate), DG3/DG4 which EF.SOD lists stay unchecked",
         "",
