@@ -11,6 +11,7 @@
 pub mod conformance;
 pub mod live;
 pub mod pa;
+pub mod policy;
 pub mod report;
 
 use serde_json::json;
@@ -166,6 +167,7 @@ pub fn verify(input: &Input<'_>) -> Report {
         }),
         source: input.source.clone(),
         at: date_string(input.at),
+        policy: policy::PolicyOutcome::strict_default(),
     }
 }
 

@@ -108,7 +108,7 @@ fn check_fixture_set(dir: &Path) {
     let r = v("xb-dsc-valid", "XBB");
     assert_eq!(r.status, PathStatus::Valid);
     match &r.revocation {
-        Revocation::Indeterminate { reason } => assert!(reason.contains("expired"), "{reason}"),
+        Revocation::Indeterminate { reason, .. } => assert!(reason.contains("expired"), "{reason}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(r.check("revocation").unwrap().status, CheckStatus::Indeterminate);

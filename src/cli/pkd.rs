@@ -59,12 +59,18 @@ pub struct ImportArgs {
 pub enum KindArg {
     /// CSCA and link certificates.
     Csca,
+    /// Link certificates.
+    Link,
     /// Document signer certificates.
     Dsc,
+    /// Bar-code signer certificates (ICAO PKD o=bcsc, o=bcsc-nc; never validate an eMRTD).
+    Bcsc,
     /// CRLs.
     Crl,
     /// Master lists (and deviation lists).
     Ml,
+    /// Deviation lists.
+    Dl,
     /// EAC CVCA certificates (CV certificates).
     Cvca,
     /// EAC document verifier certificates.
@@ -258,7 +264,10 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let (kind, cv_role) = match a.kind {
         None => (None, None),
         Some(KindArg::Csca) => (Some(ListKind::Csca), None),
+        Some(KindArg::Link) => (Some(ListKind::Link), None),
         Some(KindArg::Dsc) => (Some(ListKind::Dsc), None),
+        Some(KindArg::Bcsc) => (Some(ListKind::Bcsc), None),
+        Some(KindArg::Dl) => (Some(ListKind::Dl), None),
         Some(KindArg::Crl) => (Some(ListKind::Crl), None),
         Some(KindArg::Ml) => (Some(ListKind::Ml), None),
         Some(KindArg::Cvca) => (None, Some("cvca")),
@@ -318,7 +327,7 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         match e.kind {
             "certificate" => writeln!(
                 out,
-                "{fp}  {:<9} {country}  {}  {} .. {}  {}{}{}",
+                "{fp}  {:<9} {country}  {}  {} .. {}  {}{}{}{}",
                 t(e.role.as_deref().unwrap_or("")),
                 t(&e.subject),
                 date(e.not_before.as_deref()),
@@ -326,7 +335,15 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
                 t(e.key.as_deref().unwrap_or("")),
                 trust_label(e),
                 if e.non_conformant {
-                    "  [non-conformant]"
+                    format!(
+                        "  [non-conformant: {}]",
+                        t(e.conformance_code.as_deref().unwrap_or("no code"))
+                    )
+                } else {
+                    String::new()
+                },
+                if e.withdrawn {
+                    "  [withdrawn: no source left]"
                 } else {
                     ""
                 },
@@ -401,19 +418,29 @@ fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let mut out = output::stdout();
     writeln!(
         out,
-        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
-        "country", "cscas", "links", "dscs", "crls", "crl next", "newest ML", "untrusted", "ML unanchored"
+        "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<6} {:<12} {:>9} {:>12}",
+        "country",
+        "cscas",
+        "links",
+        "dscs",
+        "crls",
+        "crl next",
+        "stale",
+        "newest ML",
+        "untrusted",
+        "ML unanchored"
     )?;
     for s in &stats {
         writeln!(
             out,
-            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<12} {:>9} {:>12}",
+            "{:<7} {:>6} {:>6} {:>7} {:>5}  {:<12} {:<6} {:<12} {:>9} {:>12}",
             t(&s.country),
             s.cscas,
             s.links,
             s.dscs,
             s.crls,
             t(date(s.crl_next_update.as_deref())),
+            if s.crl_stale { "STALE" } else { "" },
             t(date(s.newest_master_list.as_deref())),
             s.untrusted_cas,
             format!("{}/{}", s.master_lists_unanchored, s.master_lists)

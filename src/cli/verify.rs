@@ -17,6 +17,7 @@ use crate::reader::Dump;
 use crate::rng::OsRandom;
 use crate::transport::trace::{Recorder, TraceLog};
 use crate::verify::live::LiveOptions;
+use crate::verify::policy::{self, Policy};
 use crate::verify::{self, Input, Report, Status, Verdict};
 
 /// Output format.
@@ -64,6 +65,10 @@ pub struct VerifyArgs {
     /// Also write a self-contained HTML report (face image, verdict, checks).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Verification policy (TOML: `crl = "strict"|"advisory"`; strict by default). The
+    /// report names the policy that decided.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Output format (`--json` is the same as `--format json`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -113,11 +118,15 @@ fn exit_of(v: Verdict) -> Exit {
 pub fn run(args: &VerifyArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let at = parse_at(args.at.as_deref())?;
     let format = if global.json { Format::Json } else { args.format };
+    let policy = match &args.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
     if !args.dump.is_empty() {
-        return run_dumps(args, global, at, format);
+        return run_dumps(args, global, at, format, &policy);
     }
     let store = open_store(global)?;
-    let report = verify_live(args, global, at, store.as_ref())?;
+    let report = verify_live(args, global, at, store.as_ref(), &policy)?;
     emit(&report, args, global, format, None)?;
     Ok(Outcome::with(exit_of(report.verdict)))
 }
@@ -156,6 +165,7 @@ fn run_dumps(
     global: &GlobalOpts,
     at: OffsetDateTime,
     format: Format,
+    policy: &Policy,
 ) -> anyhow::Result<Outcome> {
     let store_path = store::default_path(global.store.as_deref())?;
     let have_store = store_path.exists();
@@ -208,7 +218,7 @@ fn run_dumps(
                             } else {
                                 None
                             };
-                            let report = verify::verify(&Input {
+                            let mut report = verify::verify(&Input {
                                 dump: &dump,
                                 store: store.as_ref(),
                                 at,
@@ -219,6 +229,7 @@ fn run_dumps(
                                 bac_requested: args.access.access == AccessArg::Bac,
                                 source: format!("dump {}", dir.display()),
                             });
+                            policy::apply(policy, &mut report);
                             (report, dump)
                         });
                     if let Ok(mut v) = results.lock() {
@@ -275,6 +286,7 @@ fn verify_live(
     global: &GlobalOpts,
     at: OffsetDateTime,
     store: Option<&TrustStore>,
+    policy: &Policy,
 ) -> anyhow::Result<Report> {
     let mut options = read_options(&args.access, &args.tuning, None, false)?;
     options.eac = args.eac.credentials(global, store)?;
@@ -312,7 +324,8 @@ fn verify_live(
     if let (Some(path), Some(log)) = (&global.trace, &trace) {
         super::read::write_trace(log, path, global.trace_plain)?;
     }
-    let verified = result.map_err(|failure| anyhow::Error::new(failure.error))?;
+    let mut verified = result.map_err(|failure| anyhow::Error::new(failure.error))?;
+    policy::apply(policy, &mut verified.report);
     if let (Some(path), Some(dump)) = (&args.html, &verified.dump) {
         crate::reader::dump::write_private_file(path, html(&verified.report, dump).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -379,6 +392,10 @@ pub fn text(r: &Report, color: bool) -> String {
         t(&r.source),
         t(&r.at)
     ));
+    s.push_str(&format!("  policy:   {}\n", t(&r.policy.describe())));
+    for w in &r.policy.warnings {
+        s.push_str(&format!("  {}: {}\n", paint("warning", "33", color), t(w)));
+    }
     for c in &r.checks {
         let mark = match c.status {
             Status::Pass => paint(status_mark(c.status), "32", color),
@@ -421,9 +438,17 @@ pub fn junit(reports: &[&Report]) -> String {
             r.checks.len()
         ));
         s.push_str(&format!(
-            "    <properties><property name=\"verdict\" value=\"{}\"/></properties>\n",
-            r.verdict.name()
+            "    <properties><property name=\"verdict\" value=\"{}\"/><property name=\"policy\" value=\"{}\"/>",
+            r.verdict.name(),
+            xml(&r.policy.describe())
         ));
+        for w in &r.policy.warnings {
+            s.push_str(&format!(
+                "<property name=\"policy_warning\" value=\"{}\"/>",
+                xml(w)
+            ));
+        }
+        s.push_str("</properties>\n");
         for c in &r.checks {
             s.push_str(&format!(
                 "    <testcase classname=\"emrtd.verify\" name=\"{}\">",
@@ -514,7 +539,7 @@ tr.fail td{{color:#b3261e;font-weight:bold}} tr.indeterminate td{{color:#8a6d00}
 .bio{{display:flex;flex-wrap:wrap;gap:1em;margin-top:1.5em}} .bio img{{max-width:160px}} figure{{margin:0}}\
 </style></head><body>\n<div class=\"top\">{img}<div><div class=\"verdict {cls}\">{word}</div>\
 <p><b>{}</b><br>{} no. {} issued by {}<br>born {} · expires {} · sex {} · nationality {}</p>\
-<p>{}<br>checked for {}</p>{}</div></div>\n<table>\n{rows}</table>\n{bio}</body></html>\n",
+<p>{}<br>checked for {}</p>{}<p class=\"policy\">policy: {}</p>{}</div></div>\n<table>\n{rows}</table>\n{bio}</body></html>\n",
         opt(&d.names),
         opt(&d.code),
         opt(&d.number),
@@ -530,6 +555,12 @@ tr.fail td{{color:#b3261e;font-weight:bold}} tr.indeterminate td{{color:#8a6d00}
         } else {
             format!("<p>because: {}</p>", xml(&r.because.join(", ")))
         },
+        xml(&r.policy.describe()),
+        r.policy
+            .warnings
+            .iter()
+            .map(|w| format!("<p class=\"warning\">warning: {}</p>", xml(w)))
+            .collect::<String>(),
     )
 }
 

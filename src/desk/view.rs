@@ -451,6 +451,7 @@ mod tests {
             timing: serde_json::Value::Null,
             source: String::new(),
             at: String::new(),
+            policy: Default::default(),
         };
         let r = ResultView::new(&report, None, "MRZ (TD3)", 5, 7);
         let ids: Vec<&str> = r.checks.iter().map(|c| c.id.as_str()).collect();
@@ -478,6 +479,7 @@ mod tests {
             timing: serde_json::Value::Null,
             source: String::new(),
             at: String::new(),
+            policy: Default::default(),
         };
         let eac = |checks| ResultView::new(&report(checks), None, "MRZ", 1, 1).eac;
         let both = eac(vec![
@@ -528,6 +530,7 @@ mod tests {
             timing: serde_json::Value::Null,
             source: String::new(),
             at: String::new(),
+            policy: Default::default(),
         };
         assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "ok");
         // the hash matches a SOD whose signer is unknown: nothing says the photo is genuine

@@ -772,6 +772,57 @@ pub fn is_sourced(conn: &rusqlite::Connection, obj: ObjectRef) -> Result<bool, S
     Ok(false)
 }
 
+/// Where an object (SHA-256 hex) comes from, for `pkd list`: the files that hold it
+/// (`file PATH`, `file PATH (master list ABCD…)`) and the directory entries that carry
+/// it (`ORIGIN COLLECTION: DN`).
+pub fn sources_of(conn: &rusqlite::Connection, sha256_hex: &str) -> Result<Vec<String>, StoreError> {
+    let Ok(sha) = hex::decode(sha256_hex) else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT s.path, NULL FROM certificates c JOIN sources s ON s.id = c.source_id
+           WHERE c.sha256 = ?1 AND s.kind <> 'directory'
+         UNION ALL
+         SELECT s.path, p.master_list_sha256 FROM provenance p JOIN sources s ON s.id = p.source_id
+           WHERE p.object_sha256 = ?1 AND (s.kind <> 'directory' OR p.master_list_sha256 IS NOT NULL)",
+    )?;
+    let rows = st.query_map(params![sha], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+    })?;
+    for r in rows {
+        let (path, ml) = r?;
+        push(match ml {
+            Some(m) => {
+                let h = hex::encode(m);
+                format!("file {path} (master list {}…)", h.get(..16).unwrap_or(&h))
+            }
+            None => format!("file {path}"),
+        });
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT o.origin, o.collection, e.dn FROM dir_entry_objects x JOIN dir_entries e ON e.id = x.entry_id
+           JOIN dir_origins o ON o.id = e.origin_id WHERE x.object_sha256 = ?1 ORDER BY 1, 2, 3",
+    )?;
+    let rows = st.query_map(params![sha], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for r in rows {
+        let (o, c, dn) = r?;
+        push(format!("{o} {c}: {dn}"));
+    }
+    Ok(out)
+}
+
 /// After a `pkd import` of a file that is not a PKD download file (`source_id`): every
 /// withdrawn object it holds is sourced again. True when a CA certificate or a master
 /// list came back (then derived trust must be earned again).
@@ -1236,7 +1287,7 @@ mod tests {
         assert_eq!(sum.withdrawn.len(), 2);
         w.commit().unwrap();
         match path::check_revocation(&store, &dsc, AT).unwrap() {
-            Revocation::Indeterminate { reason } => assert!(reason.contains("no CRL"), "{reason}"),
+            Revocation::Indeterminate { reason, .. } => assert!(reason.contains("no CRL"), "{reason}"),
             other => panic!("{other:?}"),
         }
         assert!(

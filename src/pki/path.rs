@@ -146,7 +146,44 @@ pub enum Revocation {
     Indeterminate {
         /// Why.
         reason: String,
+        /// The CRL is missing or stale (`None`: revocation was not reached at all, e.g.
+        /// no certification path). Only this may be relaxed by a verification policy
+        /// (`crl = "advisory"`, docs/verify.md).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unavailable: Option<CrlUnavailable>,
     },
+}
+
+/// Why no current CRL could vouch for a DSC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CrlUnavailable {
+    /// `missing` (no verified CRL of the issuer) or `stale` (the newest one is past its
+    /// nextUpdate, has none, or was issued after the validation time).
+    pub kind: &'static str,
+    /// The CRL concerned (stale ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crl: Option<String>,
+    /// Its issuer.
+    pub issuer: String,
+    /// Since when it is stale (its nextUpdate).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_time")]
+    pub since: Option<OffsetDateTime>,
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => super::ser_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// The ICAO PKD's conformance record of a DSC (collection 003, `dc=nc-data`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NonConformance {
+    /// `pkdConformanceCode`.
+    pub code: Option<String>,
+    /// `pkdConformanceText`.
+    pub text: Option<String>,
 }
 
 /// The outcome of [`validate_dsc`].
@@ -168,6 +205,10 @@ pub struct PathResult {
     pub findings: Vec<Finding>,
     /// Revocation status.
     pub revocation: Revocation,
+    /// The DSC comes from the ICAO PKD's non-conformant collection: its conformance
+    /// code and text (never hidden: also a `dsc.non_conformant` finding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_conformant: Option<NonConformance>,
 }
 
 impl PathResult {
@@ -324,7 +365,9 @@ pub fn validate_dsc(
         findings: Vec::new(),
         revocation: Revocation::Indeterminate {
             reason: "not checked".into(),
+            unavailable: None,
         },
+        non_conformant: None,
     };
     let dsc = match Certificate::from_der(dsc_der) {
         Ok(c) => c,
@@ -336,6 +379,34 @@ pub fn validate_dsc(
         }
     };
     r.dsc = Some(CertRef::of(&dsc, Some(Role::Dsc)));
+    // what the store knows of this very certificate (a PKD entry's collection)
+    if let Some((role, non_conformant, code, text)) = stored_record(store, &dsc.sha256)? {
+        if role == Role::Bcsc {
+            let msg = format!(
+                "{} is a bar-code signer certificate (ICAO PKD o=bcsc): it signs visible digital seals and never an eMRTD",
+                dsc.subject.display()
+            );
+            r.find("dsc.barcode_signer", Severity::Failure, msg.clone(), Some(&dsc));
+            r.status = PathStatus::Invalid;
+            r.push("chain", CheckStatus::Fail, msg.clone());
+            r.reason = Some(msg);
+            skip_rest(&mut r);
+            return Ok(r);
+        }
+        if non_conformant {
+            r.find(
+                "dsc.non_conformant",
+                Severity::Warning,
+                format!(
+                    "the DSC comes from the ICAO PKD's non-conformant collection (dc=nc-data): {}{}",
+                    code.as_deref().unwrap_or("no conformance code"),
+                    text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+                ),
+                Some(&dsc),
+            );
+            r.non_conformant = Some(NonConformance { code, text });
+        }
+    }
     dsc_profile(&mut r, &dsc);
 
     // 1. the chain
@@ -600,7 +671,7 @@ pub fn validate_dsc(
                 reason.map(|x| format!(" ({x})")).unwrap_or_default()
             ),
         ),
-        Revocation::Indeterminate { reason } => (CheckStatus::Indeterminate, reason.clone()),
+        Revocation::Indeterminate { reason, .. } => (CheckStatus::Indeterminate, reason.clone()),
     };
     r.push("revocation", st, detail);
 
@@ -699,12 +770,39 @@ fn rfc5280(
     Ok(())
 }
 
+/// The store's row of a certificate (withdrawn ones included: a bar-code signer stays
+/// one): role, non-conformant, conformance code and text.
+type StoredRecord = (Role, bool, Option<String>, Option<String>);
+
+fn stored_record(store: &TrustStore, sha256: &[u8; 32]) -> Result<Option<StoredRecord>, PathError> {
+    use rusqlite::OptionalExtension;
+    let row = store
+        .connection()
+        .prepare_cached(
+            "SELECT role, non_conformant, conformance_code, conformance_text FROM certificates WHERE sha256 = ?1",
+        )
+        .and_then(|mut st| {
+            st.query_row([sha256.as_slice()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(StoreError::from)?;
+    Ok(row.map(|(role, nc, code, text)| (Role::parse(&role), nc, code, text)))
+}
+
 fn skip_rest(r: &mut PathResult) {
     for id in ["dsc_validity", "csca_validity", "country", "key_usage"] {
         r.push(id, CheckStatus::Skip, "no certification path".into());
     }
     r.revocation = Revocation::Indeterminate {
         reason: "no certification path".into(),
+        unavailable: None,
     };
     r.push("revocation", CheckStatus::Skip, "no certification path".into());
 }
@@ -906,9 +1004,15 @@ pub fn check_revocation(
     if crls.is_empty() {
         return Ok(Revocation::Indeterminate {
             reason: format!(
-                "no CRL for {} in the trust store that verified under a trusted CSCA",
+                "no CRL for {} in the trust store that verified under a trusted CSCA (missing)",
                 dsc.issuer.display()
             ),
+            unavailable: Some(CrlUnavailable {
+                kind: "missing",
+                crl: None,
+                issuer: dsc.issuer.display(),
+                since: None,
+            }),
         });
     }
     let verified: Vec<&Crl> = crls.iter().collect();
@@ -936,13 +1040,25 @@ pub fn check_revocation(
         });
     }
     let newest = verified.iter().max_by_key(|c| c.this_update);
-    let reason = match newest.and_then(|c| c.next_update) {
+    let issuer = dsc.issuer.display();
+    let fp = newest.map(|c| c.fingerprint());
+    let short = fp.as_deref().map(|f| f.get(..16).unwrap_or(f)).unwrap_or("");
+    let next = newest.and_then(|c| c.next_update);
+    let reason = match next {
         Some(n) if n < at => format!(
-            "the newest CRL expired on {} (nextUpdate); revocation cannot be checked",
+            "the newest CRL of {issuer} ({short}…) expired: stale since {} (its nextUpdate); revocation cannot be checked",
             super::format_time(n)
         ),
-        Some(_) => "no CRL issued before the validation time".to_owned(),
-        None => "the CRL has no nextUpdate".to_owned(),
+        Some(_) => format!("no CRL of {issuer} issued before the validation time (stale)"),
+        None => format!("the CRL of {issuer} ({short}…) has no nextUpdate (stale)"),
     };
-    Ok(Revocation::Indeterminate { reason })
+    Ok(Revocation::Indeterminate {
+        reason,
+        unavailable: Some(CrlUnavailable {
+            kind: "stale",
+            crl: fp,
+            issuer,
+            since: next.filter(|n| *n < at),
+        }),
+    })
 }

@@ -1018,15 +1018,18 @@ impl TrustStore {
         let country = country.map(str::to_ascii_uppercase);
         let want = |k: ListKind| kind.is_none_or(|x| x == k);
         let cert_roles: Vec<&str> = match kind {
-            None => vec!["csca", "link", "dsc", "ml_signer", "dl_signer", "other"],
+            None => vec!["csca", "link", "dsc", "ml_signer", "dl_signer", "bcsc", "other"],
             Some(ListKind::Csca) => vec!["csca", "link"],
+            Some(ListKind::Link) => vec!["link"],
             Some(ListKind::Dsc) => vec!["dsc"],
+            Some(ListKind::Bcsc) => vec!["bcsc"],
             _ => vec![],
         };
         if !cert_roles.is_empty() {
             let mut st = self.conn.prepare(
                 "SELECT sha256, role, trusted, country, subject, issuer, serial, not_before, not_after,
-                        key_type, curve, key_bits, explicit_params, non_conformant, trust, anchor_sha256
+                        key_type, curve, key_bits, explicit_params, non_conformant, trust, anchor_sha256,
+                        withdrawn, conformance_code, conformance_text
                  FROM certificates WHERE (?1 IS NULL OR country = ?1) ORDER BY country, role, not_before",
             )?;
             let rows = st.query_map(params![country], |r| {
@@ -1050,6 +1053,10 @@ impl TrustStore {
                     trust: r.get(14)?,
                     anchor: r.get::<_, Option<Vec<u8>>>(15)?.map(hex::encode),
                     anchored: None,
+                    withdrawn: r.get(16)?,
+                    conformance_code: r.get(17)?,
+                    conformance_text: r.get(18)?,
+                    ..ListEntry::default()
                 })
             })?;
             for r in rows {
@@ -1061,7 +1068,7 @@ impl TrustStore {
         }
         if want(ListKind::Crl) {
             let mut st = self.conn.prepare(
-                "SELECT sha256, country, issuer, this_update, next_update, entries, signature, non_conformant
+                "SELECT sha256, country, issuer, this_update, next_update, entries, signature, non_conformant, withdrawn
                  FROM crls WHERE (?1 IS NULL OR country = ?1) ORDER BY country, this_update",
             )?;
             let rows = st.query_map(params![country], |r| {
@@ -1075,6 +1082,7 @@ impl TrustStore {
                     count: Some(r.get(5)?),
                     signature: Some(r.get(6)?),
                     non_conformant: r.get(7)?,
+                    withdrawn: r.get(8)?,
                     ..ListEntry::default()
                 })
             })?;
@@ -1082,18 +1090,21 @@ impl TrustStore {
                 out.push(r?);
             }
         }
-        if want(ListKind::Ml) {
+        if want(ListKind::Ml) || want(ListKind::Dl) {
             for (table, kind_name, count_col) in [
                 ("master_lists", "master_list", "cert_count"),
                 ("deviation_lists", "deviation_list", "entry_count"),
             ] {
+                if kind == Some(ListKind::Dl) && table == "master_lists" {
+                    continue;
+                }
                 let anchor_cols = if table == "master_lists" {
                     "anchored, anchor_sha256"
                 } else {
                     "NULL, NULL"
                 };
                 let mut st = self.conn.prepare(&format!(
-                    "SELECT sha256, country, signer_subject, signing_time, {count_col}, signature, {anchor_cols}
+                    "SELECT sha256, country, signer_subject, signing_time, {count_col}, signature, {anchor_cols}, withdrawn
                      FROM {table} WHERE (?1 IS NULL OR country = ?1) ORDER BY country, signing_time"
                 ))?;
                 let rows = st.query_map(params![country], |r| {
@@ -1107,12 +1118,25 @@ impl TrustStore {
                         signature: Some(r.get(5)?),
                         anchored: r.get(6)?,
                         anchor: r.get::<_, Option<Vec<u8>>>(7)?.map(hex::encode),
+                        withdrawn: r.get(8)?,
                         ..ListEntry::default()
                     })
                 })?;
                 for r in rows {
                     out.push(r?);
                 }
+            }
+        }
+        for e in &mut out {
+            e.sha256 = e.fingerprint.clone();
+            e.sources = super::directory::sources_of(&self.conn, &e.fingerprint)?;
+            if e.trusted.is_none() {
+                // a list or CRL counts when anchored (master lists) or verified
+                let ok = match e.kind {
+                    "master_list" => e.anchored == Some(true),
+                    _ => e.signature.as_deref() == Some("valid"),
+                };
+                e.trusted = Some(ok && !e.withdrawn);
             }
         }
         Ok(out)
@@ -1142,24 +1166,36 @@ impl TrustStore {
                 Role::Csca => e.cscas += n,
                 Role::Link => e.links += n,
                 Role::Dsc => e.dscs += n,
+                Role::Bcsc => e.bcscs += n,
                 _ => e.other += n,
             }
         }
         let mut st = self
             .conn
-            .prepare("SELECT COALESCE(country, '??'), COUNT(*), MAX(next_update) FROM crls GROUP BY 1")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })?;
+            .prepare("SELECT COALESCE(country, '??'), COUNT(*) FROM crls GROUP BY 1")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for r in rows {
-            let (c, n, next) = r?;
+            let (c, n) = r?;
             let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
             e.crls = n;
-            e.crl_next_update = next.and_then(ts);
+        }
+        // per issuer the newest CRL that counts; per country the one that goes stale
+        // first (a CRL without nextUpdate is never current)
+        let mut st = self.conn.prepare(
+            "SELECT country, MIN(next) FROM (
+               SELECT COALESCE(country, '??') AS country, issuer_norm,
+                      MAX(COALESCE(next_update, -9223372036854775807)) AS next
+               FROM crls WHERE signature = 'valid' AND withdrawn = 0 GROUP BY 1, 2)
+             GROUP BY 1",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let now = now();
+        for r in rows {
+            let (c, next) = r?;
+            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
+            e.crl_next_update = ts(next);
+            e.crl_stale = next < now;
+            e.crl_stale_since = if e.crl_stale { ts(next) } else { None };
         }
         let mut st = self
             .conn
@@ -1321,6 +1357,12 @@ pub enum ListKind {
     Crl,
     /// Master and deviation lists.
     Ml,
+    /// Link certificates only.
+    Link,
+    /// Deviation lists only.
+    Dl,
+    /// Bar-code signer certificates (ICAO PKD `o=bcsc`, `o=bcsc-nc`).
+    Bcsc,
 }
 
 /// One line of `pkd list`.
@@ -1379,6 +1421,20 @@ pub struct ListEntry {
     /// Master lists: anchored?
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchored: Option<bool>,
+    /// SHA-256 hex (the same as `fingerprint`; the name CLI.md gives it).
+    pub sha256: String,
+    /// Where it comes from: files (`file PATH`) and directory entries
+    /// (`ORIGIN COLLECTION: DN`).
+    pub sources: Vec<String>,
+    /// It lost its last source and no longer counts for verification.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
+    /// pkdConformanceCode (non-conformant entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conformance_code: Option<String>,
+    /// pkdConformanceText.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conformance_text: Option<String>,
 }
 
 /// Per-country numbers for `pkd stats`.
@@ -1396,8 +1452,17 @@ pub struct CountryStats {
     pub other: i64,
     /// CRLs.
     pub crls: i64,
-    /// Latest nextUpdate among its CRLs.
+    /// nextUpdate of its CRLs that count (verified, not withdrawn): for each issuer its
+    /// newest CRL's, and of those the earliest (the one that goes stale first).
     pub crl_next_update: Option<String>,
+    /// No CRL that counts, or one whose nextUpdate has passed: revocation of this
+    /// country's DSCs cannot be checked now (verify: INDETERMINATE, or VALID with a
+    /// warning under `crl = "advisory"`).
+    pub crl_stale: bool,
+    /// Since when it is stale (that nextUpdate), when it has one.
+    pub crl_stale_since: Option<String>,
+    /// Bar-code signer certificates (ICAO PKD `o=bcsc`, `o=bcsc-nc`).
+    pub bcscs: i64,
     /// Newest master list (signing time).
     pub newest_master_list: Option<String>,
     /// CSCA and link certificates that validate nothing (not anchored).
@@ -1418,6 +1483,9 @@ impl CountryStats {
             other: 0,
             crls: 0,
             crl_next_update: None,
+            crl_stale: true,
+            crl_stale_since: None,
+            bcscs: 0,
             newest_master_list: None,
             untrusted_cas: 0,
             master_lists: 0,

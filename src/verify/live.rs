@@ -204,6 +204,7 @@ fn access_failure_report(error: &ReadError, source: &str, at: OffsetDateTime) ->
         timing: serde_json::Value::Null,
         source: source.to_string(),
         at: super::date_string(at),
+        policy: Default::default(),
     }
 }
 

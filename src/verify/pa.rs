@@ -183,6 +183,12 @@ fn map_status(s: CheckStatus) -> Status {
     }
 }
 
+/// Evidence key of a `pa.crl` (or `pa.card_security`) check that is indeterminate only
+/// because no current CRL vouches for the DSC: the CRL is missing or stale. Set only
+/// here, from the path's own revocation result; [`crate::verify::policy`] relaxes
+/// nothing else.
+pub const CRL_UNAVAILABLE: &str = "crl_unavailable";
+
 /// Turn a path result into the `pa.dsc_chain`, `pa.dsc_validity`, `pa.csca_validity`
 /// and `pa.crl` checks (prefixed with `prefix` for EF.CardSecurity).
 fn path_checks(prefix: &str, path: &PathResult) -> Vec<Check> {
@@ -210,7 +216,21 @@ fn path_checks(prefix: &str, path: &PathResult) -> Vec<Check> {
         match path.check("chain") {
             Some(c) if c.status == CheckStatus::Pass => {
                 let csca = path.csca.as_ref().map(|c| c.subject.clone()).unwrap_or_default();
-                Check::pass(id("dsc_chain"), format!("DSC chains to the trusted CSCA {csca}"))
+                let nc = path
+                    .non_conformant
+                    .as_ref()
+                    .map(|n| {
+                        format!(
+                            "; the DSC is NON-CONFORMANT (ICAO PKD dc=nc-data): {}{}",
+                            n.code.as_deref().unwrap_or("no conformance code"),
+                            n.text.as_deref().map(|t| format!(", {t}")).unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
+                Check::pass(
+                    id("dsc_chain"),
+                    format!("DSC chains to the trusted CSCA {csca}{nc}"),
+                )
             }
             Some(c) => Check::new(id("dsc_chain"), map_status(c.status), c.detail.clone()),
             None => Check::indeterminate(id("dsc_chain"), "the path was not evaluated"),
@@ -242,8 +262,13 @@ fn path_checks(prefix: &str, path: &PathResult) -> Vec<Check> {
                 reason.map(|r| format!(" ({r})")).unwrap_or_default()
             ),
         ),
-        Revocation::Indeterminate { reason } => {
-            Check::indeterminate(id("crl"), format!("revocation could not be checked: {reason}"))
+        Revocation::Indeterminate { reason, unavailable } => {
+            let c = Check::indeterminate(id("crl"), format!("revocation could not be checked: {reason}"));
+            match unavailable {
+                // the one thing a verification policy may relax (docs/verify.md)
+                Some(u) => c.with_evidence(json!({ CRL_UNAVAILABLE: u })),
+                None => c,
+            }
         }
     });
     out
@@ -825,6 +850,25 @@ fn card_security(
         } else {
             Status::Indeterminate
         };
+        // indeterminate only because no current CRL vouches for its signer: the same
+        // marker as pa.crl, so a policy treats both alike
+        let only_crl = path.iter().filter(|c| c.status != Status::Pass).all(|c| {
+            c.id == "pa.card_security.crl"
+                && c.status == Status::Indeterminate
+                && c.evidence.get(CRL_UNAVAILABLE).is_some()
+        });
+        let mut evidence = check.evidence;
+        if status == Status::Indeterminate
+            && only_crl
+            && let (Some(obj), Some(u)) = (
+                evidence.as_object_mut(),
+                path.iter()
+                    .find(|c| c.id == "pa.card_security.crl")
+                    .and_then(|c| c.evidence.get(CRL_UNAVAILABLE)),
+            )
+        {
+            obj.insert(CRL_UNAVAILABLE.into(), u.clone());
+        }
         check = Check::new(
             id,
             status,
@@ -833,7 +877,7 @@ fn card_security(
                 why.join("; ")
             ),
         )
-        .with_evidence(check.evidence);
+        .with_evidence(evidence);
     }
     out.checks.push(check);
 }

@@ -185,6 +185,10 @@ pub struct Report {
     pub source: String,
     /// Date the checks were made for (YYYY-MM-DD).
     pub at: String,
+    /// The verification policy that decided (`emrtd verify --policy FILE`; strict by
+    /// default), what it accepted and why.
+    #[serde(default)]
+    pub policy: super::policy::PolicyOutcome,
 }
 
 /// Is this check id required for VALID?
