@@ -326,12 +326,18 @@ impl Emulator {
             rsa_signs: 0,
         };
         let none = ChipWork::default();
+        if (cmd.ins, cmd.p1, cmd.p2) != (0x2A, 0x00, 0xBE) {
+            ta.end_chain();
+        }
         let r = match (cmd.ins, cmd.p1, cmd.p2) {
             (0x22, 0x81, 0xB6) | (0x2A, 0x00, 0xBE) | (0x22, 0x81, 0xA4) if !secure => {
                 (Response::status(StatusWord::SECURITY_NOT_SATISFIED), none)
             }
             (0x22, 0x81, 0xB6) => (ta.mse_set_dst(&cmd.data), none),
-            (0x2A, 0x00, 0xBE) => (ta.pso_verify_certificate(&cmd.data), verify),
+            (0x2A, 0x00, 0xBE) if cmd.cla & 0x10 != 0 => {
+                (ta.pso_verify_certificate_part(&cmd.data, true), none)
+            }
+            (0x2A, 0x00, 0xBE) => (ta.pso_verify_certificate_part(&cmd.data, false), verify),
             (0x22, 0x81, 0xA4) => (ta.mse_set_at(&cmd.data), none),
             (0x84, _, _) if secure && ta.in_progress() => (ta.get_challenge(cmd, self.rng.as_mut())?, none),
             (0x82, _, _) if secure => {
