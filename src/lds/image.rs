@@ -11,7 +11,8 @@
 //! Decoders: `zune-jpeg` (JPEG), `hayro-jpeg2000` (JPEG 2000, pure Rust, no `unsafe`),
 //! `png`. The pixel count is bounded *before* a decoder allocates anything
 //! ([`MAX_DIMENSION`], [`MAX_PIXELS`]), and so is what the headers make a decoder
-//! build (tiles, components, layers, levels, code-blocks: [`bounds`]). Any panic inside
+//! build (tiles, components, layers, levels, code-blocks) and the JPEG 2000 decoding
+//! work against the bytes present ([`bounds`]). Any panic inside
 //! a third-party decoder is contained and turned into [`ImageError::DecoderFailed`];
 //! an allocation failure is an abort that no panic handler sees, so the `emrtd` binary
 //! decodes in a child process with an address-space limit and a timeout
