@@ -6,6 +6,10 @@
 #   make vpcd-test  only the PC/SC tests
 #   make desk-test  emrtd desk through pcscd + vpcd and headless Chromium (screenshots in
 #               target/desk-screens/), and the 200-document sequence
+#   make deb    the Debian package for a desk PC (cargo-deb): binary, man pages, shell
+#               completions, systemd user unit for `emrtd desk` -> target/debian/*.deb
+#   make deb-test  install that package on a clean debootstrapped Debian (minutes, network;
+#               not part of `make test`) and run `emrtd desk --emulator` there
 #   make bench  release build, then benches/bench.rs: target/bench/results.json + report.md
 #   make fuzz-smoke  every cargo-fuzz target for ~FUZZ_SMOKE_TOTAL seconds in all (60)
 #   make fuzz   every cargo-fuzz target for FUZZ_TIME seconds each (600)
@@ -29,7 +33,7 @@ DESK_DEB_PACKAGES := chromium
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps desk-deps install-debs build demo test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available soak
+.PHONY: all deps desk-deps install-debs build demo deb deb-test test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available soak
 PCSC_REQUIRED ?= 1
 PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
@@ -107,6 +111,28 @@ test: deps desk-deps lint unit fuzz-smoke-if-available
 bench: deps
 	$(CARGO) build --locked --release
 	$(CARGO) bench --locked --bench bench
+
+# the Debian package: the release binary writes its man pages and completions first
+DEB_ASSETS := target/deb-assets
+deb: deps
+	@command -v cargo-deb >/dev/null 2>&1 || { echo "installing cargo-deb (crates.io)"; \
+	  $(CARGO) install --locked cargo-deb; }
+	$(CARGO) build --locked --release
+	rm -rf $(DEB_ASSETS) && mkdir -p $(DEB_ASSETS)/man $(DEB_ASSETS)/completions
+	target/release/emrtd completions man --out-dir $(DEB_ASSETS)/man
+	gzip -9n $(DEB_ASSETS)/man/*.1
+	target/release/emrtd completions bash > $(DEB_ASSETS)/completions/emrtd.bash
+	target/release/emrtd completions zsh > $(DEB_ASSETS)/completions/_emrtd
+	target/release/emrtd completions fish > $(DEB_ASSETS)/completions/emrtd.fish
+	$(CARGO) deb --no-build --output target/debian/
+
+# a clean Debian (DEB_SUITE, from DEBIAN_MIRROR) under target/deb-test/, the package
+# installed there with apt, then used (packaging/deb-test.sh says what is checked)
+DEB_SUITE ?= bookworm
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+deb-test: deb
+	@$(MAKE) --no-print-directory install-debs PACKAGES="debootstrap curl jq"
+	DEB_SUITE=$(DEB_SUITE) DEBIAN_MIRROR=$(DEBIAN_MIRROR) packaging/deb-test.sh
 
 # PACE sessions against the software chip, SOAK_SESSIONS per mapping × cipher, fresh
 # randomness each (not part of `make test`; figures in docs/benchmarks.md)

@@ -376,6 +376,11 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     assert!(d.contains("data-verdict=\"VALID\""), "{d}");
     assert!(d.contains("src=\"/face.png?r="), "the page shows no face");
     assert!(d.contains("SPECIMEN ANNA REF"));
+    assert_eq!(s["photo"]["level"], "ok", "{s}");
+    assert!(
+        d.contains("class=\"photo-ok\"") && d.contains("photo as issued"),
+        "{d}"
+    );
 
     // removal clears the page, and the face is gone from the server
     card.stop();
@@ -417,6 +422,12 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     let d = dom(&desk);
     assert!(d.contains("data-verdict=\"INVALID\""));
     assert!(d.contains("DG2 (face) unaltered since issue"), "{d}");
+    // the swapped face is marked as altered, never shown plain
+    assert_eq!(s["photo"]["level"], "bad", "{s}");
+    assert!(
+        d.contains("class=\"photo-bad\"") && d.contains("PHOTO ALTERED"),
+        "{d}"
+    );
     card.stop();
     desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());
 
@@ -428,7 +439,9 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
     assert_eq!(s["verdict"], "INDETERMINATE", "{s}");
     assert_eq!(s["checks"][0]["status"], "indeterminate", "{s}");
     assert_eq!(s["checks"][0]["id"], "pa.dsc_chain", "{s}");
-    desk.wait("the face", T, |s| s["face_pending"] == false);
+    let s = desk.wait("the face", T, |s| s["face_pending"] == false);
+    // a photo under a signer nobody vouches for is not called genuine
+    assert_eq!(s["photo"]["level"], "unknown", "{s}");
     screenshot(&desk, "05-no-csca-indeterminate", "1280,720");
     card.stop();
     desk.wait("cleared", T, |s| state_is(s, "waiting") && s["verdict"].is_null());

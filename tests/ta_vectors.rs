@@ -210,6 +210,7 @@ fn apdus_of_a_v2_run_and_a_refusal() {
         id_picc: &id_picc,
         comp_pk_pcd: &comp_pcd,
         v2: true,
+        aux: None,
     };
     let out = ta::authenticate(&mut script, &input, &key).unwrap();
     assert_eq!(out.r_picc, nonce);

@@ -291,16 +291,31 @@ after a full sync: **{delta_s:.3} s** (median of 3 rounds), {:.3}× the full syn
     Ok((figures, text))
 }
 
+/// A DN with its values unescaped and lowercased (slapd answers `CN\3DDS…`, the tree
+/// file has `CN\=DS…`).
+fn canon(dn: &str) -> String {
+    use emrtd::pki::pkd_tree::{rdn_pair, split_dn, split_rdn};
+    split_dn(dn)
+        .iter()
+        .map(|r| {
+            split_rdn(r)
+                .into_iter()
+                .filter_map(rdn_pair)
+                .map(|(t, v)| format!("{t}={}", v.to_lowercase()))
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// LDIF `add` records for `dns` from the tree file, with new pkdVersions from `from`.
 fn readd_ldif(tree: &Path, dns: &[&String], from: usize) -> Res<String> {
-    let want: std::collections::HashMap<String, usize> = dns
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (emrtd::pki::directory::normalize_dn(d), i))
-        .collect();
+    let want: std::collections::HashMap<String, usize> =
+        dns.iter().enumerate().map(|(i, d)| (canon(d), i)).collect();
     let mut out = Vec::new();
     for r in emrtd::pki::pkd_tree::read_ldif(tree)? {
-        let Some(i) = want.get(&emrtd::pki::directory::normalize_dn(&r.dn)) else {
+        let Some(i) = want.get(&canon(&r.dn)) else {
             continue;
         };
         let v = (from + i).to_string();
@@ -313,6 +328,14 @@ fn readd_ldif(tree: &Path, dns: &[&String], from: usize) -> Res<String> {
             }
         }
         emrtd::pki::ldif::write_record(&mut out, &r.dn, &attrs)?;
+    }
+    if want.len() != dns.len() || out.is_empty() {
+        return Err(format!(
+            "{} of {} entries to add back not found in the tree",
+            dns.len(),
+            dns.len()
+        )
+        .into());
     }
     Ok(String::from_utf8(out)?)
 }

@@ -127,7 +127,19 @@ pub fn id_picc_bac(document_number: &str, check_digit: char) -> Vec<u8> {
 
 /// The signed message `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD)`.
 pub fn signature_input(id_picc: &[u8], r_picc: &[u8], comp_pk_pcd: &[u8]) -> Vec<u8> {
-    [id_picc, r_picc, comp_pk_pcd].concat()
+    signature_input_with_aux(id_picc, r_picc, comp_pk_pcd, None)
+}
+
+/// The signed message `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD) ‖ A_PCD` (TR-03110-3 B.11.6),
+/// where A_PCD is the authenticated auxiliary data object (`67 …`, tag and length
+/// included) sent in MSE:Set AT, if any.
+pub fn signature_input_with_aux(
+    id_picc: &[u8],
+    r_picc: &[u8],
+    comp_pk_pcd: &[u8],
+    aux: Option<&[u8]>,
+) -> Vec<u8> {
+    [id_picc, r_picc, comp_pk_pcd, aux.unwrap_or_default()].concat()
 }
 
 /// MSE:Set DST selecting the public key named by `car`.
@@ -144,10 +156,14 @@ pub fn pso_verify_certificate(cert: &TaCertificate) -> Command {
     cmd.extended(ext)
 }
 
-/// MSE:Set AT for external authentication: the terminal's CHR, and for TA v2 the
-/// compressed ephemeral key (`91`) the terminal will use for Chip Authentication.
-pub fn mse_set_at(chr: &str, v2_comp_pk_pcd: Option<&[u8]>) -> Command {
+/// MSE:Set AT for external authentication: the terminal's CHR, the authenticated
+/// auxiliary data object (`67 …`, whole) when given, and for TA v2 the compressed
+/// ephemeral key (`91`) the terminal will use for Chip Authentication.
+pub fn mse_set_at(chr: &str, aux: Option<&[u8]>, v2_comp_pk_pcd: Option<&[u8]>) -> Command {
     let mut data = tlv::encode(0x83, chr.as_bytes());
+    if let Some(a) = aux {
+        data.extend_from_slice(a);
+    }
     if let Some(c) = v2_comp_pk_pcd {
         tlv::encode_into(0x91, c, &mut data);
     }
@@ -171,6 +187,10 @@ pub struct TaInput<'a> {
     pub comp_pk_pcd: &'a [u8],
     /// TA v2: announce `comp_pk_pcd` in MSE:Set AT (CA v2 follows).
     pub v2: bool,
+    /// Authenticated auxiliary data (`67 {73 {06 OID, 53 data}…}`, the whole object)
+    /// to send in MSE:Set AT and sign over (age verification, document validity,
+    /// community ID).
+    pub aux: Option<&'a [u8]>,
 }
 
 /// What the chip and the terminal exchanged.
@@ -218,12 +238,17 @@ pub fn authenticate<C: CardChannel, S: TerminalSigner + ?Sized>(
     }
     let terminal = input.chain.last().map(|c| c.chr.as_str()).unwrap_or_default();
     let v2 = input.v2.then_some(input.comp_pk_pcd);
-    expect_ok(ch, &mse_set_at(terminal, v2), "MSE:Set AT", Some(terminal))?;
+    expect_ok(
+        ch,
+        &mse_set_at(terminal, input.aux, v2),
+        "MSE:Set AT",
+        Some(terminal),
+    )?;
     let r_picc = expect_ok(ch, &Command::get_challenge(8), "GET CHALLENGE", None)?;
     if r_picc.len() != 8 {
         return Err(TaError::BadChallenge(r_picc.len()));
     }
-    let message = signature_input(input.id_picc, &r_picc, input.comp_pk_pcd);
+    let message = signature_input_with_aux(input.id_picc, &r_picc, input.comp_pk_pcd, input.aux);
     let sig = signer.sign(&message).map_err(TaError::Signer)?;
     expect_ok(
         ch,

@@ -12,9 +12,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::read::{AccessArgs, TuningArgs, read_options};
+use super::read::{AccessArgs, EacArgs, TuningArgs, read_options};
 use super::{Exit, GlobalOpts, Outcome};
-use crate::desk::audit::AuditLog;
+use crate::desk::audit::{AuditConfig, AuditLog, DEV_LOG, Facility, SyslogTarget};
 use crate::desk::run::{Config, Desk, Input, Source};
 use crate::desk::server::{self, Access};
 use crate::emulator::Profile;
@@ -23,6 +23,7 @@ use crate::rng::RandomSource;
 
 /// Arguments of `emrtd desk`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("audit_dest").multiple(true).args(["audit_log", "audit_syslog"])))]
 pub struct DeskArgs {
     /// PC/SC reader by name (substring) or index (default: the first reader).
     #[arg(long, value_name = "NAME|INDEX", conflicts_with = "emulator")]
@@ -46,10 +47,27 @@ pub struct DeskArgs {
     /// Append one JSON line per document to FILE (no holder data; document number as HMAC).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// The audit HMAC key file (default: FILE.key next to the log, created on first use;
-    /// $EMRTD_DESK_AUDIT_KEY overrides).
-    #[arg(long, value_name = "FILE", requires = "audit_log")]
+    /// Send the same line to syslog (the local socket, /dev/log) with FACILITY
+    /// (default local0; auth, authpriv, daemon, user, local0 … local7); with or without --audit-log.
+    #[arg(
+        long,
+        value_name = "FACILITY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "local0"
+    )]
+    pub audit_syslog: Option<Facility>,
+    /// The syslog socket for --audit-syslog (a chroot or container may have it elsewhere).
+    #[arg(long, value_name = "PATH", default_value = DEV_LOG, requires = "audit_syslog")]
+    pub audit_syslog_socket: PathBuf,
+    /// The audit HMAC key file (default: FILE.key next to the log, or with syslog alone
+    /// desk-audit.key in ~/.local/share/emrtd; created on first use; $EMRTD_DESK_AUDIT_KEY overrides).
+    #[arg(long, value_name = "FILE", requires = "audit_dest")]
     pub audit_key: Option<PathBuf>,
+    /// Write the holder's data (names, document number, nationality, dates, sex) in the
+    /// audit lines too; by default they carry none and the number only as a keyed hash.
+    #[arg(long, requires = "audit_dest")]
+    pub audit_holder_data: bool,
     /// Check validity at this date instead of today (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub at: Option<String>,
@@ -59,6 +77,9 @@ pub struct DeskArgs {
     /// Read tuning.
     #[command(flatten)]
     pub tuning: TuningArgs,
+    /// Terminal Authentication (DG3/DG4), as for `read` and `verify`.
+    #[command(flatten)]
+    pub eac: EacArgs,
 }
 
 fn token(args: &DeskArgs) -> anyhow::Result<Zeroizing<String>> {
@@ -109,6 +130,35 @@ fn spawn_lines<R: BufRead + Send + 'static>(mut reader: R, tx: std::sync::mpsc::
         });
 }
 
+/// The longest line a scanner may send (a whole TD1 MRZ on one line is 90 characters):
+/// longer runs of bytes without a line end are noise and are dropped.
+const SERIAL_LINE_MAX: usize = 256;
+
+/// Read lines ending in CR, LF or CR LF (OCR scanners end their lines with either, and
+/// `stty raw` leaves CR as it is), sending each non-empty one; `Err` when the sender is
+/// gone, `Ok` at the end of the device (unplugged).
+fn serial_lines<R: std::io::Read>(dev: R, tx: &std::sync::mpsc::Sender<Input>) -> Result<(), ()> {
+    use std::io::Read;
+    let mut line = Zeroizing::new(Vec::<u8>::with_capacity(SERIAL_LINE_MAX));
+    let mut too_long = false;
+    for byte in std::io::BufReader::new(dev).bytes() {
+        let Ok(b) = byte else { return Ok(()) };
+        if b == b'\r' || b == b'\n' {
+            if !line.is_empty() && !too_long {
+                let text = Zeroizing::new(String::from_utf8_lossy(&line).into_owned());
+                tx.send(Input::Line(text)).map_err(|_| ())?;
+            }
+            line.clear();
+            too_long = false;
+        } else if line.len() < SERIAL_LINE_MAX {
+            line.push(b);
+        } else {
+            too_long = true;
+        }
+    }
+    Ok(())
+}
+
 fn spawn_serial(dev: PathBuf, tx: std::sync::mpsc::Sender<Input>) {
     let _ = std::thread::Builder::new()
         .name("desk-serial".into())
@@ -118,17 +168,8 @@ fn spawn_serial(dev: PathBuf, tx: std::sync::mpsc::Sender<Input>) {
                 match std::fs::File::open(&dev) {
                     Ok(f) => {
                         reported = false;
-                        let mut r = std::io::BufReader::new(f);
-                        loop {
-                            let mut line = Zeroizing::new(String::new());
-                            match r.read_line(&mut line) {
-                                Ok(0) | Err(_) => break,
-                                Ok(_) => {
-                                    if tx.send(Input::Line(line)).is_err() {
-                                        return;
-                                    }
-                                }
-                            }
+                        if serial_lines(f, &tx).is_err() {
+                            return;
                         }
                     }
                     Err(e) if !reported => {
@@ -184,21 +225,32 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
             store_path.display()
         );
     }
-    let audit = match &args.audit_log {
-        Some(p) => Some(AuditLog::open(
-            p,
-            args.audit_key.as_deref(),
+    let audit = if args.audit_log.is_some() || args.audit_syslog.is_some() {
+        Some(AuditLog::open(
+            &AuditConfig {
+                file: args.audit_log.clone(),
+                syslog: args.audit_syslog.map(|facility| SyslogTarget {
+                    socket: args.audit_syslog_socket.clone(),
+                    facility,
+                }),
+                key_file: args.audit_key.clone(),
+                holder_data: args.audit_holder_data,
+            },
             &mut crate::rng::OsRandom,
-        )?),
-        None => None,
+        )?)
+    } else {
+        None
     };
+    let mut read = read_options(&args.access, &args.tuning, None, false)?;
+    // checked now (files, key, a terminal certificate), not at the first document
+    read.eac = args.eac.credentials(global, None)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let desk = Desk::start(Config {
         source,
         store: Some(store_path),
         at,
-        read: read_options(&args.access, &args.tuning, None, false)?,
+        read,
         audit,
         log: !global.quiet,
     })?;
@@ -231,4 +283,31 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     eprintln!("emrtd desk: stopping");
     desk.stop();
     Ok(Outcome::with(Exit::Ok))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn lines(bytes: &[u8]) -> Vec<String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        serial_lines(bytes, &tx).unwrap();
+        drop(tx);
+        rx.iter()
+            .map(|i| match i {
+                Input::Line(l) => l.to_string(),
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn serial_lines_end_in_cr_lf_or_both() {
+        assert_eq!(lines(b"AB\rCD\nEF\r\nGH\r\r"), ["AB", "CD", "EF", "GH"]);
+        // a line without its end is not sent; noise longer than any MRZ is dropped
+        let mut noisy = vec![b'X'; SERIAL_LINE_MAX + 10];
+        noisy.extend_from_slice(b"\rOK\rPARTIAL");
+        assert_eq!(lines(&noisy), ["OK"]);
+    }
 }

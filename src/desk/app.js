@@ -37,6 +37,9 @@
     const img = $("face");
     img.removeAttribute("src");
     img.hidden = true;
+    $("face-box").className = "";
+    $("face-note").hidden = true;
+    $("face-note").textContent = "";
     for (const id of ["h-name", "h-number", "h-nat", "h-birth", "h-expiry", "verdict-word", "verdict-symbol", "verdict-why"]) $(id).textContent = "";
     $("problems").replaceChildren();
     $("allchecks").replaceChildren();
@@ -62,6 +65,11 @@
         img.hidden = false;
       }
       $("noface").hidden = true;
+      // is this the photo the issuer signed? (an altered one is marked, never plain)
+      const ph = s.photo || { level: "unknown", text: "photo not verified" };
+      $("face-box").className = "photo-" + ph.level;
+      $("face-note").textContent = ph.text;
+      $("face-note").hidden = false;
     } else {
       $("noface").textContent = s.face_pending ? "face loading\u2026" : "no face image on the chip";
       $("noface").hidden = false;

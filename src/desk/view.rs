@@ -100,6 +100,10 @@ pub struct ResultView {
     pub alert_list: Highlight,
     /// Extended Access Control (DG3/DG4).
     pub eac: Highlight,
+    /// Whether the face shown is the one the issuer signed: `bad` when DG2 was altered
+    /// (the officer must not compare the traveller with it), `ok` only when DG2's hash
+    /// matched and the whole verdict is VALID.
+    pub photo: Highlight,
     /// URL of the face, when DG2 had one (set once it is converted: the verdict is
     /// shown first).
     pub face: Option<String>,
@@ -275,29 +279,69 @@ impl ResultView {
             .iter()
             .filter_map(|c| c.id.strip_prefix("pa.dg_unread."))
             .collect();
-        let ta = report
-            .checks
-            .iter()
-            .find(|c| c.id == "ta" || c.id.starts_with("eac"));
-        let eac = match (ta, unread.is_empty()) {
-            (Some(c), _) if c.status == Status::Pass => Highlight {
+        fn biometric(g: &str) -> &str {
+            match g {
+                "DG3" => "DG3 (fingerprints)",
+                "DG4" => "DG4 (iris)",
+                other => other,
+            }
+        }
+        let read: Vec<&str> = ["DG3", "DG4"]
+            .into_iter()
+            .filter(|g| find(report, &format!("pa.dg_hash.{g}")).is_some_and(|c| c.status == Status::Pass))
+            .map(biometric)
+            .collect();
+        let eac = match report.checks.iter().find(|c| c.id == "eac.ta") {
+            Some(c) if c.status == Status::Pass => Highlight {
                 level: "ok",
-                text: "EAC: Terminal Authentication done, fingerprints/iris read".into(),
+                text: match (read.is_empty(), unread.is_empty()) {
+                    (false, true) => {
+                        format!("EAC: Terminal Authentication done, {} read", read.join(" and "))
+                    }
+                    (false, false) => format!(
+                        "EAC: {} read; {} not granted to this terminal",
+                        read.join(" and "),
+                        unread.join(", ")
+                    ),
+                    _ => "EAC: Terminal Authentication done".into(),
+                },
             },
-            (Some(c), _) if c.status == Status::Fail => Highlight {
+            Some(c) if c.status == Status::Fail => Highlight {
                 level: "bad",
                 text: format!("EAC failed: {}", c.reason),
             },
-            (_, false) => Highlight {
+            // credentials given, but TA refused or not possible: DG3/DG4 unchecked
+            Some(_) => Highlight {
                 level: "unknown",
                 text: format!(
-                    "EAC: {} protected, not read (no terminal credentials)",
+                    "EAC: Terminal Authentication did not succeed; {} not read",
+                    unread.iter().map(|g| biometric(g)).collect::<Vec<_>>().join(", ")
+                ),
+            },
+            None if !unread.is_empty() => Highlight {
+                level: "unknown",
+                text: format!(
+                    "EAC: {} protected, not read (no terminal credentials: --eac-chain/--eac-key)",
                     unread.join(", ")
                 ),
             },
-            _ => Highlight {
+            None => Highlight {
                 level: "ok",
                 text: "EAC: no protected biometrics on this chip".into(),
+            },
+        };
+        let photo = match find(report, "pa.dg_hash.DG2") {
+            Some(c) if c.status == Status::Fail => Highlight {
+                level: "bad",
+                text: "PHOTO ALTERED: not the photo the issuer signed".into(),
+            },
+            Some(c) if c.status == Status::Pass && report.verdict == Verdict::Valid => Highlight {
+                level: "ok",
+                text: "photo as issued".into(),
+            },
+            _ => Highlight {
+                level: "unknown",
+                text: "photo not verified".into(),
             },
         };
         ResultView {
@@ -308,6 +352,7 @@ impl ResultView {
             expiry,
             alert_list,
             eac,
+            photo,
             face: None,
             face_pending: dump.is_some(),
             key_kind: key_kind.to_string(),
@@ -363,6 +408,10 @@ impl ResultView {
                 level: "ok",
                 text: String::new(),
             },
+            photo: Highlight {
+                level: "unknown",
+                text: String::new(),
+            },
             face: None,
             face_pending: false,
             key_kind: "CAN".into(),
@@ -414,5 +463,88 @@ mod tests {
         assert!(r.eac.text.contains("DG3"));
         assert_eq!(r.failed_ids(), vec!["pa.dg_hash.DG2".to_string()]);
         assert!(r.face.is_none());
+        assert_eq!(r.photo.level, "bad");
+        assert!(r.photo.text.contains("ALTERED"));
+    }
+
+    #[test]
+    fn eac_badge_names_what_terminal_authentication_gave() {
+        let report = |checks: Vec<Check>| Report {
+            schema: 1,
+            verdict: Verdict::Valid,
+            because: vec![],
+            document: DocumentSummary::default(),
+            checks,
+            chip: serde_json::Value::Null,
+            timing: serde_json::Value::Null,
+            source: String::new(),
+            at: String::new(),
+            policy: Default::default(),
+        };
+        let eac = |checks| ResultView::new(&report(checks), None, "MRZ", 1, 1).eac;
+        let both = eac(vec![
+            Check::pass("pa.dg_hash.DG3", "ok"),
+            Check::pass("pa.dg_hash.DG4", "ok"),
+            Check::pass("eac.ta", "ok"),
+        ]);
+        assert_eq!(both.level, "ok");
+        assert!(
+            both.text.contains("DG3 (fingerprints) and DG4 (iris) read"),
+            "{}",
+            both.text
+        );
+        let dg3 = eac(vec![
+            Check::pass("pa.dg_hash.DG3", "ok"),
+            Check::new("pa.dg_unread.DG4", Status::Skip, "not granted").informational(),
+            Check::pass("eac.ta", "ok"),
+        ]);
+        assert!(
+            dg3.text.contains("DG3 (fingerprints) read; DG4 not granted"),
+            "{}",
+            dg3.text
+        );
+        let refused = eac(vec![
+            Check::new("pa.dg_unread.DG3", Status::Skip, "refused").informational(),
+            Check::new("pa.dg_unread.DG4", Status::Skip, "refused").informational(),
+            Check::new("eac.ta", Status::Indeterminate, "6300"),
+        ]);
+        assert_eq!(refused.level, "unknown");
+        assert!(refused.text.contains("did not succeed"), "{}", refused.text);
+        let none = eac(vec![
+            Check::new("pa.dg_unread.DG3", Status::Skip, "protected").informational(),
+        ]);
+        assert!(none.text.contains("no terminal credentials"), "{}", none.text);
+        let failed = eac(vec![Check::fail("eac.ta", "the chip's CVCA is unknown")]);
+        assert_eq!(failed.level, "bad");
+    }
+
+    #[test]
+    fn the_photo_is_called_genuine_only_in_a_valid_result() {
+        let mut report = Report {
+            schema: 1,
+            verdict: Verdict::Valid,
+            because: vec![],
+            document: DocumentSummary::default(),
+            checks: vec![Check::pass("pa.dg_hash.DG2", "ok")],
+            chip: serde_json::Value::Null,
+            timing: serde_json::Value::Null,
+            source: String::new(),
+            at: String::new(),
+            policy: Default::default(),
+        };
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "ok");
+        // the hash matches a SOD whose signer is unknown: nothing says the photo is genuine
+        report.verdict = Verdict::Indeterminate;
+        report
+            .checks
+            .push(Check::new("pa.dsc_chain", Status::Indeterminate, "no CSCA"));
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "unknown");
+        report.verdict = Verdict::Invalid;
+        report.checks.push(Check::fail("pa.sod_signature", "bad"));
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "unknown");
+        // DG2 not read or not hashed: never "as issued"
+        report.verdict = Verdict::Valid;
+        report.checks.retain(|c| c.id != "pa.dg_hash.DG2");
+        assert_eq!(ResultView::new(&report, None, "CAN", 1, 1).photo.level, "unknown");
     }
 }

@@ -53,6 +53,9 @@ struct State {
     /// Comp(PK_PCD): the terminal's ephemeral key of Chip Authentication v1 (or of
     /// PACE-CAM) in this session.
     comp_pk_pcd: Option<Vec<u8>>,
+    /// The CHAT of the PACE MSE:Set AT in progress (Terminal Authentication grants at
+    /// most these rights once PACE succeeds).
+    pace_chat: Option<crate::pki::cvc::Chat>,
 }
 
 impl State {
@@ -64,6 +67,7 @@ impl State {
             auth: Auth::None,
             id_picc: None,
             comp_pk_pcd: None,
+            pace_chat: None,
         }
     }
 }
@@ -633,6 +637,13 @@ impl Emulator {
                 ChipWork::default(),
             );
         }
+        if cmd.ins == 0x22 {
+            // a CHAT (7F4C) names the rights an inspection system asks for
+            match super::ta::pace_chat(&cmd.data) {
+                Ok(chat) => self.state.pace_chat = chat,
+                Err(_) => return (Response::status(StatusWord::WRONG_DATA), ChipWork::default()),
+            }
+        }
         // public-key work on the chip: mapping (key pair, agreement, new generator) and
         // key agreement (key pair, shared secret)
         let has = |tag: u32| {
@@ -667,6 +678,10 @@ impl Emulator {
                 None => (None, None),
             };
             self.new_session(id_picc, comp_pk_pcd);
+            let chat = self.state.pace_chat.take();
+            if let Some(ta) = &mut self.ta {
+                ta.set_pace_chat(chat);
+            }
         } else if cmd.ins == 0x22 {
             self.state.auth = Auth::None;
         }

@@ -55,6 +55,11 @@ pub struct ChipTa {
     selected: Option<KnownKey>,
     terminal: Option<(KnownKey, Chat)>,
     v2_comp_pk_pcd: Option<Vec<u8>>,
+    /// The authenticated auxiliary data object (`67 …`, tag and length included) of
+    /// MSE:Set AT, signed over by the terminal.
+    aux: Option<Vec<u8>>,
+    /// The CHAT the terminal sent in PACE's MSE:Set AT: the rights it asked for.
+    pace_chat: Option<Chat>,
     challenge: Option<Vec<u8>>,
     granted: Option<Chat>,
 }
@@ -77,6 +82,8 @@ impl ChipTa {
             selected: None,
             terminal: None,
             v2_comp_pk_pcd: None,
+            aux: None,
+            pace_chat: None,
             challenge: None,
             granted: None,
         }
@@ -89,8 +96,18 @@ impl ChipTa {
         self.selected = None;
         self.terminal = None;
         self.v2_comp_pk_pcd = None;
+        self.aux = None;
+        self.pace_chat = None;
         self.challenge = None;
         self.granted = None;
+    }
+
+    /// The CHAT of the PACE run that opened this session (after [`ChipTa::reset_session`]).
+    /// TA then grants at most these rights (TR-03110-1 §3.2: the effective authorization
+    /// is the AND of the PACE CHAT and the certificate chain's), and a terminal whose
+    /// certificate has another terminal type is refused at MSE:Set AT (6985).
+    pub fn set_pace_chat(&mut self, chat: Option<Chat>) {
+        self.pace_chat = chat;
     }
 
     /// True after MSE:Set AT for TA (GET CHALLENGE then belongs here).
@@ -139,6 +156,12 @@ impl ChipTa {
     /// Comp(PK_PCD) announced by a v2 MSE:Set AT (for Chip Authentication v2 to check).
     pub fn announced_comp_pk_pcd(&self) -> Option<&[u8]> {
         self.v2_comp_pk_pcd.as_deref()
+    }
+
+    /// The authenticated auxiliary data (`67 …`) the terminal sent with MSE:Set AT and
+    /// signed over; meaningful once [`ChipTa::granted`] is set.
+    pub fn auxiliary_data(&self) -> Option<&[u8]> {
+        self.aux.as_deref()
     }
 
     fn find(&self, name: &str) -> Option<KnownKey> {
@@ -222,24 +245,49 @@ impl ChipTa {
         Response::status(SW_OK)
     }
 
-    /// MSE:Set AT (`00 22 81 A4 {83 CHR [91 Comp(PK_PCD)]}`).
+    /// MSE:Set AT (`00 22 81 A4 {83 CHR [67 auxiliary data] [91 Comp(PK_PCD)]}`,
+    /// TR-03110-3 B.14.1). Auxiliary data must be a set of discretionary data
+    /// templates `73 {06 OID, 53 data}` (6A80 otherwise); it becomes part of the signed
+    /// input.
     pub fn mse_set_at(&mut self, data: &[u8]) -> Response {
         let Some(name) = reference(data, 0x83) else {
             return Response::status(SW_WRONG_DATA);
         };
-        let comp = tlv::Reader::new(data)
-            .filter_map(Result::ok)
-            .find(|t| t.tag == 0x91)
-            .map(|t| t.value.to_vec());
+        let mut elements = Vec::new();
+        for t in tlv::Reader::new(data) {
+            match t {
+                Ok(t) => elements.push(t),
+                Err(_) => return Response::status(SW_WRONG_DATA),
+            }
+        }
+        let comp = elements.iter().find(|t| t.tag == 0x91).map(|t| t.value.to_vec());
+        let aux = match elements.iter().find(|t| t.tag == 0x67) {
+            Some(t) if auxiliary_data_well_formed(t.value) => Some(t.raw.to_vec()),
+            Some(_) => return Response::status(SW_WRONG_DATA),
+            None => None,
+        };
         match self
             .imported
             .iter()
             .rev()
             .find(|k| k.holder == name && k.role == Role::Terminal)
         {
+            Some(k)
+                if self
+                    .pace_chat
+                    .as_ref()
+                    .is_some_and(|p| p.terminal_type != k.chat.terminal_type) =>
+            {
+                Response::status(SW_CONDITIONS)
+            }
             Some(k) => {
-                self.terminal = Some((k.clone(), k.chat.clone()));
+                let chat = match &self.pace_chat {
+                    Some(p) => k.chat.intersect(p),
+                    None => k.chat.clone(),
+                };
+                self.terminal = Some((k.clone(), chat));
                 self.v2_comp_pk_pcd = comp;
+                self.aux = aux;
                 self.challenge = None;
                 Response::status(SW_OK)
             }
@@ -260,7 +308,8 @@ impl ChipTa {
     }
 
     /// EXTERNAL AUTHENTICATE: the terminal's signature over
-    /// `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD)`. Comp(PK_PCD) is the v2 MSE:Set AT announcement
+    /// `ID_PICC ‖ r_PICC ‖ Comp(PK_PCD) [‖ A_PCD]` (A_PCD: the auxiliary data object of
+    /// MSE:Set AT, when sent). Comp(PK_PCD) is the v2 MSE:Set AT announcement
     /// when there was one, else `comp_pk_pcd`, the terminal's ephemeral key as the
     /// session knows it (CA v1, PACE-CAM).
     pub fn external_authenticate(
@@ -286,7 +335,7 @@ impl ChipTa {
         let Ok(pk) = terminal.key.to_public_key(None) else {
             return Response::status(SW_WRONG_DATA);
         };
-        let msg = crate::access::ta::signature_input(id_picc, &r, &comp);
+        let msg = crate::access::ta::signature_input_with_aux(id_picc, &r, &comp, self.aux.as_deref());
         match crate::pki::signature::verify(&alg.signature_algorithm(), &pk, &msg, data) {
             Ok(()) => {
                 self.granted = Some(chat);
@@ -295,6 +344,53 @@ impl ChipTa {
             Err(_) => Response::status(SW_VERIFICATION_FAILED),
         }
     }
+}
+
+/// Authenticated auxiliary data (TR-03110-3 A.6.5.1, tag 67's content): one or more
+/// discretionary data templates `73`, each holding an object identifier `06` and its
+/// data `53`.
+fn auxiliary_data_well_formed(content: &[u8]) -> bool {
+    let mut templates = 0;
+    for t in tlv::Reader::new(content) {
+        let Ok(t) = t else { return false };
+        if t.tag != 0x73 {
+            return false;
+        }
+        let mut inner = tlv::Reader::new(t.value);
+        let (Some(Ok(oid)), Some(Ok(data)), None) = (inner.next(), inner.next(), inner.next()) else {
+            return false;
+        };
+        if oid.tag != 0x06 || oid.value.is_empty() || data.tag != 0x53 {
+            return false;
+        }
+        templates += 1;
+    }
+    templates > 0
+}
+
+/// The CHAT (`7F4C { 06 terminal type, 53 access bits }`) in the data of PACE's
+/// MSE:Set AT: `Ok(None)` without one, an error naming the fault when it is malformed.
+pub fn pace_chat(data: &[u8]) -> Result<Option<Chat>, &'static str> {
+    let mut chat = None;
+    for t in tlv::Reader::new(data) {
+        let t = t.map_err(|_| "malformed MSE:Set AT data")?;
+        if t.tag != tag::CHAT {
+            continue;
+        }
+        let mut inner = tlv::Reader::new(t.value);
+        let (Some(Ok(oid)), Some(Ok(bits)), None) = (inner.next(), inner.next(), inner.next()) else {
+            return Err("CHAT is not 06 terminal type, 53 access bits");
+        };
+        if oid.tag != 0x06 || bits.tag != 0x53 || bits.value.is_empty() {
+            return Err("CHAT is not 06 terminal type, 53 access bits");
+        }
+        let terminal_type = crate::cms::Oid::from_bytes(oid.value).map_err(|_| "bad CHAT terminal type")?;
+        chat = Some(Chat {
+            terminal_type,
+            bits: bits.value.to_vec(),
+        });
+    }
+    Ok(chat)
 }
 
 /// The text of the element `tag` in an MSE data field.
@@ -449,6 +545,7 @@ mod tests {
             id_picc: &id,
             comp_pk_pcd: &comp,
             v2: false,
+            aux: None,
         };
         ta::authenticate(&mut chip, &input, &key).unwrap();
         assert!(chip.ta.granted().is_some());
@@ -474,6 +571,203 @@ mod tests {
         chip.id_picc[0] ^= 1;
         let e = ta::authenticate(&mut chip, &input, &key).unwrap_err();
         assert_eq!(e.status_word(), Some(SW_VERIFICATION_FAILED));
+        assert!(chip.ta.granted().is_none());
+    }
+
+    /// Age verification (id-DateOfBirth 0.4.0.127.0.7.3.1.4.1, date 2008-01-01) as
+    /// authenticated auxiliary data: `67 { 73 { 06 OID, 53 "20080101" } }`.
+    const AUX: [u8; 25] = [
+        0x67, 0x17, 0x73, 0x15, 0x06, 0x09, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x01, 0x04, 0x01, 0x53, 0x08,
+        b'2', b'0', b'0', b'8', b'0', b'1', b'0', b'1',
+    ];
+
+    #[test]
+    fn chip_verifies_the_signature_over_auxiliary_data() {
+        // the signature is made here with OpenSSL (RSA PKCS#1 v1.5 / SHA-1, the worked
+        // example's id-TA-RSA-v1-5-SHA-1 key) over an input assembled by hand:
+        // SHA-1(PK_PICC) ‖ r_PICC ‖ SHA-1(PK_PCD) ‖ 67 …, no project code involved
+        use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
+        let strip = |v: Vec<u8>| {
+            if v.len() > 128 && v[0] == 0 {
+                v[1..].to_vec()
+            } else {
+                v
+            }
+        };
+        let id_picc = openssl::sha::sha1(&strip(val("dh", "picc_pub_key"))).to_vec();
+        let comp = openssl::sha::sha1(&strip(val("dh", "ca_pcd_pub_key"))).to_vec();
+        let r = val("dh", "ta_nonce");
+        let key = PKey::private_key_from_pkcs8(
+            &std::fs::read(format!("{}/dh_ta_pcd_key.pkcs8.der", dir())).unwrap(),
+        )
+        .unwrap();
+        let sign = |m: &[u8]| {
+            let mut s = Signer::new(MessageDigest::sha1(), &key).unwrap();
+            s.update(m).unwrap();
+            s.sign_to_vec().unwrap()
+        };
+        let with_aux = sign(&[&id_picc[..], &r, &comp, &AUX].concat());
+        let without = sign(&[&id_picc[..], &r, &comp].concat());
+        // the no-aux signature is the worked example's: the hand-made input is right
+        assert_eq!(without, val("dh", "ta_pcd_signature"));
+
+        let mut chip = dh_chip(DAY);
+        assert_eq!(chip.id_picc, id_picc);
+        let t = &mut chip.ta;
+        let pso = |c: &CvCertificate| [c.body_der().to_vec(), c.signature_tlv()].concat();
+        assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTCVCA00003")).sw, SW_OK);
+        assert_eq!(
+            t.pso_verify_certificate(&pso(&cert("dh_dv_cert.cvcert"))).sw,
+            SW_OK
+        );
+        assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTDVDE019")).sw, SW_OK);
+        assert_eq!(
+            t.pso_verify_certificate(&pso(&cert("dh_ta_cert.cvcert"))).sw,
+            SW_OK
+        );
+        let set_at = [tlv::encode(0x83, b"DETESTATDE019"), AUX.to_vec()].concat();
+        assert_eq!(t.mse_set_at(&set_at).sw, SW_OK);
+        let mut challenge = |t: &mut ChipTa| {
+            chip.rng.push(r.clone());
+            t.get_challenge(&Command::get_challenge(8), &mut chip.rng)
+                .unwrap()
+        };
+        challenge(t);
+        // a terminal that sent auxiliary data but did not sign over it is refused
+        assert_eq!(
+            t.external_authenticate(&without, &id_picc, Some(&comp)).sw,
+            SW_VERIFICATION_FAILED
+        );
+        challenge(t);
+        assert_eq!(
+            t.external_authenticate(&with_aux, &id_picc, Some(&comp)).sw,
+            SW_OK
+        );
+        assert_eq!(t.auxiliary_data(), Some(&AUX[..]));
+
+        // malformed auxiliary data: a template without its data object, another tag
+        for bad in [
+            &[
+                0x67, 0x0D, 0x73, 0x0B, 0x06, 0x09, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x01, 0x04, 0x01,
+            ][..],
+            &[0x67, 0x04, 0x53, 0x02, 0x01, 0x02][..],
+            &[0x67, 0x00][..],
+        ] {
+            let data = [tlv::encode(0x83, b"DETESTATDE019"), bad.to_vec()].concat();
+            assert_eq!(t.mse_set_at(&data).sw, SW_WRONG_DATA, "{}", hex::encode(bad));
+        }
+    }
+
+    #[test]
+    fn reader_sends_and_signs_auxiliary_data() {
+        let chain: Vec<_> = ["dh_dv_cert.cvcert", "dh_ta_cert.cvcert"]
+            .iter()
+            .map(|n| ta_certificate(&cert(n)))
+            .collect();
+        let alg = cert("dh_ta_cert.cvcert").body.public_key.algorithm().unwrap();
+        let key = TerminalKey::from_file(
+            std::path::Path::new(&format!("{}/dh_ta_pcd_key.pkcs8.der", dir())),
+            alg,
+        )
+        .unwrap();
+        assert_eq!(
+            ta::mse_set_at("DETESTATDE019", Some(&AUX), None).data,
+            [tlv::encode(0x83, b"DETESTATDE019"), AUX.to_vec()].concat()
+        );
+        let mut chip = dh_chip(DAY);
+        let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
+        let input = TaInput {
+            chain: &chain,
+            id_picc: &id,
+            comp_pk_pcd: &comp,
+            v2: false,
+            aux: Some(&AUX),
+        };
+        ta::authenticate(&mut chip, &input, &key).unwrap();
+        assert_eq!(chip.ta.auxiliary_data(), Some(&AUX[..]));
+    }
+
+    fn ut(name: &str) -> String {
+        format!("{}/pkd-fixtures/eac/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// TA with the UT inspection-system chain (CHAT: DG3 and DG4) after a PACE whose
+    /// MSE:Set AT carried `pace_chat`.
+    fn ut_ta(pace_chat: Option<Chat>) -> (Chip, Result<ta::TaOutcome, ta::TaError>) {
+        let read = |n: &str| CvCertificate::from_der(&std::fs::read(ut(n)).unwrap()).unwrap();
+        let cvca = read("ut/ut-cvca.cvcert");
+        let is = read("ut/ut-is.cvcert");
+        let chain: Vec<_> = [read("ut/ut-dv.cvcert"), is.clone()]
+            .iter()
+            .map(ta_certificate)
+            .collect();
+        let key = TerminalKey::from_file(
+            std::path::Path::new(&ut("keys/ut-is.key.pem")),
+            is.body
+                .public_key
+                .completed(Some(&cvca.body.public_key))
+                .algorithm()
+                .unwrap(),
+        )
+        .unwrap();
+        let mut chip = Chip {
+            ta: ChipTa::new(&[cvca], is.body.effective),
+            rng: crate::rng::ScriptedRandom::new([vec![7; 8]]),
+            id_picc: vec![1; 32],
+            comp: vec![2; 32],
+            n: 0,
+        };
+        chip.ta.set_pace_chat(pace_chat);
+        let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
+        let input = TaInput {
+            chain: &chain,
+            id_picc: &id,
+            comp_pk_pcd: &comp,
+            v2: false,
+            aux: None,
+        };
+        let r = ta::authenticate(&mut chip, &input, &key);
+        (chip, r)
+    }
+
+    #[test]
+    fn pace_chat_limits_what_terminal_authentication_grants() {
+        // 7F4C { 06 id-IS (0.4.0.127.0.7.3.1.2.1), 53 01 } : read DG3 only
+        let dg3_only = [
+            0x7F, 0x4C, 0x0E, 0x06, 0x09, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x01, 0x02, 0x01, 0x53, 0x01,
+            0x01,
+        ];
+        let mse = [&[0x80, 0x01, 0x00][..], &dg3_only].concat();
+        let chat = pace_chat(&mse).unwrap().unwrap();
+        assert_eq!(chat, Chat::inspection_system(Role::Terminal, true, false));
+        assert_eq!(pace_chat(&[0x80, 0x01, 0x00]), Ok(None));
+        // a CHAT without its access bits, or without its terminal type
+        let no_bits = [
+            0x7F, 0x4C, 0x0B, 0x06, 0x09, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x01, 0x02, 0x01,
+        ];
+        assert!(pace_chat(&no_bits).is_err());
+        assert!(pace_chat(&[0x7F, 0x4C, 0x03, 0x53, 0x01, 0x01]).is_err());
+
+        // without a PACE CHAT the chain's rights (DG3 and DG4)
+        let (chip, r) = ut_ta(None);
+        r.unwrap();
+        assert!(chip.ta.may_read(3) && chip.ta.may_read(4));
+        // with it, the AND: DG3 only
+        let (chip, r) = ut_ta(Some(chat));
+        r.unwrap();
+        assert!(chip.ta.may_read(3));
+        assert!(!chip.ta.may_read(4));
+        // a PACE CHAT asking for nothing leaves nothing
+        let (chip, r) = ut_ta(Some(Chat::inspection_system(Role::Terminal, false, false)));
+        r.unwrap();
+        assert!(!chip.ta.may_read(3) && !chip.ta.may_read(4));
+        // PACE as an authentication terminal, TA with an inspection-system certificate
+        let at = Chat {
+            terminal_type: crate::pki::cvc::oid::ROLE_AT,
+            bits: vec![0, 0, 0, 0, 0x3F],
+        };
+        let (chip, r) = ut_ta(Some(at));
+        assert_eq!(r.unwrap_err().status_word(), Some(SW_CONDITIONS));
         assert!(chip.ta.granted().is_none());
     }
 }

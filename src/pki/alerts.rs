@@ -859,6 +859,8 @@ mod tests {
             s.connection()
                 .execute_batch(
                     "DROP TABLE alerts; DROP TABLE alert_imports; PRAGMA user_version = 1;
+                     DROP TABLE provenance_dns; ALTER TABLE provenance DROP COLUMN dn_id;
+                     ALTER TABLE provenance ADD COLUMN detail TEXT;
                      DROP TABLE dir_entry_objects; DROP TABLE dir_entries; DROP TABLE dir_origins;
                      ALTER TABLE certificates DROP COLUMN withdrawn;
                      ALTER TABLE crls DROP COLUMN withdrawn;

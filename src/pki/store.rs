@@ -36,7 +36,7 @@ use super::crl::Crl;
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -306,7 +306,7 @@ pub struct Provenance {
     pub master_list: Option<[u8; 32]>,
     /// The signer certificate of that list.
     pub signer: Option<[u8; 32]>,
-    /// Free detail (an LDIF dn).
+    /// The LDIF dn of the entry it came in (stored once in `provenance_dns`).
     pub detail: Option<String>,
 }
 
@@ -595,6 +595,22 @@ UPDATE certificates SET trusted = 0 WHERE trust IS NULL;
 UPDATE crls SET signature = 'unverified' WHERE signature = 'valid';
 ";
 
+/// Version 7: a provenance row refers to its LDIF dn (`provenance_dns`) instead of
+/// holding a copy of it. Every CRL, list or later sighting under one dn used to copy
+/// the dn (up to `ldif::MAX_DN` bytes) into its row (issue 16: 300 CRLs under one
+/// long dn); now the dn is stored once.
+const SCHEMA_V7: &str = "
+CREATE TABLE provenance_dns (
+    id INTEGER PRIMARY KEY,
+    dn TEXT NOT NULL UNIQUE
+);
+INSERT OR IGNORE INTO provenance_dns (dn) SELECT detail FROM provenance WHERE detail IS NOT NULL;
+ALTER TABLE provenance ADD COLUMN dn_id INTEGER;
+UPDATE provenance SET dn_id = (SELECT d.id FROM provenance_dns d WHERE d.dn = provenance.detail)
+ WHERE detail IS NOT NULL;
+ALTER TABLE provenance DROP COLUMN detail;
+";
+
 /// Migrations: index i brings the schema from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
     SCHEMA_V1,
@@ -603,6 +619,7 @@ const MIGRATIONS: &[&str] = &[
     SCHEMA_V4,
     super::cvc_store::SCHEMA,
     super::directory::SCHEMA,
+    SCHEMA_V7,
 ];
 
 fn now() -> i64 {
@@ -1577,8 +1594,12 @@ impl Writer<'_> {
     }
 
     fn provenance(&self, kind: &str, sha: &[u8; 32], p: &Provenance) -> Result<(), StoreError> {
+        let dn_id = match &p.detail {
+            Some(dn) => Some(self.dn_id(dn)?),
+            None => None,
+        };
         let mut st = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO provenance (object_kind, object_sha256, source_id, master_list_sha256, signer_sha256, detail, imported_at)
+            "INSERT OR IGNORE INTO provenance (object_kind, object_sha256, source_id, master_list_sha256, signer_sha256, dn_id, imported_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         st.execute(params![
@@ -1587,10 +1608,23 @@ impl Writer<'_> {
             p.source_id,
             p.master_list.as_ref().map(|m| m.as_slice()),
             p.signer.as_ref().map(|m| m.as_slice()),
-            p.detail,
+            dn_id,
             now()
         ])?;
         Ok(())
+    }
+
+    /// The row of an LDIF dn in `provenance_dns`, added the first time it is seen: a
+    /// dn is stored once however many objects its entry carries.
+    fn dn_id(&self, dn: &str) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO provenance_dns (dn) VALUES (?1)")?
+            .execute(params![dn])?;
+        let id = self
+            .tx
+            .prepare_cached("SELECT id FROM provenance_dns WHERE dn = ?1")?
+            .query_row(params![dn], |r| r.get(0))?;
+        Ok(id)
     }
 
     /// Add a certificate (or count it as a duplicate; a duplicate that now comes
@@ -2135,6 +2169,78 @@ mod tests {
     fn provenance_rows(conn: &Connection) -> i64 {
         conn.query_row("SELECT count(*) FROM provenance", [], |r| r.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn a_dn_is_stored_once_however_many_objects_its_entry_carries() {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let w = s.transaction().unwrap();
+        let src = w.add_source("long-dn.ldif", "ldif").unwrap();
+        let dn = format!("cn={},o=crl,c=UT,dc=data", "a".repeat(8_000));
+        for i in 0..300u16 {
+            let mut sha = [0u8; 32];
+            sha[..2].copy_from_slice(&i.to_be_bytes());
+            let p = Provenance {
+                source_id: src,
+                master_list: None,
+                signer: None,
+                detail: Some(dn.clone()),
+            };
+            w.provenance("crl", &sha, &p).unwrap();
+        }
+        let dns: i64 =
+            w.tx.query_row("SELECT count(*) FROM provenance_dns", [], |r| r.get(0))
+                .unwrap();
+        let stored: String =
+            w.tx.query_row(
+                "SELECT DISTINCT d.dn FROM provenance p JOIN provenance_dns d ON d.id = p.dn_id",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(provenance_rows(&w.tx), 300);
+        assert_eq!(dns, 1);
+        assert_eq!(stored, dn);
+    }
+
+    #[test]
+    fn a_version_6_store_keeps_its_dns_as_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trust.db");
+        {
+            let s = TrustStore::open(&p).unwrap();
+            // back to version 6: the dn was a column of every provenance row
+            s.connection()
+                .execute_batch(
+                    "DROP TABLE provenance_dns; ALTER TABLE provenance DROP COLUMN dn_id;
+                     ALTER TABLE provenance ADD COLUMN detail TEXT; PRAGMA user_version = 6;
+                     INSERT INTO sources (id, path, kind, imported_at) VALUES (1, 'x.ldif', 'ldif', 0);
+                     INSERT INTO provenance (object_kind, object_sha256, source_id, detail, imported_at)
+                       VALUES ('crl', x'01', 1, 'cn=a,c=UT', 0), ('crl', x'02', 1, 'cn=a,c=UT', 0),
+                              ('crl', x'03', 1, NULL, 0);",
+                )
+                .unwrap();
+        }
+        let s = TrustStore::open(&p).unwrap();
+        let c = s.connection();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let rows: Vec<(Vec<u8>, Option<String>)> = c
+            .prepare(
+                "SELECT p.object_sha256, d.dn FROM provenance p LEFT JOIN provenance_dns d ON d.id = p.dn_id
+                 ORDER BY p.object_sha256",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let a = Some("cn=a,c=UT".to_string());
+        assert_eq!(rows, vec![(vec![1], a.clone()), (vec![2], a), (vec![3], None)]);
+        let dns: i64 = c
+            .query_row("SELECT count(*) FROM provenance_dns", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(dns, 1);
     }
 
     #[test]

@@ -261,6 +261,7 @@ impl<T: Transport> Session<'_, T> {
             id_picc: &id_picc,
             comp_pk_pcd: &comp_pk_pcd,
             v2: v2.is_some(),
+            aux: None,
         };
         if let Some(t) = &self.trace {
             t.set_context("Terminal Authentication");
