@@ -168,9 +168,24 @@ fn tiny_code_blocks() -> Vec<u8> {
 }
 
 /// Within every header bound, but about 400 MB for the decoder (8×8 code-blocks,
-/// 15 layers, 4096²): decodes under the default limit, dies under a small one.
+/// 15 layers, 4096²): decodes under the default limit, dies under a small one. The
+/// 96-byte codestream alone is refused for its decoding work (the `lds_image_bounds`
+/// fuzz finding), so 240 KB of comments (COM, A.9.2) raise its allowance.
 fn heavy_but_allowed() -> Vec<u8> {
-    jp2(&codestream(4_096, 0, 4_096, 15, 3, 5), 4_096, 4_096)
+    let bare = codestream(4_096, 0, 4_096, 15, 3, 5);
+    let sot = bare.windows(2).position(|w| w == [0xFF, 0x90]).unwrap();
+    let mut padded = bare[..sot].to_vec();
+    for _ in 0..4 {
+        padded.extend_from_slice(&[0xFF, 0x64]);
+        padded.extend_from_slice(&60_004u16.to_be_bytes());
+        padded.extend_from_slice(&[0x00, 0x01]);
+        padded.extend(std::iter::repeat_n(b'x', 60_000));
+    }
+    padded.extend_from_slice(&bare[sot..]);
+    let face = jp2(&padded, 4_096, 4_096);
+    let format = emrtd::lds::image::detect(&face).unwrap();
+    emrtd::lds::image::bounds::check(&face, format).unwrap();
+    face
 }
 
 /// A BAC booklet profile in `dir` whose DG2 face is `face`, with `extra` appended.

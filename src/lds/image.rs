@@ -11,7 +11,8 @@
 //! Decoders: `zune-jpeg` (JPEG), `hayro-jpeg2000` (JPEG 2000, pure Rust, no `unsafe`),
 //! `png`. The pixel count is bounded *before* a decoder allocates anything
 //! ([`MAX_DIMENSION`], [`MAX_PIXELS`]), and so is what the headers make a decoder
-//! build (tiles, components, layers, levels, code-blocks: [`bounds`]). Any panic inside
+//! build (tiles, components, layers, levels, code-blocks) and the JPEG 2000 decoding
+//! work against the bytes present ([`bounds`]). Any panic inside
 //! a third-party decoder is contained and turned into [`ImageError::DecoderFailed`];
 //! an allocation failure is an abort that no panic handler sees, so the `emrtd` binary
 //! decodes in a child process with an address-space limit and a timeout
@@ -137,6 +138,36 @@ pub enum ImageError {
         /// How many the headers ask for (an upper bound).
         count: u64,
         /// The limit.
+        limit: u64,
+    },
+    /// The decoding work the JPEG 2000 headers declare ([`bounds`]) is out
+    /// of proportion to the bytes present: refused before decoding.
+    #[error(
+        "{format} image declares {width}x{height} pixels, {components} component(s), \
+         {levels} decomposition level(s) and {layers} quality layer(s): {work} units of \
+         decoding work for {bytes} bytes, more than the {limit} allowed \
+         ({free} + {per_byte} per byte)",
+        free = bounds::FREE_DECODE_WORK,
+        per_byte = bounds::DECODE_WORK_PER_BYTE
+    )]
+    DecodeCost {
+        /// Format.
+        format: ImageFormat,
+        /// Image width (SIZ).
+        width: u64,
+        /// Image height (SIZ).
+        height: u64,
+        /// Components (SIZ).
+        components: u64,
+        /// Most decomposition levels of any COD/COC.
+        levels: u64,
+        /// Most quality layers of any COD.
+        layers: u64,
+        /// Size of the image in bytes.
+        bytes: u64,
+        /// Estimated decoding work (units of [`bounds`]).
+        work: u64,
+        /// [`bounds::FREE_DECODE_WORK`] + [`bounds::DECODE_WORK_PER_BYTE`] × `bytes`.
         limit: u64,
     },
     /// The decoder process ([`sandbox`]) failed: it was killed, ran out of time or

@@ -14,6 +14,20 @@
 //! real image passes with a wide margin: a 16,384² three-component image with
 //! 64×64 code-blocks, five levels and eight layers needs about 270,000 code-blocks
 //! and 2.2 million code-block layers.
+//!
+//! Those bounds cap memory, not time. A decoder transforms every sample the SIZ marker
+//! declares whether or not any coded data follows, so 96 bytes declaring a 4096²
+//! image cost as much CPU as a real 4096² image (0.6 s in the binary, 14 s under the
+//! fuzzer's instrumentation). The JPEG 2000 check therefore also estimates the
+//! decoding work from SIZ and COD/COC (the units are about one sample operation; see
+//! `decode_work`) and refuses an image whose work is out of proportion to its size:
+//! at most [`FREE_DECODE_WORK`] plus [`DECODE_WORK_PER_BYTE`] per byte of the image.
+//! Every real image at hand is far inside (a 413×531 RGB face with five levels is
+//! 1.5 M units and passes on the free allowance alone; the most compressed real
+//! faces need under 140 units per byte); declaring a 4096² grey image takes about
+//! 120 KB. Padding a file raises its allowance, so this bounds how much work each
+//! byte read buys, not the work itself: that stays capped by [`super::MAX_PIXELS`]
+//! and the decoder process's limits ([`super::sandbox`]).
 
 use super::{ImageError, ImageFormat, be16, be32, find_box};
 
@@ -34,6 +48,16 @@ pub const MAX_CODE_BLOCK_LAYERS: u64 = 1 << 22;
 pub const MAX_PRECINCTS: u64 = 1 << 20;
 /// Most scans of a progressive JPEG (each scan is a pass over every coefficient).
 pub const MAX_JPEG_SCANS: u64 = 1_000;
+/// JPEG 2000 decoding work (units of `decode_work`) allowed whatever the image's size:
+/// about 0.15 s in the binary, a 1.2 Mpx RGB or 3.6 Mpx grey image with five levels.
+pub const FREE_DECODE_WORK: u64 = 1 << 23;
+/// JPEG 2000 decoding work allowed per byte of the image beyond [`FREE_DECODE_WORK`]:
+/// about 110 samples per byte at five levels (0.07 bit per sample), against under 60
+/// for the most compressed real faces at hand.
+pub const DECODE_WORK_PER_BYTE: u64 = 256;
+/// Work units per code-block layer (measured: a code-block layer costs the decoder
+/// about as much as four sample operations).
+const CODE_BLOCK_LAYER_WORK: u64 = 4;
 
 fn over(format: ImageFormat, what: &'static str, count: u64, limit: u64) -> Result<(), ImageError> {
     if count > limit {
@@ -52,12 +76,13 @@ fn over(format: ImageFormat, what: &'static str, count: u64, limit: u64) -> Resu
 /// module, before any decoder runs. PNG and WSQ pass (the PNG decoder is bounded by
 /// its own byte limit, the WSQ decoder of `lds::wsq` by the pixel limits).
 pub fn check(bytes: &[u8], format: ImageFormat) -> Result<(), ImageError> {
+    let size = bytes.len() as u64;
     match format {
         ImageFormat::Jpeg => check_jpeg(bytes),
-        ImageFormat::J2k => check_codestream(bytes, format),
+        ImageFormat::J2k => check_codestream(bytes, size, format),
         ImageFormat::Jp2 => {
             let codestream = find_box(bytes, *b"jp2c").ok_or(ImageError::Header { format })?;
-            check_codestream(codestream, format)
+            check_codestream(codestream, size, format)
         }
         ImageFormat::Png | ImageFormat::Wsq => Ok(()),
     }
@@ -254,7 +279,8 @@ fn read_style(marker: u16, body: &[u8], csiz: usize, worst: &mut Worst) -> Optio
     Some(())
 }
 
-fn check_codestream(b: &[u8], format: ImageFormat) -> Result<(), ImageError> {
+/// `b` is the codestream, `size` the size of the whole image (a JP2 file's boxes included).
+fn check_codestream(b: &[u8], size: u64, format: ImageFormat) -> Result<(), ImageError> {
     let header = || ImageError::Header { format };
     // SOC, then SIZ must come first (A.5.1)
     if be16(b, 0) != Some(0xFF4F) {
@@ -329,12 +355,52 @@ fn check_codestream(b: &[u8], format: ImageFormat) -> Result<(), ImageError> {
     let (code_blocks, precincts) = count(&siz, &worst, tiles_x, tiles_y);
     over(format, "precincts", precincts, MAX_PRECINCTS)?;
     over(format, "code-blocks", code_blocks, MAX_CODE_BLOCKS)?;
+    let code_block_layers = code_blocks.saturating_mul(worst.layers);
     over(
         format,
         "code-block layers",
-        code_blocks.saturating_mul(worst.layers),
+        code_block_layers,
         MAX_CODE_BLOCK_LAYERS,
-    )
+    )?;
+    let work = decode_work(&siz, worst.levels, code_block_layers);
+    let limit = FREE_DECODE_WORK.saturating_add(size.saturating_mul(DECODE_WORK_PER_BYTE));
+    if work > limit {
+        return Err(ImageError::DecodeCost {
+            format,
+            width: siz.xsiz - siz.xosiz,
+            height: siz.ysiz - siz.yosiz,
+            components: csiz,
+            levels: worst.levels,
+            layers: worst.layers,
+            bytes: size,
+            work,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Estimated decoding work, in units of about one sample operation: every output
+/// sample (width × height × components), every sample each inverse wavelet step
+/// produces (step `k` of `levels` makes the resolution reduced `k` times from the
+/// component's extent, B-14), and [`CODE_BLOCK_LAYER_WORK`] per code-block layer. The
+/// weights are measured on `emrtd __decode-image` with declared images and no coded
+/// data (4096², one component: 0.29 s user time without levels, 0.56 s with five,
+/// 0.75 s with 8×8 code-blocks in 15 layers); they rank inputs, they are not a timing.
+fn decode_work(siz: &Siz, levels: u64, code_block_layers: u64) -> u64 {
+    let (width, height) = (siz.xsiz - siz.xosiz, siz.ysiz - siz.yosiz);
+    let components = siz.subsampling.len() as u64;
+    let mut work = width.saturating_mul(height).saturating_mul(components);
+    for &(xr, yr) in &siz.subsampling {
+        let (x0, x1) = (siz.xosiz.div_ceil(xr), siz.xsiz.div_ceil(xr));
+        let (y0, y1) = (siz.yosiz.div_ceil(yr), siz.ysiz.div_ceil(yr));
+        for k in 0..levels {
+            let rw = ceil_shift(x1, k) - ceil_shift(x0, k);
+            let rh = ceil_shift(y1, k) - ceil_shift(y0, k);
+            work = work.saturating_add(rw.saturating_mul(rh));
+        }
+    }
+    work.saturating_add(code_block_layers.saturating_mul(CODE_BLOCK_LAYER_WORK))
 }
 
 /// `ceil(a / 2^n)`.
@@ -472,8 +538,125 @@ mod tests {
             ),
             "{e}"
         );
-        // the same image with 64×64 code-blocks and 8 layers is fine
-        check(&codestream(4_096, 0, 4_096, 8, 6, 5), ImageFormat::J2k).unwrap();
+        // the same image with 64×64 code-blocks and 8 layers has few enough code-blocks;
+        // without coded data it is refused for its decoding work, with enough bytes it passes
+        let b = codestream(4_096, 0, 4_096, 8, 6, 5);
+        let e = check(&b, ImageFormat::J2k).unwrap_err();
+        assert!(matches!(e, ImageError::DecodeCost { .. }), "{e}");
+        check(&padded(&b, 200_000), ImageFormat::J2k).unwrap();
+    }
+
+    /// `b` with COM marker segments (A.9.2) of `n` bytes in all after the main header.
+    fn padded(b: &[u8], n: usize) -> Vec<u8> {
+        let sot = b.windows(2).position(|w| w == [0xFF, 0x90]).unwrap();
+        let mut out = b[..sot].to_vec();
+        let mut left = n;
+        while left > 0 {
+            let chunk = left.min(60_000);
+            out.extend_from_slice(&[0xFF, 0x64]);
+            out.extend_from_slice(&u16::try_from(chunk + 4).unwrap().to_be_bytes());
+            out.extend_from_slice(&[0x00, 0x01]); // Rcom: Latin text
+            out.extend(std::iter::repeat_n(b'x', chunk));
+            left -= chunk;
+        }
+        out.extend_from_slice(&b[sot..]);
+        out
+    }
+
+    #[test]
+    fn declared_work_without_data_is_refused() {
+        // the fuzz finding: one 4096² component, 5 levels, 8×8 code-blocks, 15 layers,
+        // no coded data, 96 bytes
+        let b = codestream(4_096, 0, 4_096, 15, 3, 5);
+        assert_eq!(b.len(), 96);
+        let e = check(&b, ImageFormat::J2k).unwrap_err();
+        let ImageError::DecodeCost {
+            width,
+            height,
+            components,
+            levels,
+            layers,
+            bytes,
+            work,
+            limit,
+            ..
+        } = e
+        else {
+            panic!("{e}");
+        };
+        assert_eq!(
+            (width, height, components, levels, layers, bytes),
+            (4_096, 4_096, 1, 5, 15, 96)
+        );
+        assert_eq!(limit, FREE_DECODE_WORK + 96 * DECODE_WORK_PER_BYTE);
+        // output 4096², the five inverse transform steps 4096² + 2048² + … + 256²,
+        // 4 per code-block layer
+        let steps: u64 = (0..5).map(|k| (4_096u64 >> k) * (4_096 >> k)).sum();
+        let (blocks, _) = count(
+            &parse_siz(&b[6..]).unwrap(),
+            &Worst {
+                levels: 5,
+                layers: 15,
+                xcb: 3,
+                ycb: 3,
+                ppx: 15,
+                ppy: 15,
+            },
+            1,
+            1,
+        );
+        assert_eq!(work, 4_096 * 4_096 + steps + 4 * 15 * blocks);
+        let text = e.to_string();
+        for part in [
+            "4096x4096 pixels",
+            "1 component(s)",
+            "5 decomposition level(s)",
+            "15 quality layer(s)",
+            &format!("{work} units of decoding work for 96 bytes"),
+            &format!("more than the {limit} allowed (8388608 + 256 per byte)"),
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+    }
+
+    #[test]
+    fn allowance_grows_with_the_bytes_present() {
+        let b = codestream(4_096, 0, 4_096, 15, 3, 5);
+        let ImageError::DecodeCost { work, .. } = check(&b, ImageFormat::J2k).unwrap_err() else {
+            panic!("not a decode cost");
+        };
+        // the smallest size whose allowance covers the work passes, one byte less does not
+        let need = usize::try_from((work - FREE_DECODE_WORK).div_ceil(DECODE_WORK_PER_BYTE)).unwrap();
+        // each COM segment adds 6 bytes of marker, length and Rcom around its text
+        let segments = |text: usize| text.div_ceil(60_000);
+        let mut text = need - b.len();
+        text -= 6 * segments(text);
+        let ok = padded(&b, text);
+        assert_eq!(ok.len(), need);
+        check(&ok, ImageFormat::J2k).unwrap();
+        let short = padded(&b, text - 1);
+        assert!(matches!(
+            check(&short, ImageFormat::J2k),
+            Err(ImageError::DecodeCost { .. })
+        ));
+        // a JP2 file is measured whole: the same codestream in a JP2 wrapper is refused too
+        let mut jp2 = vec![0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A];
+        jp2.extend_from_slice(&u32::try_from(8 + b.len()).unwrap().to_be_bytes());
+        jp2.extend_from_slice(b"jp2c");
+        jp2.extend_from_slice(&b);
+        assert!(matches!(
+            check(&jp2, ImageFormat::Jp2),
+            Err(ImageError::DecodeCost { bytes: 116, .. })
+        ));
+    }
+
+    #[test]
+    fn real_faces_need_little_of_the_free_allowance() {
+        // a 413×531 RGB face with five levels: 1.5 M units, under a fifth of the free part
+        let b = vector("generated/face_rgb.j2k");
+        let work = decode_work(&parse_siz(&b[6..]).unwrap(), 5, 0);
+        assert!(work < FREE_DECODE_WORK / 5, "{work}");
+        assert!(work > 413 * 531 * 3, "{work}");
     }
 
     #[test]
