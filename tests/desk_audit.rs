@@ -13,8 +13,9 @@ mod support;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::Stop;
 
 use base64::Engine;
 use emrtd::emulator::Profile;
@@ -27,14 +28,6 @@ fn root() -> PathBuf {
 
 fn booklet(name: &str) -> PathBuf {
     root().join("pkd-fixtures/booklets").join(name)
-}
-
-struct Stop(Child);
-impl Drop for Stop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Strings that must never be in an audit line: the MRZ and its fields, and DG1, DG11

@@ -11,8 +11,10 @@
     clippy::panic
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::{check, emrtd_with_store as emrtd, text};
 
 use emrtd::pki::cert::Certificate;
 use emrtd::pki::fixtures::{CrlTemplate, issue_crl};
@@ -27,26 +29,6 @@ fn root() -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn emrtd(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emrtd"))
-        .arg("--store")
-        .arg(db)
-        .args(args)
-        .env_remove("EMRTD_STORE")
-        .env_remove("EMRTD_MRZ")
-        .env_remove("EMRTD_CAN")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const XA_CRL_DN: &str =
@@ -89,15 +71,6 @@ fn verify_xa(db: &Path) -> (i32, serde_json::Value) {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
     (o.status.code().unwrap(), v)
-}
-
-fn check<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap()
 }
 
 /// A new CRL of XA's CSCA that revokes the XA booklet's DSC.

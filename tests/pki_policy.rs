@@ -12,8 +12,10 @@
     clippy::panic
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::{check, emrtd_with_store as emrtd, text};
 
 use emrtd::pki::ldif;
 
@@ -23,26 +25,6 @@ fn root() -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn emrtd(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emrtd"))
-        .arg("--store")
-        .arg(db)
-        .args(args)
-        .env_remove("EMRTD_STORE")
-        .env_remove("EMRTD_MRZ")
-        .env_remove("EMRTD_CAN")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The fixture store; `skip` names files left out (by prefix).
@@ -70,15 +52,6 @@ fn verify(db: &Path, booklet: &Path, extra: &[&str]) -> (i32, serde_json::Value)
     let o = emrtd(db, &args);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
     (o.status.code().unwrap(), v)
-}
-
-fn check<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap()
 }
 
 fn booklet(name: &str) -> PathBuf {

@@ -31,7 +31,7 @@ pub enum PkdCommand {
     Stats,
     /// Remove one object by its SHA-256 fingerprint (a unique prefix is enough).
     Remove(RemoveArgs),
-    /// Bring the store up to date from an LDAP PKD mirror (ldap://HOST[:PORT]/BASE or ldaps://…).
+    /// Bring the store up to date from an LDAP PKD mirror (ldap://HOST:PORT/BASE or ldaps://…; the port is optional).
     Sync(super::pkd_sync::SyncArgs),
 }
 

@@ -393,3 +393,60 @@ impl Drop for Emulate {
         }
     }
 }
+
+/// `emrtd --store DB ARGS…` run to its end, with no access key taken from the
+/// environment (`EMRTD_STORE`, `EMRTD_MRZ`, `EMRTD_CAN` removed).
+pub fn emrtd_with_store(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(emrtd_bin())
+        .arg("--store")
+        .arg(db)
+        .args(args)
+        .env_remove("EMRTD_STORE")
+        .env_remove("EMRTD_MRZ")
+        .env_remove("EMRTD_CAN")
+        .output()
+        .unwrap()
+}
+
+/// A command's stdout then stderr, for assertion messages.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The check `id` of a `verify --json` report (or of the desk's `/state`); panics,
+/// naming the check and the report, when it is missing.
+pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id}: {report}"))
+}
+
+/// A child process killed and reaped when dropped (also on panic).
+pub struct Stop(pub Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET /state` of an `emrtd desk` listening on `addr`, as JSON.
+pub fn desk_state(addr: &str) -> serde_json::Value {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /state HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    serde_json::from_slice(&raw[split + 4..]).unwrap()
+}
