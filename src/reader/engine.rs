@@ -30,6 +30,15 @@ pub const LADDER: [usize; 5] = [65536, 256, 223, 160, 118];
 /// Largest file the reader accepts (DG3 with several fingerprints stays well below).
 pub const MAX_FILE: usize = 4 * 1024 * 1024;
 
+/// Smallest per-command limit the reader takes for the rest of a read. Chips in the
+/// field return at least 0x80 per READ BINARY; a smaller answer is used once.
+pub const MIN_ADOPTED: usize = 32;
+
+/// Commands in a row that may bring no data before a file read is given up: a SELECT,
+/// an SFI refusal, every step down of the read size from extended length to the
+/// smallest, and a few changes of mind, with room to spare.
+const MAX_STALLED: usize = 24;
+
 /// Errors reading a file.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -195,9 +204,11 @@ impl ReadSizes {
         }
     }
 
-    /// Adopt an exact size the card asked for (6Cxx) or returned.
+    /// Adopt an exact size the card asked for (6Cxx) or returned, as the read size
+    /// from now on (not below [`MIN_ADOPTED`]: one odd answer must not turn a read
+    /// into thousands of tiny ones).
     pub fn adopt(&mut self, size: usize) {
-        if size == 0 || size >= self.current() {
+        if size < MIN_ADOPTED || size >= self.current() {
             return;
         }
         // insert it at the current position so later files start there
@@ -231,6 +242,9 @@ pub struct FileProgress {
     /// Size of a short answer to a file of unknown length: the chip's per-command
     /// limit if more data follows, else the end of the file.
     pub short: Option<usize>,
+    /// The size the chip asked for (6Cxx) for the next command only: the rest of an
+    /// unknown-length file, or a limit too small to take for the whole read.
+    pub one_shot: Option<usize>,
     /// The outer TLV has the BER indefinite length.
     pub indefinite: bool,
     /// The chip refused READ BINARY by short file identifier with this status word; the
@@ -255,6 +269,7 @@ impl FileProgress {
             notes: Vec::new(),
             read_size: None,
             short: None,
+            one_shot: None,
             indefinite: false,
             sfi_refused: None,
         }
@@ -345,7 +360,23 @@ pub fn read_file(
     on_progress: ProgressFn<'_>,
 ) -> Result<FileOutcome, EngineError> {
     let file = progress.file;
+    // commands in a row that brought no data: a chip that keeps changing its mind
+    // about the read size (or answers each size with another) is given up on
+    let mut stalled = 0usize;
+    let mut last_len = progress.data.len();
     loop {
+        if progress.data.len() == last_len {
+            stalled += 1;
+        } else {
+            stalled = 0;
+            last_len = progress.data.len();
+        }
+        if stalled > MAX_STALLED {
+            return Err(EngineError::TooManyCommands {
+                file,
+                apdus: progress.apdus,
+            });
+        }
         if let Some(total) = progress.total
             && progress.data.len() >= total
         {
@@ -360,9 +391,12 @@ pub fn read_file(
         }
         let offset = progress.data.len();
         let size = sizes.current();
-        let want = match progress.total {
-            Some(t) => size.min(t - offset),
-            None => size,
+        let one_shot = progress.one_shot.take();
+        let want = match (progress.total, one_shot) {
+            (Some(t), Some(n)) => n.min(t - offset),
+            (None, Some(n)) => n,
+            (Some(t), None) => size.min(t - offset),
+            (None, None) => size,
         };
         let odd = offset > 0x7FFF;
         let by_sfi = !progress.current && sizes.by_sfi && offset <= 0xFF && file.sfi().is_some();
@@ -475,6 +509,7 @@ pub fn read_file(
                 // the last short answer was not the end: it is the chip's limit
                 sizes.adopt(cap);
             }
+            let was_unknown = progress.total.is_none();
             progress.data.extend_from_slice(&chunk);
             progress.read_size = Some(progress.read_size.unwrap_or(0).max(got));
             if progress.total.is_none() && !progress.indefinite {
@@ -495,6 +530,16 @@ pub fn read_file(
                         progress.notes.push(NOTE_MALFORMED.into());
                     }
                     Claim::Malformed => {}
+                }
+            }
+            if let Some(asked) = one_shot {
+                // the size the chip asked for (6Cxx) was its limit if it had less to give
+                // or more follows; the rest of the file if it ends right there
+                match progress.total {
+                    _ if got < asked => sizes.adopt(asked),
+                    Some(t) if progress.data.len() < t => sizes.adopt(asked),
+                    None if was_unknown && got < size => progress.short = Some(got),
+                    _ => {}
                 }
             }
             on_progress(file, progress.data.len(), progress.total);
@@ -528,7 +573,19 @@ pub fn read_file(
             continue;
         }
         if let Some(exact) = sw.wrong_le_exact() {
-            sizes.adopt(if exact == 0 { 256 } else { usize::from(exact) });
+            let exact = if exact == 0 { 256 } else { usize::from(exact) };
+            if exact == want {
+                // "wrong Le, use the one you sent": asking again cannot help
+                return Err(EngineError::Status { file, offset, sw });
+            }
+            if progress.total.is_some() && exact >= MIN_ADOPTED {
+                // the chip's per-command limit
+                sizes.adopt(exact);
+            } else {
+                // at the end of a file of unknown length "6Cxx" is what remains; a limit
+                // below any real chip's is used for this command only
+                progress.one_shot = Some(exact);
+            }
             continue;
         }
         if sw == StatusWord::WRONG_LENGTH || sw.sw1() == 0x67 {
