@@ -623,8 +623,7 @@ impl<'r, T: Transport> Session<'r, T> {
             downgraded: false,
             downgrade_reason: None,
         };
-        let ec = outcome.chip_ephemeral_public_key.first() == Some(&0x04)
-            && outcome.mapping.name().starts_with("ECDH");
+        let ec = outcome.mapping.is_ec();
         Ok(Established {
             keys: outcome.keys,
             record,

@@ -70,18 +70,7 @@ fn secrets(p: &Profile) -> Vec<String> {
 #[test]
 fn audit_lines_go_to_the_file_and_syslog_without_holder_data() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("trust.db");
-    let mut files: Vec<String> = std::fs::read_dir(root().join("pkd-fixtures/pki"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    files.sort();
-    let mut args = vec!["--store", store.to_str().unwrap(), "-q", "pkd", "import"];
-    args.extend(files.iter().map(String::as_str));
-    assert_eq!(
-        support::emrtd(&args, Duration::from_secs(60)).status.code(),
-        Some(0)
-    );
+    let store = support::fixture_store(dir.path());
 
     let sock_path = dir.path().join("log");
     let rx = UnixDatagram::bind(&sock_path).unwrap();

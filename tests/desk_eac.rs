@@ -25,22 +25,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn store(dir: &Path) -> PathBuf {
-    let store = dir.join("trust.db");
-    let mut files: Vec<String> = std::fs::read_dir(root().join("pkd-fixtures/pki"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    files.sort();
-    let mut args = vec!["--store", store.to_str().unwrap(), "-q", "pkd", "import"];
-    args.extend(files.iter().map(String::as_str));
-    assert_eq!(
-        support::emrtd(&args, Duration::from_secs(60)).status.code(),
-        Some(0)
-    );
-    store
-}
-
 /// One document through `emrtd desk` with `extra` options: the result's state.
 fn desk_result(store: &Path, booklet: &str, extra: &[&str]) -> Value {
     let profile = root().join("pkd-fixtures/booklets").join(booklet);
@@ -99,7 +83,7 @@ const CREDENTIALS: [&str; 4] = [
 #[test]
 fn desk_reads_dg3_dg4_after_terminal_authentication() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
+    let store = support::fixture_store(dir.path());
 
     let s = desk_result(&store, "eac.toml", &CREDENTIALS);
     assert_eq!(s["verdict"], "VALID", "{s}");

@@ -53,16 +53,7 @@ fn wait(desk: &Desk, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
 #[test]
 fn two_hundred_documents_mixed_every_verdict_right_no_stale_data_memory_flat() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("trust.db");
-    let mut files: Vec<String> = std::fs::read_dir(root().join("pkd-fixtures/pki"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    files.sort();
-    let mut args = vec!["--store", store.to_str().unwrap(), "-q", "pkd", "import"];
-    args.extend(files.iter().map(String::as_str));
-    let o = support::emrtd(&args, Duration::from_secs(60));
-    assert_eq!(o.status.code(), Some(0));
+    let store = support::fixture_store(dir.path());
 
     // (profile, verdict, failing check that must be listed first)
     let booklets: [(&str, &str, Option<&str>); 5] = [

@@ -26,7 +26,7 @@ use emrtd::emulator::Profile;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde_json::Value;
-use support::{Emulate, Pcscd, emrtd};
+use support::{Emulate, Pcscd};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -76,21 +76,6 @@ impl Stack {
     fn insert(&self, profile: &Path, tag: &str) -> Emulate {
         Emulate::start(profile, self.slot, self.dir().join(format!("emulate-{tag}.log")))
     }
-}
-
-/// A trust store with the whole fixture PKI.
-fn fixture_store(dir: &Path) -> PathBuf {
-    let store = dir.join("trust.db");
-    let mut files: Vec<String> = std::fs::read_dir(root().join("pkd-fixtures/pki"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    files.sort();
-    let mut args = vec!["--store", store.to_str().unwrap(), "-q", "pkd", "import"];
-    args.extend(files.iter().map(String::as_str));
-    let o = emrtd(&args, Duration::from_secs(60));
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    store
 }
 
 /// bac.toml with a chip slow in real time (40 ms per APDU, DG2 takes seconds), so the
@@ -344,7 +329,7 @@ fn officer_sees_each_document_verdict_face_and_a_cleared_page() {
         support::skip_without("chromium", "/usr/bin/chromium missing (Debian package chromium)");
         return;
     }
-    let store = fixture_store(stack.dir());
+    let store = support::fixture_store(stack.dir());
     let mut desk = Desk::start(&store, stack.slot.0, stack.dir().join("desk.log"));
     let s = desk.wait("waiting with an empty reader", T, |s| {
         state_is(s, "waiting") && s["reader_ok"] == true && s["card_present"] == false
@@ -513,7 +498,7 @@ fn pcscd_stopped_and_started_again_is_a_clear_state_and_the_desk_carries_on() {
     let genuine = booklet("ref1.toml");
     // the store and the desk's log outlive the first pcscd's scratch directory
     let work = tempfile::tempdir().unwrap();
-    let store = fixture_store(work.path());
+    let store = support::fixture_store(work.path());
     let mut desk = Desk::start(&store, stack.slot.0, work.path().join("desk-restart.log"));
     let mut card = stack.insert(&genuine, "before-restart");
     desk.scan_mrz(&genuine);

@@ -433,6 +433,7 @@ fn reference(data: &[u8], tag: u32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::ta::TaCertificate;
     use crate::access::ta::{self, KeyKind, TaInput};
     use crate::apdu::{ApduError, CardChannel};
     use crate::pki::terminal_key::{TerminalKey, ta_certificate};
@@ -555,9 +556,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn reader_and_chip_run_ta_and_refusals_carry_status_words() {
-        let chain: Vec<_> = ["dh_dv_cert.cvcert", "dh_ta_cert.cvcert"]
+    /// The worked example's DH terminal: its DV and terminal certificates as sent in
+    /// PSO:Verify Certificate, and the terminal's private key.
+    fn dh_terminal() -> (Vec<TaCertificate>, TerminalKey) {
+        let chain = ["dh_dv_cert.cvcert", "dh_ta_cert.cvcert"]
             .iter()
             .map(|n| ta_certificate(&cert(n)))
             .collect();
@@ -567,6 +569,12 @@ mod tests {
             alg,
         )
         .unwrap();
+        (chain, key)
+    }
+
+    #[test]
+    fn reader_and_chip_run_ta_and_refusals_carry_status_words() {
+        let (chain, key) = dh_terminal();
         let mut chip = dh_chip(DAY);
         let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
         let input = TaInput {
@@ -689,16 +697,7 @@ mod tests {
 
     #[test]
     fn reader_sends_and_signs_auxiliary_data() {
-        let chain: Vec<_> = ["dh_dv_cert.cvcert", "dh_ta_cert.cvcert"]
-            .iter()
-            .map(|n| ta_certificate(&cert(n)))
-            .collect();
-        let alg = cert("dh_ta_cert.cvcert").body.public_key.algorithm().unwrap();
-        let key = TerminalKey::from_file(
-            std::path::Path::new(&format!("{}/dh_ta_pcd_key.pkcs8.der", dir())),
-            alg,
-        )
-        .unwrap();
+        let (chain, key) = dh_terminal();
         assert_eq!(
             ta::mse_set_at("DETESTATDE019", Some(&AUX), None).data,
             [tlv::encode(0x83, b"DETESTATDE019"), AUX.to_vec()].concat()

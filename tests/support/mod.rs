@@ -450,3 +450,20 @@ pub fn desk_state(addr: &str) -> serde_json::Value {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     serde_json::from_slice(&raw[split + 4..]).unwrap()
 }
+
+/// A trust store `DIR/trust.db` holding the whole fixture PKI (`pkd-fixtures/pki/*`,
+/// imported in name order), which trusts every genuine booklet.
+pub fn fixture_store(dir: &Path) -> PathBuf {
+    let store = dir.join("trust.db");
+    let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki");
+    let mut files: Vec<String> = std::fs::read_dir(pki)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["--store", store.to_str().unwrap(), "-q", "pkd", "import"];
+    args.extend(files.iter().map(String::as_str));
+    let o = emrtd(&args, Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    store
+}
