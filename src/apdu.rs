@@ -20,6 +20,12 @@ pub const MAX_SHORT_LC: usize = 255;
 /// 256 rounds of 256 bytes carry the largest extended answer (65,536 bytes), which a
 /// T=0 reader delivers this way; 64 stopped at 16 KB, less than one face image.
 pub const MAX_GET_RESPONSE: usize = 256;
+/// GET RESPONSE rounds after which the bytes they brought are judged: a card that hands
+/// out less than [`MIN_GET_RESPONSE_BYTES`] per round on average (61 01 each time) would
+/// take thousands of exchanges per file and is given up on.
+pub const GET_RESPONSE_ROUNDS_JUDGED: usize = 16;
+/// Average bytes per GET RESPONSE round below which a chained answer is given up on.
+pub const MIN_GET_RESPONSE_BYTES: usize = 8;
 
 /// Errors of the APDU layer.
 #[derive(Debug, Error)]
@@ -45,6 +51,17 @@ pub enum ApduError {
     /// The card kept answering 61xx.
     #[error("card answered 61xx more than {MAX_GET_RESPONSE} times")]
     EndlessGetResponse,
+    /// The card chained its answer over GET RESPONSE a few bytes at a time.
+    #[error(
+        "card trickled its answer: {bytes} byte(s) in {rounds} GET RESPONSE rounds \
+         (fewer than {MIN_GET_RESPONSE_BYTES} per round)"
+    )]
+    TrickleGetResponse {
+        /// Rounds so far.
+        rounds: usize,
+        /// Bytes they brought.
+        bytes: usize,
+    },
     /// Secure messaging, a channel layered on this one, failed (the source is a
     /// `crate::sm::SmError`; boxed so this layer does not depend on the one above).
     #[error(transparent)]
@@ -393,6 +410,12 @@ impl<T: Transport> CardChannel for PlainChannel<T> {
             if rounds > MAX_GET_RESPONSE {
                 return Err(ApduError::EndlessGetResponse);
             }
+            if rounds > GET_RESPONSE_ROUNDS_JUDGED && data.len() < (rounds - 1) * MIN_GET_RESPONSE_BYTES {
+                return Err(ApduError::TrickleGetResponse {
+                    rounds: rounds - 1,
+                    bytes: data.len(),
+                });
+            }
             let le = if avail == 0 {
                 MAX_SHORT_LE
             } else {
@@ -498,13 +521,43 @@ mod tests {
     fn endless_get_response_is_bounded() {
         let mut t = ScriptedTransport::new();
         for _ in 0..=MAX_GET_RESPONSE + 1 {
-            t = t.any(h("AA6101"));
+            t = t.any(h(&format!("{}6110", "AA".repeat(16))));
         }
         let mut ch = PlainChannel::new(&mut t);
         assert!(matches!(
             ch.send(&Command::read_binary(0, 1)),
             Err(ApduError::EndlessGetResponse)
         ));
+    }
+
+    #[test]
+    fn an_answer_trickled_a_byte_per_get_response_is_given_up_on() {
+        // 61 01 each time: a 15 KB file would take 15,000 exchanges
+        let mut t = ScriptedTransport::new().expect(h("00B0000000"), h("6101"));
+        for _ in 0..GET_RESPONSE_ROUNDS_JUDGED {
+            t = t.expect(h("00C0000001"), h("AA6101"));
+        }
+        let mut ch = PlainChannel::new(&mut t);
+        let e = ch.send(&Command::read_binary(0, 256)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ApduError::TrickleGetResponse {
+                    rounds: 16,
+                    bytes: 16
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(ch.exchanges(), 1 + GET_RESPONSE_ROUNDS_JUDGED);
+        // eight bytes a round is slow but goes on to the end
+        let mut t = ScriptedTransport::new().expect(h("00B0000000"), h("6108"));
+        for i in 0..32 {
+            let sw = if i == 31 { "9000" } else { "6108" };
+            t = t.expect(h("00C0000008"), h(&format!("{}{sw}", "BB".repeat(8))));
+        }
+        let mut ch = PlainChannel::new(&mut t);
+        assert_eq!(ch.send(&Command::read_binary(0, 256)).unwrap().data.len(), 256);
     }
 
     #[test]

@@ -216,7 +216,9 @@ impl ReadError {
             Some(ApduError::Transport(t @ TransportError::MalformedResponse { .. })) => {
                 Trouble::Broken(t.to_string())
             }
-            Some(e @ ApduError::EndlessGetResponse) => Trouble::Broken(e.to_string()),
+            Some(e @ (ApduError::EndlessGetResponse | ApduError::TrickleGetResponse { .. })) => {
+                Trouble::Broken(e.to_string())
+            }
             _ => Trouble::Fatal,
         }
     }
