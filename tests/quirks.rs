@@ -47,9 +47,16 @@ struct Run {
     trace: Vec<TraceEntry>,
 }
 
-/// Read and verify the quirk profile `name`; it must be VALID.
-fn run(store: &TrustStore, name: &str) -> Run {
-    let profile = Profile::load(&root().join("booklets").join(format!("quirk-{name}.toml"))).unwrap();
+fn load(name: &str) -> Profile {
+    Profile::load(&root().join("booklets").join(format!("quirk-{name}.toml"))).unwrap()
+}
+
+/// Read and verify `profile` through the engine of `emrtd verify`.
+fn read_verify(
+    store: &TrustStore,
+    name: &str,
+    profile: Profile,
+) -> (emrtd::verify::live::LiveVerification, Vec<TraceEntry>) {
     let mrz = emrtd::mrz::Mrz::parse(&profile.mrz).unwrap();
     let password = Password::Mrz(MrzKey::from_mrz(&mrz).unwrap());
     let log = TraceLog::new();
@@ -72,6 +79,12 @@ fn run(store: &TrustStore, name: &str) -> Run {
         Some(log.clone()),
     )
     .unwrap_or_else(|f| panic!("{name}: read failed: {:#}", anyhow::Error::new(f.error)));
+    (v, log.entries())
+}
+
+/// Read and verify the quirk profile `name`; it must be VALID.
+fn run(store: &TrustStore, name: &str) -> Run {
+    let (v, trace) = read_verify(store, name, load(name));
     assert_eq!(
         v.report.verdict,
         Verdict::Valid,
@@ -81,7 +94,7 @@ fn run(store: &TrustStore, name: &str) -> Run {
     );
     Run {
         dump: v.dump.unwrap(),
-        trace: log.entries(),
+        trace,
     }
 }
 
@@ -296,4 +309,69 @@ fn a_read_that_got_nothing_is_not_a_success() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no file of the document"), "{stderr}");
     assert!(out.join("manifest.json").exists());
+}
+
+/// Two Chip Authentication keys on one curve (gmrtd PR #447): PACE-CAM is checked
+/// against the key whose keyId is the PACEInfo's parameterId (13), Chip Authentication
+/// v1 runs with the key its ChipAuthenticationInfo names (keyId 1). The CA key comes
+/// first in EF.CardSecurity, so a reader taking the first key on the curve would fail
+/// PACE-CAM; and a chip proving PACE-CAM with the CA key (also signed by the issuer) is
+/// not accepted.
+#[test]
+fn two_chip_authentication_keys_on_one_curve_are_told_apart_by_key_id() {
+    use emrtd::access::ca;
+    use emrtd::lds::LdsFile;
+    use emrtd::lds::security_infos::{CardSecurity, SecurityInfos};
+    let store = store();
+    let r = run(&store, "two-ca-keys-one-curve");
+    let cs = CardSecurity::decode(&r.dump.files[&LdsFile::CardSecurity]).unwrap();
+    let ids: Vec<Option<u64>> = cs
+        .security_infos
+        .chip_authentication_public_keys()
+        .map(|k| k.key_id)
+        .collect();
+    assert_eq!(
+        ids,
+        [Some(1), Some(13)],
+        "the CA key must come first for this test to mean anything"
+    );
+    let dg14 = SecurityInfos::decode_dg14(&r.dump.files[&LdsFile::Dg(14)]).unwrap();
+    assert_eq!(dg14.chip_authentication_public_keys().count(), 2);
+    assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "PACE");
+    let cam = r.dump.manifest.chip_authentication.as_ref().unwrap();
+    assert!(cam.verified, "{cam:?}");
+    assert_eq!(cam.key_id, Some(13));
+
+    // Chip Authentication v1 on the same chip: the key of the ChipAuthenticationInfo,
+    // addressed by keyId in MSE:Set KAT
+    let p = load("two-ca-keys-one-curve");
+    let mrz = emrtd::mrz::Mrz::parse(&p.mrz).unwrap();
+    let key = Password::Mrz(MrzKey::from_mrz(&mrz).unwrap());
+    let mut rng = OsRandom;
+    let session = emrtd::reader::Session::new(Emulator::new(p), key, ReadOptions::default(), &mut rng, None);
+    let (_, ev) = session
+        .run_then(&mut NoProgress, |dump, ch, rng| {
+            let infos = SecurityInfos::decode_dg14(&dump.files[&LdsFile::Dg(14)]).unwrap();
+            ca::authenticate_and_prove(ch, &infos, &ca::CaConfig::default(), rng)
+        })
+        .unwrap();
+    let ev = ev.unwrap();
+    assert!(ev.proven);
+    assert_eq!((ev.key_id, ev.sent_key_id), (Some(1), true));
+
+    // the chip proves PACE-CAM with the CA key (keyId 1): not the key PACE-CAM names
+    let mut wrong = load("two-ca-keys-one-curve");
+    wrong.cam_private_key = wrong.ca_private_key.clone();
+    let (v, _) = read_verify(&store, "two-ca-keys-one-curve", wrong);
+    assert_ne!(v.report.verdict, Verdict::Valid, "{:?}", v.report.because);
+    let cam = v
+        .dump
+        .as_ref()
+        .unwrap()
+        .manifest
+        .chip_authentication
+        .clone()
+        .unwrap();
+    assert!(!cam.verified, "{cam:?}");
+    assert!(cam.reason.as_deref().unwrap_or("").contains("CA_IC"), "{cam:?}");
 }

@@ -778,8 +778,9 @@ fn chip_pace(profile: &Profile, mrz_key: Option<&MrzKey>) -> Option<ChipPace> {
         passwords.push(p);
     }
     let cam_key = profile
-        .ca_private_key
+        .cam_private_key
         .as_deref()
+        .or(profile.ca_private_key.as_deref())
         .and_then(|k| crate::access::pace::PrivateKey::from_bytes(k).ok());
     Some(ChipPace::new(infos, passwords, cam_key))
 }

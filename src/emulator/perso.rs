@@ -1085,6 +1085,42 @@ fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     Ok(infos)
 }
 
+/// The ChipAuthenticationPublicKeyInfo of a separate PACE-CAM key (`cam_private_key`):
+/// on the curve of `[ca]`, with keyId = the parameterId of the PACE-CAM entry (BSI
+/// TR-03110-3 A.1.1.1) and no ChipAuthenticationInfo (it serves PACE-CAM only). `[ca]`
+/// then needs its own keyId, another one: with two keys every structure carries one
+/// (A.1.1.2).
+fn cam_key_info(
+    cam_sk: &[u8],
+    ca: &CaToml,
+    pace: &[super::profile::PaceEntry],
+) -> Result<SecurityInfo, PersoError> {
+    let entry = pace
+        .iter()
+        .find(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"))
+        .ok_or_else(|| invalid("cam_private_key", "no [[pace]] entry with mapping ECDH-CAM"))?;
+    if entry.parameter_id != ca.parameter_id {
+        return Err(invalid(
+            "cam_private_key",
+            format!(
+                "the PACE-CAM entry's parameter_id {} differs from [ca] parameter_id {}",
+                entry.parameter_id, ca.parameter_id
+            ),
+        ));
+    }
+    let key_id = u64::from(entry.parameter_id);
+    if ca.key_id.is_none_or(|k| k == key_id) {
+        return Err(invalid(
+            "ca.key_id",
+            format!("with cam_private_key, [ca] needs a keyId other than the CAM key's ({key_id})"),
+        ));
+    }
+    let (ecdh, spki) = ca_public_key(ca, cam_sk)?;
+    Ok(SecurityInfo::ChipAuthenticationPublicKey(
+        ChipAuthenticationPublicKeyInfo::new(ecdh, spki, Some(key_id)),
+    ))
+}
+
 fn profile_ca_key(profile: &Profile) -> Result<&[u8], PersoError> {
     profile
         .ca_private_key
@@ -1136,22 +1172,32 @@ pub fn build_data_groups(profile: &mut Profile, t: &PersoToml, base: &Path) -> R
     if let Some(ca) = &t.ca
         && !profile.files.contains_key(&LdsFile::Dg(14))
     {
-        let dg14 = build_dg14(ca, profile_ca_key(profile)?, &profile.pace, profile.aa.as_ref())?;
+        let dg14 = build_dg14(
+            ca,
+            profile_ca_key(profile)?,
+            profile.cam_private_key.as_deref(),
+            &profile.pace,
+            profile.aa.as_ref(),
+        )?;
         profile.files.insert(LdsFile::Dg(14), dg14);
     }
     Ok(())
 }
 
 /// DG14 (Doc 9303 Part 10 §4.7.14): the Chip Authentication infos of `ca` for the
-/// private key `ca_private_key`, the PACEInfos of `pace`, and the
-/// ActiveAuthenticationInfo of an ECDSA `aa` key; DER SET order.
+/// private key `ca_private_key` (and of a separate PACE-CAM key), the PACEInfos of
+/// `pace`, and the ActiveAuthenticationInfo of an ECDSA `aa` key; DER SET order.
 pub fn build_dg14(
     ca: &CaToml,
     ca_private_key: &[u8],
+    cam_private_key: Option<&[u8]>,
     pace: &[super::profile::PaceEntry],
     aa: Option<&AaSigner>,
 ) -> Result<Vec<u8>, PersoError> {
     let mut infos = ca_infos(ca_private_key, ca)?;
+    if let Some(cam) = cam_private_key {
+        infos.push(cam_key_info(cam, ca, pace)?);
+    }
     infos.extend(pace_infos(pace)?);
     if let Some(aa) = aa.filter(|a| !a.is_rsa()) {
         let hash = aa
@@ -1241,6 +1287,9 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
         let mut infos = pace_infos(&profile.pace)?;
         if let (Some(ca), true) = (&t.ca, has_ca) {
             infos.extend(ca_infos(profile_ca_key(profile)?, ca)?);
+            if let Some(cam) = profile.cam_private_key.as_deref() {
+                infos.push(cam_key_info(cam, ca, &profile.pace)?);
+            }
         }
         if infos.is_empty() {
             return Err(invalid("sign.card_security", "no PACE or CA infos to sign"));
@@ -1848,7 +1897,7 @@ mod tests {
             let k = PrivateKey::from_bytes(&sk).unwrap();
             let public = params.multiply(&params.generator().unwrap(), k.as_bn()).unwrap();
             assert_eq!(params.encode(&public).unwrap(), spki.subject_public_key);
-            let dg14 = build_dg14(&ca, &sk, &[], None).unwrap();
+            let dg14 = build_dg14(&ca, &sk, None, &[], None).unwrap();
             let infos = SecurityInfos::decode_dg14(&dg14).unwrap();
             assert_eq!(
                 infos.chip_authentication_public_keys().next().unwrap().key_id,

@@ -949,7 +949,7 @@ fn forged(
         file: "forged-dg14-ca-key-replaced.toml".into(),
         what: e.to_string(),
     })?;
-    let cloner_dg14 = build_dg14(&ca, &cloner_key, &pace, None)?;
+    let cloner_dg14 = build_dg14(&ca, &cloner_key, None, &pace, None)?;
     f(
         "dg14-ca-key-replaced",
         "DG14 replaced by one holding a cloner's Chip Authentication key, which the chip uses: CA succeeds, the DG14 hash fails",
@@ -1568,6 +1568,18 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
         "ref1.toml",
         "",
         &quirks("sfi_refused = \"6A86\"\n"),
+    );
+    q(
+        "two-ca-keys-one-curve",
+        "gmrtd PR #447",
+        "two Chip Authentication keys on brainpoolP256r1 in EF.CardSecurity and DG14: keyId 1 (with its ChipAuthenticationInfo) for Chip Authentication, keyId 13 = the PACEInfo's parameterId for PACE-CAM (BSI TR-03110-3 A.1.1.1/A.1.1.2); the CA key comes first in the SET, so a reader taking the first key on the curve fails PACE-CAM",
+        "pace-ecdh-cam-bp256-aes128.toml",
+        &format!(
+            "ca_private_key = \"{}\"\ncam_private_key = \"{}\"\n",
+            ca_scalar("emrtd booklet two-ca-keys generic")?,
+            ca_scalar("emrtd booklet cam-bp256")?
+        ),
+        "[ca]\nkey_id = 1\n",
     );
     q(
         "cn-sod-id-data",
