@@ -1047,7 +1047,7 @@ impl CvCertificate {
 
     /// SHA-256 of the certificate, hex (the store's key).
     pub fn fingerprint(&self) -> String {
-        hex::encode(openssl::sha::sha256(&self.raw))
+        crate::crypto::sha256_hex(&self.raw)
     }
 
     /// Check the signature with the issuer's (completed) key.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{Ctx, error_chain, refs, warn};
+use super::{Ctx, refs, warn};
 use crate::cms::{CmsQuirk, SignedData};
 use crate::lds::LdsFile;
 use crate::lds::sod::{HashAlgorithm, OID_LDS_SECURITY_OBJECT, SignerIdentifier, Sod};
@@ -309,7 +309,7 @@ fn signature_algorithm(ctx: &Ctx<'_>) -> Check {
                 format!(
                     "signature algorithm {} is not RSA PKCS#1 v1.5, RSASSA-PSS or ECDSA with an allowed hash: {}",
                     s.signature_algorithm.oid,
-                    error_chain(&e)
+                    crate::error::text(&e)
                 ),
             )
             .reference(refs::SOD);
@@ -485,7 +485,7 @@ fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
             .reference(refs::PA),
             Err(e) => Check::fail(
                 "sod.signature",
-                format!("the signature does not verify: {}", error_chain(&e)),
+                format!("the signature does not verify: {}", crate::error::text(&e)),
             )
             .reference(refs::PA),
         },
