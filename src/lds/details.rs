@@ -82,6 +82,71 @@ macro_rules! field {
 }
 pub(crate) use field;
 
+/// The parts every details data group shares, for a struct with the fields `tag_list`,
+/// `unknown`, `quirks` and `raw` and a `FIELDS` table: the [`Details`] impl, a
+/// [`std::fmt::Debug`] that shows only which tags are present (the values are personal
+/// data), and `decode`, `present_tags`, `update_tag_list` and `encode`.
+macro_rules! details_group {
+    ($ty:ident, $file:literal, $tag:literal) => {
+        impl $crate::lds::details::Details for $ty {
+            const FILE: &'static str = $file;
+            const TAG: u32 = $tag;
+            const FIELDS: &'static [$crate::lds::details::Field<Self>] = FIELDS;
+            fn tag_list(&mut self) -> &mut Option<Vec<u32>> {
+                &mut self.tag_list
+            }
+            fn unknown(&mut self) -> &mut Vec<$crate::lds::quirk::RawDo> {
+                &mut self.unknown
+            }
+            fn finish(&mut self, quirks: Vec<$crate::lds::quirk::Quirk>, raw: Vec<u8>) {
+                self.quirks = quirks;
+                self.raw = raw;
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let present: Vec<String> = self
+                    .present_tags()
+                    .iter()
+                    .map(|t| format!("{t:02X}"))
+                    .collect();
+                f.debug_struct(stringify!($ty))
+                    .field("present", &present)
+                    .field("quirks", &self.quirks)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $ty {
+            #[doc = concat!("Decode EF.", $file, ".")]
+            pub fn decode(input: &[u8]) -> Result<$ty, $crate::lds::LdsError> {
+                $crate::lds::details::decode(input)
+            }
+
+            /// The tags of the fields present, in Doc 9303 order (a list of names as
+            /// the tag of one name).
+            pub fn present_tags(&self) -> Vec<u32> {
+                $crate::lds::details::present_tags(self)
+            }
+
+            /// Set the tag list to the fields present (call before `encode` on a value
+            /// built field by field).
+            pub fn update_tag_list(&mut self) {
+                self.tag_list = Some(self.present_tags());
+            }
+
+            /// Encode: the tag list as stored (if any), the fields in Doc 9303 order,
+            /// then unknown data objects. Dates are written in the encoding they were
+            /// read in (or built).
+            pub fn encode(&self) -> Vec<u8> {
+                $crate::lds::details::encode(self, self.tag_list.as_ref(), &self.unknown)
+            }
+        }
+    };
+}
+pub(crate) use details_group;
+
 /// A details data group: its file, its template tag, its field table, and the parts
 /// every such group has (tag list, unknown data objects, quirks, raw bytes).
 pub(crate) trait Details: Default + 'static {

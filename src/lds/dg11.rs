@@ -17,10 +17,7 @@
 //! parts of a field (place, address, names). Personal data: [`std::fmt::Debug`] of
 //! [`Dg11`] shows only which tags are present.
 
-use std::fmt;
-
-use super::details::{self, Details, Field, field, serialize_opt_hex, serialize_opt_tags};
-use super::error::LdsError;
+use super::details::{Field, details_group, field, serialize_opt_hex, serialize_opt_tags};
 use super::quirk::{DateField, Quirk, RawDo};
 
 /// Split a name written `PRIMARY<<SECONDARY<PARTS` into (primary, secondary), fillers
@@ -106,55 +103,7 @@ const FIELDS: &[Field<Dg11>] = &[
     field!(0x5F18, Text, custody_information),
 ];
 
-impl Details for Dg11 {
-    const FILE: &'static str = "DG11";
-    const TAG: u32 = 0x6B;
-    const FIELDS: &'static [Field<Self>] = FIELDS;
-    fn tag_list(&mut self) -> &mut Option<Vec<u32>> {
-        &mut self.tag_list
-    }
-    fn unknown(&mut self) -> &mut Vec<RawDo> {
-        &mut self.unknown
-    }
-    fn finish(&mut self, quirks: Vec<Quirk>, raw: Vec<u8>) {
-        self.quirks = quirks;
-        self.raw = raw;
-    }
-}
-
-impl fmt::Debug for Dg11 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let present: Vec<String> = self.present_tags().iter().map(|t| format!("{t:02X}")).collect();
-        f.debug_struct("Dg11")
-            .field("present", &present)
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Dg11 {
-    /// Decode EF.DG11.
-    pub fn decode(input: &[u8]) -> Result<Dg11, LdsError> {
-        details::decode(input)
-    }
-
-    /// The tags of the fields present, in Doc 9303 order (other names as `5F0F`).
-    pub fn present_tags(&self) -> Vec<u32> {
-        details::present_tags(self)
-    }
-
-    /// Set the tag list to the fields present (call before [`Dg11::encode`] on a value
-    /// built field by field).
-    pub fn update_tag_list(&mut self) {
-        self.tag_list = Some(self.present_tags());
-    }
-
-    /// Encode: the tag list as stored (if any), the fields in Doc 9303 order, then
-    /// unknown data objects. Dates are written as they were read (or as built).
-    pub fn encode(&self) -> Vec<u8> {
-        details::encode(self, self.tag_list.as_ref(), &self.unknown)
-    }
-}
+details_group!(Dg11, "DG11", 0x6B);
 
 #[cfg(test)]
 mod tests {

@@ -15,10 +15,7 @@
 //! both are read, the encoding is kept in [`DateField::encoding`] and BCD is reported
 //! as [`Quirk::BcdDate`].
 
-use std::fmt;
-
-use super::details::{self, Details, Field, field, serialize_opt_hex, serialize_opt_tags};
-use super::error::LdsError;
+use super::details::{Field, details_group, field, serialize_opt_hex, serialize_opt_tags};
 use super::quirk::{DateField, Quirk, RawDo};
 
 /// Decoded EF.DG12.
@@ -69,54 +66,7 @@ const FIELDS: &[Field<Dg12>] = &[
     field!(0x5F56, Text, personalisation_device_serial),
 ];
 
-impl Details for Dg12 {
-    const FILE: &'static str = "DG12";
-    const TAG: u32 = 0x6C;
-    const FIELDS: &'static [Field<Self>] = FIELDS;
-    fn tag_list(&mut self) -> &mut Option<Vec<u32>> {
-        &mut self.tag_list
-    }
-    fn unknown(&mut self) -> &mut Vec<RawDo> {
-        &mut self.unknown
-    }
-    fn finish(&mut self, quirks: Vec<Quirk>, raw: Vec<u8>) {
-        self.quirks = quirks;
-        self.raw = raw;
-    }
-}
-
-impl fmt::Debug for Dg12 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let present: Vec<String> = self.present_tags().iter().map(|t| format!("{t:02X}")).collect();
-        f.debug_struct("Dg12")
-            .field("present", &present)
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Dg12 {
-    /// Decode EF.DG12.
-    pub fn decode(input: &[u8]) -> Result<Dg12, LdsError> {
-        details::decode(input)
-    }
-
-    /// The tags of the fields present, in Doc 9303 order (other persons as `5F1A`).
-    pub fn present_tags(&self) -> Vec<u32> {
-        details::present_tags(self)
-    }
-
-    /// Set the tag list to the fields present.
-    pub fn update_tag_list(&mut self) {
-        self.tag_list = Some(self.present_tags());
-    }
-
-    /// Encode: the tag list as stored (if any), the fields in Doc 9303 order, then
-    /// unknown data objects. Dates are written in the encoding they were read in.
-    pub fn encode(&self) -> Vec<u8> {
-        details::encode(self, self.tag_list.as_ref(), &self.unknown)
-    }
-}
+details_group!(Dg12, "DG12", 0x6C);
 
 #[cfg(test)]
 mod tests {
