@@ -699,6 +699,9 @@ impl<'r, T: Transport> Session<'r, T> {
             what: "no channel to the card".into(),
         })?;
         let mut sm = SecureChannel::new(plain, keys);
+        // without extended length, long commands (CV certificates, RSA signatures, DH
+        // keys in Terminal and Chip Authentication) go out as command chains
+        sm.set_command_chaining(!self.sizes.extended());
         if let Some(t) = &self.trace {
             sm = sm.with_trace(t.clone());
         }
