@@ -31,10 +31,17 @@
 //! signing_time = "2025-07-01T00:00:00Z"   # absent: no signingTime attribute
 //! econtent_type = "id-data"               # EF.SOD typed id-data (Chinese passports);
 //!                                         # default "lds-security-object"
+//! signature_hash = "sha256"               # the signatureAlgorithm's hash when it is not
+//!                                         # `digest` (Lithuanian EF.SODs); default digest
+//! sid = "issuer-serial-printable"         # the SignerInfo's issuer rewritten in
+//!                                         # PrintableString (Ukrainian EF.SODs); default
+//!                                         # "issuer-serial", also "ski"
 //!
 //! [ca]                                    # Chip Authentication key in DG14/CardSecurity
 //! parameter_id = 13                       # the curve/group of ca_private_key
 //! cipher = "AES-128"
+//! key_id = 1                              # needed beside a cam_private_key (the PACE-CAM
+//!                                         # key, published with keyId = PACE parameterId)
 //!
 //! [dg2]
 //! face = "data/face.jp2"                  # JPEG or JPEG 2000; width/height from the header
@@ -211,6 +218,16 @@ pub struct SignToml {
     /// the signed content-type attribute stay an LDSSecurityObject's, typed id-data).
     #[serde(default)]
     pub econtent_type: Option<String>,
+    /// The hash the SignerInfo's signatureAlgorithm names (ecdsa-with-SHA256, …) when it
+    /// is not `digest`, the digestAlgorithm of the messageDigest attribute (default: the
+    /// same). The signature is made over this hash, as the signatureAlgorithm says.
+    #[serde(default)]
+    pub signature_hash: Option<String>,
+    /// How the SignerInfo names the DSC: "issuer-serial" (default, the certificate's
+    /// issuer bytes), "issuer-serial-printable" (the issuer Name written anew with
+    /// PrintableString values, as Ukrainian EF.SODs do: gmrtd #440) or "ski".
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 /// `[ca]`: the Chip Authentication key published in DG14 (and EF.CardSecurity).
@@ -736,6 +753,7 @@ struct Signer {
     card_security: Option<bool>,
     exclude: Vec<LdsFile>,
     sod_econtent_type: crate::cms::Oid,
+    sid: SidForm,
 }
 
 impl Signer {
@@ -754,9 +772,24 @@ impl Signer {
             Some(d) => hash_by_name("sign.dg_hashes_computed_with", d)?,
             None => digest,
         };
+        let signature_hash = match &t.signature_hash {
+            Some(d) => hash_by_name("sign.signature_hash", d)?,
+            None => digest,
+        };
         let alg = match &t.signature {
-            Some(s) => signature_by_name(s, digest)?,
-            None => default_signature(&parsed, &key, digest),
+            Some(s) => signature_by_name(s, signature_hash)?,
+            None => default_signature(&parsed, &key, signature_hash),
+        };
+        let sid = match t.sid.as_deref() {
+            None | Some("issuer-serial") => SidForm::IssuerAndSerial,
+            Some("issuer-serial-printable") => SidForm::IssuerAndSerialPrintable,
+            Some("ski") => SidForm::SubjectKeyIdentifier,
+            Some(other) => {
+                return Err(invalid(
+                    "sign.sid",
+                    format!("unknown form {other:?} (issuer-serial, issuer-serial-printable, ski)"),
+                ));
+            }
         };
         let embed = match &t.embed_dsc {
             Some(p) => read_certificate(&base.join(p))?,
@@ -809,6 +842,7 @@ impl Signer {
             card_security: t.card_security,
             exclude,
             sod_econtent_type,
+            sid,
         })
     }
 
@@ -830,7 +864,7 @@ impl Signer {
                 signing_time: self.signing_time,
                 embed_signer: true,
                 extra_certs: vec![],
-                sid: SidForm::IssuerAndSerial,
+                sid: self.sid,
             },
             |alg, tbs| deterministic::sign(alg, key, tbs),
         )?)

@@ -1582,6 +1582,22 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
         "[ca]\nkey_id = 1\n",
     );
     q(
+        "lt-sod-p224-sha256",
+        "gmrtd #130 (gmrtd: \"Invalid ECDSA signature\" with a P-224 key and a 28-byte digest); tananaev/passport-reader PR #99 (a Lithuanian passport verifies once the signature algorithm is taken from the SignerInfo)",
+        "Lithuanian passport: DSC key on NIST P-224 with explicit domain parameters; the SignerInfo's digestAlgorithm is SHA-224 (DG hashes, messageDigest) while its signatureAlgorithm is ecdsa-with-SHA256, so the signature is over the SHA-256 of the signed attributes (cut to the 224-bit order). The reports give no SOD; this is the most likely encoding behind them",
+        "xa-booklet.toml",
+        "",
+        "[sign]\ndsc = \"../keys/xa-dsc-p224.cer\"\nkey = \"../keys/xa-dsc-p224.key.pem\"\ndigest = \"sha224\"\nsignature_hash = \"sha256\"\n",
+    );
+    q(
+        "ua-sod-sid-printable",
+        "gmrtd #440, fixed in gmrtd PR #441",
+        "Ukrainian passport: the SignerInfo names the DSC by issuerAndSerialNumber with the issuer written in PrintableString throughout, while the DSC's issuer field uses UTF8String for O and CN: the same name under RFC 5280 section 7.1, other bytes",
+        "ref1.toml",
+        "",
+        "[sign]\nsid = \"issuer-serial-printable\"\n",
+    );
+    q(
         "cn-sod-id-data",
         "gmrtd's SOD tests and PR #425 (document/sod.go accepts id-data); JMRTD likewise",
         "Chinese passport: EF.SOD's eContentType (and the signed content-type attribute) is id-data 1.2.840.113549.1.7.1 instead of id-icao-mrtd-security-ldsSecurityObject 2.23.136.1.1.1; the content is an LDSSecurityObject and the DSC's signature covers it and its type",

@@ -438,6 +438,17 @@ fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
             ),
         )
         .reference(refs::SOD)
+    } else if sd.signer_issuer_reencoded(s) {
+        // Ukrainian EF.SODs (gmrtd #440): a reader matching names byte for byte finds no
+        // DSC; the name is the same under RFC 5280 §7.1, so this is a warning, not a
+        // failure
+        warn(
+            "sod.dsc_embedded",
+            "the SignerInfo's issuerAndSerialNumber writes the DSC's issuer with other bytes than \
+             the certificate (string types, case or spacing); it names the embedded DSC only \
+             under RFC 5280 section 7.1 name comparison, so readers comparing bytes will not find it",
+        )
+        .reference(refs::SOD)
     } else if others > 0 {
         warn(
             "sod.dsc_embedded",
