@@ -10,6 +10,8 @@
 //! - End to end: a chip profile without extended length, an RSA-2048 inspection-system
 //!   certificate (over 255 bytes) and its 256-byte EXTERNAL AUTHENTICATE signature,
 //!   DG3/DG4 read after TA; the chip saw chained commands and no extended one.
+//! - The RSA terminal certificate made here is checked by OpenPACE's `cvc-print` (Debian
+//!   `openpace`): it parses it and verifies its signature under the UT DV and CVCA.
 //! - The chip side against hand-made chains: pieces answered 9000, the whole
 //!   certificate verified at the end, an interrupted chain dropped, chaining refused
 //!   (6884) for an instruction that takes none, an oversized chain refused.
@@ -19,6 +21,8 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -437,4 +441,55 @@ fn the_chip_follows_the_chaining_rules() {
         ],
         "{results:04X?}"
     );
+}
+
+/// OpenPACE's `cvc-print` (an outside CV certificate parser and verifier) reads the RSA
+/// terminal certificate made above, with the rights it grants, and verifies its
+/// signature under the UT DV (a flipped signature byte: not verified).
+#[test]
+fn openpace_verifies_the_rsa_terminal_certificate() {
+    let Ok(out) = std::process::Command::new("cvc-print").arg("--help").output() else {
+        support::skip_without("cvc-print (Debian openpace)", "not installed (make deps)");
+        return;
+    };
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, cert) = rsa_terminal(dir.path());
+    // cvc-print finds issuers in a directory, each file named by its CHR
+    let trust = dir.path().join("trust");
+    std::fs::create_dir(&trust).unwrap();
+    for (f, chr) in [
+        ("ut-dv.cvcert", "UTDVEMRTD00001"),
+        ("ut-cvca.cvcert", "UTCVCAEMRTD00001"),
+    ] {
+        std::fs::copy(root().join("eac/ut").join(f), trust.join(chr)).unwrap();
+    }
+    let print = |der: &[u8]| {
+        let f = dir.path().join("term.cvcert");
+        std::fs::write(&f, der).unwrap();
+        let o = std::process::Command::new("cvc-print")
+            .arg("--cvc-dir")
+            .arg(&trust)
+            .arg("--cvc")
+            .arg(&f)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let text = print(cert.der());
+    for want in [
+        "CAR: UTDVEMRTD00001",
+        "CHR: UTISRSA00001",
+        "Inspection system",
+        "Read fingerprint",
+        "Read iris",
+        "Terminal certificate",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+    assert!(text.trim_end().ends_with("\ncertificate verified"), "{text}");
+    let mut bad = cert.der().to_vec();
+    let n = bad.len() - 5;
+    bad[n] ^= 1;
+    assert!(print(&bad).trim_end().ends_with("certificate not verified"));
 }
