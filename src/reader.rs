@@ -398,6 +398,8 @@ pub struct Session<'r, T: Transport> {
     pace_keys: Option<PaceKeys>,
     /// Chip Authentication v1 run inside the read for Extended Access Control.
     ca_v1: Option<Result<crate::access::ca::CaEvidence, crate::access::ca::CaError>>,
+    /// The CHAT sent in PACE's MSE:Set AT (EAC version 2), which limits what TA grants.
+    pace_chat: Option<crate::pki::cvc::Chat>,
 }
 
 /// Most files a chip may fail to deliver in full before the read ends with the error.
@@ -438,6 +440,7 @@ impl<'r, T: Transport> Session<'r, T> {
             undelivered: 0,
             pace_keys: None,
             ca_v1: None,
+            pace_chat: None,
         }
     }
 
@@ -588,6 +591,8 @@ impl<'r, T: Transport> Session<'r, T> {
             })?);
         }
         config.prefer_param = param;
+        self.pace_chat = self.pace_chat_request(infos);
+        config.chat = self.pace_chat.as_ref().map(crate::pki::cvc::Chat::encode);
         self.plain_mut()?;
         let password = self.password.clone();
         let rng = &mut *self.rng;

@@ -10,6 +10,8 @@
 //! - End to end: a chip profile without extended length, an RSA-2048 inspection-system
 //!   certificate (over 255 bytes) and its 256-byte EXTERNAL AUTHENTICATE signature,
 //!   DG3/DG4 read after TA; the chip saw chained commands and no extended one.
+//! - The RSA terminal certificate made here is checked by OpenPACE's `cvc-print` (Debian
+//!   `openpace`): it parses it and verifies its signature under the UT DV and CVCA.
 //! - The chip side against hand-made chains: pieces answered 9000, the whole
 //!   certificate verified at the end, an interrupted chain dropped, chaining refused
 //!   (6884) for an instruction that takes none, an oversized chain refused.
@@ -19,6 +21,8 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -437,4 +441,185 @@ fn the_chip_follows_the_chaining_rules() {
         ],
         "{results:04X?}"
     );
+}
+
+/// OpenPACE's `cvc-print` (an outside CV certificate parser and verifier) reads the RSA
+/// terminal certificate made above, with the rights it grants, and verifies its
+/// signature under the UT DV (a flipped signature byte: not verified).
+#[test]
+fn openpace_verifies_the_rsa_terminal_certificate() {
+    let Ok(out) = std::process::Command::new("cvc-print").arg("--help").output() else {
+        support::skip_without("cvc-print (Debian openpace)", "not installed (make deps)");
+        return;
+    };
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, cert) = rsa_terminal(dir.path());
+    // cvc-print finds issuers in a directory, each file named by its CHR
+    let trust = dir.path().join("trust");
+    std::fs::create_dir(&trust).unwrap();
+    for (f, chr) in [
+        ("ut-dv.cvcert", "UTDVEMRTD00001"),
+        ("ut-cvca.cvcert", "UTCVCAEMRTD00001"),
+    ] {
+        std::fs::copy(root().join("eac/ut").join(f), trust.join(chr)).unwrap();
+    }
+    let print = |der: &[u8]| {
+        let f = dir.path().join("term.cvcert");
+        std::fs::write(&f, der).unwrap();
+        let o = std::process::Command::new("cvc-print")
+            .arg("--cvc-dir")
+            .arg(&trust)
+            .arg("--cvc")
+            .arg(&f)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let text = print(cert.der());
+    for want in [
+        "CAR: UTDVEMRTD00001",
+        "CHR: UTISRSA00001",
+        "Inspection system",
+        "Read fingerprint",
+        "Read iris",
+        "Terminal certificate",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+    assert!(text.trim_end().ends_with("\ncertificate verified"), "{text}");
+    let mut bad = cert.der().to_vec();
+    let n = bad.len() - 5;
+    bad[n] ^= 1;
+    assert!(print(&bad).trim_end().ends_with("certificate not verified"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// `verify --emulator` of a booklet written into a copy of the fixtures (a profile's
+/// base must sit in its directory), with `--trace`: the report and the wire commands.
+fn verify_booklet(name: &str, toml: &str, args: &[&str]) -> (serde_json::Value, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = dir.path().join("fx");
+    copy_dir(&root(), &fx);
+    let booklet = fx.join("booklets").join(name);
+    std::fs::write(&booklet, toml).unwrap();
+    let db = dir.path().join("trust.db");
+    let bin = env!("CARGO_BIN_EXE_emrtd");
+    let mut pki: Vec<PathBuf> = std::fs::read_dir(fx.join("pki"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pki.sort();
+    let o = std::process::Command::new(bin)
+        .args(["--store", db.to_str().unwrap(), "-q", "pkd", "import"])
+        .args(&pki)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let trace = dir.path().join("trace.jsonl");
+    let o = std::process::Command::new(bin)
+        .args(["--store", db.to_str().unwrap(), "--json", "verify", "--emulator"])
+        .arg(&booklet)
+        .arg("--trace")
+        .arg(&trace)
+        .args(args)
+        .env_remove("EMRTD_STORE")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    let commands = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["command"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    (v, commands)
+}
+
+fn check<'v>(v: &'v serde_json::Value, id: &str) -> &'v serde_json::Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {v:#}"))
+}
+
+/// The commands with this INS P1 P2 (hex), whatever the CLA.
+fn with_header<'a>(commands: &'a [String], ins_p1_p2: &str) -> Vec<&'a str> {
+    commands
+        .iter()
+        .filter(|c| c.get(2..).is_some_and(|r| r.starts_with(ins_p1_p2)))
+        .map(|c| c.get(..8).unwrap_or(""))
+        .collect()
+}
+
+/// A DH-2048 Chip Authentication key (RFC 5114 group, parameter id 2; the private key
+/// below the 224-bit subgroup order), on REF-1 without extended length.
+const DH_2048_SHORT: &str = "ca_private_key = \"1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5\"\n\n\
+    [chip]\nextended_length = false\nmax_read = 256\nbac = true\n\n";
+
+/// Chip Authentication v1 with the DH-2048 key and 3DES: MSE:Set KAT carries
+/// `91 82 01 00` and 256 bytes, so it goes out as a chain (`1C 22 41 A6` first), and
+/// `verify` proves CA (VALID).
+#[test]
+fn chip_authentication_with_a_dh_2048_key_on_a_chip_without_extended_length() {
+    let toml = format!(
+        "name = \"ca-dh2048-short\"\nbase = \"ref1.toml\"\n{DH_2048_SHORT}[ca]\nparameter_id = 2\ncipher = \"3DES\"\n"
+    );
+    let (v, commands) = verify_booklet("ca-dh2048-short.toml", &toml, &[]);
+    assert_eq!(v["verdict"], "VALID", "{v:#}");
+    assert_eq!(check(&v, "ca")["status"], "pass");
+    assert_eq!(with_header(&commands, "2241A6"), ["1C2241A6", "0C2241A6"]);
+}
+
+/// EAC version 2 with the DH-2048 key (CA v2, AES-128): after TA v2, GENERAL
+/// AUTHENTICATE carries `7C 82 01 04 80 82 01 00` and the key (264 bytes), chained;
+/// `verify` is VALID with `ca`, `eac.ta` and DG3/DG4 passing.
+#[test]
+fn eac_version_2_with_a_dh_2048_key_on_a_chip_without_extended_length() {
+    let toml = format!(
+        "name = \"eac-v2-dh2048-short\"\nbase = \"eac-v2.toml\"\n{DH_2048_SHORT}\
+         [ca]\nparameter_id = 2\ncipher = \"AES-128\"\nversion = 2\n"
+    );
+    let chain = root().join("eac/ut");
+    let key = root().join("eac/keys/ut-is.key.pem");
+    let (v, commands) = verify_booklet(
+        "eac-v2-dh2048-short.toml",
+        &toml,
+        &[
+            "--eac-chain",
+            chain.to_str().unwrap(),
+            "--eac-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(v["verdict"], "VALID", "{v:#}");
+    for id in ["ca", "eac.ta", "pa.dg_hash.DG3", "pa.dg_hash.DG4"] {
+        assert_eq!(check(&v, id)["status"], "pass", "{id}");
+    }
+    assert_eq!(check(&v, "eac.ta")["evidence"]["version"], 2);
+    // PACE's GENERAL AUTHENTICATE steps come first, in plain (CLA 10/00)
+    let protected: Vec<&str> = with_header(&commands, "860000")
+        .into_iter()
+        .filter(|c| c.starts_with("1C") || c.starts_with("0C"))
+        .collect();
+    assert_eq!(protected, ["1C860000", "0C860000"]);
 }

@@ -252,8 +252,9 @@ pub struct CaToml {
     /// takes the protocol from the key, with 3DES (CA version 1).
     #[serde(default)]
     pub info: Option<bool>,
-    /// The ChipAuthenticationInfo's version: 1 (default) or 2 (Chip Authentication v2,
-    /// run after PACE and Terminal Authentication v2: EAC version 2).
+    /// The ChipAuthenticationInfo's version: 1 (default), 2 (Chip Authentication v2,
+    /// run after PACE and Terminal Authentication v2: EAC version 2) or 3 (published
+    /// only: the emulator does not run CA v3, an eIDAS-token protocol).
     #[serde(default)]
     pub version: Option<u32>,
 }
@@ -1100,8 +1101,10 @@ fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     let (ecdh, spki) = ca_public_key(ca, sk)?;
     let cipher = cipher_by_name(ca.cipher.as_deref().unwrap_or("AES-128"))?;
     let version = ca.version.unwrap_or(1);
-    if !matches!(version, 1 | 2) {
-        return Err(invalid("ca.version", format!("{version} is neither 1 nor 2")));
+    // version 3 only publishes the info (a chip the reader must report as offering a
+    // version it does not run); the emulator runs versions 1 and 2
+    if !matches!(version, 1..=3) {
+        return Err(invalid("ca.version", format!("{version} is not 1, 2 or 3")));
     }
     let mut infos = vec![SecurityInfo::ChipAuthenticationPublicKey(
         ChipAuthenticationPublicKeyInfo::new(ecdh, spki, ca.key_id),

@@ -404,7 +404,8 @@ impl Chat {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    /// The `7F4C { 06 terminal type, 53 discretionary data }` object.
+    pub fn encode(&self) -> Vec<u8> {
         let mut v = asn1::encode_oid(&self.terminal_type);
         tlv::encode_into(tag::DISCRETIONARY_DATA, &self.bits, &mut v);
         tlv::encode(tag::CHAT, &v)

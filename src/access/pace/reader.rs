@@ -56,6 +56,10 @@ pub struct PaceConfig {
     pub prefer_param: Option<u32>,
     /// Tag 84 in MSE:Set AT.
     pub parameter_id_in_mse: ParameterIdInMse,
+    /// A Certificate Holder Authorization Template (`7F4C …`, the whole object) to put
+    /// in MSE:Set AT after tag 84: the terminal's role and the rights it asks for, when
+    /// Terminal Authentication version 2 follows (BSI TR-03110-3, MSE:Set AT for PACE).
+    pub chat: Option<Vec<u8>>,
 }
 
 /// What the chip sent for PACE-CAM, to be checked against EF.CardSecurity.
@@ -168,7 +172,14 @@ pub fn authenticate<C: CardChannel + ?Sized>(
     rng: &mut dyn RandomSource,
 ) -> Result<PaceOutcome, AccessError> {
     let sel = select::choose_pace_info(card_access, config.prefer_oid.as_ref(), config.prefer_param)?;
-    run(ch, sel, password, config.parameter_id_in_mse, rng)
+    run(
+        ch,
+        sel,
+        password,
+        config.parameter_id_in_mse,
+        config.chat.as_deref(),
+        rng,
+    )
 }
 
 /// Run PACE with an already chosen PACEInfo.
@@ -177,6 +188,7 @@ pub fn run<C: CardChannel + ?Sized>(
     sel: PaceSelection<'_>,
     password: &Password,
     parameter_id_in_mse: ParameterIdInMse,
+    chat: Option<&[u8]>,
     rng: &mut dyn RandomSource,
 ) -> Result<PaceOutcome, AccessError> {
     let PaceProtocol { mapping, cipher } = sel.protocol;
@@ -192,7 +204,11 @@ pub fn run<C: CardChannel + ?Sized>(
     let params = sel.params;
 
     // MSE:Set AT
-    let resp = ch.send(&apdus::mse_set_at(&oid, password.key_reference(), mse_id))?;
+    let mut mse = apdus::mse_set_at(&oid, password.key_reference(), mse_id);
+    if let Some(c) = chat {
+        mse.data.extend_from_slice(c);
+    }
+    let resp = ch.send(&mse)?;
     if !resp.is_ok() {
         return Err(status(INS_MSE, resp.sw));
     }
