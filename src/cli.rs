@@ -16,7 +16,9 @@ pub mod check;
 pub mod completions;
 pub mod decode_image;
 pub mod desk;
+#[cfg(feature = "emulator")]
 pub mod emulate;
+#[cfg(feature = "emulator")]
 pub mod fixtures;
 pub mod inspect;
 pub mod key;
@@ -108,10 +110,12 @@ pub enum Command {
     /// List the PC/SC readers, whether a card is present, and its ATR.
     Readers(readers::ReadersArgs),
     /// Serve a software chip as a card to pcscd's vpcd driver (a virtual reader).
+    #[cfg(feature = "emulator")]
     Emulate(emulate::EmulateArgs),
     /// The officer's desk: read each document placed on the reader, verdict and face on a local page.
     Desk(Box<desk::DeskArgs>),
     /// Regenerate the test PKI and the booklet profiles (`fixtures generate --out DIR`).
+    #[cfg(feature = "emulator")]
     Fixtures(fixtures::FixturesArgs),
     /// The image decoder process (internal: bytes on stdin, PNG on stdout).
     #[command(name = "__decode-image", hide = true)]
@@ -159,7 +163,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Alerts(args) => alerts::run(&args, &global),
         Command::Pkd(args) => pkd::run(&args, &global),
         Command::Readers(args) => readers::run(&args, &global),
+        #[cfg(feature = "emulator")]
         Command::Emulate(args) => emulate::run(&args, &global),
+        #[cfg(feature = "emulator")]
         Command::Fixtures(args) => fixtures::run(&args, &global),
         Command::DecodeImage(args) => decode_image::run(&args, &global),
         Command::Desk(args) => desk::run(&args, &global),

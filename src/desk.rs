@@ -18,4 +18,6 @@ pub mod keyin;
 pub mod machine;
 pub mod run;
 pub mod server;
+#[cfg(feature = "emulator")]
+mod slot;
 pub mod view;

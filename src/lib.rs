@@ -38,6 +38,7 @@ pub mod asn1;
 pub mod cli;
 pub mod cms;
 pub mod desk;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
 pub mod lds;

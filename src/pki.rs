@@ -32,6 +32,7 @@ pub mod cvc;
 pub mod cvc_store;
 pub mod directory;
 pub mod eac_credentials;
+#[cfg(feature = "emulator")]
 pub mod fixtures;
 pub mod import;
 pub mod keys;

@@ -17,7 +17,6 @@ use super::{Exit, GlobalOpts, Outcome};
 use crate::desk::audit::{AuditConfig, AuditLog, DEV_LOG, Facility, SyslogTarget};
 use crate::desk::run::{Config, Desk, Input, Source};
 use crate::desk::server::{self, Access};
-use crate::emulator::Profile;
 use crate::pki::store;
 use crate::rng::RandomSource;
 
@@ -209,11 +208,12 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         None => None,
     };
     let source = match &args.emulator {
+        #[cfg(feature = "emulator")]
         Some(p) => Source::Emulator {
-            profile: Box::new(
-                Profile::load(p).with_context(|| format!("cannot load emulator profile {}", p.display()))?,
-            ),
+            profile: Box::new(super::source::load_profile(p)?),
         },
+        #[cfg(not(feature = "emulator"))]
+        Some(p) => return Err(super::source::without_emulator(p)),
         None => Source::Pcsc {
             reader: args.reader.clone(),
         },

@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
-use crate::emulator::{Emulator, Profile};
 use crate::transport::Transport;
 
 /// Source options shared by `read` and `verify`.
@@ -30,14 +28,18 @@ pub struct Opened {
 impl SourceArgs {
     /// Open the source.
     pub fn open(&self) -> anyhow::Result<Opened> {
+        #[cfg(feature = "emulator")]
         if let Some(p) = &self.emulator {
-            let profile =
-                Profile::load(p).with_context(|| format!("cannot load emulator profile {}", p.display()))?;
+            let profile = load_profile(p)?;
             let mrz = profile.mrz.clone();
             return Ok(Opened {
-                transport: Box::new(Emulator::new(profile)),
+                transport: Box::new(crate::emulator::Emulator::new(profile)),
                 profile_mrz: Some(mrz),
             });
+        }
+        #[cfg(not(feature = "emulator"))]
+        if let Some(p) = &self.emulator {
+            return Err(without_emulator(p));
         }
         let t = crate::transport::pcsc::PcscTransport::connect(self.reader.as_deref())?;
         Ok(Opened {
@@ -45,4 +47,20 @@ impl SourceArgs {
             profile_mrz: None,
         })
     }
+}
+
+/// Load an emulator profile for `--emulator`.
+#[cfg(feature = "emulator")]
+pub fn load_profile(p: &std::path::Path) -> anyhow::Result<crate::emulator::Profile> {
+    use anyhow::Context;
+    crate::emulator::Profile::load(p).with_context(|| format!("cannot load emulator profile {}", p.display()))
+}
+
+/// `--emulator` in a build without the emulator: a clear error, not an unknown option.
+#[cfg(not(feature = "emulator"))]
+pub fn without_emulator(p: &std::path::Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot load emulator profile {}: this emrtd was built without the emulator (cargo feature `emulator`)",
+        p.display()
+    )
 }

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -23,20 +23,20 @@ use super::audit::AuditLog;
 use super::keyin::{Command, KeyAssembler, KeyEvent};
 use super::machine::{Action, Event, Machine, Outcome, StateName};
 use super::server::Snapshot;
+#[cfg(feature = "emulator")]
+pub use super::slot::EmulatedSlot;
 use super::view::ResultView;
 use crate::access::AccessError;
 use crate::access::password::Password;
-use crate::emulator::{Emulator, Profile};
+#[cfg(feature = "emulator")]
+use crate::emulator::Profile;
 use crate::lds::LdsFile;
 use crate::pki::store::TrustStore;
 use crate::reader::{ReadError, ReadOptions, ReadProgress};
 use crate::transport::pcsc_events::{CardEvent, CardWatcher};
-use crate::transport::{Transport, TransportError, TransportInfo};
+use crate::transport::{Transport, TransportError};
 use crate::verify::live::{LiveOptions, read_and_verify};
 
-/// How long a read waits for a pulled document to come back (then it is restarted
-/// when the document is placed again).
-const PUT_BACK_WAIT: Duration = Duration::from_secs(15);
 /// Shortest interval between two progress updates sent to the page.
 const PROGRESS_EVERY: Duration = Duration::from_millis(40);
 /// How long one PC/SC wait lasts before the watcher looks at the stop flag.
@@ -51,6 +51,7 @@ pub enum Source {
         reader: Option<String>,
     },
     /// The in-process emulator; the profile is on the reader from the start.
+    #[cfg(feature = "emulator")]
     Emulator {
         /// The profile placed first.
         profile: Box<Profile>,
@@ -84,120 +85,6 @@ pub enum Input {
     PageKey(Zeroizing<String>),
     /// Stop the desk.
     Stop,
-}
-
-/// The emulated reader slot: which document lies on it.
-#[derive(Debug, Default)]
-pub struct EmulatedSlot {
-    state: Mutex<SlotState>,
-    changed: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct SlotState {
-    /// The document on the reader and its placement id (a different profile is a
-    /// different document; placing the same one again is "put back").
-    on: Option<(u64, Arc<Profile>)>,
-    last: Option<(u64, Arc<Profile>)>,
-    ids: u64,
-}
-
-impl EmulatedSlot {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Put a document on the reader: `Some(profile)` a new one, `None` the last one again.
-    pub fn place(&self, profile: Option<Profile>) -> bool {
-        let mut s = self.lock();
-        let doc = match profile {
-            Some(p) => {
-                s.ids += 1;
-                Some((s.ids, Arc::new(p)))
-            }
-            None => s.last.clone(),
-        };
-        let Some(doc) = doc else {
-            return false;
-        };
-        s.last = Some(doc.clone());
-        s.on = Some(doc);
-        self.changed.notify_all();
-        true
-    }
-
-    /// Take the document off the reader.
-    pub fn remove(&self) {
-        self.lock().on = None;
-        self.changed.notify_all();
-    }
-
-    /// Whether a document lies on the reader.
-    pub fn present(&self) -> bool {
-        self.lock().on.is_some()
-    }
-
-    fn current(&self) -> Option<(u64, Arc<Profile>)> {
-        self.lock().on.clone()
-    }
-
-    /// Wait until document `id` is back (true) or `timeout` passes.
-    fn wait_for(&self, id: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut s = self.lock();
-        loop {
-            match &s.on {
-                Some((i, _)) if *i == id => return true,
-                Some(_) => return false,
-                None => {}
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            s = match self.changed.wait_timeout(s, deadline - now) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
-        }
-    }
-}
-
-/// The emulator behind the emulated slot: a pulled document is a removed card, and a
-/// reconnect waits for it to be put back (as a PC/SC reconnect does).
-struct SlotTransport {
-    chip: Emulator,
-    slot: Arc<EmulatedSlot>,
-    id: u64,
-}
-
-impl Transport for SlotTransport {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        match self.slot.current() {
-            Some((id, _)) if id == self.id => self.chip.transmit(command),
-            _ => Err(TransportError::CardRemoved),
-        }
-    }
-
-    fn reconnect(&mut self) -> Result<(), TransportError> {
-        if self.slot.wait_for(self.id, PUT_BACK_WAIT) {
-            self.chip.reconnect()
-        } else {
-            Err(TransportError::NoCard {
-                reader: "emulator".into(),
-            })
-        }
-    }
-
-    fn info(&self) -> TransportInfo {
-        let mut i = self.chip.info();
-        i.reader = format!("emulator:{}", self.chip.profile().name);
-        i
-    }
-
-    fn modelled_ms(&self) -> Option<f64> {
-        self.chip.modelled_ms()
-    }
 }
 
 /// Read progress to the machine, by bytes over all files, throttled.
@@ -286,7 +173,10 @@ pub fn classify(error: &ReadError) -> Outcome {
 
 #[derive(Clone)]
 enum SourceHandle {
-    Pcsc { reader: Arc<Mutex<Option<String>>> },
+    Pcsc {
+        reader: Arc<Mutex<Option<String>>>,
+    },
+    #[cfg(feature = "emulator")]
     Emulator(Arc<EmulatedSlot>),
 }
 
@@ -303,6 +193,7 @@ struct ReadContext {
 impl ReadContext {
     fn present_now(&self) -> bool {
         match &self.source {
+            #[cfg(feature = "emulator")]
             SourceHandle::Emulator(slot) => slot.present(),
             SourceHandle::Pcsc { .. } => self.present.load(Ordering::SeqCst),
         }
@@ -335,21 +226,11 @@ impl ReadContext {
     fn read(&self, generation: u64, password: &Password) -> Option<Outcome> {
         let started = Instant::now();
         let (transport, source): (Box<dyn Transport>, String) = match &self.source {
-            SourceHandle::Emulator(slot) => {
-                let Some((id, profile)) = slot.current() else {
-                    return Some(Outcome::Interrupted);
-                };
-                let name = format!("emulator {}", profile.name);
-                let chip = Emulator::new((*profile).clone());
-                (
-                    Box::new(SlotTransport {
-                        chip,
-                        slot: slot.clone(),
-                        id,
-                    }),
-                    name,
-                )
-            }
+            #[cfg(feature = "emulator")]
+            SourceHandle::Emulator(slot) => match slot.connect() {
+                Some(opened) => opened,
+                None => return Some(Outcome::Interrupted),
+            },
             SourceHandle::Pcsc { reader } => {
                 let name = reader.lock().map(|r| r.clone()).unwrap_or(None);
                 match crate::transport::pcsc::PcscTransport::connect(name.as_deref()) {
@@ -457,6 +338,7 @@ impl Desk {
         let present = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         let (source, slot) = match &config.source {
+            #[cfg(feature = "emulator")]
             Source::Emulator { profile } => {
                 let slot = Arc::new(EmulatedSlot::default());
                 slot.place(Some((**profile).clone()));
@@ -582,37 +464,54 @@ fn key_events(ev: KeyEvent, slot: Option<&Arc<EmulatedSlot>>, from_page: bool) -
                     ":place and :remove work with --emulator only; with a reader, place the document".into(),
                 )];
             };
-            match cmd {
-                Command::Remove => {
-                    slot.remove();
-                    vec![Event::CardAbsent]
-                }
-                Command::Place(path) => {
-                    let profile = match path {
-                        Some(p) => match Profile::load(std::path::Path::new(&p)) {
-                            Ok(pr) => Some(pr),
-                            Err(e) => {
-                                return vec![Event::KeyRejected(format!("cannot load the profile {p}: {e}"))];
-                            }
-                        },
-                        None => None,
-                    };
-                    // another document: the one on the reader leaves first
-                    let mut out = Vec::new();
-                    if profile.is_some() && slot.present() {
-                        slot.remove();
-                        out.push(Event::CardAbsent);
-                    }
-                    if slot.place(profile) {
-                        out.push(Event::CardPresent);
-                    }
-                    out
-                }
-                Command::Clear => vec![Event::ClearKey],
-            }
+            slot_command(slot, cmd)
         }
     }
 }
+
+/// `:place [PROFILE]` and `:remove` on the emulated slot.
+#[cfg(feature = "emulator")]
+fn slot_command(slot: &Arc<EmulatedSlot>, cmd: Command) -> Vec<Event> {
+    match cmd {
+        Command::Remove => {
+            slot.remove();
+            vec![Event::CardAbsent]
+        }
+        Command::Place(path) => {
+            let profile = match path {
+                Some(p) => match Profile::load(std::path::Path::new(&p)) {
+                    Ok(pr) => Some(pr),
+                    Err(e) => {
+                        return vec![Event::KeyRejected(format!("cannot load the profile {p}: {e}"))];
+                    }
+                },
+                None => None,
+            };
+            // another document: the one on the reader leaves first
+            let mut out = Vec::new();
+            if profile.is_some() && slot.present() {
+                slot.remove();
+                out.push(Event::CardAbsent);
+            }
+            if slot.place(profile) {
+                out.push(Event::CardPresent);
+            }
+            out
+        }
+        Command::Clear => vec![Event::ClearKey],
+    }
+}
+
+/// Without the emulator there is no emulated slot to command.
+#[cfg(not(feature = "emulator"))]
+fn slot_command(slot: &Arc<EmulatedSlot>, _cmd: Command) -> Vec<Event> {
+    match **slot {}
+}
+
+/// Without the emulator there is no emulated slot (no value of this type exists).
+#[cfg(not(feature = "emulator"))]
+#[derive(Debug)]
+pub enum EmulatedSlot {}
 
 fn desk_loop(
     rx: Receiver<Input>,
