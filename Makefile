@@ -26,7 +26,7 @@ CARGO ?= cargo
 # slapd + ldap-utils: `emrtd pkd sync` is tested against a real OpenLDAP (tests/pkd_sync.rs);
 # the tests start their own slapd on 127.0.0.1 with random ports and never use a system one,
 # so the package is installed unconfigured (debconf slapd/no_configuration) and starts none
-DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2 slapd ldap-utils
+DEB_PACKAGES := pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard python3-cryptography softhsm2 slapd ldap-utils openpace
 # `emrtd desk`'s page is tested in headless Chromium (tests/desk_vpcd.rs); `make test`
 # installs it, `make build` and `make demo` do not need it
 DESK_DEB_PACKAGES := chromium

@@ -485,7 +485,7 @@ fn make_dumps(base: &Dump, dir: &Path, n: usize, signer: Option<&ref1::Ref1>) ->
                 && let Some(bytes) = d.files.get(&f)
             {
                 rec.size = bytes.len();
-                rec.sha256 = emrtd::reader::dump::sha256_hex(bytes);
+                rec.sha256 = emrtd::crypto::sha256_hex(bytes);
             }
         }
         let p = dir.join(format!("d{i:05}"));

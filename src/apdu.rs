@@ -16,6 +16,9 @@ pub const MAX_EXTENDED: usize = 65536;
 pub const MAX_SHORT_LE: usize = 256;
 /// Largest Lc of a short APDU.
 pub const MAX_SHORT_LC: usize = 255;
+/// CLA bit b5: "not the last command of a chain" (ISO/IEC 7816-4 §5.1.1, command
+/// chaining).
+pub const CLA_CHAINING: u8 = 0x10;
 /// Bound on chained GET RESPONSE rounds (a chip answering 61xx forever is hostile).
 /// 256 rounds of 256 bytes carry the largest extended answer (65,536 bytes), which a
 /// T=0 reader delivers this way; 64 stopped at 16 KB, less than one face image.
@@ -182,6 +185,58 @@ impl Command {
                 out.push(if le == MAX_SHORT_LE { 0 } else { le as u8 });
             }
         }
+        Ok(out)
+    }
+
+    /// Split into an ISO/IEC 7816-4 command chain (§5.1.1, CLA bit b5), for a card that
+    /// takes no extended length: the same INS, P1 and P2 in every command; the data in
+    /// consecutive pieces of at most `piece` bytes, the last of at most `last`; CLA b5
+    /// set on every command but the last, which alone carries Le (the others expect no
+    /// data). Every piece is a short APDU. A command whose data fits in `last` comes back
+    /// alone, unchanged.
+    pub fn chain(&self, piece: usize, last: usize) -> Result<Vec<Command>, ApduError> {
+        if self.data.len() <= last {
+            return Ok(vec![self.clone()]);
+        }
+        if self.cla & CLA_CHAINING != 0 {
+            return Err(ApduError::Encode {
+                what: "a command that is already part of a chain cannot be chained again",
+            });
+        }
+        if piece == 0 || last == 0 || piece > MAX_SHORT_LC || last > MAX_SHORT_LC {
+            return Err(ApduError::Encode {
+                what: "chained pieces must hold 1..=255 bytes",
+            });
+        }
+        if self.le.is_some_and(|le| le > MAX_SHORT_LE) {
+            return Err(ApduError::Encode {
+                what: "a chained command cannot ask for an extended Le",
+            });
+        }
+        let mut out = Vec::with_capacity(self.data.len() / piece + 2);
+        let mut rest = self.data.as_slice();
+        while rest.len() > last {
+            let (head, tail) = rest.split_at(piece.min(rest.len() - 1));
+            out.push(Command {
+                cla: self.cla | CLA_CHAINING,
+                ins: self.ins,
+                p1: self.p1,
+                p2: self.p2,
+                data: head.to_vec(),
+                le: None,
+                extended: false,
+            });
+            rest = tail;
+        }
+        out.push(Command {
+            cla: self.cla,
+            ins: self.ins,
+            p1: self.p1,
+            p2: self.p2,
+            data: rest.to_vec(),
+            le: self.le,
+            extended: false,
+        });
         Ok(out)
     }
 
@@ -558,6 +613,49 @@ mod tests {
         }
         let mut ch = PlainChannel::new(&mut t);
         assert_eq!(ch.send(&Command::read_binary(0, 256)).unwrap().data.len(), 256);
+    }
+
+    #[test]
+    fn command_chaining_by_the_iso_rules() {
+        // ISO/IEC 7816-4 §5.1.1: CLA b5 (10) on every command but the last, same INS P1
+        // P2, data split in order, Le only on the last; each a short APDU
+        let data: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        let pso = Command::new(0x00, 0x2A, 0x00, 0xBE)
+            .with_data(data.clone())
+            .extended(true);
+        let parts = pso.chain(255, 255).unwrap();
+        let enc: Vec<Vec<u8>> = parts.iter().map(|c| c.encode().unwrap()).collect();
+        assert_eq!(enc.len(), 2);
+        assert_eq!(enc[0], [h("102A00BEFF"), data[..255].to_vec()].concat());
+        assert_eq!(enc[1], [h("002A00BE2D"), data[255..].to_vec()].concat());
+        // case 4: the intermediate commands are case 3 (no Le)
+        let ga = Command::new(0x00, 0x86, 0x00, 0x00)
+            .with_data(data.clone())
+            .with_le(256);
+        let enc: Vec<Vec<u8>> = ga
+            .chain(100, 100)
+            .unwrap()
+            .iter()
+            .map(|c| c.encode().unwrap())
+            .collect();
+        assert_eq!(enc.len(), 3);
+        assert_eq!(
+            enc[0],
+            [h("10860000 64".replace(' ', "").as_str()), data[..100].to_vec()].concat()
+        );
+        assert_eq!(enc[1], [h("1086000064"), data[100..200].to_vec()].concat());
+        assert_eq!(enc[2], [h("0086000064"), data[200..].to_vec(), h("00")].concat());
+        // a smaller last piece (room for DO'97' under secure messaging): never empty
+        let parts = ga.chain(200, 99).unwrap();
+        let sizes: Vec<usize> = parts.iter().map(|c| c.data.len()).collect();
+        assert_eq!(sizes, [200, 99, 1]);
+        // fits: unchanged; chained again or asked for an extended Le: refused
+        assert_eq!(pso.chain(300, 300).unwrap(), std::slice::from_ref(&pso));
+        let mut again = pso.clone();
+        again.cla |= CLA_CHAINING;
+        assert!(again.chain(255, 255).is_err());
+        assert!(ga.clone().with_le(257).chain(255, 255).is_err());
+        assert!(pso.chain(0, 255).is_err());
     }
 
     #[test]

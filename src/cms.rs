@@ -444,6 +444,18 @@ impl SignedData {
             .find(|c| crate::pki::cert::matches_signer_identifier(c, &signer.sid))
             .map(Vec::as_slice)
     }
+
+    /// True when `signer` names its embedded certificate by issuerAndSerialNumber whose
+    /// issuer is not the certificate's issuer bytes (it matched under RFC 5280 §7.1 name
+    /// comparison: other string types, case or spacing; Ukrainian EF.SODs).
+    pub fn signer_issuer_reencoded(&self, signer: &SignerInfo) -> bool {
+        let SignerIdentifier::IssuerAndSerialNumber { issuer, .. } = &signer.sid else {
+            return false;
+        };
+        self.signer_certificate(signer)
+            .and_then(|c| crate::pki::cert::Certificate::from_der(c).ok())
+            .is_some_and(|c| c.issuer.raw != *issuer)
+    }
 }
 
 /// The front of a SignedData: ContentInfo opened, version, digestAlgorithms (as read)

@@ -19,6 +19,13 @@ pub use kdf::{KDF_ENC, KDF_MAC, KDF_PI, adjust_des_parity, kdf};
 pub use mac::{aes_cmac, retail_mac, sm_mac};
 pub use padding::{pad, unpad};
 
+/// SHA-256 of `bytes` in lower-case hex: how the manifest, reports and `inspect` name a
+/// file, a certificate or an image by content.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 

@@ -6,6 +6,7 @@
 pub mod atr_info;
 pub mod biometric;
 pub mod com;
+mod details;
 pub mod detect;
 pub mod dg1;
 pub mod dg11;

@@ -39,6 +39,7 @@ pub mod cli;
 pub mod cms;
 pub mod desk;
 pub mod emulator;
+pub mod error;
 pub mod lds;
 pub mod mrz;
 pub mod pki;

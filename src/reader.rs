@@ -398,6 +398,8 @@ pub struct Session<'r, T: Transport> {
     pace_keys: Option<PaceKeys>,
     /// Chip Authentication v1 run inside the read for Extended Access Control.
     ca_v1: Option<Result<crate::access::ca::CaEvidence, crate::access::ca::CaError>>,
+    /// The CHAT sent in PACE's MSE:Set AT (EAC version 2), which limits what TA grants.
+    pace_chat: Option<crate::pki::cvc::Chat>,
 }
 
 /// Most files a chip may fail to deliver in full before the read ends with the error.
@@ -438,6 +440,7 @@ impl<'r, T: Transport> Session<'r, T> {
             undelivered: 0,
             pace_keys: None,
             ca_v1: None,
+            pace_chat: None,
         }
     }
 
@@ -493,7 +496,7 @@ impl<'r, T: Transport> Session<'r, T> {
                     name: LdsFile::CardAccess.name(),
                     fid: format!("{:04X}", LdsFile::CardAccess.fid()),
                     size: progress.data.len(),
-                    sha256: dump::sha256_hex(&progress.data),
+                    sha256: crate::crypto::sha256_hex(&progress.data),
                     apdus: progress.apdus,
                     ms: round3(started.elapsed().as_secs_f64() * 1000.0),
                     modelled_ms: None,
@@ -559,7 +562,7 @@ impl<'r, T: Transport> Session<'r, T> {
                     if !fallback {
                         return Err(e);
                     }
-                    downgrade = Some(format!("PACE failed: {}", error_chain(&e)));
+                    downgrade = Some(format!("PACE failed: {}", crate::error::text(&e)));
                 }
             }
         }
@@ -588,6 +591,8 @@ impl<'r, T: Transport> Session<'r, T> {
             })?);
         }
         config.prefer_param = param;
+        self.pace_chat = self.pace_chat_request(infos);
+        config.chat = self.pace_chat.as_ref().map(crate::pki::cvc::Chat::encode);
         self.plain_mut()?;
         let password = self.password.clone();
         let rng = &mut *self.rng;
@@ -699,6 +704,9 @@ impl<'r, T: Transport> Session<'r, T> {
             what: "no channel to the card".into(),
         })?;
         let mut sm = SecureChannel::new(plain, keys);
+        // without extended length, long commands (CV certificates, RSA signatures, DH
+        // keys in Terminal and Chip Authentication) go out as command chains
+        sm.set_command_chaining(!self.sizes.extended());
         if let Some(t) = &self.trace {
             sm = sm.with_trace(t.clone());
         }
@@ -898,7 +906,7 @@ impl<'r, T: Transport> Session<'r, T> {
                     name: file.name(),
                     fid: format!("{:04X}", file.fid()),
                     size: fp.data.len(),
-                    sha256: dump::sha256_hex(&fp.data),
+                    sha256: crate::crypto::sha256_hex(&fp.data),
                     apdus: fp.apdus,
                     ms: round3(started.elapsed().as_secs_f64() * 1000.0),
                     modelled_ms: modelled,
@@ -1010,7 +1018,7 @@ impl<'r, T: Transport> Session<'r, T> {
                     None => error,
                 };
                 self.manifest.partial = true;
-                self.manifest.errors.push(error_chain(&error));
+                self.manifest.errors.push(crate::error::text(&error));
                 // a dump is only worth keeping when a file of the document was read
                 let any = self.files.keys().any(|f| !f.in_master_file());
                 let partial = any.then(|| Box::new(self.finish(t0)));
@@ -1056,7 +1064,7 @@ impl<'r, T: Transport> Session<'r, T> {
             Some(w) => groups.extend(w.iter().copied().filter(|f| matches!(f, LdsFile::Dg(_)))),
             None => {
                 if let Some(com) = self.files.get(&LdsFile::Com) {
-                    groups.extend(com_tag_list(com));
+                    groups.extend(crate::lds::com::data_groups(com));
                 }
                 if let Some(sod) = self.files.get(&LdsFile::Sod) {
                     groups.extend(sod_data_groups(sod));
@@ -1093,7 +1101,7 @@ impl<'r, T: Transport> Session<'r, T> {
             None => Err("EF.CardSecurity could not be read".to_string()),
             Some(bytes) => match CardSecurity::decode(bytes) {
                 Err(e) => Err(format!("EF.CardSecurity does not decode: {e}")),
-                Ok(cs) => cam.verify(&cs.security_infos).map_err(|e| error_chain(&e)),
+                Ok(cs) => cam.verify(&cs.security_infos).map_err(|e| crate::error::text(&e)),
             },
         };
         self.manifest.chip_authentication = Some(match result {
@@ -1153,36 +1161,11 @@ impl<'r, T: Transport> Session<'r, T> {
     }
 }
 
-/// The data groups named in EF.COM's tag list (empty when EF.COM does not decode).
-pub fn com_tag_list(com: &[u8]) -> Vec<LdsFile> {
-    let Ok(outer) = crate::tlv::parse(com) else {
-        return Vec::new();
-    };
-    let Ok(Some(list)) = outer.children().find(0x5C) else {
-        return Vec::new();
-    };
-    list.value
-        .iter()
-        .filter_map(|t| LdsFile::from_com_tag(*t))
-        .collect()
-}
-
 /// The data groups whose hashes EF.SOD lists (empty when it does not decode).
 pub fn sod_data_groups(sod: &[u8]) -> Vec<LdsFile> {
     crate::lds::sod::decode(sod)
         .map(|s| s.dg_numbers().into_iter().map(LdsFile::Dg).collect())
         .unwrap_or_default()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn round3(v: f64) -> f64 {

@@ -21,7 +21,7 @@ mod reader;
 
 pub use chip::ChipSm;
 pub use keys::{SessionKeys, Ssc};
-pub use reader::{SecureChannel, protect_command, unprotect_response};
+pub use reader::{SecureChannel, max_short_data, protect_command, unprotect_response};
 
 use thiserror::Error;
 

@@ -612,7 +612,7 @@ fn dump_integrity(dump: &Dump) -> Option<Check> {
         };
         match dump.files.get(&file) {
             None => problems.push(format!("{} was read but is not in the dump", rec.name)),
-            Some(bytes) if !crate::reader::dump::sha256_hex(bytes).eq_ignore_ascii_case(&rec.sha256) => {
+            Some(bytes) if !crate::crypto::sha256_hex(bytes).eq_ignore_ascii_case(&rec.sha256) => {
                 problems.push(format!("{} differs from the bytes that were read", rec.name));
             }
             Some(_) => {}

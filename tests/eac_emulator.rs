@@ -311,3 +311,164 @@ fn eac_version_2_runs_ta_then_chip_authentication_v2() {
     assert_ne!(without["verdict"], "VALID");
     assert_ne!(check(&without, "ca").unwrap()["status"], "pass");
 }
+
+/// `eac-v2.toml` with EF.CardAccess also announcing Chip Authentication version 2 (as
+/// an EAC version 2 chip may): the reader then sends its CHAT in PACE's MSE:Set AT.
+fn eac_v2_announced_in_card_access() -> Profile {
+    use emrtd::lds::LdsFile;
+    use emrtd::lds::security_infos::{SecurityInfo, SecurityInfos};
+    let mut profile = Profile::load(&root().join("booklets/eac-v2.toml")).unwrap();
+    let dg14 = SecurityInfos::decode_dg14(&profile.files[&LdsFile::Dg(14)]).unwrap();
+    let mut infos = SecurityInfos::decode(&profile.files[&LdsFile::CardAccess])
+        .unwrap()
+        .infos;
+    let ca_v2: Vec<SecurityInfo> = dg14
+        .infos
+        .into_iter()
+        .filter(|i| matches!(i, SecurityInfo::ChipAuthentication(c) if c.version == 2))
+        .collect();
+    assert!(!ca_v2.is_empty());
+    infos.extend(ca_v2);
+    profile
+        .files
+        .insert(LdsFile::CardAccess, SecurityInfos::from_infos(infos).encode());
+    profile
+}
+
+/// The PACE CHAT end to end (EAC version 2): the terminal holds the UT chain (DG3 and
+/// DG4) but asks PACE for DG3 only. The chip ANDs the PACE CHAT with the chain's
+/// authorization: TA grants DG3 only, a READ of DG4 on the open channel gets 6982, the
+/// reader does not count DG4 as owed, and verify keeps DG4 informational (VALID, as
+/// with a DG3-only terminal) — never better than a full read, never an INVALID for a
+/// group the terminal did not ask for. Without the narrower request the same chip
+/// grants DG4; an EAC version 1 chip (no version 2 in EF.CardAccess) gets no CHAT.
+#[test]
+fn the_pace_chat_limits_terminal_authentication_end_to_end() {
+    use emrtd::pki::cvc::{Chat, Role};
+    let dg3_only = || {
+        let mut c = creds("ut", "ut-is.key.pem");
+        c.pace_chat = Some(Chat::inspection_system(Role::Terminal, true, false));
+        c
+    };
+    let read_dg4 = Apdu::read_binary_sfi(4, 0, 16);
+    let mut chip = Emulator::new(eac_v2_announced_in_card_access());
+    let (dump, sw) = read_then(&mut chip, dg3_only(), &read_dg4);
+    assert_eq!(
+        sw,
+        StatusWord(0x6982),
+        "DG4 must stay closed under a DG3-only PACE CHAT"
+    );
+    let granted = chip.terminal_authentication().unwrap().granted().unwrap();
+    assert!(granted.reads_dg3() && !granted.reads_dg4(), "{granted:?}");
+    let rec = dump.manifest.terminal_authentication.as_ref().unwrap();
+    assert_eq!((rec.outcome.as_str(), rec.version), ("authenticated", 2));
+    assert_eq!((rec.dg3, rec.dg4), (true, false));
+    assert!(dump.files.contains_key(&emrtd::lds::LdsFile::Dg(3)));
+    assert!(!dump.files.contains_key(&emrtd::lds::LdsFile::Dg(4)));
+    let absent = dump.manifest.absent.iter().find(|a| a.name == "DG4").unwrap();
+    assert!(absent.meaning.contains("does not grant"), "{absent:?}");
+
+    // the terminal's own rights in the CHAT: DG4 granted by the same chip
+    let mut chip = Emulator::new(eac_v2_announced_in_card_access());
+    let (_, sw) = read_then(&mut chip, creds("ut", "ut-is.key.pem"), &read_dg4);
+    assert_eq!(sw, StatusWord::OK);
+    // EAC version 1 (eac.toml): no CHAT in PACE, so the request does not narrow TA
+    let mut chip = Emulator::new(Profile::load(&root().join("booklets/eac.toml")).unwrap());
+    let (_, sw) = read_then(&mut chip, dg3_only(), &read_dg4);
+    assert_eq!(sw, StatusWord::OK);
+
+    // verify: VALID with DG3 checked and DG4 informational
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let store = emrtd::pki::store::TrustStore::open(&db).unwrap();
+    let profile = eac_v2_announced_in_card_access();
+    let password = key_of(&profile);
+    let mut chip = Emulator::new(profile);
+    let options = emrtd::verify::live::LiveOptions {
+        read: ReadOptions {
+            eac: Some(dg3_only()),
+            ..ReadOptions::default()
+        },
+        at: time::OffsetDateTime::now_utc(),
+        no_aa: false,
+        no_ca: false,
+        bac_requested: false,
+        source: "emulator".into(),
+    };
+    let live = emrtd::verify::live::read_and_verify(
+        &mut chip,
+        &password,
+        &options,
+        Some(&store),
+        &mut OsRandom,
+        &mut NoProgress,
+        None,
+    )
+    .unwrap();
+    let v = serde_json::to_value(&live.report).unwrap();
+    assert_eq!(v["verdict"], "VALID", "{v:#}");
+    assert_eq!(check(&v, "pa.dg_hash.DG3").unwrap()["status"], "pass");
+    assert!(check(&v, "pa.dg_hash.DG4").is_none());
+    let dg4 = check(&v, "pa.dg_unread.DG4").unwrap();
+    assert_eq!(
+        (dg4["status"].as_str(), dg4["informational"].as_bool()),
+        (Some("skip"), Some(true)),
+        "{dg4:#}"
+    );
+}
+
+/// Chip Authentication version 3 (BSI TR-03110-2, eIDAS tokens: CA3 with Pseudonymous
+/// Signature Authentication) is not an eMRTD protocol and not implemented. A chip whose
+/// signed DG14 offers only version 3 is reported, not ignored: `ca` stays
+/// INDETERMINATE naming version 3, with or without terminal credentials, and TA does
+/// not run (it would follow Chip Authentication).
+#[test]
+fn a_chip_offering_only_chip_authentication_version_3_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    // a profile's base must sit in its directory: a copy of the fixtures
+    let fx = dir.path().join("fx");
+    copy_dir(&root(), &fx);
+    let b = fx.join("booklets/eac-ca-v3.toml");
+    std::fs::write(
+        &b,
+        "name = \"eac-ca-v3\"\nbase = \"eac.toml\"\n\n[ca]\nversion = 3\n",
+    )
+    .unwrap();
+    let chain = root().join("eac/ut");
+    let key = root().join("eac/keys/ut-is.key.pem");
+    for eac in [&[][..], &["--eac-chain", s(&chain), "--eac-key", s(&key)][..]] {
+        let mut args = vec!["--store", s(&db), "--json", "verify", "--emulator", s(&b)];
+        args.extend_from_slice(eac);
+        let o = emrtd(&args);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+        assert_eq!(v["verdict"], "INDETERMINATE", "{v:#}");
+        assert_eq!(o.status.code(), Some(3));
+        let ca = check(&v, "ca").unwrap();
+        assert_eq!(ca["status"], "indeterminate", "{ca:#}");
+        let why = ca["reason"].as_str().unwrap_or_default();
+        assert!(why.contains("[3]") && why.contains("version 3"), "{ca:#}");
+        assert_ne!(
+            check(&v, "pa.dg_hash.DG3").map(|c| c["status"].clone()),
+            Some("pass".into())
+        );
+        if !eac.is_empty() {
+            let ta = check(&v, "eac.ta").unwrap();
+            assert_ne!(ta["status"], "pass", "{ta:#}");
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

@@ -200,7 +200,7 @@ fn assert_exact_with(dump: &Dump, served: &BTreeMap<LdsFile, Vec<u8>>, fabricate
         // a file neither EF.COM nor EF.SOD names is not read at all
         let named = dump.files.contains_key(f) || listed;
         if dump.files.contains_key(&LdsFile::Com) && *f != LdsFile::Sod {
-            let com = emrtd::reader::com_tag_list(&dump.files[&LdsFile::Com]);
+            let com = emrtd::lds::com::data_groups(&dump.files[&LdsFile::Com]);
             if com.contains(f) {
                 assert!(named, "{f} is on the chip but neither dumped nor reported absent");
             }

@@ -47,9 +47,16 @@ struct Run {
     trace: Vec<TraceEntry>,
 }
 
-/// Read and verify the quirk profile `name`; it must be VALID.
-fn run(store: &TrustStore, name: &str) -> Run {
-    let profile = Profile::load(&root().join("booklets").join(format!("quirk-{name}.toml"))).unwrap();
+fn load(name: &str) -> Profile {
+    Profile::load(&root().join("booklets").join(format!("quirk-{name}.toml"))).unwrap()
+}
+
+/// Read and verify `profile` through the engine of `emrtd verify`.
+fn read_verify(
+    store: &TrustStore,
+    name: &str,
+    profile: Profile,
+) -> (emrtd::verify::live::LiveVerification, Vec<TraceEntry>) {
     let mrz = emrtd::mrz::Mrz::parse(&profile.mrz).unwrap();
     let password = Password::Mrz(MrzKey::from_mrz(&mrz).unwrap());
     let log = TraceLog::new();
@@ -72,6 +79,12 @@ fn run(store: &TrustStore, name: &str) -> Run {
         Some(log.clone()),
     )
     .unwrap_or_else(|f| panic!("{name}: read failed: {:#}", anyhow::Error::new(f.error)));
+    (v, log.entries())
+}
+
+/// Read and verify the quirk profile `name`; it must be VALID.
+fn run(store: &TrustStore, name: &str) -> Run {
+    let (v, trace) = read_verify(store, name, load(name));
     assert_eq!(
         v.report.verdict,
         Verdict::Valid,
@@ -81,7 +94,7 @@ fn run(store: &TrustStore, name: &str) -> Run {
     );
     Run {
         dump: v.dump.unwrap(),
-        trace: log.entries(),
+        trace,
     }
 }
 
@@ -296,4 +309,173 @@ fn a_read_that_got_nothing_is_not_a_success() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no file of the document"), "{stderr}");
     assert!(out.join("manifest.json").exists());
+}
+
+/// Two Chip Authentication keys on one curve (gmrtd PR #447): PACE-CAM is checked
+/// against the key whose keyId is the PACEInfo's parameterId (13), Chip Authentication
+/// v1 runs with the key its ChipAuthenticationInfo names (keyId 1). The CA key comes
+/// first in EF.CardSecurity, so a reader taking the first key on the curve would fail
+/// PACE-CAM; and a chip proving PACE-CAM with the CA key (also signed by the issuer) is
+/// not accepted.
+#[test]
+fn two_chip_authentication_keys_on_one_curve_are_told_apart_by_key_id() {
+    use emrtd::access::ca;
+    use emrtd::lds::LdsFile;
+    use emrtd::lds::security_infos::{CardSecurity, SecurityInfos};
+    let store = store();
+    let r = run(&store, "two-ca-keys-one-curve");
+    let cs = CardSecurity::decode(&r.dump.files[&LdsFile::CardSecurity]).unwrap();
+    let ids: Vec<Option<u64>> = cs
+        .security_infos
+        .chip_authentication_public_keys()
+        .map(|k| k.key_id)
+        .collect();
+    assert_eq!(
+        ids,
+        [Some(1), Some(13)],
+        "the CA key must come first for this test to mean anything"
+    );
+    let dg14 = SecurityInfos::decode_dg14(&r.dump.files[&LdsFile::Dg(14)]).unwrap();
+    assert_eq!(dg14.chip_authentication_public_keys().count(), 2);
+    assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "PACE");
+    let cam = r.dump.manifest.chip_authentication.as_ref().unwrap();
+    assert!(cam.verified, "{cam:?}");
+    assert_eq!(cam.key_id, Some(13));
+
+    // Chip Authentication v1 on the same chip: the key of the ChipAuthenticationInfo,
+    // addressed by keyId in MSE:Set KAT
+    let p = load("two-ca-keys-one-curve");
+    let mrz = emrtd::mrz::Mrz::parse(&p.mrz).unwrap();
+    let key = Password::Mrz(MrzKey::from_mrz(&mrz).unwrap());
+    let mut rng = OsRandom;
+    let session = emrtd::reader::Session::new(Emulator::new(p), key, ReadOptions::default(), &mut rng, None);
+    let (_, ev) = session
+        .run_then(&mut NoProgress, |dump, ch, rng| {
+            let infos = SecurityInfos::decode_dg14(&dump.files[&LdsFile::Dg(14)]).unwrap();
+            ca::authenticate_and_prove(ch, &infos, &ca::CaConfig::default(), rng)
+        })
+        .unwrap();
+    let ev = ev.unwrap();
+    assert!(ev.proven);
+    assert_eq!((ev.key_id, ev.sent_key_id), (Some(1), true));
+
+    // the chip proves PACE-CAM with the CA key (keyId 1): not the key PACE-CAM names
+    let mut wrong = load("two-ca-keys-one-curve");
+    wrong.cam_private_key = wrong.ca_private_key.clone();
+    let (v, _) = read_verify(&store, "two-ca-keys-one-curve", wrong);
+    assert_ne!(v.report.verdict, Verdict::Valid, "{:?}", v.report.because);
+    let cam = v
+        .dump
+        .as_ref()
+        .unwrap()
+        .manifest
+        .chip_authentication
+        .clone()
+        .unwrap();
+    assert!(!cam.verified, "{cam:?}");
+    assert!(cam.reason.as_deref().unwrap_or("").contains("CA_IC"), "{cam:?}");
+}
+
+/// Lithuanian EF.SOD (gmrtd #130): a P-224 DSC key with explicit parameters,
+/// digestAlgorithm SHA-224 but signatureAlgorithm ecdsa-with-SHA256. The signature is
+/// checked with the hash the signatureAlgorithm names (SHA-256, cut to the 224-bit
+/// order): VALID, with the mismatch named. A verifier hashing the signed attributes with
+/// the digestAlgorithm (as gmrtd did) finds the signature invalid; so does this one if
+/// anything in the signed attributes changes.
+#[test]
+fn sod_signed_with_another_hash_than_its_digest_algorithm() {
+    use emrtd::asn1::signature::{HashAlgorithm, SignatureAlgorithm};
+    use emrtd::lds::LdsFile;
+    let store = store();
+    let r = run(&store, "lt-sod-p224-sha256");
+    let sod = emrtd::lds::sod::decode(&r.dump.files[&LdsFile::Sod]).unwrap();
+    let sd = &sod.signed_data;
+    let signer = &sd.signer_infos[0];
+    assert_eq!(signer.digest_hash().unwrap(), HashAlgorithm::Sha224);
+    let (alg, _) = signer.signature_algorithm().unwrap();
+    assert_eq!(
+        alg,
+        SignatureAlgorithm::Ecdsa {
+            hash: HashAlgorithm::Sha256
+        }
+    );
+    assert!(
+        sod.quirks.iter().any(
+            |q| matches!(q, emrtd::lds::Quirk::Other { name, .. } if *name == "digest_algorithm_mismatch")
+        ),
+        "{:?}",
+        sod.quirks
+    );
+    let cert = emrtd::cms::SignedData::signer_certificate(sd, signer).unwrap();
+    let key = emrtd::pki::cert::public_key_of(cert).unwrap();
+    let tbs = signer.signed_attrs.as_ref().unwrap().to_be_signed();
+    // the named hash verifies; the digest algorithm's hash does not
+    emrtd::asn1::signature::verify(&alg, &key, &tbs, &signer.signature).unwrap();
+    let with_digest_hash = SignatureAlgorithm::Ecdsa {
+        hash: HashAlgorithm::Sha224,
+    };
+    assert!(emrtd::asn1::signature::verify(&with_digest_hash, &key, &tbs, &signer.signature).is_err());
+    // the key really is P-224
+    assert_eq!(key.pkey().bits(), 224);
+    let mut tampered = tbs.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(emrtd::asn1::signature::verify(&alg, &key, &tampered, &signer.signature).is_err());
+}
+
+/// Ukrainian EF.SOD (gmrtd #440): the SignerInfo's issuerAndSerialNumber spells the
+/// issuer in PrintableString, the embedded DSC's issuer field in UTF8String. The DSC is
+/// found by RFC 5280 §7.1 name matching (not by byte equality, and never by falling back
+/// to "the only certificate there"): VALID. A serial that names no embedded certificate
+/// still finds none.
+#[test]
+fn sod_naming_its_signer_in_other_string_types() {
+    use emrtd::lds::LdsFile;
+    let store = store();
+    let r = run(&store, "ua-sod-sid-printable");
+    let sod = emrtd::lds::sod::decode(&r.dump.files[&LdsFile::Sod]).unwrap();
+    let sd = &sod.signed_data;
+    let signer = &sd.signer_infos[0];
+    let emrtd::cms::SignerIdentifier::IssuerAndSerialNumber { issuer, serial } = &signer.sid else {
+        panic!("{:?}", signer.sid)
+    };
+    let cert_der = &sd.certificates[0];
+    let cert = emrtd::pki::cert::Certificate::from_der(cert_der).unwrap();
+    assert_ne!(
+        issuer, &cert.issuer.raw,
+        "the sid must not copy the certificate's issuer bytes"
+    );
+    // every value of the sid's issuer is a PrintableString (13), the certificate's has UTF8String (0C)
+    let strings = |name: &[u8]| -> Vec<u8> {
+        let t = emrtd::tlv::parse(name).unwrap();
+        let mut tags = Vec::new();
+        for rdn in t.children().read_all().unwrap() {
+            for atv in rdn.children().read_all().unwrap() {
+                tags.push(atv.children().read_all().unwrap()[1].tag as u8);
+            }
+        }
+        tags
+    };
+    assert!(
+        strings(issuer).iter().all(|t| *t == 0x13),
+        "{:?}",
+        strings(issuer)
+    );
+    assert!(strings(&cert.issuer.raw).contains(&0x0C));
+    assert!(
+        sod.quirks.iter().any(
+            |q| matches!(q, emrtd::lds::Quirk::Other { name, .. } if *name == "sod_signer_issuer_reencoded")
+        ),
+        "{:?}",
+        sod.quirks
+    );
+    assert!(sd.signer_issuer_reencoded(signer));
+    assert_eq!(sd.signer_certificate(signer), Some(cert_der.as_slice()));
+    // the same sid with another serial names nothing
+    let other = emrtd::cms::SignerIdentifier::IssuerAndSerialNumber {
+        issuer: issuer.clone(),
+        serial: vec![0x7F, 0x7F],
+    };
+    assert!(!emrtd::pki::cert::matches_signer_identifier(cert_der, &other));
+    assert!(emrtd::pki::cert::same_integer(serial, &cert.serial));
 }

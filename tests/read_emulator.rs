@@ -188,7 +188,7 @@ fn cli_read_writes_private_dump_and_manifest() {
     let dg1 = files.iter().find(|f| f["name"] == "DG1").unwrap();
     let bytes = std::fs::read(out.join("DG1.bin")).unwrap();
     assert_eq!(dg1["size"], bytes.len());
-    assert_eq!(dg1["sha256"], emrtd::reader::dump::sha256_hex(&bytes));
+    assert_eq!(dg1["sha256"], emrtd::crypto::sha256_hex(&bytes));
     assert_eq!(bytes, bac_profile().files[&LdsFile::Dg(1)]);
     let on_disk: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();

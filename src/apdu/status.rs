@@ -17,6 +17,10 @@ impl StatusWord {
     pub const WRONG_LENGTH: StatusWord = StatusWord(0x6700);
     /// 6882 secure messaging not supported.
     pub const SM_NOT_SUPPORTED: StatusWord = StatusWord(0x6882);
+    /// 6883 last command of the chain expected (ISO/IEC 7816-4 command chaining).
+    pub const LAST_COMMAND_EXPECTED: StatusWord = StatusWord(0x6883);
+    /// 6884 command chaining not supported.
+    pub const CHAINING_NOT_SUPPORTED: StatusWord = StatusWord(0x6884);
     /// 6982 security status not satisfied.
     pub const SECURITY_NOT_SATISFIED: StatusWord = StatusWord(0x6982);
     /// 6983 authentication method blocked.
@@ -102,6 +106,8 @@ impl StatusWord {
             0x6800 => "functions in CLA not supported",
             0x6881 => "logical channel not supported",
             0x6882 => "secure messaging not supported",
+            0x6883 => "last command of the chain expected",
+            0x6884 => "command chaining not supported",
             0x6900 => "command not allowed",
             0x6981 => "command incompatible with file structure",
             0x6982 => "security status not satisfied",

@@ -54,14 +54,7 @@ pub fn run(args: &DecodeImageArgs, _global: &GlobalOpts) -> anyhow::Result<Outco
             Ok(Outcome::ok())
         }
         Err(e) => {
-            let mut line = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                line.push_str(": ");
-                line.push_str(&c.to_string());
-                cause = c.source();
-            }
-            eprintln!("{line}");
+            eprintln!("{}", crate::error::text(&e));
             Ok(Outcome::with(Exit::Indeterminate))
         }
     }

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use sha2::Digest;
 
 use super::{Exit, GlobalOpts, Outcome, output};
 use crate::lds::LdsFile;
@@ -311,7 +310,7 @@ fn run_dump(dir: &Path, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         Err(e) => {
             manifest_refused = true;
             failed += 1;
-            let msg = dump::error_text(&e);
+            let msg = crate::error::text(&e);
             if !global.json {
                 let _ = writeln!(
                     text,
@@ -632,7 +631,7 @@ impl<'a> JsonReport<'a> {
             detected_by: r.kind_source,
             note: r.note.as_deref(),
             size: bytes.len(),
-            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+            sha256: crate::crypto::sha256_hex(bytes),
             content: &r.content,
         }
     }
@@ -675,7 +674,7 @@ pub fn render(label: &str, bytes: &[u8], r: &Report) -> String {
         output::sanitize_terminal(label),
         r.kind,
         bytes.len(),
-        hex::encode(sha2::Sha256::digest(bytes))
+        crate::crypto::sha256_hex(bytes)
     );
     if let Some(note) = &r.note {
         let _ = writeln!(out, "  note: {}", output::sanitize_terminal(note));

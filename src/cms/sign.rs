@@ -18,6 +18,40 @@ pub enum SidForm {
     IssuerAndSerial,
     /// subjectKeyIdentifier (SignerInfo version 3).
     SubjectKeyIdentifier,
+    /// issuerAndSerialNumber whose issuer Name is written anew with every attribute
+    /// value a PrintableString, instead of copying the certificate's issuer bytes (which
+    /// may use UTF8String): the same name under RFC 5280 §7.1 matching, other bytes.
+    /// Ukrainian EF.SODs do this (gmrtd #440). Values with characters PrintableString
+    /// cannot hold keep their type.
+    IssuerAndSerialPrintable,
+}
+
+/// `name` (a DER Name) with every attribute value whose characters PrintableString can
+/// hold re-tagged as PrintableString (X.680 §41.4: A–Z a–z 0–9 space ' ( ) + , - . / : = ?).
+fn printable_name(name: &[u8]) -> Result<Vec<u8>, tlv::TlvError> {
+    fn printable(v: &[u8]) -> bool {
+        v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(b))
+    }
+    let seq = tlv::parse(name)?;
+    let mut rdns = Vec::new();
+    for rdn in seq.children().read_all()? {
+        let mut atvs = Vec::new();
+        for atv in rdn.children().read_all()? {
+            let mut r = atv.children();
+            let ty = r.read()?;
+            let value = r.read()?;
+            // UTF8String, PrintableString, TeletexString, IA5String (single-byte forms)
+            let value = if [0x0C, 0x13, 0x14, 0x16].contains(&value.tag) && printable(value.value) {
+                tlv::encode(0x13, value.value)
+            } else {
+                value.raw.to_vec()
+            };
+            atvs.push(asn1::encode_seq(&[ty.raw, &value]));
+        }
+        rdns.push(tlv::encode(0x31, &atvs.concat()));
+    }
+    Ok(tlv::encode(tag::SEQUENCE, &rdns.concat()))
 }
 
 /// What to sign and with what.
@@ -53,6 +87,9 @@ pub enum SignError {
     /// The signer certificate has no SKI but the SKI form was requested.
     #[error("signer certificate has no subject key identifier")]
     NoSki,
+    /// The signer certificate's issuer Name does not decode as a Name.
+    #[error("signer certificate's issuer name is not a DER Name")]
+    BadIssuer,
     /// openssl failed.
     #[error("signing")]
     Signature(#[from] SignatureError),
@@ -85,6 +122,13 @@ pub fn sign_with(
             asn1::encode_seq(&[&cert.issuer.raw, &tlv::encode(tag::INTEGER, &cert.serial)]),
         ),
         SidForm::SubjectKeyIdentifier => (3, tlv::encode(0x80, cert.ski.as_deref().ok_or(SignError::NoSki)?)),
+        SidForm::IssuerAndSerialPrintable => (
+            1,
+            asn1::encode_seq(&[
+                &printable_name(&cert.issuer.raw).map_err(|_| SignError::BadIssuer)?,
+                &tlv::encode(tag::INTEGER, &cert.serial),
+            ]),
+        ),
     };
     let signer_info = asn1::encode_seq(&[
         &asn1::encode_small_uint(version),

@@ -280,7 +280,7 @@ pub fn classify(error: &ReadError) -> Outcome {
     let hint = error.hint().map(|h| format!(" ({h})")).unwrap_or_default();
     Outcome::Failed(format!(
         "The chip could not be read: {:#}{hint}.",
-        anyhow::Error::msg(crate::reader::dump::error_text(error))
+        anyhow::Error::msg(crate::error::text(error))
     ))
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::access::bac::ChipBac;
 use crate::access::pace::ChipPace;
 use crate::access::password::{MrzKey, Password};
-use crate::apdu::{Command, Response, StatusWord};
+use crate::apdu::{CLA_CHAINING, Command, MAX_SHORT_LC, Response, StatusWord};
 use crate::lds::security_infos::SecurityInfos;
 use crate::lds::{EMRTD_AID, LdsFile};
 use crate::rng::{OsRandom, RandomSource};
@@ -56,6 +56,28 @@ struct State {
     /// The CHAT of the PACE MSE:Set AT in progress (Terminal Authentication grants at
     /// most these rights once PACE succeeds).
     pace_chat: Option<crate::pki::cvc::Chat>,
+    /// A command chain in progress under secure messaging: INS, P1, P2 and the data so
+    /// far.
+    chain: Option<((u8, u8, u8), Vec<u8>)>,
+}
+
+/// Instructions the chip takes under ISO/IEC 7816-4 command chaining (secure messaging
+/// only): PSO:Verify Certificate, EXTERNAL AUTHENTICATE, MSE and GENERAL AUTHENTICATE,
+/// whose data (CV certificates, RSA signatures, DH keys) may not fit a short APDU.
+const CHAINABLE: [u8; 4] = [0x2A, 0x82, 0x22, 0x86];
+
+/// The most data a command chain may collect (a CV certificate with a 4096-bit RSA key
+/// and signature is about 1.1 KB).
+const MAX_CHAINED: usize = 4096;
+
+/// What one command of a possible chain amounts to.
+enum Chained {
+    /// Not chained: process it as it is.
+    Single,
+    /// A piece taken (9000) or refused; nothing to process yet.
+    Part(Response),
+    /// The last piece: the whole command.
+    Whole(Command),
 }
 
 impl State {
@@ -68,6 +90,7 @@ impl State {
             id_picc: None,
             comp_pk_pcd: None,
             pace_chat: None,
+            chain: None,
         }
     }
 }
@@ -223,7 +246,11 @@ impl Emulator {
                     }
                 };
                 self.state.auth = Auth::Secure { sm, via };
-                let (mut resp, work) = self.dispatch(&plain);
+                let (mut resp, work) = match self.command_chain(&plain) {
+                    Chained::Single => self.dispatch(&plain),
+                    Chained::Whole(whole) => self.dispatch(&whole),
+                    Chained::Part(r) => (r, ChipWork::default()),
+                };
                 self.faults.plain_response(&plain, &mut resp);
                 // the session may have been replaced (PACE/CA re-keying) or dropped
                 let bytes = match &mut self.state.auth {
@@ -268,6 +295,52 @@ impl Emulator {
                 (resp.to_bytes(), work)
             }
         }
+    }
+
+    /// ISO/IEC 7816-4 command chaining (§5.1.1) under secure messaging, each piece
+    /// unwrapped on its own: a command with CLA bit b5 set is a piece, taken with 9000
+    /// (6884 for an instruction that is not chained); the next command with b5 clear and
+    /// the same INS, P1 and P2 ends the chain and the whole data is processed with its
+    /// Le. Any other command drops a chain in progress; more than [`MAX_CHAINED`] bytes
+    /// are refused with 6A80 and the chain dropped.
+    fn command_chain(&mut self, cmd: &Command) -> Chained {
+        let header = (cmd.ins, cmd.p1, cmd.p2);
+        let pending = self.state.chain.take();
+        let too_long = |n: usize| n > MAX_CHAINED;
+        if cmd.cla & CLA_CHAINING == 0 {
+            return match pending {
+                Some((h, mut data)) if h == header => {
+                    if too_long(data.len() + cmd.data.len()) {
+                        return Chained::Part(Response::status(StatusWord::WRONG_DATA));
+                    }
+                    data.extend_from_slice(&cmd.data);
+                    let extended = data.len() > MAX_SHORT_LC;
+                    Chained::Whole(Command {
+                        cla: cmd.cla,
+                        ins: cmd.ins,
+                        p1: cmd.p1,
+                        p2: cmd.p2,
+                        data,
+                        le: cmd.le,
+                        extended,
+                    })
+                }
+                _ => Chained::Single,
+            };
+        }
+        if !CHAINABLE.contains(&cmd.ins) {
+            return Chained::Part(Response::status(StatusWord::CHAINING_NOT_SUPPORTED));
+        }
+        let mut data = match pending {
+            Some((h, d)) if h == header => d,
+            _ => Vec::new(),
+        };
+        if too_long(data.len() + cmd.data.len()) {
+            return Chained::Part(Response::status(StatusWord::WRONG_DATA));
+        }
+        data.extend_from_slice(&cmd.data);
+        self.state.chain = Some((header, data));
+        Chained::Part(Response::status(StatusWord::OK))
     }
 
     fn dispatch(&mut self, cmd: &Command) -> (Response, ChipWork) {
@@ -326,18 +399,12 @@ impl Emulator {
             rsa_signs: 0,
         };
         let none = ChipWork::default();
-        if (cmd.ins, cmd.p1, cmd.p2) != (0x2A, 0x00, 0xBE) {
-            ta.end_chain();
-        }
         let r = match (cmd.ins, cmd.p1, cmd.p2) {
             (0x22, 0x81, 0xB6) | (0x2A, 0x00, 0xBE) | (0x22, 0x81, 0xA4) if !secure => {
                 (Response::status(StatusWord::SECURITY_NOT_SATISFIED), none)
             }
             (0x22, 0x81, 0xB6) => (ta.mse_set_dst(&cmd.data), none),
-            (0x2A, 0x00, 0xBE) if cmd.cla & 0x10 != 0 => {
-                (ta.pso_verify_certificate_part(&cmd.data, true), none)
-            }
-            (0x2A, 0x00, 0xBE) => (ta.pso_verify_certificate_part(&cmd.data, false), verify),
+            (0x2A, 0x00, 0xBE) => (ta.pso_verify_certificate(&cmd.data), verify),
             (0x22, 0x81, 0xA4) => (ta.mse_set_at(&cmd.data), none),
             (0x84, _, _) if secure && ta.in_progress() => (ta.get_challenge(cmd, self.rng.as_mut())?, none),
             (0x82, _, _) if secure => {
@@ -711,8 +778,9 @@ fn chip_pace(profile: &Profile, mrz_key: Option<&MrzKey>) -> Option<ChipPace> {
         passwords.push(p);
     }
     let cam_key = profile
-        .ca_private_key
+        .cam_private_key
         .as_deref()
+        .or(profile.ca_private_key.as_deref())
         .and_then(|k| crate::access::pace::PrivateKey::from_bytes(k).ok());
     Some(ChipPace::new(infos, passwords, cam_key))
 }

@@ -31,10 +31,17 @@
 //! signing_time = "2025-07-01T00:00:00Z"   # absent: no signingTime attribute
 //! econtent_type = "id-data"               # EF.SOD typed id-data (Chinese passports);
 //!                                         # default "lds-security-object"
+//! signature_hash = "sha256"               # the signatureAlgorithm's hash when it is not
+//!                                         # `digest` (Lithuanian EF.SODs); default digest
+//! sid = "issuer-serial-printable"         # the SignerInfo's issuer rewritten in
+//!                                         # PrintableString (Ukrainian EF.SODs); default
+//!                                         # "issuer-serial", also "ski"
 //!
 //! [ca]                                    # Chip Authentication key in DG14/CardSecurity
 //! parameter_id = 13                       # the curve/group of ca_private_key
 //! cipher = "AES-128"
+//! key_id = 1                              # needed beside a cam_private_key (the PACE-CAM
+//!                                         # key, published with keyId = PACE parameterId)
 //!
 //! [dg2]
 //! face = "data/face.jp2"                  # JPEG or JPEG 2000; width/height from the header
@@ -211,6 +218,16 @@ pub struct SignToml {
     /// the signed content-type attribute stay an LDSSecurityObject's, typed id-data).
     #[serde(default)]
     pub econtent_type: Option<String>,
+    /// The hash the SignerInfo's signatureAlgorithm names (ecdsa-with-SHA256, …) when it
+    /// is not `digest`, the digestAlgorithm of the messageDigest attribute (default: the
+    /// same). The signature is made over this hash, as the signatureAlgorithm says.
+    #[serde(default)]
+    pub signature_hash: Option<String>,
+    /// How the SignerInfo names the DSC: "issuer-serial" (default, the certificate's
+    /// issuer bytes), "issuer-serial-printable" (the issuer Name written anew with
+    /// PrintableString values, as Ukrainian EF.SODs do: gmrtd #440) or "ski".
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 /// `[ca]`: the Chip Authentication key published in DG14 (and EF.CardSecurity).
@@ -235,8 +252,9 @@ pub struct CaToml {
     /// takes the protocol from the key, with 3DES (CA version 1).
     #[serde(default)]
     pub info: Option<bool>,
-    /// The ChipAuthenticationInfo's version: 1 (default) or 2 (Chip Authentication v2,
-    /// run after PACE and Terminal Authentication v2: EAC version 2).
+    /// The ChipAuthenticationInfo's version: 1 (default), 2 (Chip Authentication v2,
+    /// run after PACE and Terminal Authentication v2: EAC version 2) or 3 (published
+    /// only: the emulator does not run CA v3, an eIDAS-token protocol).
     #[serde(default)]
     pub version: Option<u32>,
 }
@@ -735,6 +753,7 @@ struct Signer {
     card_security: Option<bool>,
     exclude: Vec<LdsFile>,
     sod_econtent_type: crate::cms::Oid,
+    sid: SidForm,
 }
 
 impl Signer {
@@ -753,9 +772,24 @@ impl Signer {
             Some(d) => hash_by_name("sign.dg_hashes_computed_with", d)?,
             None => digest,
         };
+        let signature_hash = match &t.signature_hash {
+            Some(d) => hash_by_name("sign.signature_hash", d)?,
+            None => digest,
+        };
         let alg = match &t.signature {
-            Some(s) => signature_by_name(s, digest)?,
-            None => default_signature(&parsed, &key, digest),
+            Some(s) => signature_by_name(s, signature_hash)?,
+            None => default_signature(&parsed, &key, signature_hash),
+        };
+        let sid = match t.sid.as_deref() {
+            None | Some("issuer-serial") => SidForm::IssuerAndSerial,
+            Some("issuer-serial-printable") => SidForm::IssuerAndSerialPrintable,
+            Some("ski") => SidForm::SubjectKeyIdentifier,
+            Some(other) => {
+                return Err(invalid(
+                    "sign.sid",
+                    format!("unknown form {other:?} (issuer-serial, issuer-serial-printable, ski)"),
+                ));
+            }
         };
         let embed = match &t.embed_dsc {
             Some(p) => read_certificate(&base.join(p))?,
@@ -808,6 +842,7 @@ impl Signer {
             card_security: t.card_security,
             exclude,
             sod_econtent_type,
+            sid,
         })
     }
 
@@ -829,7 +864,7 @@ impl Signer {
                 signing_time: self.signing_time,
                 embed_signer: true,
                 extra_certs: vec![],
-                sid: SidForm::IssuerAndSerial,
+                sid: self.sid,
             },
             |alg, tbs| deterministic::sign(alg, key, tbs),
         )?)
@@ -1066,8 +1101,10 @@ fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
     let (ecdh, spki) = ca_public_key(ca, sk)?;
     let cipher = cipher_by_name(ca.cipher.as_deref().unwrap_or("AES-128"))?;
     let version = ca.version.unwrap_or(1);
-    if !matches!(version, 1 | 2) {
-        return Err(invalid("ca.version", format!("{version} is neither 1 nor 2")));
+    // version 3 only publishes the info (a chip the reader must report as offering a
+    // version it does not run); the emulator runs versions 1 and 2
+    if !matches!(version, 1..=3) {
+        return Err(invalid("ca.version", format!("{version} is not 1, 2 or 3")));
     }
     let mut infos = vec![SecurityInfo::ChipAuthenticationPublicKey(
         ChipAuthenticationPublicKeyInfo::new(ecdh, spki, ca.key_id),
@@ -1083,6 +1120,42 @@ fn ca_infos(sk: &[u8], ca: &CaToml) -> Result<Vec<SecurityInfo>, PersoError> {
         );
     }
     Ok(infos)
+}
+
+/// The ChipAuthenticationPublicKeyInfo of a separate PACE-CAM key (`cam_private_key`):
+/// on the curve of `[ca]`, with keyId = the parameterId of the PACE-CAM entry (BSI
+/// TR-03110-3 A.1.1.1) and no ChipAuthenticationInfo (it serves PACE-CAM only). `[ca]`
+/// then needs its own keyId, another one: with two keys every structure carries one
+/// (A.1.1.2).
+fn cam_key_info(
+    cam_sk: &[u8],
+    ca: &CaToml,
+    pace: &[super::profile::PaceEntry],
+) -> Result<SecurityInfo, PersoError> {
+    let entry = pace
+        .iter()
+        .find(|p| p.mapping.eq_ignore_ascii_case("ECDH-CAM"))
+        .ok_or_else(|| invalid("cam_private_key", "no [[pace]] entry with mapping ECDH-CAM"))?;
+    if entry.parameter_id != ca.parameter_id {
+        return Err(invalid(
+            "cam_private_key",
+            format!(
+                "the PACE-CAM entry's parameter_id {} differs from [ca] parameter_id {}",
+                entry.parameter_id, ca.parameter_id
+            ),
+        ));
+    }
+    let key_id = u64::from(entry.parameter_id);
+    if ca.key_id.is_none_or(|k| k == key_id) {
+        return Err(invalid(
+            "ca.key_id",
+            format!("with cam_private_key, [ca] needs a keyId other than the CAM key's ({key_id})"),
+        ));
+    }
+    let (ecdh, spki) = ca_public_key(ca, cam_sk)?;
+    Ok(SecurityInfo::ChipAuthenticationPublicKey(
+        ChipAuthenticationPublicKeyInfo::new(ecdh, spki, Some(key_id)),
+    ))
 }
 
 fn profile_ca_key(profile: &Profile) -> Result<&[u8], PersoError> {
@@ -1136,22 +1209,32 @@ pub fn build_data_groups(profile: &mut Profile, t: &PersoToml, base: &Path) -> R
     if let Some(ca) = &t.ca
         && !profile.files.contains_key(&LdsFile::Dg(14))
     {
-        let dg14 = build_dg14(ca, profile_ca_key(profile)?, &profile.pace, profile.aa.as_ref())?;
+        let dg14 = build_dg14(
+            ca,
+            profile_ca_key(profile)?,
+            profile.cam_private_key.as_deref(),
+            &profile.pace,
+            profile.aa.as_ref(),
+        )?;
         profile.files.insert(LdsFile::Dg(14), dg14);
     }
     Ok(())
 }
 
 /// DG14 (Doc 9303 Part 10 §4.7.14): the Chip Authentication infos of `ca` for the
-/// private key `ca_private_key`, the PACEInfos of `pace`, and the
-/// ActiveAuthenticationInfo of an ECDSA `aa` key; DER SET order.
+/// private key `ca_private_key` (and of a separate PACE-CAM key), the PACEInfos of
+/// `pace`, and the ActiveAuthenticationInfo of an ECDSA `aa` key; DER SET order.
 pub fn build_dg14(
     ca: &CaToml,
     ca_private_key: &[u8],
+    cam_private_key: Option<&[u8]>,
     pace: &[super::profile::PaceEntry],
     aa: Option<&AaSigner>,
 ) -> Result<Vec<u8>, PersoError> {
     let mut infos = ca_infos(ca_private_key, ca)?;
+    if let Some(cam) = cam_private_key {
+        infos.push(cam_key_info(cam, ca, pace)?);
+    }
     infos.extend(pace_infos(pace)?);
     if let Some(aa) = aa.filter(|a| !a.is_rsa()) {
         let hash = aa
@@ -1241,6 +1324,9 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
         let mut infos = pace_infos(&profile.pace)?;
         if let (Some(ca), true) = (&t.ca, has_ca) {
             infos.extend(ca_infos(profile_ca_key(profile)?, ca)?);
+            if let Some(cam) = profile.cam_private_key.as_deref() {
+                infos.push(cam_key_info(cam, ca, &profile.pace)?);
+            }
         }
         if infos.is_empty() {
             return Err(invalid("sign.card_security", "no PACE or CA infos to sign"));
@@ -1848,7 +1934,7 @@ mod tests {
             let k = PrivateKey::from_bytes(&sk).unwrap();
             let public = params.multiply(&params.generator().unwrap(), k.as_bn()).unwrap();
             assert_eq!(params.encode(&public).unwrap(), spki.subject_public_key);
-            let dg14 = build_dg14(&ca, &sk, &[], None).unwrap();
+            let dg14 = build_dg14(&ca, &sk, None, &[], None).unwrap();
             let infos = SecurityInfos::decode_dg14(&dg14).unwrap();
             assert_eq!(
                 infos.chip_authentication_public_keys().next().unwrap().key_id,

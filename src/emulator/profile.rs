@@ -312,6 +312,12 @@ pub struct ProfileToml {
     /// and Chip Authentication; its public key belongs in EF.CardSecurity / DG14.
     #[serde(default)]
     pub ca_private_key: Option<String>,
+    /// A second static key on the same domain parameters, used only for PACE-CAM (hex
+    /// scalar). `[ca]` publishes its public key beside the Chip Authentication key with
+    /// keyId = the parameterId of the PACE-CAM entry (BSI TR-03110-3 A.1.1.1) and no
+    /// ChipAuthenticationInfo; Chip Authentication keeps `ca_private_key` (gmrtd PR #447).
+    #[serde(default)]
+    pub cam_private_key: Option<String>,
     /// The Active Authentication private key (RSA or EC), PEM or DER (PKCS#8 or
     /// traditional): `{ path = "keys/aa.pem" }` (relative to the profile) or
     /// `{ hex = "3082…" }` (DER). DG15 (and, for EC, a DG14 with the
@@ -462,6 +468,8 @@ pub struct Profile {
     pub pace: Vec<PaceEntry>,
     /// Chip Authentication private key (scalar bytes).
     pub ca_private_key: Option<Vec<u8>>,
+    /// The PACE-CAM key when it is not the Chip Authentication key (scalar bytes).
+    pub cam_private_key: Option<Vec<u8>>,
     /// Active Authentication key and signing options.
     pub aa: Option<AaSigner>,
     /// How the profile was personalised (signer, tampering, expected verdict).
@@ -610,6 +618,12 @@ impl Profile {
             })?),
             None => None,
         };
+        let cam_private_key = match &raw.cam_private_key {
+            Some(h) => Some(hex::decode(h.trim()).map_err(|e| ProfileError::Chip {
+                what: format!("cam_private_key: bad hex: {e}"),
+            })?),
+            None => None,
+        };
         let cam = raw
             .pace
             .iter()
@@ -627,6 +641,7 @@ impl Profile {
             faults: raw.faults,
             pace: raw.pace,
             ca_private_key,
+            cam_private_key,
             aa,
             personalisation: perso::Personalisation {
                 expect: perso_toml.expect.clone(),
@@ -781,6 +796,7 @@ mod tests {
             faults: vec![],
             pace: vec![],
             ca_private_key: None,
+            cam_private_key: None,
             aa: None,
             personalisation: perso::Personalisation::default(),
             eac: None,

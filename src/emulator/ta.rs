@@ -62,13 +62,7 @@ pub struct ChipTa {
     pace_chat: Option<Chat>,
     challenge: Option<Vec<u8>>,
     granted: Option<Chat>,
-    /// PSO:Verify Certificate data received so far under command chaining.
-    chained: Vec<u8>,
 }
-
-/// The most data a chained PSO:Verify Certificate may collect (a CV certificate with a
-/// 4096-bit RSA key and signature is about 1.1 KB).
-const MAX_CHAINED: usize = 4096;
 
 impl ChipTa {
     /// A chip trusting these CVCA certificates, believing today is `date`.
@@ -92,7 +86,6 @@ impl ChipTa {
             pace_chat: None,
             challenge: None,
             granted: None,
-            chained: Vec::new(),
         }
     }
 
@@ -107,7 +100,6 @@ impl ChipTa {
         self.pace_chat = None;
         self.challenge = None;
         self.granted = None;
-        self.chained.clear();
     }
 
     /// The CHAT of the PACE run that opened this session (after [`ChipTa::reset_session`]).
@@ -192,27 +184,6 @@ impl ChipTa {
         } else {
             SW_KEY_NOT_FOUND
         })
-    }
-
-    /// One command of PSO:Verify Certificate under ISO 7816-4 command chaining (CLA bit
-    /// `10` set on every command but the last): parts are collected (9000) and the
-    /// certificate is verified when the last one arrives.
-    pub fn pso_verify_certificate_part(&mut self, data: &[u8], more: bool) -> Response {
-        if self.chained.len() + data.len() > MAX_CHAINED {
-            self.chained.clear();
-            return Response::status(SW_WRONG_DATA);
-        }
-        self.chained.extend_from_slice(data);
-        if more {
-            return Response::status(SW_OK);
-        }
-        let all = std::mem::take(&mut self.chained);
-        self.pso_verify_certificate(&all)
-    }
-
-    /// A command other than a chained PSO:Verify Certificate ends a chain in progress.
-    pub fn end_chain(&mut self) {
-        self.chained.clear();
     }
 
     /// PSO:Verify Certificate (`00 2A 00 BE {7F4E, 5F37}`).
@@ -797,52 +768,5 @@ mod tests {
         let (chip, r) = ut_ta(Some(at));
         assert_eq!(r.unwrap_err().status_word(), Some(SW_CONDITIONS));
         assert!(chip.ta.granted().is_none());
-    }
-
-    #[test]
-    fn pso_verify_certificate_under_command_chaining() {
-        // the worked example's RSA terminal certificate is 366 bytes: too long for one
-        // short-length command
-        let pso = |c: &CvCertificate| [c.body_der().to_vec(), c.signature_tlv()].concat();
-        let term = pso(&cert("dh_ta_cert.cvcert"));
-        assert!(term.len() > 255, "{}", term.len());
-        let run = |term: &[u8]| {
-            let mut t = dh_chip(DAY).ta;
-            assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTCVCA00003")).sw, SW_OK);
-            assert_eq!(
-                t.pso_verify_certificate(&pso(&cert("dh_dv_cert.cvcert"))).sw,
-                SW_OK
-            );
-            assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTDVDE019")).sw, SW_OK);
-            let parts: Vec<&[u8]> = term.chunks(200).collect();
-            for p in &parts[..parts.len() - 1] {
-                assert_eq!(t.pso_verify_certificate_part(p, true).sw, SW_OK);
-            }
-            let last = t.pso_verify_certificate_part(parts[parts.len() - 1], false).sw;
-            (t, last)
-        };
-        let (mut t, sw) = run(&term);
-        assert_eq!(sw, SW_OK);
-        assert_eq!(t.mse_set_at(&tlv::encode(0x83, b"DETESTATDE019")).sw, SW_OK);
-        // a flipped byte in the last part: the whole certificate is checked
-        let mut bad = term.clone();
-        let n = bad.len() - 3;
-        bad[n] ^= 1;
-        let (mut t, sw) = run(&bad);
-        assert_eq!(sw, SW_VERIFICATION_FAILED);
-        assert_eq!(
-            t.mse_set_at(&tlv::encode(0x83, b"DETESTATDE019")).sw,
-            SW_KEY_NOT_FOUND
-        );
-        // an interrupted chain is dropped: the rest alone is no certificate
-        let mut t = dh_chip(DAY).ta;
-        assert_eq!(t.mse_set_dst(&tlv::encode(0x83, b"DETESTCVCA00003")).sw, SW_OK);
-        let dv = pso(&cert("dh_dv_cert.cvcert"));
-        assert_eq!(t.pso_verify_certificate_part(&dv[..100], true).sw, SW_OK);
-        t.end_chain();
-        assert_eq!(t.pso_verify_certificate_part(&dv[100..], false).sw, SW_WRONG_DATA);
-        // and more than a certificate can hold is refused
-        assert_eq!(t.pso_verify_certificate_part(&[0; 4000], true).sw, SW_OK);
-        assert_eq!(t.pso_verify_certificate_part(&[0; 200], true).sw, SW_WRONG_DATA);
     }
 }

@@ -70,6 +70,12 @@ impl serde::Serialize for Version {
     }
 }
 
+/// The data groups EF.COM's tag list names, in its order (empty when EF.COM does not
+/// decode): which files to read, and what `pa.com_consistency` compares with EF.SOD.
+pub fn data_groups(raw: &[u8]) -> Vec<LdsFile> {
+    Com::decode(raw).map(|c| c.files()).unwrap_or_default()
+}
+
 /// Decoded EF.COM.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Com {

@@ -15,28 +15,8 @@
 //! both are read, the encoding is kept in [`DateField::encoding`] and BCD is reported
 //! as [`Quirk::BcdDate`].
 
-use std::fmt;
-
-use super::dg11::{
-    check_tag_list, encode_counted_template, read_counted_template, read_tag_list, serialize_opt_hex,
-    serialize_opt_tags,
-};
-use super::error::LdsError;
-use super::quirk::{self, DateField, Quirk, RawDo};
-
-const FILE: &str = "DG12";
-const TAG: u32 = 0x6C;
-const TAG_LIST: u32 = 0x5C;
-const TAG_ISSUING_AUTHORITY: u32 = 0x5F19;
-const TAG_DATE_OF_ISSUE: u32 = 0x5F26;
-const TAG_OTHER_PERSONS: u32 = 0xA0;
-const TAG_OTHER_PERSON: u32 = 0x5F1A;
-const TAG_ENDORSEMENTS: u32 = 0x5F1B;
-const TAG_TAX_EXIT: u32 = 0x5F1C;
-const TAG_FRONT_IMAGE: u32 = 0x5F1D;
-const TAG_REAR_IMAGE: u32 = 0x5F1E;
-const TAG_PERSONALISATION_TIME: u32 = 0x5F55;
-const TAG_PERSONALISATION_SERIAL: u32 = 0x5F56;
+use super::details::{Field, details_group, field, serialize_opt_hex, serialize_opt_tags};
+use super::quirk::{DateField, Quirk, RawDo};
 
 /// Decoded EF.DG12.
 #[derive(Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -73,170 +53,20 @@ pub struct Dg12 {
     pub raw: Vec<u8>,
 }
 
-impl fmt::Debug for Dg12 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let present: Vec<String> = self.present_tags().iter().map(|t| format!("{t:02X}")).collect();
-        f.debug_struct("Dg12")
-            .field("present", &present)
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
+/// The fields of EF.DG12 in Doc 9303 order.
+const FIELDS: &[Field<Dg12>] = &[
+    field!(0x5F19, Text, issuing_authority),
+    field!(0x5F26, Date(8), date_of_issue),
+    field!(0x5F1A, Items(0xA0), other_persons),
+    field!(0x5F1B, Text, endorsements),
+    field!(0x5F1C, Text, tax_exit_requirements),
+    field!(0x5F1D, Bytes, front_image),
+    field!(0x5F1E, Bytes, rear_image),
+    field!(0x5F55, Date(14), personalisation_time),
+    field!(0x5F56, Text, personalisation_device_serial),
+];
 
-fn set_text(slot: &mut Option<String>, tag: u32, value: &[u8], quirks: &mut Vec<Quirk>) {
-    if slot.is_some() {
-        quirks.push(Quirk::DuplicateTag { tag });
-    } else {
-        *slot = Some(quirk::decode_text(tag, value, quirks));
-    }
-}
-
-fn set_bytes(slot: &mut Option<Vec<u8>>, tag: u32, value: &[u8], quirks: &mut Vec<Quirk>) {
-    if slot.is_some() {
-        quirks.push(Quirk::DuplicateTag { tag });
-    } else {
-        if value.is_empty() {
-            quirks.push(Quirk::EmptyField { tag });
-        }
-        *slot = Some(value.to_vec());
-    }
-}
-
-fn set_date(slot: &mut Option<DateField>, tag: u32, value: &[u8], digits: usize, quirks: &mut Vec<Quirk>) {
-    if slot.is_some() {
-        quirks.push(Quirk::DuplicateTag { tag });
-    } else {
-        *slot = Some(DateField::decode(tag, value, digits, quirks));
-    }
-}
-
-impl Dg12 {
-    /// Decode EF.DG12.
-    pub fn decode(input: &[u8]) -> Result<Dg12, LdsError> {
-        let mut quirks = Vec::new();
-        let outer = quirk::open_outer(input, FILE, TAG, &mut quirks)?;
-        let mut d = Dg12 {
-            raw: input.to_vec(),
-            ..Dg12::default()
-        };
-        let mut seen_other_persons = false;
-        for kid in quirk::children(&outer, FILE, &mut quirks)? {
-            let (tag, v) = (kid.tag, kid.value);
-            match tag {
-                TAG_LIST => read_tag_list(&mut d.tag_list, v, FILE, &mut quirks)?,
-                TAG_ISSUING_AUTHORITY => set_text(&mut d.issuing_authority, tag, v, &mut quirks),
-                TAG_DATE_OF_ISSUE => set_date(&mut d.date_of_issue, tag, v, 8, &mut quirks),
-                TAG_OTHER_PERSONS => {
-                    seen_other_persons = true;
-                    read_counted_template(&kid, TAG_OTHER_PERSON, FILE, &mut d.other_persons, &mut quirks)?;
-                }
-                TAG_OTHER_PERSON => {
-                    quirks.push(Quirk::MissingTemplate {
-                        tag,
-                        template: TAG_OTHER_PERSONS,
-                    });
-                    seen_other_persons = true;
-                    d.other_persons.push(quirk::decode_text(tag, v, &mut quirks));
-                }
-                TAG_ENDORSEMENTS => set_text(&mut d.endorsements, tag, v, &mut quirks),
-                TAG_TAX_EXIT => set_text(&mut d.tax_exit_requirements, tag, v, &mut quirks),
-                TAG_FRONT_IMAGE => set_bytes(&mut d.front_image, tag, v, &mut quirks),
-                TAG_REAR_IMAGE => set_bytes(&mut d.rear_image, tag, v, &mut quirks),
-                TAG_PERSONALISATION_TIME => set_date(&mut d.personalisation_time, tag, v, 14, &mut quirks),
-                TAG_PERSONALISATION_SERIAL => {
-                    set_text(&mut d.personalisation_device_serial, tag, v, &mut quirks)
-                }
-                _ => {
-                    quirks.push(Quirk::UnknownTag { tag });
-                    d.unknown.push(RawDo::from_tlv(&kid));
-                }
-            }
-        }
-        let mut present = d.present_tags();
-        if seen_other_persons && !present.contains(&TAG_OTHER_PERSON) {
-            present.push(TAG_OTHER_PERSON);
-        }
-        check_tag_list(
-            d.tag_list.as_ref(),
-            &present,
-            TAG_OTHER_PERSONS,
-            TAG_OTHER_PERSON,
-            &mut quirks,
-        );
-        d.quirks = quirks;
-        Ok(d)
-    }
-
-    /// The tags of the fields present, in Doc 9303 order (other persons as `5F1A`).
-    pub fn present_tags(&self) -> Vec<u32> {
-        let mut t = Vec::new();
-        let mut add = |present: bool, tag: u32| {
-            if present {
-                t.push(tag);
-            }
-        };
-        add(self.issuing_authority.is_some(), TAG_ISSUING_AUTHORITY);
-        add(self.date_of_issue.is_some(), TAG_DATE_OF_ISSUE);
-        add(!self.other_persons.is_empty(), TAG_OTHER_PERSON);
-        add(self.endorsements.is_some(), TAG_ENDORSEMENTS);
-        add(self.tax_exit_requirements.is_some(), TAG_TAX_EXIT);
-        add(self.front_image.is_some(), TAG_FRONT_IMAGE);
-        add(self.rear_image.is_some(), TAG_REAR_IMAGE);
-        add(self.personalisation_time.is_some(), TAG_PERSONALISATION_TIME);
-        add(
-            self.personalisation_device_serial.is_some(),
-            TAG_PERSONALISATION_SERIAL,
-        );
-        t
-    }
-
-    /// Set the tag list to the fields present.
-    pub fn update_tag_list(&mut self) {
-        self.tag_list = Some(self.present_tags());
-    }
-
-    /// Encode: the tag list as stored (if any), the fields in Doc 9303 order, then
-    /// unknown data objects. Dates are written in the encoding they were read in.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::new();
-        let text = |tag: u32, v: &Option<String>, b: &mut Vec<u8>| {
-            if let Some(s) = v {
-                crate::tlv::encode_into(tag, s.as_bytes(), b);
-            }
-        };
-        let bytes = |tag: u32, v: &Option<Vec<u8>>, b: &mut Vec<u8>| {
-            if let Some(s) = v {
-                crate::tlv::encode_into(tag, s, b);
-            }
-        };
-        if let Some(list) = &self.tag_list {
-            crate::tlv::encode_into(TAG_LIST, &quirk::encode_tag_list(list), &mut b);
-        }
-        text(TAG_ISSUING_AUTHORITY, &self.issuing_authority, &mut b);
-        if let Some(d) = &self.date_of_issue {
-            crate::tlv::encode_into(TAG_DATE_OF_ISSUE, &d.raw, &mut b);
-        }
-        if !self.other_persons.is_empty() {
-            encode_counted_template(TAG_OTHER_PERSONS, TAG_OTHER_PERSON, &self.other_persons, &mut b);
-        }
-        text(TAG_ENDORSEMENTS, &self.endorsements, &mut b);
-        text(TAG_TAX_EXIT, &self.tax_exit_requirements, &mut b);
-        bytes(TAG_FRONT_IMAGE, &self.front_image, &mut b);
-        bytes(TAG_REAR_IMAGE, &self.rear_image, &mut b);
-        if let Some(d) = &self.personalisation_time {
-            crate::tlv::encode_into(TAG_PERSONALISATION_TIME, &d.raw, &mut b);
-        }
-        text(
-            TAG_PERSONALISATION_SERIAL,
-            &self.personalisation_device_serial,
-            &mut b,
-        );
-        for u in &self.unknown {
-            u.encode_into(&mut b);
-        }
-        crate::tlv::encode(TAG, &b)
-    }
-}
+details_group!(Dg12, "DG12", 0x6C);
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use super::dg11::{encode_count, read_count};
+use super::details::{encode_count, read_count};
 use super::error::LdsError;
 use super::quirk::{self, DateField, Quirk, RawDo};
 

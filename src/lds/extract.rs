@@ -13,7 +13,7 @@
 //! Images are personal data: `Debug` of [`ExtractedImage`] shows the record only, and
 //! records and errors carry formats, sizes, dimensions and hashes, never pixels.
 
-use sha2::{Digest, Sha256};
+use crate::crypto::sha256_hex;
 
 use super::biometric::{self, BiometricGroup, Modality};
 use super::displayed::{self, DisplayedImages, DisplayedKind};
@@ -197,22 +197,6 @@ impl Extraction {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// The error and its causes on one line (`cannot decode jp2 image: …`).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
-}
-
 /// One image: name it, hash it, convert it.
 fn extract_one(
     role: ImageRole,
@@ -249,7 +233,7 @@ fn extract_one(
                 Some(format!(
                     "{} image could not be decoded: {}",
                     role.prefix(),
-                    chain(&e as &dyn std::error::Error)
+                    crate::error::text(&e)
                 )),
             ),
         },
@@ -335,7 +319,7 @@ where
             Ok(images) => out.images.extend(images),
             Err(e) => out.errors.push(ExtractionError {
                 source: file.name(),
-                error: chain(&e as &dyn std::error::Error),
+                error: crate::error::text(&e),
             }),
         }
     }

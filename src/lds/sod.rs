@@ -267,6 +267,28 @@ pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
     for q in &signed_data.quirks {
         push_unique(&mut quirks, cms_quirk(*q));
     }
+    for signer in &signed_data.signer_infos {
+        // the hash of the signatureAlgorithm vs the digestAlgorithm (Lithuanian EF.SODs)
+        if let Ok((_, qs)) = signer.signature_algorithm() {
+            for q in qs {
+                push_unique(&mut quirks, cms_quirk(q));
+            }
+        }
+        // issuerAndSerialNumber naming the embedded DSC only under name matching
+        // (Ukrainian EF.SODs: PrintableString where the certificate has UTF8String)
+        if signed_data.signer_issuer_reencoded(signer) {
+            push_unique(
+                &mut quirks,
+                Quirk::Other {
+                    name: "sod_signer_issuer_reencoded",
+                    detail: "the SignerInfo's issuerAndSerialNumber names the DSC's issuer with other \
+                             bytes (string types, case or spacing) than the certificate; it matches \
+                             under RFC 5280 section 7.1 name comparison"
+                        .to_owned(),
+                },
+            );
+        }
+    }
     let econtent_type = signed_data.econtent_type.to_string();
     match econtent_type.as_str() {
         OID_LDS_SECURITY_OBJECT => {}

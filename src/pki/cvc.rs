@@ -404,7 +404,8 @@ impl Chat {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    /// The `7F4C { 06 terminal type, 53 discretionary data }` object.
+    pub fn encode(&self) -> Vec<u8> {
         let mut v = asn1::encode_oid(&self.terminal_type);
         tlv::encode_into(tag::DISCRETIONARY_DATA, &self.bits, &mut v);
         tlv::encode(tag::CHAT, &v)
@@ -1047,7 +1048,7 @@ impl CvCertificate {
 
     /// SHA-256 of the certificate, hex (the store's key).
     pub fn fingerprint(&self) -> String {
-        hex::encode(openssl::sha::sha256(&self.raw))
+        crate::crypto::sha256_hex(&self.raw)
     }
 
     /// Check the signature with the issuer's (completed) key.

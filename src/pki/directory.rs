@@ -134,7 +134,7 @@ impl From<import::Fatal> for DirectoryError {
     fn from(e: import::Fatal) -> Self {
         match e {
             import::Fatal::Store(s) => DirectoryError::Store(s),
-            other => DirectoryError::Entry(import::chain(&other)),
+            other => DirectoryError::Entry(crate::error::text(&other)),
         }
     }
 }
@@ -1072,14 +1072,14 @@ pub fn import_download<R: std::io::BufRead>(
     let w = match store.transaction() {
         Ok(w) => w,
         Err(e) => {
-            report.fail(import::chain(&e));
+            report.fail(crate::error::text(&e));
             return;
         }
     };
     match apply_download(&w, label, file, input, opts, report) {
         Ok(true) => {
             if let Err(e) = w.commit() {
-                report.fail(format!("commit failed: {}", import::chain(&e)));
+                report.fail(format!("commit failed: {}", crate::error::text(&e)));
             }
         }
         Ok(false) => {
@@ -1104,7 +1104,7 @@ fn apply_download<R: std::io::BufRead>(
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<bool, String> {
-    let store_err = |e: &dyn std::error::Error| format!("trust store: {}", import::chain(e));
+    let store_err = |e: &dyn std::error::Error| format!("trust store: {}", crate::error::text(e));
     let s = Session::new(w, label, *opts).map_err(|e| store_err(&e))?;
     let o = s
         .origin(DOWNLOAD_ORIGIN, &file.collection)
@@ -1159,7 +1159,7 @@ fn apply_download<R: std::io::BufRead>(
         let rec = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
-            Err(e) => return Err(import::chain(&e)),
+            Err(e) => return Err(crate::error::text(&e)),
         };
         if rec.unterminated {
             return Err(format!(

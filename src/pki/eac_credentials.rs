@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::cvc::{CvCertificate, Role, TaAlgorithm, candidate_chains, verify_chain};
+use super::cvc::{Chat, CvCertificate, Role, TaAlgorithm, candidate_chains, verify_chain};
 use super::terminal_key::TerminalKey;
 use super::terminal_pkcs11::{Pkcs11Key, Pkcs11Uri};
 use crate::access::ta::TerminalSigner;
@@ -84,6 +84,10 @@ pub struct EacCredentials {
     pub certificates: Vec<CvCertificate>,
     /// The private key of the terminal certificate(s).
     pub key: TerminalKeySpec,
+    /// The rights to request in PACE's CHAT (`7F4C` in MSE:Set AT) for EAC version 2;
+    /// `None`: those of the inspection-system certificates at hand. The chip grants at
+    /// most the AND of this CHAT and the certificate chain's.
+    pub pace_chat: Option<Chat>,
 }
 
 impl EacCredentials {
@@ -91,7 +95,11 @@ impl EacCredentials {
     pub fn load(chain: &[PathBuf], key: &str) -> Result<Self, String> {
         let certificates = load_certificates(chain)?;
         let key = TerminalKeySpec::parse(key)?;
-        Ok(EacCredentials { certificates, key })
+        Ok(EacCredentials {
+            certificates,
+            key,
+            pace_chat: None,
+        })
     }
 
     /// Add certificates (e.g. the trust store's `pkd import`ed CV certificates), skipping
@@ -102,6 +110,25 @@ impl EacCredentials {
                 self.certificates.push(c);
             }
         }
+    }
+
+    /// The CHAT to send in PACE for EAC version 2: [`EacCredentials::pace_chat`], else an
+    /// id-IS CHAT with the DG3/DG4 rights of any inspection-system certificate at hand.
+    pub fn pace_chat_request(&self) -> Chat {
+        if let Some(c) = &self.pace_chat {
+            return c.clone();
+        }
+        let terminals = || {
+            self.certificates
+                .iter()
+                .filter(|c| c.role() == Role::Terminal)
+                .map(|c| &c.body.chat)
+        };
+        Chat::inspection_system(
+            Role::Terminal,
+            terminals().any(Chat::reads_dg3),
+            terminals().any(Chat::reads_dg4),
+        )
     }
 
     /// Whether any terminal certificate is at hand.

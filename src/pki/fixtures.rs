@@ -821,6 +821,20 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         ecdsa256,
     )?;
 
+    // an XA DSC on NIST P-224, explicit domain parameters (Lithuanian EF.SODs: gmrtd #130)
+    let p224 = keys::curve_by_name("secp224r1").ok_or(openssl::error::ErrorStack::get())?;
+    let xa_dsc_p224_key = out.ec("xa-dsc-p224", p224, true)?;
+    let xa_dsc_p224 = dsc(
+        &xa,
+        &xa_dsc_p224_key,
+        ds("DS XA 4", "XA"),
+        0x14,
+        datetime!(2025-06-01 0:00 UTC),
+        datetime!(2040-01-01 0:00 UTC),
+        KeyUsage::DIGITAL_SIGNATURE,
+        ecdsa256,
+    )?;
+
     // --- XB: P-256, named curve
     let xb_name = name(&[(x509::C, "XB"), (x509::O, "Kingdom of XB"), (x509::CN, "CSCA XB")]);
     let xb = csca(
@@ -1135,6 +1149,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     out.key("xa-dsc-valid", &xa_dsc_valid, &xa_dsc_valid_key)?;
     out.key("xa-dsc-revoked", &xa_dsc_revoked, &xa_dsc_revoked_key)?;
     out.key("xa-dsc-wrong-ku", &xa_dsc_wrong_ku, &xa_dsc_wrong_ku_key)?;
+    out.key("xa-dsc-p224", &xa_dsc_p224, &xa_dsc_p224_key)?;
     out.key("xb-dsc-valid", &xb_dsc_valid, &xb_dsc_valid_key)?;
     out.key("xb-dsc-nc", &xb_dsc_nc, &xb_dsc_nc_key)?;
     out.key("ut-ml-signer", &mls_cert, &mls_key)?;
@@ -1169,6 +1184,7 @@ Each `NAME.cer` (DER certificate) has its private key in `NAME.key.pem` (PKCS#8 
 | xa-dsc-valid | DSC by xa-csca, explicit brainpoolP256r1 key | valid, CRL good |
 | xa-dsc-revoked | DSC by xa-csca | revoked (keyCompromise) on XA's current CRL |
 | xa-dsc-wrong-ku | DSC by xa-csca, key usage nonRepudiation only | invalid (key usage); listed in the deviation list |
+| xa-dsc-p224 | DSC by xa-csca, explicit NIST P-224 key (signs `quirk-lt-sod-p224-sha256`) | valid, CRL good |
 | xb-dsc-valid | DSC by xb-csca | valid, revocation indeterminate (XB's only CRL expired 2020-04-01) |
 | xb-dsc-nc | DSC by xb-csca from the non-conformant collection (no AKI) | valid with findings |
 | ut-ml-signer | master list signer (EKU 2.23.136.1.1.3) | |

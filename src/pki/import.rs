@@ -236,17 +236,6 @@ pub(crate) enum Fatal {
     Ldif(#[from] LdifError),
 }
 
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
-}
-
 /// Import one file into the store (atomically). Never returns an error: problems are
 /// in the report, with [`FileOutcome::Failed`] when nothing could be imported.
 pub fn import_file(store: &mut TrustStore, path: &Path, opts: &ImportOptions) -> FileReport {
@@ -343,7 +332,7 @@ fn import_cv_certificate<R: Read>(store: &TrustStore, label: &str, input: R, rep
                 ));
             }
         }
-        Err(e) => report.fail(chain(&e)),
+        Err(e) => report.fail(crate::error::text(&e)),
     }
 }
 
@@ -385,7 +374,7 @@ fn run_import<R: Read + Send>(
     let w = match store.transaction() {
         Ok(w) => w,
         Err(e) => {
-            report.fail(chain(&e));
+            report.fail(crate::error::text(&e));
             return;
         }
     };
@@ -436,14 +425,14 @@ fn run_import<R: Read + Send>(
                 Ok(true) => {
                     if let Err(e) = w.reset_derived_trust() {
                         let _ = w.rollback();
-                        report.fail(format!("trust store: {}", chain(&e)));
+                        report.fail(format!("trust store: {}", crate::error::text(&e)));
                         return;
                     }
                 }
                 Ok(false) => {}
                 Err(e) => {
                     let _ = w.rollback();
-                    report.fail(format!("trust store: {}", chain(&e)));
+                    report.fail(format!("trust store: {}", crate::error::text(&e)));
                     return;
                 }
             }
@@ -451,12 +440,12 @@ fn run_import<R: Read + Send>(
                 Ok(notes) => report.notes.extend(notes),
                 Err(e) => {
                     let _ = w.rollback();
-                    report.fail(format!("trust store: {}", chain(&e)));
+                    report.fail(format!("trust store: {}", crate::error::text(&e)));
                     return;
                 }
             }
             if let Err(e) = w.commit() {
-                report.fail(format!("commit failed: {}", chain(&e)));
+                report.fail(format!("commit failed: {}", crate::error::text(&e)));
             }
         }
         Ok(_) => {
@@ -465,7 +454,7 @@ fn run_import<R: Read + Send>(
         }
         Err(e) => {
             let _ = w.rollback();
-            report.fail(chain(&e));
+            report.fail(crate::error::text(&e));
         }
     }
 }
@@ -507,7 +496,7 @@ fn import_der(
         .any(|w| w == signed_data_oid);
     if looks_cms {
         let sd = SignedData::parse(bytes)
-            .map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", chain(&e))))?;
+            .map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", crate::error::text(&e))))?;
         return import_signed(w, bytes, sd, &prov, opts, report, true);
     }
     match Certificate::from_der(bytes) {
@@ -524,7 +513,7 @@ fn import_der(
             }
             Err(_) => Err(Fatal::Msg(format!(
                 "not a certificate, CRL, master list or deviation list: {}",
-                chain(&cert_err)
+                crate::error::text(&cert_err)
             ))),
         },
     }
@@ -606,7 +595,9 @@ fn import_pem(
                     Ok(c) => add_user_certificate(w, c, &prov, report)?,
                     Err(e) => {
                         report.rejected += 1;
-                        report.errors.push(format!("PEM block {}: {}", i + 1, chain(&e)));
+                        report
+                            .errors
+                            .push(format!("PEM block {}: {}", i + 1, crate::error::text(&e)));
                     }
                 }
             }
@@ -616,13 +607,20 @@ fn import_pem(
                     Ok(c) => add_crl(w, c, false, &prov, report, true)?,
                     Err(e) => {
                         report.rejected += 1;
-                        report.errors.push(format!("PEM block {}: {}", i + 1, chain(&e)));
+                        report
+                            .errors
+                            .push(format!("PEM block {}: {}", i + 1, crate::error::text(&e)));
                     }
                 }
             }
             "CMS" | "PKCS7" => {
-                let sd = SignedData::parse(der)
-                    .map_err(|e| Fatal::Msg(format!("PEM block {}: malformed CMS: {}", i + 1, chain(&e))))?;
+                let sd = SignedData::parse(der).map_err(|e| {
+                    Fatal::Msg(format!(
+                        "PEM block {}: malformed CMS: {}",
+                        i + 1,
+                        crate::error::text(&e)
+                    ))
+                })?;
                 let first = report.kind.is_none();
                 import_signed(w, der, sd, &prov, opts, report, first)?;
             }
@@ -773,7 +771,7 @@ pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
                 .map(|(_, d)| d)
                 .collect(),
             Err(e) => {
-                report.fail(format!("anchor {label}: {}", chain(&e)));
+                report.fail(format!("anchor {label}: {}", crate::error::text(&e)));
                 return report;
             }
         },
@@ -795,7 +793,7 @@ pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
                 return report;
             }
             Err(e) => {
-                report.fail(format!("anchor {label}: {}", chain(&e)));
+                report.fail(format!("anchor {label}: {}", crate::error::text(&e)));
                 return report;
             }
         }
@@ -803,7 +801,7 @@ pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
     let w = match store.transaction() {
         Ok(w) => w,
         Err(e) => {
-            report.fail(chain(&e));
+            report.fail(crate::error::text(&e));
             return report;
         }
     };
@@ -826,7 +824,7 @@ pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
         Ok(notes)
     }) {
         Ok(notes) => report.notes.extend(notes),
-        Err(e) => report.fail(chain(&e)),
+        Err(e) => report.fail(crate::error::text(&e)),
     }
     report
 }
@@ -1158,8 +1156,10 @@ fn verify_list(
         return Ok(v);
     };
     if let Err(e) = cms::verify_signer_with_certificate(sd, signer, &signer_cert.der) {
-        v.reasons
-            .push(format!("{what} signature does not verify: {}", chain(&e)));
+        v.reasons.push(format!(
+            "{what} signature does not verify: {}",
+            crate::error::text(&e)
+        ));
         v.signer = Some(signer_cert);
         return Ok(v);
     }
@@ -1284,7 +1284,9 @@ fn import_master_list(
     match ml.verify_signature() {
         Ok(_) | Err(ListError::SignerNotEmbedded) => {}
         Err(e) if !opts.trust_unsigned => {
-            report.errors.push(format!("master list {}", chain(&e)));
+            report
+                .errors
+                .push(format!("master list {}", crate::error::text(&e)));
             report.rejected += total as u64;
             report
                 .errors
@@ -1365,9 +1367,11 @@ fn import_master_list(
             Ok(c) => c,
             Err(e) => {
                 report.rejected += 1;
-                report
-                    .errors
-                    .push(format!("master list certificate #{}: {}", i + 1, chain(&e)));
+                report.errors.push(format!(
+                    "master list certificate #{}: {}",
+                    i + 1,
+                    crate::error::text(&e)
+                ));
                 continue;
             }
         };
@@ -1442,7 +1446,7 @@ fn signer_issuers_in_list(ml: &MasterList) -> Vec<Certificate> {
 }
 
 fn list_fatal(what: &str, e: &ListError) -> Fatal {
-    Fatal::Msg(format!("malformed {what}: {}", chain(e)))
+    Fatal::Msg(format!("malformed {what}: {}", crate::error::text(e)))
 }
 
 fn import_deviation_list(
@@ -1792,7 +1796,7 @@ fn unparsable(
         )));
     }
     report.rejected += 1;
-    report.error(format!("{whence}: {}", chain(e)));
+    report.error(format!("{whence}: {}", crate::error::text(e)));
     Ok(())
 }
 
@@ -1855,11 +1859,11 @@ fn import_ldif_record(
                         if rec.at_eof {
                             return Err(Fatal::Msg(format!(
                                 "truncated LDIF: the list at {whence} does not parse ({}); nothing from this file was imported",
-                                chain(&e)
+                                crate::error::text(&e)
                             )));
                         }
                         report.rejected += 1;
-                        report.error(format!("{whence}: {}", chain(&e)));
+                        report.error(format!("{whence}: {}", crate::error::text(&e)));
                         continue;
                     }
                 };

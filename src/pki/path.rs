@@ -315,7 +315,11 @@ fn search(store: &TrustStore, dsc: &Certificate) -> Result<Search, PathError> {
             }
         };
         if let Err(e) = dsc.verify_signature(&key) {
-            signature_failures.push(format!("{}: {}", cand.cert.subject.display(), error_chain(&e)));
+            signature_failures.push(format!(
+                "{}: {}",
+                cand.cert.subject.display(),
+                crate::error::text(&e)
+            ));
             continue;
         }
         let mut chain = vec![cand];
@@ -334,17 +338,6 @@ fn search(store: &TrustStore, dsc: &Certificate) -> Result<Search, PathError> {
         return Ok(Search::Found(Built { chain }));
     }
     Ok(Search::Failed { signature_failures })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 /// Validate a DSC (DER) against the store for a document issued by
@@ -372,7 +365,7 @@ pub fn validate_dsc(
     let dsc = match Certificate::from_der(dsc_der) {
         Ok(c) => c,
         Err(e) => {
-            let msg = format!("DSC does not parse: {}", error_chain(&e as &CertError));
+            let msg = format!("DSC does not parse: {}", crate::error::text(&e as &CertError));
             r.push("chain", CheckStatus::Fail, msg.clone());
             r.reason = Some(msg);
             return Ok(r);

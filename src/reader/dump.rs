@@ -21,7 +21,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::lds::LdsFile;
@@ -350,11 +349,6 @@ pub struct Dump {
     pub files: BTreeMap<LdsFile, Vec<u8>>,
     /// How they were read (absent for a bare directory of files).
     pub manifest: Manifest,
-}
-
-/// SHA-256 hex of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DumpError + 'a {
@@ -711,18 +705,6 @@ pub fn update_manifest_images(dir: &Path, extraction: &Extraction) -> Result<boo
     Ok(true)
 }
 
-/// An error and its causes on one line.
-pub fn error_text(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -799,9 +781,9 @@ mod tests {
         assert_eq!(dump.manifest.image_errors[0].source, "DG5");
         let raw = std::fs::read(out.join("face-1.jp2")).unwrap();
         assert_eq!(raw, dg2[rec.offset..rec.offset + rec.size]);
-        assert_eq!(sha256_hex(&raw), rec.sha256);
+        assert_eq!(crate::crypto::sha256_hex(&raw), rec.sha256);
         let png = std::fs::read(out.join("face-1.png")).unwrap();
-        assert_eq!(sha256_hex(&png), rec.png.as_ref().unwrap().sha256);
+        assert_eq!(crate::crypto::sha256_hex(&png), rec.png.as_ref().unwrap().sha256);
         #[cfg(unix)]
         for name in ["face-1.jp2", "face-1.png"] {
             use std::os::unix::fs::PermissionsExt;

@@ -234,7 +234,18 @@ impl<T: Transport> Session<'_, T> {
             rec.outcome = "no_chain".into();
             return Ok(rec);
         };
-        if let Some(chat) = effective_chat(&chain, cvca) {
+        if let Some(mut chat) = effective_chat(&chain, cvca) {
+            // the chip grants at most what PACE's CHAT asked for
+            if let Some(asked) = &self.pace_chat {
+                chat = if asked.terminal_type == chat.terminal_type {
+                    chat.intersect(asked)
+                } else {
+                    Chat {
+                        terminal_type: chat.terminal_type,
+                        bits: vec![0; chat.bits.len()],
+                    }
+                };
+            }
             rec.dg3 = chat.reads_dg3();
             rec.dg4 = chat.reads_dg4();
         }
@@ -332,6 +343,22 @@ impl<T: Transport> Session<'_, T> {
             }
         }
         Ok(rec)
+    }
+
+    /// The CHAT to put in PACE's MSE:Set AT: with terminal credentials, for a chip whose
+    /// EF.CardAccess announces EAC version 2 (a TerminalAuthenticationInfo or a
+    /// ChipAuthenticationInfo of version 2). TR-03110-3 has the terminal send its role
+    /// and requested rights there when TA version 2 follows PACE; an EAC version 1
+    /// ePassport gets no CHAT (Doc 9303 Part 11's MSE:Set AT for PACE has none, and a
+    /// chip might refuse an object it does not know).
+    pub(super) fn pace_chat_request(&self, card_access: &SecurityInfos) -> Option<Chat> {
+        let creds = self.options.eac.as_ref()?;
+        let eac2 = card_access.infos.iter().any(|i| match i {
+            SecurityInfo::TerminalAuthentication(t) => t.version == 2,
+            SecurityInfo::ChipAuthentication(c) => c.version == 2,
+            _ => false,
+        });
+        eac2.then(|| creds.pace_chat_request())
     }
 
     /// EAC version 2 applies after PACE (not PACE-CAM) to a chip that publishes Chip

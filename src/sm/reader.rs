@@ -4,9 +4,10 @@
 use super::codec::{self, TAG_CRYPTOGRAM, TAG_CRYPTOGRAM_BER, TAG_MAC, TAG_STATUS};
 use super::{SessionKeys, SmError};
 use crate::apdu::{
-    ApduError, CardChannel, Command, MAX_EXTENDED, MAX_SHORT_LC, MAX_SHORT_LE, Response, StatusWord,
+    ApduError, CLA_CHAINING, CardChannel, Command, MAX_EXTENDED, MAX_SHORT_LC, MAX_SHORT_LE, Response,
+    StatusWord,
 };
-use crate::crypto::pad;
+use crate::crypto::{Cipher, pad};
 use crate::tlv;
 use crate::transport::trace::TraceLog;
 
@@ -23,6 +24,31 @@ fn le_object(le: usize, extended: bool) -> Vec<u8> {
         let v = if le == MAX_SHORT_LE { 0 } else { le as u8 };
         tlv::encode(codec::TAG_LE, &[v])
     }
+}
+
+/// Length of a BER-TLV data object with a value of `len` bytes.
+fn tlv_len(len: usize) -> usize {
+    let length_bytes = match len {
+        0..=0x7F => 1,
+        0x80..=0xFF => 2,
+        _ => 3,
+    };
+    1 + length_bytes + len
+}
+
+/// The most plain command data that still fits a short APDU (Lc ≤ 255) once protected
+/// with `cipher`: DO'87' (DO'85' for an odd INS) of the padded cryptogram, DO'97' when
+/// the command has a (short) Le, DO'8E' of 8 bytes.
+pub fn max_short_data(cipher: Cipher, odd_ins: bool, le: bool) -> usize {
+    let block = cipher.block_size();
+    let fixed = if le { 3 } else { 0 } + tlv_len(8);
+    (1..=MAX_SHORT_LC)
+        .rev()
+        .find(|n| {
+            let cryptogram = (n / block + 1) * block + usize::from(!odd_ins);
+            tlv_len(cryptogram) + fixed <= MAX_SHORT_LC
+        })
+        .unwrap_or(0)
 }
 
 /// Protect a plain command: increments the SSC, sets CLA bits `0C`, puts the data in
@@ -125,6 +151,7 @@ pub struct SecureChannel<C: CardChannel> {
     inner: C,
     keys: SessionKeys,
     trace: Option<TraceLog>,
+    chaining: bool,
 }
 
 impl<C: CardChannel> SecureChannel<C> {
@@ -134,7 +161,34 @@ impl<C: CardChannel> SecureChannel<C> {
             inner,
             keys,
             trace: None,
+            chaining: false,
         }
+    }
+
+    /// For a chip that takes no extended length: a command whose data does not fit a
+    /// short APDU once protected is sent as an ISO/IEC 7816-4 command chain (§5.1.1, CLA
+    /// bit b5) of short commands, each protected on its own (its own SSC, MAC and
+    /// DO'87'), as OpenSC does; the chip answers each but the last with 9000 under
+    /// secure messaging. Off (the default), such a command goes out extended.
+    pub fn set_command_chaining(&mut self, on: bool) {
+        self.chaining = on;
+    }
+
+    /// Whether long commands are chained ([`SecureChannel::set_command_chaining`]).
+    pub fn command_chaining(&self) -> bool {
+        self.chaining
+    }
+
+    /// Protect, send and unprotect one command.
+    fn send_one(&mut self, cmd: &Command) -> Result<Response, ApduError> {
+        let protected = protect_command(&mut self.keys, cmd)?;
+        let resp = self.inner.send(&protected)?;
+        let plain = unprotect_response(&mut self.keys, &resp)?;
+        if let Some(log) = &self.trace {
+            let plain_cmd = cmd.encode().unwrap_or_else(|_| cmd.header().to_vec());
+            log.annotate_plain(&plain_cmd, &plain.to_bytes());
+        }
+        Ok(plain)
     }
 
     /// Annotate each exchange in `log` with the plain command and response.
@@ -171,14 +225,29 @@ impl<C: CardChannel> SecureChannel<C> {
 
 impl<C: CardChannel> CardChannel for SecureChannel<C> {
     fn send(&mut self, cmd: &Command) -> Result<Response, ApduError> {
-        let protected = protect_command(&mut self.keys, cmd)?;
-        let resp = self.inner.send(&protected)?;
-        let plain = unprotect_response(&mut self.keys, &resp)?;
-        if let Some(log) = &self.trace {
-            let plain_cmd = cmd.encode().unwrap_or_else(|_| cmd.header().to_vec());
-            log.annotate_plain(&plain_cmd, &plain.to_bytes());
+        let short_le = cmd.le.is_none_or(|le| le <= MAX_SHORT_LE);
+        if self.chaining && short_le && cmd.cla & CLA_CHAINING == 0 {
+            let odd = cmd.ins & 1 == 1;
+            let cipher = self.keys.cipher();
+            let last = max_short_data(cipher, odd, cmd.le.is_some());
+            if cmd.data.len() > last {
+                let parts = cmd.chain(max_short_data(cipher, odd, false), last)?;
+                let mut last_resp = None;
+                for part in &parts {
+                    let resp = self.send_one(part)?;
+                    // a refusal in the middle ends the chain: the caller sees it
+                    let refused = resp.sw != StatusWord::OK;
+                    last_resp = Some(resp);
+                    if refused {
+                        break;
+                    }
+                }
+                if let Some(resp) = last_resp {
+                    return Ok(resp);
+                }
+            }
         }
-        Ok(plain)
+        self.send_one(cmd)
     }
 
     fn exchanges(&self) -> usize {

@@ -262,8 +262,3 @@ pub fn check(dump: &Dump, store: Option<&TrustStore>, source: &str) -> Conforman
         source: source.to_owned(),
     }
 }
-
-/// The error chain of an error on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    crate::reader::dump::error_text(e)
-}

@@ -188,7 +188,7 @@ fn access_failure_report(error: &ReadError, source: &str, at: OffsetDateTime) ->
         "access",
         format!(
             "the chip does not complete the access protocol it advertises: {:#}",
-            anyhow::Error::msg(crate::reader::dump::error_text(error))
+            anyhow::Error::msg(crate::error::text(error))
         ),
     )
     .reference("Doc 9303 Part 11 §4");

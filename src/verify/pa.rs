@@ -56,17 +56,6 @@ impl PaOutcome {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 /// Signature of one SignedData, with its signer's certificate (embedded, or from the
 /// store by issuer and serial).
 struct SignatureResult {
@@ -134,11 +123,11 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
     let alg = signer
         .signature_algorithm()
         .map(|(a, _)| format!("{a:?}"))
-        .unwrap_or_else(|e| error_chain(&e));
+        .unwrap_or_else(|e| crate::error::text(&e));
     let evidence = json!({
         "signature_algorithm": alg,
         "digest_algorithm": signer.digest_hash().map(|h| format!("{h:?}")).ok(),
-        "signer_certificate": crate::reader::dump::sha256_hex(&cert),
+        "signer_certificate": crate::crypto::sha256_hex(&cert),
         "signer_certificate_from_store": from_store,
         "quirks": sd.quirks.iter().map(|q| format!("{q:?}")).collect::<Vec<_>>(),
     });
@@ -156,7 +145,7 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
         Err(e) => SignatureResult {
             check: Check::fail(
                 id,
-                format!("{what} signature does not verify: {}", error_chain(&e)),
+                format!("{what} signature does not verify: {}", crate::error::text(&e)),
             )
             .with_evidence(evidence)
             .reference(REF_PA),
@@ -171,7 +160,8 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
 /// eContent, and contentType equals the eContentType ([`SignedData::check_message_digest`];
 /// `verify_signer_with_certificate` runs the same check first when there is a key).
 fn content_binding(sd: &SignedData, signer: &crate::cms::SignerInfo) -> Result<(), String> {
-    sd.check_message_digest(signer).map_err(|e| error_chain(&e))
+    sd.check_message_digest(signer)
+        .map_err(|e| crate::error::text(&e))
 }
 
 fn map_status(s: CheckStatus) -> Status {
@@ -304,7 +294,10 @@ fn validate(
             if let Some(first) = v.first_mut() {
                 *first = Check::fail(
                     format!("{prefix}dsc_chain"),
-                    format!("the signer certificate cannot be validated: {}", error_chain(&e)),
+                    format!(
+                        "the signer certificate cannot be validated: {}",
+                        crate::error::text(&e)
+                    ),
                 );
             }
             for c in v.iter_mut().skip(1) {
@@ -412,7 +405,7 @@ pub fn passive_authentication(
             out.checks.push(
                 Check::fail(
                     "pa.sod_signature",
-                    format!("EF.SOD does not decode: {}", error_chain(e)),
+                    format!("EF.SOD does not decode: {}", crate::error::text(e)),
                 )
                 .reference(REF_PA),
             );
@@ -488,7 +481,7 @@ pub fn passive_authentication(
         }
         Some(Ok(_)) => {}
         Some(Err(e)) => {
-            out.dg14_error = Some(error_chain(e));
+            out.dg14_error = Some(crate::error::text(e));
             out.require_ca(
                 "DG14 is present but does not decode, so it cannot show that the chip has no CA key",
             );
@@ -560,7 +553,10 @@ fn dg_hash_checks(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool, out: &mut
         Err(e) => {
             out.checks.push(Check::fail(
                 "pa.dg_hash",
-                format!("EF.SOD names an unsupported hash algorithm: {}", error_chain(&e)),
+                format!(
+                    "EF.SOD names an unsupported hash algorithm: {}",
+                    crate::error::text(&e)
+                ),
             ));
             return;
         }
@@ -703,7 +699,7 @@ fn com_consistency(dump: &Dump, sod: &crate::lds::sod::Sod, live: bool) -> Check
         }
         .reference("Doc 9303 Part 10 §4.6.1");
     };
-    let com_list: std::collections::BTreeSet<u8> = crate::reader::com_tag_list(com)
+    let com_list: std::collections::BTreeSet<u8> = crate::lds::com::data_groups(com)
         .into_iter()
         .filter_map(|f| match f {
             LdsFile::Dg(n) => Some(n),
@@ -787,7 +783,7 @@ fn card_security(
         Err(e) => {
             out.checks.push(Check::fail(
                 id,
-                format!("EF.CardSecurity does not decode: {}", error_chain(&e)),
+                format!("EF.CardSecurity does not decode: {}", crate::error::text(&e)),
             ));
             return;
         }
@@ -891,7 +887,7 @@ fn unlisted_pace_infos(
     let Some(bytes) = dump.files.get(&LdsFile::CardAccess) else {
         return Ok(Vec::new());
     };
-    let ca = crate::lds::security_infos::SecurityInfos::decode(bytes).map_err(|e| error_chain(&e))?;
+    let ca = crate::lds::security_infos::SecurityInfos::decode(bytes).map_err(|e| crate::error::text(&e))?;
     let signed: Vec<(String, u32, Option<u32>)> = cs
         .map(|c| {
             c.security_infos

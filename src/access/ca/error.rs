@@ -18,7 +18,11 @@ pub enum CaError {
     NoPublicKey,
     /// ChipAuthenticationInfos are present but none is version 1 (CA version 2 and 3
     /// need Terminal Authentication first).
-    #[error("the chip offers Chip Authentication version(s) {versions:?} only; version 1 is implemented")]
+    #[error(
+        "the chip offers Chip Authentication version(s) {versions:?} only; version 1 runs on its own, \
+         version 2 only after Terminal Authentication v2 (terminal credentials), version 3 \
+         (BSI TR-03110-2, eIDAS tokens, with Pseudonymous Signature Authentication) is not implemented"
+    )]
     NoVersion1 {
         /// The versions offered.
         versions: Vec<u32>,

@@ -74,6 +74,19 @@ pub enum PaceError {
     /// PACE-CAM: CA_IC · PK_IC differs from the chip's mapping key for every key offered.
     #[error("PACE-CAM: chip authentication failed (CA_IC · PK_IC differs from the chip's mapping key)")]
     CamMismatch,
+    /// PACE-CAM: several chip authentication keys on the PACE curve and none whose keyId
+    /// is the PACE parameterId (BSI TR-03110-3 A.1.1.1), so the proof cannot be tied to
+    /// one key.
+    #[error(
+        "PACE-CAM: EF.CardSecurity has {count} chip authentication keys on the PACE curve and none \
+         with keyId = parameterId {parameter_id:?}; the chip's proof cannot be tied to one key"
+    )]
+    CamKeyAmbiguous {
+        /// Keys on the PACE curve.
+        count: usize,
+        /// The PACEInfo's parameterId.
+        parameter_id: Option<u32>,
+    },
     /// The terminal side was asked for something the protocol state does not allow.
     #[error("PACE protocol state error: {what}")]
     State {

@@ -133,7 +133,7 @@ impl std::fmt::Debug for Element {
 }
 
 /// Elliptic curve domain parameters over a prime field.
-pub struct EcDomain {
+pub struct EcCurve {
     group: EcGroup,
     p: BigNum,
     a: BigNum,
@@ -154,7 +154,7 @@ pub struct DhDomain {
 /// PACE domain parameters.
 pub enum DomainParams {
     /// ECDH.
-    Ec(EcDomain),
+    Ec(EcCurve),
     /// DH.
     Dh(DhDomain),
 }
@@ -168,7 +168,7 @@ impl std::fmt::Debug for DomainParams {
     }
 }
 
-impl EcDomain {
+impl EcCurve {
     fn from_group(group: EcGroup) -> Result<Self, PaceError> {
         let mut ctx = BigNumContext::new()?;
         let (mut p, mut a, mut b) = (BigNum::new()?, BigNum::new()?, BigNum::new()?);
@@ -178,7 +178,7 @@ impl EcDomain {
         let mut cofactor = BigNum::new()?;
         group.cofactor(&mut cofactor, &mut ctx)?;
         let field_len = byte_len(&p);
-        Ok(EcDomain {
+        Ok(EcCurve {
             group,
             p,
             a,
@@ -314,7 +314,7 @@ impl DomainParams {
     /// Standardized domain parameters by ID (Doc 9303 Part 11 §9.5.1).
     pub fn standardized(id: u32) -> Result<Self, PaceError> {
         if let Some(nid) = standardized_nid(id) {
-            return Ok(DomainParams::Ec(EcDomain::from_group(EcGroup::from_curve_name(
+            return Ok(DomainParams::Ec(EcCurve::from_group(EcGroup::from_curve_name(
                 nid,
             )?)?));
         }
@@ -342,9 +342,9 @@ impl DomainParams {
                 let obj = openssl::asn1::Asn1Object::from_str(&oid.to_string())
                     .map_err(|_| bad("unknown named curve"))?;
                 let group = EcGroup::from_curve_name(obj.nid()).map_err(|_| bad("unknown named curve"))?;
-                Ok(DomainParams::Ec(EcDomain::from_group(group)?))
+                Ok(DomainParams::Ec(EcCurve::from_group(group)?))
             }
-            DomainParameterSpec::EcExplicit(e) => Ok(DomainParams::Ec(EcDomain::explicit(e)?)),
+            DomainParameterSpec::EcExplicit(e) => Ok(DomainParams::Ec(EcCurve::explicit(e)?)),
             DomainParameterSpec::Dh(DhParameters { p, g, q }) => {
                 let q = q.as_ref().ok_or(bad("DH parameters without subgroup order q"))?;
                 Ok(DomainParams::Dh(DhDomain::new(
@@ -362,7 +362,7 @@ impl DomainParams {
     }
 
     /// The EC parameters, if these are.
-    pub fn ec(&self) -> Option<&EcDomain> {
+    pub fn ec(&self) -> Option<&EcCurve> {
         match self {
             DomainParams::Ec(e) => Some(e),
             DomainParams::Dh(_) => None,
@@ -657,7 +657,7 @@ impl DomainParams {
 /// 6. U = t³·h2 mod p
 /// 7. A = h2^(p-1-(p+1)/4) mod p
 /// 8. if A²·h2 = 1: (x, y) = (X2, A·h2) else (x, y) = (X3, A·U)
-fn point_encoding(d: &EcDomain, t: &BigNumRef) -> Result<EcPoint, PaceError> {
+fn point_encoding(d: &EcCurve, t: &BigNumRef) -> Result<EcPoint, PaceError> {
     let mapping = crate::lds::security_infos::PaceMapping::EcdhIm;
     let p = &d.p;
     let mut ctx = BigNumContext::new()?;
@@ -769,13 +769,13 @@ fn point_encoding(d: &EcDomain, t: &BigNumRef) -> Result<EcPoint, PaceError> {
 
 /// The EC point for `bytes` on the standardized/explicit curve (public for the CAM check
 /// and tests).
-pub fn ec_point(d: &EcDomain, bytes: &[u8]) -> Result<EcPoint, PaceError> {
+pub fn ec_point(d: &EcCurve, bytes: &[u8]) -> Result<EcPoint, PaceError> {
     let mut ctx = BigNumContext::new()?;
     EcPoint::from_bytes(&d.group, bytes, &mut ctx).map_err(|_| invalid("point", "point not on the curve"))
 }
 
 /// `k · P` on a curve.
-pub fn ec_mul(d: &EcDomain, p: &EcPointRef, k: &BigNumRef) -> Result<EcPoint, PaceError> {
+pub fn ec_mul(d: &EcCurve, p: &EcPointRef, k: &BigNumRef) -> Result<EcPoint, PaceError> {
     let mut ctx = BigNumContext::new()?;
     let mut r = EcPoint::new(&d.group)?;
     r.mul2(&d.group, p, k, &mut ctx)?;

@@ -56,11 +56,18 @@ pub struct PaceConfig {
     pub prefer_param: Option<u32>,
     /// Tag 84 in MSE:Set AT.
     pub parameter_id_in_mse: ParameterIdInMse,
+    /// A Certificate Holder Authorization Template (`7F4C …`, the whole object) to put
+    /// in MSE:Set AT after tag 84: the terminal's role and the rights it asks for, when
+    /// Terminal Authentication version 2 follows (BSI TR-03110-3, MSE:Set AT for PACE).
+    pub chat: Option<Vec<u8>>,
 }
 
 /// What the chip sent for PACE-CAM, to be checked against EF.CardSecurity.
 pub struct CamData {
     params: DomainParams,
+    /// The parameterId of the PACEInfo used: for PACE-CAM it also names the keyId of
+    /// the chip authentication key (BSI TR-03110-3 A.1.1.1).
+    parameter_id: Option<u32>,
     ca_ic: Zeroizing<Vec<u8>>,
     pk_map_ic: Vec<u8>,
 }
@@ -165,7 +172,14 @@ pub fn authenticate<C: CardChannel + ?Sized>(
     rng: &mut dyn RandomSource,
 ) -> Result<PaceOutcome, AccessError> {
     let sel = select::choose_pace_info(card_access, config.prefer_oid.as_ref(), config.prefer_param)?;
-    run(ch, sel, password, config.parameter_id_in_mse, rng)
+    run(
+        ch,
+        sel,
+        password,
+        config.parameter_id_in_mse,
+        config.chat.as_deref(),
+        rng,
+    )
 }
 
 /// Run PACE with an already chosen PACEInfo.
@@ -174,6 +188,7 @@ pub fn run<C: CardChannel + ?Sized>(
     sel: PaceSelection<'_>,
     password: &Password,
     parameter_id_in_mse: ParameterIdInMse,
+    chat: Option<&[u8]>,
     rng: &mut dyn RandomSource,
 ) -> Result<PaceOutcome, AccessError> {
     let PaceProtocol { mapping, cipher } = sel.protocol;
@@ -189,7 +204,11 @@ pub fn run<C: CardChannel + ?Sized>(
     let params = sel.params;
 
     // MSE:Set AT
-    let resp = ch.send(&apdus::mse_set_at(&oid, password.key_reference(), mse_id))?;
+    let mut mse = apdus::mse_set_at(&oid, password.key_reference(), mse_id);
+    if let Some(c) = chat {
+        mse.data.extend_from_slice(c);
+    }
+    let resp = ch.send(&mse)?;
     if !resp.is_ok() {
         return Err(status(INS_MSE, resp.sw));
     }
@@ -266,6 +285,7 @@ pub fn run<C: CardChannel + ?Sized>(
         let ca_ic = pace_crypto::decrypt_cam_data(cipher, keys.ks_enc(), a_ic)?;
         Some(CamData {
             params,
+            parameter_id,
             ca_ic,
             pk_map_ic,
         })
@@ -289,9 +309,12 @@ pub fn run<C: CardChannel + ?Sized>(
 }
 
 impl CamData {
-    /// PACE-CAM (Doc 9303 Part 11 §4.4.3.5.2): check `CA_IC · PK_IC == PK_Map,IC` for a
-    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) of EF.CardSecurity on the PACE curve.
-    /// Every such key is tried; the one that verifies is returned as evidence.
+    /// PACE-CAM (Doc 9303 Part 11 §4.4.3.5.2): check `CA_IC · PK_IC == PK_Map,IC` for the
+    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) of EF.CardSecurity that the chip
+    /// must have used, and only that one ([`CamData::cam_key`]): the key on the PACE
+    /// curve whose keyId equals the PACEInfo's parameterId (BSI TR-03110-3 A.1.1.1),
+    /// else the only key on the PACE curve. A proof made with any other key, even one
+    /// the issuer also signed, is not accepted.
     pub fn verify(&self, card_security: &SecurityInfos) -> Result<CamEvidence, AccessError> {
         let ec = self.params.ec().ok_or(PaceError::CamNoPublicKey)?;
         let ca = openssl::bn::BigNum::from_slice(&self.ca_ic).map_err(PaceError::from)?;
@@ -301,26 +324,67 @@ impl CamData {
         let pk_map = self
             .params
             .decode_public(&self.pk_map_ic, "chip mapping public key")?;
-        let mut tried = 0usize;
+        let (info, pk) = self.cam_key(card_security)?;
+        let product = super::params::ec_mul(ec, &pk, &ca)?;
+        if !self.params.same(&Element::Ec(product), &pk_map)? {
+            return Err(PaceError::CamMismatch.into());
+        }
+        Ok(CamEvidence {
+            key_id: info.key_id,
+            chip_public_key: info.public_key.subject_public_key.clone(),
+            public_key_info: info.raw.clone(),
+            mapping_public_key: self.pk_map_ic.clone(),
+        })
+    }
+
+    /// The chip authentication key PACE-CAM must have used: among the id-PK-ECDH keys on
+    /// the PACE curve, the one whose keyId is the PACE parameterId, else the only one.
+    /// Several keys on the curve and none named by the parameterId is an error
+    /// ([`PaceError::CamKeyAmbiguous`]): trying each until one fits would let a chip
+    /// prove the key meant for another protocol (gmrtd PR #447 shows a document with two
+    /// keys on one curve, where taking the first key failed).
+    pub fn cam_key<'a>(
+        &self,
+        card_security: &'a SecurityInfos,
+    ) -> Result<(&'a ChipAuthenticationPublicKeyInfo, openssl::ec::EcPoint), AccessError> {
+        let mut on_curve = Vec::new();
         for info in card_security.chip_authentication_public_keys() {
-            let Some(pk) = self.key_on_curve(info) else {
-                continue;
-            };
-            tried += 1;
-            let product = super::params::ec_mul(ec, &pk, &ca)?;
-            if self.params.same(&Element::Ec(product), &pk_map)? {
-                return Ok(CamEvidence {
-                    key_id: info.key_id,
-                    chip_public_key: info.public_key.subject_public_key.clone(),
-                    public_key_info: info.raw.clone(),
-                    mapping_public_key: self.pk_map_ic.clone(),
-                });
+            if let Some(pk) = self.key_on_curve(info) {
+                on_curve.push((info, pk));
             }
         }
-        Err(if tried == 0 {
-            PaceError::CamNoPublicKey
-        } else {
-            PaceError::CamMismatch
+        let count = on_curve.len();
+        if count == 0 {
+            return Err(PaceError::CamNoPublicKey.into());
+        }
+        if let Some(id) = self.parameter_id {
+            let mut named: Vec<_> = on_curve
+                .iter()
+                .enumerate()
+                .filter(|(_, (info, _))| info.key_id == Some(u64::from(id)))
+                .map(|(i, _)| i)
+                .collect();
+            if named.len() == 1
+                && let Some(i) = named.pop()
+            {
+                return Ok(on_curve.swap_remove(i));
+            }
+            if named.len() > 1 {
+                return Err(PaceError::CamKeyAmbiguous {
+                    count,
+                    parameter_id: self.parameter_id,
+                }
+                .into());
+            }
+        }
+        if count == 1
+            && let Some(only) = on_curve.pop()
+        {
+            return Ok(only);
+        }
+        Err(PaceError::CamKeyAmbiguous {
+            count,
+            parameter_id: self.parameter_id,
         }
         .into())
     }

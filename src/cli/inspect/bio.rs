@@ -4,8 +4,6 @@
 //! Every embedded image is described by its format, declared and actual dimensions,
 //! byte range and SHA-256: never by its bytes (personal data).
 
-use sha2::Digest;
-
 use super::text::{Node, short_hex};
 use crate::lds::biometric::{
     BiometricData, BiometricGroup, BiometricHeader, FORMAT_OWNER_JTC1_SC37, FORMAT_TYPE_FACE_19794,
@@ -80,7 +78,7 @@ impl ImageView {
             offset: range.start,
             end: range.end,
             length: image.len(),
-            sha256: hex::encode(sha2::Sha256::digest(&image.bytes)),
+            sha256: crate::crypto::sha256_hex(&image.bytes),
         }
     }
 

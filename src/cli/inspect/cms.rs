@@ -271,18 +271,6 @@ pub struct SignedDataView {
     pub econtent: Vec<u8>,
 }
 
-/// `error: cause: cause`, for the one-line errors of `inspect`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 impl SignedDataView {
     /// Read a ContentInfo holding a SignedData with [`crate::cms::SignedData::parse`]
     /// (an EF.SOD's `77` wrapper is opened first).
@@ -298,7 +286,7 @@ impl SignedDataView {
         } else {
             outer.raw
         };
-        let sd = SignedData::parse(content).map_err(|e| chain(&e))?;
+        let sd = SignedData::parse(content).map_err(|e| crate::error::text(&e))?;
         for q in &sd.quirks {
             let q = crate::lds::sod::cms_quirk(*q);
             if !quirks.iter().any(|y| y.name() == q.name()) {

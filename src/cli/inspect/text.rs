@@ -2,8 +2,6 @@
 
 use std::fmt::Write as _;
 
-use sha2::Digest;
-
 use super::Content;
 use super::tree::TlvNode;
 use crate::lds::dg11::{field_parts, name_parts};
@@ -89,11 +87,7 @@ pub(super) fn opt_date(nodes: &mut Vec<Node>, name: &str, v: &Option<DateField>)
 }
 
 pub(super) fn bytes_summary(b: &[u8]) -> String {
-    format!(
-        "{} bytes, sha256 {}",
-        b.len(),
-        hex::encode(sha2::Sha256::digest(b))
-    )
+    format!("{} bytes, sha256 {}", b.len(), crate::crypto::sha256_hex(b))
 }
 
 pub(super) fn short_hex(b: &[u8]) -> String {

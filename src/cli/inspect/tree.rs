@@ -3,7 +3,6 @@
 
 use anyhow::{Context, anyhow};
 use base64::Engine as _;
-use sha2::Digest;
 
 use crate::lds::detect::{self, FileKind};
 use crate::tlv::{self, LengthForm, Tlv};
@@ -323,7 +322,7 @@ pub(super) fn pem_blocks(bytes: &[u8]) -> anyhow::Result<Vec<PemBlock>> {
         blocks.push(PemBlock {
             kind: detect::detect(&der),
             size: der.len(),
-            sha256: hex::encode(sha2::Sha256::digest(&der)),
+            sha256: crate::crypto::sha256_hex(&der),
             tlv: tlv_tree(&der).with_context(|| format!("PEM block {label}"))?,
             content: None,
             der,

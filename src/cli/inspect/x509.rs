@@ -3,7 +3,6 @@
 //! (explicit domain parameters included) come from the DG15 SubjectPublicKeyInfo
 //! decoder so that every key in inspect is described the same way.
 
-use sha2::Digest;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::time::ASN1Time;
@@ -523,7 +522,7 @@ impl CertView {
 
         let mut v = CertView {
             size: cert.as_raw().len(),
-            sha256: hex::encode(sha2::Sha256::digest(cert.as_raw())),
+            sha256: crate::crypto::sha256_hex(cert.as_raw()),
             version: tbs.version.0 + 1,
             serial: hex::encode_upper(serial),
             subject: x509_name(&tbs.subject),
@@ -745,7 +744,7 @@ impl CrlView {
             .collect();
         Ok(CrlView {
             size: crl.as_raw().len(),
-            sha256: hex::encode(sha2::Sha256::digest(crl.as_raw())),
+            sha256: crate::crypto::sha256_hex(crl.as_raw()),
             issuer: x509_name(crl.issuer()),
             this_update: rfc3339(&crl.last_update()),
             next_update: crl.next_update().map(|t| rfc3339(&t)),
@@ -811,7 +810,7 @@ impl CertEntry {
             Ok(c) => CertEntry::Ok(Box::new(c)),
             Err(error) => CertEntry::Err {
                 size: der.len(),
-                sha256: hex::encode(sha2::Sha256::digest(der)),
+                sha256: crate::crypto::sha256_hex(der),
                 error,
             },
         }

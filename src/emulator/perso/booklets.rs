@@ -949,7 +949,7 @@ fn forged(
         file: "forged-dg14-ca-key-replaced.toml".into(),
         what: e.to_string(),
     })?;
-    let cloner_dg14 = build_dg14(&ca, &cloner_key, &pace, None)?;
+    let cloner_dg14 = build_dg14(&ca, &cloner_key, None, &pace, None)?;
     f(
         "dg14-ca-key-replaced",
         "DG14 replaced by one holding a cloner's Chip Authentication key, which the chip uses: CA succeeds, the DG14 hash fails",
@@ -1568,6 +1568,34 @@ fn quirk_entries(bac: &Profile) -> Result<Vec<Entry>, BookletError> {
         "ref1.toml",
         "",
         &quirks("sfi_refused = \"6A86\"\n"),
+    );
+    q(
+        "two-ca-keys-one-curve",
+        "gmrtd PR #447",
+        "two Chip Authentication keys on brainpoolP256r1 in EF.CardSecurity and DG14: keyId 1 (with its ChipAuthenticationInfo) for Chip Authentication, keyId 13 = the PACEInfo's parameterId for PACE-CAM (BSI TR-03110-3 A.1.1.1/A.1.1.2); the CA key comes first in the SET, so a reader taking the first key on the curve fails PACE-CAM",
+        "pace-ecdh-cam-bp256-aes128.toml",
+        &format!(
+            "ca_private_key = \"{}\"\ncam_private_key = \"{}\"\n",
+            ca_scalar("emrtd booklet two-ca-keys generic")?,
+            ca_scalar("emrtd booklet cam-bp256")?
+        ),
+        "[ca]\nkey_id = 1\n",
+    );
+    q(
+        "lt-sod-p224-sha256",
+        "gmrtd #130 (gmrtd: \"Invalid ECDSA signature\" with a P-224 key and a 28-byte digest); tananaev/passport-reader PR #99 (a Lithuanian passport verifies once the signature algorithm is taken from the SignerInfo)",
+        "Lithuanian passport: DSC key on NIST P-224 with explicit domain parameters; the SignerInfo's digestAlgorithm is SHA-224 (DG hashes, messageDigest) while its signatureAlgorithm is ecdsa-with-SHA256, so the signature is over the SHA-256 of the signed attributes (cut to the 224-bit order). The reports give no SOD; this is the most likely encoding behind them",
+        "xa-booklet.toml",
+        "",
+        "[sign]\ndsc = \"../keys/xa-dsc-p224.cer\"\nkey = \"../keys/xa-dsc-p224.key.pem\"\ndigest = \"sha224\"\nsignature_hash = \"sha256\"\n",
+    );
+    q(
+        "ua-sod-sid-printable",
+        "gmrtd #440, fixed in gmrtd PR #441",
+        "Ukrainian passport: the SignerInfo names the DSC by issuerAndSerialNumber with the issuer written in PrintableString throughout, while the DSC's issuer field uses UTF8String for O and CN: the same name under RFC 5280 section 7.1, other bytes",
+        "ref1.toml",
+        "",
+        "[sign]\nsid = \"issuer-serial-printable\"\n",
     );
     q(
         "cn-sod-id-data",

@@ -8,7 +8,7 @@
 
 use serde_json::json;
 
-use super::{Ctx, error_chain, refs, warn};
+use super::{Ctx, refs, warn};
 use crate::pki::cert::{CertQuirk, Certificate, KeyUsage, oid as x509};
 use crate::pki::signature::{HashAlgorithm, SignatureAlgorithm};
 use crate::pki::store::{Role, StoredCert};
@@ -86,7 +86,7 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
         Err(e) => {
             let mut out = vec![f(
                 "dsc.parse",
-                format!("the DSC does not parse: {}", error_chain(&e)),
+                format!("the DSC does not parse: {}", crate::error::text(&e)),
             )];
             out.extend(skip_all("the DSC does not parse").into_iter().skip(1));
             return out;
@@ -213,7 +213,7 @@ fn signature_algorithm(c: &Certificate) -> Check {
             format!(
                 "the CSCA signed the DSC with {}, not RSA PKCS#1 v1.5, RSASSA-PSS or ECDSA with an allowed hash: {}",
                 c.signature_algorithm.oid,
-                error_chain(&e)
+                crate::error::text(&e)
             ),
         ),
         Ok((a, _)) if a.hash() == HashAlgorithm::Sha1 => w(

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{Ctx, error_chain, refs, warn};
+use super::{Ctx, refs, warn};
 use crate::lds::quirk::Quirk;
 use crate::lds::security_infos::{CardSecurity, SecurityInfos, SecurityInfosWarning};
 use crate::lds::{LdsFile, biometric, displayed};
@@ -96,7 +96,7 @@ fn tag_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
         .reference(r),
         Err(e) => Check::fail(
             id,
-            format!("{name} does not start with a TLV: {}", error_chain(&e)),
+            format!("{name} does not start with a TLV: {}", crate::error::text(&e)),
         )
         .reference(r),
     })
@@ -134,7 +134,7 @@ fn walk(t: &Tlv<'_>, depth: usize, w: &mut Walk) {
         match r.read() {
             Ok(k) => walk(&k, depth + 1, w),
             Err(e) => {
-                w.error = Some(format!("inside tag {:02X}: {}", t.tag, error_chain(&e)));
+                w.error = Some(format!("inside tag {:02X}: {}", t.tag, crate::error::text(&e)));
                 return;
             }
         }
@@ -161,7 +161,7 @@ fn tlv_check(f: LdsFile, bytes: &[u8]) -> Check {
             match reader.read() {
                 Ok(t) => walk(&t, 0, &mut w),
                 Err(e) => {
-                    w.error = Some(error_chain(&e));
+                    w.error = Some(crate::error::text(&e));
                     break &[];
                 }
             }
@@ -181,7 +181,7 @@ fn tlv_check(f: LdsFile, bytes: &[u8]) -> Check {
                 bytes.get(t.raw.len()..).unwrap_or_default()
             }
             Err(e) => {
-                w.error = Some(error_chain(&e));
+                w.error = Some(crate::error::text(&e));
                 &[]
             }
         }
@@ -334,7 +334,11 @@ fn content_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
     let id = format!("lds.content.{name}");
     let r = refs::file(f);
     let rejected = |e: &dyn std::error::Error| {
-        Check::fail(id.clone(), format!("{name} does not decode: {}", error_chain(e))).reference(r.clone())
+        Check::fail(
+            id.clone(),
+            format!("{name} does not decode: {}", crate::error::text(e)),
+        )
+        .reference(r.clone())
     };
     let q = |res: Result<Vec<Quirk>, crate::lds::LdsError>| match res {
         Ok(quirks) => content_from_quirks(id.clone(), &name, r.clone(), &quirks),

@@ -27,7 +27,7 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
             .collect();
     };
     let m = match crate::lds::dg1::Dg1::decode(dg1) {
-        Err(e) => Err(format!("DG1 does not decode: {}", super::error_chain(&e))),
+        Err(e) => Err(format!("DG1 does not decode: {}", crate::error::text(&e))),
         Ok(d) => d
             .parse_mrz()
             .map_err(|e| format!("DG1's MRZ is not a Doc 9303 MRZ: {e}")),

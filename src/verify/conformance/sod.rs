@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{Ctx, error_chain, refs, warn};
+use super::{Ctx, refs, warn};
 use crate::cms::{CmsQuirk, SignedData};
 use crate::lds::LdsFile;
 use crate::lds::sod::{HashAlgorithm, OID_LDS_SECURITY_OBJECT, SignerIdentifier, Sod};
@@ -309,7 +309,7 @@ fn signature_algorithm(ctx: &Ctx<'_>) -> Check {
                 format!(
                     "signature algorithm {} is not RSA PKCS#1 v1.5, RSASSA-PSS or ECDSA with an allowed hash: {}",
                     s.signature_algorithm.oid,
-                    error_chain(&e)
+                    crate::error::text(&e)
                 ),
             )
             .reference(refs::SOD);
@@ -438,6 +438,17 @@ fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
             ),
         )
         .reference(refs::SOD)
+    } else if sd.signer_issuer_reencoded(s) {
+        // Ukrainian EF.SODs (gmrtd #440): a reader matching names byte for byte finds no
+        // DSC; the name is the same under RFC 5280 §7.1, so this is a warning, not a
+        // failure
+        warn(
+            "sod.dsc_embedded",
+            "the SignerInfo's issuerAndSerialNumber writes the DSC's issuer with other bytes than \
+             the certificate (string types, case or spacing); it names the embedded DSC only \
+             under RFC 5280 section 7.1 name comparison, so readers comparing bytes will not find it",
+        )
+        .reference(refs::SOD)
     } else if others > 0 {
         warn(
             "sod.dsc_embedded",
@@ -474,7 +485,7 @@ fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
             .reference(refs::PA),
             Err(e) => Check::fail(
                 "sod.signature",
-                format!("the signature does not verify: {}", error_chain(&e)),
+                format!("the signature does not verify: {}", crate::error::text(&e)),
             )
             .reference(refs::PA),
         },
