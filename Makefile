@@ -33,7 +33,7 @@ DESK_DEB_PACKAGES := chromium
 BIN := target/debug/emrtd
 DEMO_DIR := target/demo
 
-.PHONY: all deps desk-deps install-debs build demo deb deb-test test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available soak
+.PHONY: all deps desk-deps install-debs build demo deb deb-test test lint fmt clippy doc unit vpcd-test desk-test clean bench fuzz fuzz-smoke fuzz-smoke-if-available soak proptest-deep
 PCSC_REQUIRED ?= 1
 PCSC_ENV := $(if $(filter 1,$(PCSC_REQUIRED)),EMRTD_REQUIRE_PCSCD=1,)
 
@@ -91,8 +91,21 @@ clippy:
 doc:
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --no-deps --lib
 
+# property tests draw their cases from a fixed seed here, so that CI is reproducible
+# (plus the failures kept in tests/*.proptest-regressions); `make proptest-deep`
+# explores with fresh seeds and many more cases
+PROPTEST_SEED ?= 20261206
 unit:
-	$(PCSC_ENV) $(CARGO) test --locked
+	PROPTEST_RNG_SEED=$(PROPTEST_SEED) $(PCSC_ENV) $(CARGO) test --locked
+
+# the property tests with fresh randomness and many cases (not part of `make test`);
+# a failure prints its minimal case and is kept in tests/*.proptest-regressions
+PROPTEST_DEEP_CASES ?= 20000
+proptest-deep:
+	PROPTEST_CASES=$(PROPTEST_DEEP_CASES) $(CARGO) test --locked --release --test hostile_chip
+	PROPTEST_CASES=$$(( $(PROPTEST_DEEP_CASES) / 10 )) $(CARGO) test --locked --release --lib \
+		--test aa_signatures --test ca_vectors --test check_hostile --test inspect_hostile \
+		--test lds_vectors_a --test lds_vectors_b --test pace_round_trip --test pki_hostile
 
 # the emulated passport behind a real pcscd: emrtd read, opensc-tool, pyscard
 vpcd-test: deps

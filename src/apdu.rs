@@ -492,12 +492,9 @@ impl<T: Transport> CardChannel for PlainChannel<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_vectors::h;
     use crate::transport::replay::ScriptedTransport;
     use proptest::prelude::*;
-
-    fn h(s: &str) -> Vec<u8> {
-        hex::decode(s).unwrap()
-    }
 
     #[test]
     fn short_cases() {

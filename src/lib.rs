@@ -45,3 +45,6 @@ pub mod mrz;
 pub mod pki;
 pub mod reader;
 pub mod verify;
+
+#[cfg(test)]
+mod test_vectors;

@@ -14,9 +14,9 @@
 //!   revocation, with named findings;
 //! - [`country`]: ICAO alpha-3 issuing states ↔ ISO alpha-2 `C=`;
 //! - [`alerts`]: the local alert list of lost, stolen and revoked documents;
-//! - [`fixtures`]: the project's test PKI and a big-LDIF generator for benchmarks;
-//! - [`pkd_tree`]: the ICAO PKD download tree as a directory holds it (DNs, a writer
-//!   of the tree for slapadd);
+//! - [`fixtures`]: the project's test PKI, a big-LDIF generator for benchmarks and
+//!   the writer of a PKD tree for slapadd (test and demo tools);
+//! - [`pkd_tree`]: the ICAO PKD download tree as a directory holds it (layout, DNs);
 //! - [`sync`]: `emrtd pkd sync`, the LDAP client for a PKD mirror.
 //!
 //! openssl does the math only: OpenSSL 3's X509 verifier refuses certificates with

@@ -314,7 +314,7 @@ fn readd_ldif(tree: &Path, dns: &[&String], from: usize) -> Res<String> {
     let want: std::collections::HashMap<String, usize> =
         dns.iter().enumerate().map(|(i, d)| (canon(d), i)).collect();
     let mut out = Vec::new();
-    for r in emrtd::pki::pkd_tree::read_ldif(tree)? {
+    for r in emrtd::pki::fixtures::pkd_tree::read_ldif(tree)? {
         let Some(i) = want.get(&canon(&r.dn)) else {
             continue;
         };

@@ -242,12 +242,9 @@ mod tests {
     use super::*;
     use crate::apdu::{ApduError, PlainChannel, Response, StatusWord};
     use crate::rng::ScriptedRandom;
+    use crate::test_vectors::h;
     use crate::transport::replay::ScriptedTransport;
     use crate::transport::{Transport, TransportError};
-
-    fn h(s: &str) -> Vec<u8> {
-        hex::decode(s).unwrap()
-    }
 
     fn appendix_d() -> serde_json::Value {
         let path = format!(

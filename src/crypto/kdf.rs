@@ -55,15 +55,7 @@ pub fn adjust_des_parity(key: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vectors(name: &str) -> serde_json::Value {
-        let path = format!("{}/test-vectors/protocol/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    fn s(v: &serde_json::Value) -> Vec<u8> {
-        hex::decode(v.as_str().unwrap()).unwrap()
-    }
+    use crate::test_vectors::{s, vectors};
 
     #[test]
     fn appendix_d_basic_access_keys() {

@@ -101,19 +101,7 @@ pub fn sm_mac(cipher: Cipher, key: &[u8], msg: &[u8]) -> Result<[u8; 8], CryptoE
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(s: &str) -> Vec<u8> {
-        hex::decode(s).unwrap()
-    }
-
-    fn vectors(name: &str) -> serde_json::Value {
-        let path = format!("{}/test-vectors/protocol/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    fn s(v: &serde_json::Value) -> Vec<u8> {
-        h(v.as_str().unwrap())
-    }
+    use crate::test_vectors::{h, s, vectors};
 
     #[test]
     fn appendix_d_mifd_and_mic() {

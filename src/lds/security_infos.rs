@@ -999,11 +999,8 @@ impl SecurityInfos {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_vectors::h;
     use proptest::prelude::*;
-
-    fn h(s: &str) -> Vec<u8> {
-        hex::decode(s).unwrap()
-    }
 
     #[test]
     fn doc9303_g1_card_access() {

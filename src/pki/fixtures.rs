@@ -57,6 +57,7 @@ use super::masterlist;
 use super::signature::{self, HashAlgorithm, PssParams, SignatureAlgorithm};
 
 pub mod deterministic;
+pub mod pkd_tree;
 use crate::cms::asn1::{self, tag};
 use crate::cms::sign::{self, SidForm, SignRequest};
 use crate::cms::{self as cms_mod, Oid};

@@ -1,6 +1,7 @@
 //! Secure messaging against external vectors (Doc 9303 Appendix D.4, real AES and 3DES
 //! sessions recorded by gmrtd), negative cases, and property tests.
 
+use crate::test_vectors::{h, vectors};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -9,17 +10,8 @@ use crate::apdu::{CardChannel, Command, PlainChannel, Response, StatusWord};
 use crate::crypto::Cipher;
 use crate::transport::replay::ScriptedTransport;
 
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s).unwrap()
-}
-
 fn s(v: &Value) -> Vec<u8> {
     h(v.as_str().unwrap())
-}
-
-fn vectors(name: &str) -> Value {
-    let path = format!("{}/test-vectors/protocol/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn cipher_of(alg: &str, key_len: usize) -> Cipher {

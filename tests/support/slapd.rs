@@ -554,7 +554,7 @@ pub fn build_tree(
     n_crl: usize,
     extra: Vec<emrtd::pki::ldif::LdifRecord>,
 ) -> (PathBuf, usize) {
-    use emrtd::pki::pkd_tree;
+    use emrtd::pki::fixtures::pkd_tree;
     std::fs::create_dir_all(dir).unwrap();
     let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki");
     let mut records = pkd_tree::fixture_pki_records(&pki, 500).unwrap();

@@ -179,11 +179,7 @@ pub fn decrypt_cam_data(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vectors(name: &str) -> serde_json::Value {
-        let path = format!("{}/test-vectors/protocol/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::test_vectors::vectors;
 
     fn h(v: &serde_json::Value, k: &str) -> Vec<u8> {
         hex::decode(v[k].as_str().unwrap()).unwrap()

@@ -192,10 +192,7 @@ impl SubjectPublicKeyInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(s: &str) -> Vec<u8> {
-        hex::decode(s).unwrap()
-    }
+    use crate::test_vectors::h;
 
     #[test]
     fn standardized_13() {
