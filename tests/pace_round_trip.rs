@@ -401,3 +401,45 @@ proptest! {
         let _ = OsRandom.bytes(1);
     }
 }
+
+/// A PACE-CAM key on standardized parameters `id` published with `key_id`.
+fn cam_key_with_id(id: u32, key_id: u64) -> (PrivateKey, SecurityInfo) {
+    let (sk, infos) = cam_key(id);
+    let info = infos.chip_authentication_public_keys().next().unwrap().clone();
+    let info = ChipAuthenticationPublicKeyInfo::new(true, info.public_key.clone(), Some(key_id));
+    (sk, SecurityInfo::ChipAuthenticationPublicKey(info))
+}
+
+/// PACE-CAM is checked against one key: the one whose keyId is the PACEInfo's
+/// parameterId (BSI TR-03110-3 A.1.1.1; gmrtd PR #447), else the only key on the curve.
+/// A proof made with another key of EF.CardSecurity fails, and several keys with none
+/// named by the parameterId is an error, whichever of them the chip used.
+#[test]
+fn cam_key_is_the_one_the_parameter_id_names() {
+    let ca = card_access(PaceMapping::EcdhCam, CipherSuite::Aes128, 13);
+    let cam_run = |chip_key: PrivateKey| run(&ca, mrz(), &mrz(), Some(chip_key), None).result.unwrap();
+    // keyId 13 (= parameterId) and keyId 1 on the same curve, keyId 1 listed first
+    let (k13, i13) = cam_key_with_id(13, 13);
+    let (k1, i1) = cam_key_with_id(13, 1);
+    let cs = SecurityInfos::from_infos(vec![i1.clone(), i13.clone()]);
+    assert_eq!(cam_run(k13).verify_cam(&cs).unwrap().key_id, Some(13));
+    // the chip proves with keyId 1's key: also signed, but not the CAM key
+    assert!(matches!(
+        cam_run(k1).verify_cam(&cs),
+        Err(AccessError::Pace(PaceError::CamMismatch))
+    ));
+    // two keys, neither named by the parameterId: no key can be tied to the proof
+    let (k2, i2) = cam_key_with_id(13, 2);
+    let cs = SecurityInfos::from_infos(vec![i1, i2]);
+    assert!(matches!(
+        cam_run(k2).verify_cam(&cs),
+        Err(AccessError::Pace(PaceError::CamKeyAmbiguous {
+            count: 2,
+            parameter_id: Some(13)
+        }))
+    ));
+    // a single key on the curve with another keyId is the CAM key
+    let (k7, i7) = cam_key_with_id(13, 7);
+    let cs = SecurityInfos::from_infos(vec![i7]);
+    assert_eq!(cam_run(k7).verify_cam(&cs).unwrap().key_id, Some(7));
+}

@@ -288,7 +288,39 @@ fn every_pace_profile_reads_and_names_its_protocol() {
     ];
     for (file, mapping, param, cipher) in cases {
         let profile = booklet(file);
-        let dump = read(profile.clone(), ReadOptions::default());
+        // the integrated-mapping booklets list the generic mapping beside (as issued
+        // chips do); the reader ranks GM above IM, so IM is asked for by its OID
+        let options = if mapping.ends_with("-IM") {
+            let infos =
+                emrtd::lds::security_infos::SecurityInfos::decode(&profile.files[&LdsFile::CardAccess])
+                    .unwrap();
+            let gm = mapping.replace("-IM", "-GM");
+            let dump = read(profile.clone(), ReadOptions::default());
+            assert_eq!(
+                dump.manifest.access.as_ref().unwrap().mapping.as_deref(),
+                Some(gm.as_str()),
+                "{file}"
+            );
+            let im = infos
+                .pace_infos()
+                .find(|p| {
+                    p.protocol().is_some_and(|x| {
+                        matches!(
+                            x.mapping,
+                            emrtd::lds::security_infos::PaceMapping::EcdhIm
+                                | emrtd::lds::security_infos::PaceMapping::DhIm
+                        )
+                    })
+                })
+                .unwrap();
+            ReadOptions {
+                pace_oid: Some(im.protocol.to_string()),
+                ..ReadOptions::default()
+            }
+        } else {
+            ReadOptions::default()
+        };
+        let dump = read(profile.clone(), options.clone());
         assert_same_files(&dump, &profile);
         let a = dump.manifest.access.as_ref().unwrap();
         assert_eq!(
@@ -306,16 +338,15 @@ fn every_pace_profile_reads_and_names_its_protocol() {
         // with the CAN too
         let can = Password::can(profile.can.as_deref().unwrap()).unwrap();
         let mut rng = OsRandom;
-        let dump = Session::new(
-            Emulator::new(profile.clone()),
-            can,
-            ReadOptions::default(),
-            &mut rng,
-            None,
-        )
-        .run(&mut NoProgress)
-        .unwrap();
+        let dump = Session::new(Emulator::new(profile.clone()), can, options, &mut rng, None)
+            .run(&mut NoProgress)
+            .unwrap();
         assert_eq!(dump.manifest.access.as_ref().unwrap().password, "CAN", "{file}");
+        assert_eq!(
+            dump.manifest.access.as_ref().unwrap().mapping.as_deref(),
+            Some(mapping),
+            "{file}"
+        );
         assert_same_files(&dump, &profile);
     }
 }

@@ -323,16 +323,23 @@ fn pace_booklets_through_pcscd_equal_in_process_reads() {
         let mut emu = stack.emulate(&profile, file);
         let out = stack.dir().join(format!("{file}-via-pcscd"));
         let mrz = stack.mrz_file(&profile);
-        let key_args: Vec<&str> = match key {
+        let mut key_args: Vec<&str> = match key {
             Some(can) => vec!["--can", can],
             None => vec!["--mrz-file", s(&mrz)],
         };
+        if file.contains("-im-") {
+            // the booklet lists ECDH-GM beside ECDH-IM; ask for IM (AES-128) by its OID
+            key_args.extend_from_slice(&["--pace-oid", "0.4.0.127.0.7.2.2.4.4.2"]);
+        }
         let mut args = vec!["read", "--reader", stack.reader(), "--out", s(&out), "--json"];
         args.extend_from_slice(&key_args);
         let o = emrtd(&args, T);
         assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr_of(&o));
         let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(m["access"]["protocol"], "PACE", "{file}");
+        if file.contains("-im-") {
+            assert_eq!(m["access"]["mapping"], "ECDH-IM", "{file}");
+        }
         assert_eq!(m["extended_length"], true, "{file}");
         let reference = stack.dir().join(format!("{file}-in-process"));
         let r = read_in_process_with(&profile, &reference, &key_args);
@@ -446,6 +453,45 @@ fn opensc_tool_sees_the_access_conditions() {
             .any(|l| l.contains("Yes") && l.ends_with(stack.reader())),
         "{list}"
     );
+}
+
+/// A chip with 2048-bit DH PACE announces extended length the way a terminal looks for
+/// it: the ATR's historical bytes (card capabilities, third byte 60: extended Lc/Le and
+/// their limits in EF.ATR/INFO) and EF.ATR/INFO itself (`47` with the same
+/// capabilities, `7F66` with two-byte maxima), read in plain by `opensc-tool` through
+/// pcscd before any access control (Doc 9303 Part 10 §3.11.2).
+#[test]
+fn dh_2048_booklet_announces_extended_length_through_pcscd() {
+    let Some(stack) = Stack::up() else { return };
+    let profile = root().join("pkd-fixtures/booklets/pace-dh-gm-2048-224-aes128.toml");
+    let _emu = stack.emulate(&profile, "dh-2048");
+    let o = Command::new("opensc-tool")
+        .args(["-r", stack.reader(), "-a"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let atr: String = String::from_utf8_lossy(&o.stdout)
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .to_uppercase();
+    assert!(atr.contains("8073000060"), "historical bytes in {atr}");
+    // EF.ATR/INFO by short file identifier 01, in the MF, in plain
+    let out = opensc_tool(stack.reader(), &["00B0810000"]);
+    assert_eq!(status_words(&out), ["9000"], "{out}");
+    let tail = out.rsplit("Received (SW1=0x90, SW2=0x00):").next().unwrap();
+    let printed: String = tail
+        .lines()
+        .flat_map(|l| {
+            l.split_whitespace()
+                .take_while(|w| w.len() == 2 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .collect();
+    let info = emrtd::lds::atr_info::AtrInfo::decode(&hex::decode(&printed).unwrap()).unwrap();
+    assert_eq!(info.extended_length_supported(), Some(true), "{printed}");
+    let e = info.extended_length.unwrap();
+    // a 2048-bit DH GENERAL AUTHENTICATE (256-byte key, protected or not) fits
+    assert!(e.max_command_apdu >= 512 && e.max_response_apdu >= 512, "{e:?}");
 }
 
 /// Debian's python3 (python3-pyscard and python3-cryptography live in its

@@ -681,6 +681,9 @@ impl Profile {
             self.files
                 .insert(LdsFile::CardAccess, SecurityInfos::from_infos(infos).encode());
         }
+        if self.chip.extended_length && !self.files.contains_key(&LdsFile::AtrInfo) {
+            self.files.insert(LdsFile::AtrInfo, self.atr_info());
+        }
         if !self.files.contains_key(&LdsFile::Dg(1)) {
             let joined: String = self.mrz.lines().collect();
             if !matches!(joined.len(), 72 | 88 | 90) {
@@ -733,17 +736,57 @@ impl Profile {
         Ok(())
     }
 
+    /// The card capabilities (ISO/IEC 7816-4 §8.1.1.2.7, the three software function
+    /// tables) the ATR's historical bytes and EF.ATR/INFO (`47`) announce: no selection
+    /// or data coding claims, and in the third byte extended Lc/Le (b7) and "extended
+    /// length information in EF.ATR/INFO" (b6) when the chip takes extended APDUs and
+    /// its EF.ATR/INFO holds `7F66`. No command chaining (b8): PACE's own CLA chaining
+    /// of GENERAL AUTHENTICATE leaves no room for ISO chaining of a long step, so a
+    /// 2048-bit DH chip needs extended length (Doc 9303 Part 11 §4.4; the DH-2048
+    /// GENERAL AUTHENTICATE carries 256 bytes of key).
+    pub fn card_capabilities(&self) -> [u8; 3] {
+        let mut third = 0u8;
+        if self.chip.extended_length {
+            third |= 0x40;
+        }
+        let info_has_7f66 = self
+            .files
+            .get(&LdsFile::AtrInfo)
+            .and_then(|b| crate::lds::atr_info::AtrInfo::decode(b).ok())
+            .is_some_and(|a| a.extended_length.is_some());
+        if info_has_7f66 {
+            third |= 0x20;
+        }
+        [0x00, 0x00, third]
+    }
+
+    /// EF.ATR/INFO for a chip that takes extended APDUs (Doc 9303 Part 10 §3.11.2;
+    /// ISO/IEC 7816-4 §12.7.1): the card capabilities (`47`) and the extended length
+    /// information (`7F66`: the largest command and response APDU). Each maximum is a
+    /// two-byte INTEGER, at most 7FFF, as deployed cards write them (and as OpenSC's
+    /// EF.ATR parser reads them: two bytes each); the response maximum also stays within
+    /// the chip's `max_read` plus the status word.
+    pub fn atr_info(&self) -> Vec<u8> {
+        let max_response = (self.chip.max_read + 2).min(0x7FFF) as u16;
+        let max_command: u16 = 0x7FFF;
+        let int2 = |v: u16| crate::tlv::encode(0x02, &v.to_be_bytes());
+        let ext = crate::tlv::encode(0x7F66, &[int2(max_command), int2(max_response)].concat());
+        let caps = [0x00, 0x00, 0x40 | 0x20];
+        [crate::tlv::encode(0x47, &caps), ext].concat()
+    }
+
     /// The ATR: the profile's, or the PC/SC contactless form (PC/SC Part 3 §3.1.3.2.3)
-    /// with historical bytes carrying the card capabilities (ISO 7816-4 §8.1.1.2.7),
-    /// whose third byte says whether extended Lc/Le are supported.
+    /// with historical bytes carrying the card capabilities ([`Profile::card_capabilities`],
+    /// ISO 7816-4 §8.1.1.2.7), whose third byte says whether extended Lc/Le are
+    /// supported and whether EF.ATR/INFO gives their limits.
     pub fn atr(&self) -> Vec<u8> {
         if let Some(h) = &self.chip.atr
             && let Ok(bytes) = hex::decode(h.replace(' ', ""))
         {
             return bytes;
         }
-        let ext = if self.chip.extended_length { 0x40 } else { 0x00 };
-        let historical = [0x80, 0x73, 0x00, 0x00, ext];
+        let [a, b, c] = self.card_capabilities();
+        let historical = [0x80, 0x73, a, b, c];
         let mut atr = vec![0x3B, 0x80 | historical.len() as u8, 0x80, 0x01];
         atr.extend_from_slice(&historical);
         let tck = atr.iter().skip(1).fold(0u8, |a, b| a ^ b);
@@ -805,6 +848,20 @@ mod tests {
         assert_eq!(atr[..4], [0x3B, 0x85, 0x80, 0x01]);
         assert_eq!(atr[8], 0x40);
         assert_eq!(atr.iter().skip(1).fold(0u8, |a, b| a ^ b), 0);
+        // with EF.ATR/INFO giving the limits, b6 says so
+        p.files.insert(LdsFile::AtrInfo, p.atr_info());
+        assert_eq!(p.atr()[8], 0x60);
+        let info = crate::lds::atr_info::AtrInfo::decode(&p.files[&LdsFile::AtrInfo]).unwrap();
+        assert_eq!(info.extended_length_supported(), Some(true));
+        let e = info.extended_length.unwrap();
+        assert_eq!((e.max_command_apdu, e.max_response_apdu), (0x7FFF, 0x7FFF));
+        assert!(info.quirks.is_empty());
+        // two-byte INTEGERs (OpenSC reads exactly two bytes after each 02 02)
+        assert_eq!(
+            hex::encode_upper(p.atr_info()),
+            "47030000607F660802027FFF02027FFF"
+        );
+        p.files.remove(&LdsFile::AtrInfo);
         p.chip.extended_length = false;
         assert_eq!(p.atr()[8], 0);
     }

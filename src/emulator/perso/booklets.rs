@@ -630,7 +630,17 @@ fn genuine(k: &Keys) -> Vec<Entry> {
     ));
     // the PACE booklets
     for (file, mrz, can, mapping, cipher, id, bac) in PACE_BOOKLETS {
-        let what = pace_description(mapping, cipher, id, bac);
+        let mut what = pace_description(mapping, cipher, id, bac);
+        let mut pace = pace_table(mapping, cipher, id);
+        // an integrated-mapping chip lists the generic mapping beside it on the same
+        // parameters, as issued chips do (the DE EF.CardAccess in test-vectors lists GM
+        // beside CAM): a terminal without IM still gets in. The reader ranks GM above
+        // IM, so IM is chosen with --pace-oid
+        if let Some(gm) = mapping.strip_suffix("-IM") {
+            pace.push('\n');
+            pace.push_str(&pace_table(&format!("{gm}-GM"), cipher, id));
+            what.push_str(&format!(" (EF.CardAccess also lists {gm}-GM)"));
+        }
         v.push(entry(
             &format!("{file}.toml"),
             &what,
@@ -640,7 +650,7 @@ fn genuine(k: &Keys) -> Vec<Entry> {
             &format!(
                 "{}\n{}\n[files]\nDG2 = {{ path = \"data/specimen-dg2.bin\" }}\n\n{signed}",
                 chip_table(true, 65536, bac),
-                pace_table(mapping, cipher, id)
+                pace
             ),
             valid(),
         ));
@@ -668,16 +678,17 @@ fn genuine(k: &Keys) -> Vec<Entry> {
          the chip proves its static key during PACE; EF.CardSecurity holds that key (and DG14\n\
          for Chip Authentication after BAC).",
         "pace-ecdh-cam-bp256-aes128",
-        "genuine; PACE-CAM brainpoolP256r1 AES-128 (+ BAC), EF.CardSecurity with the CAM key; signed by ut-dsc-valid",
+        "genuine; PACE-CAM brainpoolP256r1 AES-128 (+ BAC; EF.CardAccess also lists ECDH-GM, as the DE EF.CardAccess does), EF.CardSecurity with the CAM key; signed by ut-dsc-valid",
         &format!(
             "{}can = \"579579\"\nca_private_key = \"{}\"\n",
             mrz_key(&td3("UTO", "SPECIMEN<<CAM<BOOKLET", "UTP000579", "850101", 'M', "330101")),
             k.cam
         ),
         &format!(
-            "{}\n{}\n[ca]\nparameter_id = 13\ncipher = \"AES-128\"\n\n[files]\nDG2 = {{ path = \"data/specimen-dg2.bin\" }}\n\n{signed}",
+            "{}\n{}\n{}\n[ca]\nparameter_id = 13\ncipher = \"AES-128\"\n\n[files]\nDG2 = {{ path = \"data/specimen-dg2.bin\" }}\n\n{signed}",
             chip_table(true, 65536, true),
-            pace_table("ECDH-CAM", "AES-128", 13)
+            pace_table("ECDH-CAM", "AES-128", 13),
+            pace_table("ECDH-GM", "AES-128", 13)
         ),
         valid(),
     ));
