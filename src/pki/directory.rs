@@ -304,6 +304,69 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     openssl::sha::sha256(bytes)
 }
 
+/// An entry made ready to apply without the database: its DN, pkdVersion and
+/// conformance code and text read, the SHA-256 of every object value taken and its
+/// certificates parsed ([`Session::apply_prepared`]). `Send`, so a sync prepares
+/// entries on one thread while another writes them.
+pub struct PreparedEntry {
+    dn: String,
+    dn_norm: String,
+    version: Option<i64>,
+    code: Option<String>,
+    text: Option<String>,
+    carried: Vec<ObjectRef>,
+    prepared: import::PreparedRecord,
+}
+
+impl std::fmt::Debug for PreparedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedEntry")
+            .field("dn", &self.dn)
+            .field("version", &self.version)
+            .field("objects", &self.carried.len())
+            .finish()
+    }
+}
+
+impl PreparedEntry {
+    /// Prepare `rec` (an error only for an entry without a DN).
+    pub fn new(rec: LdifRecord) -> Result<Self, DirectoryError> {
+        if rec.dn.trim().is_empty() {
+            return Err(DirectoryError::Entry("an entry without a dn".into()));
+        }
+        let dn = rec.dn.clone();
+        let dn_norm = normalize_dn(&dn);
+        let version = rec.text("pkdVersion").and_then(|v| v.parse::<i64>().ok());
+        let code = rec.text("pkdConformanceCode");
+        let text = rec.text("pkdConformanceText");
+        let carried: Vec<ObjectRef> = rec
+            .attrs
+            .iter()
+            .filter(|a| !a.bad_base64)
+            .filter_map(|a| {
+                ObjectKind::of_attr(a).map(|kind| ObjectRef {
+                    kind,
+                    sha256: sha256(&a.value),
+                })
+            })
+            .collect();
+        Ok(PreparedEntry {
+            dn,
+            dn_norm,
+            version,
+            code,
+            text,
+            carried,
+            prepared: import::prepare_record(rec),
+        })
+    }
+
+    /// The entry's DN.
+    pub fn dn(&self) -> &str {
+        &self.dn
+    }
+}
+
 /// Directory work inside one transaction of the store.
 #[derive(Debug)]
 pub struct Session<'w, 'a> {
@@ -387,11 +450,12 @@ impl<'w, 'a> Session<'w, 'a> {
 
     /// Raise the highest pkdVersion seen (a lower value changes nothing).
     pub fn set_highest_version(&self, o: OriginId, v: i64) -> Result<(), DirectoryError> {
-        self.conn().execute(
-            "UPDATE dir_origins SET max_pkd_version = MAX(COALESCE(max_pkd_version, ?2), ?2), updated_at = ?3
+        self.conn()
+            .prepare_cached(
+                "UPDATE dir_origins SET max_pkd_version = MAX(COALESCE(max_pkd_version, ?2), ?2), updated_at = ?3
              WHERE id = ?1",
-            params![o.0, v, now()],
-        )?;
+            )?
+            .execute(params![o.0, v, now()])?;
         Ok(())
     }
 
@@ -465,11 +529,8 @@ impl<'w, 'a> Session<'w, 'a> {
     fn entry_id(&self, o: OriginId, dn_norm: &str) -> Result<Option<(i64, Option<i64>)>, DirectoryError> {
         Ok(self
             .conn()
-            .query_row(
-                "SELECT id, pkd_version FROM dir_entries WHERE origin_id = ?1 AND dn_norm = ?2",
-                params![o.0, dn_norm],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT id, pkd_version FROM dir_entries WHERE origin_id = ?1 AND dn_norm = ?2")?
+            .query_row(params![o.0, dn_norm], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -532,39 +593,34 @@ impl<'w, 'a> Session<'w, 'a> {
     /// its later deletion is known. `pkdVersion` is read from `rec`; the origin's
     /// highest version is raised to it.
     pub fn apply_entry(&self, o: OriginId, rec: LdifRecord) -> Result<EntryOutcome, DirectoryError> {
-        if rec.dn.trim().is_empty() {
-            return Err(DirectoryError::Entry("an entry without a dn".into()));
-        }
-        let dn = rec.dn.clone();
-        let dn_norm = normalize_dn(&dn);
-        let version = rec.text("pkdVersion").and_then(|v| v.parse::<i64>().ok());
-        let code = rec.text("pkdConformanceCode");
-        let text = rec.text("pkdConformanceText");
-        let carried: Vec<ObjectRef> = rec
-            .attrs
-            .iter()
-            .filter(|a| !a.bad_base64)
-            .filter_map(|a| {
-                ObjectKind::of_attr(a).map(|kind| ObjectRef {
-                    kind,
-                    sha256: sha256(&a.value),
-                })
-            })
-            .collect();
+        self.apply_prepared(o, PreparedEntry::new(rec)?)
+    }
+
+    /// [`Session::apply_entry`] of an entry prepared beforehand ([`PreparedEntry::new`],
+    /// which needs no database and can run on another thread).
+    pub fn apply_prepared(&self, o: OriginId, entry: PreparedEntry) -> Result<EntryOutcome, DirectoryError> {
+        let PreparedEntry {
+            dn,
+            dn_norm,
+            version,
+            code,
+            text,
+            carried,
+            prepared,
+        } = entry;
         let source_id = self.source()?;
         let mut report = FileReport::new(&dn);
-        import::import_record_now(self.w, rec, source_id, &self.opts, &mut report)?;
+        import::import_prepared_now(self.w, prepared, source_id, &self.opts, &mut report)?;
         // what the store holds now (a refused value is not an object of the entry)
         let mut objects = Vec::new();
         for obj in carried {
-            let there: bool = self.conn().query_row(
-                &format!(
+            let there: bool = self
+                .conn()
+                .prepare_cached(&format!(
                     "SELECT EXISTS(SELECT 1 FROM {} WHERE sha256 = ?1)",
                     obj.kind.table()
-                ),
-                params![obj.sha256.as_slice()],
-                |r| r.get(0),
-            )?;
+                ))?
+                .query_row(params![obj.sha256.as_slice()], |r| r.get(0))?;
             if there && !objects.contains(&obj) {
                 objects.push(obj);
             }
@@ -585,21 +641,24 @@ impl<'w, 'a> Session<'w, 'a> {
         };
         let entry_id = match previous {
             Some((id, _)) => {
-                self.conn().execute(
-                    "UPDATE dir_entries SET dn = ?2, pkd_version = ?3, conformance_code = ?4, conformance_text = ?5,
-                        updated_at = ?6 WHERE id = ?1",
-                    params![id, dn, version, code, text, now()],
-                )?;
                 self.conn()
-                    .execute("DELETE FROM dir_entry_objects WHERE entry_id = ?1", params![id])?;
+                    .prepare_cached(
+                        "UPDATE dir_entries SET dn = ?2, pkd_version = ?3, conformance_code = ?4, conformance_text = ?5,
+                        updated_at = ?6 WHERE id = ?1",
+                    )?
+                    .execute(params![id, dn, version, code, text, now()])?;
+                self.conn()
+                    .prepare_cached("DELETE FROM dir_entry_objects WHERE entry_id = ?1")?
+                    .execute(params![id])?;
                 id
             }
             None => {
-                self.conn().execute(
-                    "INSERT INTO dir_entries (origin_id, dn_norm, dn, pkd_version, conformance_code, conformance_text, updated_at)
+                self.conn()
+                    .prepare_cached(
+                        "INSERT INTO dir_entries (origin_id, dn_norm, dn, pkd_version, conformance_code, conformance_text, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![o.0, dn_norm, dn, version, code, text, now()],
-                )?;
+                    )?
+                    .execute(params![o.0, dn_norm, dn, version, code, text, now()])?;
                 self.conn().last_insert_rowid()
             }
         };
@@ -636,7 +695,8 @@ impl<'w, 'a> Session<'w, 'a> {
         };
         let old = self.entry_objects(id)?;
         self.conn()
-            .execute("DELETE FROM dir_entries WHERE id = ?1", params![id])?;
+            .prepare_cached("DELETE FROM dir_entries WHERE id = ?1")?
+            .execute(params![id])?;
         self.orphans.borrow_mut().extend(old);
         Ok(true)
     }
@@ -644,13 +704,13 @@ impl<'w, 'a> Session<'w, 'a> {
     /// An object brought back by an entry: sourced again (and, for a master list, the
     /// certificates it lists).
     fn revive(&self, obj: ObjectRef) -> Result<(), DirectoryError> {
-        let n = self.conn().execute(
-            &format!(
+        let n = self
+            .conn()
+            .prepare_cached(&format!(
                 "UPDATE {} SET withdrawn = 0 WHERE sha256 = ?1 AND withdrawn = 1",
                 obj.kind.table()
-            ),
-            params![obj.sha256.as_slice()],
-        )?;
+            ))?
+            .execute(params![obj.sha256.as_slice()])?;
         if n > 0 {
             self.restored.borrow_mut().push(obj);
             if obj.kind == ObjectKind::MasterList {

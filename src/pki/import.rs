@@ -1603,7 +1603,7 @@ impl<R: BufRead> Iterator for Batches<R> {
 }
 
 /// One LDIF record, its certificates already parsed and described.
-struct PreparedRecord {
+pub(crate) struct PreparedRecord {
     rec: LdifRecord,
     /// [`record_meta`] of `rec`.
     meta: (CertMeta, Option<Role>),
@@ -1671,7 +1671,7 @@ fn prepare_cert(der: &[u8], meta: &CertMeta, dn_role: Option<Role>) -> Result<Ce
 }
 
 /// The work on a record that needs no database (runs on the reading thread).
-fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
+pub(crate) fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
     let (meta, dn_role) = record_meta(&rec);
     let certs = rec
         .attrs
@@ -1761,18 +1761,18 @@ fn import_ldif<R: BufRead + Send>(
     Ok(())
 }
 
-/// Import the objects of one directory entry (an LDIF record or an LDAP entry) inside
-/// `w`, its CRLs at once (a CRL whose CSCA is not trusted yet is stored unverified and
-/// verified by [`settle`] when it arrives, as in a file). Used by
-/// [`super::directory::Session::apply_entry`].
-pub(crate) fn import_record_now(
+/// Import the objects of one directory entry (an LDIF record or an LDAP entry,
+/// prepared by [`prepare_record`]) inside `w`, its CRLs at once (a CRL whose CSCA is
+/// not trusted yet is stored unverified and verified by [`settle`] when it arrives, as
+/// in a file). Used by [`super::directory::Session::apply_prepared`].
+pub(crate) fn import_prepared_now(
     w: &Writer<'_>,
-    rec: LdifRecord,
+    prepared: PreparedRecord,
     source_id: i64,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<(), Fatal> {
-    let PreparedRecord { rec, meta, certs } = prepare_record(rec);
+    let PreparedRecord { rec, meta, certs } = prepared;
     let mut crls = Vec::new();
     import_ldif_record(w, &rec, meta, certs, &mut crls, source_id, opts, report)?;
     for (crl, non_conformant, prov) in crls {

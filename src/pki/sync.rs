@@ -6,18 +6,25 @@
 //!
 //! 1. reads the server's subschema to learn whether `pkdVersion` has an ORDERING rule
 //!    (without one a `(pkdVersion>=N)` filter matches nothing, silently);
-//! 2. lists every PKD entry below the base (DN and `pkdVersion` only, paged), which is
-//!    how entries gone from the directory are found;
+//! 2. when the store already holds entries from this directory, lists every PKD entry
+//!    below the base (DN and `pkdVersion` only, paged), which is how entries gone from
+//!    the directory are found (a first run skips it: the fetch brings every entry);
 //! 3. per collection (001 `dc=data` DSCs/CRLs/deviation lists/bar-code signers, 002
 //!    `dc=data` master lists, 003 `dc=nc-data`), fetches the entries whose `pkdVersion`
 //!    is above the highest the store holds for that collection from this directory
 //!    (everything on the first run), paged; without the ORDERING rule it fetches the
-//!    collection and keeps the newer ones itself; entries of the listing that the store
-//!    lacks or holds at another version are then fetched one by one (a replica that
-//!    received them out of order, a run that was cut off);
-//! 4. applies the result in ONE store transaction: nothing is written before
-//!    everything was fetched, so a run cut off at any point (killed, the server gone)
-//!    leaves the store as it was, and the next run does the whole work again.
+//!    collection and keeps the newer ones itself (the filter is `(pkdVersion>=N)` only
+//!    when no other collection's versions reach N, else `(!(pkdVersion<=N-1))`: a range
+//!    of the server's one pkdVersion index spanning another collection's versions costs
+//!    OpenLDAP seconds per page); entries of the listing that the store lacks or holds
+//!    at another version are then fetched by their listed pkdVersion, a hundred
+//!    versions per search, and one by one only when that does not bring them (a replica
+//!    that received them out of order, a run that was cut off);
+//! 4. applies the result in ONE store transaction (certificates parsed on a second
+//!    thread while the first writes, prepared statements, a large batch loaded with the
+//!    certificate indexes built once at the end): nothing is written before everything
+//!    was fetched, so a run cut off at any point (killed, the server gone) leaves the
+//!    store as it was, and the next run does the whole work again.
 //!
 //! Network failures are retried with exponential backoff (`retries`, from 0.5 s); a
 //! refused TLS handshake, a certificate the client does not trust, or an LDAP error
@@ -36,7 +43,7 @@ use ldap3::asn1::{PL, StructureTag};
 use ldap3::{LdapConn, LdapConnSettings, LdapError, ResultEntry, Scope};
 use thiserror::Error;
 
-use super::directory::{Change, DirectoryError, Session};
+use super::directory::{Change, DirectoryError, PreparedEntry, Session};
 use super::import::ImportOptions;
 use super::ldif::{LdifAttr, LdifRecord};
 use super::store::TrustStore;
@@ -53,6 +60,12 @@ pub const MAX_ENTRY: usize = 32 * 1024 * 1024;
 /// the store already holds from the directory (rebuilding the indexes of a big store
 /// for a small delta would cost more than it saves).
 pub const BULK_MIN_ENTRIES: usize = 1_000;
+/// Batches of prepared entries in flight between the preparing thread and the writer.
+const PREPARE_DEPTH: usize = 8;
+/// Entries per batch (one channel message).
+const PREPARE_BATCH: usize = 64;
+/// pkdVersion values per search of [`fetch`]'s catch-up step (`(|(pkdVersion=…)…)`).
+const VERSIONS_PER_SEARCH: usize = 100;
 /// Page size of paged searches (RFC 2696).
 pub const PAGE_SIZE: i32 = 500;
 
@@ -324,10 +337,16 @@ impl Collection {
         }
     }
 
-    fn filter(self, min_version: Option<u64>) -> String {
-        let v = min_version
-            .map(|n| format!("(pkdVersion>={n})"))
-            .unwrap_or_default();
+    /// The fetch filter: the collection, and when `min_version` is given only entries
+    /// at or above it: `(pkdVersion>=N)` when `indexed`, else `(!(pkdVersion<=N-1))`
+    /// (the same entries; a server tests it entry by entry within the collection
+    /// instead of gathering a range of its pkdVersion index).
+    fn filter(self, min_version: Option<u64>, indexed: bool) -> String {
+        let v = match min_version {
+            Some(n) if indexed => format!("(pkdVersion>={n})"),
+            Some(n) => format!("(!(pkdVersion<={}))", n.saturating_sub(1)),
+            None => String::new(),
+        };
         match self {
             Collection::Ml002 => format!("(&(objectClass=pkdMasterList){v})"),
             Collection::Dsc001 => format!("(&(objectClass=pkdDownload)(!(objectClass=pkdMasterList)){v})"),
@@ -399,7 +418,9 @@ pub struct Fetched {
     pub entries: Vec<DirEntry>,
     /// The server has an ORDERING rule for pkdVersion (filtering was done by it).
     pub ordering: bool,
-    /// Entries fetched one by one (listed but not returned by the version filter).
+    /// Entries fetched because the listing showed them new or changed although the
+    /// version filter did not return them (asked for by their listed pkdVersion, or one
+    /// by one).
     pub fetched_individually: usize,
 }
 
@@ -924,32 +945,29 @@ pub fn fetch(
         ordering,
         ..Fetched::default()
     };
-    progress.phase("listing entries", known.entries.len() as u64);
-    let listed = client.search(
-        "list the entries",
-        &base,
-        Scope::Subtree,
-        "(objectClass=pkdDownload)",
-        &["pkdVersion"],
-        &|| progress.inc(1),
-    )?;
-    let Some(listed) = listed else {
-        return Err(SyncError::Result {
-            server: url.server(),
-            what: "list the entries".into(),
-            rc: 32,
-            text: format!(
-                "noSuchObject: the base {} is not on this server (check the URL)",
-                url.base
-            ),
-        });
-    };
-    // only entries of the three collections (not, say, a registry branch)
-    out.listing = listed
-        .into_iter()
-        .filter(|e| Collection::of_dn(&e.dn, &base).is_some())
-        .map(|e| (normalize_dn(&e.dn), (e.dn, e.version)))
-        .collect();
+    // a store that holds nothing from this directory needs no listing: the fetch below
+    // brings every entry (no version filter), and it is the listing
+    let first = known.entries.is_empty() && known.max_version.is_empty();
+    if !first {
+        progress.phase("listing entries", known.entries.len() as u64);
+        let listed = client.search(
+            "list the entries",
+            &base,
+            Scope::Subtree,
+            LISTING_FILTER,
+            &["pkdVersion"],
+            &|| progress.inc(1),
+        )?;
+        let Some(listed) = listed else {
+            return Err(no_base(url));
+        };
+        // only entries of the three collections (not, say, a registry branch)
+        out.listing = listed
+            .into_iter()
+            .filter(|e| Collection::of_dn(&e.dn, &base).is_some())
+            .map(|e| (normalize_dn(&e.dn), (e.dn, e.version)))
+            .collect();
+    }
     let needed = |key: &str, version: Option<u64>| match known.entries.get(key) {
         None => true,
         Some(v) => *v != version,
@@ -957,9 +975,16 @@ pub fn fetch(
     let to_fetch = out.listing.iter().filter(|(k, (_, v))| needed(k, *v)).count() as u64;
     progress.phase("fetching entries", to_fetch);
     let mut got: HashSet<String> = HashSet::new();
+    let mut base_missing = true;
     for c in Collection::ALL {
         let min = known.max_version.get(&c).map(|v| v.saturating_add(1));
-        let filter = c.filter(if ordering { min } else { None });
+        // one pkdVersion index holds every collection's versions: a range `>= N` that
+        // also spans another collection's versions makes a server gather all of those
+        // for every page (OpenLDAP: seconds per page at 30,000 entries, tens of seconds
+        // for a collection of a few entries), so it is asked only when no other
+        // collection reaches N
+        let indexed = min.is_some_and(|m| narrow_range(&known.max_version, c, m));
+        let filter = c.filter(if ordering { min } else { None }, indexed);
         let entries = client.search(
             &format!("fetch collection {}", c.as_str()),
             &c.subtree(&base),
@@ -968,9 +993,16 @@ pub fn fetch(
             &["*"],
             &|| progress.inc(1),
         )?;
+        base_missing &= entries.is_none();
         for e in entries.unwrap_or_default() {
             let key = normalize_dn(&e.dn);
-            if Collection::of_dn(&e.dn, &base) != Some(c) || !needed(&key, e.version) {
+            if Collection::of_dn(&e.dn, &base) != Some(c) {
+                continue;
+            }
+            if first {
+                out.listing.insert(key.clone(), (e.dn.clone(), e.version));
+            }
+            if !needed(&key, e.version) {
                 continue;
             }
             // without ORDERING the server returned everything: keep the newer ones
@@ -985,20 +1017,60 @@ pub fn fetch(
             out.entries.push(e);
         }
     }
-    // listed, new or changed, and not returned above: one by one
-    let mut missing: Vec<String> = out
+    if first
+        && base_missing
+        && client
+            .search(
+                "read the base",
+                &base,
+                Scope::Base,
+                "(objectClass=*)",
+                &["1.1"],
+                &|| {},
+            )?
+            .is_none()
+    {
+        return Err(no_base(url));
+    }
+    // listed, new or changed, and not returned above (a replica that received them out
+    // of order, a version that went down): asked for by their listed pkdVersion, many
+    // at once; what that does not bring (no version, changed since), one by one
+    let mut missing: HashMap<String, (String, Option<u64>)> = out
         .listing
         .iter()
         .filter(|(k, (_, v))| needed(k, *v) && !got.contains(*k))
-        .map(|(_, (dn, _))| dn.clone())
+        .map(|(k, (dn, v))| (k.clone(), (dn.clone(), *v)))
         .collect();
-    missing.sort();
-    for dn in missing {
+    let mut versions: Vec<u64> = missing.values().filter_map(|(_, v)| *v).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    for chunk in versions.chunks(VERSIONS_PER_SEARCH) {
+        let any: String = chunk.iter().map(|v| format!("(pkdVersion={v})")).collect();
+        let found = client.search(
+            "fetch entries by version",
+            &base,
+            Scope::Subtree,
+            &format!("(&{LISTING_FILTER}(|{any}))"),
+            &["*"],
+            &|| progress.inc(1),
+        )?;
+        for e in found.unwrap_or_default() {
+            let key = normalize_dn(&e.dn);
+            if missing.get(&key).is_some_and(|(_, v)| *v == e.version) {
+                missing.remove(&key);
+                out.fetched_individually += 1;
+                out.entries.push(e);
+            }
+        }
+    }
+    let mut rest: Vec<String> = missing.into_values().map(|(dn, _)| dn).collect();
+    rest.sort();
+    for dn in rest {
         let one = client.search(
             "fetch an entry",
             &dn,
             Scope::Base,
-            "(objectClass=pkdDownload)",
+            LISTING_FILTER,
             &["*"],
             &|| progress.inc(1),
         )?;
@@ -1010,6 +1082,27 @@ pub fn fetch(
         let _ = c.unbind();
     }
     Ok(out)
+}
+
+/// Does `(pkdVersion>=min)` for collection `c` span only versions no other collection
+/// reached (`max_version`: the highest the store holds per collection)?
+fn narrow_range(max_version: &BTreeMap<Collection, u64>, c: Collection, min: u64) -> bool {
+    max_version.iter().all(|(o, v)| *o == c || *v < min)
+}
+
+/// The listing's filter: every entry one of the collection fetches can return.
+const LISTING_FILTER: &str = "(|(objectClass=pkdDownload)(objectClass=pkdMasterList))";
+
+fn no_base(url: &SyncUrl) -> SyncError {
+    SyncError::Result {
+        server: url.server(),
+        what: "list the entries".into(),
+        rc: 32,
+        text: format!(
+            "noSuchObject: the base {} is not on this server (check the URL)",
+            url.base
+        ),
+    }
 }
 
 /// What a sync did (`emrtd pkd sync --json`, CLI.md).
@@ -1040,7 +1133,8 @@ pub struct SyncReport {
     pub removed_by_reason: BTreeMap<String, u64>,
     /// Objects that lost their last source and stopped counting for verification.
     pub withdrawn: u64,
-    /// Entries fetched one by one (listed, but older than the version filter).
+    /// Entries fetched because the listing showed them new or changed although they
+    /// are older than the version filter (by their listed pkdVersion, or one by one).
     pub fetched_individually: u64,
     /// The server filtered by pkdVersion itself (its schema has an ORDERING rule).
     pub server_side_version_filter: bool,
@@ -1153,61 +1247,81 @@ pub fn sync(
     for c in Collection::ALL {
         origins.insert(c, session.origin(&url.origin(), c.as_str()).map_err(dir_err)?);
     }
-    let mut entries = fetched.entries;
     // lists first (their CSCAs anchor what follows), then DSCs and CRLs, then 003
-    entries.sort_by_key(|e| {
-        Collection::of_dn(&e.dn, &url.base).map(|c| Collection::ALL.iter().position(|x| *x == c))
-    });
-    let lists = entries
-        .iter()
-        .filter(|e| Collection::of_dn(&e.dn, &url.base) == Some(Collection::Ml002))
-        .count();
+    let mut entries: Vec<(Collection, DirEntry)> = fetched
+        .entries
+        .into_iter()
+        .filter_map(|e| Some((Collection::of_dn(&e.dn, &url.base)?, e)))
+        .collect();
+    entries.sort_by_key(|(c, _)| Collection::ALL.iter().position(|x| x == c));
+    let lists = entries.iter().filter(|(c, _)| *c == Collection::Ml002).count();
     let batch = entries.len() - lists;
     let bulk = batch >= BULK_MIN_ENTRIES && batch >= known.entries.len() / 2;
-    for (i, e) in entries.into_iter().enumerate() {
-        progress.inc(1);
-        // after the lists (their verification looks certificates up), a large batch
-        // loads with the certificate indexes built once at the end, as `pkd import` does
-        if bulk && i == lists {
-            w.begin_bulk_load()?;
-        }
-        let Some(o) = Collection::of_dn(&e.dn, &url.base).and_then(|c| origins.get(&c).copied()) else {
-            continue;
-        };
-        let dn = e.dn.clone();
-        match session.apply_entry(o, record(e)) {
-            Ok(out) => {
-                report.rejected += out.rejected;
-                report
-                    .errors
-                    .extend(out.errors.iter().map(|m| format!("{dn}: {}", without_line(m))));
-                report
-                    .notes
-                    .extend(out.notes.iter().map(|m| format!("{dn}: {}", without_line(m))));
-                let all_refused = out.rejected > 0 && out.objects.is_empty();
-                match out.change {
-                    Change::Unchanged => report.unchanged += 1,
-                    Change::Added | Change::Replaced if all_refused => {}
-                    Change::Added | Change::Replaced => {
-                        report.added += 1;
-                        *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
-                        if out.change == Change::Replaced {
-                            report.removed += 1;
-                            *report
-                                .removed_by_reason
-                                .entry("replaced by a newer version at the same DN".into())
-                                .or_default() += 1;
+    // the entries are prepared (SHA-256 of each value, certificates parsed) on a second
+    // thread while this one writes them, as `pkd import` reads a file
+    std::thread::scope(|scope| -> Result<(), SyncError> {
+        type Batch = Vec<(Collection, Result<PreparedEntry, DirectoryError>)>;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(PREPARE_DEPTH);
+        scope.spawn(move || {
+            let mut it = entries.into_iter();
+            loop {
+                let batch: Batch = it
+                    .by_ref()
+                    .take(PREPARE_BATCH)
+                    .map(|(c, e)| (c, PreparedEntry::new(record(e))))
+                    .collect();
+                // a send fails when the writer gave up: stop
+                if batch.is_empty() || tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        for (i, (c, prepared)) in rx.into_iter().flatten().enumerate() {
+            progress.inc(1);
+            // after the lists (their verification looks certificates up), a large batch
+            // loads with the certificate indexes built once at the end, as `pkd import` does
+            if bulk && i == lists {
+                w.begin_bulk_load()?;
+            }
+            let Some(o) = origins.get(&c).copied() else {
+                continue;
+            };
+            let dn = prepared.as_ref().map(|p| p.dn().to_owned()).unwrap_or_default();
+            match prepared.and_then(|p| session.apply_prepared(o, p)) {
+                Ok(out) => {
+                    report.rejected += out.rejected;
+                    report
+                        .errors
+                        .extend(out.errors.iter().map(|m| format!("{dn}: {}", without_line(m))));
+                    report
+                        .notes
+                        .extend(out.notes.iter().map(|m| format!("{dn}: {}", without_line(m))));
+                    let all_refused = out.rejected > 0 && out.objects.is_empty();
+                    match out.change {
+                        Change::Unchanged => report.unchanged += 1,
+                        Change::Added | Change::Replaced if all_refused => {}
+                        Change::Added | Change::Replaced => {
+                            report.added += 1;
+                            *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
+                            if out.change == Change::Replaced {
+                                report.removed += 1;
+                                *report
+                                    .removed_by_reason
+                                    .entry("replaced by a newer version at the same DN".into())
+                                    .or_default() += 1;
+                            }
                         }
                     }
                 }
+                Err(DirectoryError::Entry(m)) => {
+                    report.rejected += 1;
+                    report.errors.push(format!("{dn}: {m}"));
+                }
+                Err(e) => return Err(dir_err(e)),
             }
-            Err(DirectoryError::Entry(m)) => {
-                report.rejected += 1;
-                report.errors.push(format!("{dn}: {m}"));
-            }
-            Err(e) => return Err(dir_err(e)),
         }
-    }
+        Ok(())
+    })?;
     w.end_bulk_load()?;
     // entries gone from the directory lose this source
     for o in origins.values() {
@@ -1272,6 +1386,34 @@ mod tests {
         ] {
             assert!(SyncUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn version_filters() {
+        // the ICAO PKD's collections count separately: 001 far above 002 and 003
+        let max: BTreeMap<Collection, u64> = [
+            (Collection::Dsc001, 300_000),
+            (Collection::Ml002, 300),
+            (Collection::Nc003, 400),
+        ]
+        .into_iter()
+        .collect();
+        assert!(narrow_range(&max, Collection::Dsc001, 300_001));
+        assert!(!narrow_range(&max, Collection::Ml002, 301));
+        assert!(!narrow_range(&max, Collection::Nc003, 401));
+        assert!(!narrow_range(&max, Collection::Dsc001, 400));
+        assert_eq!(
+            Collection::Dsc001.filter(Some(300_001), true),
+            "(&(objectClass=pkdDownload)(!(objectClass=pkdMasterList))(pkdVersion>=300001))"
+        );
+        assert_eq!(
+            Collection::Ml002.filter(Some(301), false),
+            "(&(objectClass=pkdMasterList)(!(pkdVersion<=300)))"
+        );
+        assert_eq!(
+            Collection::Nc003.filter(None, false),
+            "(&(objectClass=pkdDownload))"
+        );
     }
 
     #[test]
