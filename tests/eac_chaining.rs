@@ -494,25 +494,12 @@ fn openpace_verifies_the_rsa_terminal_certificate() {
     assert!(print(&bad).trim_end().ends_with("certificate not verified"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// `verify --emulator` of a booklet written into a copy of the fixtures (a profile's
 /// base must sit in its directory), with `--trace`: the report and the wire commands.
 fn verify_booklet(name: &str, toml: &str, args: &[&str]) -> (serde_json::Value, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let fx = dir.path().join("fx");
-    copy_dir(&root(), &fx);
+    support::copy_dir(&root(), &fx);
     let booklet = fx.join("booklets").join(name);
     std::fs::write(&booklet, toml).unwrap();
     let db = dir.path().join("trust.db");

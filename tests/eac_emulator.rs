@@ -14,6 +14,8 @@
     clippy::panic
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -428,7 +430,7 @@ fn a_chip_offering_only_chip_authentication_version_3_is_reported() {
     let db = store(dir.path());
     // a profile's base must sit in its directory: a copy of the fixtures
     let fx = dir.path().join("fx");
-    copy_dir(&root(), &fx);
+    support::copy_dir(&root(), &fx);
     let b = fx.join("booklets/eac-ca-v3.toml");
     std::fs::write(
         &b,
@@ -456,19 +458,6 @@ fn a_chip_offering_only_chip_authentication_version_3_is_reported() {
         if !eac.is_empty() {
             let ta = check(&v, "eac.ta").unwrap();
             assert_ne!(ta["status"], "pass", "{ta:#}");
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
         }
     }
 }
