@@ -678,7 +678,7 @@ fn section_ldif(b: &mut Bench) -> Res<()> {
     let rows: Vec<emrtd::pki::store::CertRow> = blobs
         .iter()
         .filter_map(|b| emrtd::pki::cert::Certificate::from_der(b).ok())
-        .map(|c| emrtd::pki::store::CertRow::from_owned(c, emrtd::pki::store::Role::Dsc, &meta))
+        .map(|c| emrtd::pki::store::CertRow::from_owned(c, emrtd::pki::role::Role::Dsc, &meta))
         .collect();
     let insert_db = b.out.join("store-insert.db");
     let mut insert_times = Vec::new();

@@ -40,6 +40,7 @@ pub mod ldif;
 pub mod masterlist;
 pub mod path;
 pub mod pkd_tree;
+pub mod role;
 pub mod signature;
 pub mod store;
 pub mod sync;

@@ -708,7 +708,8 @@ mod broken_csca {
     use super::*;
     use emrtd::pki::cert::{Certificate, KeyUsage, oid as x509};
     use emrtd::pki::fixtures::{self, Ca, CertTemplate, Key};
-    use emrtd::pki::store::{CertMeta, Provenance, Role};
+    use emrtd::pki::role::Role;
+    use emrtd::pki::store::{CertMeta, Provenance};
     use time::macros::datetime;
 
     fn store_with(cert: &[u8]) -> TrustStore {

@@ -16,8 +16,9 @@ use emrtd::pki::fixtures::{self, CertTemplate, Key};
 use emrtd::pki::import::{self, FileOutcome, ImportOptions, SignatureStatus};
 use emrtd::pki::keys;
 use emrtd::pki::path::{self, PathStatus};
+use emrtd::pki::role::{Role, TrustKind};
 use emrtd::pki::signature::{HashAlgorithm, SignatureAlgorithm};
-use emrtd::pki::store::{self, Role, TrustKind, TrustStore};
+use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 0:00 UTC);
@@ -446,7 +447,7 @@ fn a_dsc_that_claims_to_be_a_ca_never_acts_as_one() {
         &private_key("ut-csca-1"),
     );
     let c = Certificate::from_der(&bad_dsc).unwrap();
-    assert_eq!(store::classify_standalone(&c), Role::Dsc);
+    assert_eq!(emrtd::pki::role::classify_standalone(&c), Role::Dsc);
     let r = import::import_bytes(&mut store, "dsc-ca.cer", &bad_dsc, &ImportOptions::default());
     assert_eq!(r.added, 1);
     assert!(

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use emrtd::pki::cert::Certificate;
 use emrtd::pki::import::{self, FileOutcome, ImportOptions, SignatureStatus};
 use emrtd::pki::path::{self, CheckStatus, PathStatus, Revocation};
-use emrtd::pki::store::{Role, TrustStore};
+use emrtd::pki::role::Role;
+use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 0:00 UTC);

@@ -11,7 +11,8 @@ use emrtd::pki::cert::Certificate;
 use emrtd::pki::import::{self, FileOutcome, ImportOptions, SignatureStatus};
 use emrtd::pki::keys::KeyAlgorithm;
 use emrtd::pki::masterlist::MasterList;
-use emrtd::pki::store::{Role, TrustStore};
+use emrtd::pki::role::Role;
+use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
 fn vector(path: &str) -> Vec<u8> {
@@ -109,7 +110,7 @@ fn self_signed_cscas_verify_and_links_are_classified() {
         .certificates()
         .map(|d| Certificate::from_der(d.unwrap()).unwrap())
         .collect();
-    let roles: Vec<Role> = certs.iter().map(emrtd::pki::store::classify).collect();
+    let roles: Vec<Role> = certs.iter().map(emrtd::pki::role::classify).collect();
     let cscas = roles.iter().filter(|r| **r == Role::Csca).count();
     let links = roles.iter().filter(|r| **r == Role::Link).count();
     assert_eq!(cscas + links, 541);

@@ -19,8 +19,9 @@ use emrtd::pki::import::{self, FileOutcome, ImportOptions};
 use emrtd::pki::keys;
 use emrtd::pki::masterlist::MasterList;
 use emrtd::pki::path::{self, PathStatus};
+use emrtd::pki::role::Role;
 use emrtd::pki::signature::{HashAlgorithm, SignatureAlgorithm};
-use emrtd::pki::store::{self, Role, TrustStore};
+use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
 fn vector(path: &str) -> Vec<u8> {
@@ -110,7 +111,7 @@ fn count(certs: &[Certificate]) -> Counts {
                 _ => {}
             }
         }
-        let role = store::classify(cert);
+        let role = emrtd::pki::role::classify(cert);
         // pathLenConstraint: a link certificate (not self-issued) that verifies only
         // under another non-self-issued CA of the set whose pathLenConstraint is 0
         if role == Role::Link {
@@ -127,7 +128,7 @@ fn count(certs: &[Certificate]) -> Counts {
                 c.path_len += 1;
             }
             // the strict profile for links that come on their own (not in a list)
-            if store::classify_standalone(cert) != Role::Link {
+            if emrtd::pki::role::classify_standalone(cert) != Role::Link {
                 c.strict_link_profile += 1;
             }
         }

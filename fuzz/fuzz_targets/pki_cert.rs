@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(k) = c.public_key() {
             let _ = c.verify_signature(&k);
         }
-        let _ = emrtd::pki::store::classify(&c);
+        let _ = emrtd::pki::role::classify(&c);
     }
     let _ = emrtd::pki::keys::PublicKey::from_spki_der(data);
     let _ = emrtd::pki::keys::describe_spki(data);

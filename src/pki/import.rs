@@ -30,9 +30,10 @@ use super::cert::{CertError, Certificate, Name};
 use super::crl::Crl;
 use super::ldif::{LdifAttr, LdifError, LdifReader, LdifRecord};
 use super::masterlist::{DeviationList, ListError, MasterList};
+use super::role::{Role, TrustKind};
 use super::store::{
-    self, Added, CertMeta, CertRow, DeviationRow, ListRecord, Provenance, Role, StoreError, StoredCert,
-    TrustKind, TrustStore, Writer,
+    self, Added, CertMeta, CertRow, DeviationRow, ListRecord, Provenance, StoreError, StoredCert, TrustStore,
+    Writer,
 };
 use crate::cms::{self, SignedData, SignerIdentifier};
 use crate::tlv::TlvError;
@@ -692,7 +693,7 @@ fn add_standalone_certificate(
     report: &mut FileReport,
     kind: TrustKind,
 ) -> Result<(), Fatal> {
-    let mut role = store::classify_standalone(&c);
+    let mut role = super::role::classify_standalone(&c);
     let violations = c.rfc5280_violations();
     if role.is_ca() && !violations.is_empty() {
         report.notes.push(format!(
@@ -725,9 +726,11 @@ fn add_standalone_certificate(
         Role::Other | Role::Dsc
             if c.is_ca() || c.key_usage.is_some_and(|k| k.has(KeyUsage::KEY_CERT_SIGN)) =>
         {
-            report
-                .notes
-                .push(format!("{} is {}", c.subject.display(), store::not_ca_reason(&c)));
+            report.notes.push(format!(
+                "{} is {}",
+                c.subject.display(),
+                super::role::not_ca_reason(&c)
+            ));
         }
         _ => {}
     }
@@ -784,7 +787,9 @@ pub fn import_anchor(store: &mut TrustStore, path: &Path) -> FileReport {
     let mut certs = Vec::new();
     for der in &ders {
         match Certificate::from_der(der) {
-            Ok(c) if store::classify(&c) == Role::Csca && c.rfc5280_violations().is_empty() => certs.push(c),
+            Ok(c) if super::role::classify(&c) == Role::Csca && c.rfc5280_violations().is_empty() => {
+                certs.push(c)
+            }
             Ok(c) => {
                 report.fail(format!(
                     "anchor {label}: {} is not a self-signed CSCA certificate; an anchor must be one",
@@ -1188,7 +1193,7 @@ fn verify_list(
                     .as_deref()
                     .is_some_and(|a| c.ski.as_deref() == Some(a))
                     || c.subject.matches(&signer_cert.issuer);
-                if names && store::classify(c) == Role::Csca {
+                if names && super::role::classify(c) == Role::Csca {
                     tried += 1;
                     if verifies(c) {
                         found = Some(c.clone());
@@ -1349,7 +1354,7 @@ fn import_master_list(
         detail: prov.detail.clone(),
     };
     if let Some(s) = &v.signer {
-        let role = store::classify(s);
+        let role = super::role::classify(s);
         w.add_certificate(s, role, &CertMeta::default(), &inner)?;
     }
     // self-signed CSCAs are trusted when the list is anchored (or forced with
@@ -1375,13 +1380,13 @@ fn import_master_list(
                 continue;
             }
         };
-        let role = store::classify(&c);
+        let role = super::role::classify(&c);
         if !role.is_ca() {
             report.rejected += 1;
             report.errors.push(format!(
                 "master list certificate {} is {}: rejected",
                 c.subject.display(),
-                store::not_ca_reason(&c)
+                super::role::not_ca_reason(&c)
             ));
             continue;
         }
@@ -1519,7 +1524,7 @@ fn import_deviation_list(
             signer: signer_sha,
             ..prov.clone()
         };
-        w.add_certificate(s, store::classify(s), &CertMeta::default(), &inner)?;
+        w.add_certificate(s, super::role::classify(s), &CertMeta::default(), &inner)?;
     }
     Ok(v.status)
 }
@@ -1666,7 +1671,7 @@ fn prepare_cert(der: &[u8], meta: &CertMeta, dn_role: Option<Role>) -> Result<Ce
     let c = Certificate::from_der(der)?;
     // an entry of the PKD's DSC (or bar-code signer) collection has that role whatever
     // its extensions claim
-    let role = dn_role.unwrap_or_else(|| store::classify_standalone(&c));
+    let role = dn_role.unwrap_or_else(|| super::role::classify_standalone(&c));
     Ok(CertRow::from_owned(c, role, meta))
 }
 

@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use super::cert::{CertError, Certificate, KeyUsage};
 use super::country;
 use super::crl::{self, Crl};
-use super::store::{Role, StoreError, StoredCert, TrustKind, TrustStore};
+use super::role::{Role, TrustKind};
+use super::store::{StoreError, StoredCert, TrustStore};
 
 /// Most certificates between a DSC and its trust anchor (DSC ← link ← … ← CSCA).
 pub const MAX_DEPTH: usize = 5;

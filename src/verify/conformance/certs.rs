@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::{Ctx, refs, warn};
 use crate::pki::cert::{CertQuirk, Certificate, KeyUsage, oid as x509};
+use crate::pki::role::Role;
 use crate::pki::signature::{HashAlgorithm, SignatureAlgorithm};
-use crate::pki::store::{Role, StoredCert};
+use crate::pki::store::StoredCert;
 use crate::verify::report::Check;
 
 const DSC_IDS: [&str; 13] = [
