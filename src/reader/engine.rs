@@ -392,12 +392,8 @@ pub fn read_file(
         let offset = progress.data.len();
         let size = sizes.current();
         let one_shot = progress.one_shot.take();
-        let want = match (progress.total, one_shot) {
-            (Some(t), Some(n)) => n.min(t - offset),
-            (None, Some(n)) => n,
-            (Some(t), None) => size.min(t - offset),
-            (None, None) => size,
-        };
+        let asked = one_shot.unwrap_or(size);
+        let want = progress.total.map_or(asked, |t| asked.min(t - offset));
         let odd = offset > 0x7FFF;
         let by_sfi = !progress.current && sizes.by_sfi && offset <= 0xFF && file.sfi().is_some();
         let cmd = if !progress.current {
@@ -509,7 +505,6 @@ pub fn read_file(
                 // the last short answer was not the end: it is the chip's limit
                 sizes.adopt(cap);
             }
-            let was_unknown = progress.total.is_none();
             progress.data.extend_from_slice(&chunk);
             progress.read_size = Some(progress.read_size.unwrap_or(0).max(got));
             if progress.total.is_none() && !progress.indefinite {
@@ -538,7 +533,7 @@ pub fn read_file(
                 match progress.total {
                     _ if got < asked => sizes.adopt(asked),
                     Some(t) if progress.data.len() < t => sizes.adopt(asked),
-                    None if was_unknown && got < size => progress.short = Some(got),
+                    None if got < size => progress.short = Some(got),
                     _ => {}
                 }
             }
