@@ -15,16 +15,12 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::Stop;
+use support::{Stop, root};
 
 use base64::Engine;
 use emrtd::emulator::Profile;
 use emrtd::lds::LdsFile;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn booklet(name: &str) -> PathBuf {
     root().join("pkd-fixtures/booklets").join(name)

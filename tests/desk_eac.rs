@@ -13,17 +13,13 @@
 mod support;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Stop, check, desk_state as state};
+use support::{Stop, check, desk_state as state, root};
 
 use emrtd::emulator::Profile;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// One document through `emrtd desk` with `extra` options: the result's state.
 fn desk_result(store: &Path, booklet: &str, extra: &[&str]) -> Value {

@@ -12,6 +12,8 @@
 
 mod support;
 
+use support::root;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,10 +21,6 @@ use emrtd::desk::run::{Config, Desk, Source};
 use emrtd::emulator::Profile;
 use emrtd::reader::ReadOptions;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

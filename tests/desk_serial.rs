@@ -13,16 +13,11 @@ mod support;
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Stop, desk_state as state};
+use support::{Stop, desk_state as state, root};
 
 use emrtd::emulator::Profile;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn mrz_from_a_serial_scanner_with_cr_line_ends() {

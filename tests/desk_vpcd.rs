@@ -26,13 +26,9 @@ use emrtd::emulator::Profile;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde_json::Value;
-use support::{Emulate, Pcscd};
+use support::{Emulate, Pcscd, root};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn booklet(name: &str) -> PathBuf {
     root().join("pkd-fixtures/booklets").join(name)

@@ -17,6 +17,8 @@
 
 mod support;
 
+use support::root;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,10 +26,6 @@ use std::time::{Duration, Instant};
 
 /// The address-space cap of every process started here.
 const CAP: u64 = 1 << 30;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// What a capped run gave.
 struct Run {

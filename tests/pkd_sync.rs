@@ -27,7 +27,9 @@
 mod slapd;
 mod support;
 
-use std::path::{Path, PathBuf};
+use support::root;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,10 +46,6 @@ const N_CRL: usize = 20;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_emrtd")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn emrtd(store: &Path, args: &[&str]) -> Output {

@@ -21,13 +21,9 @@ use std::time::{Duration, Instant};
 
 use emrtd::emulator::Profile;
 use emrtd::lds::LdsFile;
-use support::{Emulate, Pcscd, emrtd};
+use support::{Emulate, Pcscd, emrtd, root};
 
 const T: Duration = Duration::from_secs(60);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn bac_toml() -> PathBuf {
     root().join("pkd-fixtures/booklets/bac.toml")
@@ -435,15 +431,7 @@ fn opensc_tool_sees_the_access_conditions() {
         ["9000", "9000", "6982", "6982", "9000", "9000"],
         "{out}"
     );
-    // opensc-tool prints the data as hex pairs after the last status line
-    let tail = out.rsplit("Received (SW1=0x90, SW2=0x00):").next().unwrap();
-    let printed: String = tail
-        .lines()
-        .flat_map(|l| {
-            l.split_whitespace()
-                .take_while(|w| w.len() == 2 && w.chars().all(|c| c.is_ascii_hexdigit()))
-        })
-        .collect();
+    let printed = printed_data(&out);
     assert_eq!(printed, hex::encode_upper(&card_access), "{out}");
     // and opensc-tool lists the reader with a card
     let o = Command::new("opensc-tool").arg("-l").output().unwrap();
@@ -479,14 +467,7 @@ fn dh_2048_booklet_announces_extended_length_through_pcscd() {
     // EF.ATR/INFO by short file identifier 01, in the MF, in plain
     let out = opensc_tool(stack.reader(), &["00B0810000"]);
     assert_eq!(status_words(&out), ["9000"], "{out}");
-    let tail = out.rsplit("Received (SW1=0x90, SW2=0x00):").next().unwrap();
-    let printed: String = tail
-        .lines()
-        .flat_map(|l| {
-            l.split_whitespace()
-                .take_while(|w| w.len() == 2 && w.chars().all(|c| c.is_ascii_hexdigit()))
-        })
-        .collect();
+    let printed = printed_data(&out);
     let info = emrtd::lds::atr_info::AtrInfo::decode(&hex::decode(&printed).unwrap()).unwrap();
     assert_eq!(info.extended_length_supported(), Some(true), "{printed}");
     let e = info.extended_length.unwrap();
@@ -715,4 +696,16 @@ fn emulate_refuses_a_remote_address_without_allow_remote() {
     let err = stderr_of(&o);
     assert!(err.contains("not a loopback address"), "{err}");
     assert!(err.contains("--allow-remote"), "{err}");
+}
+
+/// The data of the last 9000 answer in `opensc-tool`'s output: it prints the data as hex
+/// pairs after the last status line.
+fn printed_data(out: &str) -> String {
+    let tail = out.rsplit("Received (SW1=0x90, SW2=0x00):").next().unwrap();
+    tail.lines()
+        .flat_map(|l| {
+            l.split_whitespace()
+                .take_while(|w| w.len() == 2 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .collect()
 }

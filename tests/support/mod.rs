@@ -63,6 +63,11 @@ pub fn skip_without(what: &str, reason: &str) {
     );
 }
 
+/// The repository (fixtures, vectors and docs are found from here).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The emrtd binary under test.
 pub fn emrtd_bin() -> &'static str {
     env!("CARGO_BIN_EXE_emrtd")
@@ -455,7 +460,7 @@ pub fn desk_state(addr: &str) -> serde_json::Value {
 /// imported in name order), which trusts every genuine booklet.
 pub fn fixture_store(dir: &Path) -> PathBuf {
     let store = dir.join("trust.db");
-    let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki");
+    let pki = root().join("pkd-fixtures/pki");
     let mut files: Vec<String> = std::fs::read_dir(pki)
         .unwrap()
         .map(|e| e.unwrap().path().display().to_string())
