@@ -5,8 +5,9 @@
 //! | module | what |
 //! |---|---|
 //! | [`select`] | choosing the PACEInfo and its domain parameters from EF.CardAccess |
-//! | [`params`] | standardized and explicit domain parameters, group arithmetic, mappings |
-//! | [`crypto`] | K_π, nonce encryption, the IM pseudo-random function, tokens, CAM data |
+//! | [`params`] | standardized and explicit domain parameters, group arithmetic |
+//! | [`mapping`] | the [`Mapping`](mapping::Mapping) trait, its registry, one file per mapping |
+//! | [`crypto`] | K_π, nonce encryption, tokens, CAM data |
 //! | [`apdus`] | MSE:Set AT, GENERAL AUTHENTICATE and their data objects |
 //! | [`reader`] | the terminal's protocol run over a [`CardChannel`](crate::apdu::CardChannel) |
 //! | [`chip`] | the chip's state machine for the emulator |
@@ -15,6 +16,7 @@ pub mod apdus;
 pub mod chip;
 pub mod crypto;
 pub mod error;
+pub mod mapping;
 pub mod params;
 pub mod reader;
 pub mod select;

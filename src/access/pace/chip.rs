@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
 use super::crypto::{self as pace_crypto, cipher_of};
+use super::mapping;
 use super::params::{DomainParams, Element, PrivateKey};
 use super::select;
 use crate::access::Password;
@@ -230,39 +231,17 @@ impl ChipPace {
                     return Err(WRONG_DATA);
                 }
                 let data = get(tag::MAPPING_PCD)?;
-                let p = &run.params;
-                if run.mapping.is_generic() {
-                    let pk_pcd = p
-                        .decode_public(data, "terminal mapping key")
-                        .map_err(|_| WRONG_DATA)?;
-                    let sk = p.random_private_key(rng).map_err(|_| StatusWord::UNKNOWN)?;
-                    let pk_ic = p
-                        .generator()
-                        .and_then(|g| p.multiply(&g, sk.as_bn()))
-                        .and_then(|k| p.encode(&k))
-                        .map_err(|_| StatusWord::UNKNOWN)?;
-                    let h = p.agree(&sk, &pk_pcd).map_err(|_| WRONG_DATA)?;
-                    let generator = p.map_generic(&s, &h).map_err(|_| WRONG_DATA)?;
-                    self.state = State::Mapped {
-                        run,
-                        generator,
-                        sk_map: Some(sk),
-                    };
-                    Ok(ChipReply::data(&[(tag::MAPPING_PICC, &pk_ic)]))
-                } else {
-                    if data.len() != run.cipher.key_len() {
-                        return Err(WRONG_DATA);
-                    }
-                    let r = pace_crypto::pseudo_random(run.cipher, &s, data, p.prime())
-                        .map_err(|_| WRONG_DATA)?;
-                    let generator = p.map_integrated(&r).map_err(|_| WRONG_DATA)?;
-                    self.state = State::Mapped {
-                        run,
-                        generator,
-                        sk_map: None,
-                    };
-                    Ok(ChipReply::data(&[]))
-                }
+                let mapped = mapping::of(run.mapping).chip_map(&run.params, run.cipher, &s, data, rng)?;
+                let reply = match &mapped.answer {
+                    Some(answer) => ChipReply::data(&[(tag::MAPPING_PICC, answer)]),
+                    None => ChipReply::data(&[]),
+                };
+                self.state = State::Mapped {
+                    run,
+                    generator: mapped.generator,
+                    sk_map: mapped.secret,
+                };
+                Ok(reply)
             }
             State::Mapped {
                 run,

@@ -2,8 +2,9 @@
 //!
 //! 1. MSE:Set AT selects the protocol, the password and (tag 84) the domain parameters;
 //! 2. GA 1: the chip sends `z = E(K_π, s)`; the terminal decrypts the nonce s;
-//! 3. GA 2: mapping — generic: exchange mapping keys, `G~ = s·G + H`; integrated: send
-//!    a nonce t, `G~ = f_G(R_p(s, t))`;
+//! 3. GA 2: mapping, through the [`Mapping`](super::mapping::Mapping) of the protocol:
+//!    generic: exchange mapping keys, `G~ = s·G + H`; integrated: send a nonce t,
+//!    `G~ = f_G(R_p(s, t))`;
 //! 4. GA 3: ephemeral key agreement on G~ (the chip's key must differ from ours), shared
 //!    secret K, `KSenc = KDF(K, 1)`, `KSmac = KDF(K, 2)`;
 //! 5. GA 4: tokens `T_PCD = MAC(KSmac, PK_PICC)`, `T_PICC = MAC(KSmac, PK_PCD)` over the
@@ -23,6 +24,7 @@ use zeroize::Zeroizing;
 use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
 use super::crypto::{self as pace_crypto, cipher_of};
 use super::error::PaceError;
+use super::mapping::{self, bad};
 use super::params::{DomainParams, Element};
 use super::select::{self, PaceSelection};
 use crate::access::{AccessError, Password};
@@ -124,13 +126,6 @@ fn status(ins: u8, sw: StatusWord) -> AccessError {
     AccessError::Status { ins, sw }
 }
 
-fn bad(what: &'static str) -> AccessError {
-    AccessError::BadResponse {
-        ins: INS_GENERAL_AUTHENTICATE,
-        what,
-    }
-}
-
 /// 63xx anywhere in GENERAL AUTHENTICATE, or 6982 on the token: the chip did not accept
 /// the terminal's password-derived values.
 fn refused_or_status(sw: StatusWord, token_step: bool) -> AccessError {
@@ -159,7 +154,7 @@ fn ga<C: CardChannel + ?Sized>(
 }
 
 fn objects(resp: &Response) -> Result<Vec<(u32, &[u8])>, AccessError> {
-    apdus::parse_dynamic_auth_data(&resp.data).map_err(bad)
+    mapping::objects(&resp.data)
 }
 
 /// Run PACE as the terminal over a plain channel `ch`, with the PACEInfos of
@@ -224,24 +219,12 @@ pub fn run<C: CardChannel + ?Sized>(
     let s = pace_crypto::decrypt_nonce(cipher, &k_pi, z)?;
 
     // GA 2: mapping
-    let mut pk_map_ic = Vec::new();
-    let generator = if mapping.is_generic() {
-        let sk_map = params.random_private_key(rng)?;
-        let pk_map = params.multiply(&params.generator()?, sk_map.as_bn())?;
-        let pk_map_bytes = params.encode(&pk_map)?;
-        let resp = ga(ch, &[(tag::MAPPING_PCD, &pk_map_bytes)], false, true)?;
-        let objs = objects(&resp)?;
-        let chip = apdus::find(&objs, tag::MAPPING_PICC).ok_or(bad("no mapping data (82)"))?;
-        let chip_map = params.decode_public(chip, "chip mapping public key")?;
-        pk_map_ic = chip.to_vec();
-        let h = params.agree(&sk_map, &chip_map)?;
-        params.map_generic(&s, &h)?
-    } else {
-        let t = Zeroizing::new(rng.bytes(cipher.key_len()));
-        let _ = ga(ch, &[(tag::MAPPING_PCD, &t)], false, true)?;
-        let r = pace_crypto::pseudo_random(cipher, &s, &t, params.prime())?;
-        params.map_integrated(&r)?
-    };
+    let imp = mapping::of(mapping);
+    let started = imp.terminal_start(&params, cipher, rng)?;
+    let resp = ga(ch, &[(tag::MAPPING_PCD, started.data())], false, true)?;
+    let mapped = started.complete(&params, cipher, &s, &resp.data)?;
+    let generator = mapped.generator;
+    let pk_map_ic = mapped.chip_data;
 
     // GA 3: ephemeral key agreement
     let sk = params.random_private_key(rng)?;
