@@ -7,7 +7,7 @@
 //! | [`select`] | choosing the PACEInfo and its domain parameters from EF.CardAccess |
 //! | [`params`] | standardized and explicit domain parameters, group arithmetic |
 //! | [`mapping`] | the [`Mapping`](mapping::Mapping) trait, its registry, one file per mapping |
-//! | [`crypto`] | K_π, nonce encryption, tokens, CAM data |
+//! | [`crypto`] | K_π, nonce encryption, tokens |
 //! | [`apdus`] | MSE:Set AT, GENERAL AUTHENTICATE and their data objects |
 //! | [`reader`] | the terminal's protocol run over a [`CardChannel`](crate::apdu::CardChannel) |
 //! | [`chip`] | the chip's state machine for the emulator |
@@ -23,6 +23,7 @@ pub mod select;
 
 pub use chip::{ChipPace, ChipReply, PaceEphemeralKeys};
 pub use error::PaceError;
+pub use mapping::cam::{CamData, CamEvidence};
 pub use params::{DomainParams, Element, PrivateKey};
-pub use reader::{CamData, CamEvidence, PaceConfig, PaceOutcome, ParameterIdInMse, authenticate};
+pub use reader::{PaceConfig, PaceOutcome, ParameterIdInMse, authenticate};
 pub use select::{PaceSelection, choose_pace_info};

@@ -8,12 +8,11 @@
 //! worked examples' chip responses can be reproduced. A token that does not verify is
 //! answered 6300; any error sends the chip back to its initial state.
 
-use openssl::bn::{BigNum, BigNumContext};
 use zeroize::Zeroizing;
 
 use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
 use super::crypto::{self as pace_crypto, cipher_of};
-use super::mapping;
+use super::mapping::{self, ChipEnd};
 use super::params::{DomainParams, Element, PrivateKey};
 use super::select;
 use crate::access::Password;
@@ -191,7 +190,7 @@ impl ChipPace {
         if protocol.mapping.is_ec() != params.is_ec() {
             return Err(WRONG_DATA);
         }
-        if protocol.mapping == PaceMapping::EcdhCam && self.cam_key.is_none() {
+        if mapping::of(protocol.mapping).needs_chip_key() && self.cam_key.is_none() {
             return Err(StatusWord::FUNC_NOT_SUPPORTED);
         }
         let password = self
@@ -307,14 +306,17 @@ impl ChipPace {
                     &apdus::public_key_data_object(&run.oid, key_tag, &pk_pcd),
                 )
                 .map_err(|_| StatusWord::UNKNOWN)?;
-                let a_ic = if run.mapping == PaceMapping::EcdhCam {
-                    Some(self.cam_data(&run, &keys, sk_map.as_ref())?)
-                } else {
-                    None
-                };
+                let imp = mapping::of(run.mapping);
+                let extra = imp.chip_confirm(ChipEnd {
+                    params: &run.params,
+                    cipher: run.cipher,
+                    keys: &keys,
+                    secret: sk_map.as_ref(),
+                    chip_key: self.cam_key.as_ref(),
+                })?;
                 let mut objects: Vec<(u32, &[u8])> = vec![(tag::TOKEN_PICC, &t_picc)];
-                if let Some(a) = &a_ic {
-                    objects.push((tag::CAM_DATA, a));
+                if let Some((t, data)) = &extra {
+                    objects.push((*t, data));
                 }
                 let mut reply = ChipReply::data(&objects);
                 reply.established = Some(keys);
@@ -322,30 +324,10 @@ impl ChipPace {
                     chip: pk_ic.clone(),
                     terminal: pk_pcd.clone(),
                     ec: run.params.ec().is_some(),
-                    cam: run.mapping == PaceMapping::EcdhCam,
+                    cam: imp.authenticates_chip(),
                 });
                 Ok(reply)
             }
         }
-    }
-
-    /// `A_IC = E(KSenc, CA_IC)` with `CA_IC = SK_IC⁻¹ · SK_Map,IC mod n`.
-    fn cam_data(&self, run: &Run, keys: &SessionKeys, sk_map: Option<&PrivateKey>) -> Step<Vec<u8>> {
-        let unknown = |_| StatusWord::UNKNOWN;
-        let ec = run.params.ec().ok_or(StatusWord::UNKNOWN)?;
-        let sk_ic = self.cam_key.as_ref().ok_or(StatusWord::UNKNOWN)?;
-        let sk_map = sk_map.ok_or(StatusWord::UNKNOWN)?;
-        let mut ctx = BigNumContext::new().map_err(unknown)?;
-        let mut inv = BigNum::new().map_err(unknown)?;
-        inv.mod_inverse(sk_ic.as_bn(), ec.order(), &mut ctx)
-            .map_err(unknown)?;
-        let mut ca = BigNum::new().map_err(unknown)?;
-        ca.mod_mul(&inv, sk_map.as_bn(), ec.order(), &mut ctx)
-            .map_err(unknown)?;
-        let len = ec.order().num_bytes();
-        let ca_bytes = Zeroizing::new(ca.to_vec_padded(len).map_err(unknown)?);
-        inv.clear();
-        ca.clear();
-        pace_crypto::encrypt_cam_data(run.cipher, keys.ks_enc(), &ca_bytes).map_err(|_| StatusWord::UNKNOWN)
     }
 }

@@ -4,16 +4,11 @@
 //! * the authentication tokens `T = MAC(KSmac, 7F49{...})` (§4.4.3.4): AES-CMAC of the
 //!   unpadded public key data object truncated to 8 bytes, or the 3DES retail MAC over
 //!   it padded with ISO/IEC 9797-1 method 2;
-//! * the PACE-CAM chip authentication data `A_IC = E(KSenc, CA_IC)` with
-//!   `IV = E(KSenc, -1)` and padding method 2 (§4.4.3.5.1).
 
 use zeroize::Zeroizing;
 
-use super::error::PaceError;
 use crate::access::AccessError;
-use crate::crypto::{
-    Cipher, KDF_PI, aes_cmac, aes_ecb_encrypt_block, cbc_decrypt, cbc_encrypt, kdf, pad, retail_mac, unpad,
-};
+use crate::crypto::{Cipher, KDF_PI, aes_cmac, cbc_decrypt, cbc_encrypt, kdf, retail_mac};
 use crate::lds::security_infos::CipherSuite;
 
 /// The secure-messaging cipher of a PACE / CA protocol OID's last arc.
@@ -72,35 +67,6 @@ pub fn token(cipher: Cipher, ks_mac: &[u8], data: &[u8]) -> Result<[u8; 8], Acce
     })
 }
 
-/// IV of the PACE-CAM data: `E(KSenc, FF..FF)` (the SSC set to -1).
-pub fn cam_iv(ks_enc: &[u8]) -> Result<[u8; 16], AccessError> {
-    Ok(aes_ecb_encrypt_block(ks_enc, &[0xFF; 16])?)
-}
-
-/// `A_IC = E(KSenc, pad(CA_IC))` (chip side).
-pub fn encrypt_cam_data(cipher: Cipher, ks_enc: &[u8], ca_ic: &[u8]) -> Result<Vec<u8>, AccessError> {
-    let iv = cam_iv(ks_enc)?;
-    Ok(cbc_encrypt(
-        cipher,
-        ks_enc,
-        &iv,
-        &pad(ca_ic, cipher.block_size()),
-    )?)
-}
-
-/// `CA_IC = unpad(D(KSenc, A_IC))` (terminal side).
-pub fn decrypt_cam_data(
-    cipher: Cipher,
-    ks_enc: &[u8],
-    a_ic: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, AccessError> {
-    let iv = cam_iv(ks_enc)?;
-    let plain =
-        Zeroizing::new(cbc_decrypt(cipher, ks_enc, &iv, a_ic).map_err(|_| PaceError::CamDataMalformed)?);
-    let ca = unpad(&plain, cipher.block_size()).map_err(|_| PaceError::CamDataMalformed)?;
-    Ok(Zeroizing::new(ca.to_vec()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,20 +94,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.to_vec(), h(e, "t_picc"));
-    }
-
-    #[test]
-    fn cam_data_app_i() {
-        let v = vectors("pace_cam_ecdh_brainpoolp256r1_doc9303_appendix_i.json");
-        let e = &v["expected"];
-        let ks_enc = h(e, "ks_enc");
-        assert_eq!(cam_iv(&ks_enc).unwrap().to_vec(), h(e, "a_ic_iv"));
-        let ca = decrypt_cam_data(Cipher::Aes128, &ks_enc, &h(e, "encrypted_chip_auth_data_a_ic")).unwrap();
-        assert_eq!(*ca, h(e, "chip_auth_data_ca_ic"));
-        let a = encrypt_cam_data(Cipher::Aes128, &ks_enc, &ca).unwrap();
-        assert_eq!(a, h(e, "encrypted_chip_auth_data_a_ic"));
-        let mut bad = h(e, "encrypted_chip_auth_data_a_ic");
-        bad.truncate(40);
-        assert!(decrypt_cam_data(Cipher::Aes128, &ks_enc, &bad).is_err());
     }
 }

@@ -17,7 +17,9 @@
 //! |---|---|
 //! | [`gm`] | Generic Mapping, DH and ECDH (§4.4.3.3.1) |
 //! | [`im`] | Integrated Mapping, DH and ECDH (§4.4.3.3.2, Appendix B point encoding) |
+//! | [`cam`] | Chip Authentication Mapping, ECDH (§4.4.3.3.3): GM plus the chip's A_IC |
 
+pub mod cam;
 pub mod gm;
 pub mod im;
 
@@ -87,7 +89,7 @@ pub trait Mapping: Send + Sync {
 
     /// Terminal, after the chip's token T_PICC verified: read what the mapping adds to
     /// the chip's last answer. `None` for mappings that add nothing.
-    fn terminal_confirm(&self, _end: TerminalEnd<'_>) -> Result<Option<ChipProof>, AccessError> {
+    fn terminal_confirm(&self, _end: TerminalEnd<'_>) -> Result<Option<cam::CamData>, AccessError> {
         Ok(None)
     }
 
@@ -163,15 +165,13 @@ pub struct ChipEnd<'a> {
     pub chip_key: Option<&'a PrivateKey>,
 }
 
-/// What a chip-authenticating mapping leaves to check against EF.CardSecurity.
-pub type ChipProof = super::reader::CamData;
-
 /// The implementation of a mapping (the registry; a new `PaceMapping` arc does not
 /// compile until it has a row here).
 pub fn of(mapping: PaceMapping) -> &'static dyn Mapping {
     match mapping {
-        PaceMapping::DhGm | PaceMapping::EcdhGm | PaceMapping::EcdhCam => &gm::Generic,
+        PaceMapping::DhGm | PaceMapping::EcdhGm => &gm::Generic,
         PaceMapping::DhIm | PaceMapping::EcdhIm => &im::Integrated,
+        PaceMapping::EcdhCam => &cam::ChipAuthentication,
     }
 }
 
@@ -205,7 +205,11 @@ mod tests {
             assert!(!imp.name().is_empty());
         }
         // the preference order of the module docs of select.rs
+        assert!(of(PaceMapping::EcdhCam).rank() > of(PaceMapping::EcdhGm).rank());
         assert!(of(PaceMapping::EcdhGm).rank() > of(PaceMapping::EcdhIm).rank());
+        for m in PaceMapping::ALL {
+            assert_eq!(of(m).authenticates_chip(), m == PaceMapping::EcdhCam);
+        }
         assert_eq!(of(PaceMapping::DhGm).rank(), of(PaceMapping::EcdhGm).rank());
     }
 }

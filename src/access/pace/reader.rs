@@ -8,8 +8,10 @@
 //! 4. GA 3: ephemeral key agreement on G~ (the chip's key must differ from ours), shared
 //!    secret K, `KSenc = KDF(K, 1)`, `KSmac = KDF(K, 2)`;
 //! 5. GA 4: tokens `T_PCD = MAC(KSmac, PK_PICC)`, `T_PICC = MAC(KSmac, PK_PCD)` over the
-//!    public key data objects, T_PICC checked in constant time; for PACE-CAM the chip
-//!    also sends `A_IC`, checked against EF.CardSecurity with [`PaceOutcome::verify_cam`].
+//!    public key data objects, T_PICC checked in constant time; then the mapping's own
+//!    last step ([`Mapping::terminal_confirm`](super::mapping::Mapping::terminal_confirm)):
+//!    for PACE-CAM the chip also sends `A_IC`, checked against EF.CardSecurity with
+//!    [`PaceOutcome::verify_cam`].
 //!
 //! Secure messaging then starts with SSC 0. All terminal randomness (mapping and
 //! ephemeral private keys, the IM nonce t) comes from the caller's [`RandomSource`], in
@@ -19,20 +21,16 @@
 //! [`AccessError::Refused`] (the password is probably wrong); a chip whose T_PICC does not
 //! verify gives [`AccessError::BadChipCryptogram`] (the chip failed to authenticate).
 
-use zeroize::Zeroizing;
-
 use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
 use super::crypto::{self as pace_crypto, cipher_of};
 use super::error::PaceError;
-use super::mapping::{self, bad};
-use super::params::{DomainParams, Element};
+use super::mapping::cam::{CamData, CamEvidence};
+use super::mapping::{self, TerminalEnd, bad};
 use super::select::{self, PaceSelection};
 use crate::access::{AccessError, Password};
 use crate::apdu::{CardChannel, Response, StatusWord};
 use crate::crypto::{Cipher, ct_eq};
-use crate::lds::security_infos::{
-    ChipAuthenticationPublicKeyInfo, Oid, PaceMapping, PaceProtocol, SecurityInfos,
-};
+use crate::lds::security_infos::{Oid, PaceMapping, PaceProtocol, SecurityInfos};
 use crate::rng::RandomSource;
 use crate::sm::{SessionKeys, Ssc};
 
@@ -62,35 +60,6 @@ pub struct PaceConfig {
     /// in MSE:Set AT after tag 84: the terminal's role and the rights it asks for, when
     /// Terminal Authentication version 2 follows (BSI TR-03110-3, MSE:Set AT for PACE).
     pub chat: Option<Vec<u8>>,
-}
-
-/// What the chip sent for PACE-CAM, to be checked against EF.CardSecurity.
-pub struct CamData {
-    params: DomainParams,
-    /// The parameterId of the PACEInfo used: for PACE-CAM it also names the keyId of
-    /// the chip authentication key (BSI TR-03110-3 A.1.1.1).
-    parameter_id: Option<u32>,
-    ca_ic: Zeroizing<Vec<u8>>,
-    pk_map_ic: Vec<u8>,
-}
-
-impl std::fmt::Debug for CamData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CamData").finish_non_exhaustive()
-    }
-}
-
-/// Evidence of a verified PACE-CAM chip authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CamEvidence {
-    /// keyId of the ChipAuthenticationPublicKeyInfo that verified.
-    pub key_id: Option<u64>,
-    /// The chip's static public key PK_IC (encoded point).
-    pub chip_public_key: Vec<u8>,
-    /// The ChipAuthenticationPublicKeyInfo as read from EF.CardSecurity.
-    pub public_key_info: Vec<u8>,
-    /// The chip's mapping public key PK_Map,IC that CA_IC · PK_IC reproduced.
-    pub mapping_public_key: Vec<u8>,
 }
 
 /// A completed PACE run.
@@ -263,18 +232,14 @@ pub fn run<C: CardChannel + ?Sized>(
         });
     }
 
-    let cam = if mapping == PaceMapping::EcdhCam {
-        let a_ic = apdus::find(&objs, tag::CAM_DATA).ok_or(PaceError::CamDataMissing)?;
-        let ca_ic = pace_crypto::decrypt_cam_data(cipher, keys.ks_enc(), a_ic)?;
-        Some(CamData {
-            params,
-            parameter_id,
-            ca_ic,
-            pk_map_ic,
-        })
-    } else {
-        None
-    };
+    let cam = imp.terminal_confirm(TerminalEnd {
+        params,
+        cipher,
+        keys: &keys,
+        parameter_id,
+        chip_data: pk_map_ic,
+        answer: &objs,
+    })?;
 
     Ok(PaceOutcome {
         keys,
@@ -289,108 +254,6 @@ pub fn run<C: CardChannel + ?Sized>(
         terminal_ephemeral_public_key: pk_pcd_bytes,
         cam,
     })
-}
-
-impl CamData {
-    /// PACE-CAM (Doc 9303 Part 11 §4.4.3.5.2): check `CA_IC · PK_IC == PK_Map,IC` for the
-    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) of EF.CardSecurity that the chip
-    /// must have used, and only that one ([`CamData::cam_key`]): the key on the PACE
-    /// curve whose keyId equals the PACEInfo's parameterId (BSI TR-03110-3 A.1.1.1),
-    /// else the only key on the PACE curve. A proof made with any other key, even one
-    /// the issuer also signed, is not accepted.
-    pub fn verify(&self, card_security: &SecurityInfos) -> Result<CamEvidence, AccessError> {
-        let ec = self.params.ec().ok_or(PaceError::CamNoPublicKey)?;
-        let ca = openssl::bn::BigNum::from_slice(&self.ca_ic).map_err(PaceError::from)?;
-        if ca.num_bits() == 0 || ca.ucmp(ec.order()) != std::cmp::Ordering::Less {
-            return Err(PaceError::CamDataMalformed.into());
-        }
-        let pk_map = self
-            .params
-            .decode_public(&self.pk_map_ic, "chip mapping public key")?;
-        let (info, pk) = self.cam_key(card_security)?;
-        let product = super::params::ec_mul(ec, &pk, &ca)?;
-        if !self.params.same(&Element::Ec(product), &pk_map)? {
-            return Err(PaceError::CamMismatch.into());
-        }
-        Ok(CamEvidence {
-            key_id: info.key_id,
-            chip_public_key: info.public_key.subject_public_key.clone(),
-            public_key_info: info.raw.clone(),
-            mapping_public_key: self.pk_map_ic.clone(),
-        })
-    }
-
-    /// The chip authentication key PACE-CAM must have used: among the id-PK-ECDH keys on
-    /// the PACE curve, the one whose keyId is the PACE parameterId, else the only one.
-    /// Several keys on the curve and none named by the parameterId is an error
-    /// ([`PaceError::CamKeyAmbiguous`]): trying each until one fits would let a chip
-    /// prove the key meant for another protocol (gmrtd PR #447 shows a document with two
-    /// keys on one curve, where taking the first key failed).
-    pub fn cam_key<'a>(
-        &self,
-        card_security: &'a SecurityInfos,
-    ) -> Result<(&'a ChipAuthenticationPublicKeyInfo, openssl::ec::EcPoint), AccessError> {
-        let mut on_curve = Vec::new();
-        for info in card_security.chip_authentication_public_keys() {
-            if let Some(pk) = self.key_on_curve(info) {
-                on_curve.push((info, pk));
-            }
-        }
-        let count = on_curve.len();
-        if count == 0 {
-            return Err(PaceError::CamNoPublicKey.into());
-        }
-        if let Some(id) = self.parameter_id {
-            let mut named: Vec<_> = on_curve
-                .iter()
-                .enumerate()
-                .filter(|(_, (info, _))| info.key_id == Some(u64::from(id)))
-                .map(|(i, _)| i)
-                .collect();
-            if named.len() == 1
-                && let Some(i) = named.pop()
-            {
-                return Ok(on_curve.swap_remove(i));
-            }
-            if named.len() > 1 {
-                return Err(PaceError::CamKeyAmbiguous {
-                    count,
-                    parameter_id: self.parameter_id,
-                }
-                .into());
-            }
-        }
-        if count == 1
-            && let Some(only) = on_curve.pop()
-        {
-            return Ok(only);
-        }
-        Err(PaceError::CamKeyAmbiguous {
-            count,
-            parameter_id: self.parameter_id,
-        }
-        .into())
-    }
-
-    fn key_on_curve(&self, info: &ChipAuthenticationPublicKeyInfo) -> Option<openssl::ec::EcPoint> {
-        if !info.is_ecdh() {
-            return None;
-        }
-        let spec = info.public_key.algorithm.domain_parameters().ok()?;
-        let key_params = DomainParams::from_spec(&spec).ok()?;
-        let (a, b) = (key_params.ec()?, self.params.ec()?);
-        if a.p() != b.p() || a.order() != b.order() {
-            return None;
-        }
-        match self
-            .params
-            .decode_public(&info.public_key.subject_public_key, "PK_IC")
-            .ok()?
-        {
-            Element::Ec(p) => Some(p),
-            Element::Dh(_) => None,
-        }
-    }
 }
 
 impl PaceOutcome {

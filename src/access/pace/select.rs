@@ -24,7 +24,7 @@ use super::error::PaceError;
 use super::mapping;
 use super::params::DomainParams;
 use crate::lds::security_infos::{
-    CipherSuite, Oid, PaceDomainParameterInfo, PaceInfo, PaceMapping, PaceProtocol, SecurityInfos,
+    CipherSuite, Oid, PaceDomainParameterInfo, PaceInfo, PaceProtocol, SecurityInfos,
 };
 
 /// Where the domain parameters of a PACEInfo come from.
@@ -123,10 +123,7 @@ fn check_fit(protocol: PaceProtocol, params: &DomainParams) -> Result<(), PaceEr
 
 /// Rank key: larger is preferred.
 fn rank(protocol: PaceProtocol, params: &DomainParams) -> (u8, u8, u8, i32) {
-    let mapping = match protocol.mapping {
-        PaceMapping::EcdhCam => 3,
-        m => mapping::of(m).rank(),
-    };
+    let mapping = mapping::of(protocol.mapping).rank();
     let cipher = match protocol.cipher {
         CipherSuite::Aes256 => 4,
         CipherSuite::Aes192 => 3,
@@ -204,7 +201,7 @@ pub fn choose_pace_info<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lds::security_infos::SecurityInfo;
+    use crate::lds::security_infos::{PaceMapping, SecurityInfo};
 
     fn card_access(list: &[(&str, Option<u32>)]) -> SecurityInfos {
         SecurityInfos::from_infos(
