@@ -82,7 +82,7 @@ fn check_gm(params: &DomainParams, v: &Value, n: Gm<'_>) {
         let pub_ic = params.multiply(&generator, sk.as_bn()).unwrap();
         assert!(params.same(&pub_ic, &chip_map).unwrap());
     }
-    let g = mapping::gm::map(&params, &hx(v, n.s), &h).unwrap();
+    let g = mapping::gm::map(params, &hx(v, n.s), &h).unwrap();
     assert_eq!(up(&params.encode(&g).unwrap()), up(&strip(hx(v, n.g), len)));
     check_agreement(params, v, &g, len, &n);
 }
@@ -322,6 +322,21 @@ fn doc9303_app_i_cam_generic_mapping_and_equation() {
             .same(&emrtd::access::pace::Element::Ec(lhs), &map_ic)
             .unwrap()
     );
+}
+
+#[test]
+fn doc9303_app_i_cam_data_a_ic() {
+    use emrtd::access::pace::mapping::cam::{cam_iv, decrypt_cam_data, encrypt_cam_data};
+    use emrtd::crypto::Cipher;
+    let v = json("protocol/pace_cam_ecdh_brainpoolp256r1_doc9303_appendix_i.json");
+    let e = &v["expected"];
+    let ks_enc = hx(e, "ks_enc");
+    assert_eq!(cam_iv(&ks_enc).unwrap().to_vec(), hx(e, "a_ic_iv"));
+    let a_ic = hx(e, "encrypted_chip_auth_data_a_ic");
+    let ca = decrypt_cam_data(Cipher::Aes128, &ks_enc, &a_ic).unwrap();
+    assert_eq!(*ca, hx(e, "chip_auth_data_ca_ic"));
+    assert_eq!(encrypt_cam_data(Cipher::Aes128, &ks_enc, &ca).unwrap(), a_ic);
+    assert!(decrypt_cam_data(Cipher::Aes128, &ks_enc, &a_ic[..40]).is_err());
 }
 
 #[test]

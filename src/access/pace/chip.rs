@@ -190,7 +190,7 @@ impl ChipPace {
         if protocol.mapping.is_ec() != params.is_ec() {
             return Err(WRONG_DATA);
         }
-        if mapping::of(protocol.mapping).needs_chip_key() && self.cam_key.is_none() {
+        if mapping::of(protocol.mapping).authenticates_chip() && self.cam_key.is_none() {
             return Err(StatusWord::FUNC_NOT_SUPPORTED);
         }
         let password = self
@@ -230,7 +230,15 @@ impl ChipPace {
                     return Err(WRONG_DATA);
                 }
                 let data = get(tag::MAPPING_PCD)?;
-                let mapped = mapping::of(run.mapping).chip_map(&run.params, run.cipher, &s, data, rng)?;
+                let mapped = mapping::of(run.mapping).chip_map(
+                    mapping::Run {
+                        params: &run.params,
+                        cipher: run.cipher,
+                        s: &s,
+                    },
+                    data,
+                    rng,
+                )?;
                 let reply = match &mapped.answer {
                     Some(answer) => ChipReply::data(&[(tag::MAPPING_PICC, answer)]),
                     None => ChipReply::data(&[]),

@@ -55,37 +55,21 @@ pub trait Mapping: Send + Sync {
         Ok(None)
     }
 
-    /// The chip needs its static Chip Authentication key to run this mapping (a chip
-    /// without one answers MSE:Set AT with 6A81).
-    fn needs_chip_key(&self) -> bool {
-        false
-    }
-
     /// The mapping authenticates the chip inside PACE (its proof is checked later against
-    /// EF.CardSecurity), so Terminal Authentication signs Comp(PK_PCD) of PACE itself.
+    /// EF.CardSecurity), so Terminal Authentication signs Comp(PK_PCD) of PACE itself. The
+    /// chip needs its static Chip Authentication key for it (a chip without one answers
+    /// MSE:Set AT with 6A81).
     fn authenticates_chip(&self) -> bool {
         false
     }
 
     /// Terminal: draw the mapping's randomness from `rng` and produce the mapping data
     /// (tag 81 of GA 2).
-    fn terminal_start(
-        &self,
-        params: &DomainParams,
-        cipher: Cipher,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Box<dyn TerminalMapping>, AccessError>;
+    fn terminal_start(&self, run: Run<'_>, rng: &mut dyn RandomSource) -> Started;
 
     /// Chip: answer the terminal's mapping data with the chip's (tag 82, if any) and
     /// compute the mapped generator. Randomness from `rng`.
-    fn chip_map(
-        &self,
-        params: &DomainParams,
-        cipher: Cipher,
-        s: &[u8],
-        terminal_data: &[u8],
-        rng: &mut dyn RandomSource,
-    ) -> Result<ChipMapped, StatusWord>;
+    fn chip_map(&self, run: Run<'_>, data: &[u8], rng: &mut dyn RandomSource) -> ChipStep<ChipMapped>;
 
     /// Terminal, after the chip's token T_PICC verified: read what the mapping adds to
     /// the chip's last answer. `None` for mappings that add nothing.
@@ -95,10 +79,27 @@ pub trait Mapping: Send + Sync {
 
     /// Chip, after the terminal's token verified: the data object the mapping adds to
     /// the last answer, if any.
-    fn chip_confirm(&self, _end: ChipEnd<'_>) -> Result<Option<(u32, Vec<u8>)>, StatusWord> {
+    fn chip_confirm(&self, _end: ChipEnd<'_>) -> ChipStep<Option<(u32, Vec<u8>)>> {
         Ok(None)
     }
 }
+
+/// The group, cipher and nonce of a PACE run, as both sides know them before GA 2.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The domain parameters.
+    pub params: &'a DomainParams,
+    /// The session cipher.
+    pub cipher: Cipher,
+    /// The nonce s the chip chose in GA 1.
+    pub s: &'a [u8],
+}
+
+/// A terminal's mapping once started.
+pub type Started = Result<Box<dyn TerminalMapping>, AccessError>;
+
+/// A chip's answer, or the status word it refuses with.
+pub type ChipStep<T> = Result<T, StatusWord>;
 
 /// The terminal's mapping in progress (between GA 2 command and answer).
 pub trait TerminalMapping: Send {
@@ -106,13 +107,7 @@ pub trait TerminalMapping: Send {
     fn data(&self) -> &[u8];
 
     /// Finish with the data field of the chip's GA 2 answer: the mapped generator.
-    fn complete(
-        self: Box<Self>,
-        params: &DomainParams,
-        cipher: Cipher,
-        s: &[u8],
-        answer: &[u8],
-    ) -> Result<Mapped, AccessError>;
+    fn complete(self: Box<Self>, run: Run<'_>, answer: &[u8]) -> Result<Mapped, AccessError>;
 }
 
 /// The terminal's result of a mapping.

@@ -189,9 +189,14 @@ pub fn run<C: CardChannel + ?Sized>(
 
     // GA 2: mapping
     let imp = mapping::of(mapping);
-    let started = imp.terminal_start(&params, cipher, rng)?;
+    let run = mapping::Run {
+        params: &params,
+        cipher,
+        s: &s,
+    };
+    let started = imp.terminal_start(run, rng)?;
     let resp = ga(ch, &[(tag::MAPPING_PCD, started.data())], false, true)?;
-    let mapped = started.complete(&params, cipher, &s, &resp.data)?;
+    let mapped = started.complete(run, &resp.data)?;
     let generator = mapped.generator;
     let pk_map_ic = mapped.chip_data;
 

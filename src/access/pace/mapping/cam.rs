@@ -11,7 +11,7 @@ use openssl::bn::{BigNum, BigNumContext};
 use zeroize::Zeroizing;
 
 use super::gm::Generic;
-use super::{ChipEnd, ChipMapped, Mapping, TerminalEnd, TerminalMapping};
+use super::{ChipEnd, ChipMapped, ChipStep, Mapping, Run, Started, TerminalEnd};
 use crate::access::AccessError;
 use crate::access::pace::apdus::{self, tag};
 use crate::access::pace::error::PaceError;
@@ -36,32 +36,16 @@ impl Mapping for ChipAuthentication {
         3
     }
 
-    fn needs_chip_key(&self) -> bool {
-        true
-    }
-
     fn authenticates_chip(&self) -> bool {
         true
     }
 
-    fn terminal_start(
-        &self,
-        params: &DomainParams,
-        cipher: Cipher,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Box<dyn TerminalMapping>, AccessError> {
-        Generic.terminal_start(params, cipher, rng)
+    fn terminal_start(&self, run: Run<'_>, rng: &mut dyn RandomSource) -> Started {
+        Generic.terminal_start(run, rng)
     }
 
-    fn chip_map(
-        &self,
-        params: &DomainParams,
-        cipher: Cipher,
-        s: &[u8],
-        terminal_data: &[u8],
-        rng: &mut dyn RandomSource,
-    ) -> Result<ChipMapped, StatusWord> {
-        Generic.chip_map(params, cipher, s, terminal_data, rng)
+    fn chip_map(&self, run: Run<'_>, data: &[u8], rng: &mut dyn RandomSource) -> ChipStep<ChipMapped> {
+        Generic.chip_map(run, data, rng)
     }
 
     fn terminal_confirm(&self, end: TerminalEnd<'_>) -> Result<Option<CamData>, AccessError> {
@@ -76,7 +60,7 @@ impl Mapping for ChipAuthentication {
     }
 
     /// `A_IC = E(KSenc, CA_IC)` with `CA_IC = SK_IC⁻¹ · SK_Map,IC mod n`.
-    fn chip_confirm(&self, end: ChipEnd<'_>) -> Result<Option<(u32, Vec<u8>)>, StatusWord> {
+    fn chip_confirm(&self, end: ChipEnd<'_>) -> ChipStep<Option<(u32, Vec<u8>)>> {
         let unknown = |_| StatusWord::UNKNOWN;
         let ec = end.params.ec().ok_or(StatusWord::UNKNOWN)?;
         let sk_ic = end.chip_key.ok_or(StatusWord::UNKNOWN)?;
@@ -256,29 +240,4 @@ pub fn decrypt_cam_data(
         Zeroizing::new(cbc_decrypt(cipher, ks_enc, &iv, a_ic).map_err(|_| PaceError::CamDataMalformed)?);
     let ca = unpad(&plain, cipher.block_size()).map_err(|_| PaceError::CamDataMalformed)?;
     Ok(Zeroizing::new(ca.to_vec()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_vectors::vectors;
-
-    fn h(v: &serde_json::Value, k: &str) -> Vec<u8> {
-        hex::decode(v[k].as_str().unwrap()).unwrap()
-    }
-
-    #[test]
-    fn cam_data_app_i() {
-        let v = vectors("pace_cam_ecdh_brainpoolp256r1_doc9303_appendix_i.json");
-        let e = &v["expected"];
-        let ks_enc = h(e, "ks_enc");
-        assert_eq!(cam_iv(&ks_enc).unwrap().to_vec(), h(e, "a_ic_iv"));
-        let ca = decrypt_cam_data(Cipher::Aes128, &ks_enc, &h(e, "encrypted_chip_auth_data_a_ic")).unwrap();
-        assert_eq!(*ca, h(e, "chip_auth_data_ca_ic"));
-        let a = encrypt_cam_data(Cipher::Aes128, &ks_enc, &ca).unwrap();
-        assert_eq!(a, h(e, "encrypted_chip_auth_data_a_ic"));
-        let mut bad = h(e, "encrypted_chip_auth_data_a_ic");
-        bad.truncate(40);
-        assert!(decrypt_cam_data(Cipher::Aes128, &ks_enc, &bad).is_err());
-    }
 }

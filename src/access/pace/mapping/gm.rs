@@ -8,13 +8,12 @@
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::EcPoint;
 
-use super::{ChipMapped, Mapped, Mapping, TerminalMapping, bad, objects};
+use super::{ChipMapped, ChipStep, Mapped, Mapping, Run, Started, TerminalMapping, bad, objects};
 use crate::access::AccessError;
 use crate::access::pace::apdus::tag;
 use crate::access::pace::error::PaceError;
 use crate::access::pace::params::{DomainParams, Element, PrivateKey};
 use crate::apdu::StatusWord;
-use crate::crypto::Cipher;
 use crate::rng::RandomSource;
 
 /// The Generic Mapping.
@@ -64,30 +63,25 @@ pub fn map(params: &DomainParams, s: &[u8], h: &Element) -> Result<Element, Pace
 }
 
 /// The terminal between sending PK_Map,PCD and receiving PK_Map,IC.
-struct Started {
+struct SentKey {
     sk_map: PrivateKey,
     pk_map: Vec<u8>,
 }
 
-impl TerminalMapping for Started {
+impl TerminalMapping for SentKey {
     fn data(&self) -> &[u8] {
         &self.pk_map
     }
 
-    fn complete(
-        self: Box<Self>,
-        params: &DomainParams,
-        _cipher: Cipher,
-        s: &[u8],
-        answer: &[u8],
-    ) -> Result<Mapped, AccessError> {
+    fn complete(self: Box<Self>, run: Run<'_>, answer: &[u8]) -> Result<Mapped, AccessError> {
+        let params = run.params;
         let objs = objects(answer)?;
         let chip =
             crate::access::pace::apdus::find(&objs, tag::MAPPING_PICC).ok_or(bad("no mapping data (82)"))?;
         let chip_map = params.decode_public(chip, "chip mapping public key")?;
         let h = params.agree(&self.sk_map, &chip_map)?;
         Ok(Mapped {
-            generator: map(params, s, &h)?,
+            generator: map(params, run.s, &h)?,
             chip_data: chip.to_vec(),
         })
     }
@@ -103,28 +97,17 @@ impl Mapping for Generic {
         2
     }
 
-    fn terminal_start(
-        &self,
-        params: &DomainParams,
-        _cipher: Cipher,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Box<dyn TerminalMapping>, AccessError> {
+    fn terminal_start(&self, run: Run<'_>, rng: &mut dyn RandomSource) -> Started {
+        let params = run.params;
         let sk_map = params.random_private_key(rng)?;
         let pk_map = params.encode(&params.multiply(&params.generator()?, sk_map.as_bn())?)?;
-        Ok(Box::new(Started { sk_map, pk_map }))
+        Ok(Box::new(SentKey { sk_map, pk_map }))
     }
 
-    fn chip_map(
-        &self,
-        params: &DomainParams,
-        _cipher: Cipher,
-        s: &[u8],
-        terminal_data: &[u8],
-        rng: &mut dyn RandomSource,
-    ) -> Result<ChipMapped, StatusWord> {
-        let p = params;
+    fn chip_map(&self, run: Run<'_>, data: &[u8], rng: &mut dyn RandomSource) -> ChipStep<ChipMapped> {
+        let p = run.params;
         let pk_pcd = p
-            .decode_public(terminal_data, "terminal mapping key")
+            .decode_public(data, "terminal mapping key")
             .map_err(|_| StatusWord::WRONG_DATA)?;
         let sk = p.random_private_key(rng).map_err(|_| StatusWord::UNKNOWN)?;
         let pk_ic = p
@@ -133,7 +116,7 @@ impl Mapping for Generic {
             .and_then(|k| p.encode(&k))
             .map_err(|_| StatusWord::UNKNOWN)?;
         let h = p.agree(&sk, &pk_pcd).map_err(|_| StatusWord::WRONG_DATA)?;
-        let generator = map(p, s, &h).map_err(|_| StatusWord::WRONG_DATA)?;
+        let generator = map(p, run.s, &h).map_err(|_| StatusWord::WRONG_DATA)?;
         Ok(ChipMapped {
             generator,
             answer: Some(pk_ic),

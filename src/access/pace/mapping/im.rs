@@ -10,7 +10,7 @@ use openssl::bn::{BigNum, BigNumContext, BigNumRef};
 use openssl::ec::EcPoint;
 use zeroize::Zeroizing;
 
-use super::{ChipMapped, Mapped, Mapping, TerminalMapping, secret_bytes};
+use super::{ChipMapped, ChipStep, Mapped, Mapping, Run, Started, TerminalMapping, secret_bytes};
 use crate::access::AccessError;
 use crate::access::pace::crypto::zero_iv;
 use crate::access::pace::error::PaceError;
@@ -128,25 +128,19 @@ pub fn map(params: &DomainParams, r: &BigNumRef) -> Result<Element, PaceError> {
 }
 
 /// The terminal between sending t and the chip's (empty) answer.
-struct Started {
+struct SentT {
     t: Zeroizing<Vec<u8>>,
 }
 
-impl TerminalMapping for Started {
+impl TerminalMapping for SentT {
     fn data(&self) -> &[u8] {
         &self.t
     }
 
-    fn complete(
-        self: Box<Self>,
-        params: &DomainParams,
-        cipher: Cipher,
-        s: &[u8],
-        _answer: &[u8],
-    ) -> Result<Mapped, AccessError> {
-        let r = pseudo_random(cipher, s, &self.t, params.prime())?;
+    fn complete(self: Box<Self>, run: Run<'_>, _answer: &[u8]) -> Result<Mapped, AccessError> {
+        let r = pseudo_random(run.cipher, run.s, &self.t, run.params.prime())?;
         Ok(Mapped {
-            generator: map(params, &r)?,
+            generator: map(run.params, &r)?,
             chip_data: Vec::new(),
         })
     }
@@ -166,31 +160,19 @@ impl Mapping for Integrated {
         Ok((params.is_ec() && params.prime().mod_word(4)? != 3).then_some(P_3_MOD_4))
     }
 
-    fn terminal_start(
-        &self,
-        _params: &DomainParams,
-        cipher: Cipher,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Box<dyn TerminalMapping>, AccessError> {
-        Ok(Box::new(Started {
-            t: secret_bytes(rng, cipher.key_len()),
+    fn terminal_start(&self, run: Run<'_>, rng: &mut dyn RandomSource) -> Started {
+        Ok(Box::new(SentT {
+            t: secret_bytes(rng, run.cipher.key_len()),
         }))
     }
 
-    fn chip_map(
-        &self,
-        params: &DomainParams,
-        cipher: Cipher,
-        s: &[u8],
-        terminal_data: &[u8],
-        _rng: &mut dyn RandomSource,
-    ) -> Result<ChipMapped, StatusWord> {
-        if terminal_data.len() != cipher.key_len() {
+    fn chip_map(&self, run: Run<'_>, data: &[u8], _rng: &mut dyn RandomSource) -> ChipStep<ChipMapped> {
+        if data.len() != run.cipher.key_len() {
             return Err(StatusWord::WRONG_DATA);
         }
         let r =
-            pseudo_random(cipher, s, terminal_data, params.prime()).map_err(|_| StatusWord::WRONG_DATA)?;
-        let generator = map(params, &r).map_err(|_| StatusWord::WRONG_DATA)?;
+            pseudo_random(run.cipher, run.s, data, run.params.prime()).map_err(|_| StatusWord::WRONG_DATA)?;
+        let generator = map(run.params, &r).map_err(|_| StatusWord::WRONG_DATA)?;
         Ok(ChipMapped {
             generator,
             answer: None,
@@ -324,11 +306,7 @@ fn point_encoding(d: &EcCurve, t: &BigNumRef) -> Result<EcPoint, PaceError> {
 mod tests {
     use super::*;
     use crate::access::pace::crypto::{decrypt_nonce, encrypt_nonce, k_pi};
-    use crate::test_vectors::vectors;
-
-    fn h(v: &serde_json::Value, k: &str) -> Vec<u8> {
-        hex::decode(v[k].as_str().unwrap()).unwrap()
-    }
+    use crate::test_vectors::{hex_at, vectors};
 
     #[test]
     fn prf_h1_and_h2() {
@@ -339,14 +317,14 @@ mod tests {
             let v = vectors(file);
             let e = &v["expected"];
             let kpi = k_pi(b"123456", Cipher::Aes128);
-            assert_eq!(*kpi, h(e, "k_pi"));
-            let s = decrypt_nonce(Cipher::Aes128, &kpi, &h(e, "encrypted_nonce_z")).unwrap();
-            assert_eq!(*s, h(e, "nonce_s"));
+            assert_eq!(*kpi, hex_at(e, "k_pi"));
+            let s = decrypt_nonce(Cipher::Aes128, &kpi, &hex_at(e, "encrypted_nonce_z")).unwrap();
+            assert_eq!(*s, hex_at(e, "nonce_s"));
             assert_eq!(
                 encrypt_nonce(Cipher::Aes128, &kpi, &s).unwrap(),
-                h(e, "encrypted_nonce_z")
+                hex_at(e, "encrypted_nonce_z")
             );
-            let r = pseudo_random_bytes(Cipher::Aes128, &s, &h(e, "nonce_t"), bits).unwrap();
+            let r = pseudo_random_bytes(Cipher::Aes128, &s, &hex_at(e, "nonce_t"), bits).unwrap();
             assert_eq!(
                 hex::encode_upper(&*r),
                 e["prf_output_r"].as_str().unwrap(),
@@ -355,8 +333,8 @@ mod tests {
         }
         let v = vectors("pace_ecdh_im_brainpoolp256r1_doc9303_h1.json");
         let c = &v["inputs"]["prf_constants_aes128"];
-        assert_eq!(C0_128.to_vec(), h(c, "c0"));
-        assert_eq!(C1_128.to_vec(), h(c, "c1"));
+        assert_eq!(C0_128.to_vec(), hex_at(c, "c0"));
+        assert_eq!(C1_128.to_vec(), hex_at(c, "c1"));
     }
 
     #[test]
