@@ -11,8 +11,10 @@
 //! - LDAPS with the client certificate; a refused client certificate (another CA) and
 //!   none at all exit 2 with a clear message and leave the store untouched; StartTLS;
 //! - replication: a DSC added, a DSC deleted and XA's CRL replaced (now revoking the
-//!   XA booklet's DSC) on the provider reach a desk that syncs from the consumer, and
-//!   the XA booklet turns from VALID to INVALID after that desk's next sync;
+//!   XA booklet's DSC) on the provider reach a desk that syncs from the consumer (which
+//!   carries `syncprov` too: the desk's second run is a content-synchronisation refresh
+//!   from its cookie, tests/pkd_sync_cookie.rs), and the XA booklet turns from VALID to
+//!   INVALID after that desk's next sync;
 //! - the server killed in the middle of a sync: exit 2, store unchanged, and the next run
 //!   completes; the client killed (SIGKILL) at several points: the store is either as
 //!   before or complete, never in between.
@@ -217,6 +219,9 @@ fn pkd_sync_against_real_slapd() {
         &t.join("consumer"),
         Config {
             consumer_of: Some(provider.provider_url()),
+            // cascading: the replica serves the desks' content synchronisation itself
+            provider: true,
+            sessionlog: Some(1000),
             ..Config::default()
         },
     );
@@ -364,6 +369,11 @@ fn pkd_sync_against_real_slapd() {
     consumer.wait_count(PKD_DOWNLOAD_BASE, "(objectClass=pkdDownload)", entries, 60);
     let (code, j, err) = sync_json(&replica_desk, &replica, &[]);
     assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        j["content_sync"].as_bool(),
+        Some(true),
+        "the replica's syncprov answered from the cookie: {j}"
+    );
     assert_eq!(n(&j, "added"), 2, "the new DSC and the new CRL: {j}");
     assert_eq!(
         n(&j, "removed"),

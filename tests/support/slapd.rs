@@ -222,8 +222,12 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// `TLSVerifyClient demand`: a TLS client must present a certificate of the test CA.
     pub verify_client: bool,
-    /// Load the `syncprov` overlay (a syncrepl provider).
+    /// Load the `syncprov` overlay (a syncrepl provider, and what answers a desk's RFC 4533
+    /// refresh; a consumer with it serves its own consumers and desks: cascading).
     pub provider: bool,
+    /// `syncprov-sessionlog N` (with `provider`): the last N changes are kept, so that a
+    /// refresh from a recent cookie returns only what changed.
+    pub sessionlog: Option<usize>,
     /// Replicate from this provider URL (`ldap://127.0.0.1:PORT`) with syncrepl
     /// refreshAndPersist.
     pub consumer_of: Option<String>,
@@ -292,14 +296,17 @@ impl Slapd {
              access to * by * read\n",
             db.display()
         ));
-        if cfg.provider {
-            conf.push_str("overlay syncprov\nsyncprov-checkpoint 100 1\n");
-        }
         if let Some(p) = &cfg.consumer_of {
             conf.push_str(&format!(
                 "syncrepl rid=001 provider={p} type=refreshAndPersist retry=\"1 +\" searchbase=\"{SUFFIX}\" \
                  bindmethod=simple binddn=\"{ROOT_DN}\" credentials={ROOT_PW} timeout=5\n"
             ));
+        }
+        if cfg.provider {
+            conf.push_str("overlay syncprov\nsyncprov-checkpoint 100 1\n");
+            if let Some(n) = cfg.sessionlog {
+                conf.push_str(&format!("syncprov-sessionlog {n}\n"));
+            }
         }
         let conf_path = dir.join("slapd.conf");
         std::fs::write(&conf_path, conf).unwrap();
