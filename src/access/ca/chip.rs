@@ -197,13 +197,11 @@ impl ChipCa {
         terminal_key: &[u8],
         rng: &mut dyn crate::rng::RandomSource,
     ) -> CaChipReply {
-        let Ok(key) = select::chip_key(public_key) else {
-            return CaChipReply::sw(StatusWord::REF_DATA_NOT_USABLE);
+        let (key, pk_pcd) = match peer_key(public_key, terminal_key) {
+            Ok(k) => k,
+            Err(sw) => return CaChipReply::sw(sw),
         };
         let params = &key.params;
-        let Ok(pk_pcd) = params.decode_public(terminal_key, "terminal ephemeral public key") else {
-            return CaChipReply::sw(StatusWord::WRONG_DATA);
-        };
         let cipher = cipher_of(protocol.cipher);
         let r_picc = rng.bytes(8);
         let Some(keys) = params
@@ -237,13 +235,11 @@ impl ChipCa {
         terminal_key: &[u8],
         answer: Response,
     ) -> CaChipReply {
-        let Ok(key) = select::chip_key(public_key) else {
-            return CaChipReply::sw(StatusWord::REF_DATA_NOT_USABLE);
+        let (key, pk_pcd) = match peer_key(public_key, terminal_key) {
+            Ok(k) => k,
+            Err(sw) => return CaChipReply::sw(sw),
         };
         let params = &key.params;
-        let Ok(pk_pcd) = params.decode_public(terminal_key, "terminal ephemeral public key") else {
-            return CaChipReply::sw(StatusWord::WRONG_DATA);
-        };
         let cipher = cipher_of(protocol.cipher);
         let keys = params
             .agree(&self.key, &pk_pcd)
@@ -259,4 +255,18 @@ impl ChipCa {
             None => CaChipReply::sw(StatusWord::WRONG_DATA),
         }
     }
+}
+
+/// The chip's key of `public_key` and the terminal's ephemeral key decoded on its domain
+/// parameters, or the status word refusing them.
+fn peer_key(
+    public_key: &crate::lds::security_infos::ChipAuthenticationPublicKeyInfo,
+    terminal_key: &[u8],
+) -> Result<(select::ChipKey, crate::access::pace::Element), StatusWord> {
+    let key = select::chip_key(public_key).map_err(|_| StatusWord::REF_DATA_NOT_USABLE)?;
+    let pk_pcd = key
+        .params
+        .decode_public(terminal_key, "terminal ephemeral public key")
+        .map_err(|_| StatusWord::WRONG_DATA)?;
+    Ok((key, pk_pcd))
 }
