@@ -39,8 +39,8 @@ mod trust;
 use detect::{Format, HashingReader, detect};
 use ldif::import_ldif;
 pub(crate) use ldif::{PreparedRecord, attr_kind, import_prepared_now, prepare_record};
-use masterlist::import_signed;
 pub use masterlist::{ListCheckError, ListVerification, check_master_list};
+use masterlist::{SignedObject, import_signed};
 use pem::{import_pem, pem_blocks};
 use trust::add_crl;
 pub use trust::{rebuild_trust, refresh_anchored, settle};
@@ -193,6 +193,12 @@ impl FileReport {
         } else {
             self.errors_omitted += 1;
         }
+    }
+
+    /// Count an object as refused, with why (kept as [`FileReport::error`] keeps it).
+    pub(crate) fn reject(&mut self, msg: String) {
+        self.rejected += 1;
+        self.error(msg);
     }
 
     fn count(&mut self, a: Added) {
@@ -384,11 +390,11 @@ fn run_import<R: Read + Send>(
                 if bytes.len() as u64 > MAX_FILE_SIZE {
                     return Err(Fatal::Msg(format!("file larger than {MAX_FILE_SIZE} bytes")));
                 }
-                if format == Format::Der {
-                    import_der(&w, &bytes, source_id, opts, report)?;
-                } else {
-                    import_pem(&w, &bytes, source_id, opts, report)?;
-                }
+                let prov = Provenance {
+                    source_id,
+                    ..Provenance::default()
+                };
+                import_der_or_pem(&w, format, &bytes, &prov, opts, report)?;
             }
         }
         let digest = hasher.finish();
@@ -444,17 +450,18 @@ fn now_or(opts: &ImportOptions) -> OffsetDateTime {
     opts.at.unwrap_or_else(OffsetDateTime::now_utc)
 }
 
-fn import_der(
+/// A file that is not LDIF: PEM blocks, or one DER object (certificate, CRL, list).
+fn import_der_or_pem(
     w: &Writer<'_>,
+    format: Format,
     bytes: &[u8],
-    source_id: i64,
+    prov: &Provenance,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<(), Fatal> {
-    let prov = Provenance {
-        source_id,
-        ..Provenance::default()
-    };
+    if format == Format::Pem {
+        return import_pem(w, bytes, prov, opts, report);
+    }
     // a ContentInfo starts with SEQUENCE { OID 1.2.840.113549.1.7.2 ...
     let signed_data_oid = crate::cms::asn1::encode_oid(&cms::oid::SIGNED_DATA);
     let looks_cms = bytes
@@ -465,18 +472,18 @@ fn import_der(
     if looks_cms {
         let sd = SignedData::parse(bytes)
             .map_err(|e| Fatal::Msg(format!("malformed CMS signed data: {}", crate::error::text(&e))))?;
-        return import_signed(w, bytes, sd, &prov, opts, report, true);
+        return import_signed(w, SignedObject { der: bytes, sd, prov }, opts, report, true);
     }
     match Certificate::from_der(bytes) {
         Ok(c) => {
             report.kind = Some(FileKind::Certificate);
-            add_user_certificate(w, c, &prov, report)?;
+            add_user_certificate(w, c, prov, report)?;
             Ok(())
         }
         Err(cert_err) => match Crl::from_der(bytes) {
             Ok(crl) => {
                 report.kind = Some(FileKind::Crl);
-                add_crl(w, crl, false, &prov, report, true)?;
+                add_crl(w, crl, false, prov, report, true)?;
                 Ok(())
             }
             Err(_) => Err(Fatal::Msg(format!(
@@ -506,13 +513,12 @@ fn add_standalone_certificate(
     kind: TrustKind,
 ) -> Result<(), Fatal> {
     let mut role = super::role::classify_standalone(&c);
-    let violations = c.rfc5280_violations();
-    if role.is_ca() && !violations.is_empty() {
-        report.notes.push(format!(
-            "{} is not used as a CA: {}",
-            c.subject.display(),
-            join(&violations)
-        ));
+    if role.is_ca()
+        && let Some(why) = broken_rules(&c.rfc5280_violations())
+    {
+        report
+            .notes
+            .push(format!("{} is not used as a CA: {why}", c.subject.display()));
         role = Role::Other;
     }
     let anchor = role == Role::Csca;
@@ -556,8 +562,15 @@ fn add_standalone_certificate(
     Ok(())
 }
 
-fn join<T: std::fmt::Display>(v: &[T]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+/// The RFC 5280 rules an object breaks, as one text (`None`: it breaks none).
+fn broken_rules<T: std::fmt::Display>(violations: &[T]) -> Option<String> {
+    (!violations.is_empty()).then(|| {
+        violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// Import `path` as an anchor (`pkd import --anchor`): a self-signed CSCA certificate

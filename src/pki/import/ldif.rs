@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use super::masterlist::import_signed;
+use super::masterlist::{SignedObject, import_signed};
 use super::trust::add_crl;
 use super::{Fatal, FileKind, FileReport, ImportOptions, quoted_dn};
 use crate::cms::SignedData;
@@ -289,8 +289,7 @@ fn unparsable(
             "truncated LDIF: the {what} at {whence} is cut off; nothing from this file was imported"
         )));
     }
-    report.rejected += 1;
-    report.error(format!("{whence}: {}", crate::error::text(e)));
+    report.reject(format!("{whence}: {}", crate::error::text(e)));
     Ok(())
 }
 
@@ -324,8 +323,7 @@ fn import_ldif_record(
                     whence
                 )));
             }
-            report.rejected += 1;
-            report.error(format!("{whence}: invalid base64 in {}", attr.name));
+            report.reject(format!("{whence}: invalid base64 in {}", attr.name));
             continue;
         }
         match kind {
@@ -356,17 +354,25 @@ fn import_ldif_record(
                                 crate::error::text(&e)
                             )));
                         }
-                        report.rejected += 1;
-                        report.error(format!("{whence}: {}", crate::error::text(&e)));
+                        report.reject(format!("{whence}: {}", crate::error::text(&e)));
                         continue;
                     }
                 };
                 let before = report.errors.len();
-                match import_signed(w, &attr.value, sd, &prov, opts, report, false) {
+                match import_signed(
+                    w,
+                    SignedObject {
+                        der: &attr.value,
+                        sd,
+                        prov: &prov,
+                    },
+                    opts,
+                    report,
+                    false,
+                ) {
                     Ok(()) => {}
                     Err(Fatal::Msg(m)) => {
-                        report.rejected += 1;
-                        report.error(format!("{whence}: {m}"));
+                        report.reject(format!("{whence}: {m}"));
                     }
                     Err(e) => return Err(e),
                 }

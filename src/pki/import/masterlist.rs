@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 
 use super::trust::{find_trusted_verifier, key_ids_differ, root_of};
-use super::{Fatal, FileKind, FileOutcome, FileReport, ImportOptions, SignatureStatus, join, now_or};
+use super::{Fatal, FileKind, FileOutcome, FileReport, ImportOptions, SignatureStatus, broken_rules, now_or};
 use crate::cms::{self, SignedData, SignerIdentifier};
 use crate::pki::cert::{CertError, Certificate, Name};
 use crate::pki::masterlist::{DeviationList, ListError, MasterList};
@@ -14,37 +14,42 @@ use crate::pki::store::{
     self, CertMeta, DeviationRow, ListRecord, Provenance, StoreError, TrustStore, Writer,
 };
 
-#[allow(clippy::too_many_arguments)]
+/// A CMS SignedData object of a file (the whole file, a PEM block or an LDIF value):
+/// its bytes, as read once, and where it came from.
+pub(super) struct SignedObject<'a> {
+    pub(super) der: &'a [u8],
+    pub(super) sd: SignedData,
+    pub(super) prov: &'a Provenance,
+}
+
 pub(super) fn import_signed(
     w: &Writer<'_>,
-    bytes: &[u8],
-    sd: SignedData,
-    prov: &Provenance,
+    obj: SignedObject<'_>,
     opts: &ImportOptions,
     report: &mut FileReport,
     whole_file: bool,
 ) -> Result<(), Fatal> {
-    if sd.econtent_type == cms::oid::ICAO_CSCA_MASTER_LIST {
-        if whole_file {
-            report.kind = Some(FileKind::MasterList);
-        }
-        // the SignedData already read is reused: one copy of a large list's eContent
-        let status = import_master_list(w, bytes, sd, prov, opts, report)?;
-        merge_status(report, status, whole_file);
-        Ok(())
-    } else if sd.econtent_type == cms::oid::ICAO_DEVIATION_LIST {
-        if whole_file {
-            report.kind = Some(FileKind::DeviationList);
-        }
-        let status = import_deviation_list(w, bytes, prov, opts, report)?;
-        merge_status(report, status, whole_file);
-        Ok(())
+    let kind = if obj.sd.econtent_type == cms::oid::ICAO_CSCA_MASTER_LIST {
+        FileKind::MasterList
+    } else if obj.sd.econtent_type == cms::oid::ICAO_DEVIATION_LIST {
+        FileKind::DeviationList
     } else {
-        Err(Fatal::Msg(format!(
+        return Err(Fatal::Msg(format!(
             "CMS content type {} is neither a CSCA master list nor a deviation list",
-            sd.econtent_type
-        )))
+            obj.sd.econtent_type
+        )));
+    };
+    if whole_file {
+        report.kind = Some(kind);
     }
+    let status = if kind == FileKind::MasterList {
+        // the SignedData already read is reused: one copy of a large list's eContent
+        import_master_list(w, obj, opts, report)?
+    } else {
+        import_deviation_list(w, obj, opts, report)?
+    };
+    merge_status(report, status, whole_file);
+    Ok(())
 }
 
 fn merge_status(report: &mut FileReport, status: SignatureStatus, whole_file: bool) {
@@ -256,18 +261,28 @@ fn verify_list(
     Ok(v)
 }
 
-fn signer_record(v: &ListVerification) -> (Option<[u8; 32]>, Option<String>, Option<String>) {
-    match &v.signer {
-        Some(s) => (Some(s.sha256), Some(s.subject.display()), s.issuer.country()),
-        None => (None, None, None),
+/// What the store records of a list: its signer (when found), signing time and count.
+fn list_record<'a>(v: &ListVerification, der: &'a [u8], sd: &SignedData, count: usize) -> ListRecord<'a> {
+    ListRecord {
+        anchor: v.anchored_by,
+        sha256: crate::pki::cert::fingerprint(der),
+        der,
+        country: v.signer.as_ref().and_then(|s| s.issuer.country()),
+        signer_sha256: v.signer.as_ref().map(|s| s.sha256),
+        signer_subject: v.signer.as_ref().map(|s| s.subject.display()),
+        signing_time: sd
+            .signer_infos
+            .first()
+            .and_then(|s| s.signed_attrs.as_ref())
+            .and_then(|a| a.signing_time),
+        count,
+        signature: v.status.as_str(),
     }
 }
 
 fn import_master_list(
     w: &Writer<'_>,
-    bytes: &[u8],
-    sd: SignedData,
-    prov: &Provenance,
+    SignedObject { der: bytes, sd, prov }: SignedObject<'_>,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<SignatureStatus, Fatal> {
@@ -314,23 +329,8 @@ fn import_master_list(
             .notes
             .push("master list imported despite its signature status (--trust-unsigned)".to_owned());
     }
-    let (signer_sha, signer_subject, country) = signer_record(&v);
-    let rec = ListRecord {
-        anchor: v.anchored_by,
-        sha256: ml_sha,
-        der: bytes,
-        country: country.clone(),
-        signer_sha256: signer_sha,
-        signer_subject,
-        signing_time: ml
-            .signed_data
-            .signer_infos
-            .first()
-            .and_then(|s| s.signed_attrs.as_ref())
-            .and_then(|a| a.signing_time),
-        count: total,
-        signature: v.status.as_str(),
-    };
+    let rec = list_record(&v, bytes, &ml.signed_data, total);
+    let signer_sha = rec.signer_sha256;
     w.add_master_list(&rec, prov)?;
     // a list stored before keeps the anchor it was first anchored by: report that one
     if let Some((true, Some(a))) = w.master_list_anchor(&ml_sha)? {
@@ -360,8 +360,7 @@ fn import_master_list(
         let c = match der.map_err(CertError::from).and_then(Certificate::from_der) {
             Ok(c) => c,
             Err(e) => {
-                report.rejected += 1;
-                report.errors.push(format!(
+                report.reject(format!(
                     "master list certificate #{}: {}",
                     i + 1,
                     crate::error::text(&e)
@@ -371,21 +370,17 @@ fn import_master_list(
         };
         let role = crate::pki::role::classify(&c);
         if !role.is_ca() {
-            report.rejected += 1;
-            report.errors.push(format!(
+            report.reject(format!(
                 "master list certificate {} is {}: rejected",
                 c.subject.display(),
                 crate::pki::role::not_ca_reason(&c)
             ));
             continue;
         }
-        let violations = c.rfc5280_violations();
-        if !violations.is_empty() {
-            report.rejected += 1;
-            report.errors.push(format!(
-                "master list certificate {} breaks RFC 5280: {}: rejected",
-                c.subject.display(),
-                join(&violations)
+        if let Some(why) = broken_rules(&c.rfc5280_violations()) {
+            let subject = c.subject.display();
+            report.reject(format!(
+                "master list certificate {subject} breaks RFC 5280: {why}: rejected"
             ));
             continue;
         }
@@ -445,8 +440,7 @@ fn list_fatal(what: &str, e: &ListError) -> Fatal {
 
 fn import_deviation_list(
     w: &Writer<'_>,
-    bytes: &[u8],
-    prov: &Provenance,
+    SignedObject { der: bytes, prov, .. }: SignedObject<'_>,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<SignatureStatus, Fatal> {
@@ -458,10 +452,7 @@ fn import_deviation_list(
     if v.status != SignatureStatus::Valid {
         report.errors.extend(v.reasons.iter().cloned());
         if !opts.trust_unsigned {
-            report.rejected += 1;
-            report
-                .errors
-                .push("deviation list refused (use --trust-unsigned to import it anyway)".to_owned());
+            report.reject("deviation list refused (use --trust-unsigned to import it anyway)".to_owned());
             report.outcome = FileOutcome::Refused;
             return Ok(v.status);
         }
@@ -488,23 +479,12 @@ fn import_deviation_list(
             });
         }
     }
-    let (signer_sha, signer_subject, country) = signer_record(&v);
     let rec = ListRecord {
+        // a deviation list anchors nothing
         anchor: None,
-        sha256: crate::pki::cert::fingerprint(bytes),
-        der: bytes,
-        country,
-        signer_sha256: signer_sha,
-        signer_subject,
-        signing_time: dl
-            .signed_data
-            .signer_infos
-            .first()
-            .and_then(|s| s.signed_attrs.as_ref())
-            .and_then(|a| a.signing_time),
-        count: dl.deviations.len(),
-        signature: v.status.as_str(),
+        ..list_record(&v, bytes, &dl.signed_data, dl.deviations.len())
     };
+    let signer_sha = rec.signer_sha256;
     let a = w.add_deviation_list(&rec, &rows, prov)?;
     report.count(a);
     if let Some(s) = &v.signer {

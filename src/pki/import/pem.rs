@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::masterlist::import_signed;
+use super::masterlist::{SignedObject, import_signed};
 use super::trust::add_crl;
 use super::{Fatal, FileKind, FileOutcome, FileReport, ImportOptions, add_user_certificate};
 use crate::cms::SignedData;
@@ -14,7 +14,7 @@ use crate::pki::store::{Provenance, Writer};
 pub(super) fn import_pem(
     w: &Writer<'_>,
     bytes: &[u8],
-    source_id: i64,
+    prov: &Provenance,
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<(), Fatal> {
@@ -23,10 +23,6 @@ pub(super) fn import_pem(
     if blocks.is_empty() {
         return Err(Fatal::Msg("no PEM blocks found".into()));
     }
-    let prov = Provenance {
-        source_id,
-        ..Provenance::default()
-    };
     for (i, (label, der)) in blocks.iter().enumerate() {
         match label.as_str() {
             "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
@@ -37,24 +33,18 @@ pub(super) fn import_pem(
                     _ => der.as_slice(),
                 };
                 match Certificate::from_der(cert_der) {
-                    Ok(c) => add_user_certificate(w, c, &prov, report)?,
+                    Ok(c) => add_user_certificate(w, c, prov, report)?,
                     Err(e) => {
-                        report.rejected += 1;
-                        report
-                            .errors
-                            .push(format!("PEM block {}: {}", i + 1, crate::error::text(&e)));
+                        report.reject(format!("PEM block {}: {}", i + 1, crate::error::text(&e)));
                     }
                 }
             }
             "X509 CRL" => {
                 report.kind.get_or_insert(FileKind::Crl);
                 match Crl::from_der(der) {
-                    Ok(c) => add_crl(w, c, false, &prov, report, true)?,
+                    Ok(c) => add_crl(w, c, false, prov, report, true)?,
                     Err(e) => {
-                        report.rejected += 1;
-                        report
-                            .errors
-                            .push(format!("PEM block {}: {}", i + 1, crate::error::text(&e)));
+                        report.reject(format!("PEM block {}: {}", i + 1, crate::error::text(&e)));
                     }
                 }
             }
@@ -67,7 +57,7 @@ pub(super) fn import_pem(
                     ))
                 })?;
                 let first = report.kind.is_none();
-                import_signed(w, der, sd, &prov, opts, report, first)?;
+                import_signed(w, SignedObject { der, sd, prov }, opts, report, first)?;
             }
             other => report
                 .notes

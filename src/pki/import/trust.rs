@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use super::{Fatal, FileOutcome, FileReport, SignatureStatus, join};
+use super::{Fatal, FileOutcome, FileReport, SignatureStatus, broken_rules};
 use crate::pki::cert::{Certificate, Name};
 use crate::pki::crl::Crl;
 use crate::pki::store::{self, Provenance, StoreError, StoredCert, TrustStore, Writer};
@@ -77,14 +77,8 @@ pub(super) fn add_crl(
     report: &mut FileReport,
     whole_file: bool,
 ) -> Result<(), Fatal> {
-    let violations = crl.rfc5280_violations();
-    if !violations.is_empty() {
-        report.rejected += 1;
-        report.errors.push(format!(
-            "CRL of {} rejected: {}",
-            crl.issuer.display(),
-            join(&violations)
-        ));
+    if let Some(why) = broken_rules(&crl.rfc5280_violations()) {
+        report.reject(format!("CRL of {} rejected: {why}", crl.issuer.display()));
         if whole_file {
             report.signature = SignatureStatus::Invalid;
             report.outcome = FileOutcome::Refused;
@@ -105,8 +99,7 @@ pub(super) fn add_crl(
         report.signature = status;
     }
     if status == SignatureStatus::Invalid {
-        report.rejected += 1;
-        report.errors.push(format!(
+        report.reject(format!(
             "CRL of {} does not verify under any CSCA in the store: rejected",
             crl.issuer.display()
         ));
