@@ -132,10 +132,10 @@ pub trait Transport: Send {
     }
 }
 
-/// `Transport` for a pointer to a transport: every method forwarded.
+/// A box or a borrow of a transport is the transport it holds.
 macro_rules! forward_transport {
-    ($($ptr:ty),*) => {$(
-        impl<T: Transport + ?Sized> Transport for $ptr {
+    ($($holder:ty),*) => {$(
+        impl<T: Transport + ?Sized> Transport for $holder {
             fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
                 (**self).transmit(command)
             }
