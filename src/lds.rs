@@ -20,10 +20,12 @@ pub mod error;
 pub mod extract;
 pub mod face;
 pub mod file;
+pub mod group;
 pub mod image;
 pub mod quirk;
 pub mod security_infos;
 pub mod sod;
+pub mod view;
 pub mod wsq;
 
 pub use error::LdsError;
