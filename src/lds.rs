@@ -19,6 +19,7 @@ pub mod displayed;
 pub mod error;
 pub mod extract;
 pub mod face;
+pub mod features;
 pub mod file;
 pub mod group;
 pub mod image;

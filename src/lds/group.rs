@@ -149,6 +149,8 @@ registry! {
     Biometric(super::biometric::BiometricGroup) for LdsFile::Dg(2..=4),
     /// DG5, DG6 or DG7.
     Displayed(super::displayed::DisplayedImages) for LdsFile::Dg(5..=7),
+    /// DG8, DG9 or DG10.
+    SecurityFeatures(super::features::SecurityFeatures) for LdsFile::Dg(8..=10),
     /// DG11.
     Dg11(super::dg11::Dg11) for LdsFile::Dg(11),
     /// DG12.
