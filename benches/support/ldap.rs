@@ -20,6 +20,9 @@ const ANCHORS: &[&str] = &[
     "10-xc-csca-expired.cer",
 ];
 
+/// The mirror's `syncprov-sessionlog`: more than the changes between two desk runs.
+const SESSIONLOG: usize = 10_000;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
@@ -136,11 +139,15 @@ pub fn section(
     }
     let import_s = median(import);
 
-    // the same tree served by slapd on loopback; full syncs into fresh stores
+    // the same tree served by slapd on loopback, as a mirror is configured
+    // (docs/pkd-sync.md): syncprov with a session log, so that a desk's delta is a
+    // content-synchronisation refresh from its cookie; full syncs into fresh stores
     let server = Slapd::start(
         &dir.join("slapd"),
         Config {
             load: Some(tree.clone()),
+            provider: true,
+            sessionlog: Some(SESSIONLOG),
             ..Config::default()
         },
     );
@@ -158,29 +165,14 @@ pub fn section(
 
     // 300 changes after a full sync: 100 entries deleted, 100 with a new pkdVersion,
     // 100 added back under their DN with a new pkdVersion (the last run's desk store)
-    let listing = Command::new(slapd::bin("ldapsearch"))
-        .args([
-            "-x",
-            "-LLL",
-            "-o",
-            "ldif-wrap=no",
-            "-H",
-            &server.provider_url(),
-            "-D",
-            slapd::ROOT_DN,
-            "-w",
-            slapd::ROOT_PW,
-            "-b",
-        ])
-        .arg(format!("dc=data,{BASE}"))
-        .args(["(&(objectClass=inetOrgPerson)(pkdVersion>=1001))", "1.1"])
-        .output()?;
-    let dns: Vec<String> = String::from_utf8_lossy(&listing.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("dn: ").map(str::to_owned))
-        .collect();
+    let dns = server.dns(
+        &format!("dc=data,{BASE}"),
+        "(&(objectClass=inetOrgPerson)(pkdVersion>=1001))",
+    );
     let mut delta = Vec::new();
     let mut delta_report = serde_json::Value::Null;
+    let mut listing = Vec::new();
+    let mut listing_report = serde_json::Value::Null;
     for round in 0..3usize {
         let chunk: Vec<&String> = dns.iter().skip(round * 200).take(200).collect();
         if chunk.len() < 200 {
@@ -210,11 +202,27 @@ pub fn section(
             .map(|dn| format!("dn: {dn}\nchangetype: delete\n\n"))
             .collect();
         server.modify(&del);
+        // the same changes by the listing path (a mirror without syncprov, a desk
+        // without a cookie): a copy of the desk store before this round, cookie removed
+        let no_cookie = dir.join("desk-listing.db");
+        clean(&no_cookie);
+        for ext in ["", "-wal"] {
+            let from = format!("{}{ext}", desk.display());
+            if Path::new(&from).exists() {
+                std::fs::copy(&from, format!("{}{ext}", no_cookie.display()))?;
+            }
+        }
+        rusqlite::Connection::open(&no_cookie)?.execute("DELETE FROM dir_sync", [])?;
         let (s, j) = sync(emrtd, &desk, &url)?;
         delta.push(s);
         delta_report = j;
+        let (s, j) = sync(emrtd, &no_cookie, &url)?;
+        listing.push(s);
+        listing_report = j;
     }
     let delta_s = median(delta);
+    let listing_s = median(listing);
+    clean(&dir.join("desk-listing.db"));
 
     // 50 desks at once, each from a fresh store; all must end identical
     let mut stores = Vec::new();
@@ -252,6 +260,7 @@ pub fn section(
         ("ldap_full_sync_s".to_owned(), full_s),
         ("ldap_ldif_import_s".to_owned(), import_s),
         ("ldap_delta_sync_s".to_owned(), delta_s),
+        ("ldap_delta_listing_s".to_owned(), listing_s),
         ("slapadd_s".to_owned(), slapadd_s),
         ("desks_50_s".to_owned(), desks_s),
         ("desks_consistent".to_owned(), if consistent { 1.0 } else { 0.0 }),
@@ -275,6 +284,17 @@ after a full sync: **{delta_s:.3} s** (median of 3 rounds), {:.3}× the full syn
             "removed": delta_report["removed"],
             "unchanged": delta_report["unchanged"],
             "fetched_individually": delta_report["fetched_individually"],
+            "content_sync": delta_report["content_sync"],
+        })
+    ));
+    text.push_str(&format!(
+        "The same deltas by the listing path (a desk without a cookie, as against a mirror without syncprov): \
+**{listing_s:.3} s** (median of 3), {:.3}× the full sync. Last round: {}.\n\n",
+        listing_s / full_s,
+        serde_json::json!({
+            "added": listing_report["added"],
+            "removed": listing_report["removed"],
+            "content_sync": listing_report["content_sync"],
         })
     ));
     text.push_str(&format!(

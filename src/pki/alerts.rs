@@ -859,6 +859,7 @@ mod tests {
             s.connection()
                 .execute_batch(
                     "DROP TABLE alerts; DROP TABLE alert_imports; PRAGMA user_version = 1;
+                     DROP TABLE dir_sync;
                      DROP TABLE provenance_dns; ALTER TABLE provenance DROP COLUMN dn_id;
                      ALTER TABLE provenance ADD COLUMN detail TEXT;
                      DROP TABLE dir_entry_objects; DROP TABLE dir_entries; DROP TABLE dir_origins;

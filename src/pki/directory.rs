@@ -107,6 +107,21 @@ ALTER TABLE master_lists ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deviation_lists ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Schema version 8: what RFC 4533 content synchronisation needs (`pkd sync` against a
+/// directory that runs OpenLDAP's `syncprov`): the `entryUUID` of every directory entry
+/// (a deletion arrives as a UUID only) and, per directory, the last sync cookie with the
+/// server that issued it (docs/pkd-sync.md).
+pub const SYNC_SCHEMA: &str = "
+ALTER TABLE dir_entries ADD COLUMN entry_uuid TEXT;
+CREATE INDEX dir_entries_uuid ON dir_entries(entry_uuid) WHERE entry_uuid IS NOT NULL;
+CREATE TABLE dir_sync (
+    origin TEXT PRIMARY KEY,
+    server TEXT NOT NULL,
+    cookie BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+";
+
 /// `sources.kind` of the rows a [`Session`] writes: what they hold is sourced only
 /// while a directory entry carries it.
 pub const SOURCE_KIND: &str = "directory";
@@ -256,6 +271,8 @@ pub struct KnownEntry {
     pub dn: String,
     /// Its pkdVersion.
     pub pkd_version: Option<i64>,
+    /// Its `entryUUID` (lower-case text form), when the directory gave it.
+    pub entry_uuid: Option<String>,
 }
 
 /// What [`Session::finish`] did.
@@ -314,6 +331,7 @@ pub struct PreparedEntry {
     version: Option<i64>,
     code: Option<String>,
     text: Option<String>,
+    uuid: Option<String>,
     carried: Vec<ObjectRef>,
     prepared: import::PreparedRecord,
 }
@@ -339,6 +357,7 @@ impl PreparedEntry {
         let version = rec.text("pkdVersion").and_then(|v| v.parse::<i64>().ok());
         let code = rec.text("pkdConformanceCode");
         let text = rec.text("pkdConformanceText");
+        let uuid = rec.text("entryUUID").and_then(|u| canonical_uuid(&u));
         let carried: Vec<ObjectRef> = rec
             .attrs
             .iter()
@@ -356,6 +375,7 @@ impl PreparedEntry {
             version,
             code,
             text,
+            uuid,
             carried,
             prepared: import::prepare_record(rec),
         })
@@ -365,6 +385,36 @@ impl PreparedEntry {
     pub fn dn(&self) -> &str {
         &self.dn
     }
+
+    /// Its `entryUUID` (from an `entryUUID` attribute in canonical form).
+    pub fn entry_uuid(&self) -> Option<&str> {
+        self.uuid.as_deref()
+    }
+}
+
+/// An `entryUUID` in the lower-case 8-4-4-4-12 form (RFC 4530), or `None` when `s` is
+/// not one.
+pub fn canonical_uuid(s: &str) -> Option<String> {
+    let s = s.trim();
+    let ok = s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    ok.then(|| s.to_ascii_lowercase())
+}
+
+/// The text form of a 16-byte UUID (RFC 4533 carries them as octet strings).
+pub fn uuid_text(b: &[u8; 16]) -> String {
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        h.get(0..8).unwrap_or_default(),
+        h.get(8..12).unwrap_or_default(),
+        h.get(12..16).unwrap_or_default(),
+        h.get(16..20).unwrap_or_default(),
+        h.get(20..32).unwrap_or_default()
+    )
 }
 
 /// Directory work inside one transaction of the store.
@@ -480,14 +530,9 @@ impl<'w, 'a> Session<'w, 'a> {
     /// The DNs the origin holds, with their pkdVersion, in DN order.
     pub fn known_entries(&self, o: OriginId) -> Result<Vec<KnownEntry>, DirectoryError> {
         let mut st = self.conn().prepare_cached(
-            "SELECT dn, pkd_version FROM dir_entries WHERE origin_id = ?1 ORDER BY dn_norm",
+            "SELECT dn, pkd_version, entry_uuid FROM dir_entries WHERE origin_id = ?1 ORDER BY dn_norm",
         )?;
-        let rows = st.query_map(params![o.0], |r| {
-            Ok(KnownEntry {
-                dn: r.get(0)?,
-                pkd_version: r.get(1)?,
-            })
-        })?;
+        let rows = st.query_map(params![o.0], known_entry)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -496,16 +541,60 @@ impl<'w, 'a> Session<'w, 'a> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT dn, pkd_version FROM dir_entries WHERE origin_id = ?1 AND dn_norm = ?2",
+                "SELECT dn, pkd_version, entry_uuid FROM dir_entries WHERE origin_id = ?1 AND dn_norm = ?2",
                 params![o.0, normalize_dn(dn)],
-                |r| {
-                    Ok(KnownEntry {
-                        dn: r.get(0)?,
-                        pkd_version: r.get(1)?,
-                    })
-                },
+                known_entry,
             )
             .optional()?)
+    }
+
+    /// The entry of the origin with this `entryUUID` (canonical form), if it holds one.
+    pub fn entry_by_uuid(&self, o: OriginId, uuid: &str) -> Result<Option<KnownEntry>, DirectoryError> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT dn, pkd_version, entry_uuid FROM dir_entries WHERE origin_id = ?1 AND entry_uuid = ?2",
+            )?
+            .query_row(params![o.0, uuid], known_entry)
+            .optional()?)
+    }
+
+    /// Record the `entryUUID` of the origin's entry `dn` (a listing gave it); false when
+    /// the origin does not hold the DN.
+    pub fn set_entry_uuid(&self, o: OriginId, dn: &str, uuid: &str) -> Result<bool, DirectoryError> {
+        let n = self
+            .conn()
+            .prepare_cached("UPDATE dir_entries SET entry_uuid = ?3 WHERE origin_id = ?1 AND dn_norm = ?2")?
+            .execute(params![o.0, normalize_dn(dn), uuid])?;
+        Ok(n > 0)
+    }
+
+    /// The last content-synchronisation cookie of a directory (`origin`, as in
+    /// [`Session::origin`]) and the server that issued it.
+    pub fn sync_cookie(&self, origin: &str) -> Result<Option<(String, Vec<u8>)>, DirectoryError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT server, cookie FROM dir_sync WHERE origin = ?1",
+                params![origin],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Keep `cookie` from `server` for the next run (`None`: forget the one held).
+    pub fn set_sync_cookie(&self, origin: &str, cookie: Option<(&str, &[u8])>) -> Result<(), DirectoryError> {
+        match cookie {
+            Some((server, c)) => self.conn().execute(
+                "INSERT INTO dir_sync (origin, server, cookie, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (origin) DO UPDATE SET server = ?2, cookie = ?3, updated_at = ?4",
+                params![origin, server, c, now()],
+            )?,
+            None => self
+                .conn()
+                .execute("DELETE FROM dir_sync WHERE origin = ?1", params![origin])?,
+        };
+        Ok(())
     }
 
     fn entry_objects(&self, entry_id: i64) -> Result<Vec<ObjectRef>, DirectoryError> {
@@ -605,6 +694,7 @@ impl<'w, 'a> Session<'w, 'a> {
             version,
             code,
             text,
+            uuid,
             carried,
             prepared,
         } = entry;
@@ -644,9 +734,9 @@ impl<'w, 'a> Session<'w, 'a> {
                 self.conn()
                     .prepare_cached(
                         "UPDATE dir_entries SET dn = ?2, pkd_version = ?3, conformance_code = ?4, conformance_text = ?5,
-                        updated_at = ?6 WHERE id = ?1",
+                        updated_at = ?6, entry_uuid = COALESCE(?7, entry_uuid) WHERE id = ?1",
                     )?
-                    .execute(params![id, dn, version, code, text, now()])?;
+                    .execute(params![id, dn, version, code, text, now(), uuid])?;
                 self.conn()
                     .prepare_cached("DELETE FROM dir_entry_objects WHERE entry_id = ?1")?
                     .execute(params![id])?;
@@ -655,10 +745,10 @@ impl<'w, 'a> Session<'w, 'a> {
             None => {
                 self.conn()
                     .prepare_cached(
-                        "INSERT INTO dir_entries (origin_id, dn_norm, dn, pkd_version, conformance_code, conformance_text, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        "INSERT INTO dir_entries (origin_id, dn_norm, dn, pkd_version, conformance_code, conformance_text, updated_at, entry_uuid)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     )?
-                    .execute(params![o.0, dn_norm, dn, version, code, text, now()])?;
+                    .execute(params![o.0, dn_norm, dn, version, code, text, now(), uuid])?;
                 self.conn().last_insert_rowid()
             }
         };
@@ -786,6 +876,14 @@ impl<'w, 'a> Session<'w, 'a> {
         summary.notes = import::settle(self.w)?;
         Ok(summary)
     }
+}
+
+fn known_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnownEntry> {
+    Ok(KnownEntry {
+        dn: r.get(0)?,
+        pkd_version: r.get(1)?,
+        entry_uuid: r.get(2)?,
+    })
 }
 
 /// The certificates a master list lists (its provenance rows).

@@ -40,7 +40,7 @@ pub use writer::{AnchorInfo, DeviationRow, ListRecord, Writer};
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Trust-store failures.
 #[derive(Debug, Error)]
@@ -446,6 +446,7 @@ const MIGRATIONS: &[&str] = &[
     super::cvc_store::SCHEMA,
     super::directory::SCHEMA,
     SCHEMA_V7,
+    super::directory::SYNC_SCHEMA,
 ];
 
 fn now() -> i64 {
@@ -1433,7 +1434,8 @@ mod tests {
             // back to version 6: the dn was a column of every provenance row
             s.connection()
                 .execute_batch(
-                    "DROP TABLE provenance_dns; ALTER TABLE provenance DROP COLUMN dn_id;
+                    "DROP TABLE dir_sync; DROP INDEX dir_entries_uuid; ALTER TABLE dir_entries DROP COLUMN entry_uuid;
+                     DROP TABLE provenance_dns; ALTER TABLE provenance DROP COLUMN dn_id;
                      ALTER TABLE provenance ADD COLUMN detail TEXT; PRAGMA user_version = 6;
                      INSERT INTO sources (id, path, kind, imported_at) VALUES (1, 'x.ldif', 'ldif', 0);
                      INSERT INTO provenance (object_kind, object_sha256, source_id, detail, imported_at)

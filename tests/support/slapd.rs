@@ -20,11 +20,12 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use serde_json::Value;
 
 /// The directory's suffix (the PKD download tree sits below it).
 pub const SUFFIX: &str = "dc=icao,dc=int";
@@ -222,8 +223,12 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// `TLSVerifyClient demand`: a TLS client must present a certificate of the test CA.
     pub verify_client: bool,
-    /// Load the `syncprov` overlay (a syncrepl provider).
+    /// Load the `syncprov` overlay (a syncrepl provider, and what answers a desk's RFC 4533
+    /// refresh; a consumer with it serves its own consumers and desks: cascading).
     pub provider: bool,
+    /// `syncprov-sessionlog N` (with `provider`): the last N changes are kept, so that a
+    /// refresh from a recent cookie returns only what changed.
+    pub sessionlog: Option<usize>,
     /// Replicate from this provider URL (`ldap://127.0.0.1:PORT`) with syncrepl
     /// refreshAndPersist.
     pub consumer_of: Option<String>,
@@ -292,14 +297,17 @@ impl Slapd {
              access to * by * read\n",
             db.display()
         ));
-        if cfg.provider {
-            conf.push_str("overlay syncprov\nsyncprov-checkpoint 100 1\n");
-        }
         if let Some(p) = &cfg.consumer_of {
             conf.push_str(&format!(
                 "syncrepl rid=001 provider={p} type=refreshAndPersist retry=\"1 +\" searchbase=\"{SUFFIX}\" \
                  bindmethod=simple binddn=\"{ROOT_DN}\" credentials={ROOT_PW} timeout=5\n"
             ));
+        }
+        if cfg.provider {
+            conf.push_str("overlay syncprov\nsyncprov-checkpoint 100 1\n");
+            if let Some(n) = cfg.sessionlog {
+                conf.push_str(&format!("syncprov-sessionlog {n}\n"));
+            }
         }
         let conf_path = dir.join("slapd.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -425,10 +433,17 @@ impl Slapd {
 
     /// How many entries answer `filter` below `base` (ldapsearch as the rootdn, DNs only).
     pub fn count(&self, base: &str, filter: &str) -> usize {
+        self.dns(base, filter).len()
+    }
+
+    /// The DNs of the entries that answer `filter` below `base` (ldapsearch as the rootdn).
+    pub fn dns(&self, base: &str, filter: &str) -> Vec<String> {
         let out = Command::new(bin("ldapsearch"))
             .args([
                 "-x",
                 "-LLL",
+                "-o",
+                "ldif-wrap=no",
                 "-H",
                 &format!("ldap://127.0.0.1:{}", self.port),
                 "-D",
@@ -444,8 +459,16 @@ impl Slapd {
             .expect("run ldapsearch");
         String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter(|l| l.starts_with("dn:"))
-            .count()
+            .filter_map(|l| match l.strip_prefix("dn:: ") {
+                // a DN that is not printable ASCII comes base64-encoded
+                Some(b) => {
+                    use base64::Engine;
+                    let raw = base64::engine::general_purpose::STANDARD.decode(b).ok()?;
+                    Some(String::from_utf8_lossy(&raw).into_owned())
+                }
+                None => l.strip_prefix("dn: ").map(str::to_owned),
+            })
+            .collect()
     }
 
     /// Wait until `filter` below `base` has `n` entries (replication), at most `secs`.
@@ -581,4 +604,77 @@ pub fn build_tree(
     let s = pkd_tree::write_tree(&mut w, SUFFIX, &records).unwrap();
     std::io::Write::flush(&mut w).unwrap();
     (out, s.entries)
+}
+
+// -- the desk side: `emrtd --store STORE …` against these servers
+
+/// The CSCAs a desk trusts (the fixture PKI's).
+pub const ALL_ANCHORS: &[&str] = &[
+    "10-ut-csca-1.cer",
+    "10-ut-csca-2.cer",
+    "10-xa-csca-explicit.cer",
+    "10-xb-csca.pem",
+    "10-xc-csca-expired.cer",
+];
+
+/// The emrtd binary under test.
+const EMRTD: &str = env!("CARGO_BIN_EXE_emrtd");
+
+/// `emrtd --store STORE ARGS…`.
+pub fn emrtd(store: &Path, args: &[&str]) -> Output {
+    Command::new(EMRTD)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run emrtd")
+}
+
+/// `emrtd --json pkd sync URL --retries 1 --timeout 20 EXTRA…`: exit code, report, stderr.
+pub fn sync_json(store: &Path, url: &str, extra: &[&str]) -> (i32, Value, String) {
+    let mut args = vec!["--json", "pkd", "sync", url, "--retries", "1", "--timeout", "20"];
+    args.extend_from_slice(extra);
+    let out = emrtd(store, &args);
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (code, json, stderr)
+}
+
+/// A number of the report.
+pub fn n(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {v}"))
+}
+
+/// Start `emrtd --store STORE -q pkd sync URL` and SIGKILL it after `delay` (the
+/// desk killed in the middle of a run).
+pub fn sync_killed_after(store: &Path, url: &str, delay: std::time::Duration) {
+    let mut child = Command::new(EMRTD)
+        .args(["--store", &store.display().to_string(), "-q", "pkd", "sync", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run emrtd");
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `emrtd pkd import` of fixture PKI files (anchors) into `store`.
+pub fn import_anchors(store: &Path, files: &[&str]) {
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("pkd-fixtures/pki")
+                .join(f)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["-q", "pkd", "import"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = emrtd(store, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
