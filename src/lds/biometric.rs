@@ -440,12 +440,6 @@ impl BiometricData {
     }
 }
 
-/// [`BiometricGroup::decode`] of a DG2, under the name the emulator's personalisation
-/// still calls (it is being split into smaller files; its call site moves after that).
-pub fn decode_dg2(input: &[u8]) -> Result<BiometricGroup, LdsError> {
-    BiometricGroup::decode(input, Modality::Face)
-}
-
 impl BiometricGroup {
     /// Decode a biometric data group of the given modality (DG2 face, DG3 finger, DG4 iris).
     pub fn decode(input: &[u8], modality: Modality) -> Result<BiometricGroup, LdsError> {

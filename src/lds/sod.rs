@@ -336,12 +336,6 @@ impl Sod {
     }
 }
 
-/// [`Sod::decode`], under the name the emulator's personalisation still calls (it is
-/// being split into smaller files; its call sites move to `Sod::decode` after that).
-pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
-    Sod::decode(input)
-}
-
 fn cms_error(e: CmsError) -> LdsError {
     LdsError::Other {
         file: FILE,
