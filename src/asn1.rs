@@ -15,6 +15,7 @@
 
 pub mod der;
 pub mod keys;
+pub mod oid;
 pub mod signature;
 
 use der::{Asn1Error, tag};
@@ -113,7 +114,7 @@ pub enum SignerIdentifier {
 
 /// Short name of a well-known hash, signature or key algorithm (as OpenSSL prints them).
 pub fn algorithm_name(oid: &Oid) -> Option<&'static str> {
-    use signature::oid as s;
+    use crate::asn1::oid as s;
     Some(match *oid {
         s::SHA1 => "sha1",
         s::SHA224 => "sha224",
@@ -163,7 +164,7 @@ mod tests {
     #[test]
     fn algorithm_identifier_roundtrip_and_names() {
         let a = AlgorithmIdentifier {
-            oid: signature::oid::SHA256,
+            oid: crate::asn1::oid::SHA256,
             parameters: Some(vec![0x05, 0x00]),
         };
         let back = AlgorithmIdentifier::from_der(&a.to_der()).unwrap();
@@ -174,7 +175,7 @@ mod tests {
         // three elements is not an AlgorithmIdentifier
         let bad = tlv::encode(
             tag::SEQUENCE,
-            &[der::encode_oid(&signature::oid::SHA256), vec![5, 0], vec![5, 0]].concat(),
+            &[der::encode_oid(&crate::asn1::oid::SHA256), vec![5, 0], vec![5, 0]].concat(),
         );
         assert!(AlgorithmIdentifier::from_der(&bad).is_err());
     }

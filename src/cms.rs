@@ -44,38 +44,12 @@ pub use crate::asn1::der as asn1;
 pub use crate::asn1::{AlgorithmIdentifier, Oid, SignerIdentifier};
 
 use crate::asn1::keys::{KeyError, PublicKey};
+use crate::asn1::oid;
 use crate::asn1::signature::{
     self, AlgorithmQuirk, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError,
 };
 use crate::tlv::{self, Tlv};
 use asn1::{Asn1Error, tag};
-
-/// Object identifiers of content types and attributes.
-pub mod oid {
-    use super::Oid;
-    /// id-signedData (RFC 5652)
-    pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
-    /// id-data
-    pub const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
-    /// id-contentType attribute
-    pub const CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
-    /// id-messageDigest attribute
-    pub const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
-    /// id-signingTime attribute
-    pub const SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
-    /// id-icao-mrtd-security-ldsSecurityObject (Doc 9303 Part 10 §4.6.2)
-    pub const ICAO_LDS_SECURITY_OBJECT: Oid = Oid::new_unwrap("2.23.136.1.1.1");
-    /// id-icao-cscaMasterList (Doc 9303 Part 12 §8.1)
-    pub const ICAO_CSCA_MASTER_LIST: Oid = Oid::new_unwrap("2.23.136.1.1.2");
-    /// id-icao-cscaMasterListSigningKey (extended key usage of ML signers)
-    pub const ICAO_CSCA_MASTER_LIST_SIGNING_KEY: Oid = Oid::new_unwrap("2.23.136.1.1.3");
-    /// id-icao-DeviationList (Doc 9303 Part 12 §8.2)
-    pub const ICAO_DEVIATION_LIST: Oid = Oid::new_unwrap("2.23.136.1.1.7");
-    /// id-icao-DeviationListSigningKey (extended key usage of DL signers)
-    pub const ICAO_DEVIATION_LIST_SIGNING_KEY: Oid = Oid::new_unwrap("2.23.136.1.1.8");
-    /// id-SecurityObject (BSI TR-03110: EF.CardSecurity / EF.ChipSecurity content)
-    pub const BSI_SECURITY_OBJECT: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.2.1");
-}
 
 /// What is wrong with a CMS structure or its signature.
 #[derive(Debug, Error)]
@@ -266,7 +240,7 @@ impl SignerInfo {
     /// The RSASSA-PSS parameters, when the signature algorithm is RSASSA-PSS and they
     /// decode.
     pub fn pss(&self) -> Option<PssParams> {
-        (self.signature_algorithm.oid == signature::oid::RSASSA_PSS)
+        (self.signature_algorithm.oid == crate::asn1::oid::RSASSA_PSS)
             .then(|| signature::parse_pss_params(self.signature_algorithm.parameters.as_deref()).ok())
             .flatten()
     }

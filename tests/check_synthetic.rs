@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use emrtd::asn1::oid;
 use emrtd::cms::asn1::{encode_oid, encode_seq, encode_small_uint};
 use emrtd::cms::sign::{SidForm, SignRequest, sign};
-use emrtd::cms::{SignedData, SignedDataBuilder, oid};
+use emrtd::cms::{SignedData, SignedDataBuilder};
 use emrtd::lds::LdsFile;
 use emrtd::lds::com::{Com, Version};
 use emrtd::lds::dg1::Dg1;
@@ -706,7 +707,8 @@ fn com_listing_a_file_the_chip_does_not_have_fails() {
 
 mod broken_csca {
     use super::*;
-    use emrtd::pki::cert::{Certificate, KeyUsage, oid as x509};
+    use emrtd::asn1::oid as x509;
+    use emrtd::pki::cert::{Certificate, KeyUsage};
     use emrtd::pki::fixtures::{self, Ca, CertTemplate, Key};
     use emrtd::pki::role::Role;
     use emrtd::pki::store::{CertMeta, Provenance};

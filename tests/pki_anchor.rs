@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use emrtd::pki::cert::{Certificate, KeyUsage, oid as x509, signature_checks};
+use emrtd::asn1::oid as x509;
+use emrtd::pki::cert::{Certificate, KeyUsage, signature_checks};
 use emrtd::pki::fixtures::{self, CertTemplate, Key};
 use emrtd::pki::import::{self, FileOutcome, ImportOptions, SignatureStatus};
 use emrtd::pki::keys;

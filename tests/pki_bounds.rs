@@ -9,7 +9,8 @@
     clippy::panic
 )]
 
-use emrtd::pki::cert::{Certificate, KeyUsage, oid as x509, signature_checks};
+use emrtd::asn1::oid as x509;
+use emrtd::pki::cert::{Certificate, KeyUsage, signature_checks};
 use emrtd::pki::crl;
 use emrtd::pki::fixtures::{self, CertTemplate, CrlTemplate, Key};
 use emrtd::pki::import::{self, FileOutcome, ImportOptions};

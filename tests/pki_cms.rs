@@ -36,7 +36,11 @@ const SODS: &[(&str, &str)] = &[
 fn sods_verify_with_their_embedded_dsc() {
     for (path, alg) in SODS {
         let sd = SignedData::parse(&unwrap_sod(&vector(path))).unwrap();
-        assert_eq!(sd.econtent_type, cms::oid::ICAO_LDS_SECURITY_OBJECT, "{path}");
+        assert_eq!(
+            sd.econtent_type,
+            emrtd::asn1::oid::ICAO_LDS_SECURITY_OBJECT,
+            "{path}"
+        );
         assert_eq!(sd.signer_infos.len(), 1, "{path}");
         let signer = &sd.signer_infos[0];
         let (a, _) = signer.signature_algorithm().unwrap();
@@ -139,7 +143,7 @@ fn flipped_signed_attribute_fails() {
 fn card_security_signature_verifies() {
     let bytes = vector("lds/openpace_cardaccess_samples/ef_cardsecurity_dan.bin");
     let sd = SignedData::parse(&bytes).unwrap();
-    assert_eq!(sd.econtent_type, cms::oid::BSI_SECURITY_OBJECT);
+    assert_eq!(sd.econtent_type, emrtd::asn1::oid::BSI_SECURITY_OBJECT);
     let signer = &sd.signer_infos[0];
     let dsc = sd.signer_certificate(signer).unwrap();
     cms::verify_signer_with_certificate(&sd, signer, dsc).unwrap();

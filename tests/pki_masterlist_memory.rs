@@ -50,7 +50,7 @@ fn signed_list(entries: &[u8]) -> Vec<u8> {
     };
     sign::sign(
         &SignRequest {
-            econtent_type: emrtd::cms::oid::ICAO_CSCA_MASTER_LIST,
+            econtent_type: emrtd::asn1::oid::ICAO_CSCA_MASTER_LIST,
             econtent: &econtent,
             signer_cert: &signer_cert,
             digest: hash,

@@ -130,10 +130,7 @@ fn dutch_master_list_signer_chains_to_nl_csca_serial_6() {
     let signer = v.signer.unwrap();
     assert!(signer.is_valid_at(at));
     // "serial 3" in the MANIFEST is the subject's serialNumber attribute
-    assert_eq!(
-        signer.subject.get(&emrtd::pki::cert::oid::SERIAL_NUMBER),
-        Some("3")
-    );
+    assert_eq!(signer.subject.get(&emrtd::asn1::oid::SERIAL_NUMBER), Some("3"));
     let r = import::import_bytes(&mut store, NL_ML, &vector(NL_ML), &opts(at));
     assert_eq!(r.signature, SignatureStatus::Valid);
     // NL CSCA serial 6 is in the list too: 305 new + 1 already imported

@@ -11,8 +11,9 @@
 
 use std::path::Path;
 
+use emrtd::asn1::oid as x509;
 use emrtd::cms::SignedData;
-use emrtd::pki::cert::{Certificate, KeyUsage, Rfc5280Violation, oid as x509};
+use emrtd::pki::cert::{Certificate, KeyUsage, Rfc5280Violation};
 use emrtd::pki::crl::Crl;
 use emrtd::pki::fixtures::{self, CertTemplate, CrlTemplate, Key};
 use emrtd::pki::import::{self, FileOutcome, ImportOptions};

@@ -171,7 +171,7 @@ pub fn sign_sod<'a>(
     key: &PKey<Private>,
 ) -> Res<Vec<u8>> {
     use emrtd::cms::asn1::{encode_oid, encode_seq, encode_small_uint};
-    let sha256 = encode_seq(&[&encode_oid(&emrtd::pki::signature::oid::SHA256), &[0x05, 0x00]]);
+    let sha256 = encode_seq(&[&encode_oid(&emrtd::asn1::oid::SHA256), &[0x05, 0x00]]);
     let mut hashes = Vec::new();
     for (n, bytes) in files {
         let digest = openssl::sha::sha256(bytes);
@@ -182,7 +182,7 @@ pub fn sign_sod<'a>(
     }
     let refs: Vec<&[u8]> = hashes.iter().map(Vec::as_slice).collect();
     let lds_so = encode_seq(&[&encode_small_uint(0), &sha256, &encode_seq(&refs)]);
-    let ci = sign_content(emrtd::cms::oid::ICAO_LDS_SECURITY_OBJECT, &lds_so, cert, key)?;
+    let ci = sign_content(emrtd::asn1::oid::ICAO_LDS_SECURITY_OBJECT, &lds_so, cert, key)?;
     Ok(emrtd::tlv::encode(0x77, &ci))
 }
 
@@ -235,7 +235,7 @@ pub fn build(root: &Path, dir: &Path) -> Res<Ref1> {
     let mut cs_infos = vec![pace];
     cs_infos.extend(ca_infos);
     let card_security = sign_content(
-        emrtd::cms::oid::BSI_SECURITY_OBJECT,
+        emrtd::asn1::oid::BSI_SECURITY_OBJECT,
         &SecurityInfos::from_infos(cs_infos).encode(),
         &dsc_cert,
         &dsc_key,

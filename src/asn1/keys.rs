@@ -17,23 +17,9 @@ use openssl::rsa::Rsa;
 use thiserror::Error;
 
 use crate::asn1::der::{self as asn1, Asn1Error, tag};
+use crate::asn1::oid;
 use crate::asn1::{AlgorithmIdentifier, Oid};
 use crate::tlv;
-
-/// Key algorithm OIDs.
-pub mod oid {
-    use crate::asn1::Oid;
-    /// rsaEncryption
-    pub const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
-    /// id-RSASSA-PSS (as a key algorithm: an RSA key restricted to PSS)
-    pub const RSASSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
-    /// id-ecPublicKey
-    pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
-    /// prime-field (X9.62 fieldType)
-    pub const PRIME_FIELD: Oid = Oid::new_unwrap("1.2.840.10045.1.1");
-    /// characteristic-two-field (X9.62 fieldType)
-    pub const CHARACTERISTIC_TWO_FIELD: Oid = Oid::new_unwrap("1.2.840.10045.1.2");
-}
 
 /// Why a public key could not be used.
 #[derive(Debug, Error)]

@@ -760,7 +760,7 @@ mod tests {
         assert!(!chip.ta.may_read(3) && !chip.ta.may_read(4));
         // PACE as an authentication terminal, TA with an inspection-system certificate
         let at = Chat {
-            terminal_type: crate::pki::cvc::oid::ROLE_AT,
+            terminal_type: crate::asn1::oid::ROLE_AT,
             bits: vec![0, 0, 0, 0, 0x3F],
         };
         let (chip, r) = ut_ta(Some(at));

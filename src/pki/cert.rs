@@ -14,57 +14,9 @@ use time::OffsetDateTime;
 use super::keys::{KeyError, KeyInfo, PublicKey};
 use super::signature::{self, SignatureAlgorithm, SignatureError};
 use crate::asn1::der::{self as asn1, Asn1Error, tag};
+use crate::asn1::oid;
 use crate::asn1::{AlgorithmIdentifier, Oid, SignerIdentifier};
 use crate::tlv::{self, Tlv};
-
-/// Extension and attribute OIDs.
-pub mod oid {
-    use crate::asn1::Oid;
-    /// id-at-commonName
-    pub const CN: Oid = Oid::new_unwrap("2.5.4.3");
-    /// id-at-serialNumber
-    pub const SERIAL_NUMBER: Oid = Oid::new_unwrap("2.5.4.5");
-    /// id-at-countryName
-    pub const C: Oid = Oid::new_unwrap("2.5.4.6");
-    /// id-at-localityName
-    pub const L: Oid = Oid::new_unwrap("2.5.4.7");
-    /// id-at-stateOrProvinceName
-    pub const ST: Oid = Oid::new_unwrap("2.5.4.8");
-    /// id-at-organizationName
-    pub const O: Oid = Oid::new_unwrap("2.5.4.10");
-    /// id-at-organizationalUnitName
-    pub const OU: Oid = Oid::new_unwrap("2.5.4.11");
-    /// emailAddress (PKCS#9)
-    pub const EMAIL: Oid = Oid::new_unwrap("1.2.840.113549.1.9.1");
-    /// id-ce-subjectKeyIdentifier
-    pub const SKI: Oid = Oid::new_unwrap("2.5.29.14");
-    /// id-ce-keyUsage
-    pub const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
-    /// id-ce-privateKeyUsagePeriod
-    pub const PRIVATE_KEY_USAGE_PERIOD: Oid = Oid::new_unwrap("2.5.29.16");
-    /// id-ce-subjectAltName
-    pub const SAN: Oid = Oid::new_unwrap("2.5.29.17");
-    /// id-ce-issuerAltName
-    pub const IAN: Oid = Oid::new_unwrap("2.5.29.18");
-    /// id-ce-basicConstraints
-    pub const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
-    /// id-ce-cRLNumber
-    pub const CRL_NUMBER: Oid = Oid::new_unwrap("2.5.29.20");
-    /// id-ce-cRLReasons
-    pub const CRL_REASON: Oid = Oid::new_unwrap("2.5.29.21");
-    /// id-ce-cRLDistributionPoints
-    pub const CRL_DISTRIBUTION_POINTS: Oid = Oid::new_unwrap("2.5.29.31");
-    /// id-ce-certificatePolicies
-    pub const CERTIFICATE_POLICIES: Oid = Oid::new_unwrap("2.5.29.32");
-    /// id-ce-authorityKeyIdentifier
-    pub const AKI: Oid = Oid::new_unwrap("2.5.29.35");
-    /// id-ce-extKeyUsage
-    pub const EXT_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
-    /// id-icao-mrtd-security-extensions-nameChange (Doc 9303 Part 12 §7.1.1.3)
-    pub const ICAO_NAME_CHANGE: Oid = Oid::new_unwrap("2.23.136.1.1.6.1");
-    /// id-icao-mrtd-security-extensions-documentTypeList (Doc 9303 Part 12 §7.1.1.3)
-    pub const ICAO_DOCUMENT_TYPE_LIST: Oid = Oid::new_unwrap("2.23.136.1.1.6.2");
-}
 
 /// Why a certificate could not be used.
 #[derive(Debug, Error)]

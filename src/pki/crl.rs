@@ -14,14 +14,13 @@
 use openssl::sha::sha256;
 use time::OffsetDateTime;
 
-use super::cert::{
-    CertError, Name, Rfc5280Violation, count_signature_check, oid as ext_oid, parse_aki, same_integer,
-};
+use super::cert::{CertError, Name, Rfc5280Violation, count_signature_check, parse_aki, same_integer};
 use super::keys::PublicKey;
 use super::signature::{self, SignatureAlgorithm};
 use crate::asn1::AlgorithmIdentifier;
 use crate::asn1::Oid;
 use crate::asn1::der::{self as asn1, Asn1Error, tag};
+use crate::asn1::oid as ext_oid;
 use crate::tlv::{self, Tlv};
 
 /// One revoked certificate.

@@ -27,6 +27,7 @@ use thiserror::Error;
 
 use super::keys::{EcDomain, KeyError, PublicKey};
 use super::signature::{self, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError};
+use crate::asn1::oid;
 use crate::cms::Oid;
 use crate::cms::asn1;
 use crate::tlv;
@@ -61,43 +62,6 @@ pub mod tag {
     pub const SIGNATURE: u32 = 0x5F37;
     /// Object Identifier.
     pub const OID: u32 = 0x06;
-}
-
-/// Object identifiers of TR-03110-3 Appendix A.
-pub mod oid {
-    use crate::cms::Oid;
-    /// id-TA-RSA-v1-5-SHA-1
-    pub const TA_RSA_V1_5_SHA1: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.1.1");
-    /// id-TA-RSA-v1-5-SHA-256
-    pub const TA_RSA_V1_5_SHA256: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.1.2");
-    /// id-TA-RSA-PSS-SHA-1
-    pub const TA_RSA_PSS_SHA1: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.1.3");
-    /// id-TA-RSA-PSS-SHA-256
-    pub const TA_RSA_PSS_SHA256: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.1.4");
-    /// id-TA-RSA-v1-5-SHA-512
-    pub const TA_RSA_V1_5_SHA512: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.1.5");
-    /// id-TA-RSA-PSS-SHA-512
-    pub const TA_RSA_PSS_SHA512: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.1.6");
-    /// id-TA-ECDSA-SHA-1
-    pub const TA_ECDSA_SHA1: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.2.1");
-    /// id-TA-ECDSA-SHA-224
-    pub const TA_ECDSA_SHA224: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.2.2");
-    /// id-TA-ECDSA-SHA-256
-    pub const TA_ECDSA_SHA256: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.2.3");
-    /// id-TA-ECDSA-SHA-384
-    pub const TA_ECDSA_SHA384: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.2.4");
-    /// id-TA-ECDSA-SHA-512
-    pub const TA_ECDSA_SHA512: Oid = Oid::new_unwrap("0.4.0.127.0.7.2.2.2.2.5");
-    /// id-IS: inspection systems (eMRTD)
-    pub const ROLE_IS: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.1.2.1");
-    /// id-AT: authentication terminals (eID)
-    pub const ROLE_AT: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.1.2.2");
-    /// id-ST: signature terminals
-    pub const ROLE_ST: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.1.2.3");
-    /// id-description (certificate extension)
-    pub const EXT_DESCRIPTION: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.1.3.1");
-    /// id-sector (certificate extension)
-    pub const EXT_SECTOR: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.1.3.2");
 }
 
 /// Why a CV certificate or chain was refused.
@@ -635,7 +599,7 @@ impl CvPublicKey {
             .element(ec_tag::POINT)
             .ok_or(missing("EC CV key without public point"))?;
         let field = asn1::encode_seq(&[
-            &asn1::encode_oid(&super::keys::oid::PRIME_FIELD),
+            &asn1::encode_oid(&crate::asn1::oid::PRIME_FIELD),
             &asn1::encode_uint(p),
         ]);
         let curve = asn1::encode_seq(&[

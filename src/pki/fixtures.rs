@@ -50,11 +50,12 @@ use openssl::sha::sha1;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::cert::{Certificate, KeyUsage, oid as x509};
+use super::cert::{Certificate, KeyUsage};
 use super::keys::{self, NamedCurve};
 use super::ldif;
 use super::masterlist;
 use super::signature::{self, HashAlgorithm, PssParams, SignatureAlgorithm};
+use crate::asn1::oid as x509;
 
 pub mod deterministic;
 pub mod pkd_tree;
@@ -149,7 +150,7 @@ impl Key {
         } else {
             asn1::encode_oid(&curve.oid)
         };
-        let alg = asn1::encode_seq(&[&asn1::encode_oid(&keys::oid::EC_PUBLIC_KEY), &params]);
+        let alg = asn1::encode_seq(&[&asn1::encode_oid(&crate::asn1::oid::EC_PUBLIC_KEY), &params]);
         let mut bits = vec![0u8];
         bits.extend_from_slice(&point);
         let spki = asn1::encode_seq(&[&alg, &tlv::encode(tag::BIT_STRING, &bits)]);
@@ -891,7 +892,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
                 ext_aki(&ut2.key.key_id),
                 ext_ski(&mls_key.key_id),
                 ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
-                ext_eku(&[cms_mod::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
+                ext_eku(&[crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
             ],
             alg: rsa_pkcs1,
         },
@@ -906,7 +907,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     ]);
     let ml = sign::sign_with(
         &SignRequest {
-            econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
+            econtent_type: crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
             econtent: &ml_content,
             signer_cert: &mls_cert,
             digest: HashAlgorithm::Sha256,
@@ -987,7 +988,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
                 ext_aki(&xa.key.key_id),
                 ext_ski(&dls_key.key_id),
                 ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
-                ext_eku(&[cms_mod::oid::ICAO_DEVIATION_LIST_SIGNING_KEY]),
+                ext_eku(&[crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY]),
             ],
             alg: ecdsa256,
         },
@@ -1002,7 +1003,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     )]);
     let dl = sign::sign_with(
         &SignRequest {
-            econtent_type: cms_mod::oid::ICAO_DEVIATION_LIST,
+            econtent_type: crate::asn1::oid::ICAO_DEVIATION_LIST,
             econtent: &dl_content,
             signer_cert: &dls_cert,
             digest: HashAlgorithm::Sha256,
@@ -1259,7 +1260,7 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
                 ext_aki(&ca.key.key_id),
                 ext_ski(&signer_key.key_id),
                 ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
-                ext_eku(&[cms_mod::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
+                ext_eku(&[crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
             ],
             alg: ecdsa,
         },
@@ -1268,7 +1269,7 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
     let content = masterlist::encode_master_list_content(std::slice::from_ref(&ca.cert));
     let master_list = sign::sign_with(
         &SignRequest {
-            econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
+            econtent_type: crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
             econtent: &content,
             signer_cert: &ml_signer,
             digest: HashAlgorithm::Sha256,
@@ -1322,7 +1323,7 @@ impl SelfMadePki {
         let content = masterlist::encode_master_list_content(&certs);
         Ok(sign::sign_with(
             &SignRequest {
-                econtent_type: cms_mod::oid::ICAO_CSCA_MASTER_LIST,
+                econtent_type: crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
                 econtent: &content,
                 signer_cert: &self.ml_signer,
                 digest: HashAlgorithm::Sha256,

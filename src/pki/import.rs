@@ -28,7 +28,7 @@ use super::crl::Crl;
 use super::ldif::LdifError;
 use super::role::{Role, TrustKind};
 use super::store::{Added, CertMeta, Provenance, StoreError, TrustStore, Writer};
-use crate::cms::{self, SignedData};
+use crate::cms::SignedData;
 
 mod detect;
 mod ldif;
@@ -463,7 +463,7 @@ fn import_der_or_pem(
         return import_pem(w, bytes, prov, opts, report);
     }
     // a ContentInfo starts with SEQUENCE { OID 1.2.840.113549.1.7.2 ...
-    let signed_data_oid = crate::cms::asn1::encode_oid(&cms::oid::SIGNED_DATA);
+    let signed_data_oid = crate::cms::asn1::encode_oid(&crate::asn1::oid::SIGNED_DATA);
     let looks_cms = bytes
         .get(..64)
         .unwrap_or(bytes)

@@ -103,7 +103,7 @@ impl MasterList {
     /// [`MasterList::parse`] for a SignedData already read (no second copy of the
     /// eContent).
     pub fn from_signed_data(signed_data: SignedData) -> Result<Self, ListError> {
-        if signed_data.econtent_type != cms::oid::ICAO_CSCA_MASTER_LIST {
+        if signed_data.econtent_type != crate::asn1::oid::ICAO_CSCA_MASTER_LIST {
             return Err(ListError::WrongContentType {
                 expected: "id-icao-cscaMasterList",
                 found: signed_data.econtent_type,
@@ -240,7 +240,7 @@ impl DeviationList {
     /// Parse a deviation list file (eContentType id-icao-DeviationList).
     pub fn parse(bytes: &[u8]) -> Result<Self, ListError> {
         let signed_data = SignedData::parse(bytes)?;
-        if signed_data.econtent_type != cms::oid::ICAO_DEVIATION_LIST {
+        if signed_data.econtent_type != crate::asn1::oid::ICAO_DEVIATION_LIST {
             return Err(ListError::WrongContentType {
                 expected: "id-icao-DeviationList",
                 found: signed_data.econtent_type,

@@ -74,7 +74,7 @@ pub fn is_self_signed(cert: &Certificate) -> bool {
 
 /// The role of a certificate from its content (Doc 9303 Part 12 §7.1).
 pub fn classify(cert: &Certificate) -> Role {
-    use crate::cms::oid as cms_oid;
+    use crate::asn1::oid as cms_oid;
     if cert
         .extended_key_usage
         .contains(&cms_oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY)

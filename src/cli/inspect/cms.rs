@@ -157,7 +157,7 @@ impl SignerView {
         let a = s.signed_attrs.as_ref();
         // signingTime as written (UTCTime or GeneralizedTime text)
         let signing_time = a
-            .and_then(|a| a.get(&cms::oid::SIGNING_TIME))
+            .and_then(|a| a.get(&crate::asn1::oid::SIGNING_TIME))
             .and_then(|attr| attr.values.first())
             .and_then(|v| tlv::parse_ber(v).ok())
             .map(|t| String::from_utf8_lossy(t.value).into_owned());

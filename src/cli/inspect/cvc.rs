@@ -51,7 +51,7 @@ impl CvCertView {
     pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
         let c = CvCertificate::from_der(bytes)?;
         let b = &c.body;
-        let is = b.chat.terminal_type == crate::pki::cvc::oid::ROLE_IS;
+        let is = b.chat.terminal_type == crate::asn1::oid::ROLE_IS;
         Ok(CvCertView {
             car: b.car.clone(),
             chr: b.chr.clone(),

@@ -57,7 +57,7 @@ pub fn default_signature(
     if key.id() == Id::EC {
         return SignatureAlgorithm::Ecdsa { hash: digest };
     }
-    if dsc.signature_algorithm.oid == crate::pki::signature::oid::RSASSA_PSS {
+    if dsc.signature_algorithm.oid == crate::asn1::oid::RSASSA_PSS {
         SignatureAlgorithm::RsaPss(PssParams {
             hash: digest,
             mgf1_hash: digest,
@@ -170,8 +170,8 @@ impl Signer {
             .map(|n| parse_file("sign.exclude", n))
             .collect::<Result<Vec<_>, _>>()?;
         let sod_econtent_type = match t.econtent_type.as_deref() {
-            None | Some("lds-security-object") => crate::cms::oid::ICAO_LDS_SECURITY_OBJECT,
-            Some("id-data") => crate::cms::oid::DATA,
+            None | Some("lds-security-object") => crate::asn1::oid::ICAO_LDS_SECURITY_OBJECT,
+            Some("id-data") => crate::asn1::oid::DATA,
             Some(other) => {
                 return Err(invalid(
                     "sign.econtent_type",
@@ -305,7 +305,7 @@ pub fn sign(profile: &mut Profile, t: &PersoToml, base: &Path) -> Result<(), Per
             return Err(invalid("sign.card_security", "no PACE or CA infos to sign"));
         }
         let econtent = sorted_infos(infos).encode();
-        let cms = signer.sign(crate::cms::oid::BSI_SECURITY_OBJECT, &econtent, &signer.cert)?;
+        let cms = signer.sign(crate::asn1::oid::BSI_SECURITY_OBJECT, &econtent, &signer.cert)?;
         profile.files.insert(LdsFile::CardSecurity, cms);
     }
     profile.personalisation.dsc = Some(signer.cert.clone());

@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn other_econtent_type_is_refused() {
-        let e = CardSecurity::decode(&card_security(crate::cms::oid::DATA)).unwrap_err();
+        let e = CardSecurity::decode(&card_security(crate::asn1::oid::DATA)).unwrap_err();
         assert!(e.to_string().contains("id-SecurityObject"), "{e}");
     }
 

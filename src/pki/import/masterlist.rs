@@ -29,9 +29,9 @@ pub(super) fn import_signed(
     report: &mut FileReport,
     whole_file: bool,
 ) -> Result<(), Fatal> {
-    let kind = if obj.sd.econtent_type == cms::oid::ICAO_CSCA_MASTER_LIST {
+    let kind = if obj.sd.econtent_type == crate::asn1::oid::ICAO_CSCA_MASTER_LIST {
         FileKind::MasterList
-    } else if obj.sd.econtent_type == cms::oid::ICAO_DEVIATION_LIST {
+    } else if obj.sd.econtent_type == crate::asn1::oid::ICAO_DEVIATION_LIST {
         FileKind::DeviationList
     } else {
         return Err(Fatal::Msg(format!(
@@ -246,9 +246,9 @@ fn verify_list(
         ));
     }
     let eku = if what == "master list" {
-        cms::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY
+        crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY
     } else {
-        cms::oid::ICAO_DEVIATION_LIST_SIGNING_KEY
+        crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY
     };
     if !signer_cert.extended_key_usage.contains(&eku) {
         v.notes.push(format!(

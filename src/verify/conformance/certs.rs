@@ -9,7 +9,8 @@
 use serde_json::json;
 
 use super::{Ctx, refs, warn};
-use crate::pki::cert::{CertQuirk, Certificate, KeyUsage, oid as x509};
+use crate::asn1::oid as x509;
+use crate::pki::cert::{CertQuirk, Certificate, KeyUsage};
 use crate::pki::role::Role;
 use crate::pki::signature::{HashAlgorithm, SignatureAlgorithm};
 use crate::pki::store::StoredCert;
