@@ -1525,12 +1525,16 @@ fn apply_entries(
                 }
             }
         });
+        let mut resumes = 0;
         for (i, (c, prepared)) in rx.into_iter().flatten().enumerate() {
             progress.inc(1);
             // after the lists (their verification looks certificates up), a large batch
-            // loads with the certificate indexes built once at the end, as `pkd import` does
-            if bulk && i == lists {
+            // loads with the certificate indexes built once at the end, as `pkd import`
+            // does; a deviation list among the DSCs builds them, and the entries after it
+            // load in bulk again (a bounded number of times)
+            if bulk && i >= lists && !w.bulk_loading() && resumes <= super::import::MAX_BULK_RESUMES {
                 w.begin_bulk_load()?;
+                resumes += 1;
             }
             let Some(o) = origins.get(&c).copied() else {
                 continue;
