@@ -38,20 +38,12 @@ fn decoded<'a>(infos: Decoded<'a>, absent: &str, file: &str) -> Result<&'a Secur
 fn pace_infos(card_access: Decoded<'_>, card_security: Decoded<'_>) -> Check {
     let id = "chip.pace_infos";
     let r = refs::SECURITY_INFOS;
-    let ca = match decoded(
-        card_access,
-        "no EF.CardAccess: the chip offers no PACE (or it was not read)",
-        "EF.CardAccess",
-    ) {
-        Ok(i) => i,
-        Err(why) => return Check::skip(id, why).reference(r),
-    };
-    let cs = match decoded(
-        card_security,
-        "no EF.CardSecurity in the dump to compare EF.CardAccess with",
-        "EF.CardSecurity",
-    ) {
-        Ok(i) => i,
+    let absent_ca = "no EF.CardAccess: the chip offers no PACE (or it was not read)";
+    let absent_cs = "no EF.CardSecurity in the dump to compare EF.CardAccess with";
+    let both = decoded(card_access, absent_ca, "EF.CardAccess")
+        .and_then(|ca| Ok((ca, decoded(card_security, absent_cs, "EF.CardSecurity")?)));
+    let (ca, cs) = match both {
+        Ok(both) => both,
         Err(why) => return Check::skip(id, why).reference(r),
     };
     let describe = |p: &crate::lds::security_infos::PaceInfo| {
