@@ -16,3 +16,8 @@ pub(crate) fn vectors(name: &str) -> serde_json::Value {
 pub(crate) fn s(v: &serde_json::Value) -> Vec<u8> {
     h(v.as_str().unwrap())
 }
+
+/// The hex string at `key` of a vector object, as bytes.
+pub(crate) fn hex_at(v: &serde_json::Value, key: &str) -> Vec<u8> {
+    s(&v[key])
+}

@@ -452,17 +452,9 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
     if !required {
         return Check::skip(id, "the document does not support it (EF.SOD lists no DG15)");
     }
-    if input.no_aa {
-        return Check::skip(
-            id,
-            "switched off by the user (--no-aa): the chip was not proven genuine",
-        );
-    }
-    let Some(live) = &input.live else {
-        return Check::skip(
-            id,
-            "offline dump: only a live chip can prove it holds the private key of DG15 (a copy would pass every other check)",
-        );
+    let live = match live_results(input, id, input.no_aa, "the private key of DG15 (") {
+        Ok(live) => live,
+        Err(skip) => return skip,
     };
     let Some(o) = live.aa.clone() else {
         let why = if input.dump.files.contains_key(&LdsFile::Dg(15)) {
@@ -491,6 +483,29 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         .reference(reference)
 }
 
+/// What the live chip answered for check `id` (`aa`, `ca`), or why there is nothing to
+/// judge: the user switched it off (`switched_off`, `--no-aa`/`--no-ca`), or the input is
+/// an offline dump, where only a live chip could prove it `holds` its key.
+fn live_results<'i>(
+    input: &'i Input<'_>,
+    id: &str,
+    switched_off: bool,
+    holds: &str,
+) -> Result<&'i LiveResults, Check> {
+    if switched_off {
+        return Err(Check::skip(
+            id,
+            format!("switched off by the user (--no-{id}): the chip was not proven genuine"),
+        ));
+    }
+    input.live.as_ref().ok_or_else(|| {
+        Check::skip(
+            id,
+            format!("offline dump: only a live chip can prove it holds {holds}a copy would pass every other check)"),
+        )
+    })
+}
+
 /// `ca`: Chip Authentication (Doc 9303 Part 11 §6.2), or PACE-CAM during access, required
 /// when the signed DG14 or EF.CardSecurity holds a CA key (see [`pa::PaOutcome::ca_supported`]).
 fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
@@ -513,20 +528,10 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         .ca_required_by
         .as_deref()
         .unwrap_or("the document has a Chip Authentication key");
-    if input.no_ca {
-        return Check::skip(
-            id,
-            "switched off by the user (--no-ca): the chip was not proven genuine",
-        );
-    }
-    let Some(live) = &input.live else {
-        return Check::skip(
-            id,
-            format!(
-                "offline dump: only a live chip can prove it holds its Chip Authentication key ({required_by}; \
-                 a copy would pass every other check)"
-            ),
-        );
+    let holds = format!("its Chip Authentication key ({required_by}; ");
+    let live = match live_results(input, id, input.no_ca, &holds) {
+        Ok(live) => live,
+        Err(skip) => return skip,
     };
     // PACE-CAM during access counts like Chip Authentication when EF.CardSecurity, which
     // holds the key, is verified

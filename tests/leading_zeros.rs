@@ -535,8 +535,12 @@ fn session(mapping: PaceMapping, id: u32, c: Ciph, force: Force, seed: u64) {
         g.add(&g.mul(&base, &bn(&s)), &h)
     } else {
         let cipher = pace::crypto::cipher_of(c.suite());
-        let r = pace::crypto::pseudo_random(cipher, &s, &t, params.prime()).unwrap();
-        g.decode(&params.encode(&params.map_integrated(&r).unwrap()).unwrap())
+        let r = pace::mapping::im::pseudo_random(cipher, &s, &t, params.prime()).unwrap();
+        g.decode(
+            &params
+                .encode(&pace::mapping::im::map(&params, &r).unwrap())
+                .unwrap(),
+        )
     };
     let mut sk_e_ic = key_from(seed, "e-ic", &order);
     let mut sk_e_t = key_from(seed, "e-t", &order);

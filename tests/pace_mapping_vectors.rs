@@ -11,6 +11,7 @@
     clippy::indexing_slicing
 )]
 
+use emrtd::access::pace::mapping;
 use emrtd::access::pace::params::{self, DomainParams, PrivateKey};
 use openssl::bn::{BigNum, BigNumContext};
 use serde_json::Value;
@@ -81,7 +82,7 @@ fn check_gm(params: &DomainParams, v: &Value, n: Gm<'_>) {
         let pub_ic = params.multiply(&generator, sk.as_bn()).unwrap();
         assert!(params.same(&pub_ic, &chip_map).unwrap());
     }
-    let g = params.map_generic(&hx(v, n.s), &h).unwrap();
+    let g = mapping::gm::map(params, &hx(v, n.s), &h).unwrap();
     assert_eq!(up(&params.encode(&g).unwrap()), up(&strip(hx(v, n.g), len)));
     check_agreement(params, v, &g, len, &n);
 }
@@ -252,7 +253,7 @@ fn doc9303_h1_point_encoding() {
     let e = &v["expected"];
     let params = DomainParams::standardized(13).unwrap();
     let r = BigNum::from_slice(&hx(e, "r_mod_p")).unwrap();
-    let g = params.map_integrated(&r).unwrap();
+    let g = mapping::im::map(&params, &r).unwrap();
     assert_eq!(
         up(&params.encode(&g).unwrap()),
         e["mapped_generator"].as_str().unwrap()
@@ -276,7 +277,7 @@ fn doc9303_h2_dh_integrated_mapping_exponentiation() {
     let e = &v["expected"];
     let params = DomainParams::standardized(0).unwrap();
     let r = BigNum::from_slice(&hx(e, "r_mod_p")).unwrap();
-    let g = params.map_integrated(&r).unwrap();
+    let g = mapping::im::map(&params, &r).unwrap();
     assert_eq!(
         up(&params.encode(&g).unwrap()),
         e["mapped_generator"].as_str().unwrap()
@@ -321,6 +322,21 @@ fn doc9303_app_i_cam_generic_mapping_and_equation() {
             .same(&emrtd::access::pace::Element::Ec(lhs), &map_ic)
             .unwrap()
     );
+}
+
+#[test]
+fn doc9303_app_i_cam_data_a_ic() {
+    use emrtd::access::pace::mapping::cam::{cam_iv, decrypt_cam_data, encrypt_cam_data};
+    use emrtd::crypto::Cipher;
+    let v = json("protocol/pace_cam_ecdh_brainpoolp256r1_doc9303_appendix_i.json");
+    let e = &v["expected"];
+    let ks_enc = hx(e, "ks_enc");
+    assert_eq!(cam_iv(&ks_enc).unwrap().to_vec(), hx(e, "a_ic_iv"));
+    let a_ic = hx(e, "encrypted_chip_auth_data_a_ic");
+    let ca = decrypt_cam_data(Cipher::Aes128, &ks_enc, &a_ic).unwrap();
+    assert_eq!(*ca, hx(e, "chip_auth_data_ca_ic"));
+    assert_eq!(encrypt_cam_data(Cipher::Aes128, &ks_enc, &ca).unwrap(), a_ic);
+    assert!(decrypt_cam_data(Cipher::Aes128, &ks_enc, &a_ic[..40]).is_err());
 }
 
 #[test]

@@ -189,6 +189,17 @@ impl HashAlgorithm {
         }
     }
 
+    /// The name as the standards write it (`SHA-256`).
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha1 => "SHA-1",
+            HashAlgorithm::Sha224 => "SHA-224",
+            HashAlgorithm::Sha256 => "SHA-256",
+            HashAlgorithm::Sha384 => "SHA-384",
+            HashAlgorithm::Sha512 => "SHA-512",
+        }
+    }
+
     /// Display name (`sha256`).
     pub fn name(self) -> &'static str {
         match self {

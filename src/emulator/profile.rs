@@ -221,6 +221,7 @@ impl Default for LinkConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PaceEntry {
+    /// A mapping's short name ([`PaceMapping::name`](crate::lds::security_infos::PaceMapping::name)):
     /// "ECDH-GM", "DH-GM", "ECDH-IM", "DH-IM" or "ECDH-CAM".
     pub mapping: String,
     /// "3DES", "AES-128", "AES-192" or "AES-256".
@@ -233,20 +234,16 @@ impl PaceEntry {
     /// The PACE protocol it names.
     pub fn protocol(&self) -> Result<crate::lds::security_infos::PaceProtocol, ProfileError> {
         use crate::lds::security_infos::{CipherSuite, PaceMapping, PaceProtocol};
-        let mapping = match self.mapping.to_ascii_uppercase().as_str() {
-            "ECDH-GM" => PaceMapping::EcdhGm,
-            "DH-GM" => PaceMapping::DhGm,
-            "ECDH-IM" => PaceMapping::EcdhIm,
-            "DH-IM" => PaceMapping::DhIm,
-            "ECDH-CAM" => PaceMapping::EcdhCam,
-            other => {
-                return Err(ProfileError::Chip {
-                    what: format!(
-                        "unknown PACE mapping {other:?} (ECDH-GM, DH-GM, ECDH-IM, DH-IM, ECDH-CAM)"
-                    ),
-                });
+        let mapping = PaceMapping::from_name(&self.mapping).ok_or_else(|| {
+            let names: Vec<&str> = PaceMapping::ALL.iter().map(|m| m.name()).collect();
+            ProfileError::Chip {
+                what: format!(
+                    "unknown PACE mapping {:?} ({})",
+                    self.mapping.to_ascii_uppercase(),
+                    names.join(", ")
+                ),
             }
-        };
+        })?;
         let cipher = match self.cipher.to_ascii_uppercase().as_str() {
             "3DES" => CipherSuite::Tdes,
             "AES-128" => CipherSuite::Aes128,

@@ -158,16 +158,10 @@ mod tests {
     use super::*;
 
     fn vectors() -> serde_json::Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/test-vectors/protocol/active_authentication_rsa.json"
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        crate::test_vectors::vectors("active_authentication_rsa.json")
     }
 
-    fn h(v: &serde_json::Value) -> Vec<u8> {
-        hex::decode(v.as_str().unwrap()).unwrap()
-    }
+    use crate::test_vectors::s as h;
 
     #[test]
     fn appendix_f_representative() {

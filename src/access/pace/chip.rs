@@ -8,11 +8,11 @@
 //! worked examples' chip responses can be reproduced. A token that does not verify is
 //! answered 6300; any error sends the chip back to its initial state.
 
-use openssl::bn::{BigNum, BigNumContext};
 use zeroize::Zeroizing;
 
 use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
 use super::crypto::{self as pace_crypto, cipher_of};
+use super::mapping::{self, ChipEnd};
 use super::params::{DomainParams, Element, PrivateKey};
 use super::select;
 use crate::access::Password;
@@ -190,7 +190,7 @@ impl ChipPace {
         if protocol.mapping.is_ec() != params.is_ec() {
             return Err(WRONG_DATA);
         }
-        if protocol.mapping == PaceMapping::EcdhCam && self.cam_key.is_none() {
+        if mapping::of(protocol.mapping).authenticates_chip() && self.cam_key.is_none() {
             return Err(StatusWord::FUNC_NOT_SUPPORTED);
         }
         let password = self
@@ -230,39 +230,25 @@ impl ChipPace {
                     return Err(WRONG_DATA);
                 }
                 let data = get(tag::MAPPING_PCD)?;
-                let p = &run.params;
-                if run.mapping.is_generic() {
-                    let pk_pcd = p
-                        .decode_public(data, "terminal mapping key")
-                        .map_err(|_| WRONG_DATA)?;
-                    let sk = p.random_private_key(rng).map_err(|_| StatusWord::UNKNOWN)?;
-                    let pk_ic = p
-                        .generator()
-                        .and_then(|g| p.multiply(&g, sk.as_bn()))
-                        .and_then(|k| p.encode(&k))
-                        .map_err(|_| StatusWord::UNKNOWN)?;
-                    let h = p.agree(&sk, &pk_pcd).map_err(|_| WRONG_DATA)?;
-                    let generator = p.map_generic(&s, &h).map_err(|_| WRONG_DATA)?;
-                    self.state = State::Mapped {
-                        run,
-                        generator,
-                        sk_map: Some(sk),
-                    };
-                    Ok(ChipReply::data(&[(tag::MAPPING_PICC, &pk_ic)]))
-                } else {
-                    if data.len() != run.cipher.key_len() {
-                        return Err(WRONG_DATA);
-                    }
-                    let r = pace_crypto::pseudo_random(run.cipher, &s, data, p.prime())
-                        .map_err(|_| WRONG_DATA)?;
-                    let generator = p.map_integrated(&r).map_err(|_| WRONG_DATA)?;
-                    self.state = State::Mapped {
-                        run,
-                        generator,
-                        sk_map: None,
-                    };
-                    Ok(ChipReply::data(&[]))
-                }
+                let mapped = mapping::of(run.mapping).chip_map(
+                    mapping::Run {
+                        params: &run.params,
+                        cipher: run.cipher,
+                        s: &s,
+                    },
+                    data,
+                    rng,
+                )?;
+                let reply = match &mapped.answer {
+                    Some(answer) => ChipReply::data(&[(tag::MAPPING_PICC, answer)]),
+                    None => ChipReply::data(&[]),
+                };
+                self.state = State::Mapped {
+                    run,
+                    generator: mapped.generator,
+                    sk_map: mapped.secret,
+                };
+                Ok(reply)
             }
             State::Mapped {
                 run,
@@ -328,14 +314,17 @@ impl ChipPace {
                     &apdus::public_key_data_object(&run.oid, key_tag, &pk_pcd),
                 )
                 .map_err(|_| StatusWord::UNKNOWN)?;
-                let a_ic = if run.mapping == PaceMapping::EcdhCam {
-                    Some(self.cam_data(&run, &keys, sk_map.as_ref())?)
-                } else {
-                    None
-                };
+                let imp = mapping::of(run.mapping);
+                let extra = imp.chip_confirm(ChipEnd {
+                    params: &run.params,
+                    cipher: run.cipher,
+                    keys: &keys,
+                    secret: sk_map.as_ref(),
+                    chip_key: self.cam_key.as_ref(),
+                })?;
                 let mut objects: Vec<(u32, &[u8])> = vec![(tag::TOKEN_PICC, &t_picc)];
-                if let Some(a) = &a_ic {
-                    objects.push((tag::CAM_DATA, a));
+                if let Some((t, data)) = &extra {
+                    objects.push((*t, data));
                 }
                 let mut reply = ChipReply::data(&objects);
                 reply.established = Some(keys);
@@ -343,30 +332,10 @@ impl ChipPace {
                     chip: pk_ic.clone(),
                     terminal: pk_pcd.clone(),
                     ec: run.params.ec().is_some(),
-                    cam: run.mapping == PaceMapping::EcdhCam,
+                    cam: imp.authenticates_chip(),
                 });
                 Ok(reply)
             }
         }
-    }
-
-    /// `A_IC = E(KSenc, CA_IC)` with `CA_IC = SK_IC⁻¹ · SK_Map,IC mod n`.
-    fn cam_data(&self, run: &Run, keys: &SessionKeys, sk_map: Option<&PrivateKey>) -> Step<Vec<u8>> {
-        let unknown = |_| StatusWord::UNKNOWN;
-        let ec = run.params.ec().ok_or(StatusWord::UNKNOWN)?;
-        let sk_ic = self.cam_key.as_ref().ok_or(StatusWord::UNKNOWN)?;
-        let sk_map = sk_map.ok_or(StatusWord::UNKNOWN)?;
-        let mut ctx = BigNumContext::new().map_err(unknown)?;
-        let mut inv = BigNum::new().map_err(unknown)?;
-        inv.mod_inverse(sk_ic.as_bn(), ec.order(), &mut ctx)
-            .map_err(unknown)?;
-        let mut ca = BigNum::new().map_err(unknown)?;
-        ca.mod_mul(&inv, sk_map.as_bn(), ec.order(), &mut ctx)
-            .map_err(unknown)?;
-        let len = ec.order().num_bytes();
-        let ca_bytes = Zeroizing::new(ca.to_vec_padded(len).map_err(unknown)?);
-        inv.clear();
-        ca.clear();
-        pace_crypto::encrypt_cam_data(run.cipher, keys.ks_enc(), &ca_bytes).map_err(|_| StatusWord::UNKNOWN)
     }
 }

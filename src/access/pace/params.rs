@@ -251,7 +251,23 @@ impl EcCurve {
         self.field_len
     }
 
-    fn cofactor_is_one(&self) -> bool {
+    /// Coefficient a.
+    pub fn a(&self) -> &BigNumRef {
+        &self.a
+    }
+
+    /// Coefficient b.
+    pub fn b(&self) -> &BigNumRef {
+        &self.b
+    }
+
+    /// Cofactor h.
+    pub fn cofactor(&self) -> &BigNumRef {
+        &self.cofactor
+    }
+
+    /// True when the cofactor is 1 (every point on the curve is in the subgroup).
+    pub fn cofactor_is_one(&self) -> bool {
         self.cofactor.num_bits() == 1
     }
 }
@@ -572,68 +588,6 @@ impl DomainParams {
         }
     }
 
-    /// Generic Mapping (Doc 9303 Part 11 §4.4.3.3.1): `G~ = s·G + H` (ECDH) or
-    /// `g~ = g^s · h mod p` (DH), where H/h is the mapping key agreement result.
-    pub fn map_generic(&self, s: &[u8], h: &Element) -> Result<Element, PaceError> {
-        let mut s = BigNum::from_slice(s)?;
-        s.set_const_time();
-        let out = match (self, h) {
-            (DomainParams::Ec(d), Element::Ec(hp)) => {
-                let mut ctx = BigNumContext::new()?;
-                let mut sg = EcPoint::new(&d.group)?;
-                sg.mul_generator2(&d.group, &s, &mut ctx)?;
-                let mut g = EcPoint::new(&d.group)?;
-                g.add(&d.group, &sg, hp, &mut ctx)?;
-                if g.is_infinity(&d.group) {
-                    return Err(invalid("mapping public key", "mapped generator is the identity"));
-                }
-                Element::Ec(g)
-            }
-            (DomainParams::Dh(d), Element::Dh(hv)) => {
-                let mut ctx = BigNumContext::new()?;
-                let mut gs = BigNum::new()?;
-                gs.mod_exp(&d.g, &s, &d.p, &mut ctx)?;
-                let mut g = BigNum::new()?;
-                g.mod_mul(&gs, hv, &d.p, &mut ctx)?;
-                if g.num_bits() <= 1 {
-                    return Err(invalid("mapping public key", "mapped generator is 1"));
-                }
-                Element::Dh(g)
-            }
-            _ => {
-                return Err(PaceError::State {
-                    what: "group element of the wrong kind",
-                });
-            }
-        };
-        s.clear();
-        Ok(out)
-    }
-
-    /// Integrated Mapping, second half (Doc 9303 Part 11 §4.4.3.3.2): map `r = R_p(s,t)`
-    /// (already reduced mod p) to a generator: the point encoding `f_G` of Doc 9303
-    /// Part 11 Appendix B (affine, p ≡ 3 mod 4) times the cofactor (ECDH), or
-    /// `r^((p-1)/q) mod p` (DH).
-    pub fn map_integrated(&self, r: &BigNumRef) -> Result<Element, PaceError> {
-        match self {
-            DomainParams::Ec(d) => point_encoding(d, r).map(Element::Ec),
-            DomainParams::Dh(d) => {
-                let mut ctx = BigNumContext::new()?;
-                let one = BigNum::from_u32(1)?;
-                let mut p1 = BigNum::new()?;
-                p1.checked_sub(&d.p, &one)?;
-                let mut e = BigNum::new()?;
-                e.checked_div(&p1, &d.q, &mut ctx)?;
-                let mut g = BigNum::new()?;
-                g.mod_exp(r, &e, &d.p, &mut ctx)?;
-                if g.num_bits() <= 1 {
-                    return Err(invalid("integrated mapping", "mapped generator is 1"));
-                }
-                Ok(Element::Dh(g))
-            }
-        }
-    }
-
     /// Copy an element.
     pub fn clone_element(&self, e: &Element) -> Result<Element, PaceError> {
         Ok(match (self, e) {
@@ -646,125 +600,6 @@ impl DomainParams {
             }
         })
     }
-}
-
-/// Doc 9303 Part 11 Appendix B (point encoding for the integrated mapping, affine
-/// coordinates, p ≡ 3 mod 4):
-/// 1. α = -t² mod p
-/// 2. X2 = -b·(1 + α + α²) · (a·(α + α²))^(p-2) mod p
-/// 3. X3 = α·X2 mod p
-/// 4. h2 = X2³ + a·X2 + b mod p
-/// 6. U = t³·h2 mod p
-/// 7. A = h2^(p-1-(p+1)/4) mod p
-/// 8. if A²·h2 = 1: (x, y) = (X2, A·h2) else (x, y) = (X3, A·U)
-fn point_encoding(d: &EcCurve, t: &BigNumRef) -> Result<EcPoint, PaceError> {
-    let mapping = crate::lds::security_infos::PaceMapping::EcdhIm;
-    let p = &d.p;
-    let mut ctx = BigNumContext::new()?;
-    if p.mod_word(4)? != 3 {
-        return Err(PaceError::MappingUnsupported {
-            mapping,
-            reason: "the point encoding needs p ≡ 3 mod 4",
-        });
-    }
-    if d.a.num_bits() == 0 || d.b.num_bits() == 0 {
-        return Err(PaceError::MappingUnsupported {
-            mapping,
-            reason: "the point encoding needs a ≠ 0 and b ≠ 0",
-        });
-    }
-    if t.num_bits() == 0 {
-        return Err(invalid("integrated mapping", "pseudo-random value is zero"));
-    }
-    let zero = BigNum::new()?;
-    let one = BigNum::from_u32(1)?;
-    let two = BigNum::from_u32(2)?;
-    let new = BigNum::new;
-
-    // 1. alpha = -t^2
-    let mut t2 = new()?;
-    t2.mod_sqr(t, p, &mut ctx)?;
-    let mut alpha = new()?;
-    alpha.mod_sub(&zero, &t2, p, &mut ctx)?;
-    // 2. X2 = -b (1 + alpha + alpha^2) (a (alpha + alpha^2))^(p-2)
-    let mut alpha2 = new()?;
-    alpha2.mod_sqr(&alpha, p, &mut ctx)?;
-    let mut a_a2 = new()?;
-    a_a2.mod_add(&alpha, &alpha2, p, &mut ctx)?;
-    let mut num = new()?;
-    num.mod_add(&one, &a_a2, p, &mut ctx)?;
-    let mut minus_b = new()?;
-    minus_b.mod_sub(&zero, &d.b, p, &mut ctx)?;
-    let mut num2 = new()?;
-    num2.mod_mul(&minus_b, &num, p, &mut ctx)?;
-    let mut den = new()?;
-    den.mod_mul(&d.a, &a_a2, p, &mut ctx)?;
-    if den.num_bits() == 0 {
-        return Err(invalid("integrated mapping", "degenerate pseudo-random value"));
-    }
-    let mut p_minus_2 = new()?;
-    p_minus_2.checked_sub(p, &two)?;
-    let mut den_inv = new()?;
-    den_inv.mod_exp(&den, &p_minus_2, p, &mut ctx)?;
-    let mut x2 = new()?;
-    x2.mod_mul(&num2, &den_inv, p, &mut ctx)?;
-    // 3. X3 = alpha X2
-    let mut x3 = new()?;
-    x3.mod_mul(&alpha, &x2, p, &mut ctx)?;
-    // 4. h2 = X2^3 + a X2 + b
-    let mut x2_sq = new()?;
-    x2_sq.mod_sqr(&x2, p, &mut ctx)?;
-    let mut x2_cu = new()?;
-    x2_cu.mod_mul(&x2_sq, &x2, p, &mut ctx)?;
-    let mut ax2 = new()?;
-    ax2.mod_mul(&d.a, &x2, p, &mut ctx)?;
-    let mut h2 = new()?;
-    h2.mod_add(&x2_cu, &ax2, p, &mut ctx)?;
-    let mut h2b = new()?;
-    h2b.mod_add(&h2, &d.b, p, &mut ctx)?;
-    let h2 = h2b;
-    // 6. U = t^3 h2
-    let mut t3 = new()?;
-    t3.mod_mul(&t2, t, p, &mut ctx)?;
-    let mut u = new()?;
-    u.mod_mul(&t3, &h2, p, &mut ctx)?;
-    // 7. A = h2^(p - 1 - (p+1)/4)
-    let mut p1 = new()?;
-    p1.checked_add(p, &one)?;
-    let mut quarter = new()?;
-    quarter.rshift(&p1, 2)?;
-    let mut pm1 = new()?;
-    pm1.checked_sub(p, &one)?;
-    let mut exp = new()?;
-    exp.checked_sub(&pm1, &quarter)?;
-    let mut big_a = new()?;
-    big_a.mod_exp(&h2, &exp, p, &mut ctx)?;
-    // 8. A^2 h2 == 1 ?
-    let mut a_sq = new()?;
-    a_sq.mod_sqr(&big_a, p, &mut ctx)?;
-    let mut test = new()?;
-    test.mod_mul(&a_sq, &h2, p, &mut ctx)?;
-    let (x, y) = if test == one {
-        let mut y = new()?;
-        y.mod_mul(&big_a, &h2, p, &mut ctx)?;
-        (x2, y)
-    } else {
-        let mut y = new()?;
-        y.mod_mul(&big_a, &u, p, &mut ctx)?;
-        (x3, y)
-    };
-    let mut pt = EcPoint::new(&d.group)?;
-    pt.set_affine_coordinates_gfp(&d.group, &x, &y, &mut ctx)
-        .map_err(|_| invalid("integrated mapping", "encoded point is not on the curve"))?;
-    if !d.cofactor_is_one() {
-        let mut scaled = EcPoint::new(&d.group)?;
-        scaled.mul2(&d.group, &pt, &d.cofactor, &mut ctx)?;
-        pt = scaled;
-    }
-    if pt.is_infinity(&d.group) {
-        return Err(invalid("integrated mapping", "mapped generator is the identity"));
-    }
-    Ok(pt)
 }
 
 /// The EC point for `bytes` on the standardized/explicit curve (public for the CAM check

@@ -2,13 +2,16 @@
 //!
 //! 1. MSE:Set AT selects the protocol, the password and (tag 84) the domain parameters;
 //! 2. GA 1: the chip sends `z = E(K_π, s)`; the terminal decrypts the nonce s;
-//! 3. GA 2: mapping — generic: exchange mapping keys, `G~ = s·G + H`; integrated: send
-//!    a nonce t, `G~ = f_G(R_p(s, t))`;
+//! 3. GA 2: mapping, through the [`Mapping`](super::mapping::Mapping) of the protocol:
+//!    generic: exchange mapping keys, `G~ = s·G + H`; integrated: send a nonce t,
+//!    `G~ = f_G(R_p(s, t))`;
 //! 4. GA 3: ephemeral key agreement on G~ (the chip's key must differ from ours), shared
 //!    secret K, `KSenc = KDF(K, 1)`, `KSmac = KDF(K, 2)`;
 //! 5. GA 4: tokens `T_PCD = MAC(KSmac, PK_PICC)`, `T_PICC = MAC(KSmac, PK_PCD)` over the
-//!    public key data objects, T_PICC checked in constant time; for PACE-CAM the chip
-//!    also sends `A_IC`, checked against EF.CardSecurity with [`PaceOutcome::verify_cam`].
+//!    public key data objects, T_PICC checked in constant time; then the mapping's own
+//!    last step ([`Mapping::terminal_confirm`](super::mapping::Mapping::terminal_confirm)):
+//!    for PACE-CAM the chip also sends `A_IC`, checked against EF.CardSecurity with
+//!    [`PaceOutcome::verify_cam`].
 //!
 //! Secure messaging then starts with SSC 0. All terminal randomness (mapping and
 //! ephemeral private keys, the IM nonce t) comes from the caller's [`RandomSource`], in
@@ -18,19 +21,16 @@
 //! [`AccessError::Refused`] (the password is probably wrong); a chip whose T_PICC does not
 //! verify gives [`AccessError::BadChipCryptogram`] (the chip failed to authenticate).
 
-use zeroize::Zeroizing;
-
 use super::apdus::{self, INS_GENERAL_AUTHENTICATE, INS_MSE, tag};
 use super::crypto::{self as pace_crypto, cipher_of};
 use super::error::PaceError;
-use super::params::{DomainParams, Element};
+use super::mapping::cam::{CamData, CamEvidence};
+use super::mapping::{self, TerminalEnd, bad};
 use super::select::{self, PaceSelection};
 use crate::access::{AccessError, Password};
 use crate::apdu::{CardChannel, Response, StatusWord};
 use crate::crypto::{Cipher, ct_eq};
-use crate::lds::security_infos::{
-    ChipAuthenticationPublicKeyInfo, Oid, PaceMapping, PaceProtocol, SecurityInfos,
-};
+use crate::lds::security_infos::{Oid, PaceMapping, PaceProtocol, SecurityInfos};
 use crate::rng::RandomSource;
 use crate::sm::{SessionKeys, Ssc};
 
@@ -60,35 +60,6 @@ pub struct PaceConfig {
     /// in MSE:Set AT after tag 84: the terminal's role and the rights it asks for, when
     /// Terminal Authentication version 2 follows (BSI TR-03110-3, MSE:Set AT for PACE).
     pub chat: Option<Vec<u8>>,
-}
-
-/// What the chip sent for PACE-CAM, to be checked against EF.CardSecurity.
-pub struct CamData {
-    params: DomainParams,
-    /// The parameterId of the PACEInfo used: for PACE-CAM it also names the keyId of
-    /// the chip authentication key (BSI TR-03110-3 A.1.1.1).
-    parameter_id: Option<u32>,
-    ca_ic: Zeroizing<Vec<u8>>,
-    pk_map_ic: Vec<u8>,
-}
-
-impl std::fmt::Debug for CamData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CamData").finish_non_exhaustive()
-    }
-}
-
-/// Evidence of a verified PACE-CAM chip authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CamEvidence {
-    /// keyId of the ChipAuthenticationPublicKeyInfo that verified.
-    pub key_id: Option<u64>,
-    /// The chip's static public key PK_IC (encoded point).
-    pub chip_public_key: Vec<u8>,
-    /// The ChipAuthenticationPublicKeyInfo as read from EF.CardSecurity.
-    pub public_key_info: Vec<u8>,
-    /// The chip's mapping public key PK_Map,IC that CA_IC · PK_IC reproduced.
-    pub mapping_public_key: Vec<u8>,
 }
 
 /// A completed PACE run.
@@ -124,13 +95,6 @@ fn status(ins: u8, sw: StatusWord) -> AccessError {
     AccessError::Status { ins, sw }
 }
 
-fn bad(what: &'static str) -> AccessError {
-    AccessError::BadResponse {
-        ins: INS_GENERAL_AUTHENTICATE,
-        what,
-    }
-}
-
 /// 63xx anywhere in GENERAL AUTHENTICATE, or 6982 on the token: the chip did not accept
 /// the terminal's password-derived values.
 fn refused_or_status(sw: StatusWord, token_step: bool) -> AccessError {
@@ -159,7 +123,7 @@ fn ga<C: CardChannel + ?Sized>(
 }
 
 fn objects(resp: &Response) -> Result<Vec<(u32, &[u8])>, AccessError> {
-    apdus::parse_dynamic_auth_data(&resp.data).map_err(bad)
+    mapping::objects(&resp.data)
 }
 
 /// Run PACE as the terminal over a plain channel `ch`, with the PACEInfos of
@@ -224,24 +188,17 @@ pub fn run<C: CardChannel + ?Sized>(
     let s = pace_crypto::decrypt_nonce(cipher, &k_pi, z)?;
 
     // GA 2: mapping
-    let mut pk_map_ic = Vec::new();
-    let generator = if mapping.is_generic() {
-        let sk_map = params.random_private_key(rng)?;
-        let pk_map = params.multiply(&params.generator()?, sk_map.as_bn())?;
-        let pk_map_bytes = params.encode(&pk_map)?;
-        let resp = ga(ch, &[(tag::MAPPING_PCD, &pk_map_bytes)], false, true)?;
-        let objs = objects(&resp)?;
-        let chip = apdus::find(&objs, tag::MAPPING_PICC).ok_or(bad("no mapping data (82)"))?;
-        let chip_map = params.decode_public(chip, "chip mapping public key")?;
-        pk_map_ic = chip.to_vec();
-        let h = params.agree(&sk_map, &chip_map)?;
-        params.map_generic(&s, &h)?
-    } else {
-        let t = Zeroizing::new(rng.bytes(cipher.key_len()));
-        let _ = ga(ch, &[(tag::MAPPING_PCD, &t)], false, true)?;
-        let r = pace_crypto::pseudo_random(cipher, &s, &t, params.prime())?;
-        params.map_integrated(&r)?
+    let imp = mapping::of(mapping);
+    let run = mapping::Run {
+        params: &params,
+        cipher,
+        s: &s,
     };
+    let started = imp.terminal_start(run, rng)?;
+    let resp = ga(ch, &[(tag::MAPPING_PCD, started.data())], false, true)?;
+    let mapped = started.complete(run, &resp.data)?;
+    let generator = mapped.generator;
+    let pk_map_ic = mapped.chip_data;
 
     // GA 3: ephemeral key agreement
     let sk = params.random_private_key(rng)?;
@@ -280,18 +237,14 @@ pub fn run<C: CardChannel + ?Sized>(
         });
     }
 
-    let cam = if mapping == PaceMapping::EcdhCam {
-        let a_ic = apdus::find(&objs, tag::CAM_DATA).ok_or(PaceError::CamDataMissing)?;
-        let ca_ic = pace_crypto::decrypt_cam_data(cipher, keys.ks_enc(), a_ic)?;
-        Some(CamData {
-            params,
-            parameter_id,
-            ca_ic,
-            pk_map_ic,
-        })
-    } else {
-        None
-    };
+    let cam = imp.terminal_confirm(TerminalEnd {
+        params,
+        cipher,
+        keys: &keys,
+        parameter_id,
+        chip_data: pk_map_ic,
+        answer: &objs,
+    })?;
 
     Ok(PaceOutcome {
         keys,
@@ -306,108 +259,6 @@ pub fn run<C: CardChannel + ?Sized>(
         terminal_ephemeral_public_key: pk_pcd_bytes,
         cam,
     })
-}
-
-impl CamData {
-    /// PACE-CAM (Doc 9303 Part 11 §4.4.3.5.2): check `CA_IC · PK_IC == PK_Map,IC` for the
-    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) of EF.CardSecurity that the chip
-    /// must have used, and only that one ([`CamData::cam_key`]): the key on the PACE
-    /// curve whose keyId equals the PACEInfo's parameterId (BSI TR-03110-3 A.1.1.1),
-    /// else the only key on the PACE curve. A proof made with any other key, even one
-    /// the issuer also signed, is not accepted.
-    pub fn verify(&self, card_security: &SecurityInfos) -> Result<CamEvidence, AccessError> {
-        let ec = self.params.ec().ok_or(PaceError::CamNoPublicKey)?;
-        let ca = openssl::bn::BigNum::from_slice(&self.ca_ic).map_err(PaceError::from)?;
-        if ca.num_bits() == 0 || ca.ucmp(ec.order()) != std::cmp::Ordering::Less {
-            return Err(PaceError::CamDataMalformed.into());
-        }
-        let pk_map = self
-            .params
-            .decode_public(&self.pk_map_ic, "chip mapping public key")?;
-        let (info, pk) = self.cam_key(card_security)?;
-        let product = super::params::ec_mul(ec, &pk, &ca)?;
-        if !self.params.same(&Element::Ec(product), &pk_map)? {
-            return Err(PaceError::CamMismatch.into());
-        }
-        Ok(CamEvidence {
-            key_id: info.key_id,
-            chip_public_key: info.public_key.subject_public_key.clone(),
-            public_key_info: info.raw.clone(),
-            mapping_public_key: self.pk_map_ic.clone(),
-        })
-    }
-
-    /// The chip authentication key PACE-CAM must have used: among the id-PK-ECDH keys on
-    /// the PACE curve, the one whose keyId is the PACE parameterId, else the only one.
-    /// Several keys on the curve and none named by the parameterId is an error
-    /// ([`PaceError::CamKeyAmbiguous`]): trying each until one fits would let a chip
-    /// prove the key meant for another protocol (gmrtd PR #447 shows a document with two
-    /// keys on one curve, where taking the first key failed).
-    pub fn cam_key<'a>(
-        &self,
-        card_security: &'a SecurityInfos,
-    ) -> Result<(&'a ChipAuthenticationPublicKeyInfo, openssl::ec::EcPoint), AccessError> {
-        let mut on_curve = Vec::new();
-        for info in card_security.chip_authentication_public_keys() {
-            if let Some(pk) = self.key_on_curve(info) {
-                on_curve.push((info, pk));
-            }
-        }
-        let count = on_curve.len();
-        if count == 0 {
-            return Err(PaceError::CamNoPublicKey.into());
-        }
-        if let Some(id) = self.parameter_id {
-            let mut named: Vec<_> = on_curve
-                .iter()
-                .enumerate()
-                .filter(|(_, (info, _))| info.key_id == Some(u64::from(id)))
-                .map(|(i, _)| i)
-                .collect();
-            if named.len() == 1
-                && let Some(i) = named.pop()
-            {
-                return Ok(on_curve.swap_remove(i));
-            }
-            if named.len() > 1 {
-                return Err(PaceError::CamKeyAmbiguous {
-                    count,
-                    parameter_id: self.parameter_id,
-                }
-                .into());
-            }
-        }
-        if count == 1
-            && let Some(only) = on_curve.pop()
-        {
-            return Ok(only);
-        }
-        Err(PaceError::CamKeyAmbiguous {
-            count,
-            parameter_id: self.parameter_id,
-        }
-        .into())
-    }
-
-    fn key_on_curve(&self, info: &ChipAuthenticationPublicKeyInfo) -> Option<openssl::ec::EcPoint> {
-        if !info.is_ecdh() {
-            return None;
-        }
-        let spec = info.public_key.algorithm.domain_parameters().ok()?;
-        let key_params = DomainParams::from_spec(&spec).ok()?;
-        let (a, b) = (key_params.ec()?, self.params.ec()?);
-        if a.p() != b.p() || a.order() != b.order() {
-            return None;
-        }
-        match self
-            .params
-            .decode_public(&info.public_key.subject_public_key, "PK_IC")
-            .ok()?
-        {
-            Element::Ec(p) => Some(p),
-            Element::Dh(_) => None,
-        }
-    }
 }
 
 impl PaceOutcome {

@@ -4,7 +4,8 @@
 //! When the chip offers several PACEInfos and the caller names none, the strongest
 //! supported one is taken, ranked by, in this order:
 //!
-//! 1. **mapping**: ECDH-CAM > generic mapping > integrated mapping. PACE-CAM
+//! 1. **mapping**: the [`Mapping::rank`](super::mapping::Mapping::rank) of each
+//!    implementation: ECDH-CAM > generic mapping > integrated mapping. PACE-CAM
 //!    authenticates the chip inside the PACE run (no separate Chip Authentication
 //!    round trips, and `ca` evidence for the report); the generic mapping is what
 //!    nearly every chip implements and is the best-tested path; the integrated
@@ -15,13 +16,15 @@
 //!    bits for DH).
 //!
 //! PACEInfos that cannot be used (unknown OID, unknown or invalid domain parameters,
-//! an IM curve without p ≡ 3 mod 4) are skipped; if none is left the error lists what
+//! parameters the mapping refuses in [`Mapping::unfit`](super::mapping::Mapping::unfit),
+//! such as an IM curve without p ≡ 3 mod 4) are skipped; if none is left the error lists what
 //! was offered.
 
 use super::error::PaceError;
+use super::mapping;
 use super::params::DomainParams;
 use crate::lds::security_infos::{
-    CipherSuite, Oid, PaceDomainParameterInfo, PaceInfo, PaceMapping, PaceProtocol, SecurityInfos,
+    CipherSuite, Oid, PaceDomainParameterInfo, PaceInfo, PaceProtocol, SecurityInfos,
 };
 
 /// Where the domain parameters of a PACEInfo come from.
@@ -105,28 +108,22 @@ pub fn build_params(source: DomainSource<'_>) -> Result<DomainParams, PaceError>
 }
 
 fn check_fit(protocol: PaceProtocol, params: &DomainParams) -> Result<(), PaceError> {
+    let unsupported = |reason| PaceError::MappingUnsupported {
+        mapping: protocol.mapping,
+        reason,
+    };
     if protocol.mapping.is_ec() != params.is_ec() {
-        return Err(PaceError::MappingUnsupported {
-            mapping: protocol.mapping,
-            reason: "domain parameters of the other key agreement type",
-        });
+        return Err(unsupported("domain parameters of the other key agreement type"));
     }
-    if protocol.mapping == PaceMapping::EcdhIm && params.prime().mod_word(4)? != 3 {
-        return Err(PaceError::MappingUnsupported {
-            mapping: protocol.mapping,
-            reason: "the point encoding needs p ≡ 3 mod 4",
-        });
+    match mapping::of(protocol.mapping).unfit(params)? {
+        Some(reason) => Err(unsupported(reason)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Rank key: larger is preferred.
 fn rank(protocol: PaceProtocol, params: &DomainParams) -> (u8, u8, u8, i32) {
-    let mapping = match protocol.mapping {
-        PaceMapping::EcdhCam => 3,
-        PaceMapping::EcdhGm | PaceMapping::DhGm => 2,
-        PaceMapping::EcdhIm | PaceMapping::DhIm => 1,
-    };
+    let mapping = mapping::of(protocol.mapping).rank();
     let cipher = match protocol.cipher {
         CipherSuite::Aes256 => 4,
         CipherSuite::Aes192 => 3,
@@ -204,7 +201,7 @@ pub fn choose_pace_info<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lds::security_infos::SecurityInfo;
+    use crate::lds::security_infos::{PaceMapping, SecurityInfo};
 
     fn card_access(list: &[(&str, Option<u32>)]) -> SecurityInfos {
         SecurityInfos::from_infos(

@@ -73,6 +73,22 @@ pub enum PaceMapping {
 }
 
 impl PaceMapping {
+    /// Every mapping Doc 9303 / BSI TR-03110-3 defines.
+    pub const ALL: [PaceMapping; 5] = [
+        PaceMapping::DhGm,
+        PaceMapping::EcdhGm,
+        PaceMapping::DhIm,
+        PaceMapping::EcdhIm,
+        PaceMapping::EcdhCam,
+    ];
+
+    /// The mapping of a short name ([`PaceMapping::name`]), in any case.
+    pub fn from_name(name: &str) -> Option<Self> {
+        PaceMapping::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name))
+    }
+
     /// The arc after `id-PACE`.
     pub fn arc(self) -> u32 {
         match self {

@@ -180,30 +180,19 @@ fn hash_allowed(h: HashAlgorithm) -> bool {
     !matches!(h, HashAlgorithm::Sha1)
 }
 
-/// `SHA-256`.
-pub(super) fn hash_name(h: HashAlgorithm) -> &'static str {
-    match h {
-        HashAlgorithm::Sha1 => "SHA-1",
-        HashAlgorithm::Sha224 => "SHA-224",
-        HashAlgorithm::Sha256 => "SHA-256",
-        HashAlgorithm::Sha384 => "SHA-384",
-        HashAlgorithm::Sha512 => "SHA-512",
-    }
-}
-
 fn hash_check(id: &str, what: &str, oid: &str, hash: Option<HashAlgorithm>) -> Check {
     match hash {
         Some(h) if hash_allowed(h) => {
-            Check::pass(id, format!("{what} {}", hash_name(h))).reference(refs::SOD)
+            Check::pass(id, format!("{what} {}", h.spec_name())).reference(refs::SOD)
         }
         Some(h) => warn(
             id,
             format!(
                 "{what} {}, which is deprecated: use SHA-224, SHA-256, SHA-384 or SHA-512",
-                hash_name(h)
+                h.spec_name()
             ),
         )
-        .with_evidence(json!({"algorithm": hash_name(h)}))
+        .with_evidence(json!({"algorithm": h.spec_name()}))
         .reference(refs::SOD),
         None => Check::fail(
             id,
@@ -365,7 +354,7 @@ fn signed_attributes(sod: &Sod) -> Check {
         (None, _) => problems.push("no messageDigest attribute".to_owned()),
         (Some(md), Some(h)) if h.digest(sod.econtent()) != *md => problems.push(format!(
             "messageDigest is not the {} hash of the eContent",
-            hash_name(h)
+            h.spec_name()
         )),
         _ => {}
     }
@@ -579,7 +568,7 @@ fn dg_hash_values(ctx: &Ctx<'_>, sod: &Sod) -> Check {
             id,
             format!(
                 "the {} hash of {} differs from EF.SOD",
-                hash_name(h),
+                h.spec_name(),
                 differ.join(", ")
             ),
         )
