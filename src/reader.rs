@@ -1163,7 +1163,7 @@ impl<'r, T: Transport> Session<'r, T> {
 
 /// The data groups whose hashes EF.SOD lists (empty when it does not decode).
 pub fn sod_data_groups(sod: &[u8]) -> Vec<LdsFile> {
-    crate::lds::sod::decode(sod)
+    crate::lds::sod::Sod::decode(sod)
         .map(|s| s.dg_numbers().into_iter().map(LdsFile::Dg).collect())
         .unwrap_or_default()
 }

@@ -13,6 +13,7 @@
 
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::{self, Node};
 
 const FILE: &str = "EF.ATR/INFO";
 const TAG_EXTENDED_LENGTH: u32 = 0x7F66;
@@ -141,6 +142,33 @@ impl AtrInfo {
             .map(|e| e.max_response_apdu.saturating_sub(2))
     }
 }
+
+impl AtrInfo {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        let mut n = Vec::new();
+        if let Some(e) = &self.extended_length {
+            n.push(Node::new("extended length information (7F66)").with(vec![
+                Node::field("max command APDU", e.max_command_apdu),
+                Node::field("max response APDU", e.max_response_apdu),
+            ]));
+        }
+        if let Some(cc) = &self.card_capabilities {
+            let mut line = hex::encode_upper(cc);
+            if let Some(s) = self.extended_length_supported() {
+                line.push_str(&format!(
+                    " (extended Lc/Le {})",
+                    if s { "announced" } else { "absent" }
+                ));
+            }
+            n.push(Node::field("card capabilities (47)", line));
+        }
+        n.extend(self.objects.iter().map(|o| view::unknown(o.tag, &o.value)));
+        n
+    }
+}
+
+super::group::data_group!(AtrInfo);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::{self, Node};
 
 const FILE: &str = "EF.DIR";
 const TAG_APPLICATION: u32 = 0x61;
@@ -134,6 +135,28 @@ impl Dir {
         self.applications.iter().map(|a| a.aid.as_slice()).collect()
     }
 }
+
+impl Dir {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        self.applications
+            .iter()
+            .map(|a| {
+                let mut kids = Vec::new();
+                if let Some(name) = a.name() {
+                    kids.push(Node::field("application", name));
+                }
+                if let Some(l) = &a.label {
+                    kids.push(Node::field("label", l));
+                }
+                kids.extend(a.other.iter().map(|o| view::unknown(o.tag, &o.value)));
+                Node::field("AID", hex::encode_upper(&a.aid)).with(kids)
+            })
+            .collect()
+    }
+}
+
+super::group::data_group!(Dir);
 
 #[cfg(test)]
 mod tests {

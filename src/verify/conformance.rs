@@ -100,7 +100,7 @@ impl<'a> Ctx<'a> {
     fn new(dump: &'a Dump, store: Option<&'a TrustStore>) -> Self {
         let file = |f| dump.files.get(&f);
         let com = file(LdsFile::Com).and_then(|b| Com::decode(b).ok());
-        let sod = file(LdsFile::Sod).and_then(|b| crate::lds::sod::decode(b).ok());
+        let sod = file(LdsFile::Sod).and_then(|b| crate::lds::sod::Sod::decode(b).ok());
         let mrz = file(LdsFile::Dg(1))
             .and_then(|b| crate::lds::dg1::Dg1::decode(b).ok())
             .and_then(|d| d.parse_mrz().ok());

@@ -18,7 +18,7 @@ fn profile(extra_head: &str, tables: &str) -> Result<Profile, crate::emulator::P
 }
 
 fn sod(p: &Profile) -> crate::lds::sod::Sod {
-    crate::lds::sod::decode(&p.files[&LdsFile::Sod]).unwrap()
+    crate::lds::sod::Sod::decode(&p.files[&LdsFile::Sod]).unwrap()
 }
 
 fn has_signing_time(s: &crate::lds::sod::Sod) -> bool {
@@ -223,7 +223,8 @@ fn dg2_is_padded_to_the_byte_and_still_decodes() {
     // width and height from the header unless given
     let image = std::fs::read(root.join("test-vectors/generated/face_gray.jp2")).unwrap();
     let dg2 = build_dg2(&image, Some(10), Some(20), None).unwrap();
-    let g = crate::lds::biometric::decode_dg2(&dg2).unwrap();
+    let g =
+        crate::lds::biometric::BiometricGroup::decode(&dg2, crate::lds::biometric::Modality::Face).unwrap();
     assert!(format!("{g:?}").contains("10"));
     assert!(build_dg2(b"not an image", None, None, None).is_err());
 }
