@@ -88,6 +88,39 @@ pub struct GlobalOpts {
     pub trace_plain: bool,
 }
 
+impl GlobalOpts {
+    /// Open the trust store (`--store`, else the default path), created when missing.
+    pub fn open_store(&self) -> anyhow::Result<crate::pki::store::TrustStore> {
+        let path = crate::pki::store::default_path(self.store.as_deref())?;
+        open_store_at(&path)
+    }
+
+    /// The trust store when one exists: never created here. A missing store is said on
+    /// stderr (unless `--quiet`) as "no trust store at PATH" followed by `missing`, when
+    /// given.
+    pub fn existing_store(
+        &self,
+        missing: Option<&str>,
+    ) -> anyhow::Result<Option<crate::pki::store::TrustStore>> {
+        let path = crate::pki::store::default_path(self.store.as_deref())?;
+        if path.exists() {
+            return open_store_at(&path).map(Some);
+        }
+        if let Some(why) = missing
+            && !self.quiet
+        {
+            eprintln!("emrtd: no trust store at {}{why}", path.display());
+        }
+        Ok(None)
+    }
+}
+
+fn open_store_at(path: &std::path::Path) -> anyhow::Result<crate::pki::store::TrustStore> {
+    use anyhow::Context as _;
+    crate::pki::store::TrustStore::open(path)
+        .with_context(|| format!("cannot open the trust store {}", path.display()))
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

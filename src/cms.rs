@@ -814,6 +814,17 @@ mod tests {
         SignedData::parse(&der).unwrap()
     }
 
+    /// A ContentInfo with SignedData v3 around `eci`, no digest algorithms, no signers.
+    fn signed_data_around(eci: &[u8]) -> Vec<u8> {
+        let sd = asn1::encode_seq(&[
+            &asn1::encode_small_uint(3),
+            &tlv::encode(tag::SET, &[]),
+            eci,
+            &tlv::encode(tag::SET, &[]),
+        ]);
+        asn1::encode_seq(&[&asn1::encode_oid(&oid::SIGNED_DATA), &tlv::encode(0xA0, &sd)])
+    }
+
     #[test]
     fn unsigned_element_inside_encap_content_info_is_refused() {
         let eci = asn1::encode_seq(&[
@@ -822,13 +833,7 @@ mod tests {
             // what openssl refuses too: data next to the signed content
             &tlv::encode(tag::OCTET_STRING, b"unsigned"),
         ]);
-        let sd = asn1::encode_seq(&[
-            &asn1::encode_small_uint(3),
-            &tlv::encode(tag::SET, &[]),
-            &eci,
-            &tlv::encode(tag::SET, &[]),
-        ]);
-        let ci = asn1::encode_seq(&[&asn1::encode_oid(&oid::SIGNED_DATA), &tlv::encode(0xA0, &sd)]);
+        let ci = signed_data_around(&eci);
         let err = SignedData::parse(&ci).unwrap_err();
         assert!(
             matches!(
@@ -854,13 +859,7 @@ mod tests {
                 .concat(),
             ),
         ]);
-        let sd = asn1::encode_seq(&[
-            &asn1::encode_small_uint(3),
-            &tlv::encode(tag::SET, &[]),
-            &eci,
-            &tlv::encode(tag::SET, &[]),
-        ]);
-        let ci = asn1::encode_seq(&[&asn1::encode_oid(&oid::SIGNED_DATA), &tlv::encode(0xA0, &sd)]);
+        let ci = signed_data_around(&eci);
         assert!(matches!(
             SignedData::parse(&ci),
             Err(CmsError::UnexpectedElement { .. })

@@ -19,11 +19,14 @@ pub mod displayed;
 pub mod error;
 pub mod extract;
 pub mod face;
+pub mod features;
 pub mod file;
+pub mod group;
 pub mod image;
 pub mod quirk;
 pub mod security_infos;
 pub mod sod;
+pub mod view;
 pub mod wsq;
 
 pub use error::LdsError;

@@ -536,6 +536,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Date of birth and its check digit, sex, date of expiry and its check digit: the
+    /// run the second line of every format holds.
+    fn dates(&mut self) -> (&'a str, char, char, &'a str, char) {
+        (
+            self.take(6),
+            self.take_char(),
+            self.take_char(),
+            self.take(6),
+            self.take_char(),
+        )
+    }
+
     fn take_char(&mut self) -> char {
         self.take(1).chars().next().unwrap_or(FILLER)
     }
@@ -567,79 +579,58 @@ fn layout(format: MrzFormat, lines: &[String]) -> Layout<'_> {
     let line = |i: usize| lines.get(i).map(String::as_str).unwrap_or_default();
     let mut l1 = Cursor::new(line(0));
     let mut l2 = Cursor::new(line(1));
+    let mut l3 = Cursor::new(line(2));
     let document_code = l1.take(2);
     let issuing_state = l1.take(3);
-    match format {
+    let (name, number, nationality, dates, optional) = match format {
         MrzFormat::Td1 => {
             // Part 5 §4.2.2, upper line 1–30, middle line 1–30, lower line 1–30.
-            let document_number = l1.take(9);
-            let document_number_cd = l1.take_char();
+            let number = (l1.take(9), l1.take_char());
             let optional_data = l1.take(15);
-            let birth = l2.take(6);
-            let birth_cd = l2.take_char();
-            let sex = l2.take_char();
-            let expiry = l2.take(6);
-            let expiry_cd = l2.take_char();
+            let dates = l2.dates();
             let nationality = l2.take(3);
             let optional_data_2 = l2.take(11);
             let composite_cd = l2.take_char();
-            let mut l3 = Cursor::new(line(2));
             let name = l3.take(30);
-            Layout {
-                document_code,
-                issuing_state,
-                name,
-                document_number,
-                document_number_cd,
-                nationality,
-                birth,
-                birth_cd,
-                sex,
-                expiry,
-                expiry_cd,
-                optional_data,
-                optional_data_cd: None,
-                optional_data_2: Some(optional_data_2),
-                composite_cd: Some(composite_cd),
-                rest_len: l1.rest.len() + l2.rest.len() + l3.rest.len(),
-            }
+            let optional = (optional_data, None, Some(optional_data_2), Some(composite_cd));
+            (name, number, nationality, dates, optional)
         }
         MrzFormat::Td2 | MrzFormat::Td3 | MrzFormat::MrvA | MrzFormat::MrvB => {
             // Part 4/6/7: upper line code, state, name; lower line number … optional data.
             let width = format.line_length();
             let name = l1.take(width - 5);
-            let document_number = l2.take(9);
-            let document_number_cd = l2.take_char();
+            let number = (l2.take(9), l2.take_char());
             let nationality = l2.take(3);
-            let birth = l2.take(6);
-            let birth_cd = l2.take_char();
-            let sex = l2.take_char();
-            let expiry = l2.take(6);
-            let expiry_cd = l2.take_char();
+            let dates = l2.dates();
             let (optional_data, optional_data_cd, composite_cd) = match format {
                 MrzFormat::Td3 => (l2.take(14), Some(l2.take_char()), Some(l2.take_char())),
                 MrzFormat::Td2 => (l2.take(7), None, Some(l2.take_char())),
                 _ => (l2.take(width - 28), None, None),
             };
-            Layout {
-                document_code,
-                issuing_state,
-                name,
-                document_number,
-                document_number_cd,
-                nationality,
-                birth,
-                birth_cd,
-                sex,
-                expiry,
-                expiry_cd,
-                optional_data,
-                optional_data_cd,
-                optional_data_2: None,
-                composite_cd,
-                rest_len: l1.rest.len() + l2.rest.len(),
-            }
+            let optional = (optional_data, optional_data_cd, None, composite_cd);
+            (name, number, nationality, dates, optional)
         }
+    };
+    let (birth, birth_cd, sex, expiry, expiry_cd) = dates;
+    let (document_number, document_number_cd) = number;
+    let (optional_data, optional_data_cd, optional_data_2, composite_cd) = optional;
+    Layout {
+        document_code,
+        issuing_state,
+        name,
+        document_number,
+        document_number_cd,
+        nationality,
+        birth,
+        birth_cd,
+        sex,
+        expiry,
+        expiry_cd,
+        optional_data,
+        optional_data_cd,
+        optional_data_2,
+        composite_cd,
+        rest_len: l1.rest.len() + l2.rest.len() + l3.rest.len(),
     }
 }
 

@@ -444,6 +444,14 @@ pub fn encode_into(tag: u32, value: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(value);
 }
 
+/// The minimal big-endian bytes of an unsigned number, at least one byte (a keyId or a
+/// parameter ID in a data object).
+pub fn minimal_uint(v: u64) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let skip = b.iter().take_while(|x| **x == 0).count().min(b.len() - 1);
+    b.get(skip..).unwrap_or(&[0]).to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

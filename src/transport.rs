@@ -132,38 +132,27 @@ pub trait Transport: Send {
     }
 }
 
-impl<T: Transport + ?Sized> Transport for Box<T> {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        (**self).transmit(command)
-    }
-    fn reconnect(&mut self) -> Result<(), TransportError> {
-        (**self).reconnect()
-    }
-    fn info(&self) -> TransportInfo {
-        (**self).info()
-    }
-    fn modelled_ms(&self) -> Option<f64> {
-        (**self).modelled_ms()
-    }
-    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
-        (**self).set_deadline(deadline)
-    }
+/// A box or a borrow of a transport is the transport it holds.
+macro_rules! forward_transport {
+    ($($holder:ty),*) => {$(
+        impl<T: Transport + ?Sized> Transport for $holder {
+            fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+                (**self).transmit(command)
+            }
+            fn reconnect(&mut self) -> Result<(), TransportError> {
+                (**self).reconnect()
+            }
+            fn info(&self) -> TransportInfo {
+                (**self).info()
+            }
+            fn modelled_ms(&self) -> Option<f64> {
+                (**self).modelled_ms()
+            }
+            fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+                (**self).set_deadline(deadline)
+            }
+        }
+    )*};
 }
 
-impl<T: Transport + ?Sized> Transport for &mut T {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        (**self).transmit(command)
-    }
-    fn reconnect(&mut self) -> Result<(), TransportError> {
-        (**self).reconnect()
-    }
-    fn info(&self) -> TransportInfo {
-        (**self).info()
-    }
-    fn modelled_ms(&self) -> Option<f64> {
-        (**self).modelled_ms()
-    }
-    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
-        (**self).set_deadline(deadline)
-    }
-}
+forward_transport!(Box<T>, &mut T);

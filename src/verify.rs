@@ -452,17 +452,9 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
     if !required {
         return Check::skip(id, "the document does not support it (EF.SOD lists no DG15)");
     }
-    if input.no_aa {
-        return Check::skip(
-            id,
-            "switched off by the user (--no-aa): the chip was not proven genuine",
-        );
-    }
-    let Some(live) = &input.live else {
-        return Check::skip(
-            id,
-            "offline dump: only a live chip can prove it holds the private key of DG15 (a copy would pass every other check)",
-        );
+    let live = match live_results(input, id, input.no_aa, "the private key of DG15 (") {
+        Ok(live) => live,
+        Err(skip) => return skip,
     };
     let Some(o) = live.aa.clone() else {
         let why = if input.dump.files.contains_key(&LdsFile::Dg(15)) {
@@ -479,16 +471,36 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         )
         .reference(reference);
     };
-    if o.status == Status::Pass && !pa.dg_verified(15) {
-        return Check::indeterminate(
+    judged(
+        id,
+        o,
+        pa.dg_verified(15),
+        "its key in DG15 is not covered by a verified EF.SOD",
+        reference,
+    )
+}
+
+/// What the live chip answered for check `id` (`aa`, `ca`), or why there is nothing to
+/// judge: the user switched it off (`switched_off`, `--no-aa`/`--no-ca`), or the input is
+/// an offline dump, where only a live chip could prove it `holds` its key.
+fn live_results<'i>(
+    input: &'i Input<'_>,
+    id: &str,
+    switched_off: bool,
+    holds: &str,
+) -> Result<&'i LiveResults, Check> {
+    if switched_off {
+        return Err(Check::skip(
             id,
-            "the chip answered, but its key in DG15 is not covered by a verified EF.SOD",
-        )
-        .with_evidence(o.evidence);
+            format!("switched off by the user (--no-{id}): the chip was not proven genuine"),
+        ));
     }
-    Check::new(id, o.status, o.reason)
-        .with_evidence(o.evidence)
-        .reference(reference)
+    input.live.as_ref().ok_or_else(|| {
+        Check::skip(
+            id,
+            format!("offline dump: only a live chip can prove it holds {holds}a copy would pass every other check)"),
+        )
+    })
 }
 
 /// `ca`: Chip Authentication (Doc 9303 Part 11 §6.2), or PACE-CAM during access, required
@@ -513,20 +525,10 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         .ca_required_by
         .as_deref()
         .unwrap_or("the document has a Chip Authentication key");
-    if input.no_ca {
-        return Check::skip(
-            id,
-            "switched off by the user (--no-ca): the chip was not proven genuine",
-        );
-    }
-    let Some(live) = &input.live else {
-        return Check::skip(
-            id,
-            format!(
-                "offline dump: only a live chip can prove it holds its Chip Authentication key ({required_by}; \
-                 a copy would pass every other check)"
-            ),
-        );
+    let holds = format!("its Chip Authentication key ({required_by}; ");
+    let live = match live_results(input, id, input.no_ca, &holds) {
+        Ok(live) => live,
+        Err(skip) => return skip,
     };
     // PACE-CAM during access counts like Chip Authentication when EF.CardSecurity, which
     // holds the key, is verified
@@ -572,13 +574,21 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         )
         .reference(reference);
     };
-    let covered = pa.dg_verified(14) || pa.card_security_verified;
+    judged(
+        id,
+        o,
+        pa.dg_verified(14) || pa.card_security_verified,
+        "its key in DG14 or EF.CardSecurity is not covered by verified signed data",
+        reference,
+    )
+}
+
+/// The check a live chip's outcome `o` makes: a PASS only counts when the key it proved
+/// is `covered` by verified signed data (else INDETERMINATE, `not_covered` says why).
+fn judged(id: &str, o: ChipOutcome, covered: bool, not_covered: &str, reference: &str) -> Check {
     if o.status == Status::Pass && !covered {
-        return Check::indeterminate(
-            id,
-            "the chip answered, but its key in DG14 or EF.CardSecurity is not covered by verified signed data",
-        )
-        .with_evidence(o.evidence);
+        return Check::indeterminate(id, format!("the chip answered, but {not_covered}"))
+            .with_evidence(o.evidence);
     }
     Check::new(id, o.status, o.reason)
         .with_evidence(o.evidence)

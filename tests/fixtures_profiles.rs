@@ -167,7 +167,7 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
     // EF.SOD: signature, hashes, EF.COM against it, the DSC's path
     let sod = files
         .get(&LdsFile::Sod)
-        .and_then(|b| emrtd::lds::sod::decode(b).ok());
+        .and_then(|b| emrtd::lds::sod::Sod::decode(b).ok());
     let sod_cert = files
         .get(&LdsFile::Sod)
         .and_then(|b| emrtd::tlv::parse(b).ok().and_then(|t| cms_verifies(t.value)));
@@ -491,7 +491,7 @@ fn genuine_booklets_are_signed_over_their_data_groups() {
         openssl_agrees(&n, sod_cms(sod_bytes), &cert, "EF.SOD");
         assert_eq!(Some(&cert), profile.personalisation.dsc.as_ref(), "{n}");
         // every data group on the chip is hashed, every hash has its data group
-        let sod = emrtd::lds::sod::decode(sod_bytes).unwrap();
+        let sod = emrtd::lds::sod::Sod::decode(sod_bytes).unwrap();
         // the LDS security object OID; the Chinese quirk types it id-data (`[sign]
         // econtent_type`)
         let econtent_type = if n == "quirk-cn-sod-id-data.toml" {
@@ -610,7 +610,7 @@ fn ref1_is_the_reference_booklet() {
     assert_eq!(pk.bits(), 2048);
     assert!(pk.rsa().is_ok());
     // EF.SOD v1 with LDS 1.8, SHA-256, RSASSA-PSS, signed by ut-dsc-valid
-    let sod = emrtd::lds::sod::decode(&p.files[&LdsFile::Sod]).unwrap();
+    let sod = emrtd::lds::sod::Sod::decode(&p.files[&LdsFile::Sod]).unwrap();
     assert_eq!(sod.lds_security_object.version, 1);
     assert_eq!(sod.lds_version_info().unwrap().lds_version, "0108");
     assert_eq!(

@@ -965,7 +965,8 @@ mod cli {
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["kind"], "security_infos");
         assert!(v["content"]["infos"][0]["type"].is_string(), "{v}");
-        // DG9 has no typed decoder: a TLV tree
+        // DG9 (structure features, content not defined by Doc 9303): its data objects
+        // listed, not interpreted
         let dir = tempfile::tempdir().unwrap();
         let dg9 = dir.path().join("dg9.bin");
         std::fs::write(&dg9, [0x69, 0x03, 0x04, 0x01, 0x41]).unwrap();
@@ -973,7 +974,14 @@ mod cli {
         assert_eq!(out.status.code(), Some(0));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["kind"], "dg9");
-        assert_eq!(v["content"]["tlv"][0]["tag"], "69");
+        assert_eq!(v["content"]["feature"], "structure");
+        assert_eq!(v["content"]["content"], "040141");
+        assert_eq!(v["content"]["objects"][0]["tag"], "04");
+        assert_eq!(v["content"]["objects"][0]["length"], 1);
+        let out = emrtd(&["inspect", dg9.to_str().unwrap()]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("feature: structure feature(s)"), "{text}");
+        assert!(!text.contains("BER-TLV tree"), "{text}");
     }
 
     #[test]

@@ -51,7 +51,7 @@ const FACE_413X531: Dimensions = Dimensions {
 #[test]
 fn dg2_bsi2008_19794_face() {
     let bytes = read("lds/jmrtd_bsi2008/Datagroup2.bin");
-    let g = biometric::decode_dg2(&bytes).unwrap();
+    let g = biometric::BiometricGroup::decode(&bytes, biometric::Modality::Face).unwrap();
     assert_eq!(g.modality, Modality::Face);
     assert_eq!(g.declared_count, Some(1));
     assert_eq!(g.templates.len(), 1);
@@ -86,7 +86,7 @@ fn dg2_bsi2008_19794_face() {
 #[test]
 fn dg2_loes2006_19794_face() {
     let bytes = read("lds/jmrtd_loes2006/DG2_ef0102.bin");
-    let g = biometric::decode_dg2(&bytes).unwrap();
+    let g = biometric::BiometricGroup::decode(&bytes, biometric::Modality::Face).unwrap();
     assert!(g.quirks.is_empty(), "{:?}", g.quirks);
     let faces = g.faces();
     assert_eq!(faces.len(), 1);
@@ -120,7 +120,7 @@ fn dg2_39794_all_fields() {
         .unwrap();
     assert!(exp_text.contains(&sha256_hex(&face_jp2)));
 
-    let g = biometric::decode_dg2(&bytes).unwrap();
+    let g = biometric::BiometricGroup::decode(&bytes, biometric::Modality::Face).unwrap();
     assert_eq!(g.templates.len(), 1);
     let t = &g.templates[0];
     assert_eq!(t.data_tag, 0x7F2E);
@@ -207,7 +207,7 @@ fn dg2_39794_all_fields() {
 #[test]
 fn dg2_39794_mandatory_fields() {
     let bytes = read("lds/iso39794_dg2_samples/ICAO_39794_5_AP_DG2_MandFields.dat");
-    let g = biometric::decode_dg2(&bytes).unwrap();
+    let g = biometric::BiometricGroup::decode(&bytes, biometric::Modality::Face).unwrap();
     assert!(g.quirks.is_empty(), "{:?}", g.quirks);
     let faces = g.faces();
     assert_eq!(faces.len(), 1);
@@ -229,7 +229,7 @@ fn dg2_39794_mandatory_fields() {
 #[test]
 fn dg3_bsi2008_19794_fingers() {
     let bytes = read("lds/jmrtd_bsi2008/Datagroup3.bin");
-    let g = biometric::decode_dg3(&bytes).unwrap();
+    let g = biometric::BiometricGroup::decode(&bytes, biometric::Modality::Finger).unwrap();
     assert!(g.quirks.is_empty(), "{:?}", g.quirks);
     assert_eq!(g.modality, Modality::Finger);
     assert_eq!(g.declared_count, Some(2));
@@ -271,7 +271,7 @@ fn dg3_bsi2008_19794_fingers() {
 #[test]
 fn dg4_bsi2008_19794_irises() {
     let bytes = read("lds/jmrtd_bsi2008/Datagroup4.bin");
-    let g = biometric::decode_dg4(&bytes).unwrap();
+    let g = biometric::BiometricGroup::decode(&bytes, biometric::Modality::Iris).unwrap();
     assert!(g.quirks.is_empty(), "{:?}", g.quirks);
     assert_eq!(g.templates.len(), 2);
     for (i, t) in g.templates.iter().enumerate() {
@@ -344,7 +344,11 @@ fn iso39794_6_iris_sample() {
 #[test]
 fn dg5_and_dg7_displayed_images() {
     let exp = expected("tsemrtd_synthetic_dg11_dg12");
-    let dg5 = displayed::decode_dg5(&read("lds/tsemrtd_synthetic_dg11_dg12/EF_DG5.bin")).unwrap();
+    let dg5 = displayed::DisplayedImages::decode(
+        &read("lds/tsemrtd_synthetic_dg11_dg12/EF_DG5.bin"),
+        displayed::DisplayedKind::Portrait,
+    )
+    .unwrap();
     assert!(dg5.quirks.is_empty(), "{:?}", dg5.quirks);
     assert_eq!(dg5.declared_count, Some(1));
     assert_eq!(dg5.images.len(), 1);
@@ -356,7 +360,11 @@ fn dg5_and_dg7_displayed_images() {
             .as_str()
             .unwrap()
     );
-    let dg7 = displayed::decode_dg7(&read("lds/tsemrtd_synthetic_dg11_dg12/EF_DG7.bin")).unwrap();
+    let dg7 = displayed::DisplayedImages::decode(
+        &read("lds/tsemrtd_synthetic_dg11_dg12/EF_DG7.bin"),
+        displayed::DisplayedKind::Signature,
+    )
+    .unwrap();
     assert!(dg7.quirks.is_empty(), "{:?}", dg7.quirks);
     assert_eq!(dg7.images.len(), 1);
     assert_eq!(dg7.images[0].tag, 0x5F43);
@@ -451,7 +459,7 @@ fn dg2_faces_convert_to_png() {
             (449, 598),
         ),
     ] {
-        let g = biometric::decode_dg2(&read(path)).unwrap();
+        let g = biometric::BiometricGroup::decode(&read(path), biometric::Modality::Face).unwrap();
         let px = png_roundtrip(name, &g.faces()[0].image.bytes);
         assert_eq!((px.width, px.height), dims, "{name}");
         let means = px.channel_means();
@@ -498,7 +506,7 @@ fn sod_vectors_match_expected_json() {
         let e = &exp["sod"];
         let bytes = read(&format!("lds/{folder}/{file}"));
         assert_eq!(sha256_hex(&bytes), e["file_sha256"].as_str().unwrap(), "{folder}");
-        let s = sod::decode(&bytes).unwrap();
+        let s = sod::Sod::decode(&bytes).unwrap();
         assert!(s.quirks.is_empty(), "{folder}: {:?}", s.quirks);
         assert_eq!(
             s.signed_data_version(),
@@ -589,7 +597,7 @@ fn sod_vectors_match_expected_json() {
 #[test]
 fn sod_rsassa_pss_parameters() {
     // pymrtd: BSI TR-03105 reference SOD is RSASSA-PSS(SHA-256, MGF1-SHA-256, salt 32)
-    let s = sod::decode(&read("lds/bsi_tr03105_5_refdata_zienit/EF_SOD.bin")).unwrap();
+    let s = sod::Sod::decode(&read("lds/bsi_tr03105_5_refdata_zienit/EF_SOD.bin")).unwrap();
     let pss = s.signer_infos()[0].pss().unwrap();
     assert_eq!(pss.hash, HashAlgorithm::Sha256);
     assert_eq!(pss.mgf1_hash, HashAlgorithm::Sha256);
@@ -604,7 +612,7 @@ fn sod_rsassa_pss_parameters() {
     assert_eq!(hex::encode_upper(attrs.message_digest.as_ref().unwrap()), md);
     assert_eq!(hex::encode_upper(HashAlgorithm::Sha256.digest(s.econtent())), md);
     // ECDSA and PKCS#1 signers have no PSS parameters
-    let s = sod::decode(&read("lds/jmrtd_bsi2008/EF_SOD.bin")).unwrap();
+    let s = sod::Sod::decode(&read("lds/jmrtd_bsi2008/EF_SOD.bin")).unwrap();
     assert!(s.signer_infos()[0].pss().is_none());
 }
 
@@ -624,7 +632,7 @@ fn sod_hashes_match_the_dg_files_as_the_manifest_says() {
     let mut checked = 0;
     for (folder, file) in SODS {
         let exp = expected(folder);
-        let s = sod::decode(&read(&format!("lds/{folder}/{file}"))).unwrap();
+        let s = sod::Sod::decode(&read(&format!("lds/{folder}/{file}"))).unwrap();
         let h = s.hash_algorithm().unwrap();
         for (n, check) in exp["sod"]["dg_file_hash_check"].as_object().unwrap() {
             let n: u8 = n.parse().unwrap();
@@ -640,7 +648,7 @@ fn sod_hashes_match_the_dg_files_as_the_manifest_says() {
     assert_eq!(checked, 6 + 6 + 6 + 3);
     // and a DG of another booklet does not match: the BSI reference DG1 (other expiry)
     // against the BSI 2008 SOD, the ETSI DG14 against the BSI 2008 SOD
-    let s = sod::decode(&read("lds/jmrtd_bsi2008/EF_SOD.bin")).unwrap();
+    let s = sod::Sod::decode(&read("lds/jmrtd_bsi2008/EF_SOD.bin")).unwrap();
     let h = s.hash_algorithm().unwrap();
     for (dg, n) in [
         ("lds/bsi_tr03105_5_refdata_zienit/Datagroup1.bin", 1),
@@ -674,8 +682,8 @@ fn ber_indefinite_length_sod() {
         let der = read(&format!("lds/{folder}/{file}"));
         let ber = to_indefinite(&der);
         assert_ne!(ber, der);
-        let a = sod::decode(&der).unwrap();
-        let b = sod::decode(&ber).unwrap();
+        let a = sod::Sod::decode(&der).unwrap();
+        let b = sod::Sod::decode(&ber).unwrap();
         assert_eq!(quirk_names(&b.quirks), ["ber_indefinite_length"], "{folder}");
         assert_eq!(b.econtent(), a.econtent());
         assert_eq!(b.lds_security_object, a.lds_security_object);
@@ -698,7 +706,7 @@ fn ber_indefinite_length_biometric_groups() {
         ),
     ] {
         let der = read(path);
-        let a = biometric::decode(&der, modality).unwrap();
+        let a = biometric::BiometricGroup::decode(&der, modality).unwrap();
         // the 39794 block inside 7F2E is DER by definition: only convert the CBEFF levels
         let ber = if modality == Modality::Face && path.contains("39794") {
             let t = tlv::parse(&der).unwrap();
@@ -710,7 +718,7 @@ fn ber_indefinite_length_biometric_groups() {
         } else {
             to_indefinite(&der)
         };
-        let b = biometric::decode(&ber, modality).unwrap();
+        let b = biometric::BiometricGroup::decode(&ber, modality).unwrap();
         assert!(
             quirk_names(&b.quirks).contains(&"ber_indefinite_length"),
             "{path}"
@@ -728,7 +736,7 @@ fn ber_indefinite_length_biometric_groups() {
 fn sod_trailing_zero_padding() {
     let mut bytes = read("lds/jmrtd_loes2006/EF_SOD_ef011D.bin");
     bytes.extend([0u8; 5]);
-    let s = sod::decode(&bytes).unwrap();
+    let s = sod::Sod::decode(&bytes).unwrap();
     assert_eq!(quirk_names(&s.quirks), ["trailing_zero_padding"]);
     assert_eq!(s.dg_numbers(), [1, 2, 15]);
 }
@@ -838,7 +846,7 @@ fn synthetic_sod(econtent_type: &str) -> Vec<u8> {
 
 #[test]
 fn sod_v1_with_lds_version_info_and_ski_signer() {
-    let s = sod::decode(&synthetic_sod(sod::OID_LDS_SECURITY_OBJECT)).unwrap();
+    let s = sod::Sod::decode(&synthetic_sod(sod::OID_LDS_SECURITY_OBJECT)).unwrap();
     assert!(s.quirks.is_empty(), "{:?}", s.quirks);
     assert_eq!(s.lds_security_object.version, 1);
     let v = s.lds_version_info().unwrap();
@@ -874,15 +882,15 @@ fn sod_v1_with_lds_version_info_and_ski_signer() {
 #[test]
 fn nonstandard_lds_security_object_oid() {
     for alt in [sod::OID_LDS_SECURITY_OBJECT_ALT, sod::OID_LDS_SECURITY_OBJECT_SDU] {
-        let s = sod::decode(&synthetic_sod(alt)).unwrap();
+        let s = sod::Sod::decode(&synthetic_sod(alt)).unwrap();
         assert_eq!(quirk_names(&s.quirks), ["nonstandard_lds_security_object_oid"]);
         assert_eq!(s.econtent_type().to_string(), alt);
     }
     // Chinese passports type their LDSSecurityObject as id-data: a named quirk
-    let s = sod::decode(&synthetic_sod(sod::OID_DATA)).unwrap();
+    let s = sod::Sod::decode(&synthetic_sod(sod::OID_DATA)).unwrap();
     assert_eq!(quirk_names(&s.quirks), ["sod_econtent_type_id_data"]);
     // anything else is not an LDS security object
-    assert!(sod::decode(&synthetic_sod("1.2.840.113549.1.7.3")).is_err());
+    assert!(sod::Sod::decode(&synthetic_sod("1.2.840.113549.1.7.3")).is_err());
 }
 
 // ---------------------------------------------------------------- never panic
@@ -892,7 +900,7 @@ use proptest::prelude::*;
 /// Run every part-B decoder on `bytes` (results ignored: only panics matter).
 fn decode_everything(bytes: &[u8]) {
     for m in [Modality::Face, Modality::Finger, Modality::Iris] {
-        if let Ok(g) = biometric::decode(bytes, m) {
+        if let Ok(g) = biometric::BiometricGroup::decode(bytes, m) {
             let _ = g.faces();
             let _ = g.encode();
             let _ = serde_json::to_string(&g);
@@ -906,9 +914,9 @@ fn decode_everything(bytes: &[u8]) {
         displayed::DisplayedKind::Reserved,
         displayed::DisplayedKind::Signature,
     ] {
-        let _ = displayed::decode(bytes, k);
+        let _ = displayed::DisplayedImages::decode(bytes, k);
     }
-    if let Ok(s) = sod::decode(bytes) {
+    if let Ok(s) = sod::Sod::decode(bytes) {
         let _ = s.hash_algorithm();
         let _ = serde_json::to_string(&s.lds_security_object);
         let _ = serde_json::to_string(&s.quirks);

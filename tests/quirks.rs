@@ -263,7 +263,7 @@ fn protocols_on_the_curves_and_ciphers_real_chips_use() {
 fn sod_typed_id_data_is_read_and_verified() {
     let store = store();
     let r = run(&store, "cn-sod-id-data");
-    let sod = emrtd::lds::sod::decode(&r.dump.files[&emrtd::lds::LdsFile::Sod]).unwrap();
+    let sod = emrtd::lds::sod::Sod::decode(&r.dump.files[&emrtd::lds::LdsFile::Sod]).unwrap();
     assert_eq!(sod.econtent_type().to_string(), emrtd::lds::sod::OID_DATA);
     assert!(
         sod.quirks.iter().any(
@@ -388,7 +388,7 @@ fn sod_signed_with_another_hash_than_its_digest_algorithm() {
     use emrtd::lds::LdsFile;
     let store = store();
     let r = run(&store, "lt-sod-p224-sha256");
-    let sod = emrtd::lds::sod::decode(&r.dump.files[&LdsFile::Sod]).unwrap();
+    let sod = emrtd::lds::sod::Sod::decode(&r.dump.files[&LdsFile::Sod]).unwrap();
     let sd = &sod.signed_data;
     let signer = &sd.signer_infos[0];
     assert_eq!(signer.digest_hash().unwrap(), HashAlgorithm::Sha224);
@@ -433,7 +433,7 @@ fn sod_naming_its_signer_in_other_string_types() {
     use emrtd::lds::LdsFile;
     let store = store();
     let r = run(&store, "ua-sod-sid-printable");
-    let sod = emrtd::lds::sod::decode(&r.dump.files[&LdsFile::Sod]).unwrap();
+    let sod = emrtd::lds::sod::Sod::decode(&r.dump.files[&LdsFile::Sod]).unwrap();
     let sd = &sod.signed_data;
     let signer = &sd.signer_infos[0];
     let emrtd::cms::SignerIdentifier::IssuerAndSerialNumber { issuer, serial } = &signer.sid else {

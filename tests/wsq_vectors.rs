@@ -90,7 +90,8 @@ fn bsi2008_dg3_fingers_become_pngs_through_the_image_module() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-vectors/lds/jmrtd_bsi2008/Datagroup3.bin"),
     )
     .unwrap();
-    let group = emrtd::lds::biometric::decode_dg3(&dg3).unwrap();
+    let group =
+        emrtd::lds::biometric::BiometricGroup::decode(&dg3, emrtd::lds::biometric::Modality::Finger).unwrap();
     let images = group.images();
     assert_eq!(images.len(), 2);
     for (i, img) in images.iter().enumerate() {

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for m in [Modality::Face, Modality::Finger, Modality::Iris] {
-        if let Ok(g) = biometric::decode(data, m) {
+        if let Ok(g) = biometric::BiometricGroup::decode(data, m) {
             let _ = g.faces();
             let _ = g.encode();
             for i in g.images() {

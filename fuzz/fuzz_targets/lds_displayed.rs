@@ -6,6 +6,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for k in [DisplayedKind::Portrait, DisplayedKind::Reserved, DisplayedKind::Signature] {
-        let _ = displayed::decode(data, k);
+        let _ = displayed::DisplayedImages::decode(data, k);
     }
 });

@@ -134,6 +134,45 @@ pub struct CaEvidence {
     pub proven: bool,
 }
 
+impl CaEvidence {
+    /// The evidence of a run with `candidate`'s key before any command under the new
+    /// keys verified (`proven` false; `protocol_inferred` false, a caller that inferred
+    /// the protocol says so).
+    fn unproven(
+        candidate: &select::CaCandidate<'_>,
+        key: &select::ChipKey,
+        command_form: CaCommandForm,
+        sent_key_id: bool,
+        terminal_ephemeral_public_key: Vec<u8>,
+    ) -> Self {
+        let oid = candidate.protocol.oid();
+        CaEvidence {
+            protocol: crate::lds::security_infos::oid::oid_name(&oid).unwrap_or_else(|| oid.to_string()),
+            protocol_oid: oid,
+            protocol_inferred: false,
+            key_agreement: if candidate.protocol.ecdh { "ECDH" } else { "DH" },
+            key_id: candidate.key_id,
+            sent_key_id,
+            chip_public_key: key.encoded.clone(),
+            public_key_info: candidate.public_key.raw.clone(),
+            cipher: cipher_of(candidate.protocol.cipher),
+            command_form,
+            terminal_ephemeral_public_key,
+            proven: false,
+        }
+    }
+}
+
+impl CaConfig {
+    /// The keyId MSE names for `candidate` under this configuration.
+    fn key_id_to_send(&self, candidate: &select::CaCandidate<'_>) -> Option<u64> {
+        match self.key_id_in_mse {
+            KeyIdInMse::WhenKnown => candidate.key_id,
+            KeyIdInMse::WhenAmbiguous => candidate.key_id.filter(|_| candidate.ambiguous),
+        }
+    }
+}
+
 fn check(step: &'static str, resp: &Response) -> Result<(), CaError> {
     if resp.sw == StatusWord::OK {
         Ok(())
@@ -191,10 +230,7 @@ pub fn run<C: CardChannel>(
     let (pk_pcd_bytes, k) = agree(&key, rng)?;
     let keys = SessionKeys::derive(cipher, &k, Ssc::zero(cipher)).map_err(CaError::Keys)?;
     drop(k);
-    let send_key_id = match config.key_id_in_mse {
-        KeyIdInMse::WhenKnown => candidate.key_id,
-        KeyIdInMse::WhenAmbiguous => candidate.key_id.filter(|_| candidate.ambiguous),
-    };
+    let send_key_id = config.key_id_to_send(candidate);
     let oid = candidate.protocol.oid();
     match form {
         CaCommandForm::SetKat | CaCommandForm::Auto => {
@@ -215,18 +251,8 @@ pub fn run<C: CardChannel>(
     }
     ch.rekey(keys);
     Ok(CaEvidence {
-        protocol_oid: oid,
-        protocol: crate::lds::security_infos::oid::oid_name(&oid).unwrap_or_else(|| oid.to_string()),
         protocol_inferred: candidate.protocol_inferred,
-        key_agreement: if candidate.protocol.ecdh { "ECDH" } else { "DH" },
-        key_id: candidate.key_id,
-        sent_key_id: send_key_id.is_some(),
-        chip_public_key: key.encoded.clone(),
-        public_key_info: candidate.public_key.raw.clone(),
-        cipher,
-        command_form: form,
-        terminal_ephemeral_public_key: pk_pcd_bytes,
-        proven: false,
+        ..CaEvidence::unproven(candidate, &key, form, send_key_id.is_some(), pk_pcd_bytes)
     })
 }
 

@@ -189,6 +189,17 @@ impl HashAlgorithm {
         }
     }
 
+    /// The name as the standards write it (`SHA-256`).
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha1 => "SHA-1",
+            HashAlgorithm::Sha224 => "SHA-224",
+            HashAlgorithm::Sha256 => "SHA-256",
+            HashAlgorithm::Sha384 => "SHA-384",
+            HashAlgorithm::Sha512 => "SHA-512",
+        }
+    }
+
     /// Display name (`sha256`).
     pub fn name(self) -> &'static str {
         match self {
@@ -212,6 +223,18 @@ pub struct PssParams {
     pub salt_len: u32,
     /// trailerField (default 1 = 0xBC; the only value allowed).
     pub trailer_field: u32,
+}
+
+impl PssParams {
+    /// The salt length as openssl takes it.
+    fn openssl_salt_len(&self) -> Result<RsaPssSaltlen, SignatureError> {
+        i32::try_from(self.salt_len)
+            .map(RsaPssSaltlen::custom)
+            .map_err(|_| SignatureError::BadParameters {
+                what: "saltLength too large",
+                source: None,
+            })
+    }
 }
 
 /// A signature algorithm with everything needed to verify.
@@ -446,14 +469,10 @@ pub fn verify(
         }
         SignatureAlgorithm::RsaPss(p) => {
             require_rsa(pkey.id(), "rsassa-pss")?;
-            let salt = i32::try_from(p.salt_len).map_err(|_| SignatureError::BadParameters {
-                what: "saltLength too large",
-                source: None,
-            })?;
             let mut v = Verifier::new(p.hash.message_digest(), pkey)?;
             v.set_rsa_padding(Padding::PKCS1_PSS)?;
             v.set_rsa_mgf1_md(p.mgf1_hash.message_digest())?;
-            v.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
+            v.set_rsa_pss_saltlen(p.openssl_salt_len()?)?;
             rsa_outcome(v.verify_oneshot(signature, message))
         }
         SignatureAlgorithm::Ecdsa { hash } | SignatureAlgorithm::EcdsaPlain { hash } => {
@@ -532,14 +551,10 @@ pub fn sign<T: HasPrivate>(
             Ok(s.sign_oneshot_to_vec(message)?)
         }
         SignatureAlgorithm::RsaPss(p) => {
-            let salt = i32::try_from(p.salt_len).map_err(|_| SignatureError::BadParameters {
-                what: "saltLength too large",
-                source: None,
-            })?;
             let mut s = Signer::new(p.hash.message_digest(), key)?;
             s.set_rsa_padding(Padding::PKCS1_PSS)?;
             s.set_rsa_mgf1_md(p.mgf1_hash.message_digest())?;
-            s.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
+            s.set_rsa_pss_saltlen(p.openssl_salt_len()?)?;
             Ok(s.sign_oneshot_to_vec(message)?)
         }
         SignatureAlgorithm::Ecdsa { hash } | SignatureAlgorithm::EcdsaPlain { hash } => {

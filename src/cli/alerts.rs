@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 use super::GlobalOpts;
 use super::output::{self, Outcome};
 use crate::pki::alerts::{self, AlertList, ImportMode};
-use crate::pki::store::{self, TrustStore};
 
 /// Arguments of `emrtd alerts`.
 #[derive(Debug, Args)]
@@ -51,11 +50,6 @@ pub struct ListArgs {
     pub issuer: Option<String>,
 }
 
-fn open_store(global: &GlobalOpts) -> anyhow::Result<TrustStore> {
-    let path = store::default_path(global.store.as_deref())?;
-    TrustStore::open(&path).with_context(|| format!("cannot open the trust store {}", path.display()))
-}
-
 /// Run `emrtd alerts ...`.
 pub fn run(args: &AlertsArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     match &args.command {
@@ -85,7 +79,7 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     } else {
         ImportMode::Replace
     };
-    let mut store = open_store(global)?;
+    let mut store = global.open_store()?;
     let source = a.file.display().to_string();
     let summary = alerts::import(&mut store, &list, &source, &sha, mode)
         .with_context(|| format!("cannot store the alert list from {source}"))?;
@@ -119,7 +113,7 @@ struct ListJson {
 }
 
 fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let store = open_store(global)?;
+    let store = global.open_store()?;
     let info = alerts::info(&store)?;
     let entries = alerts::entries(&store, a.issuer.as_deref())?;
     if global.json {
@@ -156,7 +150,7 @@ fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
 }
 
 fn run_clear(global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let mut store = open_store(global)?;
+    let mut store = global.open_store()?;
     let n = alerts::clear(&mut store)?;
     if global.json {
         output::print_json(&serde_json::json!({ "removed": n }))?;

@@ -10,7 +10,6 @@ use clap::Args;
 
 use super::verify::Format;
 use super::{Exit, GlobalOpts, Outcome};
-use crate::pki::store::{self, TrustStore};
 use crate::reader::Dump;
 use crate::verify::Status;
 use crate::verify::conformance::{self, ConformanceReport};
@@ -26,27 +25,10 @@ pub struct CheckArgs {
     pub format: Format,
 }
 
-/// The trust store when one exists (it supplies the CSCA); never created here.
-fn open_store(global: &GlobalOpts) -> anyhow::Result<Option<TrustStore>> {
-    let path = store::default_path(global.store.as_deref())?;
-    if !path.exists() {
-        if !global.quiet {
-            eprintln!(
-                "emrtd: no trust store at {}: the CSCA profile checks are skipped",
-                path.display()
-            );
-        }
-        return Ok(None);
-    }
-    Ok(Some(TrustStore::open(&path).with_context(|| {
-        format!("cannot open the trust store {}", path.display())
-    })?))
-}
-
 /// Run `emrtd check`.
 pub fn run(args: &CheckArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     let format = if global.json { Format::Json } else { args.format };
-    let store = open_store(global)?;
+    let store = global.existing_store(Some(": the CSCA profile checks are skipped"))?;
     let mut reports = Vec::new();
     let mut unusable = false;
     for dir in &args.dump {

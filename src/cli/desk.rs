@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::read::{AccessArgs, EacArgs, TuningArgs, read_options};
+use super::read::SessionArgs;
 use super::{Exit, GlobalOpts, Outcome};
 use crate::desk::audit::{AuditConfig, AuditLog, DEV_LOG, Facility, SyslogTarget};
 use crate::desk::run::{Config, Desk, Input, Source};
@@ -70,15 +70,10 @@ pub struct DeskArgs {
     /// Check validity at this date instead of today (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub at: Option<String>,
-    /// Access protocol.
+    /// Access protocol, read tuning, Terminal Authentication (DG3/DG4), as for `read`
+    /// and `verify`.
     #[command(flatten)]
-    pub access: AccessArgs,
-    /// Read tuning.
-    #[command(flatten)]
-    pub tuning: TuningArgs,
-    /// Terminal Authentication (DG3/DG4), as for `read` and `verify`.
-    #[command(flatten)]
-    pub eac: EacArgs,
+    pub session: SessionArgs,
 }
 
 fn token(args: &DeskArgs) -> anyhow::Result<Zeroizing<String>> {
@@ -241,9 +236,8 @@ pub fn run(args: &DeskArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let mut read = read_options(&args.access, &args.tuning, None, false)?;
-    // checked now (files, key, a terminal certificate), not at the first document
-    read.eac = args.eac.credentials(global, None)?;
+    // the terminal credentials are checked now, not at the first document
+    let read = args.session.options(global, None, None, false)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let desk = Desk::start(Config {

@@ -8,7 +8,6 @@
 //! useful for every file. Typed decoders plug in at [`decode`]. This is a forensic
 //! tool: it prints personal data (DG1, DG11, …) because the user asked to see it.
 
-mod bio;
 mod cms;
 mod cvc;
 mod security;
@@ -24,19 +23,9 @@ use clap::Args;
 
 use super::{Exit, GlobalOpts, Outcome, output};
 use crate::lds::LdsFile;
-use crate::lds::atr_info::AtrInfo;
-use crate::lds::biometric::{self, Modality};
-use crate::lds::com::Com;
 use crate::lds::detect::{self, FileKind};
-use crate::lds::dg1::Dg1;
-use crate::lds::dg11::Dg11;
-use crate::lds::dg12::Dg12;
-use crate::lds::dg13::Dg13;
-use crate::lds::dg15::Dg15;
-use crate::lds::dg16::Dg16;
-use crate::lds::dir::Dir;
-use crate::lds::displayed::{self, DisplayedKind};
 use crate::lds::extract::{self, Extraction};
+use crate::lds::group::Decoded;
 use crate::lds::quirk::Quirk;
 use crate::lds::security_infos::SecurityInfos;
 use crate::reader::dump::{self, Dump, file_from_dump_name};
@@ -405,28 +394,8 @@ pub struct Report {
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum Content {
-    /// EF.COM.
-    Com(Com),
-    /// EF.DIR.
-    Dir(Dir),
-    /// EF.ATR/INFO.
-    AtrInfo(AtrInfo),
-    /// DG1 with the MRZ module's check of its MRZ.
-    Dg1 {
-        /// The decoded file.
-        #[serde(flatten)]
-        dg1: Dg1,
-        /// The MRZ parsed and checked by `crate::mrz` (check digits, warnings, defects).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        mrz_check: Option<crate::mrz::Mrz>,
-        /// Why `crate::mrz` rejected the MRZ, if it did.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        mrz_error: Option<String>,
-    },
-    /// DG2, DG3 or DG4.
-    Biometric(bio::BiometricView),
-    /// DG5, DG6 or DG7.
-    Displayed(bio::DisplayedView),
+    /// An LDS file decoded through the registry of `crate::lds::group`.
+    Lds(Decoded),
     /// EF.SOD.
     Sod(Box<security::SodView>),
     /// EF.CardAccess or DG14: SecurityInfos.
@@ -443,22 +412,6 @@ pub enum Content {
     MasterList(Box<security::MasterListView>),
     /// A deviation list or another CMS SignedData.
     SignedData(Box<security::SignedContentView>),
-    /// DG11.
-    Dg11(Dg11),
-    /// DG12.
-    Dg12(Dg12),
-    /// DG13.
-    Dg13(Dg13),
-    /// DG15 with the result of building the OpenSSL key.
-    Dg15 {
-        /// The decoded file.
-        #[serde(flatten)]
-        dg15: Dg15,
-        /// `ok`, or why OpenSSL refused the key.
-        public_key: String,
-    },
-    /// DG16.
-    Dg16(Dg16),
     /// A BER-TLV tree (kinds without a typed decoder here).
     Tlv {
         /// Top-level elements.
@@ -521,50 +474,12 @@ fn compatible(a: FileKind, b: FileKind) -> bool {
 
 /// The decoder for each kind: typed where one exists, a TLV tree otherwise.
 pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
+    if let Some(file) = kind.lds_file()
+        && let Some(decoded) = Decoded::decode(file, bytes)
+    {
+        return Ok(Content::Lds(decoded?));
+    }
     Ok(match kind {
-        FileKind::Com => Content::Com(Com::decode(bytes)?),
-        FileKind::Dir => Content::Dir(Dir::decode(bytes)?),
-        FileKind::AtrInfo => Content::AtrInfo(AtrInfo::decode(bytes)?),
-        FileKind::Dg(1) => {
-            let dg1 = Dg1::decode(bytes)?;
-            let (mrz_check, mrz_error) = match dg1.parse_mrz() {
-                Ok(m) => (Some(m), None),
-                Err(e) => (None, Some(format!("{:#}", anyhow::Error::from(e)))),
-            };
-            Content::Dg1 {
-                dg1,
-                mrz_check,
-                mrz_error,
-            }
-        }
-        FileKind::Dg(n @ 2..=4) => {
-            let modality = match n {
-                2 => Modality::Face,
-                3 => Modality::Finger,
-                _ => Modality::Iris,
-            };
-            Content::Biometric(bio::BiometricView::new(biometric::decode(bytes, modality)?))
-        }
-        FileKind::Dg(n @ 5..=7) => {
-            let kind = match n {
-                5 => DisplayedKind::Portrait,
-                6 => DisplayedKind::Reserved,
-                _ => DisplayedKind::Signature,
-            };
-            Content::Displayed(bio::DisplayedView::new(displayed::decode(bytes, kind)?))
-        }
-        FileKind::Dg(11) => Content::Dg11(Dg11::decode(bytes)?),
-        FileKind::Dg(12) => Content::Dg12(Dg12::decode(bytes)?),
-        FileKind::Dg(13) => Content::Dg13(Dg13::decode(bytes)?),
-        FileKind::Dg(15) => {
-            let dg15 = Dg15::decode(bytes)?;
-            let public_key = match dg15.public_key() {
-                Ok(_) => "ok".to_owned(),
-                Err(e) => format!("{:#}", anyhow::Error::from(e)),
-            };
-            Content::Dg15 { dg15, public_key }
-        }
-        FileKind::Dg(16) => Content::Dg16(Dg16::decode(bytes)?),
         FileKind::Sod => Content::Sod(Box::new(security::SodView::decode(bytes)?)),
         FileKind::Dg(14) => Content::SecurityInfos(security::SecurityInfosView::new(
             &SecurityInfos::decode_dg14(bytes)?,
@@ -598,8 +513,7 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
             Content::Pem { blocks }
         }
         FileKind::Ldif => Content::Ldif(ldif_summary(bytes)),
-        // EF.SOD, DG2–DG10, DG14, EF.CardAccess/CardSecurity, certificates, CRLs,
-        // master lists: decoded by other modules; a TLV tree until they are wired in
+        // LDS files without a registered decoder
         _ => Content::Tlv {
             tlv: tlv_tree(bytes)?,
         },
@@ -639,17 +553,7 @@ impl<'a> JsonReport<'a> {
 
 fn quirks_of(c: &Content) -> &[Quirk] {
     match c {
-        Content::Com(x) => &x.quirks,
-        Content::Dir(x) => &x.quirks,
-        Content::AtrInfo(x) => &x.quirks,
-        Content::Dg1 { dg1, .. } => &dg1.quirks,
-        Content::Biometric(x) => &x.group.quirks,
-        Content::Displayed(x) => &x.group.quirks,
-        Content::Dg11(x) => &x.quirks,
-        Content::Dg12(x) => &x.quirks,
-        Content::Dg13(x) => &x.quirks,
-        Content::Dg15 { dg15, .. } => &dg15.quirks,
-        Content::Dg16(x) => &x.quirks,
+        Content::Lds(d) => d.quirks(),
         Content::Sod(x) => &x.quirks,
         Content::SecurityInfos(x) => &x.quirks,
         Content::CardSecurity(x) => &x.cms.quirks,
@@ -683,7 +587,7 @@ pub fn render(label: &str, bytes: &[u8], r: &Report) -> String {
         let _ = writeln!(out, "  (no typed decoder for {} here: BER-TLV tree)", r.kind);
     }
     for n in content_nodes(&r.content) {
-        n.write(2, &mut out);
+        text::write(&n, 2, &mut out);
     }
     for q in quirks_of(&r.content) {
         let _ = writeln!(

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::GlobalOpts;
 use super::output::{self, Exit, Outcome};
 use crate::pki::import::{self, FileOutcome, ImportOptions};
-use crate::pki::store::{self, ListKind, TrustStore};
+use crate::pki::store::{self, ListKind};
 
 /// Arguments of `emrtd pkd`.
 #[derive(Debug, Args)]
@@ -106,11 +106,6 @@ pub fn parse_date(s: &str) -> anyhow::Result<OffsetDateTime> {
     Ok(d.midnight().assume_utc())
 }
 
-fn open_store(global: &GlobalOpts) -> anyhow::Result<TrustStore> {
-    let path = store::default_path(global.store.as_deref())?;
-    TrustStore::open(&path).with_context(|| format!("cannot open the trust store {}", path.display()))
-}
-
 /// Run `emrtd pkd ...`.
 pub fn run(args: &PkdArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     match &args.command {
@@ -135,7 +130,7 @@ fn run_import(a: &ImportArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
         trust_unsigned: a.trust_unsigned,
         at,
     };
-    let mut store = open_store(global)?;
+    let mut store = global.open_store()?;
     let mut anchors = Vec::with_capacity(a.anchor.len());
     for f in &a.anchor {
         let started = std::time::Instant::now();
@@ -260,7 +255,7 @@ fn print_import(
 }
 
 fn run_list(a: &ListArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let store = open_store(global)?;
+    let store = global.open_store()?;
     let (kind, cv_role) = match a.kind {
         None => (None, None),
         Some(KindArg::Csca) => (Some(ListKind::Csca), None),
@@ -399,7 +394,7 @@ fn date(s: Option<&str>) -> &str {
 }
 
 fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let store = open_store(global)?;
+    let store = global.open_store()?;
     let stats = store.stats()?;
     let anchors = store.anchors()?;
     if global.json {
@@ -473,7 +468,7 @@ fn run_stats(global: &GlobalOpts) -> anyhow::Result<Outcome> {
 }
 
 fn run_remove(a: &RemoveArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let mut store = open_store(global)?;
+    let mut store = global.open_store()?;
     let removed = store.remove(&a.fingerprint)?;
     if global.json {
         #[derive(serde::Serialize)]

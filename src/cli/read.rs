@@ -89,15 +89,7 @@ impl EacArgs {
         let store = match store {
             Some(s) => Some(s),
             None => {
-                let path = crate::pki::store::default_path(global.store.as_deref())?;
-                opened = if path.exists() {
-                    Some(
-                        crate::pki::store::TrustStore::open(&path)
-                            .with_context(|| format!("cannot open the trust store {}", path.display()))?,
-                    )
-                } else {
-                    None
-                };
+                opened = global.existing_store(None)?;
                 opened.as_ref()
             }
         };
@@ -117,15 +109,10 @@ impl EacArgs {
     }
 }
 
-/// Arguments of `emrtd read`.
+/// How a chip is read, shared by `read`, `verify` and `desk`: access protocol, read
+/// tuning, Terminal Authentication.
 #[derive(Debug, Args)]
-pub struct ReadArgs {
-    /// Document source.
-    #[command(flatten)]
-    pub source: SourceArgs,
-    /// Access key.
-    #[command(flatten)]
-    pub key: KeyArgs,
+pub struct SessionArgs {
     /// Access protocol.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -135,6 +122,45 @@ pub struct ReadArgs {
     /// Terminal Authentication.
     #[command(flatten)]
     pub eac: EacArgs,
+}
+
+impl SessionArgs {
+    /// The reader options these arguments ask for, with the terminal credentials loaded
+    /// now (files, key, a terminal certificate checked before the first document).
+    pub fn options(
+        &self,
+        global: &GlobalOpts,
+        store: Option<&crate::pki::store::TrustStore>,
+        files: Option<&[String]>,
+        probe_all: bool,
+    ) -> anyhow::Result<ReadOptions> {
+        let mut options = read_options(&self.access, &self.tuning, files, probe_all)?;
+        options.eac = self.eac.credentials(global, store)?;
+        Ok(options)
+    }
+}
+
+/// A document on a chip, shared by `read` and `verify`: where it is, its access key,
+/// and how to read it.
+#[derive(Debug, Args)]
+pub struct ChipArgs {
+    /// Document source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Access key.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Access protocol, read tuning, Terminal Authentication.
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// Arguments of `emrtd read`.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The chip and how to read it.
+    #[command(flatten)]
+    pub chip: ChipArgs,
     /// Output directory (created 0700; must not hold a dump already).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -362,9 +388,11 @@ pub fn image_lines(
 
 /// Run `emrtd read`.
 pub fn run(args: &ReadArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
-    let mut options = read_options(&args.access, &args.tuning, args.files.as_deref(), args.probe_all)?;
-    options.eac = args.eac.credentials(global, None)?;
-    match read_document(&args.source, &args.key, options, global)? {
+    let chip = &args.chip;
+    let options = chip
+        .session
+        .options(global, None, args.files.as_deref(), args.probe_all)?;
+    match read_document(&chip.source, &chip.key, options, global)? {
         Ok(mut dump) => {
             dump.write_with_images(&args.out)?;
             // a read that got no file of the document is not a success (a chip that

@@ -8,9 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
 
-use super::key::KeyArgs;
-use super::read::{AccessArg, AccessArgs, Bar, TuningArgs, read_options};
-use super::source::SourceArgs;
+use super::read::{AccessArg, Bar, ChipArgs};
 use super::{Exit, GlobalOpts, Outcome};
 use crate::pki::store::{self, TrustStore};
 use crate::reader::Dump;
@@ -35,21 +33,9 @@ pub enum Format {
 /// Arguments of `emrtd verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Document source.
+    /// The chip and how to read it.
     #[command(flatten)]
-    pub source: SourceArgs,
-    /// Access key.
-    #[command(flatten)]
-    pub key: KeyArgs,
-    /// Access protocol.
-    #[command(flatten)]
-    pub access: AccessArgs,
-    /// Read tuning.
-    #[command(flatten)]
-    pub tuning: TuningArgs,
-    /// Terminal Authentication.
-    #[command(flatten)]
-    pub eac: super::read::EacArgs,
+    pub chip: ChipArgs,
     /// Verify dump directories made by `emrtd read` instead of a chip (repeatable).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["reader", "emulator"])]
     pub dump: Vec<PathBuf>,
@@ -89,23 +75,6 @@ pub fn parse_at(at: Option<&str>) -> anyhow::Result<OffsetDateTime> {
     }
 }
 
-/// Open the trust store read-only in spirit: a missing store is not created by verify.
-fn open_store(global: &GlobalOpts) -> anyhow::Result<Option<TrustStore>> {
-    let path = store::default_path(global.store.as_deref())?;
-    if !path.exists() {
-        if !global.quiet {
-            eprintln!(
-                "emrtd: no trust store at {} — certificate checks will be indeterminate (import CSCAs with `emrtd pkd import`)",
-                path.display()
-            );
-        }
-        return Ok(None);
-    }
-    Ok(Some(TrustStore::open(&path).with_context(|| {
-        format!("cannot open the trust store {}", path.display())
-    })?))
-}
-
 fn exit_of(v: Verdict) -> Exit {
     match v {
         Verdict::Valid => Exit::Ok,
@@ -125,7 +94,9 @@ pub fn run(args: &VerifyArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     if !args.dump.is_empty() {
         return run_dumps(args, global, at, format, &policy);
     }
-    let store = open_store(global)?;
+    let store = global.existing_store(Some(
+        " — certificate checks will be indeterminate (import CSCAs with `emrtd pkd import`)",
+    ))?;
     let report = verify_live(args, global, at, store.as_ref(), &policy)?;
     emit(&report, args, global, format, None)?;
     Ok(Outcome::with(exit_of(report.verdict)))
@@ -213,8 +184,8 @@ fn run_dumps(
                     let r = Dump::load(dir)
                         .with_context(|| format!("cannot load dump {}", dir.display()))
                         .map(|dump| {
-                            let password = if args.key.given() {
-                                args.key.resolve(None).ok()
+                            let password = if args.chip.key.given() {
+                                args.chip.key.resolve(None).ok()
                             } else {
                                 None
                             };
@@ -226,7 +197,7 @@ fn run_dumps(
                                 live: None,
                                 no_aa: args.no_aa,
                                 no_ca: args.no_ca,
-                                bac_requested: args.access.access == AccessArg::Bac,
+                                bac_requested: args.chip.session.access.access == AccessArg::Bac,
                                 source: format!("dump {}", dir.display()),
                             });
                             policy::apply(policy, &mut report);
@@ -288,14 +259,14 @@ fn verify_live(
     store: Option<&TrustStore>,
     policy: &Policy,
 ) -> anyhow::Result<Report> {
-    let mut options = read_options(&args.access, &args.tuning, None, false)?;
-    options.eac = args.eac.credentials(global, store)?;
-    let opened = args.source.open()?;
-    let source = match &args.source.emulator {
+    let chip = &args.chip;
+    let options = chip.session.options(global, store, None, false)?;
+    let opened = chip.source.open()?;
+    let source = match &chip.source.emulator {
         Some(p) => format!("emulator {}", p.display()),
         None => opened.transport.info().reader,
     };
-    let password = args.key.resolve(opened.profile_mrz.as_deref())?;
+    let password = args.chip.key.resolve(opened.profile_mrz.as_deref())?;
     let trace = global.trace.as_ref().map(|_| TraceLog::new());
     let transport: Box<dyn crate::transport::Transport> = match &trace {
         Some(log) => Box::new(Recorder::new(opened.transport, log.clone())),
@@ -308,7 +279,7 @@ fn verify_live(
         at,
         no_aa: args.no_aa,
         no_ca: args.no_ca,
-        bac_requested: args.access.access == AccessArg::Bac,
+        bac_requested: args.chip.session.access.access == AccessArg::Bac,
         source,
     };
     let result = verify::live::read_and_verify(

@@ -458,6 +458,22 @@ mod tests {
         }
     }
 
+    /// Terminal Authentication v1 input for ID_PICC `id` and Comp(PK_PCD) `comp`.
+    fn v1_input<'a>(
+        chain: &'a [TaCertificate],
+        id: &'a [u8],
+        comp: &'a [u8],
+        aux: Option<&'a [u8]>,
+    ) -> TaInput<'a> {
+        TaInput {
+            chain,
+            id_picc: id,
+            comp_pk_pcd: comp,
+            v2: false,
+            aux,
+        }
+    }
+
     fn dh_chip(date: CvDate) -> Chip {
         Chip {
             ta: ChipTa::new(&[cert("dh_cvca.cvcert")], date),
@@ -548,13 +564,7 @@ mod tests {
         let (chain, key) = dh_terminal();
         let mut chip = dh_chip(DAY);
         let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
-        let input = TaInput {
-            chain: &chain,
-            id_picc: &id,
-            comp_pk_pcd: &comp,
-            v2: false,
-            aux: None,
-        };
+        let input = v1_input(&chain, &id, &comp, None);
         ta::authenticate(&mut chip, &input, &key).unwrap();
         assert!(chip.ta.granted().is_some());
         // the worked example's CHATs are id-AT: no id-IS DG3/DG4 rights
@@ -675,13 +685,7 @@ mod tests {
         );
         let mut chip = dh_chip(DAY);
         let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
-        let input = TaInput {
-            chain: &chain,
-            id_picc: &id,
-            comp_pk_pcd: &comp,
-            v2: false,
-            aux: Some(&AUX),
-        };
+        let input = v1_input(&chain, &id, &comp, Some(&AUX));
         ta::authenticate(&mut chip, &input, &key).unwrap();
         assert_eq!(chip.ta.auxiliary_data(), Some(&AUX[..]));
     }
@@ -718,13 +722,7 @@ mod tests {
         };
         chip.ta.set_pace_chat(pace_chat);
         let (id, comp) = (chip.id_picc.clone(), chip.comp.clone());
-        let input = TaInput {
-            chain: &chain,
-            id_picc: &id,
-            comp_pk_pcd: &comp,
-            v2: false,
-            aux: None,
-        };
+        let input = v1_input(&chain, &id, &comp, None);
         let r = ta::authenticate(&mut chip, &input, &key);
         (chip, r)
     }

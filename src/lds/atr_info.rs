@@ -13,6 +13,7 @@
 
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::{self, Node};
 
 const FILE: &str = "EF.ATR/INFO";
 const TAG_EXTENDED_LENGTH: u32 = 0x7F66;
@@ -76,19 +77,7 @@ impl AtrInfo {
             quirks: Vec::new(),
             raw: input.to_vec(),
         };
-        let mut reader = crate::tlv::Reader::new_ber(input);
-        while !reader.is_empty() {
-            let rest = reader.remaining();
-            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xFF) {
-                quirks.push(if rest.first() == Some(&0) {
-                    Quirk::TrailingZeroPadding { bytes: rest.len() }
-                } else {
-                    Quirk::TrailingBytes { bytes: rest.len() }
-                });
-                break;
-            }
-            let t = reader.read().map_err(LdsError::tlv_in(FILE))?;
-            quirks.extend(quirk::length_quirk(&t));
+        for t in quirk::data_objects(input, FILE, &mut quirks)? {
             match t.tag {
                 TAG_EXTENDED_LENGTH if info.extended_length.is_none() => {
                     let kids = quirk::children(&t, FILE, &mut quirks)?;
@@ -141,6 +130,33 @@ impl AtrInfo {
             .map(|e| e.max_response_apdu.saturating_sub(2))
     }
 }
+
+impl AtrInfo {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        let mut n = Vec::new();
+        if let Some(e) = &self.extended_length {
+            n.push(Node::new("extended length information (7F66)").with(vec![
+                Node::field("max command APDU", e.max_command_apdu),
+                Node::field("max response APDU", e.max_response_apdu),
+            ]));
+        }
+        if let Some(cc) = &self.card_capabilities {
+            let mut line = hex::encode_upper(cc);
+            if let Some(s) = self.extended_length_supported() {
+                line.push_str(&format!(
+                    " (extended Lc/Le {})",
+                    if s { "announced" } else { "absent" }
+                ));
+            }
+            n.push(Node::field("card capabilities (47)", line));
+        }
+        n.extend(self.objects.iter().map(|o| view::unknown(o.tag, &o.value)));
+        n
+    }
+}
+
+super::group::data_group!(AtrInfo);
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@
 pub mod finger;
 pub mod iris;
 pub mod iso39794;
+pub mod view;
 
 use crate::lds::error::LdsError;
 use crate::lds::face::{self, Face39794, FaceImageDataType, FaceRecord19794};
@@ -439,93 +440,73 @@ impl BiometricData {
     }
 }
 
-/// Decode DG2 (encoded face).
-pub fn decode_dg2(input: &[u8]) -> Result<BiometricGroup, LdsError> {
-    decode(input, Modality::Face)
-}
-
-/// Decode DG3 (encoded fingers).
-pub fn decode_dg3(input: &[u8]) -> Result<BiometricGroup, LdsError> {
-    decode(input, Modality::Finger)
-}
-
-/// Decode DG4 (encoded irises).
-pub fn decode_dg4(input: &[u8]) -> Result<BiometricGroup, LdsError> {
-    decode(input, Modality::Iris)
-}
-
-/// Decode a biometric data group of the given modality.
-pub fn decode(input: &[u8], modality: Modality) -> Result<BiometricGroup, LdsError> {
-    let file = modality.file();
-    let mut quirks = Vec::new();
-    let outer = quirk::open_outer(input, file, modality.tag(), &mut quirks)?;
-    let mut bigt = None;
-    for k in Reader::new_ber(outer.value) {
-        let k = k.map_err(LdsError::tlv_in(file))?;
-        quirks.extend(quirk::length_quirk(&k));
-        if k.tag == BIGT_TAG && bigt.is_none() {
-            bigt = Some(k);
-        } else if k.tag == BIGT_TAG {
-            quirks.push(Quirk::DuplicateTag { tag: k.tag });
-        } else {
-            quirks.push(Quirk::UnknownTag { tag: k.tag });
-        }
-    }
-    let bigt = bigt.ok_or(LdsError::Missing {
-        file,
-        what: "biometric information group template (7F61)",
-    })?;
-    let mut declared_count = None;
-    let mut templates = Vec::new();
-    let mut protected = 0usize;
-    for k in Reader::new_ber(bigt.value) {
-        let k = k.map_err(LdsError::tlv_in(file))?;
-        quirks.extend(quirk::length_quirk(&k));
-        match k.tag {
-            0x02 if declared_count.is_none() && templates.is_empty() => {
-                if k.value.is_empty() || k.value.len() > 8 {
-                    return Err(LdsError::Length {
-                        file,
-                        what: "number of instances (02)",
-                        found: k.value.len(),
-                    });
-                }
-                declared_count = Some(k.value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)));
+impl BiometricGroup {
+    /// Decode a biometric data group of the given modality (DG2 face, DG3 finger, DG4 iris).
+    pub fn decode(input: &[u8], modality: Modality) -> Result<BiometricGroup, LdsError> {
+        let file = modality.file();
+        let mut quirks = Vec::new();
+        let outer = quirk::open_outer(input, file, modality.tag(), &mut quirks)?;
+        let mut bigt = None;
+        for k in Reader::new_ber(outer.value) {
+            let k = k.map_err(LdsError::tlv_in(file))?;
+            quirks.extend(quirk::length_quirk(&k));
+            if k.tag == BIGT_TAG && bigt.is_none() {
+                bigt = Some(k);
+            } else if k.tag == BIGT_TAG {
+                quirks.push(Quirk::DuplicateTag { tag: k.tag });
+            } else {
+                quirks.push(Quirk::UnknownTag { tag: k.tag });
             }
-            BIT_TAG => templates.push(decode_bit(&k, input, modality, &mut quirks)?),
-            SMT_TAG => protected += 1,
-            other => quirks.push(Quirk::UnknownTag { tag: other }),
         }
-    }
-    if protected > 0 {
-        quirks.push(Quirk::Other {
-            name: "protected_biometric_template",
-            detail: format!(
-                "{protected} biometric template(s) protected by secure messaging (7D) not decoded"
-            ),
-        });
-    }
-    match declared_count {
-        None => quirks.push(Quirk::MissingCount { tag: BIGT_TAG }),
-        Some(n) if n != (templates.len() + protected) as u64 => quirks.push(Quirk::CountMismatch {
-            tag: BIGT_TAG,
-            declared: usize::try_from(n).unwrap_or(usize::MAX),
-            found: templates.len() + protected,
-        }),
-        Some(_) => {}
-    }
-    if templates.is_empty() {
-        return Err(LdsError::Missing {
+        let bigt = bigt.ok_or(LdsError::Missing {
             file,
-            what: "biometric information template (7F60)",
-        });
+            what: "biometric information group template (7F61)",
+        })?;
+        let mut declared_count = None;
+        let mut templates = Vec::new();
+        let mut protected = 0usize;
+        for k in Reader::new_ber(bigt.value) {
+            let k = k.map_err(LdsError::tlv_in(file))?;
+            quirks.extend(quirk::length_quirk(&k));
+            match k.tag {
+                0x02 if declared_count.is_none() && templates.is_empty() => {
+                    declared_count = Some(quirk::declared_count(k.value, file, "number of instances (02)")?);
+                }
+                BIT_TAG => templates.push(decode_bit(&k, input, modality, &mut quirks)?),
+                SMT_TAG => protected += 1,
+                other => quirks.push(Quirk::UnknownTag { tag: other }),
+            }
+        }
+        if protected > 0 {
+            quirks.push(Quirk::Other {
+                name: "protected_biometric_template",
+                detail: format!(
+                    "{protected} biometric template(s) protected by secure messaging (7D) not decoded"
+                ),
+            });
+        }
+        match declared_count {
+            None => quirks.push(Quirk::MissingCount { tag: BIGT_TAG }),
+            Some(n) if n != (templates.len() + protected) as u64 => quirks.push(Quirk::CountMismatch {
+                tag: BIGT_TAG,
+                declared: usize::try_from(n).unwrap_or(usize::MAX),
+                found: templates.len() + protected,
+            }),
+            Some(_) => {}
+        }
+        if templates.is_empty() {
+            return Err(LdsError::Missing {
+                file,
+                what: "biometric information template (7F60)",
+            });
+        }
+        Ok(BiometricGroup {
+            modality,
+            declared_count,
+            templates,
+            quirks,
+        })
     }
-    Ok(BiometricGroup {
-        modality,
-        declared_count,
-        templates,
-        quirks,
-    })
 }
 
 fn decode_bit(
@@ -688,7 +669,7 @@ mod tests {
         let dg2 =
             hex::decode("7516 7F6113 020101 7F600D A104 87020101 5F2E04 46414300".replace(' ', "")).unwrap();
         assert!(matches!(
-            decode_dg2(&dg2),
+            BiometricGroup::decode(&dg2, Modality::Face),
             Err(LdsError::Missing {
                 what: "format type (88)",
                 ..

@@ -13,6 +13,7 @@ use std::fmt;
 use super::LdsFile;
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::Node;
 
 const FILE: &str = "EF.COM";
 const TAG: u32 = 0x60;
@@ -217,6 +218,25 @@ impl Com {
         crate::tlv::encode(TAG, &body)
     }
 }
+
+impl Com {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        let mut n = Vec::new();
+        if let Some(v) = &self.lds_version {
+            n.push(Node::field("LDS version", format!("{v} ({})", v.raw)));
+        }
+        if let Some(v) = &self.unicode_version {
+            n.push(Node::field("Unicode version", format!("{v} ({})", v.raw)));
+        }
+        n.push(Node::field("tag list", hex::encode_upper(&self.tag_list)));
+        let files: Vec<String> = self.files().iter().map(|f| f.name()).collect();
+        n.push(Node::field("data groups", files.join(", ")));
+        n
+    }
+}
+
+super::group::data_group!(Com);
 
 #[cfg(test)]
 mod tests {

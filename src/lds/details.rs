@@ -10,6 +10,7 @@
 
 use super::error::LdsError;
 use super::quirk::{self, DateField, Quirk, RawDo};
+use super::view::{self, Node};
 
 /// Tag of the tag list every details data group starts with.
 pub(crate) const TAG_LIST: u32 = 0x5C;
@@ -50,34 +51,63 @@ pub(crate) struct Field<T> {
     pub slot: fn(&mut T) -> Slot<'_>,
     /// The field, to read.
     pub view: fn(&T) -> View<'_>,
+    /// What `inspect` calls it (for a list of names: one of them).
+    pub label: &'static str,
+    /// How `inspect` shows a text field.
+    pub show: Show,
 }
 
-/// A row of a field table: `field!(tag, Text, name)`, `field!(tag, Bytes, name)`,
-/// `field!(tag, Date(digits), name)` or `field!(tag, Items(template), name)`.
+/// How `inspect` shows a text field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Show {
+    /// As it is (`(empty)` when empty).
+    Plain,
+    /// Its `<`-separated parts, joined by ` / `.
+    Parts,
+    /// A name: primary and secondary identifiers below it.
+    Name,
+}
+
+/// A row of a field table: `field!(tag, Text, name, "label")` (optionally with a
+/// [`Show`] after the label: `Parts`, `Name`), `field!(tag, Bytes, name, "label")`,
+/// `field!(tag, Date(digits), name, "label")` or `field!(tag, Items(template), name,
+/// "label")` (a list of names, each shown as a name).
 macro_rules! field {
-    ($tag:expr, Items($template:expr), $name:ident) => {
+    ($tag:expr, Items($template:expr), $name:ident, $label:literal) => {
         $crate::lds::details::Field {
             tag: $tag,
             template: Some($template),
             slot: |d| $crate::lds::details::Slot::Items(&mut d.$name),
             view: |d| $crate::lds::details::View::Items(&d.$name),
+            label: $label,
+            show: $crate::lds::details::Show::Name,
         }
     };
-    ($tag:expr, Date($digits:expr), $name:ident) => {
+    ($tag:expr, Date($digits:expr), $name:ident, $label:literal) => {
         $crate::lds::details::Field {
             tag: $tag,
             template: None,
             slot: |d| $crate::lds::details::Slot::Date(&mut d.$name, $digits),
             view: |d| $crate::lds::details::View::Date(&d.$name),
+            label: $label,
+            show: $crate::lds::details::Show::Plain,
         }
     };
-    ($tag:expr, $kind:ident, $name:ident) => {
+    ($tag:expr, $kind:ident, $name:ident, $label:literal $(, $show:ident)?) => {
         $crate::lds::details::Field {
             tag: $tag,
             template: None,
             slot: |d| $crate::lds::details::Slot::$kind(&mut d.$name),
             view: |d| $crate::lds::details::View::$kind(&d.$name),
+            label: $label,
+            show: $crate::lds::details::field!(@show $($show)?),
         }
+    };
+    (@show) => {
+        $crate::lds::details::Show::Plain
+    };
+    (@show $show:ident) => {
+        $crate::lds::details::Show::$show
     };
 }
 pub(crate) use field;
@@ -141,6 +171,21 @@ macro_rules! details_group {
             /// read in (or built).
             pub fn encode(&self) -> Vec<u8> {
                 $crate::lds::details::encode(self, self.tag_list.as_ref(), &self.unknown)
+            }
+        }
+
+        impl $crate::lds::group::DataGroup for $ty {
+            fn decode_file(_: $crate::lds::LdsFile, bytes: &[u8]) -> Result<Self, $crate::lds::LdsError> {
+                $ty::decode(bytes)
+            }
+            fn quirks(&self) -> &[$crate::lds::quirk::Quirk] {
+                &self.quirks
+            }
+            fn view(&self) -> Vec<$crate::lds::view::Node> {
+                $crate::lds::details::view(self, self.tag_list.as_deref(), &self.unknown)
+            }
+            fn json(&self) -> impl serde::Serialize + '_ {
+                self
             }
         }
     };
@@ -271,6 +316,28 @@ pub(crate) fn encode<T: Details>(d: &T, tag_list: Option<&Vec<u32>>, unknown: &[
         u.encode_into(&mut b);
     }
     crate::tlv::encode(T::TAG, &b)
+}
+
+/// What `inspect` shows: the tag list, each field present in table order as its row
+/// says, then the data objects of unknown tags.
+pub(crate) fn view<T: Details>(d: &T, tag_list: Option<&[u32]>, unknown: &[RawDo]) -> Vec<Node> {
+    let mut n = Vec::new();
+    if let Some(t) = tag_list {
+        n.push(Node::field("tag list", view::tags(t)));
+    }
+    for f in T::FIELDS {
+        match ((f.view)(d), f.show) {
+            (View::Text(Some(v)), Show::Name) => n.push(view::name_node(f.label, v)),
+            (View::Text(v), Show::Parts) => view::opt_parts(&mut n, f.label, v),
+            (View::Text(v), _) => view::opt(&mut n, f.label, v),
+            (View::Bytes(Some(b)), _) => n.push(Node::field(f.label, view::bytes_summary(b))),
+            (View::Date(v), _) => view::opt_date(&mut n, f.label, v),
+            (View::Items(items), _) => n.extend(items.iter().map(|i| view::name_node(f.label, i))),
+            (View::Bytes(None), _) => {}
+        }
+    }
+    n.extend(unknown.iter().map(|u| view::unknown(u.tag, &u.value)));
+    n
 }
 
 /// Read the count (`02`) of a template: an unsigned integer of at most two octets.

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::{self, Node};
 
 const FILE: &str = "DG1";
 const TAG: u32 = 0x61;
@@ -374,6 +375,96 @@ impl Dg1 {
 fn encode_mrz(mrz: &[u8]) -> Vec<u8> {
     crate::tlv::encode(TAG, &crate::tlv::encode(TAG_MRZ, mrz))
 }
+
+/// DG1 as `inspect --json` shows it: the decoded file and the MRZ module's check of
+/// its MRZ.
+#[derive(serde::Serialize)]
+struct Dg1Json<'a> {
+    #[serde(flatten)]
+    dg1: &'a Dg1,
+    /// The MRZ parsed and checked by `crate::mrz` (check digits, warnings, defects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mrz_check: Option<crate::mrz::Mrz>,
+    /// Why `crate::mrz` rejected the MRZ, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mrz_error: Option<String>,
+}
+
+impl Dg1 {
+    fn checked_mrz(&self) -> (Option<crate::mrz::Mrz>, Option<String>) {
+        match self.parse_mrz() {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(crate::error::text(&e))),
+        }
+    }
+
+    fn json_view(&self) -> Dg1Json<'_> {
+        let (mrz_check, mrz_error) = self.checked_mrz();
+        Dg1Json {
+            dg1: self,
+            mrz_check,
+            mrz_error,
+        }
+    }
+
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        let f = &self.fields;
+        let with_check = |v: &str, c: char| format!("{v} (check digit {c})");
+        let mut n = vec![
+            Node::field("format", self.format),
+            Node::new("MRZ").with(self.lines().into_iter().map(Node::new).collect()),
+            Node::field("document code", &f.document_code),
+            Node::field("issuing state", &f.issuing_state),
+            Node::field(
+                "document number",
+                with_check(&f.document_number, f.document_number_check),
+            ),
+            view::name_node("name", &f.name),
+            Node::field("nationality", &f.nationality),
+            Node::field(
+                "date of birth",
+                with_check(&f.date_of_birth, f.date_of_birth_check),
+            ),
+            Node::field("sex", f.sex),
+            Node::field(
+                "date of expiry",
+                with_check(&f.date_of_expiry, f.date_of_expiry_check),
+            ),
+            Node::field("optional data", &f.optional_data),
+        ];
+        if let Some(o) = &f.optional_data_2 {
+            n.push(Node::field("optional data 2", o));
+        }
+        if let Some(c) = f.composite_check {
+            n.push(Node::field("composite check digit", c));
+        }
+        match self.checked_mrz() {
+            (Some(m), _) => {
+                let digits = m
+                    .check_digits()
+                    .iter()
+                    .map(|c| {
+                        let verdict = if c.ok {
+                            "ok".to_owned()
+                        } else {
+                            format!("WRONG, computed {}", c.computed)
+                        };
+                        Node::field(c.field.name(), format!("{} {verdict}", c.given))
+                    })
+                    .collect();
+                n.push(Node::new("check digits").with(digits));
+                n.extend(m.warnings().iter().map(|w| Node::field("MRZ warning", w)));
+                n.extend(m.defects().iter().map(|d| Node::field("MRZ defect", d)));
+            }
+            (None, Some(e)) => n.push(Node::field("MRZ check", format!("not possible: {e}"))),
+            (None, None) => {}
+        }
+        n
+    }
+}
+
+super::group::data_group!(Dg1, json = Dg1::json_view);
 
 #[cfg(test)]
 mod tests {

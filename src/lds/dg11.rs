@@ -88,19 +88,24 @@ pub struct Dg11 {
 
 /// The fields of EF.DG11 in Doc 9303 order.
 const FIELDS: &[Field<Dg11>] = &[
-    field!(0x5F0E, Text, full_name),
-    field!(0x5F0F, Items(0xA0), other_names),
-    field!(0x5F10, Text, personal_number),
-    field!(0x5F2B, Date(8), full_date_of_birth),
-    field!(0x5F11, Text, place_of_birth),
-    field!(0x5F42, Text, address),
-    field!(0x5F12, Text, telephone),
-    field!(0x5F13, Text, profession),
-    field!(0x5F14, Text, title),
-    field!(0x5F15, Text, personal_summary),
-    field!(0x5F16, Bytes, proof_of_citizenship),
-    field!(0x5F17, Text, other_td_numbers),
-    field!(0x5F18, Text, custody_information),
+    field!(0x5F0E, Text, full_name, "full name", Name),
+    field!(0x5F0F, Items(0xA0), other_names, "other name"),
+    field!(0x5F10, Text, personal_number, "personal number"),
+    field!(0x5F2B, Date(8), full_date_of_birth, "full date of birth"),
+    field!(0x5F11, Text, place_of_birth, "place of birth", Parts),
+    field!(0x5F42, Text, address, "address", Parts),
+    field!(0x5F12, Text, telephone, "telephone"),
+    field!(0x5F13, Text, profession, "profession", Parts),
+    field!(0x5F14, Text, title, "title"),
+    field!(0x5F15, Text, personal_summary, "personal summary"),
+    field!(
+        0x5F16,
+        Bytes,
+        proof_of_citizenship,
+        "proof of citizenship (image)"
+    ),
+    field!(0x5F17, Text, other_td_numbers, "other valid TD numbers", Parts),
+    field!(0x5F18, Text, custody_information, "custody information"),
 ];
 
 details_group!(Dg11, "DG11", 0x6B);

@@ -55,15 +55,20 @@ pub struct Dg12 {
 
 /// The fields of EF.DG12 in Doc 9303 order.
 const FIELDS: &[Field<Dg12>] = &[
-    field!(0x5F19, Text, issuing_authority),
-    field!(0x5F26, Date(8), date_of_issue),
-    field!(0x5F1A, Items(0xA0), other_persons),
-    field!(0x5F1B, Text, endorsements),
-    field!(0x5F1C, Text, tax_exit_requirements),
-    field!(0x5F1D, Bytes, front_image),
-    field!(0x5F1E, Bytes, rear_image),
-    field!(0x5F55, Date(14), personalisation_time),
-    field!(0x5F56, Text, personalisation_device_serial),
+    field!(0x5F19, Text, issuing_authority, "issuing authority"),
+    field!(0x5F26, Date(8), date_of_issue, "date of issue"),
+    field!(0x5F1A, Items(0xA0), other_persons, "other person"),
+    field!(0x5F1B, Text, endorsements, "endorsements / observations"),
+    field!(0x5F1C, Text, tax_exit_requirements, "tax / exit requirements"),
+    field!(0x5F1D, Bytes, front_image, "image of front"),
+    field!(0x5F1E, Bytes, rear_image, "image of rear"),
+    field!(0x5F55, Date(14), personalisation_time, "personalisation time"),
+    field!(
+        0x5F56,
+        Text,
+        personalisation_device_serial,
+        "personalisation device serial"
+    ),
 ];
 
 details_group!(Dg12, "DG12", 0x6C);

@@ -53,6 +53,18 @@ impl Dg13 {
     }
 }
 
+impl Dg13 {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<super::view::Node> {
+        vec![super::view::Node::field(
+            "content",
+            super::view::short_hex(&self.content),
+        )]
+    }
+}
+
+super::group::data_group!(Dg13);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ use openssl::rsa::Rsa;
 
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::{Node, bytes_summary, short_hex};
 use crate::tlv::Tlv;
 
 const FILE: &str = "DG15";
@@ -203,15 +204,7 @@ pub struct Dg15 {
 }
 
 fn expect<'a>(t: Option<&Tlv<'a>>, tag: u32, what: &'static str) -> Result<Tlv<'a>, LdsError> {
-    let t = t.ok_or(LdsError::Missing { file: FILE, what })?;
-    if t.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file: FILE,
-            expected: tag,
-            found: t.tag,
-        });
-    }
-    Ok(*t)
+    quirk::expect(t, FILE, tag, what)
 }
 
 fn kids<'a>(t: &Tlv<'a>, quirks: &mut Vec<Quirk>) -> Result<Vec<Tlv<'a>>, LdsError> {
@@ -597,6 +590,96 @@ impl Dg15 {
         crate::tlv::encode(TAG, &b)
     }
 }
+
+impl ExplicitCurve {
+    /// The lines `inspect` shows of the parameters: p, a, b, G, n, h.
+    pub fn nodes(&self) -> Vec<Node> {
+        vec![
+            Node::field("p", short_hex(&self.p)),
+            Node::field("a", short_hex(&self.a)),
+            Node::field("b", short_hex(&self.b)),
+            Node::field("G", short_hex(&self.generator)),
+            Node::field("n", short_hex(&self.order)),
+            Node::field("h", self.cofactor.map_or("(absent)".into(), |h| h.to_string())),
+        ]
+    }
+}
+
+/// DG15 as `inspect --json` shows it: the decoded file and whether OpenSSL builds
+/// the key.
+#[derive(serde::Serialize)]
+struct Dg15Json<'a> {
+    #[serde(flatten)]
+    dg15: &'a Dg15,
+    /// `ok`, or why OpenSSL refused the key.
+    public_key: String,
+}
+
+impl Dg15 {
+    fn key_check(&self) -> String {
+        match self.public_key() {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => crate::error::text(&e),
+        }
+    }
+
+    fn json_view(&self) -> Dg15Json<'_> {
+        Dg15Json {
+            dg15: self,
+            public_key: self.key_check(),
+        }
+    }
+
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        let mut n = vec![Node::field(
+            "algorithm",
+            format!("{} ({})", self.algorithm_name(), self.algorithm_oid),
+        )];
+        match &self.key {
+            PublicKeyInfo::Rsa {
+                modulus,
+                modulus_bits,
+                exponent,
+            } => {
+                n.push(Node::field("modulus bits", modulus_bits));
+                n.push(Node::field("modulus", short_hex(modulus)));
+                n.push(Node::field(
+                    "public exponent",
+                    self.rsa_exponent()
+                        .map_or_else(|| hex::encode_upper(exponent), |e| e.to_string()),
+                ));
+            }
+            PublicKeyInfo::Ec { parameters, point } => {
+                n.push(match parameters {
+                    EcParameters::Named { oid, name } => Node::field(
+                        "curve",
+                        format!("{} ({oid})", name.unwrap_or("unknown to OpenSSL")),
+                    ),
+                    EcParameters::Explicit(c) => {
+                        let mut kids = vec![
+                            Node::field("field bits", c.field_bits),
+                            Node::field("equal to", c.known_curve.unwrap_or("no curve known to OpenSSL")),
+                        ];
+                        kids.extend(c.nodes());
+                        Node::new("explicit domain parameters").with(kids)
+                    }
+                    EcParameters::ImplicitlyCa => Node::field("curve", "implicitlyCA"),
+                });
+                n.push(Node::field("public point", short_hex(point)));
+            }
+            PublicKeyInfo::Other { .. } => {}
+        }
+        if let Some(bits) = self.key_bits() {
+            n.push(Node::field("key size (bits)", bits));
+        }
+        n.push(Node::field("SubjectPublicKeyInfo", bytes_summary(&self.spki)));
+        n.push(Node::field("OpenSSL key", self.key_check()));
+        n
+    }
+}
+
+super::group::data_group!(Dg15, json = Dg15::json_view);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ use std::fmt;
 use super::details::{encode_count, read_count};
 use super::error::LdsError;
 use super::quirk::{self, DateField, Quirk, RawDo};
+use super::view::{self, Node};
 
 const FILE: &str = "DG16";
 const TAG: u32 = 0x70;
@@ -199,6 +200,27 @@ impl Dg16 {
         Ok(crate::tlv::encode(TAG, &b))
     }
 }
+
+impl Dg16 {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        let mut n = Vec::new();
+        if let Some(c) = self.declared_count {
+            n.push(Node::field("number of persons", c));
+        }
+        for (i, p) in self.persons.iter().enumerate() {
+            let mut kids = Vec::new();
+            view::opt_date(&mut kids, "date recorded", &p.date_recorded);
+            view::opt(&mut kids, "name", &p.name);
+            view::opt(&mut kids, "telephone", &p.telephone);
+            view::opt_parts(&mut kids, "address", &p.address);
+            n.push(Node::new(format!("person {}", i + 1)).with(kids));
+        }
+        n
+    }
+}
+
+super::group::data_group!(Dg16);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
+use super::view::{self, Node};
 
 const FILE: &str = "EF.DIR";
 const TAG_APPLICATION: u32 = 0x61;
@@ -70,20 +71,7 @@ impl Dir {
         let mut quirks = Vec::new();
         let mut applications = Vec::new();
         let mut unknown = Vec::new();
-        let mut reader = crate::tlv::Reader::new_ber(input);
-        while !reader.is_empty() {
-            let rest = reader.remaining();
-            // unused space of a record or transparent file: all 00 or all FF
-            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xFF) {
-                quirks.push(if rest.first() == Some(&0) {
-                    Quirk::TrailingZeroPadding { bytes: rest.len() }
-                } else {
-                    Quirk::TrailingBytes { bytes: rest.len() }
-                });
-                break;
-            }
-            let t = reader.read().map_err(LdsError::tlv_in(FILE))?;
-            quirks.extend(quirk::length_quirk(&t));
+        for t in quirk::data_objects(input, FILE, &mut quirks)? {
             if t.tag != TAG_APPLICATION {
                 quirks.push(Quirk::UnknownTag { tag: t.tag });
                 unknown.push(RawDo::from_tlv(&t));
@@ -134,6 +122,28 @@ impl Dir {
         self.applications.iter().map(|a| a.aid.as_slice()).collect()
     }
 }
+
+impl Dir {
+    /// The lines `inspect` shows.
+    pub fn nodes(&self) -> Vec<Node> {
+        self.applications
+            .iter()
+            .map(|a| {
+                let mut kids = Vec::new();
+                if let Some(name) = a.name() {
+                    kids.push(Node::field("application", name));
+                }
+                if let Some(l) = &a.label {
+                    kids.push(Node::field("label", l));
+                }
+                kids.extend(a.other.iter().map(|o| view::unknown(o.tag, &o.value)));
+                Node::field("AID", hex::encode_upper(&a.aid)).with(kids)
+            })
+            .collect()
+    }
+}
+
+super::group::data_group!(Dir);
 
 #[cfg(test)]
 mod tests {

@@ -90,77 +90,57 @@ pub struct DisplayedImage {
     pub image: EmbeddedImage,
 }
 
-/// Decode DG5.
-pub fn decode_dg5(input: &[u8]) -> Result<DisplayedImages, LdsError> {
-    decode(input, DisplayedKind::Portrait)
-}
-
-/// Decode DG6.
-pub fn decode_dg6(input: &[u8]) -> Result<DisplayedImages, LdsError> {
-    decode(input, DisplayedKind::Reserved)
-}
-
-/// Decode DG7.
-pub fn decode_dg7(input: &[u8]) -> Result<DisplayedImages, LdsError> {
-    decode(input, DisplayedKind::Signature)
-}
-
-/// Decode a displayed-image group.
-pub fn decode(input: &[u8], kind: DisplayedKind) -> Result<DisplayedImages, LdsError> {
-    let file = kind.file();
-    let mut quirks = Vec::new();
-    let outer = quirk::open_outer(input, file, kind.tag(), &mut quirks)?;
-    let mut declared_count = None;
-    let mut images = Vec::new();
-    for k in Reader::new_ber(outer.value) {
-        let k = k.map_err(LdsError::tlv_in(file))?;
-        quirks.extend(quirk::length_quirk(&k));
-        match k.tag {
-            0x02 if declared_count.is_none() && images.is_empty() => {
-                if k.value.is_empty() || k.value.len() > 8 {
-                    return Err(LdsError::Length {
-                        file,
-                        what: "number of images (02)",
-                        found: k.value.len(),
+impl DisplayedImages {
+    /// Decode a displayed-image group (DG5 portrait, DG6, DG7 signature or usual mark).
+    pub fn decode(input: &[u8], kind: DisplayedKind) -> Result<DisplayedImages, LdsError> {
+        let file = kind.file();
+        let mut quirks = Vec::new();
+        let outer = quirk::open_outer(input, file, kind.tag(), &mut quirks)?;
+        let mut declared_count = None;
+        let mut images = Vec::new();
+        for k in Reader::new_ber(outer.value) {
+            let k = k.map_err(LdsError::tlv_in(file))?;
+            quirks.extend(quirk::length_quirk(&k));
+            match k.tag {
+                0x02 if declared_count.is_none() && images.is_empty() => {
+                    declared_count = Some(quirk::declared_count(k.value, file, "number of images (02)")?);
+                }
+                0x5F40..=0x5F4F if !k.is_constructed() => {
+                    if k.tag != kind.image_tag() {
+                        quirks.push(Quirk::UnknownTag { tag: k.tag });
+                    }
+                    if k.value.is_empty() {
+                        quirks.push(Quirk::EmptyField { tag: k.tag });
+                    } else if crate::lds::image::detect(k.value).is_none() {
+                        quirks.push(Quirk::Other {
+                            name: "displayed_image_unrecognised",
+                            detail: format!("displayed image {:02X} has no known image signature", k.tag),
+                        });
+                    }
+                    images.push(DisplayedImage {
+                        tag: k.tag,
+                        image: EmbeddedImage::new(offset_in(input, k.value), k.value),
                     });
                 }
-                declared_count = Some(k.value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)));
+                other => quirks.push(Quirk::UnknownTag { tag: other }),
             }
-            0x5F40..=0x5F4F if !k.is_constructed() => {
-                if k.tag != kind.image_tag() {
-                    quirks.push(Quirk::UnknownTag { tag: k.tag });
-                }
-                if k.value.is_empty() {
-                    quirks.push(Quirk::EmptyField { tag: k.tag });
-                } else if crate::lds::image::detect(k.value).is_none() {
-                    quirks.push(Quirk::Other {
-                        name: "displayed_image_unrecognised",
-                        detail: format!("displayed image {:02X} has no known image signature", k.tag),
-                    });
-                }
-                images.push(DisplayedImage {
-                    tag: k.tag,
-                    image: EmbeddedImage::new(offset_in(input, k.value), k.value),
-                });
-            }
-            other => quirks.push(Quirk::UnknownTag { tag: other }),
         }
+        match declared_count {
+            None => quirks.push(Quirk::MissingCount { tag: kind.tag() }),
+            Some(n) if n != images.len() as u64 => quirks.push(Quirk::CountMismatch {
+                tag: kind.tag(),
+                declared: usize::try_from(n).unwrap_or(usize::MAX),
+                found: images.len(),
+            }),
+            Some(_) => {}
+        }
+        Ok(DisplayedImages {
+            kind,
+            declared_count,
+            images,
+            quirks,
+        })
     }
-    match declared_count {
-        None => quirks.push(Quirk::MissingCount { tag: kind.tag() }),
-        Some(n) if n != images.len() as u64 => quirks.push(Quirk::CountMismatch {
-            tag: kind.tag(),
-            declared: usize::try_from(n).unwrap_or(usize::MAX),
-            found: images.len(),
-        }),
-        Some(_) => {}
-    }
-    Ok(DisplayedImages {
-        kind,
-        declared_count,
-        images,
-        quirks,
-    })
 }
 
 /// Encode a displayed-image group holding `images` under the group's image tag.
@@ -187,7 +167,7 @@ mod tests {
     fn roundtrip_and_count_mismatch() {
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02];
         let dg7 = encode(DisplayedKind::Signature, &[&jpeg]).unwrap();
-        let d = decode_dg7(&dg7).unwrap();
+        let d = DisplayedImages::decode(&dg7, DisplayedKind::Signature).unwrap();
         assert_eq!(d.images.len(), 1);
         assert_eq!(d.images[0].image.bytes, jpeg);
         assert_eq!(&dg7[d.images[0].image.range()], &jpeg);
@@ -195,9 +175,9 @@ mod tests {
         // count says 2, one image present
         let mut bad = dg7.clone();
         bad[4] = 2;
-        let d = decode_dg7(&bad).unwrap();
+        let d = DisplayedImages::decode(&bad, DisplayedKind::Signature).unwrap();
         assert_eq!(d.quirks[0].name(), "count_mismatch");
         // DG7 given to the DG5 decoder: wrong outer tag
-        assert!(decode_dg5(&dg7).is_err());
+        assert!(DisplayedImages::decode(&dg7, DisplayedKind::Portrait).is_err());
     }
 }

@@ -15,8 +15,7 @@
 
 use crate::crypto::sha256_hex;
 
-use super::biometric::{self, BiometricGroup, Modality};
-use super::displayed::{self, DisplayedImages, DisplayedKind};
+use super::group::Decoded;
 use super::image::{EmbeddedImage, ImageFormat};
 use super::{LdsError, LdsFile};
 
@@ -260,46 +259,21 @@ fn extract_one(
     }
 }
 
-fn from_biometric(role: ImageRole, group: &BiometricGroup) -> Vec<ExtractedImage> {
-    if group.modality == Modality::Face {
-        group
-            .faces()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| extract_one(role, i + 1, f.image, (f.width, f.height)))
-            .collect()
-    } else {
-        group
-            .images()
-            .into_iter()
-            .enumerate()
-            .map(|(i, img)| extract_one(role, i + 1, img, (None, None)))
-            .collect()
-    }
-}
-
-fn from_displayed(role: ImageRole, d: &DisplayedImages) -> Vec<ExtractedImage> {
-    d.images
-        .iter()
-        .enumerate()
-        .map(|(i, img)| extract_one(role, i + 1, &img.image, (None, None)))
-        .collect()
-}
-
 /// The images of one file. Files that hold no images give an empty list; a data group
 /// that holds images but does not decode is an error.
 pub fn extract_file(file: LdsFile, bytes: &[u8]) -> Result<Vec<ExtractedImage>, LdsError> {
-    let Some(role) = ImageRole::of(file) else {
+    if ImageRole::of(file).is_none() {
+        return Ok(Vec::new());
+    }
+    let Some(decoded) = Decoded::decode(file, bytes) else {
         return Ok(Vec::new());
     };
-    Ok(match role {
-        ImageRole::Face => from_biometric(role, &biometric::decode_dg2(bytes)?),
-        ImageRole::Finger => from_biometric(role, &biometric::decode_dg3(bytes)?),
-        ImageRole::Iris => from_biometric(role, &biometric::decode_dg4(bytes)?),
-        ImageRole::Portrait => from_displayed(role, &displayed::decode(bytes, DisplayedKind::Portrait)?),
-        ImageRole::Dg6Image => from_displayed(role, &displayed::decode(bytes, DisplayedKind::Reserved)?),
-        ImageRole::Signature => from_displayed(role, &displayed::decode(bytes, DisplayedKind::Signature)?),
-    })
+    Ok(decoded?
+        .images()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| extract_one(r.role, i + 1, r.image, r.declared))
+        .collect())
 }
 
 /// The images of every file given (a dump's files). A data group that does not decode

@@ -652,7 +652,8 @@ mod tests {
         ))
         .unwrap();
         let dg2 = encode_dg2_19794(&jpeg, FaceImageDataType::Jpeg, 413, 531).unwrap();
-        let g = crate::lds::biometric::decode_dg2(&dg2).unwrap();
+        let g = crate::lds::biometric::BiometricGroup::decode(&dg2, crate::lds::biometric::Modality::Face)
+            .unwrap();
         assert!(g.quirks.is_empty(), "{:?}", g.quirks);
         let faces = g.faces();
         assert_eq!(faces.len(), 1);
@@ -671,7 +672,8 @@ mod tests {
         ))
         .unwrap();
         let dg2 = encode_dg2_19794(&jpeg, FaceImageDataType::Jpeg2000, 400, 531).unwrap();
-        let g = crate::lds::biometric::decode_dg2(&dg2).unwrap();
+        let g = crate::lds::biometric::BiometricGroup::decode(&dg2, crate::lds::biometric::Modality::Face)
+            .unwrap();
         let names: Vec<_> = g.quirks.iter().map(|q| q.name()).collect();
         assert_eq!(names, ["face_image_type_mismatch", "face_image_size_mismatch"]);
     }

@@ -259,38 +259,39 @@ pub fn cms_quirk(q: CmsQuirk) -> Quirk {
     }
 }
 
-/// Decode an EF.SOD file (`77 …`).
-pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
-    let mut quirks = Vec::new();
-    let outer = quirk::open_outer(input, FILE, 0x77, &mut quirks)?;
-    let signed_data = SignedData::parse(outer.value).map_err(cms_error)?;
-    for q in &signed_data.quirks {
-        push_unique(&mut quirks, cms_quirk(*q));
-    }
-    for signer in &signed_data.signer_infos {
-        // the hash of the signatureAlgorithm vs the digestAlgorithm (Lithuanian EF.SODs)
-        if let Ok((_, qs)) = signer.signature_algorithm() {
-            for q in qs {
-                push_unique(&mut quirks, cms_quirk(q));
-            }
+impl Sod {
+    /// Decode an EF.SOD file (`77 …`).
+    pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
+        let mut quirks = Vec::new();
+        let outer = quirk::open_outer(input, FILE, 0x77, &mut quirks)?;
+        let signed_data = SignedData::parse(outer.value).map_err(cms_error)?;
+        for q in &signed_data.quirks {
+            push_unique(&mut quirks, cms_quirk(*q));
         }
-        // issuerAndSerialNumber naming the embedded DSC only under name matching
-        // (Ukrainian EF.SODs: PrintableString where the certificate has UTF8String)
-        if signed_data.signer_issuer_reencoded(signer) {
-            push_unique(
-                &mut quirks,
-                Quirk::Other {
-                    name: "sod_signer_issuer_reencoded",
-                    detail: "the SignerInfo's issuerAndSerialNumber names the DSC's issuer with other \
+        for signer in &signed_data.signer_infos {
+            // the hash of the signatureAlgorithm vs the digestAlgorithm (Lithuanian EF.SODs)
+            if let Ok((_, qs)) = signer.signature_algorithm() {
+                for q in qs {
+                    push_unique(&mut quirks, cms_quirk(q));
+                }
+            }
+            // issuerAndSerialNumber naming the embedded DSC only under name matching
+            // (Ukrainian EF.SODs: PrintableString where the certificate has UTF8String)
+            if signed_data.signer_issuer_reencoded(signer) {
+                push_unique(
+                    &mut quirks,
+                    Quirk::Other {
+                        name: "sod_signer_issuer_reencoded",
+                        detail: "the SignerInfo's issuerAndSerialNumber names the DSC's issuer with other \
                              bytes (string types, case or spacing) than the certificate; it matches \
                              under RFC 5280 section 7.1 name comparison"
-                        .to_owned(),
-                },
-            );
+                            .to_owned(),
+                    },
+                );
+            }
         }
-    }
-    let econtent_type = signed_data.econtent_type.to_string();
-    match econtent_type.as_str() {
+        let econtent_type = signed_data.econtent_type.to_string();
+        match econtent_type.as_str() {
         OID_LDS_SECURITY_OBJECT => {}
         OID_LDS_SECURITY_OBJECT_ALT | OID_LDS_SECURITY_OBJECT_SDU => quirks.push(Quirk::Other {
             name: "nonstandard_lds_security_object_oid",
@@ -310,28 +311,29 @@ pub fn decode(input: &[u8]) -> Result<Sod, LdsError> {
             });
         }
     }
-    let econtent = signed_data.econtent.as_deref().ok_or(LdsError::Missing {
-        file: FILE,
-        what: "eContent",
-    })?;
-    if signed_data.signer_infos.is_empty() {
-        return Err(LdsError::Missing {
+        let econtent = signed_data.econtent.as_deref().ok_or(LdsError::Missing {
             file: FILE,
-            what: "signer info",
-        });
+            what: "eContent",
+        })?;
+        if signed_data.signer_infos.is_empty() {
+            return Err(LdsError::Missing {
+                file: FILE,
+                what: "signer info",
+            });
+        }
+        if signed_data.version != 3 {
+            quirks.push(Quirk::Other {
+                name: "sod_signed_data_version",
+                detail: format!("SignedData version {} (doc 9303 requires 3)", signed_data.version),
+            });
+        }
+        let lds_security_object = decode_lds_security_object(econtent, &mut quirks)?;
+        Ok(Sod {
+            signed_data,
+            lds_security_object,
+            quirks,
+        })
     }
-    if signed_data.version != 3 {
-        quirks.push(Quirk::Other {
-            name: "sod_signed_data_version",
-            detail: format!("SignedData version {} (doc 9303 requires 3)", signed_data.version),
-        });
-    }
-    let lds_security_object = decode_lds_security_object(econtent, &mut quirks)?;
-    Ok(Sod {
-        signed_data,
-        lds_security_object,
-        quirks,
-    })
 }
 
 fn cms_error(e: CmsError) -> LdsError {
@@ -359,15 +361,7 @@ fn push_length_quirk(t: &Tlv<'_>, quirks: &mut Vec<Quirk>) {
 }
 
 fn expect<'a>(t: Option<&Tlv<'a>>, tag: u32, what: &'static str) -> Result<Tlv<'a>, LdsError> {
-    let t = t.ok_or(LdsError::Missing { file: FILE, what })?;
-    if t.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file: FILE,
-            expected: tag,
-            found: t.tag,
-        });
-    }
-    Ok(*t)
+    quirk::expect(t, FILE, tag, what)
 }
 
 fn int(t: &Tlv<'_>) -> Result<i64, LdsError> {
@@ -594,7 +588,7 @@ mod tests {
 
     #[test]
     fn decodes_through_the_one_cms_walker() {
-        let s = decode(&sod_with(
+        let s = Sod::decode(&sod_with(
             OID_LDS_SECURITY_OBJECT,
             lso(&[(1, [1; 32]), (2, [2; 32])]),
         ))
@@ -610,7 +604,7 @@ mod tests {
 
     #[test]
     fn duplicate_dg_hash_is_refused() {
-        let e = decode(&sod_with(
+        let e = Sod::decode(&sod_with(
             OID_LDS_SECURITY_OBJECT,
             lso(&[(1, [1; 32]), (1, [9; 32])]),
         ))
@@ -620,7 +614,7 @@ mod tests {
 
     #[test]
     fn chinese_id_data_econtent_type_is_a_named_quirk() {
-        let s = decode(&sod_with(OID_DATA, lso(&[(1, [1; 32]), (2, [2; 32])]))).unwrap();
+        let s = Sod::decode(&sod_with(OID_DATA, lso(&[(1, [1; 32]), (2, [2; 32])]))).unwrap();
         let names: Vec<&str> = s.quirks.iter().map(Quirk::name).collect();
         assert_eq!(names, ["sod_econtent_type_id_data"]);
         assert_eq!(s.econtent_type().to_string(), OID_DATA);
@@ -630,7 +624,7 @@ mod tests {
 
     #[test]
     fn other_econtent_types_are_refused() {
-        let e = decode(&sod_with("1.2.3.4", lso(&[(1, [1; 32])]))).unwrap_err();
+        let e = Sod::decode(&sod_with("1.2.3.4", lso(&[(1, [1; 32])]))).unwrap_err();
         assert!(e.to_string().contains("eContentType"), "{e}");
     }
 

@@ -483,20 +483,10 @@ impl TaAlgorithm {
     /// A short name (`id-TA-ECDSA-SHA-256`).
     pub fn name(self) -> String {
         match self {
-            TaAlgorithm::RsaV15(h) => format!("id-TA-RSA-v1-5-{}", hash_name(h)),
-            TaAlgorithm::RsaPss(h) => format!("id-TA-RSA-PSS-{}", hash_name(h)),
-            TaAlgorithm::Ecdsa(h) => format!("id-TA-ECDSA-{}", hash_name(h)),
+            TaAlgorithm::RsaV15(h) => format!("id-TA-RSA-v1-5-{}", h.spec_name()),
+            TaAlgorithm::RsaPss(h) => format!("id-TA-RSA-PSS-{}", h.spec_name()),
+            TaAlgorithm::Ecdsa(h) => format!("id-TA-ECDSA-{}", h.spec_name()),
         }
-    }
-}
-
-fn hash_name(h: HashAlgorithm) -> &'static str {
-    match h {
-        HashAlgorithm::Sha1 => "SHA-1",
-        HashAlgorithm::Sha224 => "SHA-224",
-        HashAlgorithm::Sha256 => "SHA-256",
-        HashAlgorithm::Sha384 => "SHA-384",
-        HashAlgorithm::Sha512 => "SHA-512",
     }
 }
 

@@ -81,6 +81,23 @@ pub(crate) fn warn(id: impl Into<String>, reason: impl Into<String>) -> Check {
     Check::fail(id, reason).informational()
 }
 
+/// PASS saying `pass` when `problems` is empty, else FAIL listing them; either way with
+/// `evidence` and the rule's `reference`.
+pub(crate) fn findings(
+    id: &str,
+    problems: &[String],
+    pass: impl Into<String>,
+    evidence: serde_json::Value,
+    reference: &str,
+) -> Check {
+    let check = if problems.is_empty() {
+        Check::pass(id, pass)
+    } else {
+        Check::fail(id, problems.join("; "))
+    };
+    check.with_evidence(evidence).reference(reference)
+}
+
 /// Everything the checks share, decoded once.
 pub(crate) struct Ctx<'a> {
     /// The dump.
@@ -100,7 +117,7 @@ impl<'a> Ctx<'a> {
     fn new(dump: &'a Dump, store: Option<&'a TrustStore>) -> Self {
         let file = |f| dump.files.get(&f);
         let com = file(LdsFile::Com).and_then(|b| Com::decode(b).ok());
-        let sod = file(LdsFile::Sod).and_then(|b| crate::lds::sod::decode(b).ok());
+        let sod = file(LdsFile::Sod).and_then(|b| crate::lds::sod::Sod::decode(b).ok());
         let mrz = file(LdsFile::Dg(1))
             .and_then(|b| crate::lds::dg1::Dg1::decode(b).ok())
             .and_then(|d| d.parse_mrz().ok());

@@ -220,24 +220,13 @@ fn aa_outcome(r: Result<aa::AaEvidence, aa::AaError>) -> ChipOutcome {
         },
         Err(e) => {
             use aa::AaError as E;
-            let status = if e.is_verification_failure()
-                || matches!(e, E::NotSupported { .. } | E::Status { .. } | E::EmptySignature)
-            {
-                Status::Fail
-            } else {
-                Status::Indeterminate
-            };
-            let mut reason = format!("{:#}", anyhow::Error::new(e));
-            if status == Status::Fail {
-                reason.push_str(
-                    " — the chip does not hold the private key of DG15: a clone or a substituted chip",
-                );
-            }
-            ChipOutcome {
-                status,
-                reason,
-                evidence: serde_json::Value::Null,
-            }
+            let fail = e.is_verification_failure()
+                || matches!(e, E::NotSupported { .. } | E::Status { .. } | E::EmptySignature);
+            refused(
+                e,
+                fail,
+                "the chip does not hold the private key of DG15: a clone or a substituted chip",
+            )
         }
     }
 }
@@ -258,25 +247,37 @@ fn ca_outcome(r: Result<ca::CaEvidence, ca::CaError>) -> ChipOutcome {
         },
         Err(e) => {
             use ca::CaError as E;
-            let status = if matches!(
+            let fail = matches!(
                 e,
                 E::NotProven(_) | E::BadToken | E::Status { .. } | E::BadResponse { .. }
-            ) {
-                Status::Fail
-            } else {
-                Status::Indeterminate
-            };
-            let mut reason = format!("{:#}", anyhow::Error::new(e));
-            if status == Status::Fail {
-                reason.push_str(
-                    " — the chip does not hold the private key of its chip authentication key: a clone",
-                );
-            }
-            ChipOutcome {
-                status,
-                reason,
-                evidence: serde_json::Value::Null,
-            }
+            );
+            refused(
+                e,
+                fail,
+                "the chip does not hold the private key of its chip authentication key: a clone",
+            )
         }
+    }
+}
+
+/// The outcome of a chip protocol that ended in `error`: FAIL (the chip was caught,
+/// `consequence` says what that means) when `fail`, else INDETERMINATE.
+fn refused(
+    error: impl std::error::Error + Send + Sync + 'static,
+    fail: bool,
+    consequence: &str,
+) -> ChipOutcome {
+    let mut reason = format!("{:#}", anyhow::Error::new(error));
+    let status = if fail {
+        reason.push_str(" — ");
+        reason.push_str(consequence);
+        Status::Fail
+    } else {
+        Status::Indeterminate
+    };
+    ChipOutcome {
+        status,
+        reason,
+        evidence: serde_json::Value::Null,
     }
 }

@@ -382,7 +382,7 @@ pub fn passive_authentication(
     let sod_bytes = dump.files.get(&LdsFile::Sod);
     // one decoder: lds::sod reads the CMS layer with crate::cms and checks the
     // eContentType (id-data of Chinese passports is a reported quirk, not a failure)
-    let sod = sod_bytes.map(|b| crate::lds::sod::decode(b));
+    let sod = sod_bytes.map(|b| crate::lds::sod::Sod::decode(b));
     if let Some(Ok(sod)) = &sod {
         out.listed_dgs = sod.dg_numbers();
     }

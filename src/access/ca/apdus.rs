@@ -29,13 +29,6 @@ pub const TAG_PROTOCOL: u32 = 0x80;
 /// Tag of the private key reference (keyId).
 pub const TAG_KEY_ID: u32 = 0x84;
 
-/// Minimal big-endian bytes of a keyId (at least one byte).
-pub fn key_id_bytes(id: u64) -> Vec<u8> {
-    let b = id.to_be_bytes();
-    let skip = b.iter().take_while(|x| **x == 0).count().min(7);
-    b.get(skip..).unwrap_or(&[0]).to_vec()
-}
-
 fn parse_key_id(value: &[u8]) -> Result<u64, &'static str> {
     if value.is_empty() || value.len() > 8 {
         return Err("invalid private key reference (84)");
@@ -47,7 +40,7 @@ fn parse_key_id(value: &[u8]) -> Result<u64, &'static str> {
 pub fn mse_set_kat(ephemeral_public_key: &[u8], key_id: Option<u64>) -> Command {
     let mut data = tlv::encode(TAG_KAT_PUBLIC_KEY, ephemeral_public_key);
     if let Some(id) = key_id {
-        tlv::encode_into(TAG_KEY_ID, &key_id_bytes(id), &mut data);
+        tlv::encode_into(TAG_KEY_ID, &tlv::minimal_uint(id), &mut data);
     }
     Command::new(0x00, INS_MSE, P1_CA, P2_KAT).with_data(data)
 }
@@ -56,7 +49,7 @@ pub fn mse_set_kat(ephemeral_public_key: &[u8], key_id: Option<u64>) -> Command 
 pub fn mse_set_at(protocol: &Oid, key_id: Option<u64>) -> Command {
     let mut data = tlv::encode(TAG_PROTOCOL, protocol.as_bytes());
     if let Some(id) = key_id {
-        tlv::encode_into(TAG_KEY_ID, &key_id_bytes(id), &mut data);
+        tlv::encode_into(TAG_KEY_ID, &tlv::minimal_uint(id), &mut data);
     }
     Command::new(0x00, INS_MSE, P1_CA, P2_AT).with_data(data)
 }
@@ -142,9 +135,10 @@ mod tests {
 
     #[test]
     fn key_ids() {
-        assert_eq!(key_id_bytes(195), vec![0xC3]);
-        assert_eq!(key_id_bytes(0), vec![0x00]);
-        assert_eq!(key_id_bytes(0x0102), vec![0x01, 0x02]);
+        assert_eq!(tlv::minimal_uint(195), vec![0xC3]);
+        assert_eq!(tlv::minimal_uint(0), vec![0x00]);
+        assert_eq!(tlv::minimal_uint(0x0102), vec![0x01, 0x02]);
+        assert_eq!(tlv::minimal_uint(u64::MAX), vec![0xFF; 8]);
         assert_eq!(parse_key_id(&[0x00, 0xC3]), Ok(195));
         assert!(parse_key_id(&[]).is_err());
         assert!(parse_key_id(&[1; 9]).is_err());

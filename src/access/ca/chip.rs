@@ -15,6 +15,7 @@ use crate::access::pace::PrivateKey;
 use crate::access::pace::apdus::{INS_GENERAL_AUTHENTICATE, INS_MSE, dynamic_auth_data};
 use crate::access::pace::crypto::cipher_of;
 use crate::apdu::{Command, Response, StatusWord};
+use crate::crypto::Cipher;
 use crate::lds::security_infos::{CaProtocol, CipherSuite, Oid, SecurityInfos};
 use crate::sm::{SessionKeys, Ssc};
 
@@ -197,14 +198,11 @@ impl ChipCa {
         terminal_key: &[u8],
         rng: &mut dyn crate::rng::RandomSource,
     ) -> CaChipReply {
-        let Ok(key) = select::chip_key(public_key) else {
-            return CaChipReply::sw(StatusWord::REF_DATA_NOT_USABLE);
+        let (key, pk_pcd, cipher) = match peer_key(protocol, public_key, terminal_key) {
+            Ok(k) => k,
+            Err(sw) => return CaChipReply::sw(sw),
         };
         let params = &key.params;
-        let Ok(pk_pcd) = params.decode_public(terminal_key, "terminal ephemeral public key") else {
-            return CaChipReply::sw(StatusWord::WRONG_DATA);
-        };
-        let cipher = cipher_of(protocol.cipher);
         let r_picc = rng.bytes(8);
         let Some(keys) = params
             .agree(&self.key, &pk_pcd)
@@ -237,14 +235,11 @@ impl ChipCa {
         terminal_key: &[u8],
         answer: Response,
     ) -> CaChipReply {
-        let Ok(key) = select::chip_key(public_key) else {
-            return CaChipReply::sw(StatusWord::REF_DATA_NOT_USABLE);
+        let (key, pk_pcd, cipher) = match peer_key(protocol, public_key, terminal_key) {
+            Ok(k) => k,
+            Err(sw) => return CaChipReply::sw(sw),
         };
         let params = &key.params;
-        let Ok(pk_pcd) = params.decode_public(terminal_key, "terminal ephemeral public key") else {
-            return CaChipReply::sw(StatusWord::WRONG_DATA);
-        };
-        let cipher = cipher_of(protocol.cipher);
         let keys = params
             .agree(&self.key, &pk_pcd)
             .and_then(|k| params.shared_secret(&k))
@@ -259,4 +254,19 @@ impl ChipCa {
             None => CaChipReply::sw(StatusWord::WRONG_DATA),
         }
     }
+}
+
+/// The chip's key of `public_key`, the terminal's ephemeral key decoded on its domain
+/// parameters and the protocol's cipher, or the status word refusing them.
+fn peer_key(
+    protocol: CaProtocol,
+    public_key: &crate::lds::security_infos::ChipAuthenticationPublicKeyInfo,
+    terminal_key: &[u8],
+) -> Result<(select::ChipKey, crate::access::pace::Element, Cipher), StatusWord> {
+    let key = select::chip_key(public_key).map_err(|_| StatusWord::REF_DATA_NOT_USABLE)?;
+    let pk_pcd = key
+        .params
+        .decode_public(terminal_key, "terminal ephemeral public key")
+        .map_err(|_| StatusWord::WRONG_DATA)?;
+    Ok((key, pk_pcd, cipher_of(protocol.cipher)))
 }

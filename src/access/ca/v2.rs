@@ -17,7 +17,7 @@
 use zeroize::Zeroizing;
 
 use super::select::{self, CaCandidate, ChipKey};
-use super::{CaCommandForm, CaConfig, CaError, CaEvidence, KeyIdInMse, apdus, check};
+use super::{CaCommandForm, CaConfig, CaError, CaEvidence, apdus, check};
 use crate::access::pace::PrivateKey;
 use crate::access::pace::apdus::{parse_dynamic_auth_data, public_key_data_object};
 use crate::access::pace::crypto::{cipher_of, token};
@@ -111,10 +111,7 @@ pub fn run_v2<C: CardChannel>(
     let params = &key.params;
     let cipher = cipher_of(candidate.protocol.cipher);
     let oid = candidate.protocol.oid();
-    let send_key_id = match config.key_id_in_mse {
-        KeyIdInMse::WhenKnown => candidate.key_id,
-        KeyIdInMse::WhenAmbiguous => candidate.key_id.filter(|_| candidate.ambiguous),
-    };
+    let send_key_id = config.key_id_to_send(candidate);
     let resp = ch.send(&apdus::mse_set_at(&oid, send_key_id))?;
     check("MSE:Set AT", &resp)?;
     let resp = ch.send(&apdus::general_authenticate(&eph.public))?;
@@ -135,20 +132,13 @@ pub fn run_v2<C: CardChannel>(
         return Err(CaError::BadToken);
     }
     ch.rekey(keys);
-    Ok(CaEvidence {
-        protocol_oid: oid,
-        protocol: crate::lds::security_infos::oid::oid_name(&oid).unwrap_or_else(|| oid.to_string()),
-        protocol_inferred: false,
-        key_agreement: if candidate.protocol.ecdh { "ECDH" } else { "DH" },
-        key_id: candidate.key_id,
-        sent_key_id: send_key_id.is_some(),
-        chip_public_key: key.encoded.clone(),
-        public_key_info: candidate.public_key.raw.clone(),
-        cipher,
-        command_form: CaCommandForm::SetAtGeneralAuthenticate,
-        terminal_ephemeral_public_key: eph.public.clone(),
-        proven: false,
-    })
+    Ok(CaEvidence::unproven(
+        candidate,
+        &key,
+        CaCommandForm::SetAtGeneralAuthenticate,
+        send_key_id.is_some(),
+        eph.public.clone(),
+    ))
 }
 
 #[cfg(test)]

@@ -59,19 +59,12 @@ pub mod key_ref {
     pub const PUK: u8 = 0x04;
 }
 
-/// Minimal big-endian bytes of a parameter ID (at least one byte).
-pub fn id_bytes(id: u32) -> Vec<u8> {
-    let b = id.to_be_bytes();
-    let skip = b.iter().take_while(|x| **x == 0).count().min(3);
-    b.get(skip..).unwrap_or(&[0]).to_vec()
-}
-
 /// MSE:Set AT for PACE.
 pub fn mse_set_at(protocol: &Oid, password_ref: u8, parameter_id: Option<u32>) -> Command {
     let mut data = tlv::encode(0x80, protocol.as_bytes());
     tlv::encode_into(0x83, &[password_ref], &mut data);
     if let Some(id) = parameter_id {
-        tlv::encode_into(0x84, &id_bytes(id), &mut data);
+        tlv::encode_into(0x84, &tlv::minimal_uint(u64::from(id)), &mut data);
     }
     Command::new(0x00, INS_MSE, 0xC1, 0xA4).with_data(data)
 }

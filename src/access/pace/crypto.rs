@@ -80,19 +80,12 @@ mod tests {
     fn tokens_g1_aes_and_nz_3des() {
         let v = vectors("pace_ecdh_gm_brainpoolp256r1_doc9303_g1.json");
         let e = &v["expected"];
-        let t = token(
-            Cipher::Aes128,
-            &h(e, "ks_mac"),
-            &h(e, "auth_token_input_for_t_pcd"),
-        )
-        .unwrap();
-        assert_eq!(t.to_vec(), h(e, "t_pcd"));
-        let t = token(
-            Cipher::Aes128,
-            &h(e, "ks_mac"),
-            &h(e, "auth_token_input_for_t_picc"),
-        )
-        .unwrap();
-        assert_eq!(t.to_vec(), h(e, "t_picc"));
+        for (input, t) in [
+            ("auth_token_input_for_t_pcd", "t_pcd"),
+            ("auth_token_input_for_t_picc", "t_picc"),
+        ] {
+            let token = token(Cipher::Aes128, &h(e, "ks_mac"), &h(e, input)).unwrap();
+            assert_eq!(token.to_vec(), h(e, t), "{t}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::lds::security_infos::{
     self, AlgorithmIdentifier, CardSecurity, DomainParameterSpec, FileId, SecurityInfo, SecurityInfos,
     SecurityInfosWarning, SubjectPublicKeyInfo,
 };
-use crate::lds::sod::{self, LdsVersionInfo, Sod};
+use crate::lds::sod::{LdsVersionInfo, Sod};
 use crate::tlv;
 
 // ---------------------------------------------------------------------------------
@@ -72,9 +72,9 @@ impl SodView {
                 name: "sod_without_application_tag",
                 detail: "the ContentInfo is not wrapped in the EF.SOD tag 77".into(),
             });
-            sod::decode(&tlv::encode(0x77, bytes))?
+            Sod::decode(&tlv::encode(0x77, bytes))?
         } else {
-            sod::decode(bytes)?
+            Sod::decode(bytes)?
         };
         Ok(Self::new(&sod, extra))
     }

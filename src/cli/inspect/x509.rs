@@ -196,14 +196,7 @@ impl KeyView {
             n.push(Node::field("curve", c));
         }
         if let Some(c) = &self.explicit_parameters {
-            n.push(Node::new("explicit domain parameters").with(vec![
-                Node::field("p", short_hex(&c.p)),
-                Node::field("a", short_hex(&c.a)),
-                Node::field("b", short_hex(&c.b)),
-                Node::field("G", short_hex(&c.generator)),
-                Node::field("n", short_hex(&c.order)),
-                Node::field("h", c.cofactor.map_or("(absent)".into(), |h| h.to_string())),
-            ]));
+            n.push(Node::new("explicit domain parameters").with(c.nodes()));
         }
         if let Some(e) = &self.rsa_exponent {
             n.push(Node::field("public exponent", e));

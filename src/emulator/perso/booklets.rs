@@ -1097,7 +1097,7 @@ fn forged(
         invalid(&["pa.sod_signature"]),
     );
     let sod = hex_of(ref1, LdsFile::Sod, "ref1.toml")?;
-    let econtent = crate::lds::sod::decode(&sod)
+    let econtent = crate::lds::sod::Sod::decode(&sod)
         .map_err(|e| BookletError::Catalogue {
             file: "ref1.toml".into(),
             what: format!("EF.SOD: {e}"),
@@ -1131,7 +1131,7 @@ fn forged(
     // the embedded DSC's issuer name corrupted (one byte): the SignerInfo no longer
     // finds it, and the store's copy of the DSC must not stand in for it
     let sod = hex_of(ref1, LdsFile::Sod, "ref1.toml")?;
-    let dsc = crate::lds::sod::decode(&sod)
+    let dsc = crate::lds::sod::Sod::decode(&sod)
         .ok()
         .and_then(|d| d.signed_data.certificates.first().cloned())
         .unwrap_or_default();

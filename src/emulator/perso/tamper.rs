@@ -348,7 +348,7 @@ fn apply(profile: &mut Profile, tamper: &Tamper, index: usize) -> Result<(), Per
             .files
             .get(&LdsFile::Sod)
             .ok_or_else(|| bad("no EF.SOD to update".into()))?;
-        let sod = crate::lds::sod::decode(sod_bytes).map_err(|e| bad(format!("EF.SOD: {e}")))?;
+        let sod = crate::lds::sod::Sod::decode(sod_bytes).map_err(|e| bad(format!("EF.SOD: {e}")))?;
         let alg = sod.hash_algorithm().map_err(|e| bad(format!("EF.SOD: {e}")))?;
         let old_hash = alg.digest(&old);
         if sod.dg_hash(n) != Some(old_hash.as_slice()) {

@@ -18,7 +18,16 @@ fn profile(extra_head: &str, tables: &str) -> Result<Profile, crate::emulator::P
 }
 
 fn sod(p: &Profile) -> crate::lds::sod::Sod {
-    crate::lds::sod::decode(&p.files[&LdsFile::Sod]).unwrap()
+    crate::lds::sod::Sod::decode(&p.files[&LdsFile::Sod]).unwrap()
+}
+
+fn has_signing_time(s: &crate::lds::sod::Sod) -> bool {
+    s.signer_infos()[0]
+        .signed_attrs
+        .as_ref()
+        .unwrap()
+        .signing_time
+        .is_some()
 }
 
 #[test]
@@ -28,14 +37,7 @@ fn sod_v0_by_default_v1_with_an_lds_version() {
     assert_eq!(s.lds_security_object.version, 0);
     assert!(s.lds_version_info().is_none());
     assert_eq!(s.dg_numbers(), vec![1, 2]);
-    assert!(
-        s.signer_infos()[0]
-            .signed_attrs
-            .as_ref()
-            .unwrap()
-            .signing_time
-            .is_none()
-    );
+    assert!(!has_signing_time(&s));
     // ut-dsc-old was signed with PKCS#1 v1.5: so is the SOD
     assert_eq!(
         s.signer_infos()[0].signature_algorithm.oid.to_string(),
@@ -53,14 +55,7 @@ fn sod_v0_by_default_v1_with_an_lds_version() {
         (info.lds_version.as_str(), info.unicode_version.as_str()),
         ("0108", "040000")
     );
-    assert!(
-        s.signer_infos()[0]
-            .signed_attrs
-            .as_ref()
-            .unwrap()
-            .signing_time
-            .is_some()
-    );
+    assert!(has_signing_time(&s));
     let com = crate::lds::com::Com::decode(&p.files[&LdsFile::Com]).unwrap();
     assert_eq!(com.lds_version.unwrap().raw, "0108");
     // the same inputs give the same bytes
@@ -228,7 +223,8 @@ fn dg2_is_padded_to_the_byte_and_still_decodes() {
     // width and height from the header unless given
     let image = std::fs::read(root.join("test-vectors/generated/face_gray.jp2")).unwrap();
     let dg2 = build_dg2(&image, Some(10), Some(20), None).unwrap();
-    let g = crate::lds::biometric::decode_dg2(&dg2).unwrap();
+    let g =
+        crate::lds::biometric::BiometricGroup::decode(&dg2, crate::lds::biometric::Modality::Face).unwrap();
     assert!(format!("{g:?}").contains("10"));
     assert!(build_dg2(b"not an image", None, None, None).is_err());
 }

@@ -35,7 +35,7 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
             .map(|id| Check::skip(*id, "no DG2 in the dump").reference(r))
             .collect();
     };
-    let Ok(group) = biometric::decode_dg2(bytes) else {
+    let Ok(group) = biometric::BiometricGroup::decode(bytes, biometric::Modality::Face) else {
         return IDS
             .iter()
             .map(|id| Check::skip(*id, "DG2 does not decode (see lds.content.DG2)").reference(r))

@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{Ctx, refs, warn};
+use super::{Ctx, findings, refs, warn};
+use crate::lds::LdsFile;
+use crate::lds::group::Decoded;
 use crate::lds::quirk::Quirk;
 use crate::lds::security_infos::{CardSecurity, SecurityInfos, SecurityInfosWarning};
-use crate::lds::{LdsFile, biometric, displayed};
+use crate::lds::sod::Sod;
 use crate::tlv::{self, LengthForm, Tlv};
 use crate::verify::report::Check;
 
@@ -327,9 +329,10 @@ fn content_from_security_infos(
     }
 }
 
-/// The file's own decoder: rejected → fail; its named quirks as above.
+/// The file's own decoder: rejected → fail; its named quirks as above. The data
+/// groups (and EF.COM, EF.DIR, EF.ATR/INFO) decode through the LDS registry
+/// ([`Decoded`]); the security objects by their own decoders.
 fn content_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
-    use crate::lds::{atr_info, com, dg1, dg11, dg12, dg13, dg15, dg16, dir, sod};
     let name = f.name();
     let id = format!("lds.content.{name}");
     let r = refs::file(f);
@@ -340,36 +343,23 @@ fn content_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
         )
         .reference(r.clone())
     };
-    let q = |res: Result<Vec<Quirk>, crate::lds::LdsError>| match res {
-        Ok(quirks) => content_from_quirks(id.clone(), &name, r.clone(), &quirks),
-        Err(e) => rejected(&e),
-    };
     let s = |res: Result<SecurityInfos, crate::lds::security_infos::SecurityInfosError>| match res {
         Ok(infos) => content_from_security_infos(id.clone(), &name, r.clone(), &infos.warnings),
         Err(e) => rejected(&e),
     };
     Some(match f {
-        LdsFile::Com => q(com::Com::decode(bytes).map(|c| c.quirks)),
-        LdsFile::Sod => q(sod::decode(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(1) => q(dg1::Dg1::decode(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(2) => q(biometric::decode_dg2(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(3) => q(biometric::decode_dg3(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(4) => q(biometric::decode_dg4(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(5) => q(displayed::decode_dg5(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(6) => q(displayed::decode_dg6(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(7) => q(displayed::decode_dg7(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(11) => q(dg11::Dg11::decode(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(12) => q(dg12::Dg12::decode(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(13) => q(dg13::Dg13::decode(bytes).map(|c| c.quirks)),
+        LdsFile::Sod => match Sod::decode(bytes) {
+            Ok(sod) => content_from_quirks(id.clone(), &name, r.clone(), &sod.quirks),
+            Err(e) => rejected(&e),
+        },
         LdsFile::Dg(14) => s(SecurityInfos::decode_dg14(bytes)),
-        LdsFile::Dg(15) => q(dg15::Dg15::decode(bytes).map(|c| c.quirks)),
-        LdsFile::Dg(16) => q(dg16::Dg16::decode(bytes).map(|c| c.quirks)),
         LdsFile::CardAccess => s(SecurityInfos::decode(bytes)),
         LdsFile::CardSecurity => s(CardSecurity::decode(bytes).map(|c| c.security_infos)),
-        LdsFile::Dir => q(dir::Dir::decode(bytes).map(|c| c.quirks)),
-        LdsFile::AtrInfo => q(atr_info::AtrInfo::decode(bytes).map(|c| c.quirks)),
-        // DG8–DG10: no content defined beyond the TLV
-        LdsFile::Dg(_) => return None,
+        // a file without a registered decoder: nothing checked beyond the TLV
+        _ => match Decoded::decode(f, bytes)? {
+            Ok(d) => content_from_quirks(id.clone(), &name, r.clone(), d.quirks()),
+            Err(e) => rejected(&e),
+        },
     })
 }
 
@@ -496,17 +486,9 @@ fn tag_list(ctx: &Ctx<'_>, com: &crate::lds::com::Com) -> Check {
         "tag_list": hex::encode_upper(&com.tag_list),
         "notes": notes,
     });
-    if problems.is_empty() {
-        let mut reason = "the tag list names the data groups present".to_owned();
-        if !notes.is_empty() {
-            reason.push_str(&format!(" ({})", notes.join("; ")));
-        }
-        Check::pass(id, reason)
-            .with_evidence(evidence)
-            .reference(refs::COM)
-    } else {
-        Check::fail(id, problems.join("; "))
-            .with_evidence(evidence)
-            .reference(refs::COM)
+    let mut reason = "the tag list names the data groups present".to_owned();
+    if !notes.is_empty() {
+        reason.push_str(&format!(" ({})", notes.join("; ")));
     }
+    findings(id, &problems, reason, evidence, refs::COM)
 }

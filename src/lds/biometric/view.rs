@@ -4,7 +4,6 @@
 //! Every embedded image is described by its format, declared and actual dimensions,
 //! byte range and SHA-256: never by its bytes (personal data).
 
-use super::text::{Node, short_hex};
 use crate::lds::biometric::{
     BiometricData, BiometricGroup, BiometricHeader, FORMAT_OWNER_JTC1_SC37, FORMAT_TYPE_FACE_19794,
     FORMAT_TYPE_FINGER_19794, FORMAT_TYPE_IRIS_19794, Modality, finger, iris,
@@ -12,7 +11,11 @@ use crate::lds::biometric::{
 use crate::lds::displayed::{DisplayedImages, DisplayedKind};
 use crate::lds::extract::{ImageRole, format_id};
 use crate::lds::face::{FaceImageDataType, FacialImage19794};
+use crate::lds::group::{DataGroup, ImageRef};
 use crate::lds::image::EmbeddedImage;
+use crate::lds::quirk::Quirk;
+use crate::lds::view::{Node, count, short_hex};
+use crate::lds::{LdsError, LdsFile};
 
 /// One embedded image, described without its bytes.
 #[derive(Debug, serde::Serialize)]
@@ -116,10 +119,10 @@ impl ImageView {
 
 /// A decoded DG2, DG3 or DG4 with a summary of its images.
 #[derive(Debug, serde::Serialize)]
-pub struct BiometricView {
+pub struct BiometricView<'a> {
     /// The decoded group.
     #[serde(flatten)]
-    pub group: BiometricGroup,
+    pub group: &'a BiometricGroup,
     /// Every image in file order (faces, fingers or irises).
     pub images: Vec<ImageView>,
 }
@@ -156,9 +159,9 @@ fn encoding_name(d: &BiometricData) -> &'static str {
     }
 }
 
-impl BiometricView {
+impl<'a> BiometricView<'a> {
     /// Describe a decoded group.
-    pub fn new(group: BiometricGroup) -> Self {
+    pub fn new(group: &'a BiometricGroup) -> Self {
         let role = role_of(group.modality);
         let faces = group.faces();
         let mut images = Vec::new();
@@ -215,15 +218,12 @@ impl BiometricView {
     }
 
     /// The text tree.
-    pub(super) fn nodes(&self) -> Vec<Node> {
+    pub fn nodes(&self) -> Vec<Node> {
         let g = &self.group;
         let mut n = Vec::new();
         n.push(Node::field(
             "number of instances",
-            match g.declared_count {
-                Some(c) => format!("{c} declared, {} found", g.templates.len()),
-                None => format!("(absent), {} found", g.templates.len()),
-            },
+            count(g.declared_count, g.templates.len()),
         ));
         for (i, t) in g.templates.iter().enumerate() {
             let mut kids = vec![header_node(&t.header)];
@@ -509,10 +509,10 @@ fn data_nodes(d: &BiometricData) -> Vec<Node> {
 
 /// A decoded DG5, DG6 or DG7 with a summary of its images.
 #[derive(Debug, serde::Serialize)]
-pub struct DisplayedView {
+pub struct DisplayedView<'a> {
     /// The decoded group (shown through the fields below).
     #[serde(skip)]
-    pub group: DisplayedImages,
+    pub group: &'a DisplayedImages,
     /// Portrait, reserved (DG6) or signature.
     pub kind: DisplayedKind,
     /// The count written in the file.
@@ -520,17 +520,13 @@ pub struct DisplayedView {
     /// Every image in file order.
     pub images: Vec<ImageView>,
     /// Tolerated deviations.
-    pub quirks: Vec<crate::lds::quirk::Quirk>,
+    pub quirks: &'a [crate::lds::quirk::Quirk],
 }
 
-impl DisplayedView {
+impl<'a> DisplayedView<'a> {
     /// Describe a decoded group.
-    pub fn new(group: DisplayedImages) -> Self {
-        let role = match group.kind {
-            DisplayedKind::Portrait => ImageRole::Portrait,
-            DisplayedKind::Reserved => ImageRole::Dg6Image,
-            DisplayedKind::Signature => ImageRole::Signature,
-        };
+    pub fn new(group: &'a DisplayedImages) -> Self {
+        let role = displayed_role(group.kind);
         let images = group
             .images
             .iter()
@@ -543,21 +539,18 @@ impl DisplayedView {
         DisplayedView {
             kind: group.kind,
             declared_count: group.declared_count,
-            quirks: group.quirks.clone(),
+            quirks: &group.quirks,
             images,
             group,
         }
     }
 
     /// The text tree.
-    pub(super) fn nodes(&self) -> Vec<Node> {
+    pub fn nodes(&self) -> Vec<Node> {
         let g = &self.group;
         let mut n = vec![Node::field(
             "number of images",
-            match g.declared_count {
-                Some(c) => format!("{c} declared, {} found", g.images.len()),
-                None => format!("(absent), {} found", g.images.len()),
-            },
+            count(g.declared_count, g.images.len()),
         )];
         for (i, (img, v)) in g.images.iter().zip(&self.images).enumerate() {
             n.push(image_node(
@@ -566,5 +559,87 @@ impl DisplayedView {
             ));
         }
         n
+    }
+}
+
+fn displayed_role(k: DisplayedKind) -> ImageRole {
+    match k {
+        DisplayedKind::Portrait => ImageRole::Portrait,
+        DisplayedKind::Reserved => ImageRole::Dg6Image,
+        DisplayedKind::Signature => ImageRole::Signature,
+    }
+}
+
+impl DataGroup for BiometricGroup {
+    fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
+        let modality = match file {
+            LdsFile::Dg(3) => Modality::Finger,
+            LdsFile::Dg(4) => Modality::Iris,
+            _ => Modality::Face,
+        };
+        BiometricGroup::decode(bytes, modality)
+    }
+    fn quirks(&self) -> &[Quirk] {
+        &self.quirks
+    }
+    fn view(&self) -> Vec<Node> {
+        BiometricView::new(self).nodes()
+    }
+    fn json(&self) -> impl serde::Serialize + '_ {
+        BiometricView::new(self)
+    }
+    /// Faces with the dimensions their records declare; fingers and irises without.
+    fn images(&self) -> Vec<ImageRef<'_>> {
+        let role = role_of(self.modality);
+        if self.modality == Modality::Face {
+            self.faces()
+                .into_iter()
+                .map(|f| ImageRef {
+                    role,
+                    image: f.image,
+                    declared: (f.width, f.height),
+                })
+                .collect()
+        } else {
+            BiometricGroup::images(self)
+                .into_iter()
+                .map(|image| ImageRef {
+                    role,
+                    image,
+                    declared: (None, None),
+                })
+                .collect()
+        }
+    }
+}
+
+impl DataGroup for DisplayedImages {
+    fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
+        let kind = match file {
+            LdsFile::Dg(6) => DisplayedKind::Reserved,
+            LdsFile::Dg(7) => DisplayedKind::Signature,
+            _ => DisplayedKind::Portrait,
+        };
+        DisplayedImages::decode(bytes, kind)
+    }
+    fn quirks(&self) -> &[Quirk] {
+        &self.quirks
+    }
+    fn view(&self) -> Vec<Node> {
+        DisplayedView::new(self).nodes()
+    }
+    fn json(&self) -> impl serde::Serialize + '_ {
+        DisplayedView::new(self)
+    }
+    fn images(&self) -> Vec<ImageRef<'_>> {
+        let role = displayed_role(self.kind);
+        self.images
+            .iter()
+            .map(|i| ImageRef {
+                role,
+                image: &i.image,
+                declared: (None, None),
+            })
+            .collect()
     }
 }

@@ -1,0 +1,204 @@
+//! One trait for every LDS file that `inspect`, `check` and `inspect --extract` treat
+//! alike, and the registry that says which type decodes which file.
+//!
+//! A data group is one file: its decoder implements [`DataGroup`] (decode, quirks,
+//! the lines `inspect` shows, the JSON `inspect --json` gives, the images it holds),
+//! and one line of [`registry!`] below names the files it decodes. Nothing else
+//! matches on data group numbers: `cli/inspect.rs` asks [`Decoded::decode`],
+//! `verify/conformance/lds.rs` asks [`Decoded::quirks`], `lds/extract.rs` asks
+//! [`Decoded::images`]. (Like rustls drives every key exchange through one trait.)
+//!
+//! The security objects (EF.SOD, DG14 and EF.CardAccess SecurityInfos,
+//! EF.CardSecurity) are not here: they are CMS and SecurityInfos, checked by their own
+//! rules in `verify` and shown with the certificate views of the CLI.
+
+use super::extract::ImageRole;
+use super::image::EmbeddedImage;
+use super::view::Node;
+use super::{LdsError, LdsFile, Quirk};
+
+/// An LDS file's decoded content, as every generic consumer sees it.
+pub trait DataGroup: Sized {
+    /// Decode `bytes` as `file` (one of the files the registry gives this type; a type
+    /// that serves several, like DG2–DG4, is told which).
+    fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError>;
+
+    /// The tolerated deviations the decoder found, for `inspect` warnings and the
+    /// `lds.content.*` checks of `check`.
+    fn quirks(&self) -> &[Quirk];
+
+    /// The lines `inspect` prints (quirks are printed after them by the caller).
+    fn view(&self) -> Vec<Node>;
+
+    /// What `inspect --json` gives as `content`.
+    fn json(&self) -> impl serde::Serialize + '_;
+
+    /// The images it holds, in file order, for `inspect --extract` and `read`.
+    fn images(&self) -> Vec<ImageRef<'_>> {
+        Vec::new()
+    }
+}
+
+/// An image inside a decoded file.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageRef<'a> {
+    /// What it shows.
+    pub role: ImageRole,
+    /// Its bytes and offset in the file.
+    pub image: &'a EmbeddedImage,
+    /// Width and height the record declares, where it declares them (faces).
+    pub declared: (Option<u32>, Option<u32>),
+}
+
+/// `DataGroup` for the common case: a type with an inherent `decode(&[u8])`, a
+/// `quirks` field and an inherent `nodes()` (the lines `inspect` shows), whose JSON is
+/// its own serde form or, with `json = path`, what that function gives.
+macro_rules! data_group {
+    ($ty:ty) => {
+        $crate::lds::group::data_group!($ty, json = $crate::lds::group::as_is);
+    };
+    ($ty:ty, json = $json:path) => {
+        impl $crate::lds::group::DataGroup for $ty {
+            fn decode_file(_: $crate::lds::LdsFile, bytes: &[u8]) -> Result<Self, $crate::lds::LdsError> {
+                <$ty>::decode(bytes)
+            }
+            fn quirks(&self) -> &[$crate::lds::Quirk] {
+                &self.quirks
+            }
+            fn view(&self) -> Vec<$crate::lds::view::Node> {
+                self.nodes()
+            }
+            fn json(&self) -> impl serde::Serialize + '_ {
+                $json(self)
+            }
+        }
+    };
+}
+pub(crate) use data_group;
+
+/// A value's JSON is its own serde form.
+pub(crate) fn as_is<T: serde::Serialize>(value: &T) -> &T {
+    value
+}
+
+/// The registry: each line is `Variant(type) for file pattern`. The generated
+/// [`Decoded`] is the one place that maps a file to its decoder.
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) for $files:pat, )*) => {
+        /// A decoded LDS file of a registered kind.
+        #[derive(Debug)]
+        #[non_exhaustive]
+        #[allow(clippy::large_enum_variant)]
+        pub enum Decoded {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Decoded {
+            /// Decode `bytes` as `file`; `None` when no decoder is registered for it.
+            pub fn decode(file: LdsFile, bytes: &[u8]) -> Option<Result<Decoded, LdsError>> {
+                #[allow(unreachable_patterns)]
+                match file {
+                    $( $files => Some(<$ty as DataGroup>::decode_file(file, bytes).map(Decoded::$variant)), )*
+                    _ => None,
+                }
+            }
+
+            /// True when a decoder is registered for `file`.
+            pub fn registered(file: LdsFile) -> bool {
+                #[allow(unreachable_patterns)]
+                match file {
+                    $( $files => true, )*
+                    _ => false,
+                }
+            }
+
+            /// See [`DataGroup::quirks`].
+            pub fn quirks(&self) -> &[Quirk] {
+                match self { $( Decoded::$variant(x) => <$ty as DataGroup>::quirks(x), )* }
+            }
+
+            /// See [`DataGroup::view`].
+            pub fn view(&self) -> Vec<Node> {
+                match self { $( Decoded::$variant(x) => <$ty as DataGroup>::view(x), )* }
+            }
+
+            /// See [`DataGroup::images`].
+            pub fn images(&self) -> Vec<ImageRef<'_>> {
+                match self { $( Decoded::$variant(x) => <$ty as DataGroup>::images(x), )* }
+            }
+        }
+
+        impl serde::Serialize for Decoded {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self { $( Decoded::$variant(x) => <$ty as DataGroup>::json(x).serialize(s), )* }
+            }
+        }
+    };
+}
+
+registry! {
+    /// EF.COM.
+    Com(super::com::Com) for LdsFile::Com,
+    /// EF.DIR.
+    Dir(super::dir::Dir) for LdsFile::Dir,
+    /// EF.ATR/INFO.
+    AtrInfo(super::atr_info::AtrInfo) for LdsFile::AtrInfo,
+    /// DG1, with the MRZ module's check of its MRZ.
+    Dg1(super::dg1::Dg1) for LdsFile::Dg(1),
+    /// DG2, DG3 or DG4.
+    Biometric(super::biometric::BiometricGroup) for LdsFile::Dg(2..=4),
+    /// DG5, DG6 or DG7.
+    Displayed(super::displayed::DisplayedImages) for LdsFile::Dg(5..=7),
+    /// DG8, DG9 or DG10.
+    SecurityFeatures(super::features::SecurityFeatures) for LdsFile::Dg(8..=10),
+    /// DG11.
+    Dg11(super::dg11::Dg11) for LdsFile::Dg(11),
+    /// DG12.
+    Dg12(super::dg12::Dg12) for LdsFile::Dg(12),
+    /// DG13.
+    Dg13(super::dg13::Dg13) for LdsFile::Dg(13),
+    /// DG15, with the result of building the OpenSSL key.
+    Dg15(super::dg15::Dg15) for LdsFile::Dg(15),
+    /// DG16.
+    Dg16(super::dg16::Dg16) for LdsFile::Dg(16),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_security_objects_are_not_in_the_registry() {
+        for f in [
+            LdsFile::Sod,
+            LdsFile::Dg(14),
+            LdsFile::CardAccess,
+            LdsFile::CardSecurity,
+        ] {
+            assert!(!Decoded::registered(f), "{f}");
+            assert!(Decoded::decode(f, b"").is_none());
+        }
+        for f in [
+            LdsFile::Com,
+            LdsFile::Dir,
+            LdsFile::AtrInfo,
+            LdsFile::Dg(1),
+            LdsFile::Dg(16),
+        ] {
+            assert!(Decoded::registered(f), "{f}");
+        }
+    }
+
+    #[test]
+    fn a_group_decodes_through_the_registry() {
+        let com = hex::decode("60155F0104303130375F36063034303030305C03617563").unwrap_or_default();
+        let d = Decoded::decode(LdsFile::Com, &com).and_then(Result::ok);
+        let Some(d) = d else {
+            panic!("EF.COM does not decode");
+        };
+        assert!(matches!(d, Decoded::Com(_)));
+        assert!(d.view().iter().any(|n| n.text.starts_with("LDS version")));
+        assert!(d.images().is_empty());
+        assert!(Decoded::decode(LdsFile::Dg(1), &com).is_some_and(|r| r.is_err()));
+    }
+}
