@@ -582,33 +582,24 @@ fn layout(format: MrzFormat, lines: &[String]) -> Layout<'_> {
     let mut l3 = Cursor::new(line(2));
     let document_code = l1.take(2);
     let issuing_state = l1.take(3);
-    let (name, document_number, document_number_cd, nationality, dates, optional, composite_cd) = match format
-    {
+    let (name, number, nationality, dates, optional) = match format {
         MrzFormat::Td1 => {
             // Part 5 §4.2.2, upper line 1–30, middle line 1–30, lower line 1–30.
-            let (number, number_cd) = (l1.take(9), l1.take_char());
+            let number = (l1.take(9), l1.take_char());
             let optional_data = l1.take(15);
             let dates = l2.dates();
             let nationality = l2.take(3);
             let optional_data_2 = l2.take(11);
             let composite_cd = l2.take_char();
             let name = l3.take(30);
-            let optional = (optional_data, None, Some(optional_data_2));
-            (
-                name,
-                number,
-                number_cd,
-                nationality,
-                dates,
-                optional,
-                Some(composite_cd),
-            )
+            let optional = (optional_data, None, Some(optional_data_2), Some(composite_cd));
+            (name, number, nationality, dates, optional)
         }
         MrzFormat::Td2 | MrzFormat::Td3 | MrzFormat::MrvA | MrzFormat::MrvB => {
             // Part 4/6/7: upper line code, state, name; lower line number … optional data.
             let width = format.line_length();
             let name = l1.take(width - 5);
-            let (number, number_cd) = (l2.take(9), l2.take_char());
+            let number = (l2.take(9), l2.take_char());
             let nationality = l2.take(3);
             let dates = l2.dates();
             let (optional_data, optional_data_cd, composite_cd) = match format {
@@ -616,20 +607,13 @@ fn layout(format: MrzFormat, lines: &[String]) -> Layout<'_> {
                 MrzFormat::Td2 => (l2.take(7), None, Some(l2.take_char())),
                 _ => (l2.take(width - 28), None, None),
             };
-            let optional = (optional_data, optional_data_cd, None);
-            (
-                name,
-                number,
-                number_cd,
-                nationality,
-                dates,
-                optional,
-                composite_cd,
-            )
+            let optional = (optional_data, optional_data_cd, None, composite_cd);
+            (name, number, nationality, dates, optional)
         }
     };
     let (birth, birth_cd, sex, expiry, expiry_cd) = dates;
-    let (optional_data, optional_data_cd, optional_data_2) = optional;
+    let (document_number, document_number_cd) = number;
+    let (optional_data, optional_data_cd, optional_data_2, composite_cd) = optional;
     Layout {
         document_code,
         issuing_state,

@@ -492,17 +492,9 @@ impl<'r, T: Transport> Session<'r, T> {
                 self.manifest
                     .files
                     .retain(|f| f.name != LdsFile::CardAccess.name());
-                self.manifest.files.push(FileRecord {
-                    name: LdsFile::CardAccess.name(),
-                    fid: format!("{:04X}", LdsFile::CardAccess.fid()),
-                    size: progress.data.len(),
-                    sha256: crate::crypto::sha256_hex(&progress.data),
-                    apdus: progress.apdus,
-                    ms: round3(started.elapsed().as_secs_f64() * 1000.0),
-                    modelled_ms: None,
-                    read_size: progress.read_size,
-                    notes: progress.notes.clone(),
-                });
+                self.manifest
+                    .files
+                    .push(file_record(LdsFile::CardAccess, &progress, started, None));
                 self.card_access = Some(progress.data);
             }
             FileOutcome::Unavailable(sw) => {
@@ -902,17 +894,9 @@ impl<'r, T: Transport> Session<'r, T> {
                     (Some(a), Some(b)) => Some(round3(b - a)),
                     _ => None,
                 };
-                self.manifest.files.push(FileRecord {
-                    name: file.name(),
-                    fid: format!("{:04X}", file.fid()),
-                    size: fp.data.len(),
-                    sha256: crate::crypto::sha256_hex(&fp.data),
-                    apdus: fp.apdus,
-                    ms: round3(started.elapsed().as_secs_f64() * 1000.0),
-                    modelled_ms: modelled,
-                    read_size: fp.read_size,
-                    notes: fp.notes.clone(),
-                });
+                self.manifest
+                    .files
+                    .push(file_record(file, &fp, started, modelled));
                 self.files.insert(file, std::mem::take(&mut fp.data));
             }
             FileOutcome::Unavailable(sw) => {
@@ -1166,6 +1150,26 @@ pub fn sod_data_groups(sod: &[u8]) -> Vec<LdsFile> {
     crate::lds::sod::Sod::decode(sod)
         .map(|s| s.dg_numbers().into_iter().map(LdsFile::Dg).collect())
         .unwrap_or_default()
+}
+
+/// The manifest's record of `file`, read completely into `progress` since `started`.
+fn file_record(
+    file: LdsFile,
+    progress: &FileProgress,
+    started: Instant,
+    modelled_ms: Option<f64>,
+) -> FileRecord {
+    FileRecord {
+        name: file.name(),
+        fid: format!("{:04X}", file.fid()),
+        size: progress.data.len(),
+        sha256: crate::crypto::sha256_hex(&progress.data),
+        apdus: progress.apdus,
+        ms: round3(started.elapsed().as_secs_f64() * 1000.0),
+        modelled_ms,
+        read_size: progress.read_size,
+        notes: progress.notes.clone(),
+    }
 }
 
 fn round3(v: f64) -> f64 {

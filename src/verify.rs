@@ -471,16 +471,13 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         )
         .reference(reference);
     };
-    if o.status == Status::Pass && !pa.dg_verified(15) {
-        return Check::indeterminate(
-            id,
-            "the chip answered, but its key in DG15 is not covered by a verified EF.SOD",
-        )
-        .with_evidence(o.evidence);
-    }
-    Check::new(id, o.status, o.reason)
-        .with_evidence(o.evidence)
-        .reference(reference)
+    judged(
+        id,
+        o,
+        pa.dg_verified(15),
+        "its key in DG15 is not covered by a verified EF.SOD",
+        reference,
+    )
 }
 
 /// What the live chip answered for check `id` (`aa`, `ca`), or why there is nothing to
@@ -577,13 +574,21 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         )
         .reference(reference);
     };
-    let covered = pa.dg_verified(14) || pa.card_security_verified;
+    judged(
+        id,
+        o,
+        pa.dg_verified(14) || pa.card_security_verified,
+        "its key in DG14 or EF.CardSecurity is not covered by verified signed data",
+        reference,
+    )
+}
+
+/// The check a live chip's outcome `o` makes: a PASS only counts when the key it proved
+/// is `covered` by verified signed data (else INDETERMINATE, `not_covered` says why).
+fn judged(id: &str, o: ChipOutcome, covered: bool, not_covered: &str, reference: &str) -> Check {
     if o.status == Status::Pass && !covered {
-        return Check::indeterminate(
-            id,
-            "the chip answered, but its key in DG14 or EF.CardSecurity is not covered by verified signed data",
-        )
-        .with_evidence(o.evidence);
+        return Check::indeterminate(id, format!("the chip answered, but {not_covered}"))
+            .with_evidence(o.evidence);
     }
     Check::new(id, o.status, o.reason)
         .with_evidence(o.evidence)

@@ -83,6 +83,15 @@ pub struct Highlight {
     pub text: String,
 }
 
+impl Highlight {
+    fn new(level: &'static str, text: impl Into<String>) -> Self {
+        Highlight {
+            level,
+            text: text.into(),
+        }
+    }
+}
+
 /// A verdict for the page.
 #[derive(Clone, Serialize)]
 pub struct ResultView {
@@ -243,36 +252,25 @@ impl ResultView {
             .collect();
         checks.sort_by_key(rank);
         let expiry = match find(report, "doc.expiry") {
-            Some(c) if c.status == Status::Fail => Highlight {
-                level: "bad",
-                text: format!("EXPIRED ({})", date(report.document.expiry.as_deref())),
-            },
-            Some(c) if c.status == Status::Pass => Highlight {
-                level: "ok",
-                text: format!("valid until {}", date(report.document.expiry.as_deref())),
-            },
-            _ => Highlight {
-                level: "unknown",
-                text: "date of expiry not known".into(),
-            },
+            Some(c) if c.status == Status::Fail => Highlight::new(
+                "bad",
+                format!("EXPIRED ({})", date(report.document.expiry.as_deref())),
+            ),
+            Some(c) if c.status == Status::Pass => Highlight::new(
+                "ok",
+                format!("valid until {}", date(report.document.expiry.as_deref())),
+            ),
+            _ => Highlight::new("unknown", "date of expiry not known"),
         };
         let alert_list = match find(report, "alert_list") {
-            Some(c) if c.status == Status::Fail => Highlight {
-                level: "bad",
-                text: format!("ON THE ALERT LIST: {}", c.reason),
-            },
-            Some(c) if c.status == Status::Pass => Highlight {
-                level: "ok",
-                text: "not on the alert list".into(),
-            },
-            Some(c) if c.status == Status::Indeterminate => Highlight {
-                level: "unknown",
-                text: format!("alert list not checked: {}", c.reason),
-            },
-            _ => Highlight {
-                level: "unknown",
-                text: "no alert list loaded".into(),
-            },
+            Some(c) if c.status == Status::Fail => {
+                Highlight::new("bad", format!("ON THE ALERT LIST: {}", c.reason))
+            }
+            Some(c) if c.status == Status::Pass => Highlight::new("ok", "not on the alert list"),
+            Some(c) if c.status == Status::Indeterminate => {
+                Highlight::new("unknown", format!("alert list not checked: {}", c.reason))
+            }
+            _ => Highlight::new("unknown", "no alert list loaded"),
         };
         let unread: Vec<&str> = report
             .checks
@@ -306,43 +304,32 @@ impl ResultView {
                     _ => "EAC: Terminal Authentication done".into(),
                 },
             },
-            Some(c) if c.status == Status::Fail => Highlight {
-                level: "bad",
-                text: format!("EAC failed: {}", c.reason),
-            },
+            Some(c) if c.status == Status::Fail => Highlight::new("bad", format!("EAC failed: {}", c.reason)),
             // credentials given, but TA refused or not possible: DG3/DG4 unchecked
-            Some(_) => Highlight {
-                level: "unknown",
-                text: format!(
+            Some(_) => Highlight::new(
+                "unknown",
+                format!(
                     "EAC: Terminal Authentication did not succeed; {} not read",
                     unread.iter().map(|g| biometric(g)).collect::<Vec<_>>().join(", ")
                 ),
-            },
-            None if !unread.is_empty() => Highlight {
-                level: "unknown",
-                text: format!(
+            ),
+            None if !unread.is_empty() => Highlight::new(
+                "unknown",
+                format!(
                     "EAC: {} protected, not read (no terminal credentials: --eac-chain/--eac-key)",
                     unread.join(", ")
                 ),
-            },
-            None => Highlight {
-                level: "ok",
-                text: "EAC: no protected biometrics on this chip".into(),
-            },
+            ),
+            None => Highlight::new("ok", "EAC: no protected biometrics on this chip"),
         };
         let photo = match find(report, "pa.dg_hash.DG2") {
-            Some(c) if c.status == Status::Fail => Highlight {
-                level: "bad",
-                text: "PHOTO ALTERED: not the photo the issuer signed".into(),
-            },
-            Some(c) if c.status == Status::Pass && report.verdict == Verdict::Valid => Highlight {
-                level: "ok",
-                text: "photo as issued".into(),
-            },
-            _ => Highlight {
-                level: "unknown",
-                text: "photo not verified".into(),
-            },
+            Some(c) if c.status == Status::Fail => {
+                Highlight::new("bad", "PHOTO ALTERED: not the photo the issuer signed")
+            }
+            Some(c) if c.status == Status::Pass && report.verdict == Verdict::Valid => {
+                Highlight::new("ok", "photo as issued")
+            }
+            _ => Highlight::new("unknown", "photo not verified"),
         };
         ResultView {
             result_id,
@@ -396,22 +383,10 @@ impl ResultView {
             },
             because: Vec::new(),
             checks: Vec::new(),
-            expiry: Highlight {
-                level: "ok",
-                text: String::new(),
-            },
-            alert_list: Highlight {
-                level: "ok",
-                text: String::new(),
-            },
-            eac: Highlight {
-                level: "ok",
-                text: String::new(),
-            },
-            photo: Highlight {
-                level: "unknown",
-                text: String::new(),
-            },
+            expiry: Highlight::new("ok", String::new()),
+            alert_list: Highlight::new("ok", String::new()),
+            eac: Highlight::new("ok", String::new()),
+            photo: Highlight::new("unknown", String::new()),
             face: None,
             face_pending: false,
             key_kind: "CAN".into(),

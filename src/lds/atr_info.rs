@@ -77,19 +77,7 @@ impl AtrInfo {
             quirks: Vec::new(),
             raw: input.to_vec(),
         };
-        let mut reader = crate::tlv::Reader::new_ber(input);
-        while !reader.is_empty() {
-            let rest = reader.remaining();
-            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xFF) {
-                quirks.push(if rest.first() == Some(&0) {
-                    Quirk::TrailingZeroPadding { bytes: rest.len() }
-                } else {
-                    Quirk::TrailingBytes { bytes: rest.len() }
-                });
-                break;
-            }
-            let t = reader.read().map_err(LdsError::tlv_in(FILE))?;
-            quirks.extend(quirk::length_quirk(&t));
+        for t in quirk::data_objects(input, FILE, &mut quirks)? {
             match t.tag {
                 TAG_EXTENDED_LENGTH if info.extended_length.is_none() => {
                     let kids = quirk::children(&t, FILE, &mut quirks)?;

@@ -470,14 +470,7 @@ impl BiometricGroup {
             quirks.extend(quirk::length_quirk(&k));
             match k.tag {
                 0x02 if declared_count.is_none() && templates.is_empty() => {
-                    if k.value.is_empty() || k.value.len() > 8 {
-                        return Err(LdsError::Length {
-                            file,
-                            what: "number of instances (02)",
-                            found: k.value.len(),
-                        });
-                    }
-                    declared_count = Some(k.value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)));
+                    declared_count = Some(quirk::declared_count(k.value, file, "number of instances (02)")?);
                 }
                 BIT_TAG => templates.push(decode_bit(&k, input, modality, &mut quirks)?),
                 SMT_TAG => protected += 1,

@@ -204,15 +204,7 @@ pub struct Dg15 {
 }
 
 fn expect<'a>(t: Option<&Tlv<'a>>, tag: u32, what: &'static str) -> Result<Tlv<'a>, LdsError> {
-    let t = t.ok_or(LdsError::Missing { file: FILE, what })?;
-    if t.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file: FILE,
-            expected: tag,
-            found: t.tag,
-        });
-    }
-    Ok(*t)
+    quirk::expect(t, FILE, tag, what)
 }
 
 fn kids<'a>(t: &Tlv<'a>, quirks: &mut Vec<Quirk>) -> Result<Vec<Tlv<'a>>, LdsError> {

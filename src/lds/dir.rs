@@ -71,20 +71,7 @@ impl Dir {
         let mut quirks = Vec::new();
         let mut applications = Vec::new();
         let mut unknown = Vec::new();
-        let mut reader = crate::tlv::Reader::new_ber(input);
-        while !reader.is_empty() {
-            let rest = reader.remaining();
-            // unused space of a record or transparent file: all 00 or all FF
-            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xFF) {
-                quirks.push(if rest.first() == Some(&0) {
-                    Quirk::TrailingZeroPadding { bytes: rest.len() }
-                } else {
-                    Quirk::TrailingBytes { bytes: rest.len() }
-                });
-                break;
-            }
-            let t = reader.read().map_err(LdsError::tlv_in(FILE))?;
-            quirks.extend(quirk::length_quirk(&t));
+        for t in quirk::data_objects(input, FILE, &mut quirks)? {
             if t.tag != TAG_APPLICATION {
                 quirks.push(Quirk::UnknownTag { tag: t.tag });
                 unknown.push(RawDo::from_tlv(&t));

@@ -103,14 +103,7 @@ impl DisplayedImages {
             quirks.extend(quirk::length_quirk(&k));
             match k.tag {
                 0x02 if declared_count.is_none() && images.is_empty() => {
-                    if k.value.is_empty() || k.value.len() > 8 {
-                        return Err(LdsError::Length {
-                            file,
-                            what: "number of images (02)",
-                            found: k.value.len(),
-                        });
-                    }
-                    declared_count = Some(k.value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)));
+                    declared_count = Some(quirk::declared_count(k.value, file, "number of images (02)")?);
                 }
                 0x5F40..=0x5F4F if !k.is_constructed() => {
                     if k.tag != kind.image_tag() {

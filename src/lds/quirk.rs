@@ -254,6 +254,70 @@ pub fn trailing_quirk(rest: &[u8]) -> Option<Quirk> {
     }
 }
 
+/// The top-level data objects of a file that is a sequence of them (EF.DIR,
+/// EF.ATR/INFO), up to unused space at the end (all 00, reported as padding, or all
+/// FF, reported as trailing bytes); their length-form quirks are pushed.
+pub fn data_objects<'a>(
+    input: &'a [u8],
+    file: &'static str,
+    quirks: &mut Vec<Quirk>,
+) -> Result<Vec<crate::tlv::Tlv<'a>>, super::error::LdsError> {
+    let mut out = Vec::new();
+    let mut reader = crate::tlv::Reader::new_ber(input);
+    while !reader.is_empty() {
+        let rest = reader.remaining();
+        // unused space of a record or transparent file: all 00 or all FF
+        if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xFF) {
+            quirks.push(if rest.first() == Some(&0) {
+                Quirk::TrailingZeroPadding { bytes: rest.len() }
+            } else {
+                Quirk::TrailingBytes { bytes: rest.len() }
+            });
+            break;
+        }
+        let t = reader.read().map_err(super::error::LdsError::tlv_in(file))?;
+        quirks.extend(length_quirk(&t));
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// The element a decoder expects next: present and of this tag.
+pub fn expect<'a>(
+    t: Option<&crate::tlv::Tlv<'a>>,
+    file: &'static str,
+    tag: u32,
+    what: &'static str,
+) -> Result<crate::tlv::Tlv<'a>, super::error::LdsError> {
+    use super::error::LdsError;
+    let t = t.ok_or(LdsError::Missing { file, what })?;
+    if t.tag != tag {
+        return Err(LdsError::UnexpectedTag {
+            file,
+            expected: tag,
+            found: t.tag,
+        });
+    }
+    Ok(*t)
+}
+
+/// The count of a template (`02`, number of instances or images): an unsigned integer
+/// of one to eight octets.
+pub fn declared_count(
+    value: &[u8],
+    file: &'static str,
+    what: &'static str,
+) -> Result<u64, super::error::LdsError> {
+    if value.is_empty() || value.len() > 8 {
+        return Err(super::error::LdsError::Length {
+            file,
+            what,
+            found: value.len(),
+        });
+    }
+    Ok(value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
+}
+
 /// Open a file's outer TLV: require `tag`, accept BER length forms and trailing bytes,
 /// and push the matching quirks. Returns the outer element (its `raw` excludes any
 /// trailing bytes).

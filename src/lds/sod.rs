@@ -361,15 +361,7 @@ fn push_length_quirk(t: &Tlv<'_>, quirks: &mut Vec<Quirk>) {
 }
 
 fn expect<'a>(t: Option<&Tlv<'a>>, tag: u32, what: &'static str) -> Result<Tlv<'a>, LdsError> {
-    let t = t.ok_or(LdsError::Missing { file: FILE, what })?;
-    if t.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file: FILE,
-            expected: tag,
-            found: t.tag,
-        });
-    }
-    Ok(*t)
+    quirk::expect(t, FILE, tag, what)
 }
 
 fn int(t: &Tlv<'_>) -> Result<i64, LdsError> {

@@ -154,15 +154,7 @@ impl Crl {
         if let Some(exts) = asn1::optional(&mut t, 0xA0)? {
             let seq = tlv::parse_ber(exts.value)?;
             for e in seq.children_ber() {
-                let e = e?;
-                let mut er = e.children_ber();
-                let o = asn1::oid(&asn1::next(&mut er, tag::OID, "extnID")?, "extnID")?;
-                let critical = asn1::optional(&mut er, tag::BOOLEAN)?
-                    .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0));
-                let v = asn1::next(&mut er, tag::OCTET_STRING, "extnValue")?;
-                if critical && !KNOWN_CRL_EXTENSIONS.contains(&o) && !unknown_critical.contains(&o) {
-                    unknown_critical.push(o);
-                }
+                let (o, v) = extension(&e?, KNOWN_CRL_EXTENSIONS, &mut unknown_critical)?;
                 if o == ext_oid::AKI {
                     aki = parse_aki(v.value)?;
                 } else if o == ext_oid::CRL_NUMBER {
@@ -238,6 +230,24 @@ impl Crl {
     }
 }
 
+/// One Extension (RFC 5280 §4.1): its extnID and extnValue. A critical one not in
+/// `known` is noted (once) in `unknown_critical`.
+fn extension<'a>(
+    ext: &Tlv<'a>,
+    known: &[Oid],
+    unknown_critical: &mut Vec<Oid>,
+) -> Result<(Oid, Tlv<'a>), Asn1Error> {
+    let mut r = ext.children_ber();
+    let o = asn1::oid(&asn1::next(&mut r, tag::OID, "extnID")?, "extnID")?;
+    let critical =
+        asn1::optional(&mut r, tag::BOOLEAN)?.is_some_and(|b| b.value.first().is_some_and(|v| *v != 0));
+    let v = asn1::next(&mut r, tag::OCTET_STRING, "extnValue")?;
+    if critical && !known.contains(&o) && !unknown_critical.contains(&o) {
+        unknown_critical.push(o);
+    }
+    Ok((o, v))
+}
+
 fn parse_entry(e: &Tlv<'_>, unknown_critical: &mut Vec<Oid>) -> Result<RevokedEntry, Asn1Error> {
     asn1::expect_tag(e, tag::SEQUENCE, "revokedCertificate")?;
     let mut r = e.children_ber();
@@ -250,15 +260,7 @@ fn parse_entry(e: &Tlv<'_>, unknown_critical: &mut Vec<Oid>) -> Result<RevokedEn
     let mut reason = None;
     if let Some(exts) = asn1::optional(&mut r, tag::SEQUENCE)? {
         for x in exts.children_ber() {
-            let x = x?;
-            let mut xr = x.children_ber();
-            let o = asn1::oid(&asn1::next(&mut xr, tag::OID, "extnID")?, "extnID")?;
-            let critical = asn1::optional(&mut xr, tag::BOOLEAN)?
-                .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0));
-            let v = asn1::next(&mut xr, tag::OCTET_STRING, "extnValue")?;
-            if critical && !KNOWN_ENTRY_EXTENSIONS.contains(&o) && !unknown_critical.contains(&o) {
-                unknown_critical.push(o);
-            }
+            let (o, v) = extension(&x?, KNOWN_ENTRY_EXTENSIONS, unknown_critical)?;
             if o == ext_oid::CRL_REASON {
                 let en = tlv::parse_ber(v.value)?;
                 // ENUMERATED (0x0A)

@@ -2,13 +2,22 @@
 //! the ICAO PKD download tree (a national PKD mirror or one of its replicas).
 //!
 //! The client is [`ldap3`] (plain LDAP, LDAPS or StartTLS through native-tls, i.e. the
-//! system OpenSSL; a client certificate and a private CA from files). One run:
+//! system OpenSSL; a client certificate and a private CA from files).
 //!
+//! A run whose store holds a cookie from this very server asks it for what changed
+//! since (RFC 4533 content synchronisation, refreshOnly, served by OpenLDAP's `syncprov`:
+//! `pki/sync/content_sync.rs`) and applies the changed entries and the deletions, named by
+//! entryUUID, in one transaction with the new cookie. Without a usable cookie, or when
+//! the server declines, one run:
+//!
+//! 0. takes a cookie for the next run (a refresh that matches no entry; none from a
+//!    server without `syncprov`);
 //! 1. reads the server's subschema to learn whether `pkdVersion` has an ORDERING rule
 //!    (without one a `(pkdVersion>=N)` filter matches nothing, silently);
 //! 2. when the store already holds entries from this directory, lists every PKD entry
-//!    below the base (DN and `pkdVersion` only, paged), which is how entries gone from
-//!    the directory are found (a first run skips it: the fetch brings every entry);
+//!    below the base (DN, `pkdVersion` and `entryUUID` only, paged), which is how
+//!    entries gone from the directory are found (a first run skips it: the fetch brings
+//!    every entry);
 //! 3. per collection (001 `dc=data` DSCs/CRLs/deviation lists/bar-code signers, 002
 //!    `dc=data` master lists, 003 `dc=nc-data`), fetches the entries whose `pkdVersion`
 //!    is above the highest the store holds for that collection from this directory
@@ -1525,12 +1534,16 @@ fn apply_entries(
                 }
             }
         });
+        let mut resumes = 0;
         for (i, (c, prepared)) in rx.into_iter().flatten().enumerate() {
             progress.inc(1);
             // after the lists (their verification looks certificates up), a large batch
-            // loads with the certificate indexes built once at the end, as `pkd import` does
-            if bulk && i == lists {
+            // loads with the certificate indexes built once at the end, as `pkd import`
+            // does; a deviation list among the DSCs builds them, and the entries after it
+            // load in bulk again (a bounded number of times)
+            if bulk && i >= lists && !w.bulk_loading() && resumes <= super::import::MAX_BULK_RESUMES {
                 w.begin_bulk_load()?;
+                resumes += 1;
             }
             let Some(o) = origins.get(&c).copied() else {
                 continue;

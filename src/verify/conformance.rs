@@ -81,6 +81,23 @@ pub(crate) fn warn(id: impl Into<String>, reason: impl Into<String>) -> Check {
     Check::fail(id, reason).informational()
 }
 
+/// PASS saying `pass` when `problems` is empty, else FAIL listing them; either way with
+/// `evidence` and the rule's `reference`.
+pub(crate) fn findings(
+    id: &str,
+    problems: &[String],
+    pass: impl Into<String>,
+    evidence: serde_json::Value,
+    reference: &str,
+) -> Check {
+    let check = if problems.is_empty() {
+        Check::pass(id, pass)
+    } else {
+        Check::fail(id, problems.join("; "))
+    };
+    check.with_evidence(evidence).reference(reference)
+}
+
 /// Everything the checks share, decoded once.
 pub(crate) struct Ctx<'a> {
     /// The dump.

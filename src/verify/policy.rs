@@ -248,6 +248,13 @@ mod tests {
         Policy::parse("crl = \"advisory\"\n", "p.toml").unwrap()
     }
 
+    /// The verdict on `checks` under the advisory CRL policy.
+    fn advised(checks: Vec<Check>) -> Verdict {
+        let mut r = report(checks);
+        apply(&advisory(), &mut r);
+        r.verdict
+    }
+
     #[test]
     fn advisory_accepts_only_a_missing_or_stale_crl() {
         let mut c = base();
@@ -275,29 +282,21 @@ mod tests {
         // a revoked DSC
         let mut c = base();
         c.push(Check::fail("pa.crl", "REVOKED").with_evidence(stale()));
-        let mut r = report(c);
-        apply(&advisory(), &mut r);
-        assert_eq!(r.verdict, Verdict::Invalid);
+        assert_eq!(advised(c), Verdict::Invalid);
         // an indeterminate CRL without the marker (no path)
         let mut c = base();
         c.push(Check::indeterminate("pa.crl", "no certification path"));
-        let mut r = report(c);
-        apply(&advisory(), &mut r);
-        assert_eq!(r.verdict, Verdict::Indeterminate);
+        assert_eq!(advised(c), Verdict::Indeterminate);
         // a stale CRL and an untrusted CSCA
         let mut c = base();
         c[1] = Check::indeterminate("pa.dsc_chain", "no CSCA").with_evidence(stale());
         c.push(Check::indeterminate("pa.crl", "stale").with_evidence(stale()));
-        let mut r = report(c);
-        apply(&advisory(), &mut r);
-        assert_eq!(r.verdict, Verdict::Indeterminate);
+        assert_eq!(advised(c), Verdict::Indeterminate);
         // a stale CRL and a failed signature
         let mut c = base();
         c[0] = Check::fail("pa.sod_signature", "bad");
         c.push(Check::indeterminate("pa.crl", "stale").with_evidence(stale()));
-        let mut r = report(c);
-        apply(&advisory(), &mut r);
-        assert_eq!(r.verdict, Verdict::Invalid);
+        assert_eq!(advised(c), Verdict::Invalid);
         // the marker on a check the policy does not cover
         let mut c = base();
         c.push(Check::pass("pa.crl", "ok"));
@@ -313,9 +312,7 @@ mod tests {
         let mut c = base();
         c.push(Check::indeterminate("pa.crl", "stale").with_evidence(stale()));
         c.push(Check::skip("pa.crl", "other"));
-        let mut r = report(c);
-        apply(&advisory(), &mut r);
-        assert_eq!(r.verdict, Verdict::Indeterminate);
+        assert_eq!(advised(c), Verdict::Indeterminate);
     }
 
     #[test]

@@ -157,13 +157,29 @@ pub(crate) fn representations<'a>(
     }
 }
 
-/// An ISO/IEC 39794-4 finger image data block (structure and image types).
+/// An ISO/IEC 39794 image data block (structure and image types): a version block
+/// and one representation per image.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Finger39794 {
+pub struct ImageDataBlock<R> {
     /// Version block.
     pub version: VersionBlock,
-    /// One entry per finger image.
-    pub representations: Vec<FingerRepresentation39794>,
+    /// One entry per image.
+    pub representations: Vec<R>,
+}
+
+/// An ISO/IEC 39794-4 finger image data block.
+pub type Finger39794 = ImageDataBlock<FingerRepresentation39794>;
+/// An ISO/IEC 39794-6 iris image data block.
+pub type Iris39794 = ImageDataBlock<IrisRepresentation39794>;
+
+/// A representation of a 39794 image data block, read from its fields.
+pub trait Representation39794: Sized {
+    /// The block's application tag (`64` finger, `66` iris).
+    const BLOCK_TAG: u32;
+    /// The standard, as a stand-alone block's name in messages.
+    const STANDARD: &'static str;
+    /// Read one representation from its fields; `base` is the file (image offsets).
+    fn from_fields(k: &[Tlv<'_>], base: &[u8], file: &'static str) -> Result<Self, LdsError>;
 }
 
 /// One finger image of a 39794-4 block.
@@ -181,15 +197,6 @@ pub struct FingerRepresentation39794 {
     pub capture_date_time: Option<DateTime39794>,
     /// Number of quality blocks (`[6]`).
     pub quality_blocks: usize,
-}
-
-/// An ISO/IEC 39794-6 iris image data block (structure and image types).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Iris39794 {
-    /// Version block.
-    pub version: VersionBlock,
-    /// One entry per iris image.
-    pub representations: Vec<IrisRepresentation39794>,
 }
 
 /// One iris image of a 39794-6 block.
@@ -257,75 +264,62 @@ fn image_field(
     Ok(EmbeddedImage::new(offset_in(base, t.value), t.value))
 }
 
-impl Finger39794 {
-    /// Decode a `FingerImageDataBlock` (`64 …`); `base` is the file the block sits in
-    /// (for image offsets).
+impl<R: Representation39794> ImageDataBlock<R> {
+    /// Decode an image data block (`64 …` finger, `66 …` iris); `base` is the file the
+    /// block sits in (for image offsets).
     pub fn decode_in(
         input: &[u8],
         base: &[u8],
         file: &'static str,
         quirks: &mut Vec<Quirk>,
     ) -> Result<Self, LdsError> {
-        let (version, reps) = open_block(input, FINGER_BLOCK_TAG, file, quirks)?;
+        let (version, reps) = open_block(input, R::BLOCK_TAG, file, quirks)?;
         let mut representations = Vec::new();
         for r in reps {
-            let k = kids(&r, file)?;
-            representations.push(FingerRepresentation39794 {
-                position: code_field(&k, 0, file),
-                impression: code_field(&k, 1, file),
-                image_data_format: code_field(&k, 2, file),
-                image: image_field(&k, 3, base, file, "39794-4 image data")?,
-                capture_date_time: field(&k, 4).and_then(|t| DateTime39794::decode(&t, file)),
-                quality_blocks: count_field(&k, 6, file),
-            });
+            representations.push(R::from_fields(&kids(&r, file)?, base, file)?);
         }
-        Ok(Finger39794 {
+        Ok(ImageDataBlock {
             version,
             representations,
         })
     }
 
-    /// Decode a stand-alone `FingerImageDataBlock` (offsets relative to `input`).
+    /// Decode a stand-alone block (offsets relative to `input`).
     pub fn decode(input: &[u8]) -> Result<(Self, Vec<Quirk>), LdsError> {
         let mut quirks = Vec::new();
-        let v = Self::decode_in(input, input, "ISO 39794-4", &mut quirks)?;
+        let v = Self::decode_in(input, input, R::STANDARD, &mut quirks)?;
         Ok((v, quirks))
     }
 }
 
-impl Iris39794 {
-    /// Decode an `IrisImageDataBlock` (`66 …`); `base` is the file the block sits in.
-    pub fn decode_in(
-        input: &[u8],
-        base: &[u8],
-        file: &'static str,
-        quirks: &mut Vec<Quirk>,
-    ) -> Result<Self, LdsError> {
-        let (version, reps) = open_block(input, IRIS_BLOCK_TAG, file, quirks)?;
-        let mut representations = Vec::new();
-        for r in reps {
-            let k = kids(&r, file)?;
-            representations.push(IrisRepresentation39794 {
-                eye_label: code_field(&k, 0, file),
-                iris_image_kind: code_field(&k, 1, file),
-                bit_depth: int_field(&k, 2),
-                image_data_format: code_field(&k, 3, file),
-                capture_date_time: field(&k, 7).and_then(|t| DateTime39794::decode(&t, file)),
-                image: image_field(&k, 8, base, file, "39794-6 image data")?,
-                quality_blocks: count_field(&k, 11, file),
-            });
-        }
-        Ok(Iris39794 {
-            version,
-            representations,
+impl Representation39794 for FingerRepresentation39794 {
+    const BLOCK_TAG: u32 = FINGER_BLOCK_TAG;
+    const STANDARD: &'static str = "ISO 39794-4";
+    fn from_fields(k: &[Tlv<'_>], base: &[u8], file: &'static str) -> Result<Self, LdsError> {
+        Ok(FingerRepresentation39794 {
+            position: code_field(k, 0, file),
+            impression: code_field(k, 1, file),
+            image_data_format: code_field(k, 2, file),
+            image: image_field(k, 3, base, file, "39794-4 image data")?,
+            capture_date_time: field(k, 4).and_then(|t| DateTime39794::decode(&t, file)),
+            quality_blocks: count_field(k, 6, file),
         })
     }
+}
 
-    /// Decode a stand-alone `IrisImageDataBlock` (offsets relative to `input`).
-    pub fn decode(input: &[u8]) -> Result<(Self, Vec<Quirk>), LdsError> {
-        let mut quirks = Vec::new();
-        let v = Self::decode_in(input, input, "ISO 39794-6", &mut quirks)?;
-        Ok((v, quirks))
+impl Representation39794 for IrisRepresentation39794 {
+    const BLOCK_TAG: u32 = IRIS_BLOCK_TAG;
+    const STANDARD: &'static str = "ISO 39794-6";
+    fn from_fields(k: &[Tlv<'_>], base: &[u8], file: &'static str) -> Result<Self, LdsError> {
+        Ok(IrisRepresentation39794 {
+            eye_label: code_field(k, 0, file),
+            iris_image_kind: code_field(k, 1, file),
+            bit_depth: int_field(k, 2),
+            image_data_format: code_field(k, 3, file),
+            capture_date_time: field(k, 7).and_then(|t| DateTime39794::decode(&t, file)),
+            image: image_field(k, 8, base, file, "39794-6 image data")?,
+            quality_blocks: count_field(k, 11, file),
+        })
     }
 }
 

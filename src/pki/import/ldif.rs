@@ -36,6 +36,10 @@ const BULK_BYTES_PER_STORED_CERT: u64 = 250;
 /// Smallest LDIF file loaded in bulk (about 1,500 certificates).
 const BULK_MIN_BYTES: u64 = 2 * 1024 * 1024;
 
+/// How many times one file or sync goes back to loading in bulk after a list
+/// needed the indexes (each time costs building them once more).
+pub(crate) const MAX_BULK_RESUMES: usize = 4;
+
 /// Batches of records in flight between the reading thread and the writer.
 const LDIF_PIPELINE_DEPTH: usize = 8;
 
@@ -155,6 +159,13 @@ pub(crate) fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
     }
 }
 
+/// The record carries a master or deviation list.
+fn holds_list(rec: &LdifRecord) -> bool {
+    rec.attrs
+        .iter()
+        .any(|a| matches!(attr_kind(a), Some(FileKind::MasterList | FileKind::DeviationList)))
+}
+
 /// Parse and describe one certificate of an LDIF record.
 fn prepare_cert(der: &[u8], meta: &CertMeta, dn_role: Option<Role>) -> Result<CertRow, CertError> {
     let c = Certificate::from_der(der)?;
@@ -202,12 +213,20 @@ pub(super) fn import_ldif<R: BufRead + Send>(
     opts: &ImportOptions,
     report: &mut FileReport,
 ) -> Result<(), Fatal> {
-    if let Some(size) = size_hint.filter(|s| *s >= BULK_MIN_BYTES) {
-        let stored = u64::try_from(w.certificate_count()?).unwrap_or(0);
-        if size >= stored.saturating_mul(BULK_BYTES_PER_STORED_CERT) {
-            w.begin_bulk_load()?;
+    let bulk = match size_hint.filter(|s| *s >= BULK_MIN_BYTES) {
+        Some(size) => {
+            let stored = u64::try_from(w.certificate_count()?).unwrap_or(0);
+            size >= stored.saturating_mul(BULK_BYTES_PER_STORED_CERT)
         }
+        None => false,
+    };
+    if bulk {
+        w.begin_bulk_load()?;
     }
+    // a list's verification builds the indexes again (it looks certificates up); the
+    // records after it load in bulk again, a bounded number of times (a PKD tree
+    // carries its master and deviation lists before 30,000 DSCs)
+    let mut resumes = 0;
     let mut crls = Vec::new();
     let mut consume = |batches: &mut dyn Iterator<Item = Result<Vec<PreparedRecord>, LdifError>>| {
         let mut records = 0u64;
@@ -224,6 +243,10 @@ pub(super) fn import_ldif<R: BufRead + Send>(
                     continue;
                 }
                 records += 1;
+                if bulk && !w.bulk_loading() && resumes < MAX_BULK_RESUMES && !holds_list(&rec) {
+                    w.begin_bulk_load()?;
+                    resumes += 1;
+                }
                 import_ldif_record(w, &rec, meta, certs, &mut crls, source_id, opts, report)?;
             }
         }

@@ -540,6 +540,11 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// A bulk load is in progress (the certificate indexes are dropped).
+    pub fn bulk_loading(&self) -> bool {
+        self.bulk.get()
+    }
+
     /// End a bulk load: build the certificate indexes again (nothing when none is
     /// in progress).
     pub fn end_bulk_load(&self) -> Result<(), StoreError> {

@@ -358,6 +358,105 @@ fn done_control(res: &LdapResult) -> Result<(Option<Vec<u8>>, bool), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ldap3::asn1::TagClass;
+    use ldap3::controls::Control;
+
+    fn intermediate(name: &str, value: Vec<u8>) -> StructureTag {
+        let part = |id, v: Vec<u8>| StructureTag {
+            class: TagClass::Context,
+            id,
+            payload: PL::P(v),
+        };
+        StructureTag {
+            class: TagClass::Application,
+            id: 25,
+            payload: PL::C(vec![part(0, name.as_bytes().to_vec()), part(1, value)]),
+        }
+    }
+
+    fn done(value: Vec<u8>) -> LdapResult {
+        LdapResult {
+            rc: 0,
+            matched: String::new(),
+            text: String::new(),
+            refs: Vec::new(),
+            ctrls: vec![Control(
+                None,
+                RawControl {
+                    ctype: SYNC_DONE_OID.into(),
+                    crit: false,
+                    val: Some(value),
+                },
+            )],
+        }
+    }
+
+    fn tlv(tag: u32, v: &[u8]) -> Vec<u8> {
+        crate::tlv::encode(tag, v)
+    }
+
+    #[test]
+    fn id_sets_delete_or_present_and_cookies_are_bounded() {
+        let u1 = [1u8; 16];
+        let u2 = [2u8; 16];
+        let set = |deletes: bool, cookie: &[u8]| {
+            let mut v = tlv(0x04, cookie);
+            if deletes {
+                v.extend(tlv(0x01, &[0xFF]));
+            }
+            v.extend(tlv(0x31, &[tlv(0x04, &u1), tlv(0x04, &u2)].concat()));
+            tlv(0xA3, &v)
+        };
+        let mut acc = Accumulator::default();
+        acc.info(&intermediate(SYNC_INFO_OID, set(true, b"rid=000,csn=1")))
+            .unwrap();
+        assert_eq!(acc.refresh.deleted.len(), 2);
+        assert!(acc.refresh.deleted.contains(&uuid_text(&u1)));
+        assert_eq!(acc.refresh.cookie.as_deref(), Some(&b"rid=000,csn=1"[..]));
+        assert!(!acc.presenting);
+        // a cookie over the bound is not kept
+        acc.info(&intermediate(
+            SYNC_INFO_OID,
+            set(false, &vec![b'x'; MAX_COOKIE + 1]),
+        ))
+        .unwrap();
+        assert!(acc.presenting && acc.present.len() == 2);
+        assert_eq!(acc.refresh.cookie, None);
+        // another intermediate response is ignored; a malformed Sync Info is an error
+        acc.info(&intermediate("1.2.3", vec![0xFF])).unwrap();
+        for bad in [
+            vec![],
+            vec![0xA3, 0x05, 0x31, 0x03, 0x04, 0x01, 0x00],
+            vec![0xA9, 0x00],
+            vec![0xA3, 0x80],
+        ] {
+            assert!(
+                acc.info(&intermediate(SYNC_INFO_OID, bad.clone())).is_err(),
+                "{bad:02x?}"
+            );
+        }
+        // Sync Done: refreshDeletes FALSE means a present phase, and an empty one names
+        // nothing present (the caller refuses to remove everything)
+        let a = Accumulator::default().finish(&done(tlv(0x30, &tlv(0x04, b"c2"))));
+        match a {
+            Answer::Refresh(r) => {
+                assert_eq!(r.present.map(|p| p.len()), Some(0));
+                assert_eq!(r.cookie.as_deref(), Some(&b"c2"[..]));
+            }
+            Answer::Refused(why) => panic!("{why}"),
+        }
+        let a = Accumulator::default().finish(&done(tlv(0x30, &tlv(0x01, &[0xFF]))));
+        assert!(matches!(a, Answer::Refresh(Refresh { present: None, .. })));
+        let mut refused = done(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        assert!(matches!(
+            Accumulator::default().finish(&refused),
+            Answer::Refused(_)
+        ));
+        refused.rc = SYNC_REFRESH_REQUIRED;
+        assert!(
+            matches!(Accumulator::default().finish(&refused), Answer::Refused(why) if why.contains("e-syncRefreshRequired"))
+        );
+    }
 
     #[test]
     fn sync_state_values() {

@@ -25,39 +25,26 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
 
 type Decoded<'a> = Option<&'a Result<SecurityInfos, crate::lds::security_infos::SecurityInfosError>>;
 
+/// The SecurityInfos of `file`, or why there are none: `absent`, or the file does not
+/// decode (its own check says how).
+fn decoded<'a>(infos: Decoded<'a>, absent: &str, file: &str) -> Result<&'a SecurityInfos, String> {
+    match infos {
+        None => Err(absent.to_owned()),
+        Some(Err(_)) => Err(format!("{file} does not decode (see lds.content.{file})")),
+        Some(Ok(i)) => Ok(i),
+    }
+}
+
 fn pace_infos(card_access: Decoded<'_>, card_security: Decoded<'_>) -> Check {
     let id = "chip.pace_infos";
     let r = refs::SECURITY_INFOS;
-    let ca = match card_access {
-        None => {
-            return Check::skip(
-                id,
-                "no EF.CardAccess: the chip offers no PACE (or it was not read)",
-            )
-            .reference(r);
-        }
-        Some(Err(_)) => {
-            return Check::skip(
-                id,
-                "EF.CardAccess does not decode (see lds.content.EF.CardAccess)",
-            )
-            .reference(r);
-        }
-        Some(Ok(i)) => i,
-    };
-    let cs = match card_security {
-        None => {
-            return Check::skip(id, "no EF.CardSecurity in the dump to compare EF.CardAccess with")
-                .reference(r);
-        }
-        Some(Err(_)) => {
-            return Check::skip(
-                id,
-                "EF.CardSecurity does not decode (see lds.content.EF.CardSecurity)",
-            )
-            .reference(r);
-        }
-        Some(Ok(i)) => i,
+    let absent_ca = "no EF.CardAccess: the chip offers no PACE (or it was not read)";
+    let absent_cs = "no EF.CardSecurity in the dump to compare EF.CardAccess with";
+    let both = decoded(card_access, absent_ca, "EF.CardAccess")
+        .and_then(|ca| Ok((ca, decoded(card_security, absent_cs, "EF.CardSecurity")?)));
+    let (ca, cs) = match both {
+        Ok(both) => both,
+        Err(why) => return Check::skip(id, why).reference(r),
     };
     let describe = |p: &crate::lds::security_infos::PaceInfo| {
         format!(

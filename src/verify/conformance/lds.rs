@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{Ctx, refs, warn};
+use super::{Ctx, findings, refs, warn};
 use crate::lds::LdsFile;
 use crate::lds::group::Decoded;
 use crate::lds::quirk::Quirk;
@@ -486,17 +486,9 @@ fn tag_list(ctx: &Ctx<'_>, com: &crate::lds::com::Com) -> Check {
         "tag_list": hex::encode_upper(&com.tag_list),
         "notes": notes,
     });
-    if problems.is_empty() {
-        let mut reason = "the tag list names the data groups present".to_owned();
-        if !notes.is_empty() {
-            reason.push_str(&format!(" ({})", notes.join("; ")));
-        }
-        Check::pass(id, reason)
-            .with_evidence(evidence)
-            .reference(refs::COM)
-    } else {
-        Check::fail(id, problems.join("; "))
-            .with_evidence(evidence)
-            .reference(refs::COM)
+    let mut reason = "the tag list names the data groups present".to_owned();
+    if !notes.is_empty() {
+        reason.push_str(&format!(" ({})", notes.join("; ")));
     }
+    findings(id, &problems, reason, evidence, refs::COM)
 }

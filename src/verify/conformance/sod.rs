@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{Ctx, refs, warn};
+use super::{Ctx, findings, refs, warn};
 use crate::cms::{CmsQuirk, SignedData};
 use crate::lds::LdsFile;
 use crate::lds::sod::{HashAlgorithm, OID_LDS_SECURITY_OBJECT, SignerIdentifier, Sod};
@@ -60,40 +60,36 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
     out
 }
 
-fn signed_data_version(sod: &Sod) -> Check {
-    let id = "sod.signed_data_version";
-    if sod.signed_data_version() == 3 {
-        Check::pass(id, "SignedData version 3").reference(refs::SOD)
+/// A check of EF.SOD's structure (Doc 9303 Part 10 §4.6.2): PASS saying `pass` when
+/// `ok`, else FAIL saying `fail()`.
+fn sod_check(id: &str, ok: bool, pass: impl Into<String>, fail: impl FnOnce() -> String) -> Check {
+    let check = if ok {
+        Check::pass(id, pass)
     } else {
-        Check::fail(
-            id,
-            format!(
-                "SignedData version {} (Doc 9303 requires 3)",
-                sod.signed_data_version()
-            ),
-        )
-        .reference(refs::SOD)
-    }
+        Check::fail(id, fail())
+    };
+    check.reference(refs::SOD)
+}
+
+fn signed_data_version(sod: &Sod) -> Check {
+    let v = sod.signed_data_version();
+    sod_check("sod.signed_data_version", v == 3, "SignedData version 3", || {
+        format!("SignedData version {v} (Doc 9303 requires 3)")
+    })
 }
 
 fn econtent_type(sod: &Sod) -> Check {
-    let id = "sod.econtent_type";
-    if sod.econtent_type().to_string() == OID_LDS_SECURITY_OBJECT {
-        Check::pass(
-            id,
-            format!("eContentType id-icao-mrtd-security-ldsSecurityObject ({OID_LDS_SECURITY_OBJECT})"),
-        )
-        .reference(refs::SOD)
-    } else {
-        Check::fail(
-            id,
+    let t = sod.econtent_type();
+    sod_check(
+        "sod.econtent_type",
+        t.to_string() == OID_LDS_SECURITY_OBJECT,
+        format!("eContentType id-icao-mrtd-security-ldsSecurityObject ({OID_LDS_SECURITY_OBJECT})"),
+        || {
             format!(
-                "eContentType {} instead of id-icao-mrtd-security-ldsSecurityObject ({OID_LDS_SECURITY_OBJECT})",
-                sod.econtent_type()
-            ),
-        )
-        .reference(refs::SOD)
-    }
+                "eContentType {t} instead of id-icao-mrtd-security-ldsSecurityObject ({OID_LDS_SECURITY_OBJECT})"
+            )
+        },
+    )
 }
 
 fn lds_version(ctx: &Ctx<'_>, sod: &Sod) -> Check {
@@ -369,18 +365,13 @@ fn signed_attributes(sod: &Sod) -> Check {
         "attributes": attrs.attributes.iter().map(|a| a.oid.to_string()).collect::<Vec<_>>(),
         "signing_time": attrs.signing_time.map(crate::pki::format_time),
     });
-    if problems.is_empty() {
-        Check::pass(
-            id,
-            "signed attributes hold contentType and messageDigest, both matching the content",
-        )
-        .with_evidence(evidence)
-        .reference(refs::SOD)
-    } else {
-        Check::fail(id, problems.join("; "))
-            .with_evidence(evidence)
-            .reference(refs::SOD)
-    }
+    findings(
+        id,
+        &problems,
+        "signed attributes hold contentType and messageDigest, both matching the content",
+        evidence,
+        refs::SOD,
+    )
 }
 
 /// The DSC: embedded in EF.SOD (`true`), or found in the trust store by the signer's
@@ -504,18 +495,13 @@ fn dg_hashes(sod: &Sod) -> Check {
         }
     }
     let evidence = json!({"data_groups": listed});
-    if problems.is_empty() {
-        Check::pass(
-            id,
-            format!("{n} data group hashes, each of the algorithm's length"),
-        )
-        .with_evidence(evidence)
-        .reference(refs::SOD)
-    } else {
-        Check::fail(id, problems.join("; "))
-            .with_evidence(evidence)
-            .reference(refs::SOD)
-    }
+    findings(
+        id,
+        &problems,
+        format!("{n} data group hashes, each of the algorithm's length"),
+        evidence,
+        refs::SOD,
+    )
 }
 
 fn dg_coverage(ctx: &Ctx<'_>, sod: &Sod) -> Check {
