@@ -3,7 +3,7 @@
 //!
 //! A data group is one file: its decoder implements [`DataGroup`] (decode, quirks,
 //! the lines `inspect` shows, the JSON `inspect --json` gives, the images it holds),
-//! and one line of [`registry!`] below names the files it decodes. Nothing else
+//! and one line of the `registry!` invocation below names the files it decodes. Nothing else
 //! matches on data group numbers: `cli/inspect.rs` asks [`Decoded::decode`],
 //! `verify/conformance/lds.rs` asks [`Decoded::quirks`], `lds/extract.rs` asks
 //! [`Decoded::images`]. (Like rustls drives every key exchange through one trait.)

@@ -127,7 +127,7 @@ impl Injector {
         self.deadline = deadline;
     }
 
-    /// An injector for `faults` (content faults are applied by [`personalise`]).
+    /// An injector for `faults` (content faults are applied by [`super::personalise`]).
     pub fn new(faults: &[Fault]) -> Self {
         let armed: Vec<Armed> = faults
             .iter()
