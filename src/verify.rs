@@ -452,7 +452,7 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
     if !required {
         return Check::skip(id, "the document does not support it (EF.SOD lists no DG15)");
     }
-    let live = match live_results(input, id, input.no_aa, "the private key of DG15 (") {
+    let live = match live_results(input, id, input.no_aa, "the private key of DG15", None) {
         Ok(live) => live,
         Err(skip) => return skip,
     };
@@ -482,12 +482,14 @@ fn aa_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
 
 /// What the live chip answered for check `id` (`aa`, `ca`), or why there is nothing to
 /// judge: the user switched it off (`switched_off`, `--no-aa`/`--no-ca`), or the input is
-/// an offline dump, where only a live chip could prove it `holds` its key.
+/// an offline dump, where only a live chip could prove it `holds` its key (`required_by`:
+/// what in the signed data asks for that proof).
 fn live_results<'i>(
     input: &'i Input<'_>,
     id: &str,
     switched_off: bool,
     holds: &str,
+    required_by: Option<&str>,
 ) -> Result<&'i LiveResults, Check> {
     if switched_off {
         return Err(Check::skip(
@@ -498,7 +500,10 @@ fn live_results<'i>(
     input.live.as_ref().ok_or_else(|| {
         Check::skip(
             id,
-            format!("offline dump: only a live chip can prove it holds {holds}a copy would pass every other check)"),
+            format!(
+                "offline dump: only a live chip can prove it holds {holds} ({}a copy would pass every other check)",
+                required_by.map(|r| format!("{r}; ")).unwrap_or_default()
+            ),
         )
     })
 }
@@ -525,8 +530,13 @@ fn ca_check(input: &Input<'_>, required: bool, pa: &pa::PaOutcome) -> Check {
         .ca_required_by
         .as_deref()
         .unwrap_or("the document has a Chip Authentication key");
-    let holds = format!("its Chip Authentication key ({required_by}; ");
-    let live = match live_results(input, id, input.no_ca, &holds) {
+    let live = match live_results(
+        input,
+        id,
+        input.no_ca,
+        "its Chip Authentication key",
+        Some(required_by),
+    ) {
         Ok(live) => live,
         Err(skip) => return skip,
     };
