@@ -327,17 +327,33 @@ pub struct UnknownSecurityInfo {
     pub raw: Vec<u8>,
 }
 
+/// A known info built in code (the emulator's), `raw` set to its encoding.
+macro_rules! built {
+    ($ty:ident { $($field:ident $(: $value:expr)?),* $(,)? }) => {{
+        let mut info = $ty { $($field $(: $value)?,)* raw: Vec::new() };
+        info.raw = info.encode();
+        info
+    }};
+}
+
+/// `SEQUENCE { protocol, required…, optional OPTIONAL }`, the layout every known
+/// SecurityInfo has.
+fn encode_info(protocol: &Oid, required: &[Vec<u8>], optional: Option<Vec<u8>>) -> Vec<u8> {
+    let mut body = asn1::encode_oid(protocol);
+    for part in required.iter().chain(optional.as_ref()) {
+        body.extend_from_slice(part);
+    }
+    tlv::encode(asn1::SEQUENCE, &body)
+}
+
 impl PaceInfo {
     /// A PACEInfo (version 2) for the emulator.
     pub fn new(protocol: PaceProtocol, parameter_id: Option<u32>) -> Self {
-        let mut info = PaceInfo {
+        built!(PaceInfo {
             protocol: protocol.oid(),
             version: 2,
             parameter_id,
-            raw: Vec::new(),
-        };
-        info.raw = info.encode();
-        info
+        })
     }
 
     /// The mapping and cipher named by the protocol OID (`None` when unknown).
@@ -347,14 +363,11 @@ impl PaceInfo {
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![
-            asn1::encode_oid(&self.protocol),
-            asn1::encode_uint(u64::from(self.version)),
-        ];
-        if let Some(id) = self.parameter_id {
-            parts.push(asn1::encode_uint(u64::from(id)));
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[asn1::encode_uint(u64::from(self.version))],
+            self.parameter_id.map(|id| asn1::encode_uint(u64::from(id))),
+        )
     }
 }
 
@@ -365,37 +378,31 @@ impl PaceDomainParameterInfo {
         domain_parameter: AlgorithmIdentifier,
         parameter_id: Option<u32>,
     ) -> Self {
-        let mut info = PaceDomainParameterInfo {
+        built!(PaceDomainParameterInfo {
             protocol: mapping.oid(),
             domain_parameter,
             parameter_id,
-            raw: Vec::new(),
-        };
-        info.raw = info.encode();
-        info
+        })
     }
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.to_der()];
-        if let Some(id) = self.parameter_id {
-            parts.push(asn1::encode_uint(u64::from(id)));
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[self.domain_parameter.to_der()],
+            self.parameter_id.map(|id| asn1::encode_uint(u64::from(id))),
+        )
     }
 }
 
 impl ChipAuthenticationInfo {
     /// A ChipAuthenticationInfo for the emulator.
     pub fn new(protocol: CaProtocol, version: u32, key_id: Option<u64>) -> Self {
-        let mut info = ChipAuthenticationInfo {
+        built!(ChipAuthenticationInfo {
             protocol: protocol.oid(),
             version,
             key_id,
-            raw: Vec::new(),
-        };
-        info.raw = info.encode();
-        info
+        })
     }
 
     /// The key agreement and cipher named by the protocol OID.
@@ -405,39 +412,33 @@ impl ChipAuthenticationInfo {
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![
-            asn1::encode_oid(&self.protocol),
-            asn1::encode_uint(u64::from(self.version)),
-        ];
-        if let Some(id) = self.key_id {
-            parts.push(asn1::encode_uint(id));
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[asn1::encode_uint(u64::from(self.version))],
+            self.key_id.map(asn1::encode_uint),
+        )
     }
 }
 
 impl ChipAuthenticationDomainParameterInfo {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.domain_parameter.to_der()];
-        if let Some(id) = self.key_id {
-            parts.push(asn1::encode_uint(id));
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[self.domain_parameter.to_der()],
+            self.key_id.map(asn1::encode_uint),
+        )
     }
 }
 
 impl ChipAuthenticationPublicKeyInfo {
     /// A ChipAuthenticationPublicKeyInfo for the emulator (`ecdh` picks id-PK-ECDH or id-PK-DH).
     pub fn new(ecdh: bool, public_key: SubjectPublicKeyInfo, key_id: Option<u64>) -> Self {
-        let mut info = ChipAuthenticationPublicKeyInfo {
+        built!(ChipAuthenticationPublicKeyInfo {
             protocol: if ecdh { oid::ID_PK_ECDH } else { oid::ID_PK_DH },
             public_key,
             key_id,
-            raw: Vec::new(),
-        };
-        info.raw = info.encode();
-        info
+        })
     }
 
     /// True for `id-PK-ECDH`.
@@ -447,11 +448,11 @@ impl ChipAuthenticationPublicKeyInfo {
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![asn1::encode_oid(&self.protocol), self.public_key.encode()];
-        if let Some(id) = self.key_id {
-            parts.push(asn1::encode_uint(id));
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[self.public_key.encode()],
+            self.key_id.map(asn1::encode_uint),
+        )
     }
 }
 
@@ -489,52 +490,42 @@ impl FileId {
 impl TerminalAuthenticationInfo {
     /// A TerminalAuthenticationInfo for the emulator.
     pub fn new(version: u32, ef_cvca: Option<FileId>) -> Self {
-        let mut info = TerminalAuthenticationInfo {
+        built!(TerminalAuthenticationInfo {
             protocol: oid::ID_TA,
             version,
             ef_cvca,
-            raw: Vec::new(),
-        };
-        info.raw = info.encode();
-        info
+        })
     }
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![
-            asn1::encode_oid(&self.protocol),
-            asn1::encode_uint(u64::from(self.version)),
-        ];
-        if let Some(f) = &self.ef_cvca {
-            parts.push(f.encode());
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[asn1::encode_uint(u64::from(self.version))],
+            self.ef_cvca.as_ref().map(FileId::encode),
+        )
     }
 }
 
 impl ActiveAuthenticationInfo {
     /// An ActiveAuthenticationInfo (version 1) for the emulator.
     pub fn new(signature_algorithm: Oid) -> Self {
-        let mut info = ActiveAuthenticationInfo {
+        built!(ActiveAuthenticationInfo {
             protocol: oid::ID_AA,
             version: 1,
             signature_algorithm,
-            raw: Vec::new(),
-        };
-        info.raw = info.encode();
-        info
+        })
     }
 
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(
-            asn1::SEQUENCE,
+        encode_info(
+            &self.protocol,
             &[
-                asn1::encode_oid(&self.protocol),
                 asn1::encode_uint(u64::from(self.version)),
                 asn1::encode_oid(&self.signature_algorithm),
-            ]
-            .concat(),
+            ],
+            None,
         )
     }
 }
@@ -542,13 +533,10 @@ impl ActiveAuthenticationInfo {
 impl EfDirInfo {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(
-            asn1::SEQUENCE,
-            &[
-                asn1::encode_oid(&self.protocol),
-                tlv::encode(asn1::OCTET_STRING, &self.ef_dir),
-            ]
-            .concat(),
+        encode_info(
+            &self.protocol,
+            &[tlv::encode(asn1::OCTET_STRING, &self.ef_dir)],
+            None,
         )
     }
 }
@@ -556,77 +544,86 @@ impl EfDirInfo {
 impl CardInfoLocator {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut parts = vec![
-            asn1::encode_oid(&self.protocol),
-            tlv::encode(asn1::IA5_STRING, self.url.as_bytes()),
-        ];
-        if let Some(f) = &self.ef_card_info {
-            parts.push(f.encode());
-        }
-        tlv::encode(asn1::SEQUENCE, &parts.concat())
+        encode_info(
+            &self.protocol,
+            &[tlv::encode(asn1::IA5_STRING, self.url.as_bytes())],
+            self.ef_card_info.as_ref().map(FileId::encode),
+        )
     }
 }
 
 impl PrivilegedTerminalInfo {
     /// DER encoding from the fields.
     pub fn encode(&self) -> Vec<u8> {
-        tlv::encode(
-            asn1::SEQUENCE,
-            &[asn1::encode_oid(&self.protocol), self.infos.encode()].concat(),
-        )
+        encode_info(&self.protocol, &[self.infos.encode()], None)
     }
 }
+
+/// Matches every variant: `$body` with `$i` bound to a known info, `$unknown` with `$u`
+/// bound to the [`UnknownSecurityInfo`].
+macro_rules! each_known {
+    ($info:expr, $i:ident => $body:expr, $u:ident => $unknown:expr) => {
+        match $info {
+            SecurityInfo::Pace($i) => $body,
+            SecurityInfo::PaceDomainParameter($i) => $body,
+            SecurityInfo::ChipAuthentication($i) => $body,
+            SecurityInfo::ChipAuthenticationDomainParameter($i) => $body,
+            SecurityInfo::ChipAuthenticationPublicKey($i) => $body,
+            SecurityInfo::TerminalAuthentication($i) => $body,
+            SecurityInfo::ActiveAuthentication($i) => $body,
+            SecurityInfo::EfDir($i) => $body,
+            SecurityInfo::CardInfoLocator($i) => $body,
+            SecurityInfo::PrivilegedTerminal($i) => $body,
+            SecurityInfo::Unknown($u) => $unknown,
+        }
+    };
+}
+
+/// A type held by one [`SecurityInfo`] variant, so the accessors of [`SecurityInfos`]
+/// can pick the infos of one kind.
+trait Kind {
+    fn of(info: &SecurityInfo) -> Option<&Self>;
+}
+
+macro_rules! kinds {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(impl Kind for $ty {
+            fn of(info: &SecurityInfo) -> Option<&Self> {
+                match info {
+                    SecurityInfo::$variant(i) => Some(i),
+                    _ => None,
+                }
+            }
+        })*
+    };
+}
+
+kinds!(
+    Pace(PaceInfo),
+    PaceDomainParameter(PaceDomainParameterInfo),
+    ChipAuthentication(ChipAuthenticationInfo),
+    ChipAuthenticationDomainParameter(ChipAuthenticationDomainParameterInfo),
+    ChipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo),
+    TerminalAuthentication(TerminalAuthenticationInfo),
+    ActiveAuthentication(ActiveAuthenticationInfo),
+    CardInfoLocator(CardInfoLocator),
+    Unknown(UnknownSecurityInfo),
+);
 
 impl SecurityInfo {
     /// The protocol OID (when readable).
     pub fn protocol(&self) -> Option<Oid> {
-        Some(match self {
-            SecurityInfo::Pace(i) => i.protocol,
-            SecurityInfo::PaceDomainParameter(i) => i.protocol,
-            SecurityInfo::ChipAuthentication(i) => i.protocol,
-            SecurityInfo::ChipAuthenticationDomainParameter(i) => i.protocol,
-            SecurityInfo::ChipAuthenticationPublicKey(i) => i.protocol,
-            SecurityInfo::TerminalAuthentication(i) => i.protocol,
-            SecurityInfo::ActiveAuthentication(i) => i.protocol,
-            SecurityInfo::EfDir(i) => i.protocol,
-            SecurityInfo::CardInfoLocator(i) => i.protocol,
-            SecurityInfo::PrivilegedTerminal(i) => i.protocol,
-            SecurityInfo::Unknown(i) => return i.protocol,
-        })
+        each_known!(self, i => Some(i.protocol), u => u.protocol)
     }
 
     /// The bytes as read (for infos built in code: their encoding).
     pub fn raw(&self) -> &[u8] {
-        match self {
-            SecurityInfo::Pace(i) => &i.raw,
-            SecurityInfo::PaceDomainParameter(i) => &i.raw,
-            SecurityInfo::ChipAuthentication(i) => &i.raw,
-            SecurityInfo::ChipAuthenticationDomainParameter(i) => &i.raw,
-            SecurityInfo::ChipAuthenticationPublicKey(i) => &i.raw,
-            SecurityInfo::TerminalAuthentication(i) => &i.raw,
-            SecurityInfo::ActiveAuthentication(i) => &i.raw,
-            SecurityInfo::EfDir(i) => &i.raw,
-            SecurityInfo::CardInfoLocator(i) => &i.raw,
-            SecurityInfo::PrivilegedTerminal(i) => &i.raw,
-            SecurityInfo::Unknown(i) => &i.raw,
-        }
+        each_known!(self, i => &i.raw, u => &u.raw)
     }
 
     /// DER encoding from the fields (unknown infos: their bytes).
     pub fn encode(&self) -> Vec<u8> {
-        match self {
-            SecurityInfo::Pace(i) => i.encode(),
-            SecurityInfo::PaceDomainParameter(i) => i.encode(),
-            SecurityInfo::ChipAuthentication(i) => i.encode(),
-            SecurityInfo::ChipAuthenticationDomainParameter(i) => i.encode(),
-            SecurityInfo::ChipAuthenticationPublicKey(i) => i.encode(),
-            SecurityInfo::TerminalAuthentication(i) => i.encode(),
-            SecurityInfo::ActiveAuthentication(i) => i.encode(),
-            SecurityInfo::EfDir(i) => i.encode(),
-            SecurityInfo::CardInfoLocator(i) => i.encode(),
-            SecurityInfo::PrivilegedTerminal(i) => i.encode(),
-            SecurityInfo::Unknown(i) => i.raw.clone(),
-        }
+        each_known!(self, i => i.encode(), u => u.raw.clone())
     }
 
     /// The display name of the protocol OID, or its dotted form.
@@ -796,15 +793,7 @@ impl SecurityInfos {
     pub fn decode(bytes: &[u8]) -> Result<SecurityInfos, SecurityInfosError> {
         let set = tlv::parse(bytes).map_err(SecurityInfosError::Tlv)?;
         let mut infos = Self::decode_set(&set, false)?;
-        let trailing = bytes.get(set.raw.len()..).unwrap_or_default();
-        if !trailing.is_empty() {
-            let count = trailing.len();
-            infos.warnings.push(if trailing.iter().all(|b| *b == 0) {
-                SecurityInfosWarning::ZeroPadding { count }
-            } else {
-                SecurityInfosWarning::TrailingBytes { count }
-            });
-        }
+        infos.warn_after(bytes, set.raw.len());
         Ok(infos)
     }
 
@@ -818,20 +807,22 @@ impl SecurityInfos {
             });
         }
         let mut infos = Self::decode(outer.value)?;
-        let trailing = bytes.len().saturating_sub(outer.raw.len());
-        if trailing > 0 {
-            let all_zero = bytes
-                .get(outer.raw.len()..)
-                .unwrap_or_default()
-                .iter()
-                .all(|b| *b == 0);
-            infos.warnings.push(if all_zero {
-                SecurityInfosWarning::ZeroPadding { count: trailing }
-            } else {
-                SecurityInfosWarning::TrailingBytes { count: trailing }
-            });
-        }
+        infos.warn_after(bytes, outer.raw.len());
         Ok(infos)
+    }
+
+    /// A warning for the bytes of `file` after its first `used` (zero padding or other).
+    fn warn_after(&mut self, file: &[u8], used: usize) {
+        let trailing = file.get(used..).unwrap_or_default();
+        if trailing.is_empty() {
+            return;
+        }
+        let count = trailing.len();
+        self.warnings.push(if trailing.iter().all(|b| *b == 0) {
+            SecurityInfosWarning::ZeroPadding { count }
+        } else {
+            SecurityInfosWarning::TrailingBytes { count }
+        });
     }
 
     fn decode_set(set: &Tlv<'_>, nested: bool) -> Result<SecurityInfos, SecurityInfosError> {
@@ -921,78 +912,56 @@ impl SecurityInfos {
         tlv::encode(DG14_TAG, &self.encode())
     }
 
+    /// The infos of one kind, in file order.
+    fn all<'a, T: Kind + 'a>(&'a self) -> impl Iterator<Item = &'a T> {
+        self.infos.iter().filter_map(T::of)
+    }
+
     /// The PACEInfos.
     pub fn pace_infos(&self) -> impl Iterator<Item = &PaceInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::Pace(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 
     /// The PACEDomainParameterInfos.
     pub fn pace_domain_parameter_infos(&self) -> impl Iterator<Item = &PaceDomainParameterInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::PaceDomainParameter(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 
     /// The ChipAuthenticationInfos.
     pub fn chip_authentication_infos(&self) -> impl Iterator<Item = &ChipAuthenticationInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::ChipAuthentication(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 
     /// The ChipAuthenticationDomainParameterInfos.
     pub fn chip_authentication_domain_parameter_infos(
         &self,
     ) -> impl Iterator<Item = &ChipAuthenticationDomainParameterInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::ChipAuthenticationDomainParameter(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 
     /// The ChipAuthenticationPublicKeyInfos.
     pub fn chip_authentication_public_keys(&self) -> impl Iterator<Item = &ChipAuthenticationPublicKeyInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::ChipAuthenticationPublicKey(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 
     /// The TerminalAuthenticationInfos.
     pub fn terminal_authentication_infos(&self) -> impl Iterator<Item = &TerminalAuthenticationInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::TerminalAuthentication(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 
     /// The ActiveAuthenticationInfo, if any.
     pub fn active_authentication_info(&self) -> Option<&ActiveAuthenticationInfo> {
-        self.infos.iter().find_map(|i| match i {
-            SecurityInfo::ActiveAuthentication(p) => Some(p),
-            _ => None,
-        })
+        self.all().next()
     }
 
     /// The CardInfoLocator, if any.
     pub fn card_info_locator(&self) -> Option<&CardInfoLocator> {
-        self.infos.iter().find_map(|i| match i {
-            SecurityInfo::CardInfoLocator(p) => Some(p),
-            _ => None,
-        })
+        self.all().next()
     }
 
     /// The infos kept raw.
     pub fn unknown_infos(&self) -> impl Iterator<Item = &UnknownSecurityInfo> {
-        self.infos.iter().filter_map(|i| match i {
-            SecurityInfo::Unknown(p) => Some(p),
-            _ => None,
-        })
+        self.all()
     }
 }
 
