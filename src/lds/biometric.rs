@@ -110,6 +110,57 @@ impl<'a> ByteReader<'a> {
     }
 }
 
+/// The version of the 19794 records Doc 9303 uses, as decoded records report it.
+pub(crate) const VERSION: &str = "010";
+
+/// One part of ISO/IEC 19794 (2005 edition): its record format identifier and the
+/// names its errors and quirks use.
+pub(crate) struct Part19794 {
+    /// `FAC\0`, `FIR\0` or `IIR\0`.
+    pub(crate) format_id: [u8; 4],
+    /// How messages name it (`iso 19794-5`).
+    pub(crate) name: &'static str,
+    /// The error for another format identifier.
+    pub(crate) bad_format: &'static str,
+    /// The error for a record too short for its header.
+    pub(crate) bad_header: &'static str,
+    /// The error for a version other than `010`.
+    pub(crate) bad_version: &'static str,
+    /// The quirk name for a record length that differs from the bytes present.
+    pub(crate) length_mismatch: &'static str,
+}
+
+impl Part19794 {
+    /// Check a record's format identifier and version (`010`, the only one Doc 9303
+    /// uses); the reader is left after them.
+    pub(crate) fn open<'a>(&self, record: &'a [u8], file: &'static str) -> Result<ByteReader<'a>, LdsError> {
+        let bad = |what| LdsError::Invalid { file, what };
+        let mut r = ByteReader::new(record);
+        if r.take(4) != Some(&self.format_id[..]) {
+            return Err(bad(self.bad_format));
+        }
+        if r.take(4).ok_or(bad(self.bad_header))? != face::VERSION_2005 {
+            return Err(LdsError::Unsupported {
+                file,
+                what: self.bad_version,
+            });
+        }
+        Ok(r)
+    }
+
+    /// The quirk for a record whose length field says `written` bytes.
+    pub(crate) fn length_quirk(&self, written: u64, record: &[u8]) -> Option<Quirk> {
+        (written != record.len() as u64).then(|| Quirk::Other {
+            name: self.length_mismatch,
+            detail: format!(
+                "{} record length {written} differs from the {} bytes present",
+                self.name,
+                record.len()
+            ),
+        })
+    }
+}
+
 /// Which modality a biometric data group holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -20,8 +20,8 @@ use crate::lds::biometric::iso39794::{
     self, DateTime39794, VersionBlock, code_field, field, int_field, kids,
 };
 use crate::lds::biometric::{
-    BiometricData, BiometricGroup, BiometricHeader, BiometricTemplate, ByteReader, FORMAT_OWNER_JTC1_SC37,
-    FORMAT_TYPE_FACE_19794, Modality, offset_in,
+    BiometricData, BiometricGroup, BiometricHeader, BiometricTemplate, FORMAT_OWNER_JTC1_SC37,
+    FORMAT_TYPE_FACE_19794, Modality, Part19794, offset_in,
 };
 use crate::lds::error::LdsError;
 use crate::lds::image::{self, EmbeddedImage, ImageFormat};
@@ -32,6 +32,15 @@ use crate::tlv::Tlv;
 pub const FORMAT_ID: [u8; 4] = *b"FAC\0";
 /// Version of the 2005 edition that Doc 9303 uses.
 pub const VERSION_2005: [u8; 4] = *b"010\0";
+
+const PART: Part19794 = Part19794 {
+    format_id: FORMAT_ID,
+    name: "iso 19794-5",
+    bad_format: "iso 19794-5 format identifier",
+    bad_header: "iso 19794-5 record header",
+    bad_version: "iso 19794-5 version (only 010 of 2005 is used by doc 9303)",
+    length_mismatch: "face_record_length_mismatch",
+};
 
 const RECORD_HEADER_LEN: usize = 14;
 const FACE_HEADER_LEN: usize = 32; // facial information (20) + image information (12)
@@ -242,28 +251,11 @@ impl FaceRecord19794 {
         quirks: &mut Vec<Quirk>,
     ) -> Result<Self, LdsError> {
         let bad = |what| LdsError::Invalid { file, what };
-        let mut r = ByteReader::new(record);
-        if r.take(4) != Some(&FORMAT_ID[..]) {
-            return Err(bad("iso 19794-5 format identifier"));
-        }
-        if r.take(4).ok_or(bad("iso 19794-5 record header"))? != VERSION_2005 {
-            return Err(LdsError::Unsupported {
-                file,
-                what: "iso 19794-5 version (only 010 of 2005 is used by doc 9303)",
-            });
-        }
-        let record_length = r.u32().ok_or(bad("iso 19794-5 record header"))?;
-        let count = r.u16().ok_or(bad("iso 19794-5 record header"))?;
+        let mut r = PART.open(record, file)?;
+        let record_length = r.u32().ok_or(bad(PART.bad_header))?;
+        let count = r.u16().ok_or(bad(PART.bad_header))?;
         debug_assert_eq!(r.pos(), RECORD_HEADER_LEN);
-        if record_length as usize != record.len() {
-            quirks.push(Quirk::Other {
-                name: "face_record_length_mismatch",
-                detail: format!(
-                    "iso 19794-5 record length {record_length} differs from the {} bytes present",
-                    record.len()
-                ),
-            });
-        }
+        quirks.extend(PART.length_quirk(u64::from(record_length), record));
         if count == 0 {
             return Err(LdsError::Missing {
                 file,

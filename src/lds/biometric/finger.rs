@@ -13,12 +13,20 @@ use crate::lds::error::LdsError;
 use crate::lds::image::EmbeddedImage;
 use crate::lds::quirk::Quirk;
 
-use super::{ByteReader, offset_in};
+use super::{Part19794, VERSION, offset_in};
 
 /// Format identifier of a 19794-4 record.
 pub const FORMAT_ID: [u8; 4] = *b"FIR\0";
 
 const FILE: &str = "DG3";
+const PART: Part19794 = Part19794 {
+    format_id: FORMAT_ID,
+    name: "iso 19794-4",
+    bad_format: "iso 19794-4 format identifier",
+    bad_header: "iso 19794-4 record header",
+    bad_version: "iso 19794-4 version",
+    length_mismatch: "finger_record_length_mismatch",
+};
 const RECORD_HEADER_LEN: usize = 32;
 const VIEW_HEADER_LEN: usize = 14;
 
@@ -120,18 +128,8 @@ impl FingerRecord19794 {
     /// Decode a record; `base` is the file it sits in (for image offsets).
     pub fn decode_in(record: &[u8], base: &[u8], quirks: &mut Vec<Quirk>) -> Result<Self, LdsError> {
         let bad = |what| LdsError::Invalid { file: FILE, what };
-        let mut r = ByteReader::new(record);
-        if r.take(4) != Some(&FORMAT_ID[..]) {
-            return Err(bad("iso 19794-4 format identifier"));
-        }
-        let version = r.take(4).ok_or(bad("iso 19794-4 record header"))?;
-        if version != b"010\0" {
-            return Err(LdsError::Unsupported {
-                file: FILE,
-                what: "iso 19794-4 version",
-            });
-        }
-        let header = (|| {
+        let mut r = PART.open(record, FILE)?;
+        let mut out = (|| {
             let record_length = r.u48()?;
             let _device = r.u16()?;
             let acquisition_level = r.u16()?;
@@ -139,42 +137,27 @@ impl FingerRecord19794 {
             let scale_units = r.u8()?;
             let _scan_h = r.u16()?;
             let _scan_v = r.u16()?;
-            let image_h = r.u16()?;
-            let image_v = r.u16()?;
+            let image_resolution = (r.u16()?, r.u16()?);
             let pixel_depth = r.u8()?;
             let compression = r.u8()?;
             let _reserved = r.u16()?;
-            Some((
+            Some(FingerRecord19794 {
+                version: VERSION.into(),
                 record_length,
                 acquisition_level,
                 finger_count,
                 scale_units,
-                (image_h, image_v),
+                image_resolution,
                 pixel_depth,
                 compression,
-            ))
+                views: Vec::new(),
+            })
         })()
-        .ok_or(bad("iso 19794-4 record header"))?;
-        let (
-            record_length,
-            acquisition_level,
-            finger_count,
-            scale_units,
-            image_resolution,
-            pixel_depth,
-            compression,
-        ) = header;
+        .ok_or(bad(PART.bad_header))?;
         debug_assert_eq!(r.pos(), RECORD_HEADER_LEN);
-        if record_length != record.len() as u64 {
-            quirks.push(Quirk::Other {
-                name: "finger_record_length_mismatch",
-                detail: format!(
-                    "iso 19794-4 record length {record_length} differs from the {} bytes present",
-                    record.len()
-                ),
-            });
-        }
-        let mut views = Vec::new();
+        quirks.extend(PART.length_quirk(out.record_length, record));
+        let finger_count = out.finger_count;
+        let views = &mut out.views;
         while !r.remaining().is_empty() {
             if r.remaining().iter().all(|b| *b == 0) {
                 quirks.push(Quirk::TrailingZeroPadding {
@@ -218,16 +201,6 @@ impl FingerRecord19794 {
                 ),
             });
         }
-        Ok(FingerRecord19794 {
-            version: String::from_utf8_lossy(version.get(..3).unwrap_or_default()).into_owned(),
-            record_length,
-            acquisition_level,
-            finger_count,
-            scale_units,
-            image_resolution,
-            pixel_depth,
-            compression,
-            views,
-        })
+        Ok(out)
     }
 }

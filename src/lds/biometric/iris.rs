@@ -12,12 +12,20 @@ use crate::lds::error::LdsError;
 use crate::lds::image::EmbeddedImage;
 use crate::lds::quirk::Quirk;
 
-use super::{ByteReader, offset_in};
+use super::{Part19794, VERSION, offset_in};
 
 /// Format identifier of a 19794-6 record.
 pub const FORMAT_ID: [u8; 4] = *b"IIR\0";
 
 const FILE: &str = "DG4";
+const PART: Part19794 = Part19794 {
+    format_id: FORMAT_ID,
+    name: "iso 19794-6",
+    bad_format: "iso 19794-6 format identifier",
+    bad_header: "iso 19794-6 record header",
+    bad_version: "iso 19794-6 version",
+    length_mismatch: "iris_record_length_mismatch",
+};
 
 /// A 19794-6 iris image record.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -93,18 +101,8 @@ impl IrisRecord19794 {
     /// Decode a record; `base` is the file it sits in (for image offsets).
     pub fn decode_in(record: &[u8], base: &[u8], quirks: &mut Vec<Quirk>) -> Result<Self, LdsError> {
         let bad = |what| LdsError::Invalid { file: FILE, what };
-        let mut r = ByteReader::new(record);
-        if r.take(4) != Some(&FORMAT_ID[..]) {
-            return Err(bad("iso 19794-6 format identifier"));
-        }
-        let version = r.take(4).ok_or(bad("iso 19794-6 record header"))?;
-        if version != b"010\0" {
-            return Err(LdsError::Unsupported {
-                file: FILE,
-                what: "iso 19794-6 version",
-            });
-        }
-        let header = (|| {
+        let mut r = PART.open(record, FILE)?;
+        let (subtype_count, header_length, mut out) = (|| {
             let record_length = r.u32()?;
             let _device = r.u16()?;
             let subtype_count = r.u8()?;
@@ -112,46 +110,28 @@ impl IrisRecord19794 {
             let image_properties = r.u16()?;
             let iris_diameter = r.u16()?;
             let image_format = r.u16()?;
-            let width = r.u16()?;
-            let height = r.u16()?;
+            let raw_size = (r.u16()?, r.u16()?);
             let intensity_depth = r.u8()?;
             let _transformation = r.u8()?;
             let _device_unique_id = r.take(16)?;
-            Some((
+            let record = IrisRecord19794 {
+                version: VERSION.into(),
                 record_length,
-                subtype_count,
-                header_length,
                 image_properties,
                 iris_diameter,
                 image_format,
-                (width, height),
+                raw_size,
                 intensity_depth,
-            ))
+                subtypes: Vec::new(),
+            };
+            Some((subtype_count, header_length, record))
         })()
-        .ok_or(bad("iso 19794-6 record header"))?;
-        let (
-            record_length,
-            subtype_count,
-            header_length,
-            image_properties,
-            iris_diameter,
-            image_format,
-            raw_size,
-            intensity_depth,
-        ) = header;
+        .ok_or(bad(PART.bad_header))?;
         if usize::from(header_length) != r.pos() {
             return Err(bad("iso 19794-6 record header length"));
         }
-        if record_length as usize != record.len() {
-            quirks.push(Quirk::Other {
-                name: "iris_record_length_mismatch",
-                detail: format!(
-                    "iso 19794-6 record length {record_length} differs from the {} bytes present",
-                    record.len()
-                ),
-            });
-        }
-        let mut subtypes = Vec::new();
+        quirks.extend(PART.length_quirk(u64::from(out.record_length), record));
+        let subtypes = &mut out.subtypes;
         for _ in 0..subtype_count {
             let subtype = r.u8().ok_or(bad("iso 19794-6 subtype header"))?;
             let count = r.u16().ok_or(bad("iso 19794-6 subtype header"))?;
@@ -178,15 +158,6 @@ impl IrisRecord19794 {
             subtypes.push(IrisSubtype19794 { subtype, images });
         }
         quirks.extend(crate::lds::quirk::trailing_quirk(r.remaining()));
-        Ok(IrisRecord19794 {
-            version: String::from_utf8_lossy(version.get(..3).unwrap_or_default()).into_owned(),
-            record_length,
-            image_properties,
-            iris_diameter,
-            image_format,
-            raw_size,
-            intensity_depth,
-            subtypes,
-        })
+        Ok(out)
     }
 }
