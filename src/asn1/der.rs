@@ -449,6 +449,11 @@ pub fn encode_seq(parts: &[&[u8]]) -> Vec<u8> {
     tlv::encode(tag::SEQUENCE, &parts.concat())
 }
 
+/// DER BIT STRING of whole octets (no unused bits).
+pub fn encode_bit_string(octets: &[u8]) -> Vec<u8> {
+    tlv::encode(tag::BIT_STRING, &[&[0u8][..], octets].concat())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -720,6 +720,13 @@ fn match_named(e: &Explicit, ctx: &mut BigNumContext) -> Option<&'static NamedCu
     })
 }
 
+/// An EC SubjectPublicKeyInfo: `params` (the curve's OID or explicit parameters, DER)
+/// and the encoded public point.
+pub fn encode_ec_spki(params: &[u8], point: &[u8]) -> Vec<u8> {
+    let alg = asn1::encode_seq(&[&asn1::encode_oid(&oid::EC_PUBLIC_KEY), params]);
+    asn1::encode_seq(&[&alg, &asn1::encode_bit_string(point)])
+}
+
 /// Encode a named curve's parameters explicitly (the way most CSCAs write them);
 /// used by the fixture generator.
 pub fn explicit_parameters_der(curve: &NamedCurve) -> Result<Vec<u8>, openssl::error::ErrorStack> {
@@ -755,13 +762,6 @@ mod tests {
     use super::*;
     use openssl::ec::PointConversionForm;
 
-    fn spki_ec(params: &[u8], point: &[u8]) -> Vec<u8> {
-        let alg = asn1::encode_seq(&[&asn1::encode_oid(&oid::EC_PUBLIC_KEY), params]);
-        let mut bits = vec![0];
-        bits.extend_from_slice(point);
-        asn1::encode_seq(&[&alg, &tlv::encode(tag::BIT_STRING, &bits)])
-    }
-
     #[test]
     fn explicit_brainpool_is_recognised() {
         let c = curve_by_name("brainpoolP256r1").unwrap();
@@ -773,12 +773,12 @@ mod tests {
             .to_bytes(&g, PointConversionForm::UNCOMPRESSED, &mut ctx)
             .unwrap();
         let params = explicit_parameters_der(c).unwrap();
-        let pk = PublicKey::from_spki_der(&spki_ec(&params, &pt)).unwrap();
+        let pk = PublicKey::from_spki_der(&encode_ec_spki(&params, &pt)).unwrap();
         assert_eq!(pk.info().curve, Some("brainpoolP256r1"));
         assert_eq!(pk.info().ec_params, Some(EcParamsForm::ExplicitNamed));
         assert_eq!(pk.info().bits, 256);
         // the same key with a namedCurve OID
-        let pk2 = PublicKey::from_spki_der(&spki_ec(&asn1::encode_oid(&c.oid), &pt)).unwrap();
+        let pk2 = PublicKey::from_spki_der(&encode_ec_spki(&asn1::encode_oid(&c.oid), &pt)).unwrap();
         assert_eq!(pk2.info().ec_params, Some(EcParamsForm::Named));
         assert!(pk.pkey().public_eq(pk2.pkey()));
     }
@@ -809,7 +809,7 @@ mod tests {
             .public_key()
             .to_bytes(&g, PointConversionForm::UNCOMPRESSED, &mut ctx)
             .unwrap();
-        let pk = PublicKey::from_spki_der(&spki_ec(&params, &pt)).unwrap();
+        let pk = PublicKey::from_spki_der(&encode_ec_spki(&params, &pt)).unwrap();
         assert_eq!(pk.info().ec_params, Some(EcParamsForm::ExplicitUnknown));
         assert_eq!(pk.info().curve, None);
     }
@@ -819,7 +819,7 @@ mod tests {
         let c = curve_by_name("secp256r1").unwrap();
         let mut pt = vec![4u8];
         pt.extend_from_slice(&[1u8; 64]);
-        assert!(PublicKey::from_spki_der(&spki_ec(&asn1::encode_oid(&c.oid), &pt)).is_err());
+        assert!(PublicKey::from_spki_der(&encode_ec_spki(&asn1::encode_oid(&c.oid), &pt)).is_err());
     }
 
     #[test]

@@ -150,10 +150,7 @@ impl Key {
         } else {
             asn1::encode_oid(&curve.oid)
         };
-        let alg = asn1::encode_seq(&[&asn1::encode_oid(&crate::asn1::oid::EC_PUBLIC_KEY), &params]);
-        let mut bits = vec![0u8];
-        bits.extend_from_slice(&point);
-        let spki = asn1::encode_seq(&[&alg, &tlv::encode(tag::BIT_STRING, &bits)]);
+        let spki = keys::encode_ec_spki(&params, &point);
         // the private key file carries the same parameter form
         let mut group = EcGroup::from_curve_name(curve.nid())?;
         if explicit {
@@ -302,14 +299,17 @@ pub fn issue(t: &CertTemplate, issuer_key: &PKey<Private>) -> Result<Vec<u8>, Fi
             &tlv::encode(tag::SEQUENCE, &t.extensions.concat()),
         ));
     }
-    let tbs = tlv::encode(tag::SEQUENCE, &parts.concat());
-    let sig = deterministic::sign(&t.alg, issuer_key, &tbs)?;
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&sig);
+    signed(&tlv::encode(tag::SEQUENCE, &parts.concat()), &t.alg, issuer_key)
+}
+
+/// The signed envelope of a certificate or CRL: SEQUENCE { `tbs`, `alg`, BIT STRING of
+/// `tbs` signed with `key` }.
+fn signed(tbs: &[u8], alg: &SignatureAlgorithm, key: &PKey<Private>) -> Result<Vec<u8>, FixtureError> {
+    let sig = deterministic::sign(alg, key, tbs)?;
     Ok(asn1::encode_seq(&[
-        &tbs,
-        &alg,
-        &tlv::encode(tag::BIT_STRING, &bits),
+        tbs,
+        &alg.to_der(),
+        &asn1::encode_bit_string(&sig),
     ]))
 }
 
@@ -362,15 +362,7 @@ pub fn issue_crl(t: &CrlTemplate, issuer_key: &PKey<Private>) -> Result<Vec<u8>,
         extension(&x509::CRL_NUMBER, false, &asn1::encode_small_uint(t.number)),
     ];
     parts.push(tlv::encode(0xA0, &tlv::encode(tag::SEQUENCE, &exts.concat())));
-    let tbs = tlv::encode(tag::SEQUENCE, &parts.concat());
-    let sig = deterministic::sign(&t.alg, issuer_key, &tbs)?;
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&sig);
-    Ok(asn1::encode_seq(&[
-        &tbs,
-        &alg,
-        &tlv::encode(tag::BIT_STRING, &bits),
-    ]))
+    signed(&tlv::encode(tag::SEQUENCE, &parts.concat()), &t.alg, issuer_key)
 }
 
 /// A CA with its key and certificate.
@@ -437,22 +429,98 @@ pub fn dsc(
     key_usage: u16,
     alg: SignatureAlgorithm,
 ) -> Result<Vec<u8>, FixtureError> {
-    let t = CertTemplate {
-        serial: serial.to_be_bytes().to_vec(),
-        issuer: ca.name.clone(),
-        subject,
-        not_before,
-        not_after,
-        spki: key.spki.clone(),
-        extensions: vec![
-            ext_aki(&ca.key.key_id),
-            ext_ski(&key.key_id),
-            ext_key_usage(key_usage, true),
-            ext_document_types(&["P", "I"]),
-        ],
+    let usage = (key_usage, ext_document_types(&["P", "I"]));
+    ca.end_entity(key, subject, serial, [not_before, not_after], usage, alg)
+}
+
+impl Ca {
+    /// A certificate of `key` signed by this CA with `alg`: AKI, SKI, the critical key
+    /// usage `usage.0` and the extension `usage.1` (document types of a DSC, extended
+    /// key usage of a list signer).
+    fn end_entity(
+        &self,
+        key: &Key,
+        subject: Vec<u8>,
+        serial: u64,
+        [not_before, not_after]: [OffsetDateTime; 2],
+        usage: (u16, Vec<u8>),
+        alg: SignatureAlgorithm,
+    ) -> Result<Vec<u8>, FixtureError> {
+        let t = CertTemplate {
+            serial: serial.to_be_bytes().to_vec(),
+            issuer: self.name.clone(),
+            subject,
+            not_before,
+            not_after,
+            spki: key.spki.clone(),
+            extensions: vec![
+                ext_aki(&self.key.key_id),
+                ext_ski(&key.key_id),
+                ext_key_usage(usage.0, true),
+                usage.1,
+            ],
+            alg,
+        };
+        issue(&t, &self.key.pkey)
+    }
+
+    /// A master or deviation list signer certificate (key usage digitalSignature,
+    /// extended key usage `eku`) signed with this CA's algorithm.
+    pub fn list_signer(
+        &self,
+        key: &Key,
+        subject: Vec<u8>,
+        serial: u64,
+        validity: [OffsetDateTime; 2],
+        eku: Oid,
+    ) -> Result<Vec<u8>, FixtureError> {
+        let usage = (KeyUsage::DIGITAL_SIGNATURE, ext_eku(&[eku]));
+        self.end_entity(key, subject, serial, validity, usage, self.alg)
+    }
+
+    /// A CRL of this CA (cRLNumber `number`) revoking `revoked`, signed with its algorithm.
+    pub fn crl(
+        &self,
+        [this_update, next_update]: [OffsetDateTime; 2],
+        revoked: Vec<(Vec<u8>, OffsetDateTime, u8)>,
+        number: u64,
+    ) -> Result<Vec<u8>, FixtureError> {
+        let t = CrlTemplate {
+            issuer: self.name.clone(),
+            this_update,
+            next_update,
+            revoked,
+            aki: self.key.key_id.clone(),
+            number,
+            alg: self.alg,
+        };
+        issue_crl(&t, &self.key.pkey)
+    }
+}
+
+/// A master or deviation list: `content` of type `econtent_type`, signed with `alg` at
+/// the fixtures' signing time by the list signer `signer` (certificate, key, and how
+/// the SignerInfo names it).
+fn sign_list(
+    econtent_type: Oid,
+    content: &[u8],
+    (signer_cert, signer_key, sid): (&[u8], &Key, SidForm),
+    alg: SignatureAlgorithm,
+) -> Result<Vec<u8>, FixtureError> {
+    let request = SignRequest {
+        econtent_type,
+        econtent: content,
+        signer_cert,
+        digest: HashAlgorithm::Sha256,
         alg,
+        signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
+        embed_signer: true,
+        extra_certs: vec![],
+        sid,
     };
-    issue(&t, &ca.key.pkey)
+    Ok(sign::sign_with(&request, |alg, tbs| {
+        deterministic::sign(alg, &signer_key.pkey, tbs)
+    })?)
 }
 
 /// What [`generate`] produced.
@@ -560,6 +628,30 @@ fn cert_dn_for_ldif(der: &[u8]) -> Result<(String, String, String), FixtureError
     ))
 }
 
+/// Write one ICAO PKD LDIF entry: `dn`, pkdVersion, the `naming` attributes, the object
+/// classes `top` and `classes`, the `extra` attributes, then the binary `content`.
+pub(crate) fn write_pkd_entry(
+    w: &mut impl Write,
+    dn: &str,
+    pkd_version: u32,
+    naming: &[(&str, &[u8])],
+    classes: &[&str],
+    extra: &[(&str, &[u8])],
+    content: (&str, &[u8]),
+) -> Result<(), FixtureError> {
+    let version = pkd_version.to_string();
+    let mut attrs: Vec<(&str, &[u8], bool)> = vec![("pkdVersion", version.as_bytes(), false)];
+    attrs.extend(naming.iter().map(|&(n, v)| (n, v, false)));
+    let classes = std::iter::once("top").chain(classes.iter().copied());
+    attrs.extend(classes.map(|c| ("objectClass", c.as_bytes(), false)));
+    attrs.extend(extra.iter().map(|&(n, v)| (n, v, false)));
+    attrs.push((content.0, content.1, true));
+    ldif::write_record(w, dn, &attrs).map_err(|source| FixtureError::Io {
+        path: PathBuf::from("<ldif>"),
+        source,
+    })
+}
+
 /// Write an ICAO PKD LDIF entry for a DSC (collection 001, or 003 with a conformance code).
 pub fn write_dsc_entry(
     w: &mut impl Write,
@@ -574,26 +666,22 @@ pub fn write_dsc_entry(
         "data"
     };
     let dn = format!("cn={cn}+sn={sn},o=dsc,c={c},dc={dc},{PKD_SUFFIX}");
-    let version = pkd_version.to_string();
-    let mut attrs: Vec<(&str, &[u8], bool)> = vec![
-        ("pkdVersion", version.as_bytes(), false),
-        ("sn", sn.as_bytes(), false),
-        ("cn", cn.as_bytes(), false),
-        ("objectClass", b"top", false),
-        ("objectClass", b"person", false),
-        ("objectClass", b"pkdDownload", false),
-        ("objectClass", b"organizationalPerson", false),
-        ("objectClass", b"inetOrgPerson", false),
-    ];
-    if let Some((code, text)) = nonconformant {
-        attrs.push(("pkdConformanceCode", code.as_bytes(), false));
-        attrs.push(("pkdConformanceText", text.as_bytes(), false));
-    }
-    attrs.push(("userCertificate;binary", der, true));
-    ldif::write_record(w, &dn, &attrs).map_err(|source| FixtureError::Io {
-        path: PathBuf::from("<ldif>"),
-        source,
-    })
+    let conformance: Vec<(&str, &[u8])> = match nonconformant {
+        Some((code, text)) => vec![
+            ("pkdConformanceCode", code.as_bytes()),
+            ("pkdConformanceText", text.as_bytes()),
+        ],
+        None => vec![],
+    };
+    write_pkd_entry(
+        w,
+        &dn,
+        pkd_version,
+        &[("sn", sn.as_bytes()), ("cn", cn.as_bytes())],
+        &["person", "pkdDownload", "organizationalPerson", "inetOrgPerson"],
+        &conformance,
+        ("userCertificate;binary", der),
+    )
 }
 
 /// Write an ICAO PKD LDIF entry for a CRL.
@@ -602,23 +690,15 @@ pub fn write_crl_entry(w: &mut impl Write, der: &[u8], pkd_version: u32) -> Resu
     let cn = ldif::escape_dn(&crl.issuer.display());
     let c = crl.country().unwrap_or_default();
     let dn = format!("cn={cn},o=crl,c={c},dc=data,{PKD_SUFFIX}");
-    let version = pkd_version.to_string();
-    ldif::write_record(
+    write_pkd_entry(
         w,
         &dn,
-        &[
-            ("pkdVersion", version.as_bytes(), false),
-            ("cn", cn.as_bytes(), false),
-            ("objectClass", b"top", false),
-            ("objectClass", b"cRLDistributionPoint", false),
-            ("objectClass", b"pkdDownload", false),
-            ("certificateRevocationList;binary", der, true),
-        ],
+        pkd_version,
+        &[("cn", cn.as_bytes())],
+        &["cRLDistributionPoint", "pkdDownload"],
+        &[],
+        ("certificateRevocationList;binary", der),
     )
-    .map_err(|source| FixtureError::Io {
-        path: PathBuf::from("<ldif>"),
-        source,
-    })
 }
 
 /// Write an ICAO PKD LDIF entry for a master list (collection 002).
@@ -640,25 +720,15 @@ pub fn write_ml_entry(
         None => ("unknown".to_owned(), "00".to_owned()),
     };
     let dn = format!("cn={cn}+sn={sn},o=ml,c={country},dc=data,{PKD_SUFFIX}");
-    let version = pkd_version.to_string();
-    ldif::write_record(
+    write_pkd_entry(
         w,
         &dn,
-        &[
-            ("pkdVersion", version.as_bytes(), false),
-            ("sn", sn.as_bytes(), false),
-            ("cn", cn.as_bytes(), false),
-            ("objectClass", b"top", false),
-            ("objectClass", b"person", false),
-            ("objectClass", b"pkdMasterList", false),
-            ("objectClass", b"pkdDownload", false),
-            ("pkdMasterListContent", der, true),
-        ],
+        pkd_version,
+        &[("sn", sn.as_bytes()), ("cn", cn.as_bytes())],
+        &["person", "pkdMasterList", "pkdDownload"],
+        &[],
+        ("pkdMasterListContent", der),
     )
-    .map_err(|source| FixtureError::Io {
-        path: PathBuf::from("<ldif>"),
-        source,
-    })
 }
 
 fn ldif_file(body: impl FnOnce(&mut Vec<u8>) -> Result<(), FixtureError>) -> Result<Vec<u8>, FixtureError> {
@@ -667,7 +737,87 @@ fn ldif_file(body: impl FnOnce(&mut Vec<u8>) -> Result<(), FixtureError>) -> Res
     Ok(v)
 }
 
+/// How a fixture key is made when `keys/` does not hold it yet.
+#[derive(Debug, Clone, Copy)]
+enum KeyKind<'a> {
+    /// RSA of so many bits.
+    Rsa(u32),
+    /// EC on a curve, its SPKI with explicit parameters (`true`) or the curve's OID.
+    Ec(&'a NamedCurve, bool),
+}
+
+/// One DSC row of [`generate`]: key file name, issuer, key, subject (CN, C), serial,
+/// validity, key usage, signature algorithm, and whether collection 001 lists it.
+type DscRow<'a> = (
+    &'static str,
+    &'a Ca,
+    KeyKind<'a>,
+    (&'static str, &'static str),
+    u64,
+    [OffsetDateTime; 2],
+    u16,
+    SignatureAlgorithm,
+    bool,
+);
+
+/// A DSC [`generate`] made from a [`DscRow`].
+struct IssuedDsc {
+    cert: Vec<u8>,
+    key_usage: u16,
+    in_collection_001: bool,
+}
+
+impl Out {
+    /// The key `name`, reused from `keys/` or made as `kind` says.
+    fn key_of(&self, name: &str, kind: KeyKind<'_>) -> Result<Key, FixtureError> {
+        match kind {
+            KeyKind::Rsa(bits) => self.rsa(name, bits),
+            KeyKind::Ec(curve, explicit) => self.ec(name, curve, explicit),
+        }
+    }
+
+    /// A self-signed CSCA whose key is `name`, written under `keys/`.
+    fn csca(
+        &mut self,
+        name: &str,
+        kind: KeyKind<'_>,
+        subject: &[u8],
+        serial: u64,
+        [not_before, not_after]: [OffsetDateTime; 2],
+        alg: SignatureAlgorithm,
+    ) -> Result<Ca, FixtureError> {
+        let key = self.key_of(name, kind)?;
+        let ca = csca(key, subject.to_vec(), serial, not_before, not_after, alg)?;
+        self.key(name, &ca.cert, &ca.key)?;
+        Ok(ca)
+    }
+
+    /// The DSC of `row`, written with its key under `keys/`.
+    fn dsc(&mut self, row: DscRow<'_>) -> Result<IssuedDsc, FixtureError> {
+        let (name, ca, kind, (cn, c), serial, [from, to], key_usage, alg, in_collection_001) = row;
+        let key = self.key_of(name, kind)?;
+        let cert = dsc(ca, &key, ds_name(cn, c), serial, from, to, key_usage, alg)?;
+        self.key(name, &cert, &key)?;
+        Ok(IssuedDsc {
+            cert,
+            key_usage,
+            in_collection_001,
+        })
+    }
+}
+
+/// The subject of a DSC of the test PKI.
+fn ds_name(cn: &str, c: &str) -> Vec<u8> {
+    name(&[(x509::C, c), (x509::O, "Document Signing"), (x509::CN, cn)])
+}
+
+/// The subject of a CSCA of a test state: `CSCA` and the state's code.
+fn csca_name(c: &str, o: &str) -> Vec<u8> {
+    name(&[(x509::C, c), (x509::O, o), (x509::CN, &format!("CSCA {c}"))])
+}
+
 /// Generate the test PKI into `out_dir` (a `pkd-fixtures` directory): `pki/` and `keys/`.
+/// The key files are listed in the order they are made.
 pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     let pki_dir = out_dir.join("pki");
     let keys_dir = out_dir.join("keys");
@@ -695,209 +845,100 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     let ecdsa_plain256 = SignatureAlgorithm::EcdsaPlain {
         hash: HashAlgorithm::Sha256,
     };
-    let brainpool = keys::curve_by_name("brainpoolP256r1").ok_or(openssl::error::ErrorStack::get())?;
-    let p256 = keys::curve_by_name("secp256r1").ok_or(openssl::error::ErrorStack::get())?;
+    let curve = |n: &str| keys::curve_by_name(n).ok_or(openssl::error::ErrorStack::get());
+    // XA: brainpoolP256r1 with explicit parameters everywhere, and one DSC on NIST P-224
+    // with explicit parameters (Lithuanian EF.SODs: gmrtd #130); XB, XC, ZZ: P-256 named
+    let brainpool = KeyKind::Ec(curve("brainpoolP256r1")?, true);
+    let p224 = KeyKind::Ec(curve("secp224r1")?, true);
+    let p256 = KeyKind::Ec(curve("secp256r1")?, false);
+    let (rsa2048, rsa3072) = (KeyKind::Rsa(2048), KeyKind::Rsa(3072));
+    let (ds, nr) = (KeyUsage::DIGITAL_SIGNATURE, KeyUsage::NON_REPUDIATION);
+    let y2010 = datetime!(2010-01-01 0:00 UTC);
+    let y2012 = datetime!(2012-01-01 0:00 UTC);
+    let y2014 = datetime!(2014-01-01 0:00 UTC);
+    let y2015 = datetime!(2015-01-01 0:00 UTC);
+    let y2020 = datetime!(2020-01-01 0:00 UTC);
+    let y2024 = datetime!(2024-01-01 0:00 UTC);
+    let y2025 = datetime!(2025-01-01 0:00 UTC);
+    let jun2025 = datetime!(2025-06-01 0:00 UTC);
+    let y2026 = datetime!(2026-01-01 0:00 UTC);
+    let y2038 = datetime!(2038-01-01 0:00 UTC);
+    let y2040 = datetime!(2040-01-01 0:00 UTC);
+    let y2045 = datetime!(2045-01-01 0:00 UTC);
 
-    // --- UT: RSA, two CSCA generations and a link certificate
-    let ut1_name = name(&[
-        (x509::C, "UT"),
-        (x509::O, "Utopia Passport Office"),
-        (x509::CN, "CSCA Utopia"),
-        (x509::SERIAL_NUMBER, "001"),
-    ]);
-    let ut2_name = name(&[
-        (x509::C, "UT"),
-        (x509::O, "Utopia Passport Office"),
-        (x509::CN, "CSCA Utopia"),
-        (x509::SERIAL_NUMBER, "002"),
-    ]);
-    let ut1 = csca(
-        out.rsa("ut-csca-1", 3072)?,
-        ut1_name.clone(),
-        1,
-        datetime!(2014-01-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        rsa_pkcs1,
-    )?;
-    let ut2 = csca(
-        out.rsa("ut-csca-2", 3072)?,
-        ut2_name.clone(),
-        2,
-        datetime!(2025-01-01 0:00 UTC),
-        datetime!(2045-01-01 0:00 UTC),
-        rsa_pkcs1,
-    )?;
+    // --- CSCAs. UT: RSA, two generations and a link certificate
+    let ut_name = |serial| {
+        name(&[
+            (x509::C, "UT"),
+            (x509::O, "Utopia Passport Office"),
+            (x509::CN, "CSCA Utopia"),
+            (x509::SERIAL_NUMBER, serial),
+        ])
+    };
+    let (ut1_name, ut2_name) = (ut_name("001"), ut_name("002"));
+    let ut1 = out.csca("ut-csca-1", rsa3072, &ut1_name, 1, [y2014, y2040], rsa_pkcs1)?;
+    let ut2 = out.csca("ut-csca-2", rsa3072, &ut2_name, 2, [y2025, y2045], rsa_pkcs1)?;
+    let xa_name = csca_name("XA", "Republic of XA");
+    let xa = out.csca("xa-csca", brainpool, &xa_name, 1, [y2020, y2045], ecdsa256)?;
+    let xb_name = csca_name("XB", "Kingdom of XB");
+    let xb = out.csca("xb-csca", p256, &xb_name, 1, [y2020, y2045], ecdsa256)?;
     let ut_link = issue(
         &CertTemplate {
             serial: 3u64.to_be_bytes().to_vec(),
             issuer: ut1_name.clone(),
             subject: ut2_name.clone(),
-            not_before: datetime!(2025-01-01 0:00 UTC),
-            not_after: datetime!(2045-01-01 0:00 UTC),
+            not_before: y2025,
+            not_after: y2045,
             spki: ut2.key.spki.clone(),
             extensions: csca_extensions(&ut2.key.key_id, &ut1.key.key_id),
             alg: rsa_pkcs1,
         },
         &ut1.key.pkey,
     )?;
-    let ds = |cn: &str, c: &str| name(&[(x509::C, c), (x509::O, "Document Signing"), (x509::CN, cn)]);
-    let ut_dsc_valid_key = out.rsa("ut-dsc-valid", 2048)?;
-    let ut_dsc_valid = dsc(
-        &ut2,
-        &ut_dsc_valid_key,
-        ds("DS Utopia 2025-1", "UT"),
-        0x1001,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        rsa_pss,
-    )?;
-    let ut_dsc_old_key = out.rsa("ut-dsc-old", 2048)?;
-    let ut_dsc_old = dsc(
-        &ut1,
-        &ut_dsc_old_key,
-        ds("DS Utopia 2024-1", "UT"),
-        0x0101,
-        datetime!(2024-01-01 0:00 UTC),
-        datetime!(2038-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        rsa_pkcs1,
-    )?;
-    let ut_dsc_expired_key = out.rsa("ut-dsc-expired", 2048)?;
-    let ut_dsc_expired = dsc(
-        &ut1,
-        &ut_dsc_expired_key,
-        ds("DS Utopia 2015-1", "UT"),
-        0x0102,
-        datetime!(2015-01-01 0:00 UTC),
-        datetime!(2020-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        rsa_pkcs1,
-    )?;
 
-    // --- XA: brainpoolP256r1 with explicit parameters everywhere
-    let xa_name = name(&[
-        (x509::C, "XA"),
-        (x509::O, "Republic of XA"),
-        (x509::CN, "CSCA XA"),
-    ]);
-    let xa = csca(
-        out.ec("xa-csca", brainpool, true)?,
-        xa_name,
-        1,
-        datetime!(2020-01-01 0:00 UTC),
-        datetime!(2045-01-01 0:00 UTC),
-        ecdsa256,
-    )?;
-    let xa_dsc_valid_key = out.ec("xa-dsc-valid", brainpool, true)?;
-    let xa_dsc_valid = dsc(
-        &xa,
-        &xa_dsc_valid_key,
-        ds("DS XA 1", "XA"),
-        0x11,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        ecdsa256,
-    )?;
-    let xa_dsc_revoked_key = out.ec("xa-dsc-revoked", brainpool, true)?;
-    let xa_dsc_revoked = dsc(
-        &xa,
-        &xa_dsc_revoked_key,
-        ds("DS XA 2", "XA"),
-        0x12,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        ecdsa256,
-    )?;
-    let xa_dsc_wrong_ku_key = out.ec("xa-dsc-wrong-ku", brainpool, true)?;
-    let xa_dsc_wrong_ku = dsc(
-        &xa,
-        &xa_dsc_wrong_ku_key,
-        ds("DS XA 3", "XA"),
-        0x13,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::NON_REPUDIATION,
-        ecdsa256,
-    )?;
-
-    // an XA DSC on NIST P-224, explicit domain parameters (Lithuanian EF.SODs: gmrtd #130)
-    let p224 = keys::curve_by_name("secp224r1").ok_or(openssl::error::ErrorStack::get())?;
-    let xa_dsc_p224_key = out.ec("xa-dsc-p224", p224, true)?;
-    let xa_dsc_p224 = dsc(
-        &xa,
-        &xa_dsc_p224_key,
-        ds("DS XA 4", "XA"),
-        0x14,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        ecdsa256,
-    )?;
-
-    // --- XB: P-256, named curve
-    let xb_name = name(&[(x509::C, "XB"), (x509::O, "Kingdom of XB"), (x509::CN, "CSCA XB")]);
-    let xb = csca(
-        out.ec("xb-csca", p256, false)?,
-        xb_name,
-        1,
-        datetime!(2020-01-01 0:00 UTC),
-        datetime!(2045-01-01 0:00 UTC),
-        ecdsa256,
-    )?;
-    let xb_dsc_valid_key = out.ec("xb-dsc-valid", p256, false)?;
-    let xb_dsc_valid = dsc(
-        &xb,
-        &xb_dsc_valid_key,
-        ds("DS XB 1", "XB"),
-        0x21,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        ecdsa256,
-    )?;
+    // --- DSCs (the table in the module documentation)
+    #[rustfmt::skip]
+    let rows: [DscRow<'_>; 8] = [
+        ("ut-dsc-valid", &ut2, rsa2048, ("DS Utopia 2025-1", "UT"), 0x1001, [jun2025, y2040], ds, rsa_pss, true),
+        ("ut-dsc-old", &ut1, rsa2048, ("DS Utopia 2024-1", "UT"), 0x0101, [y2024, y2038], ds, rsa_pkcs1, true),
+        ("ut-dsc-expired", &ut1, rsa2048, ("DS Utopia 2015-1", "UT"), 0x0102, [y2015, y2020], ds, rsa_pkcs1, true),
+        ("xa-dsc-valid", &xa, brainpool, ("DS XA 1", "XA"), 0x11, [jun2025, y2040], ds, ecdsa256, true),
+        ("xa-dsc-revoked", &xa, brainpool, ("DS XA 2", "XA"), 0x12, [jun2025, y2040], ds, ecdsa256, true),
+        ("xa-dsc-wrong-ku", &xa, brainpool, ("DS XA 3", "XA"), 0x13, [jun2025, y2040], nr, ecdsa256, true),
+        ("xa-dsc-p224", &xa, p224, ("DS XA 4", "XA"), 0x14, [jun2025, y2040], ds, ecdsa256, false),
+        ("xb-dsc-valid", &xb, p256, ("DS XB 1", "XB"), 0x21, [jun2025, y2040], ds, ecdsa256, true),
+    ];
+    let mut dscs = Vec::with_capacity(rows.len());
+    for row in rows {
+        dscs.push(out.dsc(row)?);
+    }
     // non-conformant: no AKI, key usage not critical
-    let xb_dsc_nc_key = out.ec("xb-dsc-nc", p256, false)?;
+    let xb_dsc_nc_key = out.key_of("xb-dsc-nc", p256)?;
     let xb_dsc_nc = issue(
         &CertTemplate {
             serial: 0x22u64.to_be_bytes().to_vec(),
             issuer: xb.name.clone(),
-            subject: ds("DS XB 2", "XB"),
-            not_before: datetime!(2025-06-01 0:00 UTC),
-            not_after: datetime!(2040-01-01 0:00 UTC),
+            subject: ds_name("DS XB 2", "XB"),
+            not_before: jun2025,
+            not_after: y2040,
             spki: xb_dsc_nc_key.spki.clone(),
-            extensions: vec![ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, false)],
+            extensions: vec![ext_key_usage(ds, false)],
             alg: ecdsa256,
         },
         &xb.key.pkey,
     )?;
+    out.key("xb-dsc-nc", &xb_dsc_nc, &xb_dsc_nc_key)?;
 
     // --- master list, signed by a UT master list signer issued by the second UT CSCA
-    let mls_key = out.rsa("ut-ml-signer", 2048)?;
-    let mls_cert = issue(
-        &CertTemplate {
-            serial: 0x4D4Cu64.to_be_bytes().to_vec(),
-            issuer: ut2_name.clone(),
-            subject: name(&[
-                (x509::C, "UT"),
-                (x509::O, "Utopia Passport Office"),
-                (x509::CN, "Master List Signer Utopia"),
-            ]),
-            not_before: datetime!(2025-01-01 0:00 UTC),
-            not_after: datetime!(2040-01-01 0:00 UTC),
-            spki: mls_key.spki.clone(),
-            extensions: vec![
-                ext_aki(&ut2.key.key_id),
-                ext_ski(&mls_key.key_id),
-                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
-                ext_eku(&[crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
-            ],
-            alg: rsa_pkcs1,
-        },
-        &ut2.key.pkey,
-    )?;
+    let mls_key = out.key_of("ut-ml-signer", rsa2048)?;
+    let mls_subject = name(&[
+        (x509::C, "UT"),
+        (x509::O, "Utopia Passport Office"),
+        (x509::CN, "Master List Signer Utopia"),
+    ]);
+    let ml_eku = crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY;
+    let mls_cert = ut2.list_signer(&mls_key, mls_subject, 0x4D4C, [y2025, y2040], ml_eku)?;
+    out.key("ut-ml-signer", &mls_cert, &mls_key)?;
     let ml_content = masterlist::encode_master_list_content(&[
         ut1.cert.clone(),
         ut2.cert.clone(),
@@ -905,195 +946,84 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
         xa.cert.clone(),
         xb.cert.clone(),
     ]);
-    let ml = sign::sign_with(
-        &SignRequest {
-            econtent_type: crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
-            econtent: &ml_content,
-            signer_cert: &mls_cert,
-            digest: HashAlgorithm::Sha256,
-            alg: rsa_pkcs1,
-            signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
-            embed_signer: true,
-            extra_certs: vec![],
-            sid: SidForm::SubjectKeyIdentifier,
-        },
-        |alg, tbs| deterministic::sign(alg, &mls_key.pkey, tbs),
-    )?;
+    let ml_type = crate::asn1::oid::ICAO_CSCA_MASTER_LIST;
+    let ml_signer = (mls_cert.as_slice(), &mls_key, SidForm::SubjectKeyIdentifier);
+    let ml = sign_list(ml_type, &ml_content, ml_signer, rsa_pkcs1)?;
 
     // --- CRLs
-    let ut1_crl = issue_crl(
-        &CrlTemplate {
-            issuer: ut1_name.clone(),
-            this_update: datetime!(2026-01-01 0:00 UTC),
-            next_update: datetime!(2040-01-01 0:00 UTC),
-            revoked: vec![],
-            aki: ut1.key.key_id.clone(),
-            number: 7,
-            alg: rsa_pkcs1,
-        },
-        &ut1.key.pkey,
+    let ut1_crl = ut1.crl([y2026, y2040], vec![], 7)?;
+    let ut2_crl = ut2.crl([y2026, y2040], vec![], 1)?;
+    let feb2026 = datetime!(2026-02-01 0:00 UTC);
+    let xa_crl = xa.crl(
+        [feb2026, y2040],
+        vec![(0x12u64.to_be_bytes().to_vec(), feb2026, 1)],
+        3,
     )?;
-    let ut2_crl = issue_crl(
-        &CrlTemplate {
-            issuer: ut2_name.clone(),
-            this_update: datetime!(2026-01-01 0:00 UTC),
-            next_update: datetime!(2040-01-01 0:00 UTC),
-            revoked: vec![],
-            aki: ut2.key.key_id.clone(),
-            number: 1,
-            alg: rsa_pkcs1,
-        },
-        &ut2.key.pkey,
-    )?;
-    let xa_crl = issue_crl(
-        &CrlTemplate {
-            issuer: xa.name.clone(),
-            this_update: datetime!(2026-02-01 0:00 UTC),
-            next_update: datetime!(2040-01-01 0:00 UTC),
-            revoked: vec![(0x12u64.to_be_bytes().to_vec(), datetime!(2026-02-01 0:00 UTC), 1)],
-            aki: xa.key.key_id.clone(),
-            number: 3,
-            alg: ecdsa256,
-        },
-        &xa.key.pkey,
-    )?;
-    let xb_crl_expired = issue_crl(
-        &CrlTemplate {
-            issuer: xb.name.clone(),
-            this_update: datetime!(2020-01-01 0:00 UTC),
-            next_update: datetime!(2020-04-01 0:00 UTC),
-            revoked: vec![],
-            aki: xb.key.key_id.clone(),
-            number: 1,
-            alg: ecdsa256,
-        },
-        &xb.key.pkey,
-    )?;
+    let xb_crl_expired = xb.crl([y2020, datetime!(2020-04-01 0:00 UTC)], vec![], 1)?;
 
-    // --- deviation list of XA, signed (plain ECDSA) by a DL signer of XA
-    let dls_key = out.ec("xa-dl-signer", brainpool, true)?;
-    let dls_cert = issue(
-        &CertTemplate {
-            serial: 0x444Cu64.to_be_bytes().to_vec(),
-            issuer: xa.name.clone(),
-            subject: name(&[
-                (x509::C, "XA"),
-                (x509::O, "Republic of XA"),
-                (x509::CN, "Deviation List Signer XA"),
-            ]),
-            not_before: datetime!(2025-01-01 0:00 UTC),
-            not_after: datetime!(2040-01-01 0:00 UTC),
-            spki: dls_key.spki.clone(),
-            extensions: vec![
-                ext_aki(&xa.key.key_id),
-                ext_ski(&dls_key.key_id),
-                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
-                ext_eku(&[crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY]),
-            ],
-            alg: ecdsa256,
-        },
-        &xa.key.pkey,
-    )?;
-    let wrong_ku = Certificate::from_der(&xa_dsc_wrong_ku)?;
-    let dl_content = masterlist::encode_deviation_list_content(&[(
-        wrong_ku.issuer.raw.clone(),
-        wrong_ku.serial.clone(),
-        Oid::new_unwrap("2.23.136.1.1.7.1.1"),
-        "DSC key usage lacks digitalSignature".to_owned(),
-    )]);
-    let dl = sign::sign_with(
-        &SignRequest {
-            econtent_type: crate::asn1::oid::ICAO_DEVIATION_LIST,
-            econtent: &dl_content,
-            signer_cert: &dls_cert,
-            digest: HashAlgorithm::Sha256,
-            alg: ecdsa_plain256,
-            signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
-            embed_signer: true,
-            extra_certs: vec![],
-            sid: SidForm::IssuerAndSerial,
-        },
-        |alg, tbs| deterministic::sign(alg, &dls_key.pkey, tbs),
-    )?;
+    // --- deviation list of XA naming its DSCs without digitalSignature, signed (plain
+    // ECDSA) by a DL signer of XA
+    let dls_key = out.key_of("xa-dl-signer", brainpool)?;
+    let dls_subject = name(&[
+        (x509::C, "XA"),
+        (x509::O, "Republic of XA"),
+        (x509::CN, "Deviation List Signer XA"),
+    ]);
+    let dl_eku = crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY;
+    let dls_cert = xa.list_signer(&dls_key, dls_subject, 0x444C, [y2025, y2040], dl_eku)?;
+    out.key("xa-dl-signer", &dls_cert, &dls_key)?;
+    let mut deviations = Vec::new();
+    for d in dscs.iter().filter(|d| d.key_usage & ds == 0) {
+        let c = Certificate::from_der(&d.cert)?;
+        deviations.push((
+            c.issuer.raw.clone(),
+            c.serial.clone(),
+            Oid::new_unwrap("2.23.136.1.1.7.1.1"),
+            "DSC key usage lacks digitalSignature".to_owned(),
+        ));
+    }
+    let dl_content = masterlist::encode_deviation_list_content(&deviations);
+    let dl_type = crate::asn1::oid::ICAO_DEVIATION_LIST;
+    let dl_signer = (dls_cert.as_slice(), &dls_key, SidForm::IssuerAndSerial);
+    let dl = sign_list(dl_type, &dl_content, dl_signer, ecdsa_plain256)?;
 
     // --- XC: a CSCA that expired on 2024-01-01 and a DSC that outlives it
-    let xc = csca(
-        out.ec("xc-csca-expired", p256, false)?,
-        name(&[
-            (x509::C, "XC"),
-            (x509::O, "Free State of XC"),
-            (x509::CN, "CSCA XC"),
-        ]),
-        1,
-        datetime!(2010-01-01 0:00 UTC),
-        datetime!(2024-01-01 0:00 UTC),
-        ecdsa256,
-    )?;
-    let xc_dsc_key = out.ec("xc-dsc", p256, false)?;
-    let xc_dsc = dsc(
-        &xc,
-        &xc_dsc_key,
-        ds("DS XC 1", "XC"),
-        0x31,
-        datetime!(2012-01-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        ecdsa256,
-    )?;
+    let xc_name = csca_name("XC", "Free State of XC");
+    let xc = out.csca("xc-csca-expired", p256, &xc_name, 1, [y2010, y2024], ecdsa256)?;
+    #[rustfmt::skip]
+    let xc_dsc = ("xc-dsc", &xc, p256, ("DS XC 1", "XC"), 0x31, [y2012, y2040], ds, ecdsa256, false);
+    out.dsc(xc_dsc)?;
 
     // --- untrusted: ZZ (no CSCA in any store) and a forger impersonating UT's CSCA
-    let zz = csca(
-        out.ec("untrusted/zz-csca", p256, false)?,
-        name(&[
-            (x509::C, "ZZ"),
-            (x509::O, "Unknown State ZZ"),
-            (x509::CN, "CSCA ZZ"),
-        ]),
-        1,
-        datetime!(2020-01-01 0:00 UTC),
-        datetime!(2045-01-01 0:00 UTC),
-        ecdsa256,
-    )?;
-    let zz_dsc_key = out.ec("untrusted/zz-dsc", p256, false)?;
-    let zz_dsc = dsc(
-        &zz,
-        &zz_dsc_key,
-        ds("DS ZZ 1", "ZZ"),
-        0x41,
-        datetime!(2025-06-01 0:00 UTC),
-        datetime!(2040-01-01 0:00 UTC),
-        KeyUsage::DIGITAL_SIGNATURE,
-        ecdsa256,
-    )?;
-    let forger = csca(
-        out.rsa("untrusted/ut-forger-csca", 2048)?,
-        ut2_name.clone(),
-        0x66,
-        datetime!(2025-01-01 0:00 UTC),
-        datetime!(2045-01-01 0:00 UTC),
-        rsa_pkcs1,
-    )?;
-    let forger_dsc_key = out.rsa("untrusted/ut-forger-dsc", 2048)?;
+    let zz_name = csca_name("ZZ", "Unknown State ZZ");
+    let zz = out.csca("untrusted/zz-csca", p256, &zz_name, 1, [y2020, y2045], ecdsa256)?;
+    #[rustfmt::skip]
+    let zz_dsc = ("untrusted/zz-dsc", &zz, p256, ("DS ZZ 1", "ZZ"), 0x41, [jun2025, y2040], ds, ecdsa256, false);
+    out.dsc(zz_dsc)?;
+    let forger_key = "untrusted/ut-forger-csca";
+    let forger = out.csca(forger_key, rsa2048, &ut2_name, 0x66, [y2025, y2045], rsa_pkcs1)?;
+    let forger_dsc_key = out.key_of("untrusted/ut-forger-dsc", rsa2048)?;
     // issuer name and authority key identifier of the real UT CSCA: a store finds that
     // CSCA, and its key does not verify this certificate
     let forger_dsc = issue(
         &CertTemplate {
             serial: 0x1002u64.to_be_bytes().to_vec(),
             issuer: ut2_name.clone(),
-            subject: ds("DS Utopia 2025-2", "UT"),
-            not_before: datetime!(2025-06-01 0:00 UTC),
-            not_after: datetime!(2040-01-01 0:00 UTC),
+            subject: ds_name("DS Utopia 2025-2", "UT"),
+            not_before: jun2025,
+            not_after: y2040,
             spki: forger_dsc_key.spki.clone(),
             extensions: vec![
                 ext_aki(&ut2.key.key_id),
                 ext_ski(&forger_dsc_key.key_id),
-                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
+                ext_key_usage(ds, true),
                 ext_document_types(&["P"]),
             ],
             alg: rsa_pss,
         },
         &forger.key.pkey,
     )?;
+    out.key("untrusted/ut-forger-dsc", &forger_dsc, &forger_dsc_key)?;
 
     // --- files
     out.pki("00-masterlist-ut.ml", &ml)?;
@@ -1106,19 +1036,8 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     out.pki("20-ut-csca-1-current.crl", &ut1_crl)?;
     out.pki("20-ut-csca-2-current.crl", &pem("X509 CRL", &ut2_crl))?;
     let l001 = ldif_file(|w| {
-        for (i, d) in [
-            &ut_dsc_valid,
-            &ut_dsc_old,
-            &ut_dsc_expired,
-            &xa_dsc_valid,
-            &xa_dsc_revoked,
-            &xa_dsc_wrong_ku,
-            &xb_dsc_valid,
-        ]
-        .iter()
-        .enumerate()
-        {
-            write_dsc_entry(w, d, 100 + i as u32, None)?;
+        for (i, d) in dscs.iter().filter(|d| d.in_collection_001).enumerate() {
+            write_dsc_entry(w, &d.cert, 100 + i as u32, None)?;
         }
         write_crl_entry(w, &xa_crl, 200)?;
         write_crl_entry(w, &xb_crl_expired, 201)?;
@@ -1141,27 +1060,6 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     out.pki("32-icaopkd-003-nc.ldif", &l003)?;
     out.pki("40-deviation-list-xa.dvl", &dl)?;
 
-    out.key("ut-csca-1", &ut1.cert, &ut1.key)?;
-    out.key("ut-csca-2", &ut2.cert, &ut2.key)?;
-    out.key("xa-csca", &xa.cert, &xa.key)?;
-    out.key("xb-csca", &xb.cert, &xb.key)?;
-    out.key("ut-dsc-valid", &ut_dsc_valid, &ut_dsc_valid_key)?;
-    out.key("ut-dsc-old", &ut_dsc_old, &ut_dsc_old_key)?;
-    out.key("ut-dsc-expired", &ut_dsc_expired, &ut_dsc_expired_key)?;
-    out.key("xa-dsc-valid", &xa_dsc_valid, &xa_dsc_valid_key)?;
-    out.key("xa-dsc-revoked", &xa_dsc_revoked, &xa_dsc_revoked_key)?;
-    out.key("xa-dsc-wrong-ku", &xa_dsc_wrong_ku, &xa_dsc_wrong_ku_key)?;
-    out.key("xa-dsc-p224", &xa_dsc_p224, &xa_dsc_p224_key)?;
-    out.key("xb-dsc-valid", &xb_dsc_valid, &xb_dsc_valid_key)?;
-    out.key("xb-dsc-nc", &xb_dsc_nc, &xb_dsc_nc_key)?;
-    out.key("ut-ml-signer", &mls_cert, &mls_key)?;
-    out.key("xa-dl-signer", &dls_cert, &dls_key)?;
-    out.key("xc-csca-expired", &xc.cert, &xc.key)?;
-    out.key("xc-dsc", &xc_dsc, &xc_dsc_key)?;
-    out.key("untrusted/zz-csca", &zz.cert, &zz.key)?;
-    out.key("untrusted/zz-dsc", &zz_dsc, &zz_dsc_key)?;
-    out.key("untrusted/ut-forger-csca", &forger.cert, &forger.key)?;
-    out.key("untrusted/ut-forger-dsc", &forger_dsc, &forger_dsc_key)?;
     let readme = out.keys.join("README.md");
     fs::write(&readme, KEYS_README).map_err(io_err(&readme))?;
     out.summary.key_files.push(readme);
@@ -1244,43 +1142,17 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
         ecdsa,
     )?;
     let signer_key = Key::ec(p256, false)?;
-    let ml_signer = issue(
-        &CertTemplate {
-            serial: 0x4D4Cu64.to_be_bytes().to_vec(),
-            issuer: csca_name.clone(),
-            subject: name(&[
-                (x509::C, country),
-                (x509::O, "Self-made"),
-                (x509::CN, "Master List Signer"),
-            ]),
-            not_before: datetime!(2025-01-01 0:00 UTC),
-            not_after: datetime!(2045-01-01 0:00 UTC),
-            spki: signer_key.spki.clone(),
-            extensions: vec![
-                ext_aki(&ca.key.key_id),
-                ext_ski(&signer_key.key_id),
-                ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
-                ext_eku(&[crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
-            ],
-            alg: ecdsa,
-        },
-        &ca.key.pkey,
-    )?;
+    let signer_name = name(&[
+        (x509::C, country),
+        (x509::O, "Self-made"),
+        (x509::CN, "Master List Signer"),
+    ]);
+    let validity = [datetime!(2025-01-01 0:00 UTC), datetime!(2045-01-01 0:00 UTC)];
+    let eku = crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY;
+    let ml_signer = ca.list_signer(&signer_key, signer_name, 0x4D4C, validity, eku)?;
     let content = masterlist::encode_master_list_content(std::slice::from_ref(&ca.cert));
-    let master_list = sign::sign_with(
-        &SignRequest {
-            econtent_type: crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
-            econtent: &content,
-            signer_cert: &ml_signer,
-            digest: HashAlgorithm::Sha256,
-            alg: ecdsa,
-            signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
-            embed_signer: true,
-            extra_certs: vec![],
-            sid: SidForm::SubjectKeyIdentifier,
-        },
-        |alg, tbs| deterministic::sign(alg, &signer_key.pkey, tbs),
-    )?;
+    let signer = (ml_signer.as_slice(), &signer_key, SidForm::SubjectKeyIdentifier);
+    let master_list = sign_list(crate::asn1::oid::ICAO_CSCA_MASTER_LIST, &content, signer, ecdsa)?;
     let dsc_key = Key::ec(p256, false)?;
     let dsc_der = dsc(
         &ca,
@@ -1292,17 +1164,10 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
         KeyUsage::DIGITAL_SIGNATURE,
         ecdsa,
     )?;
-    let crl = issue_crl(
-        &CrlTemplate {
-            issuer: csca_name,
-            this_update: datetime!(2026-01-01 0:00 UTC),
-            next_update: datetime!(2040-01-01 0:00 UTC),
-            revoked: vec![],
-            aki: ca.key.key_id.clone(),
-            number: 1,
-            alg: ecdsa,
-        },
-        &ca.key.pkey,
+    let crl = ca.crl(
+        [datetime!(2026-01-01 0:00 UTC), datetime!(2040-01-01 0:00 UTC)],
+        vec![],
+        1,
     )?;
     Ok(SelfMadePki {
         csca: ca,
@@ -1321,22 +1186,17 @@ impl SelfMadePki {
         let mut certs = vec![self.csca.cert.clone()];
         certs.extend(extra.iter().cloned());
         let content = masterlist::encode_master_list_content(&certs);
-        Ok(sign::sign_with(
-            &SignRequest {
-                econtent_type: crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
-                econtent: &content,
-                signer_cert: &self.ml_signer,
-                digest: HashAlgorithm::Sha256,
-                alg: SignatureAlgorithm::Ecdsa {
-                    hash: HashAlgorithm::Sha256,
-                },
-                signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
-                embed_signer: true,
-                extra_certs: vec![],
-                sid: SidForm::SubjectKeyIdentifier,
-            },
-            |alg, tbs| deterministic::sign(alg, &self.ml_signer_key.pkey, tbs),
-        )?)
+        let signer = (
+            self.ml_signer.as_slice(),
+            &self.ml_signer_key,
+            SidForm::SubjectKeyIdentifier,
+        );
+        sign_list(
+            crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
+            &content,
+            signer,
+            self.csca.alg,
+        )
     }
 }
 
@@ -1421,22 +1281,13 @@ pub fn write_big_ldif(path: &Path, n_dsc: usize, n_crl: usize) -> Result<BigLdif
         write_dsc_entry(&mut w, &der, i as u32 + 1, None)?;
     }
     for (i, (_, ca)) in cas.iter().enumerate().take(n_crl) {
-        let crl = issue_crl(
-            &CrlTemplate {
-                issuer: ca.name.clone(),
-                this_update: datetime!(2026-01-01 0:00 UTC),
-                next_update: datetime!(2040-01-01 0:00 UTC),
-                revoked: vec![(
-                    (i as u64 + 1).to_be_bytes().to_vec(),
-                    datetime!(2026-01-01 0:00 UTC),
-                    4,
-                )],
-                aki: ca.key.key_id.clone(),
-                number: 1,
-                alg,
-            },
-            &ca.key.pkey,
-        )?;
+        let validity = [datetime!(2026-01-01 0:00 UTC), datetime!(2040-01-01 0:00 UTC)];
+        let revoked = (
+            (i as u64 + 1).to_be_bytes().to_vec(),
+            datetime!(2026-01-01 0:00 UTC),
+            4,
+        );
+        let crl = ca.crl(validity, vec![revoked], 1)?;
         write_crl_entry(&mut w, &crl, i as u32 + 1)?;
     }
     w.flush().map_err(wio)?;

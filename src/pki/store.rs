@@ -570,13 +570,7 @@ pub fn issuer_candidates_on(
         "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
         cert_columns()
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(params![aki, issuer.normalized()], row_to_cert)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(to_stored(r?)?);
-    }
-    Ok(out)
+    query_certs(conn, &sql, params![aki, issuer.normalized()])
 }
 
 /// Certificates with this issuer and serial on any connection.
@@ -589,28 +583,13 @@ pub fn by_issuer_serial_on(
         "SELECT {} FROM certificates WHERE issuer_norm = ?1 AND serial = ?2 AND withdrawn = 0",
         cert_columns()
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(
-        params![issuer.normalized(), canonical_serial(serial)],
-        row_to_cert,
-    )?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(to_stored(r?)?);
-    }
-    Ok(out)
+    query_certs(conn, &sql, params![issuer.normalized(), canonical_serial(serial)])
 }
 
 /// Certificates with this SKI on any connection.
 pub fn by_ski_on(conn: &Connection, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
     let sql = format!("SELECT {} FROM certificates WHERE ski = ?1", cert_columns());
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(params![ski], row_to_cert)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(to_stored(r?)?);
-    }
-    Ok(out)
+    query_certs(conn, &sql, params![ski])
 }
 
 impl TrustStore {
@@ -830,13 +809,7 @@ impl TrustStore {
             "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND withdrawn = 0 AND country = ?1",
             cert_columns()
         );
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let rows = st.query_map(params![country], row_to_cert)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(to_stored(r?)?);
-        }
-        Ok(out)
+        query_certs(&self.conn, &sql, params![country])
     }
 
     /// Number of certificates (all roles).
