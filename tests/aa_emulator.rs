@@ -18,10 +18,11 @@
 use std::path::{Path, PathBuf};
 
 use emrtd::access::aa::{
-    self, AaAlgorithm, AaError, AaEvidence, AaHash, AaOptions, AaSigner, LeForm, SignatureFormat,
+    self, AaAlgorithm, AaError, AaEvidence, AaOptions, AaSigner, LeForm, SignatureFormat,
 };
 use emrtd::access::password::{MrzKey, Password};
 use emrtd::apdu::{PlainChannel, StatusWord};
+use emrtd::asn1::HashAlgorithm;
 use emrtd::emulator::profile::ProfileToml;
 use emrtd::emulator::{Emulator, Profile};
 use emrtd::lds::LdsFile;
@@ -124,7 +125,7 @@ fn rsa_2048_sha1_trailer_bc_after_bac_from_a_pem_file() {
     let ev = read_then_aa(p).unwrap();
     assert_eq!(ev.algorithm, AaAlgorithm::Rsa);
     assert_eq!(ev.key_bits, Some(2048));
-    assert_eq!(ev.hash, AaHash::Sha1);
+    assert_eq!(ev.hash, HashAlgorithm::Sha1);
     assert!(
         matches!(ev.signature_format, SignatureFormat::Iso9796_2 { ref trailer, complement: false, .. } if trailer == "BC")
     );
@@ -141,7 +142,7 @@ fn rsa_2048_sha256_trailer_34cc_from_der_hex() {
         hex::encode(key.private_key_to_der().unwrap())
     ));
     let ev = read_then_aa(p).unwrap();
-    assert_eq!(ev.hash, AaHash::Sha256);
+    assert_eq!(ev.hash, HashAlgorithm::Sha256);
     assert!(
         matches!(ev.signature_format, SignatureFormat::Iso9796_2 { ref trailer, .. } if trailer == "34CC")
     );
@@ -173,7 +174,7 @@ fn ecdsa_p256_named_curve_plain() {
     let dg14 = SecurityInfos::decode_dg14(&p.files[&LdsFile::Dg(14)]).unwrap();
     assert_eq!(
         dg14.active_authentication_info().unwrap().signature_algorithm,
-        AaHash::Sha256.ecdsa_plain_oid()
+        HashAlgorithm::Sha256.ecdsa_plain_oid()
     );
     let ev = read_then_aa(p).unwrap();
     assert_eq!(ev.algorithm, AaAlgorithm::Ecdsa);
@@ -211,7 +212,8 @@ fn ecdsa_after_pace_aes_256() {
         LdsFile::Dg(15),
         emrtd::tlv::encode(0x6F, &signer.public_key_der().unwrap()),
     );
-    let info = emrtd::lds::security_infos::ActiveAuthenticationInfo::new(AaHash::Sha384.ecdsa_plain_oid());
+    let info =
+        emrtd::lds::security_infos::ActiveAuthenticationInfo::new(HashAlgorithm::Sha384.ecdsa_plain_oid());
     p.files.insert(
         LdsFile::Dg(14),
         SecurityInfos::from_infos(vec![
@@ -229,7 +231,7 @@ fn ecdsa_after_pace_aes_256() {
     .concat();
     p.files.insert(LdsFile::Com, emrtd::tlv::encode(0x60, &com_inner));
     let ev = read_then_aa(p).unwrap();
-    assert_eq!(ev.hash, AaHash::Sha384);
+    assert_eq!(ev.hash, HashAlgorithm::Sha384);
     assert_eq!(ev.curve.as_deref(), Some("brainpoolP384r1"));
 }
 
@@ -256,7 +258,9 @@ fn clone_with_another_ec_key_fails() {
     p.aa = Some(AaSigner::new(ec(Nid::X9_62_PRIME256V1, false)).unwrap());
     assert!(matches!(
         read_then_aa(p),
-        Err(AaError::EcdsaInvalid { hash: AaHash::Sha256 })
+        Err(AaError::EcdsaInvalid {
+            hash: HashAlgorithm::Sha256
+        })
     ));
 }
 

@@ -12,8 +12,9 @@
 )]
 
 use emrtd::access::aa::{
-    self, AaAlgorithm, AaError, AaHash, AaSigner, AaWarning, EcdsaEncoding, SignatureFormat, Trailer, iso9796,
+    self, AaAlgorithm, AaError, AaSigner, AaWarning, EcdsaEncoding, SignatureFormat, Trailer, iso9796,
 };
+use emrtd::asn1::HashAlgorithm;
 use emrtd::lds::dg15::Dg15;
 use emrtd::lds::security_infos::{ActiveAuthenticationInfo, Oid};
 use emrtd::rng::{OsRandom, ScriptedRandom};
@@ -45,7 +46,7 @@ fn dg15_of(s: &AaSigner) -> Dg15 {
     Dg15::from_spki(&s.public_key_der().unwrap()).unwrap()
 }
 
-fn plain_info(h: AaHash) -> ActiveAuthenticationInfo {
+fn plain_info(h: HashAlgorithm) -> ActiveAuthenticationInfo {
     ActiveAuthenticationInfo::new(h.ecdsa_plain_oid())
 }
 
@@ -70,17 +71,25 @@ fn bsi_worked_example_ecdsa_plain_sha512_explicit_brainpool_p512() {
     let ca_pcd = hx(&x["ca_pcd_pub_key"]);
     let msg = [&picc[1..33], &hx(&x["ta_nonce"])[..], &ca_pcd[1..33]].concat();
     let sig = hx(&x["ta_pcd_signature"]);
-    let info = plain_info(AaHash::Sha512);
+    let info = plain_info(HashAlgorithm::Sha512);
     let ev = aa::verify(&dg15, Some(&info), &msg, &sig).unwrap();
     assert_eq!(ev.algorithm, AaAlgorithm::Ecdsa);
-    assert_eq!(ev.hash, AaHash::Sha512);
+    assert_eq!(ev.hash, HashAlgorithm::Sha512);
     assert_eq!(ev.signature_format, SignatureFormat::EcdsaPlain);
     assert_eq!(ev.curve.as_deref(), Some("brainpoolP512r1"));
     assert_eq!(ev.key_bits, Some(512));
     assert!(ev.warnings.is_empty(), "{:?}", ev.warnings);
     // any other hash, message or signature bit fails
-    let e = aa::verify(&dg15, Some(&plain_info(AaHash::Sha256)), &msg, &sig).unwrap_err();
-    assert!(matches!(e, AaError::EcdsaInvalid { hash: AaHash::Sha256 }), "{e}");
+    let e = aa::verify(&dg15, Some(&plain_info(HashAlgorithm::Sha256)), &msg, &sig).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AaError::EcdsaInvalid {
+                hash: HashAlgorithm::Sha256
+            }
+        ),
+        "{e}"
+    );
     let mut m = msg.clone();
     m[5] ^= 1;
     assert!(
@@ -116,8 +125,8 @@ fn rsa_2048_trailers_bc_and_34cc() {
     let base = rsa_signer(2048);
     for (hash, trailer) in [
         (None, "BC"),
-        (Some(AaHash::Sha256), "34CC"),
-        (Some(AaHash::Sha512), "35CC"),
+        (Some(HashAlgorithm::Sha256), "34CC"),
+        (Some(HashAlgorithm::Sha512), "35CC"),
     ] {
         let signer = match hash {
             Some(h) => base.clone().with_hash(h),
@@ -125,13 +134,14 @@ fn rsa_2048_trailers_bc_and_34cc() {
         };
         let dg15 = dg15_of(&signer);
         let challenge = [0x42u8; 8];
-        let capacity = iso9796::m1_capacity(256, Trailer::for_hash(hash.unwrap_or(AaHash::Sha1))).unwrap();
+        let capacity =
+            iso9796::m1_capacity(256, Trailer::for_hash(hash.unwrap_or(HashAlgorithm::Sha1))).unwrap();
         let m1: Vec<u8> = (0..capacity).map(|i| i as u8).collect();
         let mut rng = ScriptedRandom::new([m1.clone()]);
         let sig = signer.sign(&challenge, None, &mut rng).unwrap();
         assert_eq!(sig.len(), 256);
         let ev = aa::verify(&dg15, None, &challenge, &sig).unwrap();
-        assert_eq!(ev.hash, hash.unwrap_or(AaHash::Sha1));
+        assert_eq!(ev.hash, hash.unwrap_or(HashAlgorithm::Sha1));
         assert_eq!(
             ev.recovered_m1.as_deref(),
             Some(m1.as_slice()),
@@ -265,10 +275,20 @@ fn rsa_short_signature_is_a_named_warning() {
 #[test]
 fn ecdsa_named_and_explicit_curves_plain_and_der() {
     for (nid, explicit, hash, name) in [
-        (Nid::X9_62_PRIME256V1, false, AaHash::Sha256, "prime256v1"),
-        (Nid::BRAINPOOL_P256R1, true, AaHash::Sha256, "brainpoolP256r1"),
-        (Nid::SECP384R1, false, AaHash::Sha384, "secp384r1"),
-        (Nid::BRAINPOOL_P320R1, true, AaHash::Sha1, "brainpoolP320r1"),
+        (Nid::X9_62_PRIME256V1, false, HashAlgorithm::Sha256, "prime256v1"),
+        (
+            Nid::BRAINPOOL_P256R1,
+            true,
+            HashAlgorithm::Sha256,
+            "brainpoolP256r1",
+        ),
+        (Nid::SECP384R1, false, HashAlgorithm::Sha384, "secp384r1"),
+        (
+            Nid::BRAINPOOL_P320R1,
+            true,
+            HashAlgorithm::Sha1,
+            "brainpoolP320r1",
+        ),
     ] {
         for enc in [EcdsaEncoding::Plain, EcdsaEncoding::Der] {
             let signer = ec_signer(nid, explicit).with_ecdsa_encoding(enc);
@@ -292,8 +312,8 @@ fn ecdsa_named_and_explicit_curves_plain_and_der() {
             );
             // an ecdsa-with-* OID declares DER
             let der_info = ActiveAuthenticationInfo::new(match hash {
-                AaHash::Sha1 => Oid::new_unwrap("1.2.840.10045.4.1"),
-                AaHash::Sha256 => Oid::new_unwrap("1.2.840.10045.4.3.2"),
+                HashAlgorithm::Sha1 => Oid::new_unwrap("1.2.840.10045.4.1"),
+                HashAlgorithm::Sha256 => Oid::new_unwrap("1.2.840.10045.4.3.2"),
                 _ => Oid::new_unwrap("1.2.840.10045.4.3.3"),
             });
             let ev = aa::verify(&dg15, Some(&der_info), b"12345678", &sig).unwrap();
@@ -312,10 +332,12 @@ fn ecdsa_without_aa_info_infers_the_hash() {
     let dg15 = dg15_of(&signer);
     let sig = signer.sign(b"abcdefgh", None, &mut OsRandom).unwrap();
     let ev = aa::verify(&dg15, None, b"abcdefgh", &sig).unwrap();
-    assert_eq!(ev.hash, AaHash::Sha384);
+    assert_eq!(ev.hash, HashAlgorithm::Sha384);
     assert_eq!(
         ev.warnings,
-        vec![AaWarning::HashInferred { hash: AaHash::Sha384 }]
+        vec![AaWarning::HashInferred {
+            hash: HashAlgorithm::Sha384
+        }]
     );
 }
 
@@ -323,23 +345,25 @@ fn ecdsa_without_aa_info_infers_the_hash() {
 fn ecdsa_failures() {
     let signer = ec_signer(Nid::X9_62_PRIME256V1, false);
     let dg15 = dg15_of(&signer);
-    let info = plain_info(AaHash::Sha256);
+    let info = plain_info(HashAlgorithm::Sha256);
     let sig = signer
-        .sign(b"12345678", Some(AaHash::Sha256), &mut OsRandom)
+        .sign(b"12345678", Some(HashAlgorithm::Sha256), &mut OsRandom)
         .unwrap();
     // a clone's key
     let clone = ec_signer(Nid::X9_62_PRIME256V1, false);
     let cs = clone
-        .sign(b"12345678", Some(AaHash::Sha256), &mut OsRandom)
+        .sign(b"12345678", Some(HashAlgorithm::Sha256), &mut OsRandom)
         .unwrap();
     assert!(matches!(
         aa::verify(&dg15, Some(&info), b"12345678", &cs),
-        Err(AaError::EcdsaInvalid { hash: AaHash::Sha256 })
+        Err(AaError::EcdsaInvalid {
+            hash: HashAlgorithm::Sha256
+        })
     ));
     // the chip hashing with SHA-1 while DG14 says SHA-256
-    let sha1 = signer.clone().with_hash(AaHash::Sha1);
+    let sha1 = signer.clone().with_hash(HashAlgorithm::Sha1);
     let s1 = sha1
-        .sign(b"12345678", Some(AaHash::Sha256), &mut OsRandom)
+        .sign(b"12345678", Some(HashAlgorithm::Sha256), &mut OsRandom)
         .unwrap();
     assert!(aa::verify(&dg15, Some(&info), b"12345678", &s1).is_err());
     // wrong length, zero r/s

@@ -496,6 +496,7 @@ fn hash_name(h: HashAlgorithm) -> &'static str {
         HashAlgorithm::Sha256 => "sha256",
         HashAlgorithm::Sha384 => "sha384",
         HashAlgorithm::Sha512 => "sha512",
+        HashAlgorithm::Ripemd160 => "ripemd160",
     }
 }
 

@@ -18,11 +18,12 @@
     clippy::indexing_slicing
 )]
 
-use emrtd::access::aa::{self, AaHash, AaSigner, EcdsaEncoding};
+use emrtd::access::aa::{self, AaSigner, EcdsaEncoding};
 use emrtd::access::ca::{self, ChipCa};
 use emrtd::access::pace::{self, ChipPace, DomainParams, PaceConfig, PrivateKey};
 use emrtd::access::{AccessError, Password};
 use emrtd::apdu::{Command, PlainChannel};
+use emrtd::asn1::HashAlgorithm;
 use emrtd::lds::dg15::Dg15;
 use emrtd::lds::security_infos::{
     ActiveAuthenticationInfo, AlgorithmIdentifier, ChipAuthenticationPublicKeyInfo, CipherSuite, PaceInfo,
@@ -829,12 +830,12 @@ proptest! {
                 .unwrap()
                 .with_ecdsa_encoding(EcdsaEncoding::Plain);
             let dg15 = Dg15::from_spki(&signer.public_key_der().unwrap()).unwrap();
-            let info = ActiveAuthenticationInfo::new(AaHash::Sha256.ecdsa_plain_oid());
+            let info = ActiveAuthenticationInfo::new(HashAlgorithm::Sha256.ecdsa_plain_oid());
             let public = EcKey::from_public_key(&group, &pub_).unwrap();
             let mut found = false;
             for n in 0u32..5_000 {
                 let challenge = [&seed.to_be_bytes()[..4], &n.to_be_bytes()[..]].concat();
-                let sig = signer.sign(&challenge, Some(AaHash::Sha256), &mut ScriptedRandom::default()).unwrap();
+                let sig = signer.sign(&challenge, Some(HashAlgorithm::Sha256), &mut ScriptedRandom::default()).unwrap();
                 prop_assert_eq!(sig.len(), 64);
                 if sig[0] != 0 && sig[32] != 0 {
                     continue;

@@ -41,7 +41,9 @@ pub mod iso9796;
 
 pub use chip::AaSigner;
 pub use error::AaError;
-pub use hash::{AaHash, EcdsaEncoding};
+pub use hash::EcdsaEncoding;
+
+use crate::asn1::signature::HashAlgorithm;
 pub use iso9796::Trailer;
 
 use openssl::bn::{BigNum, BigNumContext};
@@ -100,7 +102,8 @@ pub enum AaWarning {
     /// Doc 9303 Part 11 §9.2.9 requires): the hash was chosen from the order's size.
     HashInferred {
         /// The hash used.
-        hash: AaHash,
+        #[serde(serialize_with = "hash::serialize_spec_name")]
+        hash: HashAlgorithm,
     },
     /// The chip's ECDSA encoding differs from what ActiveAuthenticationInfo names.
     EncodingDiffersFromOid {
@@ -185,8 +188,9 @@ pub struct AaEvidence {
     pub key_bits: Option<usize>,
     /// The curve's name when known (named, or explicit parameters equal to a known curve).
     pub curve: Option<String>,
-    /// The hash function.
-    pub hash: AaHash,
+    /// The hash function (`"SHA-256"` in JSON).
+    #[serde(serialize_with = "hash::serialize_spec_name")]
+    pub hash: HashAlgorithm,
     /// The signature's format.
     pub signature_format: SignatureFormat,
     /// RND.IFD.
@@ -486,7 +490,7 @@ pub fn verify_rsa(
     }
     let rep = iso9796::parse(&f)?;
     let hash = rep.trailer.hash();
-    let expected = hash.digest(&[rep.m1, challenge])?;
+    let expected = hash.digest_parts(&[rep.m1, challenge]);
     if !ct_eq(&expected, rep.digest) {
         return Err(AaError::DigestMismatch { hash });
     }
@@ -546,7 +550,7 @@ fn verify_ecdsa(
     let mut warnings = Vec::new();
     let (hash, declared) = match aa_info {
         Some(info) => {
-            let (h, enc) = AaHash::from_ecdsa_oid(&info.signature_algorithm).ok_or(
+            let (h, enc) = HashAlgorithm::from_ecdsa_oid(&info.signature_algorithm).ok_or(
                 AaError::UnsupportedSignatureAlgorithm {
                     oid: info.signature_algorithm,
                 },
@@ -554,7 +558,7 @@ fn verify_ecdsa(
             (h, Some(enc))
         }
         None => {
-            let h = AaHash::for_order_bits(order_bits);
+            let h = HashAlgorithm::for_order_bits(order_bits);
             warnings.push(AaWarning::HashInferred { hash: h });
             (h, None)
         }
@@ -565,7 +569,7 @@ fn verify_ecdsa(
     {
         warnings.push(AaWarning::EncodingDiffersFromOid { declared, received });
     }
-    let digest = hash.digest_of(challenge)?;
+    let digest = hash.digest(challenge);
     // an error from the verify primitive (r or s out of range) is the chip's data failing too
     if !sig.verify(&digest, &ec).unwrap_or(false) {
         return Err(AaError::EcdsaInvalid { hash });

@@ -30,6 +30,9 @@ pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
 /// id-sha512
 pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+/// ripemd160 (TeleTrusT, ISO/IEC 10118-3): encoded when asked, never accepted as a
+/// digest algorithm
+pub const RIPEMD160: Oid = Oid::new_unwrap("1.3.36.3.2.1");
 /// id-mgf1
 pub const MGF1: Oid = Oid::new_unwrap("1.2.840.113549.1.1.8");
 /// sha1WithRSAEncryption
@@ -42,6 +45,8 @@ pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 pub const SHA384_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.12");
 /// sha512WithRSAEncryption
 pub const SHA512_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
+/// rsaSignatureWithripemd160 (TeleTrusT): encoded when asked, never accepted
+pub const RIPEMD160_WITH_RSA: Oid = Oid::new_unwrap("1.3.36.3.3.1.2");
 /// ecdsa-with-SHA1
 pub const ECDSA_WITH_SHA1: Oid = Oid::new_unwrap("1.2.840.10045.4.1");
 /// ecdsa-with-SHA224
@@ -52,6 +57,8 @@ pub const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 pub const ECDSA_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
 /// ecdsa-with-SHA512
 pub const ECDSA_WITH_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+/// ecSignWithRipemd160 (TeleTrusT): encoded when asked, never accepted
+pub const ECDSA_WITH_RIPEMD160: Oid = Oid::new_unwrap("1.3.36.3.3.2.2");
 /// ecdsa-plain-SHA1 (BSI TR-03111)
 pub const ECDSA_PLAIN_SHA1: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.1");
 /// ecdsa-plain-SHA224
@@ -62,6 +69,9 @@ pub const ECDSA_PLAIN_SHA256: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.3");
 pub const ECDSA_PLAIN_SHA384: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.4");
 /// ecdsa-plain-SHA512
 pub const ECDSA_PLAIN_SHA512: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.5");
+/// ecdsa-plain-RIPEMD160 (BSI TR-03111): Active Authentication may name it; a
+/// certificate or SignerInfo may not
+pub const ECDSA_PLAIN_RIPEMD160: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.6");
 
 // X.500 attributes and X.509 extensions (RFC 5280, Doc 9303 Part 12)
 

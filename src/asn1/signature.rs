@@ -63,7 +63,14 @@ pub enum SignatureError {
     Crypto(#[from] openssl::error::ErrorStack),
 }
 
-/// The hash functions used by eMRTD PKIs.
+/// The hash functions of eMRTDs: the SHA-1 and SHA-2 digests of EF.SOD, CMS and
+/// certificates, and RIPEMD-160, which only Active Authentication can name (an ISO/IEC
+/// 9796-2 trailer, `ecdsa-plain-RIPEMD160`; its names there are in
+/// [`crate::access::aa::hash`]).
+///
+/// Serialised lowercase (`sha256`) as Passive Authentication reports it; Active
+/// Authentication's evidence writes the standards' names (`SHA-256`, see
+/// [`HashAlgorithm::spec_name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashAlgorithm {
@@ -77,10 +84,25 @@ pub enum HashAlgorithm {
     Sha384,
     /// SHA-512
     Sha512,
+    /// RIPEMD-160 (ISO/IEC 10118-3). Never a digest algorithm of EF.SOD, CMS or a
+    /// certificate: [`HashAlgorithm::from_oid`] and the signature algorithm parsers
+    /// refuse it.
+    Ripemd160,
 }
 
 impl HashAlgorithm {
-    /// The hash named by a digest-algorithm OID.
+    /// Every hash, RIPEMD-160 included.
+    pub const ALL: [HashAlgorithm; 6] = [
+        HashAlgorithm::Sha1,
+        HashAlgorithm::Sha224,
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha384,
+        HashAlgorithm::Sha512,
+        HashAlgorithm::Ripemd160,
+    ];
+
+    /// The hash named by a digest-algorithm OID (EF.SOD, CMS, certificates): SHA-1 and
+    /// SHA-2 only, so `None` for RIPEMD-160's own OID.
     pub fn from_oid(oid: &Oid) -> Option<Self> {
         Some(match *oid {
             oid::SHA1 => HashAlgorithm::Sha1,
@@ -92,7 +114,7 @@ impl HashAlgorithm {
         })
     }
 
-    /// Its OID.
+    /// Its OID (for RIPEMD-160 one that [`HashAlgorithm::from_oid`] does not take back).
     pub fn oid(self) -> Oid {
         match self {
             HashAlgorithm::Sha1 => oid::SHA1,
@@ -100,6 +122,7 @@ impl HashAlgorithm {
             HashAlgorithm::Sha256 => oid::SHA256,
             HashAlgorithm::Sha384 => oid::SHA384,
             HashAlgorithm::Sha512 => oid::SHA512,
+            HashAlgorithm::Ripemd160 => oid::RIPEMD160,
         }
     }
 
@@ -111,13 +134,14 @@ impl HashAlgorithm {
             HashAlgorithm::Sha256 => MessageDigest::sha256(),
             HashAlgorithm::Sha384 => MessageDigest::sha384(),
             HashAlgorithm::Sha512 => MessageDigest::sha512(),
+            HashAlgorithm::Ripemd160 => MessageDigest::ripemd160(),
         }
     }
 
     /// Output length in octets.
     pub fn output_len(self) -> usize {
         match self {
-            HashAlgorithm::Sha1 => 20,
+            HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160 => 20,
             HashAlgorithm::Sha224 => 28,
             HashAlgorithm::Sha256 => 32,
             HashAlgorithm::Sha384 => 48,
@@ -127,17 +151,29 @@ impl HashAlgorithm {
 
     /// Hash `data` (RustCrypto: cannot fail).
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        use sha2::Digest;
+        self.digest_parts(&[data])
+    }
+
+    /// The digest of the concatenation of `parts` (RustCrypto: cannot fail).
+    pub fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut d = D::new();
+            for p in parts {
+                d.update(p);
+            }
+            d.finalize().to_vec()
+        }
         match self {
-            HashAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
-            HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
+            HashAlgorithm::Sha1 => run::<sha1::Sha1>(parts),
+            HashAlgorithm::Sha224 => run::<sha2::Sha224>(parts),
+            HashAlgorithm::Sha256 => run::<sha2::Sha256>(parts),
+            HashAlgorithm::Sha384 => run::<sha2::Sha384>(parts),
+            HashAlgorithm::Sha512 => run::<sha2::Sha512>(parts),
+            HashAlgorithm::Ripemd160 => run::<ripemd::Ripemd160>(parts),
         }
     }
 
-    /// The name as the standards write it (`SHA-256`).
+    /// The name as the standards write it (`SHA-256`, `RIPEMD-160`).
     pub fn spec_name(self) -> &'static str {
         match self {
             HashAlgorithm::Sha1 => "SHA-1",
@@ -145,6 +181,7 @@ impl HashAlgorithm {
             HashAlgorithm::Sha256 => "SHA-256",
             HashAlgorithm::Sha384 => "SHA-384",
             HashAlgorithm::Sha512 => "SHA-512",
+            HashAlgorithm::Ripemd160 => "RIPEMD-160",
         }
     }
 
@@ -156,8 +193,35 @@ impl HashAlgorithm {
             HashAlgorithm::Sha256 => "sha256",
             HashAlgorithm::Sha384 => "sha384",
             HashAlgorithm::Sha512 => "sha512",
+            HashAlgorithm::Ripemd160 => "ripemd160",
         }
     }
+
+    /// Parse a name as written in profiles, in any case, with or without `-` and `_`
+    /// (`SHA-256`, `sha256`, `SHA_256`, `RIPEMD-160`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let wanted: String = name
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        HashAlgorithm::ALL
+            .into_iter()
+            .find(|h| h.spec_name().replace('-', "") == wanted)
+    }
+}
+
+/// The standards' name (`SHA-256`), as Active Authentication's messages write it.
+impl std::fmt::Display for HashAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.spec_name())
+    }
+}
+
+/// Serialise a hash by its standards' name (`"SHA-256"`): `#[serde(serialize_with)]`
+/// for the fields of Active Authentication's evidence.
+pub fn serialize_spec_name<S: serde::Serializer>(h: &HashAlgorithm, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(h.spec_name())
 }
 
 /// RSASSA-PSS parameters (RFC 4055 §3.1).
@@ -280,6 +344,8 @@ impl SignatureAlgorithm {
     }
 
     /// The DER AlgorithmIdentifier for this algorithm (used when we sign: fixtures, emulator).
+    /// RIPEMD-160 gets its TeleTrusT / BSI OID, which
+    /// [`SignatureAlgorithm::from_algorithm_identifier`] refuses.
     pub fn to_der(&self) -> Vec<u8> {
         use HashAlgorithm::*;
         let with_oid = |o: Oid| asn1::encode_seq(&[&asn1::encode_oid(&o)]);
@@ -291,6 +357,7 @@ impl SignatureAlgorithm {
                     Sha256 => oid::SHA256_WITH_RSA,
                     Sha384 => oid::SHA384_WITH_RSA,
                     Sha512 => oid::SHA512_WITH_RSA,
+                    Ripemd160 => oid::RIPEMD160_WITH_RSA,
                 };
                 asn1::encode_seq(&[&asn1::encode_oid(&o), &[0x05, 0x00]])
             }
@@ -300,6 +367,7 @@ impl SignatureAlgorithm {
                 Sha256 => oid::ECDSA_WITH_SHA256,
                 Sha384 => oid::ECDSA_WITH_SHA384,
                 Sha512 => oid::ECDSA_WITH_SHA512,
+                Ripemd160 => oid::ECDSA_WITH_RIPEMD160,
             }),
             SignatureAlgorithm::EcdsaPlain { hash } => with_oid(match hash {
                 Sha1 => oid::ECDSA_PLAIN_SHA1,
@@ -307,6 +375,7 @@ impl SignatureAlgorithm {
                 Sha256 => oid::ECDSA_PLAIN_SHA256,
                 Sha384 => oid::ECDSA_PLAIN_SHA384,
                 Sha512 => oid::ECDSA_PLAIN_SHA512,
+                Ripemd160 => oid::ECDSA_PLAIN_RIPEMD160,
             }),
             SignatureAlgorithm::RsaPss(p) => {
                 let hash_alg =
@@ -544,6 +613,106 @@ mod tests {
         // trailerField 2 is refused
         let bad_trailer = asn1::encode_seq(&[&tlv::encode(0xA3, &asn1::encode_small_uint(2))]);
         assert!(parse_pss_params(Some(&bad_trailer)).is_err());
+    }
+
+    #[test]
+    fn digests_match_published_vectors() {
+        // FIPS 180-4 examples, and Dobbertin/Bosselaers/Preneel's RIPEMD-160 vectors
+        let table: [(HashAlgorithm, &[u8], &str); 4] = [
+            (
+                HashAlgorithm::Sha1,
+                b"abc",
+                "a9993e364706816aba3e25717850c26c9cd0d89d",
+            ),
+            (
+                HashAlgorithm::Sha256,
+                b"abc",
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+            (
+                HashAlgorithm::Ripemd160,
+                b"",
+                "9c1185a5c5e9fc54612808977ee8f548b2258d31",
+            ),
+            (
+                HashAlgorithm::Ripemd160,
+                b"abc",
+                "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc",
+            ),
+        ];
+        for (h, msg, want) in table {
+            assert_eq!(hex::encode(h.digest(msg)), want, "{h}");
+        }
+        for h in HashAlgorithm::ALL {
+            assert_eq!(h.digest(b"abc").len(), h.output_len(), "{h}");
+            assert_eq!(h.digest_parts(&[b"a", b"", b"bc"]), h.digest(b"abc"), "{h}");
+        }
+    }
+
+    #[test]
+    fn ripemd160_is_never_a_digest_or_signature_algorithm() {
+        let h = HashAlgorithm::Ripemd160;
+        assert_eq!(HashAlgorithm::from_oid(&h.oid()), None);
+        for h in HashAlgorithm::ALL
+            .into_iter()
+            .filter(|h| *h != HashAlgorithm::Ripemd160)
+        {
+            assert_eq!(HashAlgorithm::from_oid(&h.oid()), Some(h));
+        }
+        let pss = PssParams {
+            hash: h,
+            mgf1_hash: HashAlgorithm::Sha256,
+            salt_len: 20,
+            trailer_field: 1,
+        };
+        for alg in [
+            SignatureAlgorithm::RsaPkcs1 { hash: h },
+            SignatureAlgorithm::Ecdsa { hash: h },
+            SignatureAlgorithm::EcdsaPlain { hash: h },
+            SignatureAlgorithm::RsaPss(pss),
+            SignatureAlgorithm::RsaPss(PssParams {
+                hash: HashAlgorithm::Sha256,
+                mgf1_hash: h,
+                ..pss
+            }),
+        ] {
+            let id = AlgorithmIdentifier::from_der(&alg.to_der()).unwrap();
+            for digest in [None, Some(HashAlgorithm::Sha256)] {
+                assert!(
+                    SignatureAlgorithm::from_algorithm_identifier(&id, digest).is_err(),
+                    "{alg:?} accepted"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names() {
+        use HashAlgorithm::*;
+        for (h, spec, name) in [
+            (Sha1, "SHA-1", "sha1"),
+            (Sha256, "SHA-256", "sha256"),
+            (Ripemd160, "RIPEMD-160", "ripemd160"),
+        ] {
+            assert_eq!(
+                (h.spec_name(), h.name(), h.to_string()),
+                (spec, name, spec.to_string())
+            );
+            assert_eq!(serde_json::to_string(&h).unwrap(), format!("\"{name}\""));
+        }
+        // profiles: any case, with or without '-' and '_'
+        for (text, h) in [
+            ("sha256", Some(Sha256)),
+            ("SHA-256", Some(Sha256)),
+            ("SHA_256", Some(Sha256)),
+            ("SHA-1", Some(Sha1)),
+            ("ripemd160", Some(Ripemd160)),
+            ("RIPEMD-160", Some(Ripemd160)),
+            ("md5", None),
+            ("", None),
+        ] {
+            assert_eq!(HashAlgorithm::from_name(text), h, "{text}");
+        }
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! the command processor through [`ChipAuth::take_rekey`] after it has protected that
 //! answer.
 
-use crate::access::aa::{AaHash, AaSigner};
+use crate::access::aa::AaSigner;
 use crate::access::ca::{self, ChipCa};
 use crate::access::pace::PrivateKey;
 use crate::apdu::{Command, Response, StatusWord};
+use crate::asn1::signature::HashAlgorithm;
 use crate::lds::LdsFile;
 use crate::lds::security_infos::{CardSecurity, SecurityInfos};
 use crate::rng::RandomSource;
@@ -23,7 +24,7 @@ use super::profile::Profile;
 pub(super) struct ChipAuth {
     aa: Option<AaSigner>,
     /// The hash DG14's ActiveAuthenticationInfo names (ECDSA).
-    aa_info_hash: Option<AaHash>,
+    aa_info_hash: Option<HashAlgorithm>,
     ca: Option<ChipCa>,
     rekey: Option<SessionKeys>,
     /// The terminal's ephemeral key of the CA run that produced `rekey`.
@@ -54,7 +55,7 @@ impl ChipAuth {
             .and_then(|b| SecurityInfos::decode_dg14(b).ok())
             .and_then(|i| {
                 i.active_authentication_info()
-                    .and_then(|a| AaHash::from_ecdsa_oid(&a.signature_algorithm))
+                    .and_then(|a| HashAlgorithm::from_ecdsa_oid(&a.signature_algorithm))
             })
             .map(|(h, _)| h);
         let ca = profile

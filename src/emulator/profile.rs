@@ -38,7 +38,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::access::aa::{AaHash, AaSigner, EcdsaEncoding};
+use crate::access::aa::{AaSigner, EcdsaEncoding};
+use crate::asn1::signature::HashAlgorithm;
 use crate::lds::LdsFile;
 
 use super::perso;
@@ -498,7 +499,7 @@ fn aa_signer(raw: &ProfileToml, base: &Path) -> Result<Option<AaSigner>, Profile
     });
     let mut signer = AaSigner::from_pem_or_der(&bytes).map_err(|e| chip(format!("aa_private_key: {e}")))?;
     if let Some(h) = &raw.aa_hash {
-        let hash = AaHash::from_name(h).ok_or_else(|| {
+        let hash = HashAlgorithm::from_name(h).ok_or_else(|| {
             chip(format!(
                 "aa_hash: unknown hash {h:?} (SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, RIPEMD-160)"
             ))
@@ -723,8 +724,8 @@ impl Profile {
         if !aa.is_rsa() && !self.files.contains_key(&LdsFile::Dg(14)) {
             let hash = aa
                 .hash()
-                .or_else(|| aa.ec_order_bits().map(AaHash::for_order_bits))
-                .unwrap_or(AaHash::Sha256);
+                .or_else(|| aa.ec_order_bits().map(HashAlgorithm::for_order_bits))
+                .unwrap_or(HashAlgorithm::Sha256);
             let info = ActiveAuthenticationInfo::new(hash.ecdsa_plain_oid());
             let dg14 =
                 SecurityInfos::from_infos(vec![SecurityInfo::ActiveAuthentication(info)]).encode_dg14();

@@ -417,7 +417,9 @@ impl TaAlgorithm {
             TaAlgorithm::RsaPss(Sha512) => oid::TA_RSA_PSS_SHA512,
             TaAlgorithm::RsaPss(Sha256) => oid::TA_RSA_PSS_SHA256,
             TaAlgorithm::RsaPss(_) => oid::TA_RSA_PSS_SHA1,
-            TaAlgorithm::Ecdsa(Sha1) => oid::TA_ECDSA_SHA1,
+            // TR-03110 names no RIPEMD-160 algorithm (`from_oid` never yields one); like
+            // the RSA arms' hashes without an OID, it is written as the SHA-1 one
+            TaAlgorithm::Ecdsa(Sha1 | Ripemd160) => oid::TA_ECDSA_SHA1,
             TaAlgorithm::Ecdsa(Sha224) => oid::TA_ECDSA_SHA224,
             TaAlgorithm::Ecdsa(Sha256) => oid::TA_ECDSA_SHA256,
             TaAlgorithm::Ecdsa(Sha384) => oid::TA_ECDSA_SHA384,

@@ -206,6 +206,9 @@ impl TerminalSigner for Pkcs11Key {
                     HashAlgorithm::Sha256 => Mechanism::Sha256RsaPkcs,
                     HashAlgorithm::Sha384 => Mechanism::Sha384RsaPkcs,
                     HashAlgorithm::Sha512 => Mechanism::Sha512RsaPkcs,
+                    HashAlgorithm::Ripemd160 => {
+                        return Err("RIPEMD-160 terminal keys through PKCS#11 are not supported".into());
+                    }
                 },
                 message.to_vec(),
             ),

@@ -12,8 +12,9 @@ use openssl::pkey::{Id, PKey, Private};
 use openssl::rsa::Padding;
 
 use super::error::AaError;
-use super::hash::{AaHash, EcdsaEncoding};
+use super::hash::EcdsaEncoding;
 use super::iso9796::{self, Trailer};
+use crate::asn1::signature::HashAlgorithm;
 use crate::rng::RandomSource;
 
 /// The chip's Active Authentication private key and how it signs. `Debug` shows only
@@ -21,7 +22,7 @@ use crate::rng::RandomSource;
 #[derive(Clone)]
 pub struct AaSigner {
     key: PKey<Private>,
-    hash: Option<AaHash>,
+    hash: Option<HashAlgorithm>,
     ecdsa_encoding: EcdsaEncoding,
 }
 
@@ -62,7 +63,7 @@ impl AaSigner {
 
     /// Sign with `hash` (RSA: the two-byte trailer for anything but SHA-1; ECDSA: this
     /// hash whatever DG14 says).
-    pub fn with_hash(mut self, hash: AaHash) -> Self {
+    pub fn with_hash(mut self, hash: HashAlgorithm) -> Self {
         self.hash = Some(hash);
         self
     }
@@ -79,7 +80,7 @@ impl AaSigner {
     }
 
     /// The configured hash, if any.
-    pub fn hash(&self) -> Option<AaHash> {
+    pub fn hash(&self) -> Option<HashAlgorithm> {
         self.hash
     }
 
@@ -103,7 +104,7 @@ impl AaSigner {
     pub fn sign(
         &self,
         challenge: &[u8],
-        ec_hash: Option<AaHash>,
+        ec_hash: Option<HashAlgorithm>,
         rng: &mut dyn RandomSource,
     ) -> Result<Vec<u8>, AaError> {
         if self.is_rsa() {
@@ -116,7 +117,7 @@ impl AaSigner {
     fn sign_rsa(&self, challenge: &[u8], rng: &mut dyn RandomSource) -> Result<Vec<u8>, AaError> {
         let rsa = self.key.rsa()?;
         let k = usize::try_from(rsa.size()).unwrap_or(0);
-        let trailer = Trailer::for_hash(self.hash.unwrap_or(AaHash::Sha1));
+        let trailer = Trailer::for_hash(self.hash.unwrap_or(HashAlgorithm::Sha1));
         let capacity = iso9796::m1_capacity(k, trailer).ok_or(AaError::Signer {
             what: "RSA modulus too short for the hash",
         })?;
@@ -132,7 +133,7 @@ impl AaSigner {
         Ok(out)
     }
 
-    fn sign_ecdsa(&self, challenge: &[u8], ec_hash: Option<AaHash>) -> Result<Vec<u8>, AaError> {
+    fn sign_ecdsa(&self, challenge: &[u8], ec_hash: Option<HashAlgorithm>) -> Result<Vec<u8>, AaError> {
         let ec = self.key.ec_key()?;
         let order_bits = self.ec_order_bits().ok_or(AaError::Signer {
             what: "EC key without an order",
@@ -140,8 +141,8 @@ impl AaSigner {
         let hash = self
             .hash
             .or(ec_hash)
-            .unwrap_or_else(|| AaHash::for_order_bits(order_bits));
-        let digest = hash.digest_of(challenge)?;
+            .unwrap_or_else(|| HashAlgorithm::for_order_bits(order_bits));
+        let digest = hash.digest(challenge);
         let sig = EcdsaSig::sign(&digest, &ec)?;
         match self.ecdsa_encoding {
             EcdsaEncoding::Der => Ok(sig.to_der()?),

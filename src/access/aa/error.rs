@@ -6,7 +6,7 @@ use crate::apdu::{ApduError, StatusWord};
 use crate::lds::LdsError;
 use crate::lds::security_infos::Oid;
 
-use super::AaHash;
+use crate::asn1::signature::HashAlgorithm;
 
 /// Why Active Authentication failed. Verification failures
 /// ([`AaError::is_verification_failure`]: a complete signature that does not verify)
@@ -90,7 +90,7 @@ pub enum AaError {
     )]
     DigestMismatch {
         /// The hash function of the trailer.
-        hash: AaHash,
+        hash: HashAlgorithm,
     },
     /// An ECDSA signature that is neither DER nor plain `r || s` of the curve's size.
     #[error("ECDSA signature of {len} byte(s) is neither DER nor plain r||s ({plain_len} bytes)")]
@@ -104,7 +104,7 @@ pub enum AaError {
     #[error("the ECDSA-{hash} signature does not verify with the DG15 key")]
     EcdsaInvalid {
         /// The hash used.
-        hash: AaHash,
+        hash: HashAlgorithm,
     },
     /// Chip side: the key cannot sign as configured.
     #[error("active authentication key: {what}")]

@@ -13,8 +13,8 @@
 //! RND.IFD is never inside F, so a representative claiming total recovery (header
 //! `4x`) cannot be an Active Authentication answer.
 
-use super::AaHash;
 use super::error::AaError;
+use crate::asn1::signature::HashAlgorithm;
 
 /// The implicit trailer: SHA-1.
 pub const TRAILER_IMPLICIT: u8 = 0xBC;
@@ -27,14 +27,14 @@ pub enum Trailer {
     /// `BC`: the hash function is implicit, SHA-1 for Active Authentication.
     Implicit,
     /// `id || CC` with an ISO/IEC 10118-3 hash identifier.
-    Explicit(AaHash),
+    Explicit(HashAlgorithm),
 }
 
 impl Trailer {
     /// The trailer for `hash`: `BC` for SHA-1 (what Doc 9303 chips use), the two-byte
     /// form for any other hash.
-    pub fn for_hash(hash: AaHash) -> Self {
-        if hash == AaHash::Sha1 {
+    pub fn for_hash(hash: HashAlgorithm) -> Self {
+        if hash == HashAlgorithm::Sha1 {
             Trailer::Implicit
         } else {
             Trailer::Explicit(hash)
@@ -42,9 +42,9 @@ impl Trailer {
     }
 
     /// The hash function.
-    pub fn hash(self) -> AaHash {
+    pub fn hash(self) -> HashAlgorithm {
         match self {
-            Trailer::Implicit => AaHash::Sha1,
+            Trailer::Implicit => HashAlgorithm::Sha1,
             Trailer::Explicit(h) => h,
         }
     }
@@ -89,7 +89,7 @@ pub fn parse(f: &[u8]) -> Result<Representative<'_>, AaError> {
             let (&id, rest) = body
                 .split_last()
                 .ok_or(bad("no hash identifier before trailer CC"))?;
-            let hash = AaHash::from_iso_10118_id(id).ok_or(AaError::UnknownHashId { id })?;
+            let hash = HashAlgorithm::from_iso_10118_id(id).ok_or(AaError::UnknownHashId { id })?;
             (Trailer::Explicit(hash), rest)
         }
         _ => return Err(bad("trailer is neither BC nor xxCC")),
@@ -112,7 +112,7 @@ pub fn parse(f: &[u8]) -> Result<Representative<'_>, AaError> {
         }
         _ => return Err(bad("header is neither 6A nor 6B")),
     };
-    let hash_len = trailer.hash().len();
+    let hash_len = trailer.hash().output_len();
     let split = start
         .len()
         .checked_sub(hash_len)
@@ -129,7 +129,7 @@ pub fn parse(f: &[u8]) -> Result<Representative<'_>, AaError> {
 /// The capacity for M1 in a representative of `k` bytes with `trailer`: what is left
 /// after the header byte, the digest and the trailer.
 pub fn m1_capacity(k: usize, trailer: Trailer) -> Option<usize> {
-    k.checked_sub(1 + trailer.hash().len() + trailer.bytes().len())
+    k.checked_sub(1 + trailer.hash().output_len() + trailer.bytes().len())
         .filter(|c| *c > 0)
 }
 
@@ -144,7 +144,7 @@ pub fn encode(k: usize, m1: &[u8], m2: &[u8], trailer: Trailer) -> Result<Vec<u8
             what: "M1 does not fill the representative",
         });
     }
-    let digest = trailer.hash().digest(&[m1, m2])?;
+    let digest = trailer.hash().digest_parts(&[m1, m2]);
     let mut f = Vec::with_capacity(k);
     f.push(0x6A);
     f.extend_from_slice(m1);
@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(rep.trailer.hex(), f_ex["trailer"].as_str().unwrap());
         assert_eq!(rep.padding, 0);
         // the digest is SHA-1(M1 || M2)
-        assert_eq!(AaHash::Sha1.digest(&[&m1, &m2]).unwrap(), rep.digest);
+        assert_eq!(HashAlgorithm::Sha1.digest_parts(&[&m1, &m2]), rep.digest);
         // building F from M1 and M2 gives the printed F; capacity c = 852 bits incl. the
         // header nibble A, i.e. 106 bytes of M1
         assert_eq!(encode(128, &m1, &m2, Trailer::Implicit).unwrap(), f);
@@ -195,13 +195,13 @@ mod tests {
         let m1 = [0x11u8; 40];
         let m2 = [0x22u8; 8];
         let k = 1 + 40 + 32 + 2;
-        let f = encode(k, &m1, &m2, Trailer::Explicit(AaHash::Sha256)).unwrap();
+        let f = encode(k, &m1, &m2, Trailer::Explicit(HashAlgorithm::Sha256)).unwrap();
         assert_eq!(&f[f.len() - 2..], &[0x34, 0xCC]);
         let rep = parse(&f).unwrap();
-        assert_eq!(rep.trailer.hash(), AaHash::Sha256);
+        assert_eq!(rep.trailer.hash(), HashAlgorithm::Sha256);
         assert_eq!(rep.m1, &m1);
         // padded form 6B BB BB BA M1 H BC
-        let digest = AaHash::Sha1.digest(&[&m1[..10], &m2]).unwrap();
+        let digest = HashAlgorithm::Sha1.digest_parts(&[&m1[..10], &m2]);
         let padded = [&[0x6B, 0xBB, 0xBB, 0xBA][..], &m1[..10], &digest, &[0xBC]].concat();
         let rep = parse(&padded).unwrap();
         assert_eq!((rep.m1, rep.padding), (&m1[..10], 3));

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::access::aa::{AaHash, AaSigner};
+use crate::access::aa::AaSigner;
+use crate::asn1::signature::HashAlgorithm;
 use crate::emulator::profile::{PaceEntry, Profile};
 use crate::lds::LdsFile;
 use crate::lds::security_infos::{
@@ -375,8 +376,8 @@ pub fn build_dg14(
     if let Some(aa) = aa.filter(|a| !a.is_rsa()) {
         let hash = aa
             .hash()
-            .or_else(|| aa.ec_order_bits().map(AaHash::for_order_bits))
-            .unwrap_or(AaHash::Sha256);
+            .or_else(|| aa.ec_order_bits().map(HashAlgorithm::for_order_bits))
+            .unwrap_or(HashAlgorithm::Sha256);
         infos.push(SecurityInfo::ActiveAuthentication(ActiveAuthenticationInfo::new(
             hash.ecdsa_plain_oid(),
         )));

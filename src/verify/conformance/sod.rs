@@ -171,17 +171,14 @@ fn lds_version(ctx: &Ctx<'_>, sod: &Sod) -> Check {
     }
 }
 
-/// How a hash algorithm fares: Ok(true) allowed, Ok(false) deprecated (SHA-1).
-fn hash_allowed(h: HashAlgorithm) -> bool {
-    !matches!(h, HashAlgorithm::Sha1)
-}
-
 fn hash_check(id: &str, what: &str, oid: &str, hash: Option<HashAlgorithm>) -> Check {
+    use HashAlgorithm::*;
+    // every variant named: a hash added to the enum is not silently a pass
     match hash {
-        Some(h) if hash_allowed(h) => {
+        Some(h @ (Sha224 | Sha256 | Sha384 | Sha512)) => {
             Check::pass(id, format!("{what} {}", h.spec_name())).reference(refs::SOD)
         }
-        Some(h) => warn(
+        Some(h @ Sha1) => warn(
             id,
             format!(
                 "{what} {}, which is deprecated: use SHA-224, SHA-256, SHA-384 or SHA-512",
@@ -190,7 +187,7 @@ fn hash_check(id: &str, what: &str, oid: &str, hash: Option<HashAlgorithm>) -> C
         )
         .with_evidence(json!({"algorithm": h.spec_name()}))
         .reference(refs::SOD),
-        None => Check::fail(
+        Some(Ripemd160) | None => Check::fail(
             id,
             format!("{what} {oid} is not one of SHA-224, SHA-256, SHA-384, SHA-512"),
         )
