@@ -241,34 +241,27 @@ impl Expectation {
     }
 }
 
-fn valid() -> Expectation {
+/// `verify` ends with `verdict` and exit code `exit`, the checks `failing` failing.
+fn outcome(verdict: &'static str, exit: i32, failing: &[&str]) -> Expectation {
     Expectation {
-        verdict: "VALID",
-        exit: 0,
-        failing: vec![],
+        verdict,
+        exit,
+        failing: failing.iter().map(|s| (*s).to_owned()).collect(),
         read_exit: None,
         eac: None,
     }
+}
+
+fn valid() -> Expectation {
+    outcome("VALID", 0, &[])
 }
 
 fn invalid(failing: &[&str]) -> Expectation {
-    Expectation {
-        verdict: "INVALID",
-        exit: 1,
-        failing: failing.iter().map(|s| (*s).to_owned()).collect(),
-        read_exit: None,
-        eac: None,
-    }
+    outcome("INVALID", 1, failing)
 }
 
 fn indeterminate(failing: &[&str]) -> Expectation {
-    Expectation {
-        verdict: "INDETERMINATE",
-        exit: 3,
-        failing: failing.iter().map(|s| (*s).to_owned()).collect(),
-        read_exit: None,
-        eac: None,
-    }
+    outcome("INDETERMINATE", 3, failing)
 }
 
 fn toml_str(s: &str) -> String {
@@ -367,18 +360,15 @@ pub fn generate(out_dir: &Path) -> Result<Vec<PathBuf>, BookletError> {
 
     rsa_key(&keys_dir.join("aa-rsa2048.key.pem"), &mut written)?;
     let cloner_rsa = rsa_key(&keys_dir.join("aa-cloner-rsa2048.key.pem"), &mut written)?;
-    let ec = derived_ec_key(Nid::BRAINPOOL_P256R1, "emrtd booklet aa-ec-bp256")?;
-    write(
-        &keys_dir.join("aa-ec-bp256.key.pem"),
-        &ec.private_key_to_pem_pkcs8()?,
-        &mut written,
-    )?;
-    let cloner_ec = derived_ec_key(Nid::BRAINPOOL_P256R1, "emrtd booklet aa-cloner-ec-bp256")?;
-    write(
-        &keys_dir.join("aa-cloner-ec-bp256.key.pem"),
-        &cloner_ec.private_key_to_pem_pkcs8()?,
-        &mut written,
-    )?;
+    // the brainpoolP256r1 AA keys, derived from their names
+    let mut ec_key = |name: &str| -> Result<PKey<Private>, BookletError> {
+        let key = derived_ec_key(Nid::BRAINPOOL_P256R1, &format!("emrtd booklet {name}"))?;
+        let pem = key.private_key_to_pem_pkcs8()?;
+        write(&keys_dir.join(format!("{name}.key.pem")), &pem, &mut written)?;
+        Ok(key)
+    };
+    ec_key("aa-ec-bp256")?;
+    let cloner_ec = ec_key("aa-cloner-ec-bp256")?;
     write(&keys_dir.join("README.md"), KEYS_README.as_bytes(), &mut written)?;
 
     let keys = Keys {
@@ -474,34 +464,41 @@ fn ref1_dg12() -> Dg12Toml {
     }
 }
 
-fn dg11_table(d: &Dg11Toml) -> String {
-    let mut t = String::from("[dg11]\n");
-    let mut kv = |k: &str, v: &Option<String>| {
+/// The TOML table `[name]` with the string `fields` that are set.
+fn string_table(name: &str, fields: &[(&str, &Option<String>)]) -> String {
+    let mut t = format!("[{name}]\n");
+    for (k, v) in fields {
         if let Some(v) = v {
             let _ = writeln!(t, "{k} = {}", toml_str(v));
         }
-    };
-    kv("full_name", &d.full_name);
-    kv("personal_number", &d.personal_number);
-    kv("full_date_of_birth", &d.full_date_of_birth);
-    kv("place_of_birth", &d.place_of_birth);
-    kv("address", &d.address);
-    kv("profession", &d.profession);
+    }
     t
 }
 
+fn dg11_table(d: &Dg11Toml) -> String {
+    string_table(
+        "dg11",
+        &[
+            ("full_name", &d.full_name),
+            ("personal_number", &d.personal_number),
+            ("full_date_of_birth", &d.full_date_of_birth),
+            ("place_of_birth", &d.place_of_birth),
+            ("address", &d.address),
+            ("profession", &d.profession),
+        ],
+    )
+}
+
 fn dg12_table(d: &Dg12Toml) -> String {
-    let mut t = String::from("[dg12]\n");
-    let mut kv = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            let _ = writeln!(t, "{k} = {}", toml_str(v));
-        }
-    };
-    kv("issuing_authority", &d.issuing_authority);
-    kv("date_of_issue", &d.date_of_issue);
-    kv("personalisation_time", &d.personalisation_time);
-    kv("personalisation_device_serial", &d.personalisation_device_serial);
-    t
+    string_table(
+        "dg12",
+        &[
+            ("issuing_authority", &d.issuing_authority),
+            ("date_of_issue", &d.date_of_issue),
+            ("personalisation_time", &d.personalisation_time),
+            ("personalisation_device_serial", &d.personalisation_device_serial),
+        ],
+    )
 }
 
 fn pace_table(mapping: &str, cipher: &str, id: u32) -> String {

@@ -77,13 +77,18 @@ fn issue(
     i: &Issue<'_>,
     holder: &PKey<Private>,
     issuer: &PKey<Private>,
-    cvca: bool,
 ) -> Result<CvCertificate, BookletError> {
+    let fail = |what: String| BookletError::Catalogue {
+        file: format!("eac/{}", i.chr),
+        what,
+    };
     let ec = holder.ec_key()?;
+    // a CVCA certificate carries the domain parameters with its key
+    let with_domain_parameters = i.role == Role::Cvca;
     let body = CvBody {
         profile: 0,
         car: i.car.to_owned(),
-        public_key: CvPublicKey::from_ec_key(ALG, &ec, cvca)?,
+        public_key: CvPublicKey::from_ec_key(ALG, &ec, with_domain_parameters)?,
         chr: i.chr.to_owned(),
         chat: Chat::inspection_system(i.role, i.dg3, i.dg4),
         effective: i.effective,
@@ -91,16 +96,10 @@ fn issue(
         extensions: Vec::new(),
     };
     let mut v = body.encode();
-    let sig =
-        deterministic::sign(&ALG.signature_algorithm(), issuer, &v).map_err(|e| BookletError::Catalogue {
-            file: format!("eac/{}", i.chr),
-            what: format!("signing failed: {e}"),
-        })?;
+    let sig = deterministic::sign(&ALG.signature_algorithm(), issuer, &v)
+        .map_err(|e| fail(format!("signing failed: {e}")))?;
     tlv::encode_into(tag::SIGNATURE, &sig, &mut v);
-    CvCertificate::from_der(&tlv::encode(tag::CV_CERTIFICATE, &v)).map_err(|e| BookletError::Catalogue {
-        file: format!("eac/{}", i.chr),
-        what: e.to_string(),
-    })
+    CvCertificate::from_der(&tlv::encode(tag::CV_CERTIFICATE, &v)).map_err(|e| fail(e.to_string()))
 }
 
 /// Write `out_dir/eac/`.
@@ -151,7 +150,7 @@ pub fn generate(out_dir: &Path, written: &mut Vec<PathBuf>) -> Result<(), Bookle
         }
         .with(car, chr)
     };
-    let ut_cvca = issue(&cvca(UT_CVCA, UT_CVCA), &ut_cvca_k, &ut_cvca_k, true)?;
+    let ut_cvca = issue(&cvca(UT_CVCA, UT_CVCA), &ut_cvca_k, &ut_cvca_k)?;
     let dv = |car: &'static str, chr: &'static str| Issue {
         role: Role::DvDomestic,
         effective: date(2025, 6, 1),
@@ -164,18 +163,16 @@ pub fn generate(out_dir: &Path, written: &mut Vec<PathBuf>) -> Result<(), Bookle
         effective: date(2026, 1, 1),
         ..cvca(car, chr)
     };
-    let ut_dv = issue(&dv(UT_CVCA, "UTDVEMRTD00001"), &ut_dv_k, &ut_cvca_k, false)?;
+    let ut_dv = issue(&dv(UT_CVCA, "UTDVEMRTD00001"), &ut_dv_k, &ut_cvca_k)?;
     let ut_is = issue(
         &is("UTDVEMRTD00001", "UTISEMRTD00001", true, true),
         &ut_is_k,
         &ut_dv_k,
-        false,
     )?;
     let ut_is3 = issue(
         &is("UTDVEMRTD00001", "UTISEMRTD00002", true, false),
         &ut_is3_k,
         &ut_dv_k,
-        false,
     )?;
     let ut_isx = issue(
         &Issue {
@@ -185,25 +182,17 @@ pub fn generate(out_dir: &Path, written: &mut Vec<PathBuf>) -> Result<(), Bookle
         },
         &ut_isx_k,
         &ut_dv_k,
-        false,
     )?;
     let xx_cvca = issue(
         &cvca("XXCVCAEMRTD00001", "XXCVCAEMRTD00001"),
         &xx_cvca_k,
         &xx_cvca_k,
-        true,
     )?;
-    let xx_dv = issue(
-        &dv("XXCVCAEMRTD00001", "XXDVEMRTD00001"),
-        &xx_dv_k,
-        &xx_cvca_k,
-        false,
-    )?;
+    let xx_dv = issue(&dv("XXCVCAEMRTD00001", "XXDVEMRTD00001"), &xx_dv_k, &xx_cvca_k)?;
     let xx_is = issue(
         &is("XXDVEMRTD00001", "XXISEMRTD00001", true, true),
         &xx_is_k,
         &xx_dv_k,
-        false,
     )?;
     // the link: the new CVCA key (domain parameters written out), signed by the old one
     let link = issue(
@@ -213,7 +202,6 @@ pub fn generate(out_dir: &Path, written: &mut Vec<PathBuf>) -> Result<(), Bookle
         },
         &ut_cvca2_k,
         &ut_cvca_k,
-        true,
     )?;
     let ut_dv2 = issue(
         &Issue {
@@ -222,13 +210,11 @@ pub fn generate(out_dir: &Path, written: &mut Vec<PathBuf>) -> Result<(), Bookle
         },
         &ut_dv2_k,
         &ut_cvca2_k,
-        false,
     )?;
     let ut_is2 = issue(
         &is("UTDVEMRTD00002", "UTISEMRTD00004", true, true),
         &ut_is2_k,
         &ut_dv2_k,
-        false,
     )?;
     let mut cert = |sub: &str, name: &str, c: &CvCertificate| {
         write(&dir.join(sub).join(format!("{name}.cvcert")), c.der(), written)
