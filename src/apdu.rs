@@ -250,42 +250,20 @@ impl Command {
         let mut cmd = Command::new(header[0], header[1], header[2], header[3]);
         match body {
             [] => {}
-            [le] => cmd.le = Some(if *le == 0 { MAX_SHORT_LE } else { usize::from(*le) }),
+            [le] => cmd.le = Some(LcCoding::SHORT.le(&[*le])),
+            [0, hi, lo] => {
+                // case 2E
+                cmd.extended = true;
+                cmd.le = Some(LcCoding::EXTENDED.le(&[*hi, *lo]));
+            }
             [0, hi, lo, tail @ ..] => {
                 cmd.extended = true;
                 let n = usize::from(u16::from_be_bytes([*hi, *lo]));
-                if tail.is_empty() {
-                    // case 2E
-                    cmd.le = Some(if n == 0 { MAX_EXTENDED } else { n });
-                } else {
-                    if n == 0 {
-                        return Err(bad("extended Lc of zero"));
-                    }
-                    let data = tail.get(..n).ok_or(bad("data shorter than extended Lc"))?;
-                    cmd.data = data.to_vec();
-                    match tail.get(n..).unwrap_or_default() {
-                        [] => {}
-                        [a, b] => {
-                            let le = usize::from(u16::from_be_bytes([*a, *b]));
-                            cmd.le = Some(if le == 0 { MAX_EXTENDED } else { le });
-                        }
-                        _ => return Err(bad("bytes after extended data are not a 2-byte Le")),
-                    }
-                }
+                LcCoding::EXTENDED.data_and_le(&mut cmd, n, tail).map_err(bad)?;
             }
-            [lc, rest @ ..] => {
-                let n = usize::from(*lc);
-                if n == 0 {
-                    return Err(bad("short Lc of zero"));
-                }
-                let data = rest.get(..n).ok_or(bad("data shorter than Lc"))?;
-                cmd.data = data.to_vec();
-                match rest.get(n..).unwrap_or_default() {
-                    [] => {}
-                    [le] => cmd.le = Some(if *le == 0 { MAX_SHORT_LE } else { usize::from(*le) }),
-                    _ => return Err(bad("bytes after data are not a 1-byte Le")),
-                }
-            }
+            [lc, rest @ ..] => LcCoding::SHORT
+                .data_and_le(&mut cmd, usize::from(*lc), rest)
+                .map_err(bad)?,
         }
         Ok(cmd)
     }
@@ -486,6 +464,57 @@ impl<T: Transport> CardChannel for PlainChannel<T> {
 
     fn exchanges(&self) -> usize {
         self.exchanges
+    }
+}
+
+/// Short or extended length fields of a command APDU, with the texts of what can be
+/// wrong in each.
+struct LcCoding {
+    /// Bytes of Le.
+    le_width: usize,
+    /// The largest Le, coded as zero.
+    max_le: usize,
+    zero_lc: &'static str,
+    short_data: &'static str,
+    bad_le: &'static str,
+}
+
+impl LcCoding {
+    const SHORT: LcCoding = LcCoding {
+        le_width: 1,
+        max_le: MAX_SHORT_LE,
+        zero_lc: "short Lc of zero",
+        short_data: "data shorter than Lc",
+        bad_le: "bytes after data are not a 1-byte Le",
+    };
+    const EXTENDED: LcCoding = LcCoding {
+        le_width: 2,
+        max_le: MAX_EXTENDED,
+        zero_lc: "extended Lc of zero",
+        short_data: "data shorter than extended Lc",
+        bad_le: "bytes after extended data are not a 2-byte Le",
+    };
+
+    /// The Le coded in `bytes` (one byte short, two extended; zero is the largest).
+    fn le(&self, bytes: &[u8]) -> usize {
+        match bytes.iter().fold(0, |v, b| (v << 8) | usize::from(*b)) {
+            0 => self.max_le,
+            le => le,
+        }
+    }
+
+    /// `n` bytes of data from `rest`, then nothing or an Le of this coding's width.
+    fn data_and_le(&self, cmd: &mut Command, n: usize, rest: &[u8]) -> Result<(), &'static str> {
+        if n == 0 {
+            return Err(self.zero_lc);
+        }
+        cmd.data = rest.get(..n).ok_or(self.short_data)?.to_vec();
+        match rest.get(n..).unwrap_or_default() {
+            [] => {}
+            le if le.len() == self.le_width => cmd.le = Some(self.le(le)),
+            _ => return Err(self.bad_le),
+        }
+        Ok(())
     }
 }
 

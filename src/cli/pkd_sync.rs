@@ -108,32 +108,26 @@ pub fn run(a: &SyncArgs, global: &GlobalOpts) -> anyhow::Result<Outcome> {
     } else {
         use output::sanitize_terminal as t;
         let mut out = output::stdout();
+        // " (3 csca, 2 dsc)", or nothing for an empty count
         let kinds = |m: &std::collections::BTreeMap<String, u64>| {
-            m.iter()
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            if m.is_empty() {
+                return String::new();
+            }
+            let list: Vec<String> = m.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            format!(" ({})", list.join(", "))
         };
         writeln!(out, "{}: {} entries in the directory", t(&a.url), report.listed)?;
         writeln!(
             out,
             "  added      {}{}",
             report.added,
-            if report.added_by_kind.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", kinds(&report.added_by_kind))
-            }
+            kinds(&report.added_by_kind)
         )?;
         writeln!(
             out,
             "  removed    {}{}",
             report.removed,
-            if report.removed_by_reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", kinds(&report.removed_by_reason))
-            }
+            kinds(&report.removed_by_reason)
         )?;
         writeln!(
             out,

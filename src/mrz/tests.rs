@@ -428,29 +428,21 @@ proptest! {
 
 /// (line, index) of each check digit in a parsed MRZ (short numbers only).
 fn check_digit_positions(m: &Mrz) -> Vec<(usize, usize)> {
-    let long = m.document_number().len() > 9;
-    match m.format() {
-        MrzFormat::Td1 => {
-            let mut v = vec![(1, 6), (1, 14), (1, 29)];
-            if long {
-                v.push((0, 15 + m.document_number().len() - 9));
-            } else {
-                v.push((0, 14));
-            }
-            v
-        }
-        MrzFormat::Td2 => {
-            let mut v = vec![(1, 19), (1, 27), (1, 35)];
-            if long {
-                v.push((1, 28 + m.document_number().len() - 9));
-            } else {
-                v.push((1, 9));
-            }
-            v
-        }
-        MrzFormat::Td3 => vec![(1, 9), (1, 19), (1, 27), (1, 42), (1, 43)],
-        MrzFormat::MrvA | MrzFormat::MrvB => vec![(1, 9), (1, 19), (1, 27)],
-    }
+    // TD1 and TD2: the document number's digit moves when the number is longer than
+    // 9 (short position, or (line, start of the overflow) + overflow length)
+    let (mut v, number_digit, overflow) = match m.format() {
+        MrzFormat::Td1 => (vec![(1, 6), (1, 14), (1, 29)], (0, 14), (0, 15)),
+        MrzFormat::Td2 => (vec![(1, 19), (1, 27), (1, 35)], (1, 9), (1, 28)),
+        MrzFormat::Td3 => return vec![(1, 9), (1, 19), (1, 27), (1, 42), (1, 43)],
+        MrzFormat::MrvA | MrzFormat::MrvB => return vec![(1, 9), (1, 19), (1, 27)],
+    };
+    let len = m.document_number().len();
+    v.push(if len > 9 {
+        (overflow.0, overflow.1 + len - 9)
+    } else {
+        number_digit
+    });
+    v
 }
 
 #[derive(Debug, Clone)]

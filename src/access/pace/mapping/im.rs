@@ -8,6 +8,7 @@
 
 use openssl::bn::{BigNum, BigNumContext, BigNumRef};
 use openssl::ec::EcPoint;
+use openssl::error::ErrorStack;
 use zeroize::Zeroizing;
 
 use super::{ChipMapped, ChipStep, Mapped, Mapping, Run, Started, TerminalMapping, secret_bytes};
@@ -183,6 +184,45 @@ impl Mapping for Integrated {
 
 const P_3_MOD_4: &str = "the point encoding needs p ≡ 3 mod 4";
 
+/// Arithmetic modulo `p`, each operation a new number.
+struct ModP<'a> {
+    p: &'a BigNumRef,
+    ctx: BigNumContext,
+}
+
+impl ModP<'_> {
+    fn apply(
+        &mut self,
+        f: impl FnOnce(&mut BigNum, &BigNumRef, &mut BigNumContext) -> Result<(), ErrorStack>,
+    ) -> Result<BigNum, ErrorStack> {
+        let mut r = BigNum::new()?;
+        f(&mut r, self.p, &mut self.ctx)?;
+        Ok(r)
+    }
+
+    fn add(&mut self, a: &BigNumRef, b: &BigNumRef) -> Result<BigNum, ErrorStack> {
+        self.apply(|r, p, ctx| r.mod_add(a, b, p, ctx))
+    }
+
+    /// `-a mod p`.
+    fn neg(&mut self, a: &BigNumRef) -> Result<BigNum, ErrorStack> {
+        let zero = BigNum::new()?;
+        self.apply(|r, p, ctx| r.mod_sub(&zero, a, p, ctx))
+    }
+
+    fn mul(&mut self, a: &BigNumRef, b: &BigNumRef) -> Result<BigNum, ErrorStack> {
+        self.apply(|r, p, ctx| r.mod_mul(a, b, p, ctx))
+    }
+
+    fn sqr(&mut self, a: &BigNumRef) -> Result<BigNum, ErrorStack> {
+        self.apply(|r, p, ctx| r.mod_sqr(a, p, ctx))
+    }
+
+    fn exp(&mut self, a: &BigNumRef, e: &BigNumRef) -> Result<BigNum, ErrorStack> {
+        self.apply(|r, p, ctx| r.mod_exp(a, e, p, ctx))
+    }
+}
+
 /// Doc 9303 Part 11 Appendix B (point encoding for the integrated mapping, affine
 /// coordinates, p ≡ 3 mod 4):
 /// 1. α = -t² mod p
@@ -195,7 +235,7 @@ const P_3_MOD_4: &str = "the point encoding needs p ≡ 3 mod 4";
 fn point_encoding(d: &EcCurve, t: &BigNumRef) -> Result<EcPoint, PaceError> {
     let mapping = PaceMapping::EcdhIm;
     let p = d.p();
-    let mut ctx = BigNumContext::new()?;
+    let ctx = BigNumContext::new()?;
     if p.mod_word(4)? != 3 {
         return Err(PaceError::MappingUnsupported {
             mapping,
@@ -211,83 +251,56 @@ fn point_encoding(d: &EcCurve, t: &BigNumRef) -> Result<EcPoint, PaceError> {
     if t.num_bits() == 0 {
         return Err(invalid("pseudo-random value is zero"));
     }
-    let zero = BigNum::new()?;
     let one = BigNum::from_u32(1)?;
-    let two = BigNum::from_u32(2)?;
-    let new = BigNum::new;
+    let mut m = ModP { p, ctx };
 
     // 1. alpha = -t^2
-    let mut t2 = new()?;
-    t2.mod_sqr(t, p, &mut ctx)?;
-    let mut alpha = new()?;
-    alpha.mod_sub(&zero, &t2, p, &mut ctx)?;
+    let t2 = m.sqr(t)?;
+    let alpha = m.neg(&t2)?;
     // 2. X2 = -b (1 + alpha + alpha^2) (a (alpha + alpha^2))^(p-2)
-    let mut alpha2 = new()?;
-    alpha2.mod_sqr(&alpha, p, &mut ctx)?;
-    let mut a_a2 = new()?;
-    a_a2.mod_add(&alpha, &alpha2, p, &mut ctx)?;
-    let mut num = new()?;
-    num.mod_add(&one, &a_a2, p, &mut ctx)?;
-    let mut minus_b = new()?;
-    minus_b.mod_sub(&zero, d.b(), p, &mut ctx)?;
-    let mut num2 = new()?;
-    num2.mod_mul(&minus_b, &num, p, &mut ctx)?;
-    let mut den = new()?;
-    den.mod_mul(d.a(), &a_a2, p, &mut ctx)?;
+    let alpha2 = m.sqr(&alpha)?;
+    let a_a2 = m.add(&alpha, &alpha2)?;
+    let num = m.add(&one, &a_a2)?;
+    let minus_b = m.neg(d.b())?;
+    let num2 = m.mul(&minus_b, &num)?;
+    let den = m.mul(d.a(), &a_a2)?;
     if den.num_bits() == 0 {
         return Err(invalid("degenerate pseudo-random value"));
     }
-    let mut p_minus_2 = new()?;
-    p_minus_2.checked_sub(p, &two)?;
-    let mut den_inv = new()?;
-    den_inv.mod_exp(&den, &p_minus_2, p, &mut ctx)?;
-    let mut x2 = new()?;
-    x2.mod_mul(&num2, &den_inv, p, &mut ctx)?;
+    let mut p_minus_2 = BigNum::new()?;
+    p_minus_2.checked_sub(p, &*BigNum::from_u32(2)?)?;
+    let den_inv = m.exp(&den, &p_minus_2)?;
+    let x2 = m.mul(&num2, &den_inv)?;
     // 3. X3 = alpha X2
-    let mut x3 = new()?;
-    x3.mod_mul(&alpha, &x2, p, &mut ctx)?;
+    let x3 = m.mul(&alpha, &x2)?;
     // 4. h2 = X2^3 + a X2 + b
-    let mut x2_sq = new()?;
-    x2_sq.mod_sqr(&x2, p, &mut ctx)?;
-    let mut x2_cu = new()?;
-    x2_cu.mod_mul(&x2_sq, &x2, p, &mut ctx)?;
-    let mut ax2 = new()?;
-    ax2.mod_mul(d.a(), &x2, p, &mut ctx)?;
-    let mut h2 = new()?;
-    h2.mod_add(&x2_cu, &ax2, p, &mut ctx)?;
-    let mut h2b = new()?;
-    h2b.mod_add(&h2, d.b(), p, &mut ctx)?;
-    let h2 = h2b;
+    let x2_sq = m.sqr(&x2)?;
+    let x2_cu = m.mul(&x2_sq, &x2)?;
+    let ax2 = m.mul(d.a(), &x2)?;
+    let h2 = m.add(&x2_cu, &ax2)?;
+    let h2 = m.add(&h2, d.b())?;
     // 6. U = t^3 h2
-    let mut t3 = new()?;
-    t3.mod_mul(&t2, t, p, &mut ctx)?;
-    let mut u = new()?;
-    u.mod_mul(&t3, &h2, p, &mut ctx)?;
+    let t3 = m.mul(&t2, t)?;
+    let u = m.mul(&t3, &h2)?;
     // 7. A = h2^(p - 1 - (p+1)/4)
-    let mut p1 = new()?;
+    let mut p1 = BigNum::new()?;
     p1.checked_add(p, &one)?;
-    let mut quarter = new()?;
+    let mut quarter = BigNum::new()?;
     quarter.rshift(&p1, 2)?;
-    let mut pm1 = new()?;
+    let mut pm1 = BigNum::new()?;
     pm1.checked_sub(p, &one)?;
-    let mut exp = new()?;
+    let mut exp = BigNum::new()?;
     exp.checked_sub(&pm1, &quarter)?;
-    let mut big_a = new()?;
-    big_a.mod_exp(&h2, &exp, p, &mut ctx)?;
+    let big_a = m.exp(&h2, &exp)?;
     // 8. A^2 h2 == 1 ?
-    let mut a_sq = new()?;
-    a_sq.mod_sqr(&big_a, p, &mut ctx)?;
-    let mut test = new()?;
-    test.mod_mul(&a_sq, &h2, p, &mut ctx)?;
+    let a_sq = m.sqr(&big_a)?;
+    let test = m.mul(&a_sq, &h2)?;
     let (x, y) = if test == one {
-        let mut y = new()?;
-        y.mod_mul(&big_a, &h2, p, &mut ctx)?;
-        (x2, y)
+        (x2, m.mul(&big_a, &h2)?)
     } else {
-        let mut y = new()?;
-        y.mod_mul(&big_a, &u, p, &mut ctx)?;
-        (x3, y)
+        (x3, m.mul(&big_a, &u)?)
     };
+    let ModP { mut ctx, .. } = m;
     let mut pt = EcPoint::new(d.group())?;
     pt.set_affine_coordinates_gfp(d.group(), &x, &y, &mut ctx)
         .map_err(|_| invalid("encoded point is not on the curve"))?;
