@@ -150,10 +150,72 @@ pub struct SecurityInfos {
     pub warnings: Vec<SecurityInfosWarning>,
 }
 
-/// One SecurityInfo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SecurityInfo {
+/// Defines [`SecurityInfo`] from its known variants (plus `Unknown`), each known type's
+/// [`Kind`] and [`KnownInfo`], and the one dispatch [`SecurityInfo::known`].
+macro_rules! security_info {
+    ($($(#[$doc:meta])* $variant:ident($ty:ident),)*) => {
+        /// One SecurityInfo.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum SecurityInfo {
+            $($(#[$doc])* $variant($ty),)*
+            /// Anything else, kept raw.
+            Unknown(UnknownSecurityInfo),
+        }
+
+        $(impl Kind for $ty {
+            fn of(info: &SecurityInfo) -> Option<&Self> {
+                match info {
+                    SecurityInfo::$variant(i) => Some(i),
+                    _ => None,
+                }
+            }
+        }
+
+        impl KnownInfo for $ty {
+            fn protocol(&self) -> Oid {
+                self.protocol
+            }
+            fn raw(&self) -> &[u8] {
+                &self.raw
+            }
+            fn encode(&self) -> Vec<u8> {
+                $ty::encode(self)
+            }
+        })*
+
+        impl SecurityInfo {
+            /// The info as a known one, or the unknown one kept raw.
+            fn known(&self) -> Result<&dyn KnownInfo, &UnknownSecurityInfo> {
+                match self {
+                    $(SecurityInfo::$variant(i) => Ok(i),)*
+                    SecurityInfo::Unknown(u) => Err(u),
+                }
+            }
+        }
+    };
+}
+
+/// A type held by one [`SecurityInfo`] variant, so the accessors of [`SecurityInfos`]
+/// can pick the infos of one kind.
+trait Kind {
+    fn of(info: &SecurityInfo) -> Option<&Self>;
+}
+
+impl Kind for UnknownSecurityInfo {
+    fn of(info: &SecurityInfo) -> Option<&Self> {
+        info.known().err()
+    }
+}
+
+/// What every decoded (known) SecurityInfo has.
+trait KnownInfo {
+    fn protocol(&self) -> Oid;
+    fn raw(&self) -> &[u8];
+    fn encode(&self) -> Vec<u8>;
+}
+
+security_info! {
     /// PACEInfo.
     Pace(PaceInfo),
     /// PACEDomainParameterInfo.
@@ -174,8 +236,6 @@ pub enum SecurityInfo {
     CardInfoLocator(CardInfoLocator),
     /// PrivilegedTerminalInfo.
     PrivilegedTerminal(PrivilegedTerminalInfo),
-    /// Anything else, kept raw.
-    Unknown(UnknownSecurityInfo),
 }
 
 /// `PACEInfo ::= SEQUENCE { protocol, version INTEGER, parameterId INTEGER OPTIONAL }`
@@ -559,71 +619,29 @@ impl PrivilegedTerminalInfo {
     }
 }
 
-/// Matches every variant: `$body` with `$i` bound to a known info, `$unknown` with `$u`
-/// bound to the [`UnknownSecurityInfo`].
-macro_rules! each_known {
-    ($info:expr, $i:ident => $body:expr, $u:ident => $unknown:expr) => {
-        match $info {
-            SecurityInfo::Pace($i) => $body,
-            SecurityInfo::PaceDomainParameter($i) => $body,
-            SecurityInfo::ChipAuthentication($i) => $body,
-            SecurityInfo::ChipAuthenticationDomainParameter($i) => $body,
-            SecurityInfo::ChipAuthenticationPublicKey($i) => $body,
-            SecurityInfo::TerminalAuthentication($i) => $body,
-            SecurityInfo::ActiveAuthentication($i) => $body,
-            SecurityInfo::EfDir($i) => $body,
-            SecurityInfo::CardInfoLocator($i) => $body,
-            SecurityInfo::PrivilegedTerminal($i) => $body,
-            SecurityInfo::Unknown($u) => $unknown,
-        }
-    };
-}
-
-/// A type held by one [`SecurityInfo`] variant, so the accessors of [`SecurityInfos`]
-/// can pick the infos of one kind.
-trait Kind {
-    fn of(info: &SecurityInfo) -> Option<&Self>;
-}
-
-macro_rules! kinds {
-    ($($variant:ident($ty:ty)),* $(,)?) => {
-        $(impl Kind for $ty {
-            fn of(info: &SecurityInfo) -> Option<&Self> {
-                match info {
-                    SecurityInfo::$variant(i) => Some(i),
-                    _ => None,
-                }
-            }
-        })*
-    };
-}
-
-kinds!(
-    Pace(PaceInfo),
-    PaceDomainParameter(PaceDomainParameterInfo),
-    ChipAuthentication(ChipAuthenticationInfo),
-    ChipAuthenticationDomainParameter(ChipAuthenticationDomainParameterInfo),
-    ChipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo),
-    TerminalAuthentication(TerminalAuthenticationInfo),
-    ActiveAuthentication(ActiveAuthenticationInfo),
-    CardInfoLocator(CardInfoLocator),
-    Unknown(UnknownSecurityInfo),
-);
-
 impl SecurityInfo {
     /// The protocol OID (when readable).
     pub fn protocol(&self) -> Option<Oid> {
-        each_known!(self, i => Some(i.protocol), u => u.protocol)
+        match self.known() {
+            Ok(i) => Some(i.protocol()),
+            Err(u) => u.protocol,
+        }
     }
 
     /// The bytes as read (for infos built in code: their encoding).
     pub fn raw(&self) -> &[u8] {
-        each_known!(self, i => &i.raw, u => &u.raw)
+        match self.known() {
+            Ok(i) => i.raw(),
+            Err(u) => &u.raw,
+        }
     }
 
     /// DER encoding from the fields (unknown infos: their bytes).
     pub fn encode(&self) -> Vec<u8> {
-        each_known!(self, i => i.encode(), u => u.raw.clone())
+        match self.known() {
+            Ok(i) => i.encode(),
+            Err(u) => u.raw.clone(),
+        }
     }
 
     /// The display name of the protocol OID, or its dotted form.
