@@ -134,19 +134,14 @@ macro_rules! details_group {
             }
         }
 
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                let present: Vec<String> = self
-                    .present_tags()
-                    .iter()
-                    .map(|t| format!("{t:02X}"))
-                    .collect();
-                f.debug_struct(stringify!($ty))
-                    .field("present", &present)
-                    .field("quirks", &self.quirks)
-                    .finish_non_exhaustive()
-            }
-        }
+        $crate::lds::quirk::summary_debug!($ty, |d| {
+            present: d
+                .present_tags()
+                .iter()
+                .map(|t| format!("{t:02X}"))
+                .collect::<Vec<String>>(),
+            quirks: d.quirks,
+        });
 
         impl $ty {
             #[doc = concat!("Decode EF.", $file, ".")]

@@ -160,15 +160,11 @@ pub struct Dg1 {
     pub raw: Vec<u8>,
 }
 
-impl fmt::Debug for Dg1 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dg1")
-            .field("format", &self.format)
-            .field("mrz", &"<redacted>")
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
+quirk::summary_debug!(Dg1, |d| {
+    format: d.format,
+    mrz: "<redacted>",
+    quirks: d.quirks,
+});
 
 fn chars(s: &str, range: std::ops::Range<usize>) -> String {
     s.chars().skip(range.start).take(range.len()).collect()
@@ -199,32 +195,27 @@ fn long_document_number(number: &str, check: char, optional: &str) -> (String, c
 
 impl MrzFields {
     fn parse(mrz: &str, format: MrzFormat) -> MrzFields {
+        // Every format: document code and issuing state open line 1; line 2 holds the
+        // nationality and, in one run of 15, the date of birth, sex and date of expiry
+        // with their check digits. The rest differs by format.
+        let (l1, l2, nationality_at, dates_at);
+        let (name, document_number, document_number_check, optional, optional_2, composite);
         match format {
             MrzFormat::Td1 => {
-                let (l1, l2, l3) = (chars(mrz, 0..30), chars(mrz, 30..60), chars(mrz, 60..90));
-                let optional = chars(&l1, 15..30);
-                let (document_number, document_number_check, _) =
+                (l1, l2) = (chars(mrz, 0..30), chars(mrz, 30..60));
+                (nationality_at, dates_at) = (15, 0);
+                name = chars(mrz, 60..90);
+                optional = chars(&l1, 15..30);
+                (document_number, document_number_check, _) =
                     long_document_number(&chars(&l1, 5..14), char_at(&l1, 14), &optional);
-                MrzFields {
-                    document_code: chars(&l1, 0..2),
-                    issuing_state: chars(&l1, 2..5),
-                    name: l3,
-                    document_number,
-                    document_number_check,
-                    nationality: chars(&l2, 15..18),
-                    date_of_birth: chars(&l2, 0..6),
-                    date_of_birth_check: char_at(&l2, 6),
-                    sex: char_at(&l2, 7),
-                    date_of_expiry: chars(&l2, 8..14),
-                    date_of_expiry_check: char_at(&l2, 14),
-                    optional_data: optional,
-                    optional_data_2: Some(chars(&l2, 18..29)),
-                    composite_check: Some(char_at(&l2, 29)),
-                }
+                optional_2 = Some(chars(&l2, 18..29));
+                composite = Some(char_at(&l2, 29));
             }
             MrzFormat::Td2 | MrzFormat::Td3 | MrzFormat::MrvA | MrzFormat::MrvB => {
                 let n = format.line_len();
-                let (l1, l2) = (chars(mrz, 0..n), chars(mrz, n..2 * n));
+                (l1, l2) = (chars(mrz, 0..n), chars(mrz, n..2 * n));
+                (nationality_at, dates_at) = (10, 13);
+                name = chars(&l1, 5..n);
                 let visa = matches!(format, MrzFormat::MrvA | MrzFormat::MrvB);
                 // optional data: TD2 28..35, TD3 28..42 (then its check digit), visas 28..n
                 let optional_end = match format {
@@ -232,30 +223,33 @@ impl MrzFields {
                     MrzFormat::Td3 => 42,
                     _ => n,
                 };
-                let optional = chars(&l2, 28..optional_end);
-                let (document_number, document_number_check) = if format == MrzFormat::Td2 {
+                optional = chars(&l2, 28..optional_end);
+                (document_number, document_number_check) = if format == MrzFormat::Td2 {
                     let (num, check, _) = long_document_number(&chars(&l2, 0..9), char_at(&l2, 9), &optional);
                     (num, check)
                 } else {
                     (trim_fillers(&chars(&l2, 0..9)), char_at(&l2, 9))
                 };
-                MrzFields {
-                    document_code: chars(&l1, 0..2),
-                    issuing_state: chars(&l1, 2..5),
-                    name: chars(&l1, 5..n),
-                    document_number,
-                    document_number_check,
-                    nationality: chars(&l2, 10..13),
-                    date_of_birth: chars(&l2, 13..19),
-                    date_of_birth_check: char_at(&l2, 19),
-                    sex: char_at(&l2, 20),
-                    date_of_expiry: chars(&l2, 21..27),
-                    date_of_expiry_check: char_at(&l2, 27),
-                    optional_data: optional,
-                    optional_data_2: None,
-                    composite_check: if visa { None } else { Some(char_at(&l2, n - 1)) },
-                }
+                optional_2 = None;
+                composite = if visa { None } else { Some(char_at(&l2, n - 1)) };
             }
+        }
+        let d = dates_at;
+        MrzFields {
+            document_code: chars(&l1, 0..2),
+            issuing_state: chars(&l1, 2..5),
+            name,
+            document_number,
+            document_number_check,
+            nationality: chars(&l2, nationality_at..nationality_at + 3),
+            date_of_birth: chars(&l2, d..d + 6),
+            date_of_birth_check: char_at(&l2, d + 6),
+            sex: char_at(&l2, d + 7),
+            date_of_expiry: chars(&l2, d + 8..d + 14),
+            date_of_expiry_check: char_at(&l2, d + 14),
+            optional_data: optional,
+            optional_data_2: optional_2,
+            composite_check: composite,
         }
     }
 }

@@ -5,8 +5,6 @@
 //! 6D L  <issuer-defined content>
 //! ```
 
-use std::fmt;
-
 use super::error::LdsError;
 use super::quirk::{self, Quirk};
 
@@ -26,14 +24,10 @@ pub struct Dg13 {
     pub raw: Vec<u8>,
 }
 
-impl fmt::Debug for Dg13 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dg13")
-            .field("content_len", &self.content.len())
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
+quirk::summary_debug!(Dg13, |d| {
+    content_len: d.content.len(),
+    quirks: d.quirks,
+});
 
 impl Dg13 {
     /// Decode EF.DG13 (only the outer TLV is checked).

@@ -67,14 +67,10 @@ pub struct Dg16 {
     pub raw: Vec<u8>,
 }
 
-impl fmt::Debug for Dg16 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dg16")
-            .field("persons", &self.persons.len())
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
+quirk::summary_debug!(Dg16, |d| {
+    persons: d.persons.len(),
+    quirks: d.quirks,
+});
 
 fn set_text(slot: &mut Option<String>, tag: u32, value: &[u8], quirks: &mut Vec<Quirk>) {
     if slot.is_some() {

@@ -11,9 +11,6 @@
 //! template and lists the data objects an issuer put in it (tag, size, SHA-256), or
 //! keeps the bytes as they are when they are not BER-TLV. A forensic lab sees what is
 //! there and can compare it between documents without a guess at its meaning.
-
-use std::fmt;
-
 use super::group::DataGroup;
 use super::quirk::{self, Quirk};
 use super::view::{self, Node};
@@ -100,17 +97,13 @@ pub struct SecurityFeatures {
     pub raw: Vec<u8>,
 }
 
-impl fmt::Debug for SecurityFeatures {
-    // the content may be personal data: only its size is shown
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecurityFeatures")
-            .field("feature", &self.feature)
-            .field("content_len", &self.content.len())
-            .field("objects", &self.objects.as_ref().map(Vec::len))
-            .field("quirks", &self.quirks)
-            .finish_non_exhaustive()
-    }
-}
+// the content may be personal data: only its size is shown
+quirk::summary_debug!(SecurityFeatures, |d| {
+    feature: d.feature,
+    content_len: d.content.len(),
+    objects: d.objects.as_ref().map(Vec::len),
+    quirks: d.quirks,
+});
 
 impl SecurityFeatures {
     /// Decode a DG8, DG9 or DG10: the outer template is checked, its content kept.

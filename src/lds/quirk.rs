@@ -430,6 +430,22 @@ pub struct RawDo {
     pub value: Vec<u8>,
 }
 
+/// `Debug` for a type that holds personal data: only the summaries listed are shown
+/// (`name: expression` over the value bound to `$v`), then `..`.
+macro_rules! summary_debug {
+    ($ty:ident, |$v:ident| { $($name:ident: $value:expr),* $(,)? }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let $v = self;
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($name), &$value))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use summary_debug;
+
 impl fmt::Debug for RawDo {
     // the value may be personal data: only its size is shown
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -128,16 +128,12 @@ pub struct WsqImage {
     pub pixels: Vec<u8>,
 }
 
-impl fmt::Debug for WsqImage {
-    // never print the samples (a fingerprint is personal data)
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WsqImage")
-            .field("frame", &self.frame)
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .finish_non_exhaustive()
-    }
-}
+// never print the samples (a fingerprint is personal data)
+crate::lds::quirk::summary_debug!(WsqImage, |w| {
+    frame: w.frame,
+    width: w.width,
+    height: w.height,
+});
 
 /// Big-endian reader over the marker segments.
 struct Bytes<'a> {
