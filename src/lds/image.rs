@@ -417,12 +417,13 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
-/// JPEG: walk the marker segments to the first SOFn (ISO/IEC 10918-1 B.2.2).
-fn jpeg_dimensions(b: &[u8]) -> Option<Dimensions> {
-    let mut pos = 2; // after SOI
+/// JPEG: where the first SOFn marker stands, found by walking the marker segments
+/// (ISO/IEC 10918-1 B.2.2).
+fn jpeg_frame_at(b: &[u8]) -> Option<usize> {
+    let mut pos = 2usize; // after SOI
     loop {
         // skip fill bytes
-        while *b.get(pos)? == 0xFF && *b.get(pos + 1)? == 0xFF {
+        while *b.get(pos)? == 0xFF && *b.get(pos.checked_add(1)?)? == 0xFF {
             pos += 1;
         }
         if *b.get(pos)? != 0xFF {
@@ -433,14 +434,7 @@ fn jpeg_dimensions(b: &[u8]) -> Option<Dimensions> {
             // standalone markers
             0x01 | 0xD0..=0xD7 => pos += 2,
             0xD9 | 0xDA => return None, // EOI or SOS before any frame header
-            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                let height = be16(b, pos + 5)?;
-                let width = be16(b, pos + 7)?;
-                return Some(Dimensions {
-                    width: u32::from(width),
-                    height: u32::from(height),
-                });
-            }
+            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return Some(pos),
             _ => {
                 let len = usize::from(be16(b, pos + 2)?);
                 if len < 2 {
@@ -450,6 +444,17 @@ fn jpeg_dimensions(b: &[u8]) -> Option<Dimensions> {
             }
         }
     }
+}
+
+/// JPEG: the dimensions in the first frame header (FF Cn, Lf, P, Y, X).
+fn jpeg_dimensions(b: &[u8]) -> Option<Dimensions> {
+    let pos = jpeg_frame_at(b)?;
+    let height = be16(b, pos + 5)?;
+    let width = be16(b, pos + 7)?;
+    Some(Dimensions {
+        width: u32::from(width),
+        height: u32::from(height),
+    })
 }
 
 /// JP2: the image header box inside the JP2 header box (ISO/IEC 15444-1 I.5.3.1).

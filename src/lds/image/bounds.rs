@@ -29,7 +29,7 @@
 //! byte read buys, not the work itself: that stays capped by [`super::MAX_PIXELS`]
 //! and the decoder process's limits ([`super::sandbox`]).
 
-use super::{ImageError, ImageFormat, be16, be32, find_box};
+use super::{ImageError, ImageFormat, be16, be32, find_box, jpeg_frame_at};
 
 /// Most tiles (ISO/IEC 15444-1 allows 65,535; a face is one tile, a 16,384² image
 /// cut in 256² tiles is 4,096).
@@ -113,31 +113,9 @@ fn check_jpeg(b: &[u8]) -> Result<(), ImageError> {
 
 /// The frame header segment (from its marker) of the first SOFn.
 fn jpeg_frame_header(b: &[u8]) -> Option<&[u8]> {
-    let mut pos = 2usize; // after SOI
-    loop {
-        while *b.get(pos)? == 0xFF && *b.get(pos.checked_add(1)?)? == 0xFF {
-            pos += 1;
-        }
-        if *b.get(pos)? != 0xFF {
-            return None;
-        }
-        let marker = *b.get(pos + 1)?;
-        match marker {
-            0x01 | 0xD0..=0xD7 => pos += 2,
-            0xD9 | 0xDA => return None,
-            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                let len = usize::from(be16(b, pos + 2)?);
-                return b.get(pos..pos.checked_add(2 + len)?);
-            }
-            _ => {
-                let len = usize::from(be16(b, pos + 2)?);
-                if len < 2 {
-                    return None;
-                }
-                pos = pos.checked_add(2 + len)?;
-            }
-        }
-    }
+    let pos = jpeg_frame_at(b)?;
+    let len = usize::from(be16(b, pos + 2)?);
+    b.get(pos..pos.checked_add(2 + len)?)
 }
 
 /// The reference grid and tiling of a SIZ marker segment (ISO/IEC 15444-1 A.5.1).
