@@ -110,6 +110,18 @@ impl<'a> ByteReader<'a> {
     }
 }
 
+/// Decode a stand-alone record or block with `decode_in` (offsets relative to `input`,
+/// errors naming `file`); the quirks are returned with it.
+pub(crate) fn standalone<T>(
+    input: &[u8],
+    file: &'static str,
+    decode_in: impl FnOnce(&[u8], &[u8], &'static str, &mut Vec<Quirk>) -> Result<T, LdsError>,
+) -> Result<(T, Vec<Quirk>), LdsError> {
+    let mut quirks = Vec::new();
+    let decoded = decode_in(input, input, file, &mut quirks)?;
+    Ok((decoded, quirks))
+}
+
 /// The version of the 19794 records Doc 9303 uses, as decoded records report it.
 pub(crate) const VERSION: &str = "010";
 

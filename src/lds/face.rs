@@ -21,7 +21,7 @@ use crate::lds::biometric::iso39794::{
 };
 use crate::lds::biometric::{
     BiometricData, BiometricGroup, BiometricHeader, BiometricTemplate, FORMAT_OWNER_JTC1_SC37,
-    FORMAT_TYPE_FACE_19794, Modality, Part19794, offset_in,
+    FORMAT_TYPE_FACE_19794, Modality, Part19794, offset_in, standalone,
 };
 use crate::lds::error::LdsError;
 use crate::lds::image::{self, EmbeddedImage, ImageFormat};
@@ -238,9 +238,7 @@ fn check_image(
 impl FaceRecord19794 {
     /// Decode a stand-alone record (image offsets relative to `record`).
     pub fn decode(record: &[u8]) -> Result<(Self, Vec<Quirk>), LdsError> {
-        let mut quirks = Vec::new();
-        let r = Self::decode_in(record, record, "ISO 19794-5", &mut quirks)?;
-        Ok((r, quirks))
+        standalone(record, "ISO 19794-5", Self::decode_in)
     }
 
     /// Decode a record; `base` is the file it sits in (for image offsets).
@@ -479,9 +477,7 @@ pub struct FaceRepresentation39794 {
 impl Face39794 {
     /// Decode a stand-alone `FaceImageDataBlock` (`65 …`; offsets relative to `input`).
     pub fn decode(input: &[u8]) -> Result<(Self, Vec<Quirk>), LdsError> {
-        let mut quirks = Vec::new();
-        let v = Self::decode_in(input, input, "ISO 39794-5", &mut quirks)?;
-        Ok((v, quirks))
+        standalone(input, "ISO 39794-5", Self::decode_in)
     }
 
     /// Decode a `FaceImageDataBlock`; `base` is the file it sits in.
@@ -491,31 +487,13 @@ impl Face39794 {
         file: &'static str,
         quirks: &mut Vec<Quirk>,
     ) -> Result<Self, LdsError> {
-        let t = crate::tlv::parse(input).map_err(LdsError::tlv_in(file))?;
-        if t.tag != iso39794::FACE_BLOCK_TAG {
-            return Err(LdsError::UnexpectedTag {
-                file,
-                expected: iso39794::FACE_BLOCK_TAG,
-                found: t.tag,
-            });
-        }
-        quirks.extend(crate::lds::quirk::trailing_quirk(
-            input.get(t.raw.len()..).unwrap_or_default(),
-        ));
-        let k = kids(&t, file)?;
-        let version = VersionBlock::decode(
-            &field(&k, 0).ok_or(LdsError::Missing {
-                file,
-                what: "39794-5 version block",
-            })?,
-            file,
-        )?;
-        let reps = field(&k, 1).ok_or(LdsError::Missing {
-            file,
-            what: "39794-5 representation blocks",
-        })?;
+        let names = iso39794::BlockNames {
+            version: "39794-5 version block",
+            representations: "39794-5 representation blocks",
+        };
+        let (version, reps) = iso39794::open_block(input, iso39794::FACE_BLOCK_TAG, &names, file, quirks)?;
         let mut representations = Vec::new();
-        for r in iso39794::representations(&reps, file, quirks)? {
+        for r in reps {
             representations.push(decode_representation(&r, base, file, quirks)?);
         }
         if representations.len() != 1 {

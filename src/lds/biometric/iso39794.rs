@@ -11,7 +11,7 @@ use crate::lds::image::EmbeddedImage;
 use crate::lds::quirk::Quirk;
 use crate::tlv::{Reader, Tlv};
 
-use super::offset_in;
+use super::{offset_in, standalone};
 
 /// `FingerImageDataBlock ::= [APPLICATION 4] SEQUENCE`.
 pub const FINGER_BLOCK_TAG: u32 = 0x64;
@@ -218,9 +218,25 @@ pub struct IrisRepresentation39794 {
     pub quality_blocks: usize,
 }
 
-fn open_block<'a>(
+/// How errors name the two blocks every image data block starts with.
+pub(crate) struct BlockNames {
+    /// The version block.
+    pub(crate) version: &'static str,
+    /// The representation blocks.
+    pub(crate) representations: &'static str,
+}
+
+const NAMES: BlockNames = BlockNames {
+    version: "39794 version block",
+    representations: "39794 representation blocks",
+};
+
+/// Open an image data block of `tag`: its version block and its representation blocks
+/// (bytes after the block are a quirk).
+pub(crate) fn open_block<'a>(
     input: &'a [u8],
     tag: u32,
+    names: &BlockNames,
     file: &'static str,
     quirks: &mut Vec<Quirk>,
 ) -> Result<(VersionBlock, Vec<Tlv<'a>>), LdsError> {
@@ -239,13 +255,13 @@ fn open_block<'a>(
     let version = VersionBlock::decode(
         &field(&k, 0).ok_or(LdsError::Missing {
             file,
-            what: "39794 version block",
+            what: names.version,
         })?,
         file,
     )?;
     let reps = field(&k, 1).ok_or(LdsError::Missing {
         file,
-        what: "39794 representation blocks",
+        what: names.representations,
     })?;
     Ok((version, representations(&reps, file, quirks)?))
 }
@@ -273,7 +289,7 @@ impl<R: Representation39794> ImageDataBlock<R> {
         file: &'static str,
         quirks: &mut Vec<Quirk>,
     ) -> Result<Self, LdsError> {
-        let (version, reps) = open_block(input, R::BLOCK_TAG, file, quirks)?;
+        let (version, reps) = open_block(input, R::BLOCK_TAG, &NAMES, file, quirks)?;
         let mut representations = Vec::new();
         for r in reps {
             representations.push(R::from_fields(&kids(&r, file)?, base, file)?);
@@ -286,9 +302,7 @@ impl<R: Representation39794> ImageDataBlock<R> {
 
     /// Decode a stand-alone block (offsets relative to `input`).
     pub fn decode(input: &[u8]) -> Result<(Self, Vec<Quirk>), LdsError> {
-        let mut quirks = Vec::new();
-        let v = Self::decode_in(input, input, R::STANDARD, &mut quirks)?;
-        Ok((v, quirks))
+        standalone(input, R::STANDARD, Self::decode_in)
     }
 }
 
