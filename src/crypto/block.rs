@@ -38,23 +38,15 @@ fn check_iv_and_data(cipher: Cipher, iv: &[u8], data: &[u8]) -> Result<(), Crypt
     Ok(())
 }
 
-fn enc<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError>
-where
-    C: BlockCipherEncrypt + KeyInit,
-{
-    let not_aligned = || CryptoError::NotBlockAligned {
-        len: data.len(),
-        block: C::block_size(),
-    };
-    let mode = cbc::Encryptor::<C>::new_from_slices(key, iv).map_err(|_| not_aligned())?;
-    let mut buf = data.to_vec();
-    let len = buf.len();
-    mode.encrypt_padded::<NoPadding>(&mut buf, len)
-        .map_err(|_| not_aligned())?;
-    Ok(buf)
+/// Which way [`cbc`] runs.
+#[derive(Clone, Copy)]
+enum Direction {
+    Encrypt,
+    Decrypt,
 }
 
-fn dec<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError>
+/// CBC under the block cipher `C` (key and IV lengths already checked).
+fn cbc_with<C>(direction: Direction, key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError>
 where
     C: cbc::cipher::BlockCipherDecrypt + BlockCipherEncrypt + KeyInit,
 {
@@ -62,38 +54,50 @@ where
         len: data.len(),
         block: C::block_size(),
     };
-    let mode = cbc::Decryptor::<C>::new_from_slices(key, iv).map_err(|_| not_aligned())?;
     let mut buf = data.to_vec();
-    let len = mode
-        .decrypt_padded::<NoPadding>(&mut buf)
-        .map_err(|_| not_aligned())?
-        .len();
-    buf.truncate(len);
+    let len = buf.len();
+    let out_len = match direction {
+        Direction::Encrypt => cbc::Encryptor::<C>::new_from_slices(key, iv)
+            .map_err(|_| not_aligned())?
+            .encrypt_padded::<NoPadding>(&mut buf, len)
+            .map_err(|_| not_aligned())?
+            .len(),
+        Direction::Decrypt => cbc::Decryptor::<C>::new_from_slices(key, iv)
+            .map_err(|_| not_aligned())?
+            .decrypt_padded::<NoPadding>(&mut buf)
+            .map_err(|_| not_aligned())?
+            .len(),
+    };
+    buf.truncate(out_len);
     Ok(buf)
+}
+
+/// CBC under `cipher`, after checking the key, IV and data lengths.
+fn cbc(
+    direction: Direction,
+    cipher: Cipher,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    check_key(cipher, key)?;
+    check_iv_and_data(cipher, iv, data)?;
+    match cipher {
+        Cipher::Tdes => cbc_with::<TdesEde2>(direction, key, iv, data),
+        Cipher::Aes128 => cbc_with::<Aes128>(direction, key, iv, data),
+        Cipher::Aes192 => cbc_with::<Aes192>(direction, key, iv, data),
+        Cipher::Aes256 => cbc_with::<Aes256>(direction, key, iv, data),
+    }
 }
 
 /// CBC-encrypt `data` (a whole number of blocks) under `cipher` with `key` and `iv`.
 pub fn cbc_encrypt(cipher: Cipher, key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    check_key(cipher, key)?;
-    check_iv_and_data(cipher, iv, data)?;
-    match cipher {
-        Cipher::Tdes => enc::<TdesEde2>(key, iv, data),
-        Cipher::Aes128 => enc::<Aes128>(key, iv, data),
-        Cipher::Aes192 => enc::<Aes192>(key, iv, data),
-        Cipher::Aes256 => enc::<Aes256>(key, iv, data),
-    }
+    cbc(Direction::Encrypt, cipher, key, iv, data)
 }
 
 /// CBC-decrypt `data` (a whole number of blocks) under `cipher` with `key` and `iv`.
 pub fn cbc_decrypt(cipher: Cipher, key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    check_key(cipher, key)?;
-    check_iv_and_data(cipher, iv, data)?;
-    match cipher {
-        Cipher::Tdes => dec::<TdesEde2>(key, iv, data),
-        Cipher::Aes128 => dec::<Aes128>(key, iv, data),
-        Cipher::Aes192 => dec::<Aes192>(key, iv, data),
-        Cipher::Aes256 => dec::<Aes256>(key, iv, data),
-    }
+    cbc(Direction::Decrypt, cipher, key, iv, data)
 }
 
 /// Two-key 3DES-CBC encryption with a zero IV (BAC cryptograms, 3DES secure messaging).

@@ -452,27 +452,18 @@ pub struct Certificate {
 impl Certificate {
     /// Parse DER (BER lengths tolerated and reported). Trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
-        let outer = tlv::parse_ber(der)?;
-        if outer.raw.len() != der.len() {
-            return Err(Asn1Error::Trailing { field: "Certificate" }.into());
-        }
-        asn1::expect_tag(&outer, tag::SEQUENCE, "Certificate")?;
+        let SignedParts {
+            outer,
+            tbs: tbs_t,
+            tbs_range: tbs,
+            signature_algorithm,
+            signature,
+        } = SignedParts::parse(der, "Certificate", "tbsCertificate")?;
         let mut quirks = Vec::new();
         let (indef, nonmin) = asn1::has_ber_lengths(&outer);
         if indef || nonmin {
             quirks.push(CertQuirk::NonDerLength);
         }
-        let mut r = outer.children_ber();
-        let tbs_t = asn1::next(&mut r, tag::SEQUENCE, "tbsCertificate")?;
-        let sig_alg_t = asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?;
-        let signature_algorithm = AlgorithmIdentifier::from_tlv(&sig_alg_t)?;
-        let sig_t = asn1::next(&mut r, tag::BIT_STRING, "signatureValue")?;
-        let signature = asn1::bit_string_octets(&sig_t, "signatureValue")?.to_vec();
-        if !r.is_empty() {
-            return Err(Asn1Error::Trailing { field: "Certificate" }.into());
-        }
-        let tbs_start = offset_in(der, tbs_t.raw);
-        let tbs = tbs_start..tbs_start + tbs_t.raw.len();
 
         let mut t = tbs_t.children_ber();
         let version = match asn1::optional(&mut t, 0xA0)? {
@@ -596,10 +587,12 @@ impl Certificate {
     /// Verify this certificate's signature with the issuer's key, using the
     /// algorithm named in this certificate.
     pub fn verify_signature(&self, issuer_key: &PublicKey) -> Result<(), CertError> {
-        count_signature_check();
-        let (alg, _) = SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm, None)?;
-        signature::verify(&alg, issuer_key, self.tbs_der(), &self.signature)?;
-        Ok(())
+        verify_signed(
+            &self.signature_algorithm,
+            issuer_key,
+            self.tbs_der(),
+            &self.signature,
+        )
     }
 
     /// The RFC 5280 rules that guard trust which this certificate breaks: inner and
@@ -655,6 +648,68 @@ impl Certificate {
     pub fn country(&self) -> Option<String> {
         self.issuer.country().or_else(|| self.subject.country())
     }
+}
+
+/// The envelope of a signed X.509 object (a certificate or a CRL): SEQUENCE { tbs,
+/// signatureAlgorithm, signatureValue } with nothing after it, BER lengths accepted.
+pub(crate) struct SignedParts<'a> {
+    /// The outer SEQUENCE.
+    pub outer: Tlv<'a>,
+    /// The signed part.
+    pub tbs: Tlv<'a>,
+    /// Where the signed part lies in the input.
+    pub tbs_range: std::ops::Range<usize>,
+    /// Outer signatureAlgorithm.
+    pub signature_algorithm: AlgorithmIdentifier,
+    /// signatureValue octets.
+    pub signature: Vec<u8>,
+}
+
+impl<'a> SignedParts<'a> {
+    /// Split `der`, an `object` (`Certificate`, `CertificateList`) whose signed part is
+    /// named `tbs_name` in errors.
+    pub(crate) fn parse(
+        der: &'a [u8],
+        object: &'static str,
+        tbs_name: &'static str,
+    ) -> Result<Self, CertError> {
+        let outer = tlv::parse_ber(der)?;
+        if outer.raw.len() != der.len() {
+            return Err(Asn1Error::Trailing { field: object }.into());
+        }
+        asn1::expect_tag(&outer, tag::SEQUENCE, object)?;
+        let mut r = outer.children_ber();
+        let tbs = asn1::next(&mut r, tag::SEQUENCE, tbs_name)?;
+        let sig_alg_t = asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?;
+        let signature_algorithm = AlgorithmIdentifier::from_tlv(&sig_alg_t)?;
+        let sig_t = asn1::next(&mut r, tag::BIT_STRING, "signatureValue")?;
+        let signature = asn1::bit_string_octets(&sig_t, "signatureValue")?.to_vec();
+        if !r.is_empty() {
+            return Err(Asn1Error::Trailing { field: object }.into());
+        }
+        let tbs_start = offset_in(der, tbs.raw);
+        Ok(SignedParts {
+            outer,
+            tbs,
+            tbs_range: tbs_start..tbs_start + tbs.raw.len(),
+            signature_algorithm,
+            signature,
+        })
+    }
+}
+
+/// Verify `signature` over `tbs` with the issuer's key and the algorithm the object
+/// names (counted as one signature check).
+pub(crate) fn verify_signed(
+    algorithm: &AlgorithmIdentifier,
+    issuer_key: &PublicKey,
+    tbs: &[u8],
+    signature: &[u8],
+) -> Result<(), CertError> {
+    count_signature_check();
+    let (alg, _) = SignatureAlgorithm::from_algorithm_identifier(algorithm, None)?;
+    signature::verify(&alg, issuer_key, tbs, signature)?;
+    Ok(())
 }
 
 fn offset_in(outer: &[u8], inner: &[u8]) -> usize {

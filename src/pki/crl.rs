@@ -14,9 +14,8 @@
 use openssl::sha::sha256;
 use time::OffsetDateTime;
 
-use super::cert::{CertError, Name, Rfc5280Violation, count_signature_check, parse_aki, same_integer};
+use super::cert::{CertError, Name, Rfc5280Violation, SignedParts, parse_aki, same_integer, verify_signed};
 use super::keys::PublicKey;
-use super::signature::{self, SignatureAlgorithm};
 use crate::asn1::AlgorithmIdentifier;
 use crate::asn1::Oid;
 use crate::asn1::der::{self as asn1, Asn1Error, tag};
@@ -107,31 +106,13 @@ impl Crl {
     /// Parse DER (BER lengths tolerated).
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
         PARSES.with(|c| c.set(c.get().saturating_add(1)));
-        let outer = tlv::parse_ber(der)?;
-        if outer.raw.len() != der.len() {
-            return Err(Asn1Error::Trailing {
-                field: "CertificateList",
-            }
-            .into());
-        }
-        asn1::expect_tag(&outer, tag::SEQUENCE, "CertificateList")?;
-        let mut r = outer.children_ber();
-        let tbs_t = asn1::next(&mut r, tag::SEQUENCE, "tbsCertList")?;
-        let signature_algorithm =
-            AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
-        let signature = asn1::bit_string_octets(
-            &asn1::next(&mut r, tag::BIT_STRING, "signatureValue")?,
-            "signatureValue",
-        )?
-        .to_vec();
-        if !r.is_empty() {
-            return Err(Asn1Error::Trailing {
-                field: "CertificateList",
-            }
-            .into());
-        }
-        let start = (tbs_t.raw.as_ptr() as usize).saturating_sub(der.as_ptr() as usize);
-        let tbs = start..start + tbs_t.raw.len();
+        let SignedParts {
+            tbs: tbs_t,
+            tbs_range: tbs,
+            signature_algorithm,
+            signature,
+            ..
+        } = SignedParts::parse(der, "CertificateList", "tbsCertList")?;
         let mut t = tbs_t.children_ber();
         let _version = asn1::optional(&mut t, tag::INTEGER)?;
         let inner_signature_algorithm =
@@ -203,10 +184,12 @@ impl Crl {
 
     /// Verify the CRL's signature with the issuing CSCA's key.
     pub fn verify_signature(&self, issuer_key: &PublicKey) -> Result<(), CertError> {
-        count_signature_check();
-        let (alg, _) = SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm, None)?;
-        signature::verify(&alg, issuer_key, self.tbs_der(), &self.signature)?;
-        Ok(())
+        verify_signed(
+            &self.signature_algorithm,
+            issuer_key,
+            self.tbs_der(),
+            &self.signature,
+        )
     }
 
     /// thisUpdate ≤ at ≤ nextUpdate (a CRL without nextUpdate is never current).
