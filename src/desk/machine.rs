@@ -561,6 +561,13 @@ mod tests {
         })
     }
 
+    /// A machine given the key `tag` and then a card: reading, generation 1.
+    fn machine_reading(tag: &str) -> Machine {
+        let mut m = Machine::new();
+        run(&mut m, vec![Event::Key(key(tag)), Event::CardPresent]);
+        m
+    }
+
     /// A fake event source: a script of events, the machine's state after each.
     fn run(m: &mut Machine, events: Vec<Event>) -> Vec<(StateName, Option<u64>)> {
         events
@@ -611,8 +618,7 @@ mod tests {
 
     #[test]
     fn card_pulled_mid_read_then_back() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut m = machine_reading("k");
         m.handle(Event::Progress {
             generation: 1,
             done: 100,
@@ -677,8 +683,7 @@ mod tests {
 
     #[test]
     fn the_face_follows_its_own_verdict_only() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut m = machine_reading("k");
         let mut r = result(Verdict::Valid, "A1");
         r.result_id = 1;
         r.face_pending = true;
@@ -711,8 +716,7 @@ mod tests {
 
     #[test]
     fn verdict_after_the_document_left_is_not_shown() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut m = machine_reading("k");
         finish(&mut m, 1, Outcome::Verified(result(Verdict::Valid, "A1")), false);
         assert_eq!(m.state(), StateName::Waiting);
         assert!(m.view().verdict.is_none());
@@ -720,8 +724,7 @@ mod tests {
 
     #[test]
     fn wrong_key_then_new_key_reads_at_once() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k1")), Event::CardPresent]);
+        let mut m = machine_reading("k1");
         finish(&mut m, 1, Outcome::AccessDenied, true);
         assert_eq!(m.state(), StateName::Remove);
         assert!(!m.has_key());
@@ -733,8 +736,7 @@ mod tests {
 
     #[test]
     fn not_an_emrtd_and_errors_need_removal() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut m = machine_reading("k");
         finish(&mut m, 1, Outcome::NotEmrtd, true);
         assert_eq!(m.state(), StateName::Remove);
         assert!(m.view().problem.unwrap().contains("not an electronic passport"));
@@ -755,8 +757,7 @@ mod tests {
 
     #[test]
     fn reader_unplugged_clears_everything() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut m = machine_reading("k");
         finish(&mut m, 1, Outcome::Verified(result(Verdict::Valid, "A1")), true);
         m.handle(Event::ReaderProblem("No reader: plug the reader in.".into()));
         let v = m.view();
@@ -765,8 +766,7 @@ mod tests {
         assert!(v.message.contains("plug"));
         assert!(!m.has_key(), "the key of the document shown outlived it");
         // a read in progress when pcscd went away: its outcome is dropped
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("k")), Event::CardPresent]);
+        let mut m = machine_reading("k");
         m.handle(Event::ReaderProblem("PC/SC service stopped".into()));
         finish(&mut m, 1, Outcome::Verified(result(Verdict::Valid, "A1")), true);
         assert!(m.view().verdict.is_none());
@@ -778,8 +778,7 @@ mod tests {
 
     #[test]
     fn next_travellers_key_during_a_result_is_kept() {
-        let mut m = Machine::new();
-        run(&mut m, vec![Event::Key(key("first")), Event::CardPresent]);
+        let mut m = machine_reading("first");
         finish(&mut m, 1, Outcome::Verified(result(Verdict::Valid, "A1")), true);
         m.handle(Event::Key(key("second")));
         assert_eq!(

@@ -141,7 +141,9 @@ pub fn wait_for_card(
     }
 }
 
-fn matches_wanted(wanted: Option<&str>, index: usize, name: &str) -> bool {
+/// True when the reader at `index` named `name` is the one asked for: any reader
+/// without `wanted`, else the index it is, or a case-insensitive part of the name.
+pub(super) fn matches_wanted(wanted: Option<&str>, index: usize, name: &str) -> bool {
     match wanted {
         None => true,
         Some(w) => match w.parse::<usize>() {

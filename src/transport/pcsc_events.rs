@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use super::pcsc::matches_wanted;
+
 /// A change in the watched reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardEvent {
@@ -42,16 +44,6 @@ impl std::fmt::Debug for CardWatcher {
             .field("reader", &self.reader())
             .field("last", &self.last)
             .finish()
-    }
-}
-
-fn matches(wanted: Option<&str>, index: usize, name: &str) -> bool {
-    match wanted {
-        None => true,
-        Some(w) => match w.parse::<usize>() {
-            Ok(i) => i == index,
-            Err(_) => name.to_lowercase().contains(&w.to_lowercase()),
-        },
     }
 }
 
@@ -132,7 +124,7 @@ impl CardWatcher {
             let found = names
                 .iter()
                 .enumerate()
-                .find(|(i, n)| matches(self.wanted.as_deref(), *i, &n.to_string_lossy()))
+                .find(|(i, n)| matches_wanted(self.wanted.as_deref(), *i, &n.to_string_lossy()))
                 .map(|(_, n)| n.clone());
             match found {
                 Some(n) => {

@@ -49,46 +49,47 @@ impl HashAlgorithm {
     /// `ecdsa-plain-SHA*` / `ecdsa-plain-RIPEMD160` (0.4.0.127.0.7.1.1.4.1.{1..6}) or
     /// `ecdsa-with-SHA1` / `ecdsa-with-SHA{224,256,384,512}`.
     pub fn from_ecdsa_oid(oid: &Oid) -> Option<(HashAlgorithm, EcdsaEncoding)> {
-        let (parent, arc) = crate::lds::security_infos::oid::split_last(oid)?;
-        if parent == ECDSA_PLAIN_SIGNATURES {
-            let h = match arc {
-                1 => HashAlgorithm::Sha1,
-                2 => HashAlgorithm::Sha224,
-                3 => HashAlgorithm::Sha256,
-                4 => HashAlgorithm::Sha384,
-                5 => HashAlgorithm::Sha512,
-                6 => HashAlgorithm::Ripemd160,
-                _ => return None,
-            };
-            return Some((h, EcdsaEncoding::Plain));
-        }
         if *oid == ECDSA_WITH_SHA1 {
             return Some((HashAlgorithm::Sha1, EcdsaEncoding::Der));
         }
-        if parent == ECDSA_WITH_SHA2 {
-            let h = match arc {
-                1 => HashAlgorithm::Sha224,
-                2 => HashAlgorithm::Sha256,
-                3 => HashAlgorithm::Sha384,
-                4 => HashAlgorithm::Sha512,
-                _ => return None,
-            };
-            return Some((h, EcdsaEncoding::Der));
-        }
-        None
+        let (parent, arc) = crate::lds::security_infos::oid::split_last(oid)?;
+        let (arc_of, encoding): (fn(HashAlgorithm) -> Option<u32>, _) = if parent == ECDSA_PLAIN_SIGNATURES {
+            (|h| Some(h.ecdsa_plain_arc()), EcdsaEncoding::Plain)
+        } else if parent == ECDSA_WITH_SHA2 {
+            (HashAlgorithm::ecdsa_with_sha2_arc, EcdsaEncoding::Der)
+        } else {
+            return None;
+        };
+        let hash = HashAlgorithm::ALL.into_iter().find(|h| arc_of(*h) == Some(arc))?;
+        Some((hash, encoding))
     }
 
-    /// The `ecdsa-plain-*` OID of this hash (what the emulator writes in DG14).
-    pub fn ecdsa_plain_oid(self) -> Oid {
-        let arc = match self {
+    /// The last arc of its `ecdsa-plain-*` OID (BSI TR-03111 §5.2.1).
+    fn ecdsa_plain_arc(self) -> u32 {
+        match self {
             HashAlgorithm::Sha1 => 1,
             HashAlgorithm::Sha224 => 2,
             HashAlgorithm::Sha256 => 3,
             HashAlgorithm::Sha384 => 4,
             HashAlgorithm::Sha512 => 5,
             HashAlgorithm::Ripemd160 => 6,
-        };
-        crate::lds::security_infos::oid::child(ECDSA_PLAIN_SIGNATURES, arc)
+        }
+    }
+
+    /// The last arc of its `ecdsa-with-SHA2` OID (RFC 5758), for the SHA-2 hashes.
+    fn ecdsa_with_sha2_arc(self) -> Option<u32> {
+        match self {
+            HashAlgorithm::Sha224 => Some(1),
+            HashAlgorithm::Sha256 => Some(2),
+            HashAlgorithm::Sha384 => Some(3),
+            HashAlgorithm::Sha512 => Some(4),
+            HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160 => None,
+        }
+    }
+
+    /// The `ecdsa-plain-*` OID of this hash (what the emulator writes in DG14).
+    pub fn ecdsa_plain_oid(self) -> Oid {
+        crate::lds::security_infos::oid::child(ECDSA_PLAIN_SIGNATURES, self.ecdsa_plain_arc())
     }
 
     /// The hash conventionally paired with an EC key of `order_bits` (BSI TR-03111
@@ -154,6 +155,23 @@ mod tests {
             HashAlgorithm::from_ecdsa_oid(&Oid::new_unwrap("1.2.840.113549.1.1.11")),
             None
         );
+        for h in HashAlgorithm::ALL {
+            assert_eq!(
+                HashAlgorithm::from_ecdsa_oid(&h.ecdsa_plain_oid()),
+                Some((h, EcdsaEncoding::Plain))
+            );
+        }
+        for bad in [
+            "0.4.0.127.0.7.1.1.4.1.7",
+            "1.2.840.10045.4.3.5",
+            "1.2.840.10045.4.3",
+        ] {
+            assert_eq!(
+                HashAlgorithm::from_ecdsa_oid(&Oid::new_unwrap(bad)),
+                None,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

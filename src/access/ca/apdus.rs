@@ -36,22 +36,67 @@ fn parse_key_id(value: &[u8]) -> Result<u64, &'static str> {
     Ok(value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
 }
 
+/// One of the two MSE templates of Chip Authentication: its P2, the tag of its first
+/// data object, and the texts of what can be wrong in its data.
+struct Template {
+    p2: u8,
+    tag: u32,
+    malformed: &'static str,
+    unexpected: &'static str,
+}
+
+const KAT: Template = Template {
+    p2: P2_KAT,
+    tag: TAG_KAT_PUBLIC_KEY,
+    malformed: "malformed MSE:Set KAT data",
+    unexpected: "unexpected data object in MSE:Set KAT",
+};
+
+const AT: Template = Template {
+    p2: P2_AT,
+    tag: TAG_PROTOCOL,
+    malformed: "malformed MSE:Set AT data",
+    unexpected: "unexpected data object in MSE:Set AT",
+};
+
+impl Template {
+    /// The command: the template's data object, then the keyId when there is one.
+    fn command(&self, value: &[u8], key_id: Option<u64>) -> Command {
+        let mut data = tlv::encode(self.tag, value);
+        if let Some(id) = key_id {
+            tlv::encode_into(TAG_KEY_ID, &tlv::minimal_uint(id), &mut data);
+        }
+        Command::new(0x00, INS_MSE, P1_CA, self.p2).with_data(data)
+    }
+
+    /// The template's data object (read by `read`) and the keyId, each when present.
+    fn parse<T>(
+        &self,
+        data: &[u8],
+        read: impl Fn(&[u8]) -> Result<T, &'static str>,
+    ) -> Result<(Option<T>, Option<u64>), &'static str> {
+        let mut value = None;
+        let mut key_id = None;
+        for t in Reader::new(data) {
+            let t = t.map_err(|_| self.malformed)?;
+            match t.tag {
+                TAG_KEY_ID => key_id = Some(parse_key_id(t.value)?),
+                tag if tag == self.tag => value = Some(read(t.value)?),
+                _ => return Err(self.unexpected),
+            }
+        }
+        Ok((value, key_id))
+    }
+}
+
 /// MSE:Set KAT with the terminal's ephemeral public key.
 pub fn mse_set_kat(ephemeral_public_key: &[u8], key_id: Option<u64>) -> Command {
-    let mut data = tlv::encode(TAG_KAT_PUBLIC_KEY, ephemeral_public_key);
-    if let Some(id) = key_id {
-        tlv::encode_into(TAG_KEY_ID, &tlv::minimal_uint(id), &mut data);
-    }
-    Command::new(0x00, INS_MSE, P1_CA, P2_KAT).with_data(data)
+    KAT.command(ephemeral_public_key, key_id)
 }
 
 /// MSE:Set AT selecting the CA protocol (and key).
 pub fn mse_set_at(protocol: &Oid, key_id: Option<u64>) -> Command {
-    let mut data = tlv::encode(TAG_PROTOCOL, protocol.as_bytes());
-    if let Some(id) = key_id {
-        tlv::encode_into(TAG_KEY_ID, &tlv::minimal_uint(id), &mut data);
-    }
-    Command::new(0x00, INS_MSE, P1_CA, P2_AT).with_data(data)
+    AT.command(protocol.as_bytes(), key_id)
 }
 
 /// GENERAL AUTHENTICATE with the terminal's ephemeral public key.
@@ -78,16 +123,7 @@ pub struct SetKat {
 
 /// Parse MSE:Set KAT data.
 pub fn parse_set_kat(data: &[u8]) -> Result<SetKat, &'static str> {
-    let mut pk = None;
-    let mut key_id = None;
-    for t in Reader::new(data) {
-        let t = t.map_err(|_| "malformed MSE:Set KAT data")?;
-        match t.tag {
-            TAG_KAT_PUBLIC_KEY => pk = Some(t.value.to_vec()),
-            TAG_KEY_ID => key_id = Some(parse_key_id(t.value)?),
-            _ => return Err("unexpected data object in MSE:Set KAT"),
-        }
-    }
+    let (pk, key_id) = KAT.parse(data, |v| Ok(v.to_vec()))?;
     Ok(SetKat {
         ephemeral_public_key: pk.ok_or("no ephemeral public key (91)")?,
         key_id,
@@ -105,16 +141,7 @@ pub struct SetAt {
 
 /// Parse MSE:Set AT data for Chip Authentication.
 pub fn parse_set_at(data: &[u8]) -> Result<SetAt, &'static str> {
-    let mut protocol = None;
-    let mut key_id = None;
-    for t in Reader::new(data) {
-        let t = t.map_err(|_| "malformed MSE:Set AT data")?;
-        match t.tag {
-            TAG_PROTOCOL => protocol = Some(Oid::from_bytes(t.value).map_err(|_| "invalid protocol OID")?),
-            TAG_KEY_ID => key_id = Some(parse_key_id(t.value)?),
-            _ => return Err("unexpected data object in MSE:Set AT"),
-        }
-    }
+    let (protocol, key_id) = AT.parse(data, |v| Oid::from_bytes(v).map_err(|_| "invalid protocol OID"))?;
     Ok(SetAt {
         protocol: protocol.ok_or("no protocol OID (80)")?,
         key_id,
