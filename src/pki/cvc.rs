@@ -580,26 +580,18 @@ impl CvPublicKey {
                     what: "EC CV key without domain parameters and no issuer key to inherit them from",
                 })?
         };
-        let missing = |what| KeyError::UnsupportedParameters { what };
-        let p = src
-            .element(ec_tag::PRIME)
-            .ok_or(missing("EC CV key without prime"))?;
-        let a = src
-            .element(ec_tag::A)
-            .ok_or(missing("EC CV key without coefficient a"))?;
-        let b = src
-            .element(ec_tag::B)
-            .ok_or(missing("EC CV key without coefficient b"))?;
-        let g = src
-            .element(ec_tag::BASE)
-            .ok_or(missing("EC CV key without base point"))?;
-        let n = src
-            .element(ec_tag::ORDER)
-            .ok_or(missing("EC CV key without order"))?;
+        let required = |tag, what| src.element(tag).ok_or(KeyError::UnsupportedParameters { what });
+        let p = required(ec_tag::PRIME, "EC CV key without prime")?;
+        let a = required(ec_tag::A, "EC CV key without coefficient a")?;
+        let b = required(ec_tag::B, "EC CV key without coefficient b")?;
+        let g = required(ec_tag::BASE, "EC CV key without base point")?;
+        let n = required(ec_tag::ORDER, "EC CV key without order")?;
         let h = src.element(ec_tag::COFACTOR);
         let point = self
             .element(ec_tag::POINT)
-            .ok_or(missing("EC CV key without public point"))?;
+            .ok_or(KeyError::UnsupportedParameters {
+                what: "EC CV key without public point",
+            })?;
         let field = asn1::encode_seq(&[
             &asn1::encode_oid(&crate::asn1::oid::PRIME_FIELD),
             &asn1::encode_uint(p),

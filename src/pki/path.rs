@@ -381,11 +381,7 @@ pub fn validate_dsc(
                 dsc.subject.display()
             );
             r.find("dsc.barcode_signer", Severity::Failure, msg.clone(), Some(&dsc));
-            r.status = PathStatus::Invalid;
-            r.push("chain", CheckStatus::Fail, msg.clone());
-            r.reason = Some(msg);
-            skip_rest(&mut r);
-            return Ok(r);
+            return Ok(chain_stops(r, PathStatus::Invalid, CheckStatus::Fail, msg));
         }
         if non_conformant {
             r.find(
@@ -415,33 +411,31 @@ pub fn validate_dsc(
                     .map(hex::encode)
                     .unwrap_or_else(|| "absent".into())
             );
-            r.status = PathStatus::Indeterminate;
-            r.push("chain", CheckStatus::Indeterminate, msg.clone());
-            r.reason = Some(msg);
-            skip_rest(&mut r);
-            return Ok(r);
+            return Ok(chain_stops(
+                r,
+                PathStatus::Indeterminate,
+                CheckStatus::Indeterminate,
+                msg,
+            ));
         }
         Search::Untrusted(why) => {
             let msg = format!(
                 "the DSC's issuer certificate is in the store but is not trusted: {}",
                 why.join("; ")
             );
-            r.status = PathStatus::Indeterminate;
-            r.push("chain", CheckStatus::Indeterminate, msg.clone());
-            r.reason = Some(msg);
-            skip_rest(&mut r);
-            return Ok(r);
+            return Ok(chain_stops(
+                r,
+                PathStatus::Indeterminate,
+                CheckStatus::Indeterminate,
+                msg,
+            ));
         }
         Search::Failed { signature_failures } => {
             let msg = format!(
                 "DSC signature does not verify under any CSCA for its issuer: {}",
                 signature_failures.join("; ")
             );
-            r.status = PathStatus::Invalid;
-            r.push("chain", CheckStatus::Fail, msg.clone());
-            r.reason = Some(msg);
-            skip_rest(&mut r);
-            return Ok(r);
+            return Ok(chain_stops(r, PathStatus::Invalid, CheckStatus::Fail, msg));
         }
     };
     let signer = &built.chain.first().map(|s| s.cert.clone());
@@ -790,6 +784,16 @@ fn stored_record(store: &TrustStore, sha256: &[u8; 32]) -> Result<Option<StoredR
     Ok(row.map(|(role, nc, code, text)| (Role::parse(&role), nc, code, text)))
 }
 
+/// No certification path: the result is `status`, the chain check says `msg` with
+/// `check`, and the later checks are skipped.
+fn chain_stops(mut r: PathResult, status: PathStatus, check: CheckStatus, msg: String) -> PathResult {
+    r.status = status;
+    r.push("chain", check, msg.clone());
+    r.reason = Some(msg);
+    skip_rest(&mut r);
+    r
+}
+
 fn skip_rest(r: &mut PathResult) {
     for id in ["dsc_validity", "csca_validity", "country", "key_usage"] {
         r.push(id, CheckStatus::Skip, "no certification path".into());
@@ -891,24 +895,17 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     } else {
         "CSCA"
     };
-    let prefix = if s.role == Role::Link { "link" } else { "csca" };
+    // the finding code of a link certificate, or of a CSCA
+    let code = |link: &'static str, csca: &'static str| if s.role == Role::Link { link } else { csca };
     match c.basic_constraints {
         None => r.find(
-            if prefix == "link" {
-                "link.basic_constraints_missing"
-            } else {
-                "csca.basic_constraints_missing"
-            },
+            code("link.basic_constraints_missing", "csca.basic_constraints_missing"),
             Severity::Warning,
             format!("{who} has no basic constraints extension"),
             Some(c),
         ),
         Some(bc) if !bc.ca => r.find(
-            if prefix == "link" {
-                "link.not_ca"
-            } else {
-                "csca.not_ca"
-            },
+            code("link.not_ca", "csca.not_ca"),
             Severity::Failure,
             format!("{who} has basicConstraints cA = FALSE"),
             Some(c),
@@ -917,31 +914,19 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     }
     match c.key_usage {
         None => r.find(
-            if prefix == "link" {
-                "link.key_usage_missing"
-            } else {
-                "csca.key_usage_missing"
-            },
+            code("link.key_usage_missing", "csca.key_usage_missing"),
             Severity::Warning,
             format!("{who} has no key usage extension"),
             Some(c),
         ),
         Some(ku) if !ku.has(KeyUsage::KEY_CERT_SIGN) => r.find(
-            if prefix == "link" {
-                "link.key_usage_no_cert_sign"
-            } else {
-                "csca.key_usage_no_cert_sign"
-            },
+            code("link.key_usage_no_cert_sign", "csca.key_usage_no_cert_sign"),
             Severity::Failure,
             format!("{who} key usage does not include keyCertSign"),
             Some(c),
         ),
         Some(ku) if !ku.has(KeyUsage::CRL_SIGN) => r.find(
-            if prefix == "link" {
-                "link.key_usage_no_crl_sign"
-            } else {
-                "csca.key_usage_no_crl_sign"
-            },
+            code("link.key_usage_no_crl_sign", "csca.key_usage_no_crl_sign"),
             Severity::Warning,
             format!("{who} key usage does not include cRLSign"),
             Some(c),
@@ -950,11 +935,7 @@ fn ca_profile(r: &mut PathResult, s: &StoredCert) {
     }
     if c.ski.is_none() {
         r.find(
-            if prefix == "link" {
-                "link.ski_missing"
-            } else {
-                "csca.ski_missing"
-            },
+            code("link.ski_missing", "csca.ski_missing"),
             Severity::Warning,
             format!("{who} has no subject key identifier"),
             Some(c),
