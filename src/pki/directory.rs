@@ -390,6 +390,12 @@ impl PreparedEntry {
     pub fn entry_uuid(&self) -> Option<&str> {
         self.uuid.as_deref()
     }
+
+    /// It carries a master or deviation list (whose verification needs the store's
+    /// certificate indexes: no bulk load for it).
+    pub fn holds_list(&self) -> bool {
+        self.prepared.holds_list()
+    }
 }
 
 /// An `entryUUID` in the lower-case 8-4-4-4-12 form (RFC 4530), or `None` when `s` is
@@ -536,15 +542,25 @@ impl<'w, 'a> Session<'w, 'a> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many entries the origin holds, and how many of them with their `entryUUID`
+    /// (counted, not loaded: a content-synchronisation run needs no more).
+    pub fn entry_counts(&self, o: OriginId) -> Result<(usize, usize), DirectoryError> {
+        let (all, with_uuid): (i64, i64) = self
+            .conn()
+            .prepare_cached("SELECT count(*), count(entry_uuid) FROM dir_entries WHERE origin_id = ?1")?
+            .query_row(params![o.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let n = |v: i64| usize::try_from(v).unwrap_or(0);
+        Ok((n(all), n(with_uuid)))
+    }
+
     /// One entry of the origin, if it holds that DN.
     pub fn entry(&self, o: OriginId, dn: &str) -> Result<Option<KnownEntry>, DirectoryError> {
         Ok(self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT dn, pkd_version, entry_uuid FROM dir_entries WHERE origin_id = ?1 AND dn_norm = ?2",
-                params![o.0, normalize_dn(dn)],
-                known_entry,
-            )
+            )?
+            .query_row(params![o.0, normalize_dn(dn)], known_entry)
             .optional()?)
     }
 
@@ -701,18 +717,26 @@ impl<'w, 'a> Session<'w, 'a> {
         let source_id = self.source()?;
         let mut report = FileReport::new(&dn);
         import::import_prepared_now(self.w, prepared, source_id, &self.opts, &mut report)?;
-        // what the store holds now (a refused value is not an object of the entry)
+        // what the store holds now (a refused value is not an object of the entry), and
+        // which of those were withdrawn (this entry brings them back), in one lookup each
         let mut objects = Vec::new();
+        let mut withdrawn = Vec::new();
         for obj in carried {
-            let there: bool = self
+            let state: Option<i64> = self
                 .conn()
                 .prepare_cached(&format!(
-                    "SELECT EXISTS(SELECT 1 FROM {} WHERE sha256 = ?1)",
+                    "SELECT withdrawn FROM {} WHERE sha256 = ?1",
                     obj.kind.table()
                 ))?
-                .query_row(params![obj.sha256.as_slice()], |r| r.get(0))?;
-            if there && !objects.contains(&obj) {
+                .query_row(params![obj.sha256.as_slice()], |r| r.get(0))
+                .optional()?;
+            if let Some(w) = state
+                && !objects.contains(&obj)
+            {
                 objects.push(obj);
+                if w != 0 {
+                    withdrawn.push(obj);
+                }
             }
         }
         objects.sort();
@@ -760,8 +784,8 @@ impl<'w, 'a> Session<'w, 'a> {
                 st.execute(params![entry_id, obj.kind.as_str(), obj.sha256.as_slice()])?;
             }
         }
-        for obj in &objects {
-            self.revive(*obj)?;
+        for obj in withdrawn {
+            self.revive(obj)?;
         }
         if let Some(v) = version {
             self.set_highest_version(o, v)?;

@@ -38,7 +38,7 @@ mod trust;
 
 use detect::{Format, HashingReader, detect};
 use ldif::import_ldif;
-pub(crate) use ldif::{MAX_BULK_RESUMES, PreparedRecord, attr_kind, import_prepared_now, prepare_record};
+pub(crate) use ldif::{BulkLoad, PreparedRecord, attr_kind, import_prepared_now, prepare_record};
 pub use masterlist::{ListCheckError, ListVerification, check_master_list};
 use masterlist::{SignedObject, import_signed};
 use pem::{import_pem, pem_blocks};

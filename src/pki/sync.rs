@@ -53,7 +53,7 @@ use ldap3::{LdapConn, LdapConnSettings, LdapError, ResultEntry, Scope};
 use thiserror::Error;
 
 use super::directory::{Change, DirectoryError, PreparedEntry, Session};
-use super::import::ImportOptions;
+use super::import::{BulkLoad, ImportOptions};
 use super::ldif::{LdifAttr, LdifRecord};
 use super::store::TrustStore;
 
@@ -413,6 +413,25 @@ pub struct Known {
     /// The content-synchronisation cookie the store holds from this server (RFC 4533),
     /// when it has one from this very server.
     pub cookie: Option<Vec<u8>>,
+    /// Counted, not loaded (a run that refreshes from its cookie needs no more, and
+    /// `entries` and `uuids` are then empty): the entries held, and how many of them
+    /// with their `entryUUID`.
+    counted: Option<(usize, usize)>,
+}
+
+impl Known {
+    /// How many entries the store holds from the directory.
+    pub fn held(&self) -> usize {
+        self.counted.map_or(self.entries.len(), |(n, _)| n)
+    }
+
+    /// Every entry held carries its `entryUUID` (deletions of a refresh name only those).
+    fn all_with_uuid(&self) -> bool {
+        match self.counted {
+            Some((n, with_uuid)) => n == with_uuid,
+            None => self.uuids.len() == self.entries.len(),
+        }
+    }
 }
 
 /// One entry read from the directory.
@@ -688,7 +707,34 @@ struct Client<'a> {
     ever_worked: bool,
 }
 
-impl Client<'_> {
+impl<'a> Client<'a> {
+    /// A client for `url` (no connection yet); the TLS files are checked here, once,
+    /// before any attempt.
+    fn new(url: &'a SyncUrl, opts: &'a SyncOptions) -> Result<Self, SyncError> {
+        if url.ldaps || opts.starttls || opts.client_cert.is_some() || opts.ca_file.is_some() {
+            if !(url.ldaps || opts.starttls) {
+                return Err(SyncError::Url {
+                    url: url.server(),
+                    what: "--client-cert/--ca-file need TLS: use ldaps:// or --starttls",
+                });
+            }
+            tls_connector(opts)?;
+        }
+        Ok(Client {
+            url,
+            opts,
+            conn: None,
+            ever_worked: false,
+        })
+    }
+
+    /// Say goodbye to the server (a failure is of no consequence: the work is done).
+    fn unbind(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.unbind();
+        }
+    }
+
     fn server(&self) -> String {
         self.url.server()
     }
@@ -970,85 +1016,108 @@ pub fn fetch(
     known: &Known,
     progress: &dyn Progress,
 ) -> Result<Fetched, SyncError> {
-    if url.ldaps || opts.starttls || opts.client_cert.is_some() || opts.ca_file.is_some() {
-        if !(url.ldaps || opts.starttls) {
-            return Err(SyncError::Url {
-                url: url.server(),
-                what: "--client-cert/--ca-file need TLS: use ldaps:// or --starttls",
-            });
-        }
-        // file problems are reported once, before any attempt
-        tls_connector(opts)?;
+    let mut client = Client::new(url, opts)?;
+    match by_cookie(&mut client, known, progress)? {
+        ByCookie::Changes(f) => Ok(*f),
+        ByCookie::List(fallback) => by_listing(&mut client, known, fallback, progress),
     }
-    let mut client = Client {
-        url,
-        opts,
-        conn: None,
-        ever_worked: false,
+}
+
+/// What a refresh from the store's cookie gave.
+enum ByCookie {
+    /// The changes since the cookie.
+    Changes(Box<Fetched>),
+    /// No refresh (no usable cookie: `None`; or why the server's answer was not used):
+    /// the directory must be listed.
+    List(Option<String>),
+}
+
+/// A store that holds nothing from this directory: it needs no listing (the fetch
+/// brings every entry, with no version filter, and that is the listing).
+fn first_run(known: &Known) -> bool {
+    known.held() == 0 && known.max_version.is_empty()
+}
+
+/// With a cookie from this server and every entry held with its entryUUID (deletions
+/// arrive as UUIDs): ask for the changes since (RFC 4533).
+fn by_cookie(client: &mut Client<'_>, known: &Known, progress: &dyn Progress) -> Result<ByCookie, SyncError> {
+    let Some(cookie) = &known.cookie else {
+        return Ok(ByCookie::List(None));
     };
-    let base = url.base.clone();
-    let mut out = Fetched::default();
-    // a store that holds nothing from this directory needs no listing: the fetch below
-    // brings every entry (no version filter), and it is the listing
-    let first = known.entries.is_empty() && known.max_version.is_empty();
-    // a cookie from this server, and every entry held with its entryUUID (deletions
-    // arrive as UUIDs): ask for the changes since (RFC 4533)
-    if let Some(cookie) = &known.cookie
-        && !first
-    {
-        if known.uuids.len() == known.entries.len() {
-            progress.phase("refreshing from the sync cookie", 0);
-            match content_sync::refresh(&mut client, &base, LISTING_FILTER, cookie, &|| progress.inc(1))? {
-                content_sync::Answer::Refresh(mut r) => {
-                    // as many changes as entries held, and no present phase: a server that
-                    // could not use the cookie may have sent its whole content as new
-                    // (deletions unsaid); the listing then says what is gone
-                    if r.present.is_none() && r.entries.len().saturating_mul(2) >= known.entries.len() {
-                        let listed = client.search(
-                            "list the entries",
-                            &base,
-                            Scope::Subtree,
-                            LISTING_FILTER,
-                            &["entryUUID"],
-                            &|| progress.inc(1),
-                        )?;
-                        r.present = Some(
-                            listed
-                                .unwrap_or_default()
-                                .into_iter()
-                                .filter_map(|e| e.uuid)
-                                .collect(),
-                        );
-                    }
-                    out.cookie = r.cookie;
-                    out.entries = r
-                        .entries
-                        .into_iter()
-                        .filter(|e| Collection::of_dn(&e.dn, &base).is_some())
-                        .collect();
-                    for e in &out.entries {
-                        if let Some(u) = &e.uuid {
-                            out.uuids.insert(normalize_dn(&e.dn), u.clone());
-                        }
-                    }
-                    out.delta = Some(Deletions {
-                        deleted: r.deleted,
-                        present: r.present,
-                    });
-                    if let Some(mut c) = client.conn.take() {
-                        let _ = c.unbind();
-                    }
-                    return Ok(out);
-                }
-                content_sync::Answer::Refused(why) => out.fallback = Some(why),
-            }
-        } else {
-            out.fallback = Some("the store holds entries without their entryUUID".into());
-        }
+    if first_run(known) {
+        return Ok(ByCookie::List(None));
     }
+    if !known.all_with_uuid() {
+        return Ok(ByCookie::List(Some(
+            "the store holds entries without their entryUUID".into(),
+        )));
+    }
+    let base = client.url.base.clone();
+    progress.phase("refreshing from the sync cookie", 0);
+    let mut r = match content_sync::refresh(client, &base, LISTING_FILTER, cookie, &|| progress.inc(1))? {
+        content_sync::Answer::Refresh(r) => r,
+        content_sync::Answer::Refused(why) => return Ok(ByCookie::List(Some(why))),
+    };
+    // as many changes as entries held, and no present phase: a server that could not
+    // use the cookie may have sent its whole content as new (deletions unsaid); the
+    // listing then says what is gone
+    if r.present.is_none() && r.entries.len().saturating_mul(2) >= known.held() {
+        let listed = client.search(
+            "list the entries",
+            &base,
+            Scope::Subtree,
+            LISTING_FILTER,
+            &["entryUUID"],
+            &|| progress.inc(1),
+        )?;
+        r.present = Some(
+            listed
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|e| e.uuid)
+                .collect(),
+        );
+    }
+    let entries: Vec<DirEntry> = r
+        .entries
+        .into_iter()
+        .filter(|e| Collection::of_dn(&e.dn, &base).is_some())
+        .collect();
+    let uuids = entries
+        .iter()
+        .filter_map(|e| Some((normalize_dn(&e.dn), e.uuid.clone()?)))
+        .collect();
+    client.unbind();
+    Ok(ByCookie::Changes(Box::new(Fetched {
+        entries,
+        uuids,
+        cookie: r.cookie,
+        delta: Some(Deletions {
+            deleted: r.deleted,
+            present: r.present,
+        }),
+        ..Fetched::default()
+    })))
+}
+
+/// The pkdVersion path (see the module docs): list the directory unless this is the
+/// first run, fetch what is new or changed. `known.entries` must be loaded.
+fn by_listing(
+    client: &mut Client<'_>,
+    known: &Known,
+    fallback: Option<String>,
+    progress: &dyn Progress,
+) -> Result<Fetched, SyncError> {
+    let url = client.url;
+    let base = url.base.clone();
+    let first = first_run(known);
+    let mut out = Fetched {
+        fallback,
+        ..Fetched::default()
+    };
     // the cookie for the next run marks the state before the listing
-    out.cookie = content_sync::state_marker(&mut client, &base)?;
-    out.ordering = has_ordering(&mut client)?;
+    out.cookie = content_sync::state_marker(client, &base)?;
+    out.ordering = has_ordering(client)?;
     let ordering = out.ordering;
     if !first {
         progress.phase("listing entries", known.entries.len() as u64);
@@ -1188,9 +1257,7 @@ pub fn fetch(
         out.fetched_individually += one.len();
         out.entries.extend(one);
     }
-    if let Some(mut c) = client.conn.take() {
-        let _ = c.unbind();
-    }
+    client.unbind();
     Ok(out)
 }
 
@@ -1300,12 +1367,17 @@ fn dir_err(e: DirectoryError) -> SyncError {
 }
 
 /// What the store holds from this directory (read in a transaction rolled back: a
-/// store that never synced stays without origins).
-fn known(store: &mut TrustStore, url: &SyncUrl) -> Result<Known, SyncError> {
+/// store that never synced stays without origins). With `counts_only`, a store that
+/// holds a cookie from this server and every entry's entryUUID (a run that will refresh
+/// from the cookie) has its entries counted instead of loaded: [`by_listing`] needs
+/// them, [`by_cookie`] and the deletions by entryUUID do not.
+fn known(store: &mut TrustStore, url: &SyncUrl, counts_only: bool) -> Result<Known, SyncError> {
     let w = store.transaction()?;
     let mut k = Known::default();
     {
         let s = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+        let mut origins = Vec::new();
+        let (mut held, mut with_uuid) = (0, 0);
         for c in Collection::ALL {
             let Some(o) = s.find_origin(&url.origin(), c.as_str()).map_err(dir_err)? else {
                 continue;
@@ -1313,14 +1385,10 @@ fn known(store: &mut TrustStore, url: &SyncUrl) -> Result<Known, SyncError> {
             if let Some(v) = s.highest_version(o).map_err(dir_err)? {
                 k.max_version.insert(c, u64::try_from(v).unwrap_or(0));
             }
-            for e in s.known_entries(o).map_err(dir_err)? {
-                let key = normalize_dn(&e.dn);
-                if let Some(u) = e.entry_uuid {
-                    k.uuids.insert(key.clone(), u);
-                }
-                k.entries
-                    .insert(key, e.pkd_version.and_then(|v| u64::try_from(v).ok()));
-            }
+            let (n, u) = s.entry_counts(o).map_err(dir_err)?;
+            held += n;
+            with_uuid += u;
+            origins.push(o);
         }
         // a cookie is only ever sent back to the server that issued it
         k.cookie = s
@@ -1328,6 +1396,20 @@ fn known(store: &mut TrustStore, url: &SyncUrl) -> Result<Known, SyncError> {
             .map_err(dir_err)?
             .filter(|(server, c)| *server == url.server() && c.len() <= MAX_COOKIE)
             .map(|(_, c)| c);
+        if counts_only && k.cookie.is_some() && held > 0 && held == with_uuid {
+            k.counted = Some((held, with_uuid));
+        } else {
+            for o in origins {
+                for e in s.known_entries(o).map_err(dir_err)? {
+                    let key = normalize_dn(&e.dn);
+                    if let Some(u) = e.entry_uuid {
+                        k.uuids.insert(key.clone(), u);
+                    }
+                    k.entries
+                        .insert(key, e.pkd_version.and_then(|v| u64::try_from(v).ok()));
+                }
+            }
+        }
     }
     w.rollback()?;
     Ok(k)
@@ -1348,19 +1430,27 @@ pub fn sync(
     opts: &SyncOptions,
     progress: &dyn Progress,
 ) -> Result<SyncReport, SyncError> {
-    let known = known(store, url)?;
-    let mut fetched = fetch(url, opts, &known, progress)?;
+    let mut known = known(store, url, true)?;
+    let mut client = Client::new(url, opts)?;
+    let mut fetched = match by_cookie(&mut client, &known, progress)? {
+        ByCookie::Changes(f) => *f,
+        ByCookie::List(fallback) => {
+            if known.counted.is_some() {
+                known = self::known(store, url, false)?;
+            }
+            by_listing(&mut client, &known, fallback, progress)?
+        }
+    };
+    let held = known.held();
+    let first = first_run(&known);
     let delta = fetched.delta.take();
     if let Some(d) = &delta {
         // a present phase that names nothing would withdraw everything
-        if d.present.as_ref().is_some_and(HashSet::is_empty)
-            && fetched.entries.is_empty()
-            && !known.entries.is_empty()
-        {
-            return Err(refuse_all(url, known.entries.len()));
+        if d.present.as_ref().is_some_and(HashSet::is_empty) && fetched.entries.is_empty() && held > 0 {
+            return Err(refuse_all(url, held));
         }
-    } else if fetched.listing.is_empty() && !known.entries.is_empty() {
-        return Err(refuse_all(url, known.entries.len()));
+    } else if fetched.listing.is_empty() && held > 0 {
+        return Err(refuse_all(url, held));
     }
     let mut report = SyncReport {
         url: format!("{}/{}", url.server(), url.base),
@@ -1375,20 +1465,38 @@ pub fn sync(
             "content synchronisation not used ({why}): the directory was listed"
         ));
     }
-    let fetched_keys: HashSet<String> = fetched.entries.iter().map(|e| normalize_dn(&e.dn)).collect();
-    if delta.is_none() {
+    // (a first run holds nothing it could have left unchanged or touched)
+    let fetched_keys: HashSet<String> = if first {
+        HashSet::new()
+    } else {
+        fetched.entries.iter().map(|e| normalize_dn(&e.dn)).collect()
+    };
+    if delta.is_none() && !first {
         report.unchanged = fetched
             .listing
             .keys()
             .filter(|k| !fetched_keys.contains(*k) && known.entries.contains_key(*k))
             .count() as u64;
     }
+    drop(known);
     progress.phase("applying", fetched.entries.len() as u64);
     let w = store.transaction()?;
     let session = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
     let mut origins = BTreeMap::new();
     for c in Collection::ALL {
         origins.insert(c, session.origin(&url.origin(), c.as_str()).map_err(dir_err)?);
+    }
+    // the changed entries the store held before (by DN, as a listing would have said)
+    let mut touched = 0u64;
+    if delta.is_some() {
+        for key in &fetched_keys {
+            for o in origins.values() {
+                if session.entry(*o, key).map_err(dir_err)?.is_some() {
+                    touched += 1;
+                    break;
+                }
+            }
+        }
     }
     // an entry that the directory now holds under another DN (a rename keeps the
     // entryUUID): the old DN goes
@@ -1411,11 +1519,13 @@ pub fn sync(
         &origins,
         &url.base,
         entries,
-        known.entries.len(),
+        held,
         &mut report,
         progress,
     )?;
     match &delta {
+        // a first run's listing is what it fetched: nothing held is missing from it
+        None if first => {}
         None => {
             // entries gone from the directory lose this source
             for o in origins.values() {
@@ -1435,31 +1545,43 @@ pub fn sync(
             }
         }
         Some(d) => {
-            // deletions name entries by entryUUID: each withdraws only what that entry carried
-            let changed: HashSet<&String> = fetched.uuids.values().collect();
-            for o in origins.values() {
-                for k in session.known_entries(*o).map_err(dir_err)? {
-                    let Some(u) = &k.entry_uuid else { continue };
-                    let gone = d.deleted.contains(u)
-                        || d.present
-                            .as_ref()
-                            .is_some_and(|p| !p.contains(u) && !changed.contains(u));
-                    if gone && session.remove_entry(*o, &k.dn).map_err(dir_err)? {
-                        count_gone(&mut report);
+            // deletions name entries by entryUUID: each withdraws only what that entry
+            // carried. A present phase names what stays, so every entry is looked at;
+            // otherwise each deleted UUID is looked up (its index), unless they
+            // outnumber the entries held
+            if d.present.is_some() || d.deleted.len() > held {
+                let changed: HashSet<&String> = fetched.uuids.values().collect();
+                for o in origins.values() {
+                    for k in session.known_entries(*o).map_err(dir_err)? {
+                        let Some(u) = &k.entry_uuid else { continue };
+                        let gone = d.deleted.contains(u)
+                            || d.present
+                                .as_ref()
+                                .is_some_and(|p| !p.contains(u) && !changed.contains(u));
+                        if gone && session.remove_entry(*o, &k.dn).map_err(dir_err)? {
+                            count_gone(&mut report);
+                        }
+                    }
+                }
+            } else {
+                for u in &d.deleted {
+                    for o in origins.values() {
+                        while let Some(k) = session.entry_by_uuid(*o, u).map_err(dir_err)? {
+                            if !session.remove_entry(*o, &k.dn).map_err(dir_err)? {
+                                break;
+                            }
+                            count_gone(&mut report);
+                        }
                     }
                 }
             }
-            let mut held = 0u64;
+            let mut now_held = 0;
             for o in origins.values() {
-                held += session.known_entries(*o).map_err(dir_err)?.len() as u64;
+                now_held += session.entry_counts(*o).map_err(dir_err)?.0 as u64;
             }
-            report.listed = held;
-            let touched = fetched_keys
-                .iter()
-                .filter(|k| known.entries.contains_key(*k))
-                .count() as u64;
+            report.listed = now_held;
             let gone = report.removed_by_reason.get(GONE).copied().unwrap_or(0);
-            report.unchanged += (known.entries.len() as u64).saturating_sub(touched + gone);
+            report.unchanged += (held as u64).saturating_sub(touched + gone);
         }
     }
     // the cookie for the next run: the refresh's new one (none: nothing changed, the
@@ -1534,17 +1656,14 @@ fn apply_entries(
                 }
             }
         });
-        let mut resumes = 0;
-        for (i, (c, prepared)) in rx.into_iter().flatten().enumerate() {
+        let mut bulk = BulkLoad::new(bulk);
+        for (c, prepared) in rx.into_iter().flatten() {
             progress.inc(1);
             // after the lists (their verification looks certificates up), a large batch
             // loads with the certificate indexes built once at the end, as `pkd import`
-            // does; a deviation list among the DSCs builds them, and the entries after it
-            // load in bulk again (a bounded number of times)
-            if bulk && i >= lists && !w.bulk_loading() && resumes <= super::import::MAX_BULK_RESUMES {
-                w.begin_bulk_load()?;
-                resumes += 1;
-            }
+            // does (the same policy: a deviation list among the DSCs builds them again)
+            let list = c == Collection::Ml002 || prepared.as_ref().is_ok_and(PreparedEntry::holds_list);
+            bulk.before(w, list)?;
             let Some(o) = origins.get(&c).copied() else {
                 continue;
             };

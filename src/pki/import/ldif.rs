@@ -12,7 +12,7 @@ use crate::pki::cert::{CertError, Certificate};
 use crate::pki::crl::Crl;
 use crate::pki::ldif::{LdifAttr, LdifError, LdifReader, LdifRecord};
 use crate::pki::role::Role;
-use crate::pki::store::{CertMeta, CertRow, Provenance, Writer};
+use crate::pki::store::{CertMeta, CertRow, Provenance, StoreError, Writer};
 use crate::tlv::TlvError;
 
 /// Is a DER parse failure one that a cut-off value would produce?
@@ -38,7 +38,37 @@ const BULK_MIN_BYTES: u64 = 2 * 1024 * 1024;
 
 /// How many times one file or sync goes back to loading in bulk after a list
 /// needed the indexes (each time costs building them once more).
-pub(crate) const MAX_BULK_RESUMES: usize = 4;
+const MAX_BULK_RESUMES: usize = 4;
+
+/// The bulk-load policy of one `pkd import` file or one `pkd sync` run, once decided
+/// that it loads in bulk (the certificate indexes dropped, built again once at the
+/// end: [`Writer::begin_bulk_load`]). A list's verification looks certificates up, so
+/// it builds the indexes again; the records after it load in bulk again, up to
+/// [`MAX_BULK_RESUMES`] times (a PKD tree carries its master and deviation lists before
+/// its 30,000 DSCs).
+#[derive(Debug)]
+pub(crate) struct BulkLoad {
+    wanted: bool,
+    /// Bulk loads started so far (the first one included).
+    started: usize,
+}
+
+impl BulkLoad {
+    /// The policy of a file or run that loads in bulk when `wanted`.
+    pub(crate) fn new(wanted: bool) -> Self {
+        BulkLoad { wanted, started: 0 }
+    }
+
+    /// Before a record: one that carries no list starts (or resumes) the bulk load, when
+    /// wanted and within the bound. A list ends it itself (`import_ldif_record`).
+    pub(crate) fn before(&mut self, w: &Writer<'_>, holds_list: bool) -> Result<(), StoreError> {
+        if self.wanted && !holds_list && !w.bulk_loading() && self.started <= MAX_BULK_RESUMES {
+            w.begin_bulk_load()?;
+            self.started += 1;
+        }
+        Ok(())
+    }
+}
 
 /// Batches of records in flight between the reading thread and the writer.
 const LDIF_PIPELINE_DEPTH: usize = 8;
@@ -108,6 +138,13 @@ pub(crate) struct PreparedRecord {
     /// Per attribute of `rec` (same index): the certificate's stored columns or why it
     /// does not parse; `None` for attributes that are not certificates.
     certs: Vec<Option<Result<CertRow, CertError>>>,
+}
+
+impl PreparedRecord {
+    /// The record carries a master or deviation list ([`BulkLoad::before`]).
+    pub(crate) fn holds_list(&self) -> bool {
+        holds_list(&self.rec)
+    }
 }
 
 /// The role the PKD collection of an entry gives its certificates (`dn_lower` in lower
@@ -220,13 +257,7 @@ pub(super) fn import_ldif<R: BufRead + Send>(
         }
         None => false,
     };
-    if bulk {
-        w.begin_bulk_load()?;
-    }
-    // a list's verification builds the indexes again (it looks certificates up); the
-    // records after it load in bulk again, a bounded number of times (a PKD tree
-    // carries its master and deviation lists before 30,000 DSCs)
-    let mut resumes = 0;
+    let mut bulk = BulkLoad::new(bulk);
     let mut crls = Vec::new();
     let mut consume = |batches: &mut dyn Iterator<Item = Result<Vec<PreparedRecord>, LdifError>>| {
         let mut records = 0u64;
@@ -243,10 +274,7 @@ pub(super) fn import_ldif<R: BufRead + Send>(
                     continue;
                 }
                 records += 1;
-                if bulk && !w.bulk_loading() && resumes < MAX_BULK_RESUMES && !holds_list(&rec) {
-                    w.begin_bulk_load()?;
-                    resumes += 1;
-                }
+                bulk.before(w, holds_list(&rec))?;
                 import_ldif_record(w, &rec, meta, certs, &mut crls, source_id, opts, report)?;
             }
         }
