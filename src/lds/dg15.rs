@@ -408,13 +408,7 @@ impl Dg15 {
     }
 
     fn parse_spki(spki: &Tlv<'_>, quirks: &mut Vec<Quirk>) -> Result<Dg15, LdsError> {
-        if spki.tag != SEQUENCE {
-            return Err(LdsError::UnexpectedTag {
-                file: FILE,
-                expected: SEQUENCE,
-                found: spki.tag,
-            });
-        }
+        LdsError::want_tag(spki, SEQUENCE, FILE)?;
         let k = kids(spki, quirks)?;
         let alg = expect(k.first(), SEQUENCE, "AlgorithmIdentifier")?;
         let key_bits = expect(k.get(1), BIT_STRING, "subjectPublicKey")?;

@@ -129,6 +129,19 @@ impl LdsError {
     pub fn tlv_in(file: &'static str) -> impl Fn(TlvError) -> LdsError {
         move |source| LdsError::TlvIn { file, source }
     }
+
+    /// Nothing when `t` has `tag`, else [`LdsError::UnexpectedTag`] in `file`.
+    pub fn want_tag(t: &crate::tlv::Tlv<'_>, tag: u32, file: &'static str) -> Result<(), LdsError> {
+        if t.tag == tag {
+            Ok(())
+        } else {
+            Err(LdsError::UnexpectedTag {
+                file,
+                expected: tag,
+                found: t.tag,
+            })
+        }
+    }
 }
 
 #[cfg(test)]

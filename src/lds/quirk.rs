@@ -291,13 +291,7 @@ pub fn expect<'a>(
 ) -> Result<crate::tlv::Tlv<'a>, super::error::LdsError> {
     use super::error::LdsError;
     let t = t.ok_or(LdsError::Missing { file, what })?;
-    if t.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file,
-            expected: tag,
-            found: t.tag,
-        });
-    }
+    LdsError::want_tag(t, tag, file)?;
     Ok(*t)
 }
 
@@ -332,13 +326,7 @@ pub fn open_outer<'a>(
         return Err(LdsError::Empty { file });
     }
     let outer = crate::tlv::parse_ber(input).map_err(LdsError::tlv_in(file))?;
-    if outer.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file,
-            expected: tag,
-            found: outer.tag,
-        });
-    }
+    LdsError::want_tag(&outer, tag, file)?;
     quirks.extend(length_quirk(&outer));
     quirks.extend(trailing_quirk(input.get(outer.raw.len()..).unwrap_or_default()));
     Ok(outer)

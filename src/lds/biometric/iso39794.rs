@@ -241,13 +241,7 @@ pub(crate) fn open_block<'a>(
     quirks: &mut Vec<Quirk>,
 ) -> Result<(VersionBlock, Vec<Tlv<'a>>), LdsError> {
     let t = crate::tlv::parse(input).map_err(LdsError::tlv_in(file))?;
-    if t.tag != tag {
-        return Err(LdsError::UnexpectedTag {
-            file,
-            expected: tag,
-            found: t.tag,
-        });
-    }
+    LdsError::want_tag(&t, tag, file)?;
     quirks.extend(crate::lds::quirk::trailing_quirk(
         input.get(t.raw.len()..).unwrap_or_default(),
     ));
