@@ -303,10 +303,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vector(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/test-vectors/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
+    use crate::lds::image::vector;
 
     #[test]
     fn names_follow_role_index_and_format() {

@@ -787,14 +787,16 @@ pub fn to_png_in_process(image_bytes: &[u8]) -> Result<Vec<u8>, ImageError> {
     encode_png(&decode(image_bytes)?)
 }
 
+/// A file of the repository's `test-vectors/` folder.
+#[cfg(test)]
+pub(crate) fn vector(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/test-vectors/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    fn vector(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/test-vectors/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
 
     #[test]
     fn detects_by_magic() {

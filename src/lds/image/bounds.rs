@@ -440,10 +440,7 @@ fn count(siz: &Siz, w: &Worst, tiles_x: u64, tiles_y: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vector(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/test-vectors/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
+    use crate::lds::image::vector;
 
     /// A codestream: SOC, SIZ, COD, QCD, one tile-part with no data, EOC.
     fn codestream(grid: u32, offset: u32, tile: u32, layers: u16, cb_exp: u8, levels: u8) -> Vec<u8> {
