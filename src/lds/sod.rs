@@ -560,7 +560,9 @@ mod tests {
         ])
     }
 
-    fn sod_with(econtent_type: &str, econtent: Vec<u8>) -> Vec<u8> {
+    /// An EF.SOD whose LDS security object lists `hashes` under `econtent_type`, decoded.
+    fn decode_sod(econtent_type: &str, hashes: &[(u8, [u8; 32])]) -> Result<Sod, LdsError> {
+        let econtent = lso(hashes);
         let digest = AlgorithmIdentifier {
             oid: HashAlgorithm::Sha256.oid(),
             parameters: None,
@@ -583,16 +585,12 @@ mod tests {
             ..Default::default()
         }
         .to_der();
-        tlv::encode(0x77, &cms)
+        Sod::decode(&tlv::encode(0x77, &cms))
     }
 
     #[test]
     fn decodes_through_the_one_cms_walker() {
-        let s = Sod::decode(&sod_with(
-            OID_LDS_SECURITY_OBJECT,
-            lso(&[(1, [1; 32]), (2, [2; 32])]),
-        ))
-        .unwrap();
+        let s = decode_sod(OID_LDS_SECURITY_OBJECT, &[(1, [1; 32]), (2, [2; 32])]).unwrap();
         assert!(s.quirks.is_empty(), "{:?}", s.quirks);
         assert_eq!(s.dg_numbers(), [1, 2]);
         assert_eq!(s.dg_hash(2), Some(&[2u8; 32][..]));
@@ -604,17 +602,13 @@ mod tests {
 
     #[test]
     fn duplicate_dg_hash_is_refused() {
-        let e = Sod::decode(&sod_with(
-            OID_LDS_SECURITY_OBJECT,
-            lso(&[(1, [1; 32]), (1, [9; 32])]),
-        ))
-        .unwrap_err();
+        let e = decode_sod(OID_LDS_SECURITY_OBJECT, &[(1, [1; 32]), (1, [9; 32])]).unwrap_err();
         assert!(e.to_string().contains("listed twice"), "{e}");
     }
 
     #[test]
     fn chinese_id_data_econtent_type_is_a_named_quirk() {
-        let s = Sod::decode(&sod_with(OID_DATA, lso(&[(1, [1; 32]), (2, [2; 32])]))).unwrap();
+        let s = decode_sod(OID_DATA, &[(1, [1; 32]), (2, [2; 32])]).unwrap();
         let names: Vec<&str> = s.quirks.iter().map(Quirk::name).collect();
         assert_eq!(names, ["sod_econtent_type_id_data"]);
         assert_eq!(s.econtent_type().to_string(), OID_DATA);
@@ -624,7 +618,7 @@ mod tests {
 
     #[test]
     fn other_econtent_types_are_refused() {
-        let e = Sod::decode(&sod_with("1.2.3.4", lso(&[(1, [1; 32])]))).unwrap_err();
+        let e = decode_sod("1.2.3.4", &[(1, [1; 32])]).unwrap_err();
         assert!(e.to_string().contains("eContentType"), "{e}");
     }
 
