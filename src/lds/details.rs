@@ -112,12 +112,34 @@ macro_rules! field {
 }
 pub(crate) use field;
 
-/// The parts every details data group shares, for a struct with the fields `tag_list`,
-/// `unknown`, `quirks` and `raw` and a `FIELDS` table: the [`Details`] impl, a
-/// [`std::fmt::Debug`] that shows only which tags are present (the values are personal
-/// data), and `decode`, `present_tags`, `update_tag_list` and `encode`.
+/// A details data group from its own fields (in JSON order) and a `FIELDS` table: the
+/// struct with the fields every such group has around its own (`tag_list` first;
+/// `unknown`, `quirks` and `raw` last), the [`Details`] impl, a [`std::fmt::Debug`] that
+/// shows only which tags are present (the values are personal data), and `decode`,
+/// `present_tags`, `update_tag_list` and `encode`.
 macro_rules! details_group {
-    ($ty:ident, $file:literal, $tag:literal) => {
+    (
+        $(#[$meta:meta])*
+        $ty:ident, $file:literal, $tag:literal {
+            $($(#[$field_meta:meta])* $field:ident: $field_ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Default, PartialEq, Eq, serde::Serialize)]
+        pub struct $ty {
+            /// The tag list (`5C`) as found; `None` when absent.
+            #[serde(serialize_with = "crate::lds::details::serialize_opt_tags")]
+            pub tag_list: Option<Vec<u32>>,
+            $($(#[$field_meta])* pub $field: $field_ty,)*
+            /// Data objects of unknown tags, kept raw.
+            pub unknown: Vec<$crate::lds::quirk::RawDo>,
+            /// Tolerated deviations.
+            pub quirks: Vec<$crate::lds::quirk::Quirk>,
+            /// The file's bytes.
+            #[serde(skip)]
+            pub raw: Vec<u8>,
+        }
+
         impl $crate::lds::details::Details for $ty {
             const FILE: &'static str = $file;
             const TAG: u32 = $tag;

@@ -17,8 +17,8 @@
 //! parts of a field (place, address, names). Personal data: [`std::fmt::Debug`] of
 //! [`Dg11`] shows only which tags are present.
 
-use super::details::{Field, details_group, field, serialize_opt_hex, serialize_opt_tags};
-use super::quirk::{DateField, Quirk, RawDo};
+use super::details::{Field, details_group, field, serialize_opt_hex};
+use super::quirk::DateField;
 
 /// Split a name written `PRIMARY<<SECONDARY<PARTS` into (primary, secondary), fillers
 /// as spaces. A name without `<<` is all primary identifier.
@@ -44,46 +44,37 @@ pub fn field_parts(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// Decoded EF.DG11.
-#[derive(Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Dg11 {
-    /// The tag list (`5C`) as found; `None` when absent.
-    #[serde(serialize_with = "serialize_opt_tags")]
-    pub tag_list: Option<Vec<u32>>,
-    /// Full name of holder (`5F0E`).
-    pub full_name: Option<String>,
-    /// Other names (`5F0F` in `A0`).
-    pub other_names: Vec<String>,
-    /// Personal number (`5F10`).
-    pub personal_number: Option<String>,
-    /// Full date of birth (`5F2B`).
-    pub full_date_of_birth: Option<DateField>,
-    /// Place of birth (`5F11`).
-    pub place_of_birth: Option<String>,
-    /// Permanent address (`5F42`).
-    pub address: Option<String>,
-    /// Telephone (`5F12`).
-    pub telephone: Option<String>,
-    /// Profession (`5F13`).
-    pub profession: Option<String>,
-    /// Title (`5F14`).
-    pub title: Option<String>,
-    /// Personal summary (`5F15`).
-    pub personal_summary: Option<String>,
-    /// Proof of citizenship, an image (`5F16`).
-    #[serde(serialize_with = "serialize_opt_hex")]
-    pub proof_of_citizenship: Option<Vec<u8>>,
-    /// Other valid TD numbers (`5F17`).
-    pub other_td_numbers: Option<String>,
-    /// Custody information (`5F18`).
-    pub custody_information: Option<String>,
-    /// Data objects of unknown tags, kept raw.
-    pub unknown: Vec<RawDo>,
-    /// Tolerated deviations.
-    pub quirks: Vec<Quirk>,
-    /// The file's bytes.
-    #[serde(skip)]
-    pub raw: Vec<u8>,
+details_group! {
+    /// Decoded EF.DG11.
+    Dg11, "DG11", 0x6B {
+        /// Full name of holder (`5F0E`).
+        full_name: Option<String>,
+        /// Other names (`5F0F` in `A0`).
+        other_names: Vec<String>,
+        /// Personal number (`5F10`).
+        personal_number: Option<String>,
+        /// Full date of birth (`5F2B`).
+        full_date_of_birth: Option<DateField>,
+        /// Place of birth (`5F11`).
+        place_of_birth: Option<String>,
+        /// Permanent address (`5F42`).
+        address: Option<String>,
+        /// Telephone (`5F12`).
+        telephone: Option<String>,
+        /// Profession (`5F13`).
+        profession: Option<String>,
+        /// Title (`5F14`).
+        title: Option<String>,
+        /// Personal summary (`5F15`).
+        personal_summary: Option<String>,
+        /// Proof of citizenship, an image (`5F16`).
+        #[serde(serialize_with = "serialize_opt_hex")]
+        proof_of_citizenship: Option<Vec<u8>>,
+        /// Other valid TD numbers (`5F17`).
+        other_td_numbers: Option<String>,
+        /// Custody information (`5F18`).
+        custody_information: Option<String>,
+    }
 }
 
 /// The fields of EF.DG11 in Doc 9303 order.
@@ -108,11 +99,10 @@ const FIELDS: &[Field<Dg11>] = &[
     field!(0x5F18, Text, custody_information, "custody information"),
 ];
 
-details_group!(Dg11, "DG11", 0x6B);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lds::quirk::Quirk;
 
     #[test]
     fn name_and_field_parts() {

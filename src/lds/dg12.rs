@@ -15,42 +15,33 @@
 //! both are read, the encoding is kept in [`DateField::encoding`] and BCD is reported
 //! as [`Quirk::BcdDate`].
 
-use super::details::{Field, details_group, field, serialize_opt_hex, serialize_opt_tags};
-use super::quirk::{DateField, Quirk, RawDo};
+use super::details::{Field, details_group, field, serialize_opt_hex};
+use super::quirk::DateField;
 
-/// Decoded EF.DG12.
-#[derive(Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Dg12 {
-    /// The tag list (`5C`) as found; `None` when absent.
-    #[serde(serialize_with = "serialize_opt_tags")]
-    pub tag_list: Option<Vec<u32>>,
-    /// Issuing authority (`5F19`).
-    pub issuing_authority: Option<String>,
-    /// Date of issue (`5F26`), ASCII or BCD.
-    pub date_of_issue: Option<DateField>,
-    /// Names of other persons (`5F1A` in `A0`).
-    pub other_persons: Vec<String>,
-    /// Endorsements and observations (`5F1B`).
-    pub endorsements: Option<String>,
-    /// Tax / exit requirements (`5F1C`).
-    pub tax_exit_requirements: Option<String>,
-    /// Image of the front of the document (`5F1D`).
-    #[serde(serialize_with = "serialize_opt_hex")]
-    pub front_image: Option<Vec<u8>>,
-    /// Image of the rear of the document (`5F1E`).
-    #[serde(serialize_with = "serialize_opt_hex")]
-    pub rear_image: Option<Vec<u8>>,
-    /// Date and time of personalisation (`5F55`), ASCII or BCD.
-    pub personalisation_time: Option<DateField>,
-    /// Serial number of the personalisation system (`5F56`).
-    pub personalisation_device_serial: Option<String>,
-    /// Data objects of unknown tags, kept raw.
-    pub unknown: Vec<RawDo>,
-    /// Tolerated deviations.
-    pub quirks: Vec<Quirk>,
-    /// The file's bytes.
-    #[serde(skip)]
-    pub raw: Vec<u8>,
+details_group! {
+    /// Decoded EF.DG12.
+    Dg12, "DG12", 0x6C {
+        /// Issuing authority (`5F19`).
+        issuing_authority: Option<String>,
+        /// Date of issue (`5F26`), ASCII or BCD.
+        date_of_issue: Option<DateField>,
+        /// Names of other persons (`5F1A` in `A0`).
+        other_persons: Vec<String>,
+        /// Endorsements and observations (`5F1B`).
+        endorsements: Option<String>,
+        /// Tax / exit requirements (`5F1C`).
+        tax_exit_requirements: Option<String>,
+        /// Image of the front of the document (`5F1D`).
+        #[serde(serialize_with = "serialize_opt_hex")]
+        front_image: Option<Vec<u8>>,
+        /// Image of the rear of the document (`5F1E`).
+        #[serde(serialize_with = "serialize_opt_hex")]
+        rear_image: Option<Vec<u8>>,
+        /// Date and time of personalisation (`5F55`), ASCII or BCD.
+        personalisation_time: Option<DateField>,
+        /// Serial number of the personalisation system (`5F56`).
+        personalisation_device_serial: Option<String>,
+    }
 }
 
 /// The fields of EF.DG12 in Doc 9303 order.
@@ -71,12 +62,11 @@ const FIELDS: &[Field<Dg12>] = &[
     ),
 ];
 
-details_group!(Dg12, "DG12", 0x6C);
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lds::quirk::DateEncoding;
+    use crate::lds::quirk::Quirk;
 
     #[test]
     fn bcd_date_of_issue() {
