@@ -730,6 +730,19 @@ mod tests {
         tlv::encode(tag, &value)
     }
 
+    /// A card holding only `f` (answers of at most `max` bytes, extended length when
+    /// `extended`), and the read sizes of a reader that knows as much, capped at `max_read`.
+    fn one_file(
+        f: LdsFile,
+        content: &[u8],
+        max: usize,
+        extended: bool,
+        max_read: Option<usize>,
+    ) -> (FakeCard, ReadSizes) {
+        let card = FakeCard::new(vec![(f, content.to_vec())], max, extended);
+        (card, ReadSizes::new(extended, max_read))
+    }
+
     fn read(card: &mut FakeCard, sizes: &mut ReadSizes, f: LdsFile) -> (FileOutcome, FileProgress) {
         let mut p = FileProgress::new(f);
         let o = read_file(card, sizes, &mut p, &mut |_, _, _| {}).unwrap();
@@ -739,8 +752,7 @@ mod tests {
     #[test]
     fn one_extended_read_per_file() {
         let content = dg(2, 20_000);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 65536, true);
-        let mut sizes = ReadSizes::new(true, None);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(2), &content, 65536, true, None);
         let (o, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
         assert_eq!(o, FileOutcome::Complete);
         assert_eq!(p.data, content);
@@ -754,8 +766,7 @@ mod tests {
     #[test]
     fn steps_down_and_retries_only_the_failed_block() {
         let content = dg(1, 600);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(1), content.clone())], 223, false);
-        let mut sizes = ReadSizes::new(false, None);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(1), &content, 223, false, None);
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(1));
         assert_eq!(p.data, content);
         // 256 refused once, then 223-byte blocks: 603 bytes = 3 reads
@@ -767,9 +778,8 @@ mod tests {
     #[test]
     fn le_correction_under_6cxx() {
         let content = dg(11, 300);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(11), content.clone())], 200, false);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(11), &content, 200, false, None);
         card.oversize = 0x6CC8;
-        let mut sizes = ReadSizes::new(false, None);
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(11));
         assert_eq!(p.data, content);
         assert!(card.sent.iter().skip(1).all(|c| c.le.unwrap() <= 200));
@@ -778,8 +788,7 @@ mod tests {
     #[test]
     fn odd_ins_above_32767() {
         let content = dg(3, 40_000);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(3), content.clone())], 256, false);
-        let mut sizes = ReadSizes::new(false, None);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(3), &content, 256, false, None);
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(3));
         assert_eq!(p.data, content);
         assert!(card.sent.iter().any(|c| c.ins == 0xB1));
@@ -796,8 +805,7 @@ mod tests {
         let mut content = dg(12, 10);
         let true_len = content.len();
         content.extend([0u8; 20]);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(12), content)], 256, false);
-        let mut sizes = ReadSizes::new(false, None);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(12), &content, 256, false, None);
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(12));
         assert_eq!(p.data.len(), true_len);
         assert_eq!(
@@ -818,8 +826,7 @@ mod tests {
     fn hostile_length_is_refused() {
         let mut hostile = vec![0x75, 0x84, 0x7F, 0xFF, 0xFF, 0xFF];
         hostile.extend([0u8; 100]);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), hostile)], 256, false);
-        let mut sizes = ReadSizes::new(false, None);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(2), &hostile, 256, false, None);
         let mut p = FileProgress::new(LdsFile::Dg(2));
         let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
         assert!(matches!(e, EngineError::TooLarge { .. }));
@@ -830,8 +837,7 @@ mod tests {
         // 75 85 01 00 00 00 00: 4 GiB, beyond the four length octets the TLV reader takes
         let mut hostile = vec![0x75, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00];
         hostile.extend([0u8; 300]);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), hostile)], 256, false);
-        let mut sizes = ReadSizes::new(false, None);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(2), &hostile, 256, false, None);
         let mut p = FileProgress::new(LdsFile::Dg(2));
         let e = read_file(&mut card, &mut sizes, &mut p, &mut |_, _, _| {}).unwrap_err();
         assert!(
@@ -848,9 +854,8 @@ mod tests {
         let mut sod = vec![0x77, 0x80, 0x30, 0x80];
         sod.extend(&inner);
         sod.extend([0, 0, 0, 0]);
-        let mut card = FakeCard::new(vec![(LdsFile::Sod, sod.clone())], 100, false);
+        let (mut card, mut sizes) = one_file(LdsFile::Sod, &sod, 100, false, None);
         card.truncate = true;
-        let mut sizes = ReadSizes::new(false, None);
         let (o, p) = read(&mut card, &mut sizes, LdsFile::Sod);
         assert_eq!(o, FileOutcome::Complete);
         assert_eq!(
@@ -869,8 +874,7 @@ mod tests {
         sod.extend(tlv::encode(0x04, &[1; 220]));
         sod.extend([0, 0]);
         assert_eq!(sod.len(), 227);
-        let mut card = FakeCard::new(vec![(LdsFile::Sod, sod.clone())], 256, false);
-        let mut sizes = ReadSizes::new(false, Some(227));
+        let (mut card, mut sizes) = one_file(LdsFile::Sod, &sod, 256, false, Some(227));
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Sod);
         assert_eq!(p.data, sod);
         // a full block is not taken as the end: the card's empty answer at 227 says it
@@ -880,9 +884,8 @@ mod tests {
     #[test]
     fn answers_longer_than_le_are_cut() {
         let content = dg(2, 1000);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 223, false);
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(2), &content, 223, false, Some(223));
         card.junk = 7;
-        let mut sizes = ReadSizes::new(false, Some(223));
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
         assert_eq!(p.data, content);
         assert_eq!(p.notes.len(), card.sent.len());
@@ -926,8 +929,7 @@ mod tests {
     #[test]
     fn max_read_caps_every_command() {
         let content = dg(2, 5000);
-        let mut card = FakeCard::new(vec![(LdsFile::Dg(2), content.clone())], 65536, true);
-        let mut sizes = ReadSizes::new(true, Some(223));
+        let (mut card, mut sizes) = one_file(LdsFile::Dg(2), &content, 65536, true, Some(223));
         let (_, p) = read(&mut card, &mut sizes, LdsFile::Dg(2));
         assert_eq!(p.data, content);
         assert!(card.sent.iter().all(|c| c.le.unwrap() <= 223));

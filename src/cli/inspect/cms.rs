@@ -325,19 +325,8 @@ impl SignedDataView {
 
     /// Text tree of the CMS layer.
     pub fn nodes(&self) -> Vec<Node> {
-        let mut n = vec![
-            Node::field("SignedData version", self.version),
-            Node::field(
-                "digest algorithms",
-                self.digest_algorithms
-                    .iter()
-                    .map(Algorithm::label)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            Node::field("eContentType", self.econtent_type.label()),
-            Node::field("eContent", format!("{} bytes", self.econtent_size)),
-        ];
+        let mut n = signed_data_header(self.version, &self.digest_algorithms, &self.econtent_type);
+        n.push(Node::field("eContent", format!("{} bytes", self.econtent_size)));
         n.extend(signers_and_certs(
             &self.signer_infos,
             &self.certificates,
@@ -345,6 +334,16 @@ impl SignedDataView {
         ));
         n
     }
+}
+
+/// The first lines of a SignedData as text: version, digestAlgorithms, eContentType.
+pub fn signed_data_header(version: i64, digests: &[Algorithm], econtent_type: &Algorithm) -> Vec<Node> {
+    let digests: Vec<String> = digests.iter().map(Algorithm::label).collect();
+    vec![
+        Node::field("SignedData version", version),
+        Node::field("digest algorithms", digests.join(", ")),
+        Node::field("eContentType", econtent_type.label()),
+    ]
 }
 
 /// Signer infos, embedded certificates and CRLs as text.

@@ -5,7 +5,7 @@
 
 use openssl::ec::EcGroup;
 
-use super::cms::{SignedDataView, SignerView, cert_node, signers_and_certs};
+use super::cms::{SignedDataView, SignerView, cert_node, signed_data_header, signers_and_certs};
 use super::text::{Node, short_hex};
 use super::tree::oid_label;
 use super::x509::{Algorithm, CertEntry, CrlEntry, KeyView};
@@ -140,19 +140,12 @@ impl SodView {
                     .collect(),
             ),
         );
-        let mut n = vec![
-            Node::field("SignedData version", self.signed_data_version),
-            Node::field(
-                "digest algorithms",
-                self.digest_algorithms
-                    .iter()
-                    .map(Algorithm::label)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            Node::field("eContentType", self.econtent_type.label()),
-            Node::new("LDS security object").with(lso),
-        ];
+        let mut n = signed_data_header(
+            self.signed_data_version,
+            &self.digest_algorithms,
+            &self.econtent_type,
+        );
+        n.push(Node::new("LDS security object").with(lso));
         n.extend(signers_and_certs(
             &self.signer_infos,
             &self.certificates,
