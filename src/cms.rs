@@ -332,26 +332,12 @@ impl SignedData {
         // encapContentInfo has exactly eContentType and [0] eContent: anything after it
         // is unsigned data riding along with the signed content
         no_more(&er, "encapContentInfo", "eContent")?;
-        let mut certificates = Vec::new();
-        if let Some(certs) = asn1::optional(&mut r, 0xA0)? {
-            for c in certs.children_ber() {
-                let c = c?;
-                if c.tag == tag::SEQUENCE {
-                    certificates.push(c.raw.to_vec());
-                } else if !quirks.contains(&CmsQuirk::NonCertificateEntries) {
-                    quirks.push(CmsQuirk::NonCertificateEntries);
-                }
-            }
+        let (certificates, other_choices) = sequence_entries(asn1::optional(&mut r, 0xA0)?)?;
+        if other_choices {
+            quirks.push(CmsQuirk::NonCertificateEntries);
         }
-        let mut crls = Vec::new();
-        if let Some(list) = asn1::optional(&mut r, 0xA1)? {
-            for c in list.children_ber() {
-                let c = c?;
-                if c.tag == tag::SEQUENCE {
-                    crls.push(c.raw.to_vec());
-                }
-            }
-        }
+        // CRLs: RevocationInfoChoice entries other than a CertificateList are passed over
+        let (crls, _) = sequence_entries(asn1::optional(&mut r, 0xA1)?)?;
         let signers = asn1::next(&mut r, tag::SET, "signerInfos")?;
         let signer_infos = signers
             .children_ber()
@@ -648,6 +634,22 @@ pub fn certificate_algorithms_agree(cert_der: &[u8]) -> Result<(), CmsError> {
         });
     }
     Ok(())
+}
+
+/// The SEQUENCE entries (DER as read) of an optional `certificates` or `crls` set, and
+/// whether it held other choices too (attribute certificates, other formats).
+fn sequence_entries(set: Option<Tlv<'_>>) -> Result<(Vec<Vec<u8>>, bool), CmsError> {
+    let mut entries = Vec::new();
+    let mut other_choices = false;
+    for c in set.iter().flat_map(|set| set.children_ber()) {
+        let c = c?;
+        if c.tag == tag::SEQUENCE {
+            entries.push(c.raw.to_vec());
+        } else {
+            other_choices = true;
+        }
+    }
+    Ok((entries, other_choices))
 }
 
 fn no_more(r: &tlv::Reader<'_>, structure: &'static str, after: &'static str) -> Result<(), CmsError> {
