@@ -18,16 +18,11 @@ use openssl::rsa::Rsa;
 use super::error::LdsError;
 use super::quirk::{self, Quirk, RawDo};
 use super::view::{Node, bytes_summary, short_hex};
+use crate::asn1::der::tag::{BIT_STRING, INTEGER, NULL, OCTET_STRING, OID, SEQUENCE};
 use crate::tlv::Tlv;
 
 const FILE: &str = "DG15";
 const TAG: u32 = 0x6F;
-const SEQUENCE: u32 = 0x30;
-const INTEGER: u32 = 0x02;
-const BIT_STRING: u32 = 0x03;
-const OCTET_STRING: u32 = 0x04;
-const NULL: u32 = 0x05;
-const OID: u32 = 0x06;
 
 /// rsaEncryption, 1.2.840.113549.1.1.1.
 pub const OID_RSA_ENCRYPTION: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];

@@ -5,22 +5,8 @@ use crate::tlv::{self, Tlv};
 
 use super::oid::Oid;
 
-/// Universal tags used here.
-pub const INTEGER: u32 = 0x02;
-/// BIT STRING.
-pub const BIT_STRING: u32 = 0x03;
-/// OCTET STRING.
-pub const OCTET_STRING: u32 = 0x04;
-/// NULL.
-pub const NULL: u32 = 0x05;
-/// OBJECT IDENTIFIER.
-pub const OID: u32 = 0x06;
-/// IA5String.
-pub const IA5_STRING: u32 = 0x16;
-/// SEQUENCE.
-pub const SEQUENCE: u32 = 0x30;
-/// SET.
-pub const SET: u32 = 0x31;
+/// The universal tags used here (the crate's one list of them).
+pub use crate::asn1::der::tag::{BIT_STRING, IA5_STRING, INTEGER, NULL, OCTET_STRING, OID, SEQUENCE, SET};
 
 /// Why a known SecurityInfo could not be decoded (kept in warnings).
 pub type Reason = &'static str;
