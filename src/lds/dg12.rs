@@ -13,7 +13,7 @@
 //!
 //! Dates are ASCII digits per Doc 9303; some chips write packed BCD (4 or 7 bytes):
 //! both are read, the encoding is kept in [`DateField::encoding`] and BCD is reported
-//! as [`Quirk::BcdDate`].
+//! as [`Quirk::BcdDate`](super::quirk::Quirk::BcdDate).
 
 use super::details::{Field, details_group, field, serialize_opt_hex};
 use super::quirk::DateField;
