@@ -806,14 +806,19 @@ impl Out {
     }
 }
 
+/// The name C=`c`, O=`o`, CN=`cn`, the form of every fixture name but UT's CSCAs.
+fn c_o_cn(c: &str, o: &str, cn: &str) -> Vec<u8> {
+    name(&[(x509::C, c), (x509::O, o), (x509::CN, cn)])
+}
+
 /// The subject of a DSC of the test PKI.
 fn ds_name(cn: &str, c: &str) -> Vec<u8> {
-    name(&[(x509::C, c), (x509::O, "Document Signing"), (x509::CN, cn)])
+    c_o_cn(c, "Document Signing", cn)
 }
 
 /// The subject of a CSCA of a test state: `CSCA` and the state's code.
 fn csca_name(c: &str, o: &str) -> Vec<u8> {
-    name(&[(x509::C, c), (x509::O, o), (x509::CN, &format!("CSCA {c}"))])
+    c_o_cn(c, o, &format!("CSCA {c}"))
 }
 
 /// Generate the test PKI into `out_dir` (a `pkd-fixtures` directory): `pki/` and `keys/`.
@@ -931,11 +936,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
 
     // --- master list, signed by a UT master list signer issued by the second UT CSCA
     let mls_key = out.key_of("ut-ml-signer", rsa2048)?;
-    let mls_subject = name(&[
-        (x509::C, "UT"),
-        (x509::O, "Utopia Passport Office"),
-        (x509::CN, "Master List Signer Utopia"),
-    ]);
+    let mls_subject = c_o_cn("UT", "Utopia Passport Office", "Master List Signer Utopia");
     let ml_eku = crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY;
     let mls_cert = ut2.list_signer(&mls_key, mls_subject, 0x4D4C, [y2025, y2040], ml_eku)?;
     out.key("ut-ml-signer", &mls_cert, &mls_key)?;
@@ -964,11 +965,7 @@ pub fn generate(out_dir: &Path) -> Result<FixtureSummary, FixtureError> {
     // --- deviation list of XA naming its DSCs without digitalSignature, signed (plain
     // ECDSA) by a DL signer of XA
     let dls_key = out.key_of("xa-dl-signer", brainpool)?;
-    let dls_subject = name(&[
-        (x509::C, "XA"),
-        (x509::O, "Republic of XA"),
-        (x509::CN, "Deviation List Signer XA"),
-    ]);
+    let dls_subject = c_o_cn("XA", "Republic of XA", "Deviation List Signer XA");
     let dl_eku = crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY;
     let dls_cert = xa.list_signer(&dls_key, dls_subject, 0x444C, [y2025, y2040], dl_eku)?;
     out.key("xa-dl-signer", &dls_cert, &dls_key)?;
@@ -1132,7 +1129,7 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
     let ecdsa = SignatureAlgorithm::Ecdsa {
         hash: HashAlgorithm::Sha256,
     };
-    let csca_name = name(&[(x509::C, country), (x509::O, "Self-made"), (x509::CN, csca_cn)]);
+    let csca_name = c_o_cn(country, "Self-made", csca_cn);
     let ca = csca(
         Key::ec(p256, false)?,
         csca_name.clone(),
@@ -1142,11 +1139,7 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
         ecdsa,
     )?;
     let signer_key = Key::ec(p256, false)?;
-    let signer_name = name(&[
-        (x509::C, country),
-        (x509::O, "Self-made"),
-        (x509::CN, "Master List Signer"),
-    ]);
+    let signer_name = c_o_cn(country, "Self-made", "Master List Signer");
     let validity = [datetime!(2025-01-01 0:00 UTC), datetime!(2045-01-01 0:00 UTC)];
     let eku = crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY;
     let ml_signer = ca.list_signer(&signer_key, signer_name, 0x4D4C, validity, eku)?;
@@ -1157,7 +1150,7 @@ pub fn self_made_pki(country: &str, csca_cn: &str) -> Result<SelfMadePki, Fixtur
     let dsc_der = dsc(
         &ca,
         &dsc_key,
-        name(&[(x509::C, country), (x509::O, "Self-made"), (x509::CN, "DS 1")]),
+        c_o_cn(country, "Self-made", "DS 1"),
         0xD5,
         datetime!(2025-06-01 0:00 UTC),
         datetime!(2040-01-01 0:00 UTC),
@@ -1239,11 +1232,7 @@ pub fn write_big_ldif(path: &Path, n_dsc: usize, n_crl: usize) -> Result<BigLdif
     for i in 0..n_ca {
         let c = country_code(i);
         let key = Key::ec(p256, false)?;
-        let subject = name(&[
-            (x509::C, &c),
-            (x509::O, "Bench"),
-            (x509::CN, &format!("CSCA {c}")),
-        ]);
+        let subject = c_o_cn(&c, "Bench", &format!("CSCA {c}"));
         cas.push((
             c,
             Ca {
@@ -1267,11 +1256,7 @@ pub fn write_big_ldif(path: &Path, n_dsc: usize, n_crl: usize) -> Result<BigLdif
         let der = dsc(
             ca,
             &dsc_key,
-            name(&[
-                (x509::C, c),
-                (x509::O, "Bench"),
-                (x509::CN, &format!("DS {c} {i}")),
-            ]),
+            c_o_cn(c, "Bench", &format!("DS {c} {i}")),
             i as u64 + 1,
             datetime!(2025-01-01 0:00 UTC),
             datetime!(2035-01-01 0:00 UTC),
