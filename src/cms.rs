@@ -412,8 +412,12 @@ impl SignedData {
         let SignerIdentifier::IssuerAndSerialNumber { issuer, .. } = &signer.sid else {
             return false;
         };
-        self.signer_certificate(signer)
-            .and_then(|c| crate::pki::cert::Certificate::from_der(c).ok())
+        // the first embedded certificate the signer names, as signer_certificate finds
+        // it, parsed once (EF.SOD decoding asks this of every document)
+        self.certificates
+            .iter()
+            .filter_map(|c| crate::pki::cert::Certificate::from_der(c).ok())
+            .find(|c| c.is_named_by(&signer.sid))
             .is_some_and(|c| c.issuer.raw != *issuer)
     }
 }

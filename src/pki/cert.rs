@@ -853,20 +853,24 @@ pub fn public_key_of(cert_der: &[u8]) -> Result<PublicKey, CertError> {
     Ok(c.public_key()?)
 }
 
-/// True when the DER certificate is the one `sid` names (issuer Name compared
-/// byte-wise, then normalised; serial compared as an integer value; or the SKI).
+/// True when the DER certificate is the one `sid` names ([`Certificate::is_named_by`]).
 pub fn matches_signer_identifier(cert_der: &[u8], sid: &SignerIdentifier) -> bool {
-    let Ok(c) = Certificate::from_der(cert_der) else {
-        return false;
-    };
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => {
-            if !same_integer(&c.serial, serial) {
-                return false;
+    Certificate::from_der(cert_der).is_ok_and(|c| c.is_named_by(sid))
+}
+
+impl Certificate {
+    /// True when this is the certificate `sid` names (issuer Name compared byte-wise,
+    /// then normalised; serial compared as an integer value; or the SKI).
+    pub fn is_named_by(&self, sid: &SignerIdentifier) -> bool {
+        match sid {
+            SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => {
+                if !same_integer(&self.serial, serial) {
+                    return false;
+                }
+                self.issuer.raw == *issuer || Name::from_der(issuer).is_ok_and(|n| n.matches(&self.issuer))
             }
-            c.issuer.raw == *issuer || Name::from_der(issuer).is_ok_and(|n| n.matches(&c.issuer))
+            SignerIdentifier::SubjectKeyIdentifier(ski) => self.ski.as_deref() == Some(ski.as_slice()),
         }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => c.ski.as_deref() == Some(ski.as_slice()),
     }
 }
 
