@@ -103,17 +103,12 @@ impl MasterList {
     /// [`MasterList::parse`] for a SignedData already read (no second copy of the
     /// eContent).
     pub fn from_signed_data(signed_data: SignedData) -> Result<Self, ListError> {
-        if signed_data.econtent_type != crate::asn1::oid::ICAO_CSCA_MASTER_LIST {
-            return Err(ListError::WrongContentType {
-                expected: "id-icao-cscaMasterList",
-                found: signed_data.econtent_type,
-            });
-        }
-        let content = signed_data.econtent.as_deref().ok_or(ListError::NoContent)?;
-        let seq = tlv::parse_ber(content)?;
-        asn1::expect_tag(&seq, tag::SEQUENCE, "CscaMasterList")?;
-        let mut r = seq.children_ber();
-        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
+        let (content, mut r, version) = list_header(
+            &signed_data,
+            crate::asn1::oid::ICAO_CSCA_MASTER_LIST,
+            "id-icao-cscaMasterList",
+            "CscaMasterList",
+        )?;
         let set = asn1::next(&mut r, tag::SET, "certList")?;
         if !r.is_empty() {
             return Err(Asn1Error::Trailing {
@@ -240,17 +235,12 @@ impl DeviationList {
     /// Parse a deviation list file (eContentType id-icao-DeviationList).
     pub fn parse(bytes: &[u8]) -> Result<Self, ListError> {
         let signed_data = SignedData::parse(bytes)?;
-        if signed_data.econtent_type != crate::asn1::oid::ICAO_DEVIATION_LIST {
-            return Err(ListError::WrongContentType {
-                expected: "id-icao-DeviationList",
-                found: signed_data.econtent_type,
-            });
-        }
-        let content = signed_data.econtent.as_deref().ok_or(ListError::NoContent)?;
-        let seq = tlv::parse_ber(content)?;
-        asn1::expect_tag(&seq, tag::SEQUENCE, "DeviationList")?;
-        let mut r = seq.children_ber();
-        let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
+        let (_, mut r, version) = list_header(
+            &signed_data,
+            crate::asn1::oid::ICAO_DEVIATION_LIST,
+            "id-icao-DeviationList",
+            "DeviationList",
+        )?;
         let _digest_alg = asn1::optional(&mut r, tag::SEQUENCE)?;
         let set = asn1::next(&mut r, tag::SET, "deviations")?;
         let mut deviations = Vec::new();
@@ -263,6 +253,29 @@ impl DeviationList {
             deviations,
         })
     }
+}
+
+/// The header both list kinds share: the eContentType must be `oid` (`expected` names
+/// it), the eContent a SEQUENCE (`structure`) that opens with an INTEGER version.
+/// Returns the eContent, a reader over the SEQUENCE's remaining fields and the version.
+fn list_header<'a>(
+    signed_data: &'a SignedData,
+    oid: Oid,
+    expected: &'static str,
+    structure: &'static str,
+) -> Result<(&'a [u8], tlv::Reader<'a>, u64), ListError> {
+    if signed_data.econtent_type != oid {
+        return Err(ListError::WrongContentType {
+            expected,
+            found: signed_data.econtent_type,
+        });
+    }
+    let content = signed_data.econtent.as_deref().ok_or(ListError::NoContent)?;
+    let seq = tlv::parse_ber(content)?;
+    asn1::expect_tag(&seq, tag::SEQUENCE, structure)?;
+    let mut r = seq.children_ber();
+    let version = asn1::small_uint(&asn1::next(&mut r, tag::INTEGER, "version")?, "version")?;
+    Ok((content, r, version))
 }
 
 fn certificate_identifier(t: &Tlv<'_>) -> Result<Option<SignerIdentifier>, Asn1Error> {

@@ -503,12 +503,15 @@ fn to_stored(v: CertTuple) -> Result<StoredCert, StoreError> {
     })
 }
 
-fn query_certs<P: rusqlite::Params>(
+/// The certificates (all [`cert_columns`]) of the rows that meet `condition` (an SQL
+/// expression over `certificates`, with `p` for its parameters), in the order it asks.
+fn certs_where<P: rusqlite::Params>(
     conn: &Connection,
-    sql: &str,
+    condition: &str,
     p: P,
 ) -> Result<Vec<StoredCert>, StoreError> {
-    let mut st = conn.prepare_cached(sql)?;
+    let sql = format!("SELECT {} FROM certificates WHERE {condition}", cert_columns());
+    let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(p, row_to_cert)?;
     let mut out = Vec::new();
     for r in rows {
@@ -526,11 +529,25 @@ pub fn trusted_issuer_candidates_on(
     issuer: &Name,
     aki: Option<&[u8]>,
 ) -> Result<Vec<StoredCert>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND withdrawn = 0 AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
-        cert_columns()
-    );
-    query_certs(conn, &sql, params![aki, issuer.normalized()])
+    ca_candidates_on(conn, " AND trusted = 1 AND withdrawn = 0", issuer, aki)
+}
+
+/// CA certificates (CSCA or link) that may have issued a certificate, by AKI = SKI or
+/// by the normalised issuer name, newest first; `filter` (empty, or ` AND ...`) narrows
+/// them.
+fn ca_candidates_on(
+    conn: &Connection,
+    filter: &str,
+    issuer: &Name,
+    aki: Option<&[u8]>,
+) -> Result<Vec<StoredCert>, StoreError> {
+    certs_where(
+        conn,
+        &format!(
+            "role IN {CA_ROLES}{filter} AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC"
+        ),
+        params![aki, issuer.normalized()],
+    )
 }
 
 fn master_list_anchor_on(
@@ -553,11 +570,8 @@ fn master_list_anchor_on(
 
 /// A certificate by its SHA-256 on any connection.
 pub fn certificate_on(conn: &Connection, sha256: &[u8; 32]) -> Result<Option<StoredCert>, StoreError> {
-    let sql = format!("SELECT {} FROM certificates WHERE sha256 = ?1", cert_columns());
-    let v = conn
-        .query_row(&sql, params![sha256.as_slice()], row_to_cert)
-        .optional()?;
-    v.map(to_stored).transpose()
+    // sha256 is UNIQUE: one row at most
+    Ok(certs_where(conn, "sha256 = ?1", params![sha256.as_slice()])?.pop())
 }
 
 /// Issuer candidates on any connection (inside or outside a transaction).
@@ -566,11 +580,7 @@ pub fn issuer_candidates_on(
     issuer: &Name,
     aki: Option<&[u8]>,
 ) -> Result<Vec<StoredCert>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND ((?1 IS NOT NULL AND ski = ?1) OR subject_norm = ?2) ORDER BY not_before DESC",
-        cert_columns()
-    );
-    query_certs(conn, &sql, params![aki, issuer.normalized()])
+    ca_candidates_on(conn, "", issuer, aki)
 }
 
 /// Certificates with this issuer and serial on any connection.
@@ -579,17 +589,16 @@ pub fn by_issuer_serial_on(
     issuer: &Name,
     serial: &[u8],
 ) -> Result<Vec<StoredCert>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM certificates WHERE issuer_norm = ?1 AND serial = ?2 AND withdrawn = 0",
-        cert_columns()
-    );
-    query_certs(conn, &sql, params![issuer.normalized(), canonical_serial(serial)])
+    certs_where(
+        conn,
+        "issuer_norm = ?1 AND serial = ?2 AND withdrawn = 0",
+        params![issuer.normalized(), canonical_serial(serial)],
+    )
 }
 
 /// Certificates with this SKI on any connection.
 pub fn by_ski_on(conn: &Connection, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
-    let sql = format!("SELECT {} FROM certificates WHERE ski = ?1", cert_columns());
-    query_certs(conn, &sql, params![ski])
+    certs_where(conn, "ski = ?1", params![ski])
 }
 
 impl TrustStore {
@@ -649,12 +658,7 @@ impl TrustStore {
             tx.execute_batch(m)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
-        let w = Writer {
-            tx,
-            bulk: std::cell::Cell::new(false),
-            newly_trusted: Default::default(),
-            new_links: Default::default(),
-        };
+        let w = Writer::new(tx);
         if (1..4).contains(&version) {
             // trust given under the old rules was withdrawn by the migration: earn it
             // again from the anchors, in the same transaction (a crash in between leaves
@@ -682,12 +686,7 @@ impl TrustStore {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Writer {
-            tx,
-            bulk: std::cell::Cell::new(false),
-            newly_trusted: Default::default(),
-            new_links: Default::default(),
-        })
+        Ok(Writer::new(tx))
     }
 
     /// Issuer candidates (CSCA or link) of a certificate: by AKI = SKI, then by the
@@ -805,11 +804,11 @@ impl TrustStore {
 
     /// Trusted CA certificates (CSCA or link) of a country.
     pub fn trusted_cas_of(&self, country: &str) -> Result<Vec<StoredCert>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM certificates WHERE role IN {CA_ROLES} AND trusted = 1 AND withdrawn = 0 AND country = ?1",
-            cert_columns()
-        );
-        query_certs(&self.conn, &sql, params![country])
+        certs_where(
+            &self.conn,
+            &format!("role IN {CA_ROLES} AND trusted = 1 AND withdrawn = 0 AND country = ?1"),
+            params![country],
+        )
     }
 
     /// Number of certificates (all roles).
@@ -962,77 +961,70 @@ impl TrustStore {
     /// Per-country statistics for `pkd stats`.
     pub fn stats(&self) -> Result<Vec<CountryStats>, StoreError> {
         let mut map: std::collections::BTreeMap<String, CountryStats> = Default::default();
-        let mut st = self.conn.prepare(
+        fn entry(map: &mut std::collections::BTreeMap<String, CountryStats>, c: String) -> &mut CountryStats {
+            map.entry(c.clone()).or_insert_with(|| CountryStats::new(c))
+        }
+        each_row(
+            &self.conn,
             "SELECT COALESCE(country, '??'), role, COUNT(*), SUM(trusted) FROM certificates GROUP BY 1, 2",
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+            |(c, role, n, trusted)| {
+                let e = entry(&mut map, c);
+                if Role::parse(&role).is_ca() {
+                    e.untrusted_cas += n - trusted;
+                }
+                match Role::parse(&role) {
+                    Role::Csca => e.cscas += n,
+                    Role::Link => e.links += n,
+                    Role::Dsc => e.dscs += n,
+                    Role::Bcsc => e.bcscs += n,
+                    _ => e.other += n,
+                }
+            },
         )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        for r in rows {
-            let (c, role, n, trusted) = r?;
-            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
-            if Role::parse(&role).is_ca() {
-                e.untrusted_cas += n - trusted;
-            }
-            match Role::parse(&role) {
-                Role::Csca => e.cscas += n,
-                Role::Link => e.links += n,
-                Role::Dsc => e.dscs += n,
-                Role::Bcsc => e.bcscs += n,
-                _ => e.other += n,
-            }
-        }
-        let mut st = self
-            .conn
-            .prepare("SELECT COALESCE(country, '??'), COUNT(*) FROM crls GROUP BY 1")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for r in rows {
-            let (c, n) = r?;
-            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
-            e.crls = n;
-        }
+        each_row(
+            &self.conn,
+            "SELECT COALESCE(country, '??'), COUNT(*) FROM crls GROUP BY 1",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            |(c, n)| entry(&mut map, c).crls = n,
+        )?;
         // per issuer the newest CRL that counts; per country the one that goes stale
         // first (a CRL without nextUpdate is never current)
-        let mut st = self.conn.prepare(
+        let now = now();
+        each_row(
+            &self.conn,
             "SELECT country, MIN(next) FROM (
                SELECT COALESCE(country, '??') AS country, issuer_norm,
                       MAX(COALESCE(next_update, -9223372036854775807)) AS next
                FROM crls WHERE signature = 'valid' AND withdrawn = 0 GROUP BY 1, 2)
              GROUP BY 1",
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)?)),
+            |(c, next)| {
+                let e = entry(&mut map, c);
+                e.crl_next_update = ts(next);
+                e.crl_stale = next < now;
+                e.crl_stale_since = if e.crl_stale { ts(next) } else { None };
+            },
         )?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        let now = now();
-        for r in rows {
-            let (c, next) = r?;
-            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
-            e.crl_next_update = ts(next);
-            e.crl_stale = next < now;
-            e.crl_stale_since = if e.crl_stale { ts(next) } else { None };
-        }
-        let mut st = self
-            .conn
-            .prepare("SELECT COALESCE(country, '??'), MAX(COALESCE(signing_time, added_at)), COUNT(*), SUM(anchored = 0)
-                      FROM master_lists GROUP BY 1")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        for r in rows {
-            let (c, t, n, unanchored) = r?;
-            let e = map.entry(c.clone()).or_insert_with(|| CountryStats::new(c));
-            e.newest_master_list = t.and_then(ts);
-            e.master_lists = n;
-            e.master_lists_unanchored = unanchored;
-        }
+        each_row(
+            &self.conn,
+            "SELECT COALESCE(country, '??'), MAX(COALESCE(signing_time, added_at)), COUNT(*), SUM(anchored = 0)
+                      FROM master_lists GROUP BY 1",
+            |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?, r.get(2)?, r.get(3)?)),
+            |(c, t, n, unanchored)| {
+                let e = entry(&mut map, c);
+                e.newest_master_list = t.and_then(ts);
+                e.master_lists = n;
+                e.master_lists_unanchored = unanchored;
+            },
+        )?;
         Ok(map.into_values().collect())
     }
 
@@ -1125,6 +1117,20 @@ pub struct StoredDeviation {
     pub document_type: Option<String>,
     /// Country of the list.
     pub country: Option<String>,
+}
+
+/// Run a query without parameters and hand each row, as `row` reads it, to `each`.
+fn each_row<T>(
+    conn: &Connection,
+    sql: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    mut each: impl FnMut(T),
+) -> Result<(), StoreError> {
+    let mut st = conn.prepare(sql)?;
+    for r in st.query_map([], row)? {
+        each(r?);
+    }
+    Ok(())
 }
 
 /// Serial numbers are stored without redundant leading octets so that lookups match

@@ -38,7 +38,17 @@ pub struct AnchorInfo {
     pub master_lists: i64,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    /// A writer over a transaction just begun (no bulk load, nothing newly trusted).
+    pub(super) fn new(tx: rusqlite::Transaction<'a>) -> Self {
+        Writer {
+            tx,
+            bulk: std::cell::Cell::new(false),
+            newly_trusted: Default::default(),
+            new_links: Default::default(),
+        }
+    }
+
     /// Record an imported file; returns its source id.
     pub fn add_source(&self, path: &str, kind: &str) -> Result<i64, StoreError> {
         self.tx.execute(
@@ -355,11 +365,11 @@ impl Writer<'_> {
 
     /// Untrusted link certificates that name `ca` as their issuer (by name or AKI).
     pub fn untrusted_links_under(&self, ca: &Certificate) -> Result<Vec<StoredCert>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM certificates WHERE role = 'link' AND trusted = 0 AND {KEY_OR_NAME}",
-            cert_columns()
-        );
-        query_certs(&self.tx, &sql, params![ca.subject.normalized(), ca.ski])
+        certs_where(
+            &self.tx,
+            &format!("role = 'link' AND trusted = 0 AND {KEY_OR_NAME}"),
+            params![ca.subject.normalized(), ca.ski],
+        )
     }
 
     /// Unanchored master lists with a valid signature whose signer certificate names
