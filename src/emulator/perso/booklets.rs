@@ -787,153 +787,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     (0..=hay.len() - needle.len()).find(|&i| hay.get(i..i + needle.len()) == Some(needle))
 }
 
-/// One row of the forgery catalogue whose booklet is fixed text: `forged-{name}.toml`,
-/// derived (with no head of its own) from `on`, with `tables` after it, on which `failing`
-/// must fail. Forgeries computed from the genuine booklet's bytes stay calls in [`forged`].
-struct Forgery {
-    name: &'static str,
-    what: &'static str,
-    on: &'static str,
-    tables: Tables,
-    failing: &'static [&'static str],
-}
-
-/// A [`Forgery`]'s tables: given as is, one `[[tamper]]` table, or a `[sign]` table.
-enum Tables {
-    Plain(&'static str),
-    Tamper(&'static str),
-    Sign(&'static str, &'static str),
-}
-use Tables::{Plain, Sign, Tamper};
-
-/// Adds the rows of a forgery table through `f` (the catalogue's own adder), in order.
-fn rows(table: &[Forgery], f: &mut impl FnMut(&str, &str, &str, &str, Expectation)) {
-    for r in table {
-        let tables = match r.tables {
-            Plain(t) => t.to_owned(),
-            Tamper(fields) => tamper(fields),
-            Sign(dsc, extra) => sign_table(dsc, extra),
-        };
-        f(r.name, r.what, &derived(r.on, ""), &tables, invalid(r.failing));
-    }
-}
-
-const FORGED_1: &[Forgery] = &[
-    Forgery {
-        name: "dg12-removed",
-        what: "DG12 removed from the chip; EF.SOD and EF.COM still list it",
-        on: "ref1.toml",
-        tables: Tamper("file = \"DG12\"\nremove = true\n"),
-        failing: &["pa.dg_hash.DG12"],
-    },
-    Forgery {
-        name: "dg13-unsigned-added",
-        what: "DG13 added to the chip (and EF.COM) after signing: a data group the SOD does not cover (its hash check fails, as a genuine chip carries no unsigned data group; EF.COM disagrees with EF.SOD)",
-        on: "ref1.toml",
-        tables: Tamper("add_unsigned = { file = \"DG13\", hex = \"6D0A04084D414C4943494F5553\" }\n"),
-        failing: &["pa.com_consistency", "pa.dg_hash.DG13"],
-    },
-];
-
-const FORGED_2: &[Forgery] = &[
-    Forgery {
-        name: "com-extra-tag",
-        what: "EF.COM lists DG3, which the chip does not have",
-        on: "ref1.toml",
-        tables: Tamper("com_tags = \"6175636B6C6E6F\"\n"),
-        failing: &["pa.com_consistency"],
-    },
-    Forgery {
-        name: "com-missing-tag",
-        what: "EF.COM omits DG11, which the chip has",
-        on: "ref1.toml",
-        tables: Tamper("com_tags = \"61756C6E6F\"\n"),
-        failing: &["pa.com_consistency"],
-    },
-];
-
-const FORGED_3: &[Forgery] = &[
-    Forgery {
-        name: "sod-signature-flipped",
-        what: "one bit of the EF.SOD signature flipped",
-        on: "ref1.toml",
-        tables: Tamper("sod_signature_flip = true\n"),
-        failing: &["pa.sod_signature"],
-    },
-    Forgery {
-        name: "sod-resigned-untrusted",
-        what: "EF.SOD and EF.CardSecurity re-signed by a forger's DSC that names UT's CSCA as issuer (keys/untrusted/ut-forger-dsc)",
-        on: "ref1.toml",
-        tables: Sign("untrusted/ut-forger-dsc", ""),
-        failing: &["pa.dsc_chain", "pa.card_security"],
-    },
-    Forgery {
-        name: "sod-dsc-swapped",
-        what: "EF.SOD signed by ut-dsc-valid's key but embedding (and naming) ut-dsc-old",
-        on: "ref1.toml",
-        tables: Plain("[sign]\nembed_dsc = \"../keys/ut-dsc-old.cer\"\n"),
-        failing: &["pa.sod_signature"],
-    },
-    Forgery {
-        name: "sod-removed",
-        what: "EF.SOD removed from the chip",
-        on: "ref1.toml",
-        tables: Tamper("file = \"EF.SOD\"\nremove = true\n"),
-        failing: &["pa.sod_signature"],
-    },
-];
-
-const FORGED_4: &[Forgery] = &[
-    Forgery {
-        name: "dsc-other-country",
-        what: "a UTO passport (EF.SOD, EF.CardSecurity) signed by XA's DSC (xa-dsc-valid)",
-        on: "ref1.toml",
-        tables: Sign("xa-dsc-valid", ""),
-        failing: &["pa.dsc_chain", "pa.card_security"],
-    },
-    Forgery {
-        name: "dsc-expired",
-        what: "EF.SOD and EF.CardSecurity signed in 2019 by ut-dsc-expired (valid 2015..2020)",
-        on: "ref1.toml",
-        tables: Sign("ut-dsc-expired", "signing_time = \"2019-06-01T09:00:00Z\"\n"),
-        failing: &["pa.dsc_validity", "pa.card_security"],
-    },
-];
-
-const FORGED_5: &[Forgery] = &[
-    Forgery {
-        name: "dsc-revoked",
-        what: "XA booklet (EF.SOD, EF.CardSecurity) signed by xa-dsc-revoked (keyCompromise on XA's current CRL)",
-        on: "xa-booklet.toml",
-        tables: Sign("xa-dsc-revoked", ""),
-        failing: &["pa.crl", "pa.card_security"],
-    },
-    Forgery {
-        name: "dsc-wrong-key-usage",
-        what: "XA booklet (EF.SOD, EF.CardSecurity) signed by xa-dsc-wrong-ku (key usage nonRepudiation only)",
-        on: "xa-booklet.toml",
-        tables: Sign("xa-dsc-wrong-ku", ""),
-        failing: &["pa.dsc_chain", "pa.card_security"],
-    },
-];
-
-const FORGED_6: &[Forgery] = &[
-    Forgery {
-        name: "aa-clone-rsa",
-        what: "a clone: DG15 and the SOD are genuine, the chip signs Active Authentication with a cloner's RSA key",
-        on: "ref1.toml",
-        tables: Tamper("chip_aa_private_key = { path = \"keys/aa-cloner-rsa2048.key.pem\" }\n"),
-        failing: &["aa"],
-    },
-    Forgery {
-        name: "aa-clone-ecdsa",
-        what: "XA clone: the chip signs ECDSA Active Authentication with a cloner's key",
-        on: "xa-booklet.toml",
-        tables: Tamper("chip_aa_private_key = { path = \"keys/aa-cloner-ec-bp256.key.pem\" }\n"),
-        failing: &["aa"],
-    },
-];
-
 #[allow(clippy::too_many_lines)]
 fn forged(
     k: &Keys,
@@ -1071,7 +924,20 @@ fn forged(
         )),
         invalid(&["pa.dg_hash.DG12"]),
     );
-    rows(FORGED_1, &mut f);
+    f(
+        "dg12-removed",
+        "DG12 removed from the chip; EF.SOD and EF.COM still list it",
+        &on_ref1(""),
+        &tamper("file = \"DG12\"\nremove = true\n"),
+        invalid(&["pa.dg_hash.DG12"]),
+    );
+    f(
+        "dg13-unsigned-added",
+        "DG13 added to the chip (and EF.COM) after signing: a data group the SOD does not cover (its hash check fails, as a genuine chip carries no unsigned data group; EF.COM disagrees with EF.SOD)",
+        &on_ref1(""),
+        &tamper("add_unsigned = { file = \"DG13\", hex = \"6D0A04084D414C4943494F5553\" }\n"),
+        invalid(&["pa.com_consistency", "pa.dg_hash.DG13"]),
+    );
 
     // --- DG14
     let ca = CaToml {
@@ -1183,10 +1049,50 @@ fn forged(
     );
 
     // --- EF.COM
-    rows(FORGED_2, &mut f);
+    f(
+        "com-extra-tag",
+        "EF.COM lists DG3, which the chip does not have",
+        &on_ref1(""),
+        &tamper("com_tags = \"6175636B6C6E6F\"\n"),
+        invalid(&["pa.com_consistency"]),
+    );
+    f(
+        "com-missing-tag",
+        "EF.COM omits DG11, which the chip has",
+        &on_ref1(""),
+        &tamper("com_tags = \"61756C6E6F\"\n"),
+        invalid(&["pa.com_consistency"]),
+    );
 
     // --- EF.SOD
-    rows(FORGED_3, &mut f);
+    f(
+        "sod-signature-flipped",
+        "one bit of the EF.SOD signature flipped",
+        &on_ref1(""),
+        &tamper("sod_signature_flip = true\n"),
+        invalid(&["pa.sod_signature"]),
+    );
+    f(
+        "sod-resigned-untrusted",
+        "EF.SOD and EF.CardSecurity re-signed by a forger's DSC that names UT's CSCA as issuer (keys/untrusted/ut-forger-dsc)",
+        &on_ref1(""),
+        &sign_table("untrusted/ut-forger-dsc", ""),
+        invalid(&["pa.dsc_chain", "pa.card_security"]),
+    );
+    f(
+        "sod-dsc-swapped",
+        "EF.SOD signed by ut-dsc-valid's key but embedding (and naming) ut-dsc-old",
+        &on_ref1(""),
+        "[sign]\nembed_dsc = \"../keys/ut-dsc-old.cer\"\n",
+        invalid(&["pa.sod_signature"]),
+    );
+    f(
+        "sod-removed",
+        "EF.SOD removed from the chip",
+        &on_ref1(""),
+        &tamper("file = \"EF.SOD\"\nremove = true\n"),
+        invalid(&["pa.sod_signature"]),
+    );
     let sod = hex_of(ref1, LdsFile::Sod, "ref1.toml")?;
     let econtent = crate::lds::sod::Sod::decode(&sod)
         .map_err(|e| BookletError::Catalogue {
@@ -1248,7 +1154,20 @@ fn forged(
     );
 
     // --- DSC / CSCA
-    rows(FORGED_4, &mut f);
+    f(
+        "dsc-other-country",
+        "a UTO passport (EF.SOD, EF.CardSecurity) signed by XA's DSC (xa-dsc-valid)",
+        &on_ref1(""),
+        &sign_table("xa-dsc-valid", ""),
+        invalid(&["pa.dsc_chain", "pa.card_security"]),
+    );
+    f(
+        "dsc-expired",
+        "EF.SOD and EF.CardSecurity signed in 2019 by ut-dsc-expired (valid 2015..2020)",
+        &on_ref1(""),
+        &sign_table("ut-dsc-expired", "signing_time = \"2019-06-01T09:00:00Z\"\n"),
+        invalid(&["pa.dsc_validity", "pa.card_security"]),
+    );
     f(
         "csca-expired",
         "an XCC passport whose DSC (xc-dsc, valid to 2040) chains to XC's CSCA, expired 2024-01-01",
@@ -1274,10 +1193,36 @@ fn forged(
         ),
         invalid(&["pa.csca_validity", "pa.card_security"]),
     );
-    rows(FORGED_5, &mut f);
+    f(
+        "dsc-revoked",
+        "XA booklet (EF.SOD, EF.CardSecurity) signed by xa-dsc-revoked (keyCompromise on XA's current CRL)",
+        &on_xa(""),
+        &sign_table("xa-dsc-revoked", ""),
+        invalid(&["pa.crl", "pa.card_security"]),
+    );
+    f(
+        "dsc-wrong-key-usage",
+        "XA booklet (EF.SOD, EF.CardSecurity) signed by xa-dsc-wrong-ku (key usage nonRepudiation only)",
+        &on_xa(""),
+        &sign_table("xa-dsc-wrong-ku", ""),
+        invalid(&["pa.dsc_chain", "pa.card_security"]),
+    );
 
     // --- chip genuineness
-    rows(FORGED_6, &mut f);
+    f(
+        "aa-clone-rsa",
+        "a clone: DG15 and the SOD are genuine, the chip signs Active Authentication with a cloner's RSA key",
+        &on_ref1(""),
+        &tamper("chip_aa_private_key = { path = \"keys/aa-cloner-rsa2048.key.pem\" }\n"),
+        invalid(&["aa"]),
+    );
+    f(
+        "aa-clone-ecdsa",
+        "XA clone: the chip signs ECDSA Active Authentication with a cloner's key",
+        &on_xa(""),
+        &tamper("chip_aa_private_key = { path = \"keys/aa-cloner-ec-bp256.key.pem\" }\n"),
+        invalid(&["aa"]),
+    );
     f(
         "ca-clone",
         "a clone: DG14 is genuine, the chip's Chip Authentication key is another",
