@@ -235,24 +235,53 @@ impl<'a> Writer<'a> {
         Ok(if n == 1 { Added::Added } else { Added::Duplicate })
     }
 
+    /// Insert a signed list's row into `table` (master or deviation lists; `count_col`
+    /// holds its count), with `extra` (column, value) pairs after the common columns,
+    /// unless a list with its SHA-256 is there. Returns the rows inserted (0 or 1).
+    fn insert_list(
+        &self,
+        table: &str,
+        count_col: &str,
+        l: &ListRecord<'_>,
+        extra: &[(&str, &dyn rusqlite::ToSql)],
+    ) -> Result<usize, StoreError> {
+        let sha256 = l.sha256.as_slice();
+        let signer = l.signer_sha256.as_ref().map(|s| s.as_slice());
+        let signing_time = l.signing_time.map(|t| t.unix_timestamp());
+        let count = l.count as i64;
+        let added_at = now();
+        let common: [(&str, &dyn rusqlite::ToSql); 9] = [
+            ("sha256", &sha256),
+            ("der", &l.der),
+            ("country", &l.country),
+            ("signer_sha256", &signer),
+            ("signer_subject", &l.signer_subject),
+            ("signing_time", &signing_time),
+            (count_col, &count),
+            ("signature", &l.signature),
+            ("added_at", &added_at),
+        ];
+        let all = || common.iter().chain(extra);
+        let columns = all().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
+        let slots = (1..=all().count())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(self.tx.execute(
+            &format!("INSERT OR IGNORE INTO {table} ({columns}) VALUES ({slots})"),
+            rusqlite::params_from_iter(all().map(|(_, v)| *v)),
+        )?)
+    }
+
     /// Add a master list (its certificates are added separately).
     pub fn add_master_list(&self, ml: &ListRecord<'_>, prov: &Provenance) -> Result<Added, StoreError> {
-        let n = self.tx.execute(
-            "INSERT OR IGNORE INTO master_lists (sha256, der, country, signer_sha256, signer_subject, signing_time,
-                cert_count, signature, added_at, anchored, anchor_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                ml.sha256.as_slice(),
-                ml.der,
-                ml.country,
-                ml.signer_sha256.as_ref().map(|s| s.as_slice()),
-                ml.signer_subject,
-                ml.signing_time.map(|t| t.unix_timestamp()),
-                ml.count as i64,
-                ml.signature,
-                now(),
-                ml.anchor.is_some(),
-                ml.anchor.as_ref().map(|a| a.as_slice())
-            ],
+        let anchored = ml.anchor.is_some();
+        let anchor = ml.anchor.as_ref().map(|a| a.as_slice());
+        let n = self.insert_list(
+            "master_lists",
+            "cert_count",
+            ml,
+            &[("anchored", &anchored), ("anchor_sha256", &anchor)],
         )?;
         if n == 0
             && let Some(a) = &ml.anchor
@@ -273,21 +302,7 @@ impl<'a> Writer<'a> {
         entries: &[DeviationRow],
         prov: &Provenance,
     ) -> Result<Added, StoreError> {
-        let n = self.tx.execute(
-            "INSERT OR IGNORE INTO deviation_lists (sha256, der, country, signer_sha256, signer_subject, signing_time,
-                entry_count, signature, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                dl.sha256.as_slice(),
-                dl.der,
-                dl.country,
-                dl.signer_sha256.as_ref().map(|s| s.as_slice()),
-                dl.signer_subject,
-                dl.signing_time.map(|t| t.unix_timestamp()),
-                dl.count as i64,
-                dl.signature,
-                now()
-            ],
-        )?;
+        let n = self.insert_list("deviation_lists", "entry_count", dl, &[])?;
         let list_id = self.tx.last_insert_rowid();
         self.provenance("deviation_list", &dl.sha256, prov)?;
         if n == 0 {
