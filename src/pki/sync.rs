@@ -414,23 +414,20 @@ pub struct Known {
     /// when it has one from this very server.
     pub cookie: Option<Vec<u8>>,
     /// Counted, not loaded (a run that refreshes from its cookie needs no more, and
-    /// `entries` and `uuids` are then empty): the entries held, and how many of them
-    /// with their `entryUUID`.
-    counted: Option<(usize, usize)>,
+    /// `entries` and `uuids` are then empty): the entries held, every one of them with
+    /// its `entryUUID` (a store with any entry lacking one is loaded instead).
+    counted: Option<usize>,
 }
 
 impl Known {
     /// How many entries the store holds from the directory.
     pub fn held(&self) -> usize {
-        self.counted.map_or(self.entries.len(), |(n, _)| n)
+        self.counted.unwrap_or(self.entries.len())
     }
 
     /// Every entry held carries its `entryUUID` (deletions of a refresh name only those).
     fn all_with_uuid(&self) -> bool {
-        match self.counted {
-            Some((n, with_uuid)) => n == with_uuid,
-            None => self.uuids.len() == self.entries.len(),
-        }
+        self.counted.is_some() || self.uuids.len() == self.entries.len()
     }
 }
 
@@ -1397,7 +1394,7 @@ fn known(store: &mut TrustStore, url: &SyncUrl, counts_only: bool) -> Result<Kno
             .filter(|(server, c)| *server == url.server() && c.len() <= MAX_COOKIE)
             .map(|(_, c)| c);
         if counts_only && k.cookie.is_some() && held > 0 && held == with_uuid {
-            k.counted = Some((held, with_uuid));
+            k.counted = Some(held);
         } else {
             for o in origins {
                 for e in s.known_entries(o).map_err(dir_err)? {
