@@ -13,7 +13,7 @@
 //! - replication: a DSC added, a DSC deleted and XA's CRL replaced (now revoking the
 //!   XA booklet's DSC) on the provider reach a desk that syncs from the consumer (which
 //!   carries `syncprov` too: the desk's second run is a content-synchronisation refresh
-//!   from its cookie, tests/pkd_sync_cookie.rs), and the XA booklet turns from VALID to
+//!   from its cookie, as the second test below does throughout), and the XA booklet turns from VALID to
 //!   INVALID after that desk's next sync;
 //! - the server killed in the middle of a sync: exit 2, store unchanged, and the next run
 //!   completes; the client killed (SIGKILL) at several points: the store is either as
