@@ -13,7 +13,7 @@
 //! | sm | [`sm`] | secure messaging (3DES and AES) wrapping any channel |
 //! | cms | [`cms`] | RFC 5652 SignedData keeping original bytes: the only CMS reader (EF.SOD, EF.CardSecurity, master and deviation lists, inspect); it reads its signer certificate with `pki::cert`, which (like `pki::crl`) depends on the base layer only |
 //! | mrz | [`mrz`] | machine readable zone parsing and check digits |
-//! | lds | [`lds`] | pure decoders and encoders of the LDS files (SecurityInfos included) |
+//! | lds | [`lds`] | pure decoders and encoders of the LDS files (SecurityInfos included), one `DataGroup` trait and registry for all of them, and what `inspect` shows of each, with the views of the CMS and X.509 structures they embed (`lds::view`) |
 //! | access | [`access`] | BAC, PACE, Active and Chip Authentication (reader and chip side) |
 //! | pki | [`pki`] | certificates, CRLs, trust store, master and deviation lists (read with [`cms`]), ICAO path validation |
 //! | reader | [`reader`] | a reading session: access control, file reads, recovery, dump |

@@ -231,7 +231,7 @@ fn standardized_curves_by_id() {
         let p = DomainParams::standardized(id).unwrap();
         assert_eq!(p.prime().num_bits(), bits, "id {id}");
         assert!(p.is_ec());
-        assert!(params::standardized_name(id).is_some());
+        assert!(emrtd::lds::security_infos::params::standardized_name(id).is_some());
     }
     for id in [3u32, 4, 5, 6, 7, 19, 31, 32] {
         assert!(matches!(

@@ -8,13 +8,12 @@
 //! useful for every file. Typed decoders plug in at [`decode`]. This is a forensic
 //! tool: it prints personal data (DG1, DG11, …) because the user asked to see it.
 
-mod cms;
 mod cvc;
-mod security;
+mod lists;
 mod text;
 mod tree;
-mod x509;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +26,7 @@ use crate::lds::detect::{self, FileKind};
 use crate::lds::extract::{self, Extraction};
 use crate::lds::group::Decoded;
 use crate::lds::quirk::Quirk;
-use crate::lds::security_infos::SecurityInfos;
+use crate::lds::view::x509;
 use crate::reader::dump::{self, Dump, file_from_dump_name};
 use text::content_nodes;
 use tree::{LdifSummary, PemBlock, TlvNode, ldif_summary, pem_blocks, tlv_tree};
@@ -394,14 +393,9 @@ pub struct Report {
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum Content {
-    /// An LDS file decoded through the registry of `crate::lds::group`.
+    /// An LDS file (EF.SOD and the SecurityInfos files included) decoded through the
+    /// registry of `crate::lds::group`.
     Lds(Decoded),
-    /// EF.SOD.
-    Sod(Box<security::SodView>),
-    /// EF.CardAccess or DG14: SecurityInfos.
-    SecurityInfos(security::SecurityInfosView),
-    /// EF.CardSecurity.
-    CardSecurity(Box<security::CardSecurityView>),
     /// An X.509 certificate.
     Certificate(Box<x509::CertView>),
     /// An X.509 CRL.
@@ -409,9 +403,9 @@ pub enum Content {
     /// A CV certificate (EAC).
     CvCertificate(Box<cvc::CvCertView>),
     /// A CSCA master list.
-    MasterList(Box<security::MasterListView>),
+    MasterList(Box<lists::MasterListView>),
     /// A deviation list or another CMS SignedData.
-    SignedData(Box<security::SignedContentView>),
+    SignedData(Box<lists::SignedContentView>),
     /// A BER-TLV tree (kinds without a typed decoder here).
     Tlv {
         /// Top-level elements.
@@ -480,14 +474,6 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
         return Ok(Content::Lds(decoded?));
     }
     Ok(match kind {
-        FileKind::Sod => Content::Sod(Box::new(security::SodView::decode(bytes)?)),
-        FileKind::Dg(14) => Content::SecurityInfos(security::SecurityInfosView::new(
-            &SecurityInfos::decode_dg14(bytes)?,
-        )),
-        FileKind::SecurityInfos => {
-            Content::SecurityInfos(security::SecurityInfosView::new(&SecurityInfos::decode(bytes)?))
-        }
-        FileKind::CardSecurity => Content::CardSecurity(Box::new(security::CardSecurityView::decode(bytes)?)),
         FileKind::Certificate => Content::Certificate(Box::new(
             x509::CertView::decode(bytes).map_err(anyhow::Error::msg)?,
         )),
@@ -495,9 +481,9 @@ pub fn decode(kind: FileKind, bytes: &[u8]) -> anyhow::Result<Content> {
             x509::CrlView::decode(bytes).map_err(anyhow::Error::msg)?,
         )),
         FileKind::CvCertificate => Content::CvCertificate(Box::new(cvc::CvCertView::decode(bytes)?)),
-        FileKind::MasterList => Content::MasterList(Box::new(security::MasterListView::decode(bytes)?)),
+        FileKind::MasterList => Content::MasterList(Box::new(lists::MasterListView::decode(bytes)?)),
         FileKind::DeviationList | FileKind::SignedData => {
-            Content::SignedData(Box::new(security::SignedContentView::decode(bytes)?))
+            Content::SignedData(Box::new(lists::SignedContentView::decode(bytes)?))
         }
         FileKind::Pem => {
             let mut blocks = pem_blocks(bytes)?;
@@ -551,17 +537,16 @@ impl<'a> JsonReport<'a> {
     }
 }
 
-fn quirks_of(c: &Content) -> &[Quirk] {
+fn quirks_of(c: &Content) -> Cow<'_, [Quirk]> {
     match c {
         Content::Lds(d) => d.quirks(),
-        Content::Sod(x) => &x.quirks,
-        Content::SecurityInfos(x) => &x.quirks,
-        Content::CardSecurity(x) => &x.cms.quirks,
-        Content::Certificate(x) => &x.quirks,
-        Content::Crl(x) => &x.quirks,
-        Content::MasterList(x) => &x.cms.quirks,
-        Content::SignedData(x) => &x.cms.quirks,
-        Content::Tlv { .. } | Content::Pem { .. } | Content::Ldif(_) | Content::CvCertificate(_) => &[],
+        Content::Certificate(x) => Cow::Borrowed(&x.quirks),
+        Content::Crl(x) => Cow::Borrowed(&x.quirks),
+        Content::MasterList(x) => Cow::Borrowed(&x.cms.quirks),
+        Content::SignedData(x) => Cow::Borrowed(&x.cms.quirks),
+        Content::Tlv { .. } | Content::Pem { .. } | Content::Ldif(_) | Content::CvCertificate(_) => {
+            Cow::Borrowed(&[])
+        }
     }
 }
 
@@ -589,7 +574,7 @@ pub fn render(label: &str, bytes: &[u8], r: &Report) -> String {
     for n in content_nodes(&r.content) {
         text::write(&n, 2, &mut out);
     }
-    for q in quirks_of(&r.content) {
+    for q in quirks_of(&r.content).iter() {
         let _ = writeln!(
             out,
             "  warning: {}: {}",

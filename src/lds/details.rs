@@ -195,8 +195,8 @@ macro_rules! details_group {
             fn decode_file(_: $crate::lds::LdsFile, bytes: &[u8]) -> Result<Self, $crate::lds::LdsError> {
                 $ty::decode(bytes)
             }
-            fn quirks(&self) -> &[$crate::lds::quirk::Quirk] {
-                &self.quirks
+            fn quirks(&self) -> std::borrow::Cow<'_, [$crate::lds::quirk::Quirk]> {
+                std::borrow::Cow::Borrowed(&self.quirks)
             }
             fn view(&self) -> Vec<$crate::lds::view::Node> {
                 $crate::lds::details::view(self, self.tag_list.as_deref(), &self.unknown)

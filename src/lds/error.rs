@@ -110,6 +110,10 @@ pub enum LdsError {
         #[source]
         source: der::Error,
     },
+    /// SecurityInfos (EF.CardAccess, DG14, EF.CardSecurity) that cannot be read, as
+    /// their decoder says (its message and causes unchanged).
+    #[error(transparent)]
+    SecurityInfos(#[from] crate::lds::security_infos::SecurityInfosError),
     /// An error from another decoding library (asn1-rs, x509-parser, cms, …).
     #[error("{file}: invalid {what}")]
     Other {

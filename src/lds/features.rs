@@ -142,8 +142,8 @@ impl DataGroup for SecurityFeatures {
     fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
         SecurityFeatures::decode(bytes, Feature::of(file).unwrap_or(Feature::Data))
     }
-    fn quirks(&self) -> &[Quirk] {
-        &self.quirks
+    fn quirks(&self) -> std::borrow::Cow<'_, [Quirk]> {
+        std::borrow::Cow::Borrowed(&self.quirks)
     }
     fn view(&self) -> Vec<Node> {
         let mut n = vec![

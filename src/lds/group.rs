@@ -1,5 +1,5 @@
-//! One trait for every LDS file that `inspect`, `check` and `inspect --extract` treat
-//! alike, and the registry that says which type decodes which file.
+//! One trait for every LDS file, and the registry that says which type decodes which
+//! file.
 //!
 //! A data group is one file: its decoder implements [`DataGroup`] (decode, quirks,
 //! the lines `inspect` shows, the JSON `inspect --json` gives, the images it holds),
@@ -8,9 +8,15 @@
 //! `verify/conformance/lds.rs` asks [`Decoded::quirks`], `lds/extract.rs` asks
 //! [`Decoded::images`]. (Like rustls drives every key exchange through one trait.)
 //!
-//! The security objects (EF.SOD, DG14 and EF.CardAccess SecurityInfos,
-//! EF.CardSecurity) are not here: they are CMS and SecurityInfos, checked by their own
-//! rules in `verify` and shown with the certificate views of the CLI.
+//! The security objects are registered like the others: EF.SOD ([`super::sod::Sod`]),
+//! EF.CardAccess and DG14 ([`super::security_infos::SecurityInfos`]) and
+//! EF.CardSecurity ([`super::security_infos::CardSecurity`]). Their views (`sod/view.rs`,
+//! `security_infos/view.rs`) show the CMS layer and its certificates with
+//! [`super::view::cms`] and [`super::view::x509`]. What `verify` requires of them (the
+//! signature, the `lds.content.*` rules of `check` for SecurityInfos warnings, the tag
+//! `77` of EF.SOD) stays in `verify`, on their own decoders.
+
+use std::borrow::Cow;
 
 use super::extract::ImageRole;
 use super::image::EmbeddedImage;
@@ -24,8 +30,10 @@ pub trait DataGroup: Sized {
     fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError>;
 
     /// The tolerated deviations the decoder found, for `inspect` warnings and the
-    /// `lds.content.*` checks of `check`.
-    fn quirks(&self) -> &[Quirk];
+    /// `lds.content.*` checks of `check`. Borrowed where the type keeps them as
+    /// [`Quirk`]s; built where it keeps its own (SecurityInfos: its warnings, then those
+    /// of its keys and domain parameters).
+    fn quirks(&self) -> Cow<'_, [Quirk]>;
 
     /// The lines `inspect` prints (quirks are printed after them by the caller).
     fn view(&self) -> Vec<Node>;
@@ -62,8 +70,8 @@ macro_rules! data_group {
             fn decode_file(_: $crate::lds::LdsFile, bytes: &[u8]) -> Result<Self, $crate::lds::LdsError> {
                 <$ty>::decode(bytes)
             }
-            fn quirks(&self) -> &[$crate::lds::Quirk] {
-                &self.quirks
+            fn quirks(&self) -> std::borrow::Cow<'_, [$crate::lds::Quirk]> {
+                std::borrow::Cow::Borrowed(&self.quirks)
             }
             fn view(&self) -> Vec<$crate::lds::view::Node> {
                 self.nodes()
@@ -113,7 +121,7 @@ macro_rules! registry {
             }
 
             /// See [`DataGroup::quirks`].
-            pub fn quirks(&self) -> &[Quirk] {
+            pub fn quirks(&self) -> Cow<'_, [Quirk]> {
                 match self { $( Decoded::$variant(x) => <$ty as DataGroup>::quirks(x), )* }
             }
 
@@ -161,6 +169,12 @@ registry! {
     Dg15(super::dg15::Dg15) for LdsFile::Dg(15),
     /// DG16.
     Dg16(super::dg16::Dg16) for LdsFile::Dg(16),
+    /// EF.SOD.
+    Sod(super::sod::Sod) for LdsFile::Sod,
+    /// EF.CardAccess or DG14: SecurityInfos.
+    SecurityInfos(super::security_infos::SecurityInfos) for LdsFile::CardAccess | LdsFile::Dg(14),
+    /// EF.CardSecurity.
+    CardSecurity(super::security_infos::CardSecurity) for LdsFile::CardSecurity,
 }
 
 #[cfg(test)]
@@ -168,25 +182,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_security_objects_are_not_in_the_registry() {
-        for f in [
-            LdsFile::Sod,
-            LdsFile::Dg(14),
-            LdsFile::CardAccess,
-            LdsFile::CardSecurity,
-        ] {
-            assert!(!Decoded::registered(f), "{f}");
-            assert!(Decoded::decode(f, b"").is_none());
-        }
+    fn every_lds_file_is_in_the_registry() {
         for f in [
             LdsFile::Com,
+            LdsFile::Sod,
             LdsFile::Dir,
             LdsFile::AtrInfo,
-            LdsFile::Dg(1),
-            LdsFile::Dg(16),
-        ] {
+            LdsFile::CardAccess,
+            LdsFile::CardSecurity,
+        ]
+        .into_iter()
+        .chain((1..=16).map(LdsFile::Dg))
+        {
             assert!(Decoded::registered(f), "{f}");
+            assert!(Decoded::decode(f, b"").is_some_and(|r| r.is_err()), "{f}");
         }
+        assert!(!Decoded::registered(LdsFile::Dg(17)));
+    }
+
+    #[test]
+    fn the_security_objects_decode_through_the_registry() {
+        let dg14 = crate::lds::security_infos::SecurityInfos::from_infos(vec![
+            crate::lds::security_infos::SecurityInfo::ChipAuthentication(
+                crate::lds::security_infos::ChipAuthenticationInfo::new(
+                    crate::lds::security_infos::CaProtocol {
+                        ecdh: true,
+                        cipher: crate::lds::security_infos::CipherSuite::Aes128,
+                    },
+                    1,
+                    None,
+                ),
+            ),
+        ])
+        .encode_dg14();
+        let Some(Ok(d)) = Decoded::decode(LdsFile::Dg(14), &dg14) else {
+            panic!("DG14 does not decode");
+        };
+        assert!(matches!(d, Decoded::SecurityInfos(_)));
+        assert!(
+            d.view()
+                .iter()
+                .any(|n| n.text.starts_with("ChipAuthenticationInfo 1"))
+        );
+        assert!(d.quirks().is_empty());
+        // the same SET without its 6E is EF.CardAccess, not DG14
+        let set = dg14.get(2..).unwrap_or_default();
+        assert!(Decoded::decode(LdsFile::CardAccess, set).is_some_and(|r| r.is_ok()));
+        assert!(Decoded::decode(LdsFile::Dg(14), set).is_some_and(|r| r.is_err()));
+        // a SecurityInfos error keeps its message and causes
+        let Some(Err(e)) = Decoded::decode(LdsFile::CardSecurity, &[0x30, 0x03, 0x06, 0x01, 0x00]) else {
+            panic!("not an EF.CardSecurity");
+        };
+        assert!(
+            e.to_string()
+                .starts_with("EF.CardSecurity is not a valid CMS SignedData"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod asn1;
 pub mod card_security;
 pub mod oid;
 pub mod params;
+pub mod view;
 
 pub use card_security::CardSecurity;
 pub use oid::{CaProtocol, CipherSuite, Oid, PaceMapping, PaceProtocol};

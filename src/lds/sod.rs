@@ -25,6 +25,8 @@
 //! (indefinite lengths, constructed OCTET STRING) and reported as quirks; so are the
 //! eContentTypes some issuers use instead of the ICAO one.
 
+pub mod view;
+
 use crate::asn1::der::{self as asn1, tag};
 use crate::cms::{CmsError, CmsQuirk};
 use crate::lds::error::LdsError;

@@ -3,6 +3,16 @@
 //! Each LDS file builds its own tree (the `view` of [`crate::lds::group::DataGroup`]);
 //! the CLI prints it, sanitised for the terminal line by line. Nothing here writes
 //! to a terminal or knows about escapes.
+//!
+//! The structures LDS files embed have their views here too, so that the security
+//! objects are shown by the `lds` layer like every other file: [`cms`] (SignedData,
+//! signer infos), [`x509`] (certificates, CRLs, public keys, algorithm identifiers) and
+//! [`oid`] (OID names). `inspect` shows a certificate, a CRL or a master list read on
+//! its own with the same views.
+
+pub mod cms;
+pub mod oid;
+pub mod x509;
 
 use crate::lds::dg11::{field_parts, name_parts};
 use crate::lds::quirk::{DateEncoding, DateField};

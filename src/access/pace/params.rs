@@ -36,27 +36,6 @@ pub const MIN_DH_BITS: i32 = 1024;
 /// The standardized domain parameter IDs this implementation supports.
 pub const STANDARDIZED_IDS: [u32; 14] = [0, 1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
 
-/// Name of a standardized domain parameter ID.
-pub fn standardized_name(id: u32) -> Option<&'static str> {
-    Some(match id {
-        0 => "1024-bit MODP group with 160-bit prime order subgroup (RFC 5114)",
-        1 => "2048-bit MODP group with 224-bit prime order subgroup (RFC 5114)",
-        2 => "2048-bit MODP group with 256-bit prime order subgroup (RFC 5114)",
-        8 => "NIST P-192",
-        9 => "brainpoolP192r1",
-        10 => "NIST P-224",
-        11 => "brainpoolP224r1",
-        12 => "NIST P-256",
-        13 => "brainpoolP256r1",
-        14 => "brainpoolP320r1",
-        15 => "NIST P-384",
-        16 => "brainpoolP384r1",
-        17 => "brainpoolP512r1",
-        18 => "NIST P-521",
-        _ => return None,
-    })
-}
-
 fn standardized_nid(id: u32) -> Option<Nid> {
     Some(match id {
         8 => Nid::X9_62_PRIME192V1,

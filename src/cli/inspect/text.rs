@@ -25,9 +25,6 @@ pub(super) fn content_nodes(c: &Content) -> Vec<Node> {
     let mut n = Vec::new();
     match c {
         Content::Lds(d) => n.extend(d.view()),
-        Content::Sod(v) => n.extend(v.nodes()),
-        Content::SecurityInfos(v) => n.extend(v.nodes()),
-        Content::CardSecurity(v) => n.extend(v.nodes()),
         Content::Certificate(v) => n.extend(v.nodes()),
         Content::Crl(v) => n.extend(v.nodes()),
         Content::CvCertificate(v) => n.extend(v.nodes()),

@@ -579,8 +579,8 @@ impl DataGroup for BiometricGroup {
         };
         BiometricGroup::decode(bytes, modality)
     }
-    fn quirks(&self) -> &[Quirk] {
-        &self.quirks
+    fn quirks(&self) -> std::borrow::Cow<'_, [Quirk]> {
+        std::borrow::Cow::Borrowed(&self.quirks)
     }
     fn view(&self) -> Vec<Node> {
         BiometricView::new(self).nodes()
@@ -622,8 +622,8 @@ impl DataGroup for DisplayedImages {
         };
         DisplayedImages::decode(bytes, kind)
     }
-    fn quirks(&self) -> &[Quirk] {
-        &self.quirks
+    fn quirks(&self) -> std::borrow::Cow<'_, [Quirk]> {
+        std::borrow::Cow::Borrowed(&self.quirks)
     }
     fn view(&self) -> Vec<Node> {
         DisplayedView::new(self).nodes()

@@ -10,6 +10,8 @@
 use std::sync::Arc;
 
 use crate::cms::{CmsError, SignedData};
+use crate::lds::quirk::{Quirk, trailing_quirk};
+use crate::lds::sod::cms_quirk;
 use crate::tlv;
 
 use super::oid::{self, Oid};
@@ -24,6 +26,10 @@ pub struct CardSecurity {
     pub signed_data: SignedData,
     /// The SecurityInfos decoded from the eContent.
     pub security_infos: SecurityInfos,
+    /// Tolerated deviations of the CMS layer (BER lengths, zero padding after the
+    /// ContentInfo, …), as `inspect` names them; the SecurityInfos' own are
+    /// `security_infos.warnings`.
+    pub quirks: Vec<Quirk>,
 }
 
 /// A CMS error kept as the cause of a [`SecurityInfosError`] (which is `Clone` and
@@ -71,10 +77,20 @@ impl CardSecurity {
             .as_deref()
             .ok_or(err("encapContentInfo without eContent"))?;
         let security_infos = SecurityInfos::decode(econtent)?;
+        let mut quirks: Vec<Quirk> = trailing_quirk(bytes.get(content_info.raw.len()..).unwrap_or_default())
+            .into_iter()
+            .collect();
+        for q in &signed_data.quirks {
+            let q = cms_quirk(*q);
+            if !quirks.iter().any(|y| y.name() == q.name()) {
+                quirks.push(q);
+            }
+        }
         Ok(CardSecurity {
             raw: bytes.get(..content_info.raw.len()).unwrap_or(bytes).to_vec(),
             signed_data,
             security_infos,
+            quirks,
         })
     }
 

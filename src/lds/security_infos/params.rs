@@ -17,6 +17,28 @@ use super::oid::{self, Oid};
 pub use crate::asn1::AlgorithmIdentifier;
 pub use crate::asn1::keys::EcExplicitParameters;
 
+/// Name of a standardized domain parameter ID (Doc 9303 Part 11 §9.5.1, BSI TR-03110-3
+/// A.2.1.1).
+pub fn standardized_name(id: u32) -> Option<&'static str> {
+    Some(match id {
+        0 => "1024-bit MODP group with 160-bit prime order subgroup (RFC 5114)",
+        1 => "2048-bit MODP group with 224-bit prime order subgroup (RFC 5114)",
+        2 => "2048-bit MODP group with 256-bit prime order subgroup (RFC 5114)",
+        8 => "NIST P-192",
+        9 => "brainpoolP192r1",
+        10 => "NIST P-224",
+        11 => "brainpoolP224r1",
+        12 => "NIST P-256",
+        13 => "brainpoolP256r1",
+        14 => "brainpoolP320r1",
+        15 => "NIST P-384",
+        16 => "brainpoolP384r1",
+        17 => "brainpoolP512r1",
+        18 => "NIST P-521",
+        _ => return None,
+    })
+}
+
 /// The reason (for a SecurityInfos warning) why explicit EC parameters did not decode.
 fn ec_reason(e: crate::asn1::keys::KeyError) -> Reason {
     match e {

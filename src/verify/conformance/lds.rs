@@ -331,7 +331,10 @@ fn content_from_security_infos(
 
 /// The file's own decoder: rejected → fail; its named quirks as above. The data
 /// groups (and EF.COM, EF.DIR, EF.ATR/INFO) decode through the LDS registry
-/// ([`Decoded`]); the security objects by their own decoders.
+/// ([`Decoded`]). The security objects keep rules of their own here: EF.SOD by
+/// [`Sod::decode`], which wants the tag `77` (the registry also reads a bare
+/// ContentInfo, for `inspect`), and the SecurityInfos files by their warnings, where
+/// a malformed SecurityInfo fails.
 fn content_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
     let name = f.name();
     let id = format!("lds.content.{name}");
@@ -355,9 +358,9 @@ fn content_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
         LdsFile::Dg(14) => s(SecurityInfos::decode_dg14(bytes)),
         LdsFile::CardAccess => s(SecurityInfos::decode(bytes)),
         LdsFile::CardSecurity => s(CardSecurity::decode(bytes).map(|c| c.security_infos)),
-        // a file without a registered decoder: nothing checked beyond the TLV
+        // every other file through the registry
         _ => match Decoded::decode(f, bytes)? {
-            Ok(d) => content_from_quirks(id.clone(), &name, r.clone(), d.quirks()),
+            Ok(d) => content_from_quirks(id.clone(), &name, r.clone(), &d.quirks()),
             Err(e) => rejected(&e),
         },
     })

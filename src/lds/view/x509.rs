@@ -8,8 +8,8 @@ use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::time::ASN1Time;
 use x509_parser::x509::X509Name;
 
-use super::text::{Node, short_hex};
-use super::tree::oid_label;
+use super::oid::oid_label;
+use super::{Node, short_hex};
 use crate::lds::dg15::{Dg15, EcParameters, ExplicitCurve, PublicKeyInfo};
 use crate::lds::quirk::Quirk;
 use crate::lds::sod::{OID_RSASSA_PSS, PssParameters};
@@ -33,7 +33,7 @@ impl Algorithm {
     pub fn new(oid: &str, parameters: Option<&[u8]>) -> Self {
         Algorithm {
             oid: oid.to_owned(),
-            name: super::tree::oid_name_any(oid),
+            name: super::oid::oid_name_any(oid),
             parameters: parameters.filter(|p| *p != [0x05, 0x00]).map(hex::encode_upper),
         }
     }
@@ -186,7 +186,7 @@ impl KeyView {
             n.push(Node::field("size (bits)", b));
         }
         if let Some(id) = self.standardized_parameter_id {
-            let name = crate::access::pace::params::standardized_name(id).unwrap_or("unknown id");
+            let name = crate::lds::security_infos::params::standardized_name(id).unwrap_or("unknown id");
             n.push(Node::field(
                 "standardized domain parameters",
                 format!("{id} ({name})"),
@@ -538,7 +538,7 @@ impl CertView {
         for ext in tbs.extensions() {
             let oid = ext.oid.to_id_string();
             v.extensions.push(ExtensionView {
-                name: super::tree::oid_name_any(&oid),
+                name: super::oid::oid_name_any(&oid),
                 oid: oid.clone(),
                 critical: ext.critical,
             });

@@ -1,12 +1,13 @@
 //! CMS SignedData summaries (RFC 5652 §5) for EF.SOD, EF.CardSecurity, CSCA master
 //! lists (Doc 9303 Part 12 §9), deviation lists and other signed data.
 //!
-//! Views only: the CMS structure is read by [`crate::cms::SignedData::parse`], the one
+//! Views only (what `inspect` shows; serde gives `inspect --json`): the CMS structure
+//! is read by [`crate::cms::SignedData::parse`], the one
 //! SignedData walker of the crate (BER accepted, quirks reported); nothing is verified
 //! here (that is the verifier's job) and nothing hashed.
 
-use super::text::Node;
-use super::tree::oid_label;
+use super::Node;
+use super::oid::oid_label;
 use super::x509::{Algorithm, CertEntry, CrlEntry, PssView, name_string};
 use crate::cms::{self, SignedData, SignerIdentifier, SignerInfo};
 use crate::lds::quirk::Quirk;
@@ -112,7 +113,7 @@ fn attribute_views(attrs: &[cms::Attribute]) -> Vec<AttributeView> {
         .map(|a| {
             let oid = a.oid.to_string();
             AttributeView {
-                name: super::tree::oid_name_any(&oid),
+                name: super::oid::oid_name_any(&oid),
                 oid,
             }
         })

@@ -1,162 +1,23 @@
-//! Typed views of the security files: EF.SOD (Doc 9303 Part 10 §4.6.2, Part 12 §9),
-//! SecurityInfos of EF.CardAccess and DG14 (Part 11 §9.2), EF.CardSecurity (Part 11
-//! §9.2.11), and the signed PKI lists: CSCA master lists (Part 12 §9) and deviation
-//! lists.
+//! What `inspect` shows of SecurityInfos (EF.CardAccess, DG14; Doc 9303 Part 11
+//! §9.2) and of EF.CardSecurity (Part 11 §9.2.11): each SecurityInfo with its
+//! protocol, domain parameters and keys described like every key of `inspect`
+//! ([`crate::lds::view::x509::KeyView`]).
 
 use openssl::ec::EcGroup;
 
-use super::cms::{SignedDataView, SignerView, cert_node, signed_data_header, signers_and_certs};
-use super::text::{Node, short_hex};
-use super::tree::oid_label;
-use super::x509::{Algorithm, CertEntry, CrlEntry, KeyView};
-use crate::lds::quirk::Quirk;
-use crate::lds::security_infos::{
-    self, AlgorithmIdentifier, CardSecurity, DomainParameterSpec, FileId, SecurityInfo, SecurityInfos,
+use std::borrow::Cow;
+
+use super::{
+    AlgorithmIdentifier, CardSecurity, DomainParameterSpec, FileId, SecurityInfo, SecurityInfos,
     SecurityInfosWarning, SubjectPublicKeyInfo,
 };
-use crate::lds::sod::{LdsVersionInfo, Sod};
-use crate::tlv;
-
-// ---------------------------------------------------------------------------------
-// EF.SOD
-
-/// One data group hash of the LDS security object.
-#[derive(Debug, serde::Serialize)]
-pub struct DgHashView {
-    /// Data group number.
-    pub data_group: u8,
-    /// The hash, hex.
-    pub hash: String,
-}
-
-/// The LDS security object.
-#[derive(Debug, serde::Serialize)]
-pub struct LdsSecurityObjectView {
-    /// 0 or 1.
-    pub version: i64,
-    /// hashAlgorithm.
-    pub hash_algorithm: Algorithm,
-    /// dataGroupHashValues in file order.
-    pub dg_hashes: Vec<DgHashView>,
-    /// ldsVersionInfo (v1).
-    pub lds_version_info: Option<LdsVersionInfo>,
-}
-
-/// A decoded EF.SOD.
-#[derive(Debug, serde::Serialize)]
-pub struct SodView {
-    /// SignedData version.
-    pub signed_data_version: i64,
-    /// digestAlgorithms.
-    pub digest_algorithms: Vec<Algorithm>,
-    /// eContentType.
-    pub econtent_type: Algorithm,
-    /// The LDS security object.
-    pub lds_security_object: LdsSecurityObjectView,
-    /// Signer infos.
-    pub signer_infos: Vec<SignerView>,
-    /// Embedded certificates (the document signer).
-    pub certificates: Vec<CertEntry>,
-    /// Embedded CRLs.
-    pub crls: Vec<CrlEntry>,
-    /// Tolerated deviations.
-    pub quirks: Vec<Quirk>,
-}
-
-impl SodView {
-    /// Decode an EF.SOD (`77 …`, or a bare ContentInfo as some tools store it).
-    pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
-        let mut extra = Vec::new();
-        let sod = if bytes.first() == Some(&0x30) {
-            extra.push(Quirk::Other {
-                name: "sod_without_application_tag",
-                detail: "the ContentInfo is not wrapped in the EF.SOD tag 77".into(),
-            });
-            Sod::decode(&tlv::encode(0x77, bytes))?
-        } else {
-            Sod::decode(bytes)?
-        };
-        Ok(Self::new(&sod, extra))
-    }
-
-    fn new(s: &Sod, extra: Vec<Quirk>) -> Self {
-        let certificates: Vec<CertEntry> = s.certificates().iter().map(|c| CertEntry::decode(c)).collect();
-        let lso = &s.lds_security_object;
-        let mut quirks = extra;
-        quirks.extend(s.quirks.iter().cloned());
-        SodView {
-            signed_data_version: i64::try_from(s.signed_data_version()).unwrap_or(i64::MAX),
-            digest_algorithms: s
-                .digest_algorithms()
-                .iter()
-                .map(|a| Algorithm::new(&a.oid.to_string(), a.parameters.as_deref()))
-                .collect(),
-            econtent_type: Algorithm::new(&s.econtent_type().to_string(), None),
-            lds_security_object: LdsSecurityObjectView {
-                version: lso.version,
-                hash_algorithm: Algorithm::new(
-                    &lso.hash_algorithm.oid.to_string(),
-                    lso.hash_algorithm.parameters.as_deref(),
-                ),
-                dg_hashes: lso
-                    .dg_hashes
-                    .iter()
-                    .map(|h| DgHashView {
-                        data_group: h.number,
-                        hash: hex::encode_upper(&h.hash),
-                    })
-                    .collect(),
-                lds_version_info: lso.lds_version_info.clone(),
-            },
-            signer_infos: s
-                .signer_infos()
-                .iter()
-                .map(|i| SignerView::from_signer(i, &certificates))
-                .collect(),
-            certificates,
-            crls: s.crls().iter().map(|c| CrlEntry::decode(c)).collect(),
-            quirks,
-        }
-    }
-
-    /// Text tree.
-    pub fn nodes(&self) -> Vec<Node> {
-        let l = &self.lds_security_object;
-        let mut lso = vec![
-            Node::field("version", l.version),
-            Node::field("hash algorithm", l.hash_algorithm.label()),
-        ];
-        if let Some(v) = &l.lds_version_info {
-            lso.push(Node::field(
-                "LDS version info",
-                format!("LDS {}, Unicode {}", v.lds_version, v.unicode_version),
-            ));
-        }
-        lso.push(
-            Node::new("data group hashes").with(
-                l.dg_hashes
-                    .iter()
-                    .map(|h| Node::field(&format!("DG{}", h.data_group), &h.hash))
-                    .collect(),
-            ),
-        );
-        let mut n = signed_data_header(
-            self.signed_data_version,
-            &self.digest_algorithms,
-            &self.econtent_type,
-        );
-        n.push(Node::new("LDS security object").with(lso));
-        n.extend(signers_and_certs(
-            &self.signer_infos,
-            &self.certificates,
-            &self.crls,
-        ));
-        n
-    }
-}
-
-// ---------------------------------------------------------------------------------
-// SecurityInfos
+use crate::lds::group::DataGroup;
+use crate::lds::quirk::Quirk;
+use crate::lds::view::cms::SignedDataView;
+use crate::lds::view::oid::{oid_label, oid_name_any};
+use crate::lds::view::x509::KeyView;
+use crate::lds::view::{Node, short_hex};
+use crate::lds::{LdsError, LdsFile};
 
 /// Bits of a standardized domain parameter set (Doc 9303 Part 11 §9.5.1).
 fn standardized_bits(id: u32) -> Option<usize> {
@@ -193,7 +54,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
         Ok(DomainParameterSpec::Standardized(id)) => {
             k.standardized_parameter_id = Some(id);
             k.bits = standardized_bits(id);
-            k.curve = crate::access::pace::params::standardized_name(id)
+            k.curve = super::params::standardized_name(id)
                 .filter(|_| id >= 8)
                 .map(str::to_owned);
         }
@@ -212,7 +73,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
             // describe through the SubjectPublicKeyInfo decoder, with G as the point
             let spki = SubjectPublicKeyInfo::new(
                 AlgorithmIdentifier {
-                    oid: security_infos::oid::ID_EC_PUBLIC_KEY,
+                    oid: super::oid::ID_EC_PUBLIC_KEY,
                     parameters: alg.parameters.clone(),
                 },
                 p.generator.clone(),
@@ -236,7 +97,7 @@ fn domain_view(alg: &AlgorithmIdentifier) -> KeyView {
 
 /// Describe a SecurityInfos public key.
 fn public_key_view(spki: &SubjectPublicKeyInfo) -> KeyView {
-    if spki.algorithm.oid == security_infos::oid::ID_EC_PUBLIC_KEY {
+    if spki.algorithm.oid == super::oid::ID_EC_PUBLIC_KEY {
         return KeyView::from_spki(&spki.raw);
     }
     let mut k = domain_view(&spki.algorithm);
@@ -319,7 +180,7 @@ impl InfoView {
         let protocol = info.protocol();
         let mut v = InfoView {
             protocol: protocol.map_or_else(|| "(unreadable)".into(), |o| o.to_string()),
-            protocol_name: protocol.and_then(|o| super::tree::oid_name_any(&o.to_string())),
+            protocol_name: protocol.and_then(|o| oid_name_any(&o.to_string())),
             size: info.raw().len(),
             ..InfoView::default()
         };
@@ -328,9 +189,7 @@ impl InfoView {
                 v.info_type = "PACEInfo";
                 v.version = Some(i.version);
                 v.parameter_id = i.parameter_id;
-                v.parameter_name = i
-                    .parameter_id
-                    .and_then(crate::access::pace::params::standardized_name);
+                v.parameter_name = i.parameter_id.and_then(super::params::standardized_name);
             }
             SecurityInfo::PaceDomainParameter(i) => {
                 v.info_type = "PACEDomainParameterInfo";
@@ -492,9 +351,6 @@ impl SecurityInfosView {
     }
 }
 
-// ---------------------------------------------------------------------------------
-// EF.CardSecurity, master lists, deviation lists, other SignedData
-
 /// A decoded EF.CardSecurity.
 #[derive(Debug, serde::Serialize)]
 pub struct CardSecurityView {
@@ -506,15 +362,12 @@ pub struct CardSecurityView {
 }
 
 impl CardSecurityView {
-    /// Decode.
-    pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
-        // CardSecurity::decode refuses any eContentType but id-SecurityObject
-        let cs = CardSecurity::decode(bytes)?;
-        let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        Ok(CardSecurityView {
+    /// The view of a decoded EF.CardSecurity.
+    pub fn new(cs: &CardSecurity) -> Self {
+        CardSecurityView {
+            cms: SignedDataView::from_signed_data(cs.signed_data.clone(), cs.quirks.clone()),
             security_infos: SecurityInfosView::new(&cs.security_infos),
-            cms,
-        })
+        }
     }
 
     /// Text tree.
@@ -528,95 +381,40 @@ impl CardSecurityView {
     }
 }
 
-/// A CSCA master list (`CscaMasterList ::= SEQUENCE { version, certList SET OF Certificate }`).
-#[derive(Debug, serde::Serialize)]
-pub struct MasterListView {
-    /// The CMS layer (signer certificates embedded in the SignedData).
-    #[serde(flatten)]
-    pub cms: SignedDataView,
-    /// CscaMasterList version.
-    pub list_version: Option<i64>,
-    /// Number of CSCA certificates listed.
-    pub list_count: usize,
-    /// The CSCA certificates listed.
-    pub list_certificates: Vec<CertEntry>,
-}
-
-fn content_elements(econtent: &[u8]) -> anyhow::Result<Vec<tlv::Tlv<'_>>> {
-    let t = tlv::parse_ber(econtent).map_err(|e| anyhow::anyhow!("malformed eContent: {e}"))?;
-    if t.tag != 0x30 {
-        anyhow::bail!("eContent is not a SEQUENCE");
-    }
-    t.children_ber()
-        .read_all()
-        .map_err(|e| anyhow::anyhow!("malformed eContent: {e}"))
-}
-
-impl MasterListView {
-    /// Decode.
-    pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
-        let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        // the CscaMasterList is read by pki::masterlist (one decoder), certificate by
-        // certificate
-        let ml = crate::pki::masterlist::MasterList::parse(bytes)?;
-        let list_certificates: Vec<CertEntry> = ml
-            .certificates()
-            .map(|c| c.map(CertEntry::decode))
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("malformed certList: {e}"))?;
-        Ok(MasterListView {
-            list_version: i64::try_from(ml.version).ok(),
-            list_count: list_certificates.len(),
-            list_certificates,
-            cms,
+/// EF.CardAccess and DG14: their SecurityInfos, shown info by info. The quirks are the
+/// decoder's warnings with those of the keys and domain parameters (explicit EC
+/// parameters, …); `check` judges the warnings by its own rules.
+impl DataGroup for SecurityInfos {
+    fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
+        Ok(match file {
+            LdsFile::Dg(14) => SecurityInfos::decode_dg14(bytes)?,
+            _ => SecurityInfos::decode(bytes)?,
         })
     }
-
-    /// Text tree: the CMS layer in full, the listed certificates one line each.
-    pub fn nodes(&self) -> Vec<Node> {
-        let mut n = self.cms.nodes();
-        if let Some(v) = self.list_version {
-            n.push(Node::field("master list version", v));
-        }
-        let lines = self
-            .list_certificates
-            .iter()
-            .map(|c| match c {
-                CertEntry::Ok(v) => {
-                    let mut line = v.line();
-                    for q in &v.quirks {
-                        line.push_str(&format!(" [{}]", q.name()));
-                    }
-                    Node::new(line)
-                }
-                CertEntry::Err { .. } => cert_node("undecodable certificate", c),
-            })
-            .collect();
-        n.push(Node::field("CSCA certificates", self.list_count).with(lines));
-        n
+    fn quirks(&self) -> Cow<'_, [Quirk]> {
+        Cow::Owned(SecurityInfosView::new(self).quirks)
+    }
+    fn view(&self) -> Vec<Node> {
+        SecurityInfosView::new(self).nodes()
+    }
+    fn json(&self) -> impl serde::Serialize + '_ {
+        SecurityInfosView::new(self)
     }
 }
 
-/// A deviation list or other SignedData: the CMS layer and the size of the content.
-#[derive(Debug, serde::Serialize)]
-pub struct SignedContentView {
-    /// The CMS layer.
-    #[serde(flatten)]
-    pub cms: SignedDataView,
-    /// Number of elements of the eContent's outer SEQUENCE (deviation lists: version,
-    /// digest algorithm, deviations).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_elements: Option<usize>,
-}
-
-impl SignedContentView {
-    /// Decode.
-    pub fn decode(bytes: &[u8]) -> anyhow::Result<Self> {
-        let cms = SignedDataView::decode(bytes).map_err(anyhow::Error::msg)?;
-        let content_elements = content_elements(&cms.econtent).ok().map(|k| k.len());
-        Ok(SignedContentView {
-            cms,
-            content_elements,
-        })
+/// EF.CardSecurity: the CMS layer, with its SecurityInfos after the eContentType. The
+/// quirks are those of the CMS layer.
+impl DataGroup for CardSecurity {
+    fn decode_file(_: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
+        Ok(CardSecurity::decode(bytes)?)
+    }
+    fn quirks(&self) -> Cow<'_, [Quirk]> {
+        Cow::Borrowed(&self.quirks)
+    }
+    fn view(&self) -> Vec<Node> {
+        CardSecurityView::new(self).nodes()
+    }
+    fn json(&self) -> impl serde::Serialize + '_ {
+        CardSecurityView::new(self)
     }
 }
