@@ -48,6 +48,7 @@ use crate::asn1::oid;
 use crate::asn1::signature::{
     self, AlgorithmQuirk, HashAlgorithm, PssParams, SignatureAlgorithm, SignatureError,
 };
+use crate::pki::cert::Certificate;
 use crate::tlv::{self, Tlv};
 use asn1::{Asn1Error, tag};
 
@@ -282,6 +283,33 @@ pub struct SignedData {
     pub signer_infos: Vec<SignerInfo>,
     /// Tolerated deviations from DER.
     pub quirks: Vec<CmsQuirk>,
+    /// `certificates`, each parsed on first use and then kept.
+    parsed: ParsedCertificates,
+}
+
+/// The embedded certificates parsed, each at most once: EF.SOD decoding (the
+/// re-encoded issuer quirk), the search for the signer's certificate, its key and the
+/// certification path all share one parse ([`SignedData::signer_certificate`]). Slot
+/// `i` belongs to `certificates[i]`; since those fields are public, a slot is only used
+/// while it holds the parse of the very bytes found there now (see
+/// [`SignedData::embedded_certificate`]).
+#[derive(Clone, Default)]
+struct ParsedCertificates(Vec<std::sync::OnceLock<Result<Certificate, Vec<u8>>>>);
+
+/// A function of `certificates`, which the derived comparison of [`SignedData`] compares.
+impl PartialEq for ParsedCertificates {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ParsedCertificates {}
+
+impl std::fmt::Debug for ParsedCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parsed = self.0.iter().filter(|s| s.get().is_some()).count();
+        write!(f, "{parsed} of {} parsed", self.0.len())
+    }
 }
 
 impl SignedData {
@@ -349,6 +377,7 @@ impl SignedData {
             digest_algorithms,
             econtent_type,
             econtent,
+            parsed: ParsedCertificates(certificates.iter().map(|_| Default::default()).collect()),
             certificates,
             crls,
             signer_infos,
@@ -397,12 +426,29 @@ impl SignedData {
         Ok(())
     }
 
-    /// The embedded certificate (original DER) that `signer` names, if any.
-    pub fn signer_certificate(&self, signer: &SignerInfo) -> Option<&[u8]> {
-        self.certificates
-            .iter()
-            .find(|c| crate::pki::cert::matches_signer_identifier(c, &signer.sid))
-            .map(Vec::as_slice)
+    /// Embedded certificate `i`, parsed (`None` when there is none or it does not
+    /// parse). The first call parses it, later ones reuse that parse as long as
+    /// `certificates[i]` still holds the same bytes; otherwise what it holds now is parsed.
+    pub fn embedded_certificate(&self, i: usize) -> Option<Cow<'_, Certificate>> {
+        let der = self.certificates.get(i)?;
+        let fresh = || Certificate::from_der(der).ok().map(Cow::Owned);
+        let Some(slot) = self.parsed.0.get(i) else {
+            return fresh();
+        };
+        match slot.get_or_init(|| Certificate::from_der(der).map_err(|_| der.clone())) {
+            Ok(c) if c.der == *der => Some(Cow::Borrowed(c)),
+            Err(refused) if refused == der => None,
+            // `certificates` was changed after parsing
+            _ => fresh(),
+        }
+    }
+
+    /// The first embedded certificate that parses and that `signer` names
+    /// ([`Certificate::is_named_by`]), if any.
+    pub fn signer_certificate(&self, signer: &SignerInfo) -> Option<Cow<'_, Certificate>> {
+        (0..self.certificates.len())
+            .filter_map(|i| self.embedded_certificate(i))
+            .find(|c| c.is_named_by(&signer.sid))
     }
 
     /// True when `signer` names its embedded certificate by issuerAndSerialNumber whose
@@ -412,12 +458,7 @@ impl SignedData {
         let SignerIdentifier::IssuerAndSerialNumber { issuer, .. } = &signer.sid else {
             return false;
         };
-        // the first embedded certificate the signer names, as signer_certificate finds
-        // it, parsed once (EF.SOD decoding asks this of every document)
-        self.certificates
-            .iter()
-            .filter_map(|c| crate::pki::cert::Certificate::from_der(c).ok())
-            .find(|c| c.is_named_by(&signer.sid))
+        self.signer_certificate(signer)
             .is_some_and(|c| c.issuer.raw != *issuer)
     }
 }
@@ -598,18 +639,20 @@ pub fn verify_signer(sd: &SignedData, signer: &SignerInfo, key: &PublicKey) -> R
     Ok(())
 }
 
-/// [`verify_signer`] with the signer's certificate (DER): the messageDigest is checked
+/// [`verify_signer`] with the signer's certificate: the messageDigest is checked
 /// first (it needs no certificate), then the certificate's outer and signed signature
 /// algorithms must agree, then the key is taken from its SubjectPublicKeyInfo
 /// (explicit EC parameters included).
 pub fn verify_signer_with_certificate(
     sd: &SignedData,
     signer: &SignerInfo,
-    cert_der: &[u8],
+    cert: &Certificate,
 ) -> Result<(), CmsError> {
     sd.check_message_digest(signer)?;
-    certificate_algorithms_agree(cert_der)?;
-    let key = crate::pki::cert::public_key_of(cert_der).map_err(|e| CmsError::Certificate(Box::new(e)))?;
+    certificate_algorithms_agree(cert)?;
+    let key = cert
+        .public_key()
+        .map_err(|e| CmsError::Certificate(Box::new(e.into())))?;
     verify_signer(sd, signer, &key)
 }
 
@@ -617,18 +660,9 @@ pub fn verify_signer_with_certificate(
 /// algorithm identifier as the signature field in the sequence tbsCertificate". The
 /// outer one is not covered by the signature; absent and NULL parameters count as the
 /// same (both mean "no parameters" for the algorithms in use).
-pub fn certificate_algorithms_agree(cert_der: &[u8]) -> Result<(), CmsError> {
-    let cert = tlv::parse_ber(cert_der)?;
-    asn1::expect_tag(&cert, tag::SEQUENCE, "Certificate")?;
-    let mut r = cert.children_ber();
-    let tbs = asn1::next(&mut r, tag::SEQUENCE, "tbsCertificate")?;
-    let outer = AlgorithmIdentifier::from_tlv(&asn1::next(&mut r, tag::SEQUENCE, "signatureAlgorithm")?)?;
-    let mut t = tbs.children_ber();
-    if asn1::peek_tag(&t) == Some(0xA0) {
-        t.read()?;
-    }
-    asn1::next(&mut t, tag::INTEGER, "serialNumber")?;
-    let inner = AlgorithmIdentifier::from_tlv(&asn1::next(&mut t, tag::SEQUENCE, "signature")?)?;
+pub fn certificate_algorithms_agree(cert: &Certificate) -> Result<(), CmsError> {
+    let outer = &cert.signature_algorithm;
+    let inner = &cert.inner_signature_algorithm;
     let same_params = inner.parameters == outer.parameters
         || (inner.parameters_absent_or_null() && outer.parameters_absent_or_null());
     if inner.oid != outer.oid || !same_params {
@@ -856,7 +890,7 @@ mod tests {
             sd.check_message_digest(&signer),
             Err(CmsError::MissingSignedAttributes)
         ));
-        let cert = fixture_cert();
+        let cert = Certificate::from_der(&fixture_cert()).unwrap();
         assert!(matches!(
             verify_signer_with_certificate(&sd, &signer, &cert),
             Err(CmsError::MissingSignedAttributes)
@@ -891,9 +925,11 @@ mod tests {
             sd.check_message_digest(&signer),
             Err(CmsError::MessageDigestMismatch { .. })
         ));
-        // with a certificate that is not even one, the digest still speaks first
+        // with a certificate whose key never made the (placeholder) signature, the digest
+        // still speaks first
+        let cert = Certificate::from_der(&fixture_cert()).unwrap();
         assert!(matches!(
-            verify_signer_with_certificate(&sd, &signer, &[0x30, 0x00]),
+            verify_signer_with_certificate(&sd, &signer, &cert),
             Err(CmsError::MessageDigestMismatch { .. })
         ));
     }
@@ -901,7 +937,7 @@ mod tests {
     #[test]
     fn certificate_with_outer_algorithm_other_than_the_signed_one_is_refused() {
         let cert = fixture_cert();
-        certificate_algorithms_agree(&cert).unwrap();
+        certificate_algorithms_agree(&Certificate::from_der(&cert).unwrap()).unwrap();
         // the outer signatureAlgorithm follows the TBSCertificate: change its OID's last arc
         let outer = tlv::parse(&cert).unwrap();
         let mut kids = outer.children();
@@ -913,6 +949,7 @@ mod tests {
         let last_arc = alg_at + (alg.raw.len() - alg.value.len()) + 2 + oid_len - 1;
         let mut forged = cert.clone();
         forged[last_arc] ^= 0x01;
+        let forged = Certificate::from_der(&forged).unwrap();
         let err = certificate_algorithms_agree(&forged).unwrap_err();
         assert!(
             matches!(err, CmsError::CertificateAlgorithmMismatch { .. }),
@@ -925,6 +962,31 @@ mod tests {
             verify_signer_with_certificate(&sd, &signer, &forged),
             Err(CmsError::CertificateAlgorithmMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn embedded_certificates_are_parsed_once_and_never_stale() {
+        let mut sd = signed(b"content", oid::DATA);
+        let signer = sd.signer_infos[0].clone();
+        let first = sd.signer_certificate(&signer).unwrap();
+        let second = sd.embedded_certificate(0).unwrap();
+        // one parse: both borrow the same certificate
+        assert!(matches!((&first, &second), (Cow::Borrowed(a), Cow::Borrowed(b)) if std::ptr::eq(*a, *b)));
+        assert_eq!(first.der, fixture_cert());
+        // the field is public: bytes put there after the parse are what is used
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let other = std::fs::read(root.join("pkd-fixtures/pki/10-ut-csca-2.cer")).unwrap();
+        sd.certificates[0] = other.clone();
+        assert_eq!(sd.embedded_certificate(0).unwrap().der, other);
+        assert!(sd.signer_certificate(&signer).is_none());
+        sd.certificates[0] = vec![0x30, 0x00];
+        assert!(sd.embedded_certificate(0).is_none());
+        // and a failed parse is not kept for other bytes either
+        let mut sd = signed(b"content", oid::DATA);
+        let genuine = std::mem::replace(&mut sd.certificates[0], vec![0x30, 0x00]);
+        assert!(sd.signer_certificate(&signer).is_none());
+        sd.certificates[0] = genuine.clone();
+        assert_eq!(sd.signer_certificate(&signer).unwrap().der, genuine);
     }
 
     proptest! {

@@ -24,6 +24,21 @@ use time::macros::datetime;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 0:00 UTC);
 
+/// [`path::validate_dsc`] of a DER certificate.
+fn validate_der(
+    store: &TrustStore,
+    der: &[u8],
+    country: &str,
+    at: time::OffsetDateTime,
+) -> Result<path::PathResult, path::PathError> {
+    path::validate_dsc(
+        store,
+        &emrtd::pki::cert::Certificate::from_der(der).unwrap(),
+        country,
+        at,
+    )
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures")
 }
@@ -112,9 +127,9 @@ fn openssl_agrees(n: &str, der: &[u8], cert: &[u8], what: &str) {
 fn cms_verifies(der: &[u8]) -> Option<Vec<u8>> {
     let sd = emrtd::cms::SignedData::parse(der).ok()?;
     let signer = sd.signer_infos.first()?;
-    let cert = sd.signer_certificate(signer)?.to_vec();
+    let cert = sd.signer_certificate(signer)?;
     emrtd::cms::verify_signer_with_certificate(&sd, signer, &cert).ok()?;
-    Some(cert)
+    Some(cert.der.clone())
 }
 
 fn status(s: Option<CheckStatus>) -> &'static str {
@@ -130,7 +145,7 @@ fn status(s: Option<CheckStatus>) -> &'static str {
 /// Facts about a DSC's path at AT: chain (chain, country, key usage), validities,
 /// revocation.
 fn path_facts(store: &TrustStore, dsc: &[u8], issuer: &str, prefix: &str, f: &mut BTreeMap<String, String>) {
-    let r = path::validate_dsc(store, dsc, issuer, AT).unwrap();
+    let r = validate_der(store, dsc, issuer, AT).unwrap();
     let st = |id: &str| status(r.check(id).map(|c| c.status));
     let chain = format!("{}/{}/{}", st("chain"), st("country"), st("key_usage"));
     f.insert(format!("{prefix}.chain"), chain.clone());
@@ -522,7 +537,7 @@ fn genuine_booklets_are_signed_over_their_data_groups() {
             .unwrap()
             .issuing_state()
             .to_owned();
-        let r = path::validate_dsc(&store, &cert, &issuer, AT).unwrap();
+        let r = validate_der(&store, &cert, &issuer, AT).unwrap();
         assert_eq!(r.status, PathStatus::Valid, "{n}: {r:#?}");
         // EF.CardSecurity when the chip has PACE: signed by the same DSC, holding the
         // PACEInfos of EF.CardAccess

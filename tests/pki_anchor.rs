@@ -24,6 +24,21 @@ use time::macros::datetime;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 0:00 UTC);
 
+/// [`path::validate_dsc`] of a DER certificate.
+fn validate_der(
+    store: &TrustStore,
+    der: &[u8],
+    country: &str,
+    at: time::OffsetDateTime,
+) -> Result<path::PathResult, path::PathError> {
+    path::validate_dsc(
+        store,
+        &emrtd::pki::cert::Certificate::from_der(der).unwrap(),
+        country,
+        at,
+    )
+}
+
 fn committed() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures")
 }
@@ -83,7 +98,7 @@ fn self_anchored_master_list_is_unanchored_until_its_csca_is_named_as_anchor() {
     assert_eq!(stored.role, Role::Csca);
     assert!(!stored.trusted);
     // its CSCA validates nothing, and verify says why
-    let p = path::validate_dsc(&store, &pki.dsc, "UTO", AT).unwrap();
+    let p = validate_der(&store, &pki.dsc, "UTO", AT).unwrap();
     assert_eq!(p.status, PathStatus::Indeterminate, "{p:#?}");
     assert!(
         p.reason.as_deref().unwrap().contains("NOT anchored"),
@@ -113,7 +128,7 @@ fn self_anchored_master_list_is_unanchored_until_its_csca_is_named_as_anchor() {
     assert_eq!(anchors.len(), 1);
     assert_eq!(anchors[0].fingerprint, csca.fingerprint());
     assert_eq!(anchors[0].master_lists, 1);
-    let p = path::validate_dsc(&store, &pki.dsc, "UTO", AT).unwrap();
+    let p = validate_der(&store, &pki.dsc, "UTO", AT).unwrap();
     assert_eq!(p.status, PathStatus::Valid, "{p:#?}");
     assert!(p.has_finding("chain.anchor"));
 }
@@ -163,10 +178,10 @@ fn a_forged_master_list_cannot_make_a_forged_document_valid() {
     assert_eq!(r.anchored, Some(false));
     let crl = import::import_bytes(&mut store, "forged.crl", &forged.crl, &ImportOptions::default());
     assert_ne!(crl.signature, SignatureStatus::Valid);
-    let p = path::validate_dsc(&store, &forged.dsc, "UTO", AT).unwrap();
+    let p = validate_der(&store, &forged.dsc, "UTO", AT).unwrap();
     assert_ne!(p.status, PathStatus::Valid, "{p:#?}");
     // and the genuine documents still validate
-    let p = path::validate_dsc(&store, &key_file("ut-dsc-valid"), "UTO", AT).unwrap();
+    let p = validate_der(&store, &key_file("ut-dsc-valid"), "UTO", AT).unwrap();
     assert_eq!(p.status, PathStatus::Valid, "{p:#?}");
 }
 
@@ -196,11 +211,11 @@ fn import_order_does_not_matter_for_the_fixture_pki() {
             ("xa-dsc-valid", "XAA"),
             ("xb-dsc-valid", "XBB"),
         ] {
-            let p = path::validate_dsc(&store, &key_file(dsc), issuer, AT).unwrap();
+            let p = validate_der(&store, &key_file(dsc), issuer, AT).unwrap();
             assert_eq!(p.status, PathStatus::Valid, "{dsc} {order:?}: {p:#?}");
         }
         // the UT CRLs verified whatever came first
-        let p = path::validate_dsc(&store, &key_file("ut-dsc-valid"), "UTO", AT).unwrap();
+        let p = validate_der(&store, &key_file("ut-dsc-valid"), "UTO", AT).unwrap();
         assert!(
             matches!(p.revocation, path::Revocation::Good { .. }),
             "{order:?}: {:?}",
@@ -380,7 +395,7 @@ fn a_forged_link_certificate_is_never_trusted() {
         &Key::ec(p256, false).unwrap(),
     );
     let before = signature_checks();
-    let p = path::validate_dsc(&store, &dsc, "UTO", AT).unwrap();
+    let p = validate_der(&store, &dsc, "UTO", AT).unwrap();
     assert_eq!(p.status, PathStatus::Indeterminate, "{p:#?}");
     assert!(
         p.reason
@@ -420,7 +435,7 @@ fn a_forged_link_certificate_is_never_trusted() {
         .unwrap()
         .unwrap();
     assert_eq!((stored.trusted, stored.trust), (true, Some(TrustKind::Link)));
-    let p = path::validate_dsc(&store, &dsc, "UTO", AT).unwrap();
+    let p = validate_der(&store, &dsc, "UTO", AT).unwrap();
     assert_eq!(p.status, PathStatus::Valid, "{p:#?}");
 }
 
@@ -464,10 +479,10 @@ fn a_dsc_that_claims_to_be_a_ca_never_acts_as_one() {
         &k,
         &Key::ec(p256, false).unwrap(),
     );
-    let p = path::validate_dsc(&store, &dsc2, "UTO", AT).unwrap();
+    let p = validate_der(&store, &dsc2, "UTO", AT).unwrap();
     assert_ne!(p.status, PathStatus::Valid, "{p:#?}");
     // the DSC itself still validates as a DSC, with the finding
-    let p = path::validate_dsc(&store, &bad_dsc, "UTO", AT).unwrap();
+    let p = validate_der(&store, &bad_dsc, "UTO", AT).unwrap();
     assert!(
         p.has_finding("dsc.is_ca") && p.has_finding("dsc.key_cert_sign"),
         "{:?}",
@@ -519,7 +534,7 @@ fn removing_an_anchor_withdraws_what_hung_on_it() {
     let r = import::import_bytes(&mut store, "self.ml", &pki.master_list, &ImportOptions::default());
     assert_eq!(r.anchored, Some(true));
     assert_eq!(
-        path::validate_dsc(&store, &pki.dsc, "UTO", AT).unwrap().status,
+        validate_der(&store, &pki.dsc, "UTO", AT).unwrap().status,
         PathStatus::Valid
     );
     let csca = Certificate::from_der(&pki.csca.cert).unwrap();
@@ -528,7 +543,7 @@ fn removing_an_anchor_withdraws_what_hung_on_it() {
     assert_eq!(store.master_list_anchor(&ml_sha).unwrap(), Some((false, None)));
     assert_eq!(store.anchors().unwrap().len(), 0);
     assert_ne!(
-        path::validate_dsc(&store, &pki.dsc, "UTO", AT).unwrap().status,
+        validate_der(&store, &pki.dsc, "UTO", AT).unwrap().status,
         PathStatus::Valid
     );
 }

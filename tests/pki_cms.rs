@@ -48,7 +48,7 @@ fn sods_verify_with_their_embedded_dsc() {
         let dsc = sd
             .signer_certificate(signer)
             .expect("embedded DSC matches the sid");
-        cms::verify_signer_with_certificate(&sd, signer, dsc).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+        cms::verify_signer_with_certificate(&sd, signer, &dsc).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     }
 }
 
@@ -71,7 +71,7 @@ fn flipped_econtent_byte_fails_the_message_digest() {
     for (path, _) in SODS {
         let mut sd = SignedData::parse(&unwrap_sod(&vector(path))).unwrap();
         let signer = sd.signer_infos[0].clone();
-        let dsc = sd.signer_certificate(&signer).unwrap().to_vec();
+        let dsc = sd.signer_certificate(&signer).unwrap().into_owned();
         let ec = sd.econtent.as_mut().unwrap();
         let mid = ec.len() / 2;
         ec[mid] ^= 0x01;
@@ -97,7 +97,7 @@ fn flipped_byte_in_the_raw_file_is_caught() {
         let signer = &sd.signer_infos[0];
         let dsc = sd.signer_certificate(signer).unwrap();
         assert!(
-            cms::verify_signer_with_certificate(&sd, signer, dsc).is_err(),
+            cms::verify_signer_with_certificate(&sd, signer, &dsc).is_err(),
             "{path}"
         );
     }
@@ -107,7 +107,7 @@ fn flipped_byte_in_the_raw_file_is_caught() {
 fn flipped_signature_byte_fails() {
     for (path, _) in SODS {
         let mut sd = SignedData::parse(&unwrap_sod(&vector(path))).unwrap();
-        let dsc = sd.signer_certificate(&sd.signer_infos[0]).unwrap().to_vec();
+        let dsc = sd.signer_certificate(&sd.signer_infos[0]).unwrap().into_owned();
         let sig = &mut sd.signer_infos[0].signature;
         let last = sig.len() - 1;
         sig[last] ^= 0x01;
@@ -127,7 +127,7 @@ fn flipped_signature_byte_fails() {
 fn flipped_signed_attribute_fails() {
     for (path, _) in SODS {
         let mut sd = SignedData::parse(&unwrap_sod(&vector(path))).unwrap();
-        let dsc = sd.signer_certificate(&sd.signer_infos[0]).unwrap().to_vec();
+        let dsc = sd.signer_certificate(&sd.signer_infos[0]).unwrap().into_owned();
         let attrs = sd.signer_infos[0].signed_attrs.as_mut().unwrap();
         let last = attrs.raw.len() - 1;
         attrs.raw[last] ^= 0x01;
@@ -146,7 +146,7 @@ fn card_security_signature_verifies() {
     assert_eq!(sd.econtent_type, emrtd::asn1::oid::BSI_SECURITY_OBJECT);
     let signer = &sd.signer_infos[0];
     let dsc = sd.signer_certificate(signer).unwrap();
-    cms::verify_signer_with_certificate(&sd, signer, dsc).unwrap();
+    cms::verify_signer_with_certificate(&sd, signer, &dsc).unwrap();
 }
 
 #[test]
@@ -166,5 +166,5 @@ fn ber_indefinite_sod_is_a_quirk() {
     assert!(sd.quirks.contains(&cms::CmsQuirk::IndefiniteLength));
     let signer = &sd.signer_infos[0];
     let dsc = sd.signer_certificate(signer).unwrap();
-    cms::verify_signer_with_certificate(&sd, signer, dsc).unwrap();
+    cms::verify_signer_with_certificate(&sd, signer, &dsc).unwrap();
 }

@@ -59,10 +59,15 @@ fn key_file(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join("keys").join(format!("{name}.cer"))).unwrap()
 }
 
+/// A certificate of the fixture set, parsed.
+fn key_cert(dir: &Path, name: &str) -> Certificate {
+    Certificate::from_der(&key_file(dir, name)).unwrap()
+}
+
 fn check_fixture_set(dir: &Path) {
     let store = import_all(dir);
     let v =
-        |name: &str, country: &str| path::validate_dsc(&store, &key_file(dir, name), country, AT).unwrap();
+        |name: &str, country: &str| path::validate_dsc(&store, &key_cert(dir, name), country, AT).unwrap();
 
     let r = v("ut-dsc-valid", "UTO");
     assert_eq!(r.status, PathStatus::Valid, "{r:#?}");
@@ -160,7 +165,7 @@ fn link_certificate_carries_the_new_key() {
         let r = import::import_file(&mut store, &dir.join("pki").join(f), &ImportOptions::default());
         assert_eq!(r.added, 1, "{f}: {:?}", r.errors);
     }
-    let r = path::validate_dsc(&store, &key_file(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
+    let r = path::validate_dsc(&store, &key_cert(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Valid, "{r:#?}");
     // the link certificate, then the CSCA whose key verified it when it was imported
     assert_eq!(r.chain.len(), 2);
@@ -179,7 +184,7 @@ fn link_certificate_carries_the_new_key() {
         &dir.join("pki/10-ut-csca-1.cer"),
         &ImportOptions::default(),
     );
-    let r = path::validate_dsc(&only_old, &key_file(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
+    let r = path::validate_dsc(&only_old, &key_cert(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Indeterminate);
 }
 
@@ -204,7 +209,7 @@ fn link_certificate_in_a_pkd_dsc_entry_is_a_dsc_and_nothing_chains_through_it() 
     assert_eq!(stored.role, Role::Dsc);
     assert!(!stored.trusted);
     let before = emrtd::pki::cert::signature_checks();
-    let r = path::validate_dsc(&store, &key_file(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
+    let r = path::validate_dsc(&store, &key_cert(&dir, "ut-dsc-valid"), "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Indeterminate, "{r:#?}");
     // nothing trusted names the DSC's issuer: not one signature check
     assert_eq!(emrtd::pki::cert::signature_checks() - before, 0);

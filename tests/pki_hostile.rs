@@ -67,7 +67,7 @@ proptest! {
         if let Ok(sd) = emrtd::cms::SignedData::parse(&data) {
             for si in &sd.signer_infos {
                 if let Some(c) = sd.signer_certificate(si) {
-                    let _ = emrtd::cms::verify_signer_with_certificate(&sd, si, c);
+                    let _ = emrtd::cms::verify_signer_with_certificate(&sd, si, &c);
                 }
             }
         }

@@ -29,22 +29,21 @@ fn store_with_csca_013() -> TrustStore {
     s
 }
 
-fn dsc() -> (SignedData, Vec<u8>) {
+fn dsc() -> (SignedData, Certificate) {
     let sd = SignedData::parse(&vector(CARD_SECURITY)).unwrap();
-    let der = sd.signer_certificate(&sd.signer_infos[0]).unwrap().to_vec();
-    (sd, der)
+    let c = sd.signer_certificate(&sd.signer_infos[0]).unwrap().into_owned();
+    (sd, c)
 }
 
 #[test]
 fn card_security_dsc_validates_under_csca_013_within_validity() {
     let store = store_with_csca_013();
-    let (sd, der) = dsc();
-    let c = Certificate::from_der(&der).unwrap();
+    let (sd, c) = dsc();
     let csca = Certificate::from_der(&vector(CSCA_013)).unwrap();
     // a moment inside both validity periods
     let at = c.not_before.max(csca.not_before) + Duration::days(1);
     assert!(at < c.not_after && at < csca.not_after);
-    let r = path::validate_dsc(&store, &der, "D", at).unwrap();
+    let r = path::validate_dsc(&store, &c, "D", at).unwrap();
     assert_eq!(r.status, PathStatus::Valid, "{r:#?}");
     assert_eq!(r.csca.as_ref().unwrap().fingerprint, csca.fingerprint());
     assert_eq!(r.check("chain").unwrap().status, CheckStatus::Pass);
@@ -53,30 +52,28 @@ fn card_security_dsc_validates_under_csca_013_within_validity() {
     assert!(matches!(r.revocation, Revocation::Indeterminate { .. }));
     assert_eq!(r.check("revocation").unwrap().status, CheckStatus::Indeterminate);
     // and the CardSecurity CMS signature itself verifies with that DSC
-    cms::verify_signer_with_certificate(&sd, &sd.signer_infos[0], &der).unwrap();
+    cms::verify_signer_with_certificate(&sd, &sd.signer_infos[0], &c).unwrap();
 }
 
 #[test]
 fn card_security_dsc_is_expired_outside_its_validity() {
     let store = store_with_csca_013();
-    let (_, der) = dsc();
-    let c = Certificate::from_der(&der).unwrap();
+    let (_, c) = dsc();
     let after = c.not_after + Duration::days(1);
-    let r = path::validate_dsc(&store, &der, "DEU", after).unwrap();
+    let r = path::validate_dsc(&store, &c, "DEU", after).unwrap();
     assert_eq!(r.status, PathStatus::Invalid);
     assert_eq!(r.check("dsc_validity").unwrap().status, CheckStatus::Fail);
     assert_eq!(r.check("chain").unwrap().status, CheckStatus::Pass);
     let before = c.not_before - Duration::days(1);
-    let r = path::validate_dsc(&store, &der, "DEU", before).unwrap();
+    let r = path::validate_dsc(&store, &c, "DEU", before).unwrap();
     assert_eq!(r.check("dsc_validity").unwrap().status, CheckStatus::Fail);
 }
 
 #[test]
 fn no_csca_in_the_store_is_indeterminate_not_invalid() {
     let store = TrustStore::open_in_memory().unwrap();
-    let (_, der) = dsc();
-    let c = Certificate::from_der(&der).unwrap();
-    let r = path::validate_dsc(&store, &der, "D", c.not_before + Duration::days(1)).unwrap();
+    let (_, c) = dsc();
+    let r = path::validate_dsc(&store, &c, "D", c.not_before + Duration::days(1)).unwrap();
     assert_eq!(r.status, PathStatus::Indeterminate);
     assert!(r.reason.unwrap().contains("no CSCA"));
 }
@@ -84,9 +81,8 @@ fn no_csca_in_the_store_is_indeterminate_not_invalid() {
 #[test]
 fn wrong_document_country_is_a_named_failure() {
     let store = store_with_csca_013();
-    let (_, der) = dsc();
-    let c = Certificate::from_der(&der).unwrap();
-    let r = path::validate_dsc(&store, &der, "NLD", c.not_before + Duration::days(1)).unwrap();
+    let (_, c) = dsc();
+    let r = path::validate_dsc(&store, &c, "NLD", c.not_before + Duration::days(1)).unwrap();
     assert_eq!(r.status, PathStatus::Invalid);
     assert_eq!(r.check("country").unwrap().status, CheckStatus::Fail);
     assert!(r.has_finding("csca.country_mismatch"));
@@ -95,11 +91,12 @@ fn wrong_document_country_is_a_named_failure() {
 #[test]
 fn dsc_with_a_flipped_signature_byte_is_invalid() {
     let store = store_with_csca_013();
-    let (_, mut der) = dsc();
-    let c = Certificate::from_der(&der).unwrap();
+    let (_, c) = dsc();
+    let mut der = c.der.clone();
     let n = der.len();
     der[n - 3] ^= 0x01;
-    let r = path::validate_dsc(&store, &der, "D", c.not_before + Duration::days(1)).unwrap();
+    let flipped = Certificate::from_der(&der).unwrap();
+    let r = path::validate_dsc(&store, &flipped, "D", c.not_before + Duration::days(1)).unwrap();
     assert_eq!(r.status, PathStatus::Invalid, "{r:#?}");
     assert_eq!(r.check("chain").unwrap().status, CheckStatus::Fail);
 }

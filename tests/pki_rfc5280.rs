@@ -25,6 +25,16 @@ use emrtd::pki::signature::{HashAlgorithm, SignatureAlgorithm};
 use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
+/// [`path::validate_dsc`] of a DER certificate.
+fn validate_der(
+    store: &TrustStore,
+    der: &[u8],
+    country: &str,
+    at: time::OffsetDateTime,
+) -> Result<path::PathResult, path::PathError> {
+    path::validate_dsc(store, &Certificate::from_der(der).unwrap(), country, at)
+}
+
 fn vector(path: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -238,7 +248,7 @@ fn inner_and_outer_signature_algorithms_must_agree() {
         vec![fixtures::ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true)],
     );
     assert_eq!(
-        path::validate_dsc(&store, &good, "UTO", AT).unwrap().status,
+        validate_der(&store, &good, "UTO", AT).unwrap().status,
         PathStatus::Valid
     );
     // outer ecdsa-with-SHA384, signed part says ecdsa-with-SHA256
@@ -252,7 +262,7 @@ fn inner_and_outer_signature_algorithms_must_agree() {
         c.rfc5280_violations().as_slice(),
         [Rfc5280Violation::SignatureAlgorithmMismatch { .. }]
     ));
-    let r = path::validate_dsc(&store, &bad, "UTO", AT).unwrap();
+    let r = validate_der(&store, &bad, "UTO", AT).unwrap();
     assert_ne!(r.status, PathStatus::Valid);
     // a CRL likewise is refused on import
     let crl = fixtures::issue_crl(
@@ -295,7 +305,7 @@ fn unknown_critical_extensions_are_rejected() {
             unknown.clone(),
         ],
     );
-    let r = path::validate_dsc(&store, &bad, "UTO", AT).unwrap();
+    let r = validate_der(&store, &bad, "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Invalid, "{r:#?}");
     assert!(r.has_finding("dsc.rfc5280"));
     // the same extension not critical is fine
@@ -312,7 +322,7 @@ fn unknown_critical_extensions_are_rejected() {
         ],
     );
     assert_eq!(
-        path::validate_dsc(&store, &ok, "UTO", AT).unwrap().status,
+        validate_der(&store, &ok, "UTO", AT).unwrap().status,
         PathStatus::Valid
     );
 }
@@ -326,7 +336,7 @@ fn malformed_key_usage_or_basic_constraints_fails_and_is_not_missing() {
     let c = Certificate::from_der(&bad).unwrap();
     assert_eq!(c.key_usage, None);
     assert_eq!(c.malformed_extensions, vec![x509::KEY_USAGE]);
-    let r = path::validate_dsc(&store, &bad, "UTO", AT).unwrap();
+    let r = validate_der(&store, &bad, "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Invalid, "{r:#?}");
     assert!(
         r.reason.as_deref().unwrap().contains("malformed key usage"),
@@ -440,10 +450,10 @@ fn path_len_constraint_is_enforced() {
         assert_eq!(r.added, 1, "{n}: {:?}", r.errors);
     }
     // a DSC directly under link A: fine
-    let r = path::validate_dsc(&store, &dsc_under(&name_a, &ka), "UTO", AT).unwrap();
+    let r = validate_der(&store, &dsc_under(&name_a, &ka), "UTO", AT).unwrap();
     assert_eq!(r.status, PathStatus::Valid, "{r:#?}");
     // under link B (certified by A, whose pathLenConstraint is 0): refused
-    let r = path::validate_dsc(&store, &dsc_under(&name_b, &kb), "UTO", AT).unwrap();
+    let r = validate_der(&store, &dsc_under(&name_b, &kb), "UTO", AT).unwrap();
     assert_eq!(r.chain.len(), 3, "{r:#?}");
     assert_eq!(r.status, PathStatus::Invalid, "{r:#?}");
     assert!(r.has_finding("chain.path_len_exceeded"), "{:?}", r.findings);

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = si.signed_attrs.as_ref().map(|a| a.to_be_signed());
             let _ = si.signature_algorithm();
             if let Some(cert) = sd.signer_certificate(si) {
-                let _ = emrtd::cms::verify_signer_with_certificate(&sd, si, cert);
+                let _ = emrtd::cms::verify_signer_with_certificate(&sd, si, &cert);
             }
         }
     }

@@ -847,17 +847,6 @@ pub fn fingerprint(der: &[u8]) -> [u8; 32] {
     sha256(der)
 }
 
-/// The public key of a DER certificate.
-pub fn public_key_of(cert_der: &[u8]) -> Result<PublicKey, CertError> {
-    let c = Certificate::from_der(cert_der)?;
-    Ok(c.public_key()?)
-}
-
-/// True when the DER certificate is the one `sid` names ([`Certificate::is_named_by`]).
-pub fn matches_signer_identifier(cert_der: &[u8], sid: &SignerIdentifier) -> bool {
-    Certificate::from_der(cert_der).is_ok_and(|c| c.is_named_by(sid))
-}
-
 impl Certificate {
     /// True when this is the certificate `sid` names (issuer Name compared byte-wise,
     /// then normalised; serial compared as an integer value; or the SKI).

@@ -1519,8 +1519,11 @@ mod tests {
         assert_eq!(r.objects.len(), 1);
         s.finish().unwrap();
         w.commit().unwrap();
-        let valid =
-            |store: &TrustStore, der: &[u8]| path::validate_dsc(store, der, "UTO", AT).unwrap().status;
+        let validate = |store: &TrustStore, der: &[u8]| {
+            let dsc = crate::pki::cert::Certificate::from_der(der).unwrap();
+            path::validate_dsc(store, &dsc, "UTO", AT).unwrap()
+        };
+        let valid = |store: &TrustStore, der: &[u8]| validate(store, der).status;
         assert_eq!(valid(&store, &other.dsc), PathStatus::Valid);
         assert_eq!(valid(&store, &pki.dsc), PathStatus::Valid);
 
@@ -1535,7 +1538,7 @@ mod tests {
         assert!(sum.withdrawn.iter().any(|x| x.sha256 == other_sha));
         assert!(!sum.withdrawn.iter().any(|x| x.sha256 == sha256(&pki.csca.cert)));
         w.commit().unwrap();
-        let r = path::validate_dsc(&store, &other.dsc, "UTO", AT).unwrap();
+        let r = validate(&store, &other.dsc);
         assert_eq!(r.status, PathStatus::Indeterminate, "{:?}", r.reason);
         assert_eq!(valid(&store, &pki.dsc), PathStatus::Valid);
 

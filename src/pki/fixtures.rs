@@ -709,12 +709,7 @@ pub fn write_ml_entry(
     pkd_version: u32,
 ) -> Result<(), FixtureError> {
     let sd = cms_mod::SignedData::parse(der)?;
-    let signer = sd
-        .signer_infos
-        .first()
-        .and_then(|s| sd.signer_certificate(s))
-        .map(Certificate::from_der)
-        .transpose()?;
+    let signer = sd.signer_infos.first().and_then(|s| sd.signer_certificate(s));
     let (cn, sn) = match &signer {
         Some(s) => (ldif::escape_dn(&s.subject.display()), s.serial_hex()),
         None => ("unknown".to_owned(), "00".to_owned()),

@@ -35,12 +35,14 @@
 //! eContent first, and [`MasterList::certificates`] then walks the certList one
 //! certificate at a time, as slices of the eContent (nothing is parsed ahead).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use thiserror::Error;
 
 use crate::cms::asn1::{self, Asn1Error, tag};
 use crate::cms::{self, CmsError, Oid, SignedData, SignerIdentifier};
+use crate::pki::cert::Certificate;
 use crate::tlv::{self, Tlv};
 
 /// Why a list could not be read.
@@ -124,8 +126,9 @@ impl MasterList {
         })
     }
 
-    /// The signer's certificate (DER as read) from the SignedData's certificates set.
-    pub fn signer_certificate(&self) -> Result<&[u8], ListError> {
+    /// The signer's certificate from the SignedData's certificates set (parsed once for
+    /// every use, [`crate::cms::SignedData::signer_certificate`]).
+    pub fn signer_certificate(&self) -> Result<Cow<'_, Certificate>, ListError> {
         let signer = self.signed_data.signer_infos.first().ok_or(ListError::NoSigner)?;
         self.signed_data
             .signer_certificate(signer)
@@ -136,10 +139,11 @@ impl MasterList {
     /// in the SignedData (messageDigest, contentType, then the signature): before any
     /// listed certificate is parsed. Returns the signer certificate. Whether that signer
     /// is trusted is the caller's question (it must chain to an anchor).
-    pub fn verify_signature(&self) -> Result<&[u8], ListError> {
+    pub fn verify_signature(&self) -> Result<Cow<'_, Certificate>, ListError> {
         let signer = self.signed_data.signer_infos.first().ok_or(ListError::NoSigner)?;
         let cert = self.signer_certificate()?;
-        cms::verify_signer_with_certificate(&self.signed_data, signer, cert).map_err(ListError::Signature)?;
+        cms::verify_signer_with_certificate(&self.signed_data, signer, &cert)
+            .map_err(ListError::Signature)?;
         Ok(cert)
     }
 

@@ -12,7 +12,7 @@
 
 use time::OffsetDateTime;
 
-use super::cert::{CertError, Certificate, KeyUsage};
+use super::cert::{Certificate, KeyUsage};
 use super::country;
 use super::crl::{self, Crl};
 use super::role::{Role, TrustKind};
@@ -341,11 +341,12 @@ fn search(store: &TrustStore, dsc: &Certificate) -> Result<Search, PathError> {
     Ok(Search::Failed { signature_failures })
 }
 
-/// Validate a DSC (DER) against the store for a document issued by
-/// `document_country` (alpha-3 as in the MRZ, or alpha-2), at time `at`.
+/// Validate a DSC against the store for a document issued by `document_country`
+/// (alpha-3 as in the MRZ, or alpha-2), at time `at`. The caller parsed the DSC (the
+/// one parse the signature check used too).
 pub fn validate_dsc(
     store: &TrustStore,
-    dsc_der: &[u8],
+    dsc: &Certificate,
     document_country: &str,
     at: OffsetDateTime,
 ) -> Result<PathResult, PathError> {
@@ -363,16 +364,7 @@ pub fn validate_dsc(
         },
         non_conformant: None,
     };
-    let dsc = match Certificate::from_der(dsc_der) {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = format!("DSC does not parse: {}", crate::error::text(&e as &CertError));
-            r.push("chain", CheckStatus::Fail, msg.clone());
-            r.reason = Some(msg);
-            return Ok(r);
-        }
-    };
-    r.dsc = Some(CertRef::of(&dsc, Some(Role::Dsc)));
+    r.dsc = Some(CertRef::of(dsc, Some(Role::Dsc)));
     // what the store knows of this very certificate (a PKD entry's collection)
     if let Some((role, non_conformant, code, text)) = stored_record(store, &dsc.sha256)? {
         if role == Role::Bcsc {
@@ -380,7 +372,7 @@ pub fn validate_dsc(
                 "{} is a bar-code signer certificate (ICAO PKD o=bcsc): it signs visible digital seals and never an eMRTD",
                 dsc.subject.display()
             );
-            r.find("dsc.barcode_signer", Severity::Failure, msg.clone(), Some(&dsc));
+            r.find("dsc.barcode_signer", Severity::Failure, msg.clone(), Some(dsc));
             return Ok(chain_stops(r, PathStatus::Invalid, CheckStatus::Fail, msg));
         }
         if non_conformant {
@@ -392,15 +384,15 @@ pub fn validate_dsc(
                     code.as_deref().unwrap_or("no conformance code"),
                     text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
                 ),
-                Some(&dsc),
+                Some(dsc),
             );
             r.non_conformant = Some(NonConformance { code, text });
         }
     }
-    dsc_profile(&mut r, &dsc);
+    dsc_profile(&mut r, dsc);
 
     // 1. the chain
-    let built = match search(store, &dsc)? {
+    let built = match search(store, dsc)? {
         Search::Found(b) => b,
         Search::NoCandidates => {
             let msg = format!(
@@ -468,7 +460,7 @@ pub fn validate_dsc(
             Severity::Info,
             "DSC issuer and CSCA subject match only after normalisation (order, case or string type differ)"
                 .into(),
-            Some(&dsc),
+            Some(dsc),
         );
     }
     match (&dsc.aki, &csca.ski) {
@@ -476,7 +468,7 @@ pub fn validate_dsc(
             "dsc.aki_mismatch",
             Severity::Warning,
             "DSC authority key identifier differs from the CSCA's subject key identifier".into(),
-            Some(&dsc),
+            Some(dsc),
         ),
         _ => {}
     }
@@ -503,7 +495,7 @@ pub fn validate_dsc(
             None,
         );
     }
-    rfc5280(&mut r, store, &dsc, &built.chain)?;
+    rfc5280(&mut r, store, dsc, &built.chain)?;
 
     // 2. validity
     let mut failed = false;
@@ -511,14 +503,14 @@ pub fn validate_dsc(
         r.push(
             "dsc_validity",
             CheckStatus::Pass,
-            validity_text("DSC", &dsc, at, true),
+            validity_text("DSC", dsc, at, true),
         );
     } else {
         failed = true;
         r.push(
             "dsc_validity",
             CheckStatus::Fail,
-            validity_text("DSC", &dsc, at, false),
+            validity_text("DSC", dsc, at, false),
         );
     }
     if csca.is_valid_at(at) {
@@ -550,7 +542,7 @@ pub fn validate_dsc(
             "dsc.validity_outside_csca",
             Severity::Warning,
             "the DSC's validity period is not contained in the CSCA's".into(),
-            Some(&dsc),
+            Some(dsc),
         );
     }
 
@@ -600,7 +592,7 @@ pub fn validate_dsc(
             "dsc.subject_country_mismatch",
             Severity::Warning,
             "the DSC subject's country differs from the CSCA's".into(),
-            Some(&dsc),
+            Some(dsc),
         );
     }
 
@@ -627,7 +619,7 @@ pub fn validate_dsc(
     }
 
     // 5. deviation lists
-    for d in store.deviations_for(&dsc)? {
+    for d in store.deviations_for(dsc)? {
         r.find(
             "deviation_list",
             Severity::Warning,
@@ -637,12 +629,12 @@ pub fn validate_dsc(
                 d.deviation_type,
                 d.description.unwrap_or_default()
             ),
-            Some(&dsc),
+            Some(dsc),
         );
     }
 
     // 6. revocation
-    r.revocation = check_revocation(store, &dsc, at)?;
+    r.revocation = check_revocation(store, dsc, at)?;
     let (st, detail) = match &r.revocation {
         Revocation::Good { next_update, .. } => (
             CheckStatus::Pass,

@@ -4,6 +4,8 @@
 //! usage, country bound to the document issuer, CRL); each data group's hash over the
 //! bytes as read; EF.COM against EF.SOD; EF.CardSecurity's signature and path.
 
+use std::borrow::Cow;
+
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -11,6 +13,7 @@ use super::report::{Check, Status};
 use crate::cms::{SignedData, SignerIdentifier};
 use crate::lds::LdsFile;
 use crate::lds::security_infos::SecurityInfos;
+use crate::pki::cert::Certificate;
 use crate::pki::path::{CheckStatus, PathResult, PathStatus, Revocation};
 use crate::pki::store::TrustStore;
 use crate::reader::Dump;
@@ -57,14 +60,19 @@ impl PaOutcome {
 }
 
 /// Signature of one SignedData, with its signer's certificate (embedded, or from the
-/// store by issuer and serial).
-struct SignatureResult {
+/// store by issuer and serial), parsed once for the signature and the path.
+struct SignatureResult<'a> {
     check: Check,
-    signer_cert: Option<Vec<u8>>,
+    signer_cert: Option<Cow<'a, Certificate>>,
     ok: bool,
 }
 
-fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&TrustStore>) -> SignatureResult {
+fn verify_signed_data<'a>(
+    id: &str,
+    what: &str,
+    sd: &'a SignedData,
+    store: Option<&TrustStore>,
+) -> SignatureResult<'a> {
     let fail = |reason: String| SignatureResult {
         check: Check::fail(id, reason).reference(REF_PA),
         signer_cert: None,
@@ -80,7 +88,7 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
             ));
         }
     };
-    let mut cert = sd.signer_certificate(signer).map(<[u8]>::to_vec);
+    let mut cert = sd.signer_certificate(signer);
     if cert.is_none() && !sd.certificates.is_empty() {
         // the document embeds certificates but none is its signer's: a corrupt or
         // substituted certificate, never silently replaced by the store's copy
@@ -96,9 +104,9 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
             (store, &signer.sid)
         && let Ok(name) = crate::pki::cert::Name::from_der(issuer)
         && let Ok(found) = store.by_issuer_serial(&name, serial)
-        && let Some(first) = found.first()
+        && let Some(first) = found.into_iter().next()
     {
-        cert = Some(first.cert.der.clone());
+        cert = Some(Cow::Owned(first.cert));
         from_store = true;
     }
     let Some(cert) = cert else {
@@ -127,7 +135,7 @@ fn verify_signed_data(id: &str, what: &str, sd: &SignedData, store: Option<&Trus
     let evidence = json!({
         "signature_algorithm": alg,
         "digest_algorithm": signer.digest_hash().map(|h| format!("{h:?}")).ok(),
-        "signer_certificate": crate::crypto::sha256_hex(&cert),
+        "signer_certificate": cert.fingerprint(),
         "signer_certificate_from_store": from_store,
         "quirks": sd.quirks.iter().map(|q| format!("{q:?}")).collect::<Vec<_>>(),
     });
@@ -274,7 +282,7 @@ fn no_store_checks(prefix: &str, reason: &str) -> Vec<Check> {
 fn validate(
     prefix: &str,
     store: Option<&TrustStore>,
-    cert: Option<&[u8]>,
+    cert: Option<&Certificate>,
     issuer: Option<&str>,
     at: OffsetDateTime,
 ) -> Vec<Check> {
@@ -319,7 +327,7 @@ type PathKey = (
     i128,
 );
 
-fn path_key(store: &TrustStore, dsc: &[u8], issuer: &str, at: OffsetDateTime) -> Option<PathKey> {
+fn path_key(store: &TrustStore, dsc: &Certificate, issuer: &str, at: OffsetDateTime) -> Option<PathKey> {
     let db = store.path()?.to_path_buf();
     let stat = |p: &std::path::Path| {
         std::fs::metadata(p)
@@ -333,7 +341,7 @@ fn path_key(store: &TrustStore, dsc: &[u8], issuer: &str, at: OffsetDateTime) ->
     Some((
         db,
         files,
-        openssl::sha::sha256(dsc),
+        dsc.sha256,
         issuer.to_string(),
         at.unix_timestamp_nanos(),
     ))
@@ -344,7 +352,7 @@ fn path_key(store: &TrustStore, dsc: &[u8], issuer: &str, at: OffsetDateTime) ->
 /// once instead of per document. Failures to validate (errors) are not remembered.
 fn validate_dsc_cached(
     store: &TrustStore,
-    dsc: &[u8],
+    dsc: &Certificate,
     issuer: &str,
     at: OffsetDateTime,
 ) -> Result<PathResult, crate::pki::path::PathError> {
@@ -388,7 +396,7 @@ pub fn passive_authentication(
     }
 
     // the SOD signature
-    let mut dsc: Option<Vec<u8>> = None;
+    let mut dsc: Option<Cow<'_, Certificate>> = None;
     let sod_ok = match &sod {
         None => {
             let why = match absent(dump, "EF.SOD") {

@@ -136,7 +136,7 @@ fn tamper_entries_need_exactly_one_action_that_fits() {
     assert_eq!(s.dg_hash(2).unwrap(), alg.digest(&p.files[&LdsFile::Dg(2)]));
     let cms = crate::tlv::parse(&p.files[&LdsFile::Sod]).unwrap().value.to_vec();
     let sd = crate::cms::SignedData::parse(&cms).unwrap();
-    let cert = sd.signer_certificate(&sd.signer_infos[0]).unwrap().to_vec();
+    let cert = sd.signer_certificate(&sd.signer_infos[0]).unwrap().into_owned();
     assert!(crate::cms::verify_signer_with_certificate(&sd, &sd.signer_infos[0], &cert).is_err());
     // the signature flip: one byte, and the signature fails
     let p = t("sod_signature_flip = true\n").unwrap();

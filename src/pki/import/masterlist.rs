@@ -136,7 +136,7 @@ fn verify_list(
         return Ok(v);
     };
     let signer_cert = match sd.signer_certificate(signer) {
-        Some(der) => Certificate::from_der(der).ok(),
+        Some(c) => Some(c.into_owned()),
         None => match &signer.sid {
             SignerIdentifier::SubjectKeyIdentifier(ski) => {
                 store::by_ski_on(conn, ski)?.into_iter().next().map(|s| s.cert)
@@ -154,7 +154,7 @@ fn verify_list(
         v.reasons.push(format!("{what} signer certificate not found"));
         return Ok(v);
     };
-    if let Err(e) = cms::verify_signer_with_certificate(sd, signer, &signer_cert.der) {
+    if let Err(e) = cms::verify_signer_with_certificate(sd, signer, &signer_cert) {
         v.reasons.push(format!(
             "{what} signature does not verify: {}",
             crate::error::text(&e)
@@ -415,11 +415,7 @@ fn import_master_list(
 /// certificate (subject = the signer's issuer), each once: walked one at a time, so a
 /// list of thousands of copies costs one parsed certificate, not thousands.
 fn signer_issuers_in_list(ml: &MasterList) -> Vec<Certificate> {
-    let Some(signer) = ml
-        .signer_certificate()
-        .ok()
-        .and_then(|d| Certificate::from_der(d).ok())
-    else {
+    let Ok(signer) = ml.signer_certificate() else {
         return Vec::new();
     };
     let mut out: Vec<Certificate> = Vec::new();

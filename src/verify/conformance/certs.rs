@@ -78,21 +78,11 @@ pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
             .map(|id| Check::skip(*id, why).reference(refs::CERT_PROFILE))
             .collect()
     };
-    let Some((der, _)) = super::sod::dsc(ctx) else {
+    // parsed when found (an embedded certificate that does not parse is not the DSC)
+    let Some((dsc, _)) = super::sod::dsc(ctx) else {
         return skip_all(
             "no Document Signer certificate: EF.SOD is missing, or its DSC is neither embedded nor in the trust store",
         );
-    };
-    let dsc = match Certificate::from_der(&der) {
-        Ok(c) => c,
-        Err(e) => {
-            let mut out = vec![f(
-                "dsc.parse",
-                format!("the DSC does not parse: {}", crate::error::text(&e)),
-            )];
-            out.extend(skip_all("the DSC does not parse").into_iter().skip(1));
-            return out;
-        }
     };
     let csca = find_csca(ctx, &dsc);
     let mut out = vec![p(

@@ -4,6 +4,7 @@
 //! hash and signature algorithms, one SignerInfo with the signed attributes
 //! contentType and messageDigest, the DSC embedded, and a hash for every data group.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::json;
@@ -12,6 +13,7 @@ use super::{Ctx, findings, refs, warn};
 use crate::cms::{CmsQuirk, SignedData};
 use crate::lds::LdsFile;
 use crate::lds::sod::{HashAlgorithm, OID_LDS_SECURITY_OBJECT, SignerIdentifier, Sod};
+use crate::pki::cert::Certificate;
 use crate::pki::signature::SignatureAlgorithm;
 use crate::verify::report::Check;
 
@@ -373,10 +375,10 @@ fn signed_attributes(sod: &Sod) -> Check {
 
 /// The DSC: embedded in EF.SOD (`true`), or found in the trust store by the signer's
 /// issuer and serial number (`false`).
-pub(super) fn dsc(ctx: &Ctx<'_>) -> Option<(Vec<u8>, bool)> {
+pub(super) fn dsc<'s>(ctx: &'s Ctx<'_>) -> Option<(Cow<'s, Certificate>, bool)> {
     let (sd, s) = signer(ctx)?;
     if let Some(c) = sd.signer_certificate(s) {
-        return Some((c.to_vec(), true));
+        return Some((c, true));
     }
     let store = ctx.store?;
     let found = match &s.sid {
@@ -386,7 +388,7 @@ pub(super) fn dsc(ctx: &Ctx<'_>) -> Option<(Vec<u8>, bool)> {
         }
         crate::cms::SignerIdentifier::SubjectKeyIdentifier(k) => store.by_ski(k).ok()?,
     };
-    found.first().map(|c| (c.cert.der.clone(), false))
+    found.into_iter().next().map(|c| (Cow::Owned(c.cert), false))
 }
 
 fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
