@@ -180,7 +180,7 @@ fn read_ref1(profile: &Path, max_read: Option<usize>) -> Res<ReadRun> {
                 let dg14 = dump
                     .files
                     .get(&LdsFile::Dg(14))
-                    .and_then(|b| emrtd::lds::security_infos::SecurityInfos::decode_dg14(b).ok());
+                    .and_then(|b| emrtd::lds::dg14::Dg14::decode(b).map(|d| d.security_infos).ok());
                 let mut aa_ok = false;
                 if let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
                     log.set_context("Active Authentication");

@@ -12,6 +12,7 @@ pub mod dg1;
 pub mod dg11;
 pub mod dg12;
 pub mod dg13;
+pub mod dg14;
 pub mod dg15;
 pub mod dg16;
 pub mod dir;

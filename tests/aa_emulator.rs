@@ -26,6 +26,7 @@ use emrtd::asn1::HashAlgorithm;
 use emrtd::emulator::profile::ProfileToml;
 use emrtd::emulator::{Emulator, Profile};
 use emrtd::lds::LdsFile;
+use emrtd::lds::dg14::Dg14;
 use emrtd::lds::dg15::Dg15;
 use emrtd::lds::security_infos::SecurityInfos;
 use emrtd::reader::{NoProgress, ReadOptions, Session};
@@ -76,7 +77,7 @@ fn read_then_aa(profile: Profile) -> Result<AaEvidence, AaError> {
             let dg14 = dump
                 .files
                 .get(&LdsFile::Dg(14))
-                .map(|b| SecurityInfos::decode_dg14(b).unwrap());
+                .map(|b| Dg14::decode(b).map(SecurityInfos::from).unwrap());
             let info = dg14.as_ref().and_then(|i| i.active_authentication_info());
             let options = AaOptions {
                 extended_length: dump.manifest.extended_length,
@@ -171,7 +172,9 @@ fn ecdsa_p256_named_curve_plain() {
         dir.path(),
     );
     // DG14 generated with ActiveAuthenticationInfo ecdsa-plain-SHA256
-    let dg14 = SecurityInfos::decode_dg14(&p.files[&LdsFile::Dg(14)]).unwrap();
+    let dg14 = Dg14::decode(&p.files[&LdsFile::Dg(14)])
+        .map(SecurityInfos::from)
+        .unwrap();
     assert_eq!(
         dg14.active_authentication_info().unwrap().signature_algorithm,
         HashAlgorithm::Sha256.ecdsa_plain_oid()
@@ -216,10 +219,10 @@ fn ecdsa_after_pace_aes_256() {
         emrtd::lds::security_infos::ActiveAuthenticationInfo::new(HashAlgorithm::Sha384.ecdsa_plain_oid());
     p.files.insert(
         LdsFile::Dg(14),
-        SecurityInfos::from_infos(vec![
+        emrtd::lds::dg14::Dg14::from(SecurityInfos::from_infos(vec![
             emrtd::lds::security_infos::SecurityInfo::ActiveAuthentication(info),
-        ])
-        .encode_dg14(),
+        ]))
+        .encode(),
     );
     p.files.remove(&LdsFile::Com);
     p.aa = Some(signer);

@@ -26,6 +26,7 @@ use emrtd::crypto::Cipher;
 use emrtd::emulator::profile::ProfileToml;
 use emrtd::emulator::{Emulator, Profile};
 use emrtd::lds::LdsFile;
+use emrtd::lds::dg14::Dg14;
 use emrtd::lds::security_infos::asn1;
 use emrtd::lds::security_infos::oid::DH_PUBLIC_NUMBER;
 use emrtd::lds::security_infos::{
@@ -112,7 +113,7 @@ fn dg14(keys: &[(&CaKey, Option<u64>)], cipher: Option<CipherSuite>) -> Vec<u8> 
             ChipAuthenticationPublicKeyInfo::new(k.ecdh, k.spki.clone(), *id),
         ));
     }
-    SecurityInfos::from_infos(infos).encode_dg14()
+    emrtd::lds::dg14::Dg14::from(SecurityInfos::from_infos(infos)).encode()
 }
 
 fn profile(dg14: &[u8], chip_key: &[u8], extra: &str) -> Profile {
@@ -140,7 +141,9 @@ fn read_then_ca(p: Profile, config: CaConfig) -> Outcome {
     let session = Session::new(Emulator::new(p), key, ReadOptions::default(), &mut rng, None);
     let (dump, mut out) = session
         .run_then(&mut NoProgress, |dump, ch, rng| {
-            let infos = SecurityInfos::decode_dg14(&dump.files[&LdsFile::Dg(14)]).unwrap();
+            let infos = Dg14::decode(&dump.files[&LdsFile::Dg(14)])
+                .map(SecurityInfos::from)
+                .unwrap();
             let ca = ca::authenticate_with(ch, &infos, &config, rng);
             let proof = ca.is_ok().then(|| ca::prove(ch));
             let dg1 = proof.as_ref().map(|_| {
@@ -343,7 +346,9 @@ fn chip_answers_unknown_key_id_and_protocol_under_sm() {
     use emrtd::access::ca::ChipCa;
     use emrtd::access::pace::PrivateKey;
     let k = ec_key(Nid::BRAINPOOL_P256R1, true);
-    let infos = SecurityInfos::decode_dg14(&dg14(&[(&k, Some(5))], Some(CipherSuite::Aes128))).unwrap();
+    let infos = Dg14::decode(&dg14(&[(&k, Some(5))], Some(CipherSuite::Aes128)))
+        .map(SecurityInfos::from)
+        .unwrap();
     let mut chip = ChipCa::new(infos, PrivateKey::from_bytes(&k.private).unwrap());
     let aes = CaProtocol {
         ecdh: true,

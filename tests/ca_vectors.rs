@@ -18,6 +18,7 @@ use emrtd::access::ca::{self, CaCommandForm, CaConfig, CaError};
 use emrtd::access::pace::PrivateKey;
 use emrtd::apdu::{Command, PlainChannel, StatusWord};
 use emrtd::crypto::{Cipher, KDF_ENC, KDF_MAC, adjust_des_parity, kdf};
+use emrtd::lds::dg14::Dg14;
 use emrtd::lds::security_infos::{CardSecurity, SecurityInfos};
 use emrtd::rng::ScriptedRandom;
 use emrtd::sm::{SecureChannel, SessionKeys, SmError, Ssc};
@@ -83,7 +84,7 @@ fn replay(
         t = t.expect(hx(&a["capdu_protected"]), r);
     }
     let mut ch = SecureChannel::new(PlainChannel::new(t), keys);
-    let infos = SecurityInfos::decode_dg14(&hx(&case["dg14"])).unwrap();
+    let infos = Dg14::decode(&hx(&case["dg14"])).map(SecurityInfos::from).unwrap();
     let country = case["country"].as_str().unwrap();
     // gmrtd used MSE:Set AT + GENERAL AUTHENTICATE for the Malaysian 3DES chip
     let form = if country == "MY" {
@@ -181,7 +182,7 @@ fn gmrtd_shared_secrets_from_the_dg14_keys() {
     // key agreement level: the terminal's ephemeral private key with the chip's DG14 key
     let v = load("chip_authentication_real_sessions_gmrtd.json");
     for case in v["cases"].as_array().unwrap() {
-        let infos = SecurityInfos::decode_dg14(&hx(&case["dg14"])).unwrap();
+        let infos = Dg14::decode(&hx(&case["dg14"])).map(SecurityInfos::from).unwrap();
         let candidate = ca::choose(&infos, None).unwrap();
         let key = candidate.key().unwrap();
         let mut rng = ScriptedRandom::new([hx(&case["terminal_ephemeral_private"])]);
@@ -307,7 +308,7 @@ proptest::proptest! {
             let n = dg14.len();
             dg14[pos % n] ^= x;
         }
-        if let Ok(infos) = SecurityInfos::decode_dg14(&dg14) {
+        if let Ok(infos) = Dg14::decode(&dg14).map(SecurityInfos::from) {
             if let Ok(all) = ca::candidates(&infos) {
                 for c in all {
                     let _ = c.key();

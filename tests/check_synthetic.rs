@@ -628,10 +628,10 @@ fn ecdsa_aa_key_needs_an_active_authentication_info_in_dg14() {
         PKey::public_key_from_der(&PKey::from_ec_key(ec).unwrap().public_key_to_der().unwrap()).unwrap();
     let dg15 = Dg15::from_public_key(&public).unwrap().encode();
     let dg14_with = |alg: &str| {
-        SecurityInfos::from_infos(vec![SecurityInfo::ActiveAuthentication(
-            ActiveAuthenticationInfo::new(Oid::new_unwrap(alg)),
-        )])
-        .encode_dg14()
+        emrtd::lds::dg14::Dg14::from(SecurityInfos::from_infos(vec![
+            SecurityInfo::ActiveAuthentication(ActiveAuthenticationInfo::new(Oid::new_unwrap(alg))),
+        ]))
+        .encode()
     };
     let status_of = |files: Vec<(LdsFile, Vec<u8>)>| {
         let r = check(&chip_dump(files), None, "x");
@@ -641,7 +641,7 @@ fn ecdsa_aa_key_needs_an_active_authentication_info_in_dg14() {
     let (s, why) = status_of(vec![(LdsFile::Dg(15), dg15.clone())]);
     assert_eq!(s, "fail", "{why}");
     // DG14 without the info
-    let empty_dg14 = SecurityInfos::from_infos(Vec::new()).encode_dg14();
+    let empty_dg14 = emrtd::lds::dg14::Dg14::from(SecurityInfos::from_infos(Vec::new())).encode();
     let (s, _) = status_of(vec![
         (LdsFile::Dg(15), dg15.clone()),
         (LdsFile::Dg(14), empty_dg14),

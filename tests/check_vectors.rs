@@ -355,7 +355,8 @@ fn bsi_eac_worked_example_card_access_matches_card_security() {
             .cloned()
             .collect();
         assert!(!keys.is_empty(), "{kind}");
-        let dg14 = emrtd::lds::security_infos::SecurityInfos::from_infos(keys).encode_dg14();
+        let dg14 = emrtd::lds::dg14::Dg14::from(emrtd::lds::security_infos::SecurityInfos::from_infos(keys))
+            .encode();
         std::fs::write(dir.path().join("DG14.bin"), dg14).unwrap();
         let r = run(dir.path());
         assert_eq!(

@@ -22,6 +22,7 @@ use std::process::{Command, Output};
 use emrtd::access::password::{MrzKey, Password};
 use emrtd::apdu::{CardChannel, Command as Apdu, StatusWord};
 use emrtd::emulator::{Emulator, Profile};
+use emrtd::lds::dg14::Dg14;
 use emrtd::pki::cvc::CvDate;
 use emrtd::pki::eac_credentials::EacCredentials;
 use emrtd::reader::{NoProgress, ReadOptions, Session};
@@ -320,7 +321,9 @@ fn eac_v2_announced_in_card_access() -> Profile {
     use emrtd::lds::LdsFile;
     use emrtd::lds::security_infos::{SecurityInfo, SecurityInfos};
     let mut profile = Profile::load(&root().join("booklets/eac-v2.toml")).unwrap();
-    let dg14 = SecurityInfos::decode_dg14(&profile.files[&LdsFile::Dg(14)]).unwrap();
+    let dg14 = Dg14::decode(&profile.files[&LdsFile::Dg(14)])
+        .map(SecurityInfos::from)
+        .unwrap();
     let mut infos = SecurityInfos::decode(&profile.files[&LdsFile::CardAccess])
         .unwrap()
         .infos;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use emrtd::emulator::Profile;
 use emrtd::lds::LdsFile;
+use emrtd::lds::dg14::Dg14;
 use emrtd::lds::security_infos::{CardSecurity, SecurityInfos};
 use emrtd::pki::import::{self, ImportOptions};
 use emrtd::pki::path::{self, CheckStatus, PathStatus, Revocation};
@@ -278,7 +279,7 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
     if let Some(sk) = &p.ca_private_key {
         let dg14 = files
             .get(&LdsFile::Dg(14))
-            .and_then(|b| SecurityInfos::decode_dg14(b).ok())
+            .and_then(|b| Dg14::decode(b).map(SecurityInfos::from).ok())
             .filter(|i| i.chip_authentication_public_keys().next().is_some());
         let published = dg14.or_else(|| {
             files
@@ -386,7 +387,7 @@ fn facts(p: &Profile, store: &TrustStore) -> BTreeMap<String, String> {
     // none pushes a reader down to BAC
     let dg14_pace = files
         .get(&LdsFile::Dg(14))
-        .and_then(|b| SecurityInfos::decode_dg14(b).ok())
+        .and_then(|b| Dg14::decode(b).map(SecurityInfos::from).ok())
         .is_some_and(|i| i.pace_infos().next().is_some());
     if dg14_pace {
         let offered = files
@@ -615,7 +616,9 @@ fn ref1_is_the_reference_booklet() {
         (PaceMapping::EcdhGm, CipherSuite::Aes128, Some(13))
     );
     // DG14: CA ECDH on brainpoolP256r1 with the chip's key; DG15: RSA 2048
-    let dg14 = SecurityInfos::decode_dg14(&p.files[&LdsFile::Dg(14)]).unwrap();
+    let dg14 = Dg14::decode(&p.files[&LdsFile::Dg(14)])
+        .map(SecurityInfos::from)
+        .unwrap();
     let key = dg14.chip_authentication_public_keys().next().unwrap();
     assert!(key.is_ecdh());
     assert!(dg14.chip_authentication_infos().next().is_some());

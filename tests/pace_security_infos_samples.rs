@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+use emrtd::lds::dg14::Dg14;
 use emrtd::lds::security_infos::{
     CardSecurity, DomainParameterSpec, PaceMapping, SecurityInfo, SecurityInfos, SecurityInfosWarning, oid,
 };
@@ -74,7 +75,8 @@ fn gmrtd_dg14_samples_match_expected_json() {
         }
         seen += 1;
         let bytes = read(&format!("lds/gmrtd_document_samples/{file}"));
-        let s = SecurityInfos::decode_dg14(&bytes).unwrap();
+        let dg14 = Dg14::decode(&bytes).unwrap();
+        let s = &dg14.security_infos;
         let e = &entry["expected"];
         let count = |v: usize, key: &str| {
             if let Some(n) = e[key].as_u64() {
@@ -95,15 +97,17 @@ fn gmrtd_dg14_samples_match_expected_json() {
         }
         assert!(s.unknown_infos().next().is_none(), "{file}");
         assert!(s.warnings.is_empty(), "{file}: {:?}", s.warnings);
-        assert_roundtrip(&s);
-        assert_eq!(s.encode_dg14(), bytes, "{file}");
+        assert_roundtrip(s);
+        assert_eq!(dg14.encode(), bytes, "{file}");
     }
     assert_eq!(seen, 3);
 }
 
 #[test]
 fn dg14_at_explicit_brainpool_key_without_key_id() {
-    let s = SecurityInfos::decode_dg14(&read("lds/gmrtd_document_samples/DG14_AT.bin")).unwrap();
+    let s = Dg14::decode(&read("lds/gmrtd_document_samples/DG14_AT.bin"))
+        .map(SecurityInfos::from)
+        .unwrap();
     let pk = s.chip_authentication_public_keys().next().unwrap();
     assert!(pk.is_ecdh());
     assert_eq!(pk.key_id, None);
@@ -124,7 +128,8 @@ fn dg14_at_explicit_brainpool_key_without_key_id() {
 
 #[test]
 fn dg14_generic_pace_cam_aes256_param_16() {
-    let s = SecurityInfos::decode_dg14(&read("lds/gmrtd_document_samples/DG14_generic_3_PACE_CA_TA.bin"))
+    let s = Dg14::decode(&read("lds/gmrtd_document_samples/DG14_generic_3_PACE_CA_TA.bin"))
+        .map(SecurityInfos::from)
         .unwrap();
     let pace: Vec<_> = s
         .pace_infos()
@@ -154,9 +159,10 @@ fn dg14_bsi2008_bsi_reference_and_etsi() {
         "lds/etsi_tr103200_prototype_via_pymrtd/DG14.bin",
     ] {
         let bytes = read(rel);
-        let s = SecurityInfos::decode_dg14(&bytes).unwrap();
+        let dg14 = Dg14::decode(&bytes).unwrap();
+        let s = &dg14.security_infos;
         assert_eq!(
-            names(&s),
+            names(s),
             vec![
                 "0.4.0.127.0.7.2.2.1.2",
                 "0.4.0.127.0.7.2.2.3.2.1",
@@ -179,7 +185,7 @@ fn dg14_bsi2008_bsi_reference_and_etsi() {
             other => panic!("{other:?}"),
         }
         assert!(s.warnings.is_empty());
-        assert_eq!(s.encode_dg14(), bytes, "{rel}");
+        assert_eq!(dg14.encode(), bytes, "{rel}");
     }
 }
 

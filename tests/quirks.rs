@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use emrtd::access::password::{MrzKey, Password};
 use emrtd::emulator::{Emulator, Profile};
+use emrtd::lds::dg14::Dg14;
 use emrtd::pki::import::{self, ImportOptions};
 use emrtd::pki::store::TrustStore;
 use emrtd::reader::{Dump, NoProgress, ReadOptions};
@@ -250,9 +251,9 @@ fn protocols_on_the_curves_and_ciphers_real_chips_use() {
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "BAC");
     // DG14 without ChipAuthenticationInfo: CA version 1 with 3DES taken from the key
     let r = run(&store, "fr-dg14-no-ca-info");
-    let dg14 =
-        emrtd::lds::security_infos::SecurityInfos::decode_dg14(&r.dump.files[&emrtd::lds::LdsFile::Dg(14)])
-            .unwrap();
+    let dg14 = emrtd::lds::dg14::Dg14::decode(&r.dump.files[&emrtd::lds::LdsFile::Dg(14)])
+        .map(|d| d.security_infos)
+        .unwrap();
     assert!(dg14.chip_authentication_infos().next().is_none());
     assert!(dg14.chip_authentication_public_keys().next().is_some());
 }
@@ -335,7 +336,9 @@ fn two_chip_authentication_keys_on_one_curve_are_told_apart_by_key_id() {
         [Some(1), Some(13)],
         "the CA key must come first for this test to mean anything"
     );
-    let dg14 = SecurityInfos::decode_dg14(&r.dump.files[&LdsFile::Dg(14)]).unwrap();
+    let dg14 = Dg14::decode(&r.dump.files[&LdsFile::Dg(14)])
+        .map(SecurityInfos::from)
+        .unwrap();
     assert_eq!(dg14.chip_authentication_public_keys().count(), 2);
     assert_eq!(r.dump.manifest.access.as_ref().unwrap().protocol, "PACE");
     let cam = r.dump.manifest.chip_authentication.as_ref().unwrap();
@@ -351,7 +354,9 @@ fn two_chip_authentication_keys_on_one_curve_are_told_apart_by_key_id() {
     let session = emrtd::reader::Session::new(Emulator::new(p), key, ReadOptions::default(), &mut rng, None);
     let (_, ev) = session
         .run_then(&mut NoProgress, |dump, ch, rng| {
-            let infos = SecurityInfos::decode_dg14(&dump.files[&LdsFile::Dg(14)]).unwrap();
+            let infos = Dg14::decode(&dump.files[&LdsFile::Dg(14)])
+                .map(SecurityInfos::from)
+                .unwrap();
             ca::authenticate_and_prove(ch, &infos, &ca::CaConfig::default(), rng)
         })
         .unwrap();

@@ -184,7 +184,7 @@ fn exempt(profile: &Profile, file: LdsFile, r: Refusal) -> bool {
     let signed_pace = profile
         .files
         .get(&LdsFile::Dg(14))
-        .and_then(|b| emrtd::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
+        .and_then(|b| emrtd::lds::dg14::Dg14::decode(b).map(|d| d.security_infos).ok())
         .is_some_and(|i| i.pace_infos().next().is_some());
     match (file, r) {
         (LdsFile::CardAccess, _) => !signed_pace,

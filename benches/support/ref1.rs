@@ -230,7 +230,7 @@ pub fn build(root: &Path, dir: &Path) -> Res<Ref1> {
     dg14_infos.extend(ca_infos.iter().cloned());
     std::fs::write(
         dir.join("dg14.bin"),
-        SecurityInfos::from_infos(dg14_infos).encode_dg14(),
+        emrtd::lds::dg14::Dg14::from(SecurityInfos::from_infos(dg14_infos)).encode(),
     )?;
     let mut cs_infos = vec![pace];
     cs_infos.extend(ca_infos);

@@ -163,7 +163,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(infos) = dump
             .files
             .get(&LdsFile::Dg(14))
-            .and_then(|b| emrtd::lds::security_infos::SecurityInfos::decode_dg14(b).ok())
+            .and_then(|b| emrtd::lds::dg14::Dg14::decode(b).map(|d| d.security_infos).ok())
         {
             let _ = ca::authenticate_and_prove(ch, &infos, &ca::CaConfig::default(), rng);
         }

@@ -2,6 +2,7 @@
 //! Fuzz target: SecurityInfos as EF.CardAccess, DG14 and inside EF.CardSecurity must
 //! never panic, and what decodes re-encodes and decodes again.
 
+use emrtd::lds::dg14::Dg14;
 use emrtd::lds::security_infos::{CardSecurity, SecurityInfos};
 use libfuzzer_sys::fuzz_target;
 
@@ -12,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = s.active_authentication_info();
         let _ = SecurityInfos::decode(&s.encode());
     }
-    if let Ok(s) = SecurityInfos::decode_dg14(data) {
-        let _ = SecurityInfos::decode_dg14(&s.encode_dg14());
+    if let Ok(d) = Dg14::decode(data) {
+        let _ = Dg14::decode(&d.encode());
     }
     if let Ok(cs) = CardSecurity::decode(data) {
         let _ = cs.is_security_object();

@@ -13,6 +13,7 @@ use crate::access::pace::PrivateKey;
 use crate::apdu::{Command, Response, StatusWord};
 use crate::asn1::signature::HashAlgorithm;
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::security_infos::{CardSecurity, SecurityInfos};
 use crate::rng::RandomSource;
 use crate::sm::SessionKeys;
@@ -36,7 +37,7 @@ fn published_infos(profile: &Profile) -> Option<SecurityInfos> {
     let dg14 = profile
         .files
         .get(&LdsFile::Dg(14))
-        .and_then(|b| SecurityInfos::decode_dg14(b).ok())
+        .and_then(|b| Dg14::decode(b).map(SecurityInfos::from).ok())
         .filter(|i| i.chip_authentication_public_keys().next().is_some());
     dg14.or_else(|| {
         profile
@@ -52,7 +53,7 @@ impl ChipAuth {
         let aa_info_hash = profile
             .files
             .get(&LdsFile::Dg(14))
-            .and_then(|b| SecurityInfos::decode_dg14(b).ok())
+            .and_then(|b| Dg14::decode(b).map(SecurityInfos::from).ok())
             .and_then(|i| {
                 i.active_authentication_info()
                     .and_then(|a| HashAlgorithm::from_ecdsa_oid(&a.signature_algorithm))

@@ -727,8 +727,10 @@ impl Profile {
                 .or_else(|| aa.ec_order_bits().map(HashAlgorithm::for_order_bits))
                 .unwrap_or(HashAlgorithm::Sha256);
             let info = ActiveAuthenticationInfo::new(hash.ecdsa_plain_oid());
-            let dg14 =
-                SecurityInfos::from_infos(vec![SecurityInfo::ActiveAuthentication(info)]).encode_dg14();
+            let dg14 = crate::lds::dg14::Dg14::from(SecurityInfos::from_infos(vec![
+                SecurityInfo::ActiveAuthentication(info),
+            ]))
+            .encode();
             self.files.insert(LdsFile::Dg(14), dg14);
         }
         Ok(())

@@ -9,7 +9,8 @@
 //! [`Decoded::images`]. (Like rustls drives every key exchange through one trait.)
 //!
 //! The security objects are registered like the others: EF.SOD ([`super::sod::Sod`]),
-//! EF.CardAccess and DG14 ([`super::security_infos::SecurityInfos`]) and
+//! EF.CardAccess ([`super::security_infos::SecurityInfos`]), DG14
+//! ([`super::dg14::Dg14`]) and
 //! EF.CardSecurity ([`super::security_infos::CardSecurity`]). Their views (`sod/view.rs`,
 //! `security_infos/view.rs`) show the CMS layer and its certificates with
 //! [`super::view::cms`] and [`super::view::x509`]. What `verify` requires of them (the
@@ -165,14 +166,16 @@ registry! {
     Dg12(super::dg12::Dg12) for LdsFile::Dg(12),
     /// DG13.
     Dg13(super::dg13::Dg13) for LdsFile::Dg(13),
+    /// DG14: SecurityInfos in `6E`.
+    Dg14(super::dg14::Dg14) for LdsFile::Dg(14),
     /// DG15, with the result of building the OpenSSL key.
     Dg15(super::dg15::Dg15) for LdsFile::Dg(15),
     /// DG16.
     Dg16(super::dg16::Dg16) for LdsFile::Dg(16),
     /// EF.SOD.
     Sod(super::sod::Sod) for LdsFile::Sod,
-    /// EF.CardAccess or DG14: SecurityInfos.
-    SecurityInfos(super::security_infos::SecurityInfos) for LdsFile::CardAccess | LdsFile::Dg(14),
+    /// EF.CardAccess: SecurityInfos.
+    SecurityInfos(super::security_infos::SecurityInfos) for LdsFile::CardAccess,
     /// EF.CardSecurity.
     CardSecurity(super::security_infos::CardSecurity) for LdsFile::CardSecurity,
 }
@@ -202,7 +205,7 @@ mod tests {
 
     #[test]
     fn the_security_objects_decode_through_the_registry() {
-        let dg14 = crate::lds::security_infos::SecurityInfos::from_infos(vec![
+        let dg14 = crate::lds::dg14::Dg14::from(crate::lds::security_infos::SecurityInfos::from_infos(vec![
             crate::lds::security_infos::SecurityInfo::ChipAuthentication(
                 crate::lds::security_infos::ChipAuthenticationInfo::new(
                     crate::lds::security_infos::CaProtocol {
@@ -213,12 +216,12 @@ mod tests {
                     None,
                 ),
             ),
-        ])
-        .encode_dg14();
+        ]))
+        .encode();
         let Some(Ok(d)) = Decoded::decode(LdsFile::Dg(14), &dg14) else {
             panic!("DG14 does not decode");
         };
-        assert!(matches!(d, Decoded::SecurityInfos(_)));
+        assert!(matches!(d, Decoded::Dg14(_)));
         assert!(
             d.view()
                 .iter()

@@ -17,8 +17,8 @@
 //! [`SecurityInfosWarning`]s. The decoder never panics.
 //!
 //! The encoder writes what the emulator personalises: [`SecurityInfos::encode`] (the
-//! content of EF.CardAccess and the eContent of EF.CardSecurity) and
-//! [`SecurityInfos::encode_dg14`]. Elements are written in the order given (real
+//! content of EF.CardAccess and the eContent of EF.CardSecurity; DG14 wraps it,
+//! [`crate::lds::dg14::Dg14`]). Elements are written in the order given (real
 //! documents do not always sort their SET OF; re-sorting would change hashed bytes).
 
 pub mod asn1;
@@ -38,9 +38,6 @@ use thiserror::Error;
 use crate::tlv::{self, Tlv, TlvError};
 
 use asn1::Reason;
-
-/// DG14's application tag.
-pub const DG14_TAG: u32 = 0x6E;
 
 /// A SecurityInfos structure that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -816,22 +813,8 @@ impl SecurityInfos {
         Ok(infos)
     }
 
-    /// Decode EF.DG14 (`6E` wrapping the SET).
-    pub fn decode_dg14(bytes: &[u8]) -> Result<SecurityInfos, SecurityInfosError> {
-        let outer = tlv::parse(bytes).map_err(SecurityInfosError::Tlv)?;
-        if outer.tag != DG14_TAG {
-            return Err(SecurityInfosError::UnexpectedTag {
-                expected: DG14_TAG,
-                found: outer.tag,
-            });
-        }
-        let mut infos = Self::decode(outer.value)?;
-        infos.warn_after(bytes, outer.raw.len());
-        Ok(infos)
-    }
-
     /// A warning for the bytes of `file` after its first `used` (zero padding or other).
-    fn warn_after(&mut self, file: &[u8], used: usize) {
+    pub(crate) fn warn_after(&mut self, file: &[u8], used: usize) {
         let trailing = file.get(used..).unwrap_or_default();
         if trailing.is_empty() {
             return;
@@ -924,11 +907,6 @@ impl SecurityInfos {
     pub fn encode(&self) -> Vec<u8> {
         let body: Vec<u8> = self.infos.iter().flat_map(SecurityInfo::encode).collect();
         tlv::encode(asn1::SET, &body)
-    }
-
-    /// EF.DG14: `6E` wrapping [`SecurityInfos::encode`].
-    pub fn encode_dg14(&self) -> Vec<u8> {
-        tlv::encode(DG14_TAG, &self.encode())
     }
 
     /// The infos of one kind, in file order.
@@ -1031,7 +1009,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            SecurityInfos::decode_dg14(&h("3100")),
+            crate::lds::dg14::Dg14::decode(&h("3100")),
             Err(SecurityInfosError::UnexpectedTag { .. })
         ));
     }
@@ -1056,7 +1034,7 @@ mod tests {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = SecurityInfos::decode(&bytes);
-            let _ = SecurityInfos::decode_dg14(&bytes);
+            let _ = crate::lds::dg14::Dg14::decode(&bytes);
             let _ = CardSecurity::decode(&bytes);
         }
 

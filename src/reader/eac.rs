@@ -27,6 +27,7 @@ use crate::access::password::Password;
 use crate::access::ta::{self, KeyKind, TaError, TaInput};
 use crate::apdu::{ApduError, CardChannel, Command, StatusWord};
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::security_infos::{CardSecurity, SecurityInfo, SecurityInfos};
 use crate::pki::cvc::{Chat, CvCertificate};
 use crate::pki::eac_credentials::select_chain;
@@ -50,7 +51,7 @@ pub fn ca_key_source(files: &BTreeMap<LdsFile, Vec<u8>>) -> Option<SecurityInfos
     };
     if let Some(i) = files
         .get(&LdsFile::Dg(14))
-        .and_then(|b| SecurityInfos::decode_dg14(b).ok())
+        .and_then(|b| Dg14::decode(b).map(SecurityInfos::from).ok())
         .filter(has_key)
     {
         return Some(i);

@@ -13,6 +13,7 @@ use super::{Check, ChipOutcome, Input, LiveResults, Report, Status};
 use crate::access::password::Password;
 use crate::access::{AccessError, aa, ca};
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::security_infos::{CardSecurity, SecurityInfo, SecurityInfos};
 use crate::pki::store::TrustStore;
 use crate::reader::{Dump, ReadError, ReadFailure, ReadOptions, ReadProgress, Session};
@@ -76,7 +77,7 @@ pub fn read_and_verify<T: Transport>(
         let dg14 = dump
             .files
             .get(&LdsFile::Dg(14))
-            .map(|b| SecurityInfos::decode_dg14(b));
+            .map(|b| Dg14::decode(b).map(SecurityInfos::from));
         if !no_aa && let Some(bytes) = dump.files.get(&LdsFile::Dg(15)) {
             if let Some(t) = &trace {
                 t.set_context("Active Authentication");

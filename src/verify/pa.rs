@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::report::{Check, Status};
 use crate::cms::{SignedData, SignerIdentifier};
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::security_infos::SecurityInfos;
 use crate::pki::cert::Certificate;
 use crate::pki::path::{CheckStatus, PathResult, PathStatus, Revocation};
@@ -471,7 +472,7 @@ pub fn passive_authentication(
     let dg14 = dump
         .files
         .get(&LdsFile::Dg(14))
-        .map(|b| SecurityInfos::decode_dg14(b));
+        .map(|b| Dg14::decode(b).map(SecurityInfos::from));
     out.dg14 = dg14.as_ref().and_then(|r| r.as_ref().ok()).cloned();
 
     // EF.CardSecurity

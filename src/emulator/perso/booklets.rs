@@ -691,16 +691,17 @@ fn genuine(k: &Keys) -> Vec<Entry> {
     ));
     // DG14 with the PACEInfo only: the Chip Authentication key is published in
     // EF.CardSecurity alone, so the reader takes it from there
-    let dg14_pace_only = crate::lds::security_infos::SecurityInfos::from_infos(vec![
-        crate::lds::security_infos::SecurityInfo::Pace(crate::lds::security_infos::PaceInfo::new(
-            crate::lds::security_infos::PaceProtocol {
-                mapping: crate::lds::security_infos::PaceMapping::EcdhGm,
-                cipher: crate::lds::security_infos::CipherSuite::Aes128,
-            },
-            Some(13),
-        )),
-    ])
-    .encode_dg14();
+    let dg14_pace_only =
+        crate::lds::dg14::Dg14::from(crate::lds::security_infos::SecurityInfos::from_infos(vec![
+            crate::lds::security_infos::SecurityInfo::Pace(crate::lds::security_infos::PaceInfo::new(
+                crate::lds::security_infos::PaceProtocol {
+                    mapping: crate::lds::security_infos::PaceMapping::EcdhGm,
+                    cipher: crate::lds::security_infos::CipherSuite::Aes128,
+                },
+                Some(13),
+            )),
+        ]))
+        .encode();
     v.push(entry(
         "ca-in-card-security.toml",
         "genuine; PACE ECDH-GM brainpoolP256r1 AES-128 (+ BAC), Chip Authentication key published\n\

@@ -382,5 +382,5 @@ pub fn build_dg14(
             hash.ecdsa_plain_oid(),
         )));
     }
-    Ok(sorted_infos(infos).encode_dg14())
+    Ok(crate::lds::dg14::Dg14::from(sorted_infos(infos)).encode())
 }

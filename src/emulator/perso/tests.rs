@@ -1,6 +1,7 @@
 use super::*;
 use crate::emulator::profile::{Profile, ProfileToml};
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::security_infos::SecurityInfos;
 
 fn booklets_dir() -> PathBuf {
@@ -273,7 +274,7 @@ fn ca_public_key_matches_the_private_scalar() {
         let public = params.multiply(&params.generator().unwrap(), k.as_bn()).unwrap();
         assert_eq!(params.encode(&public).unwrap(), spki.subject_public_key);
         let dg14 = build_dg14(&ca, &sk, None, &[], None).unwrap();
-        let infos = SecurityInfos::decode_dg14(&dg14).unwrap();
+        let infos = Dg14::decode(&dg14).map(SecurityInfos::from).unwrap();
         assert_eq!(
             infos.chip_authentication_public_keys().next().unwrap().key_id,
             Some(7)

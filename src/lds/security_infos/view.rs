@@ -381,15 +381,13 @@ impl CardSecurityView {
     }
 }
 
-/// EF.CardAccess and DG14: their SecurityInfos, shown info by info. The quirks are the
-/// decoder's warnings with those of the keys and domain parameters (explicit EC
-/// parameters, …); `check` judges the warnings by its own rules.
+/// EF.CardAccess (and, through [`crate::lds::dg14::Dg14`], DG14): its SecurityInfos,
+/// shown info by info. The quirks are the decoder's warnings with those of the keys
+/// and domain parameters (explicit EC parameters, …); `check` judges the warnings by
+/// its own rules.
 impl DataGroup for SecurityInfos {
-    fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
-        Ok(match file {
-            LdsFile::Dg(14) => SecurityInfos::decode_dg14(bytes)?,
-            _ => SecurityInfos::decode(bytes)?,
-        })
+    fn decode_file(_: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
+        Ok(SecurityInfos::decode(bytes)?)
     }
     fn quirks(&self) -> Cow<'_, [Quirk]> {
         Cow::Owned(SecurityInfosView::new(self).quirks)

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{Ctx, refs, warn};
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::dg15::{Dg15, PublicKeyInfo};
 use crate::lds::security_infos::{CardSecurity, SecurityInfos, oid};
 use crate::verify::report::Check;
@@ -14,7 +15,9 @@ use crate::verify::report::Check;
 pub(super) fn checks(ctx: &Ctx<'_>) -> Vec<Check> {
     let card_access = ctx.file(LdsFile::CardAccess).map(SecurityInfos::decode);
     let card_security = ctx.file(LdsFile::CardSecurity).map(CardSecurity::decode);
-    let dg14 = ctx.file(LdsFile::Dg(14)).map(SecurityInfos::decode_dg14);
+    let dg14 = ctx
+        .file(LdsFile::Dg(14))
+        .map(|b| Dg14::decode(b).map(SecurityInfos::from));
     let card_security = card_security.map(|r| r.map(|c| c.security_infos));
     vec![
         pace_infos(card_access.as_ref(), card_security.as_ref()),

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{Ctx, findings, refs, warn};
 use crate::lds::LdsFile;
+use crate::lds::dg14::Dg14;
 use crate::lds::group::Decoded;
 use crate::lds::quirk::Quirk;
 use crate::lds::security_infos::{CardSecurity, SecurityInfos, SecurityInfosWarning};
@@ -355,7 +356,7 @@ fn content_check(f: LdsFile, bytes: &[u8]) -> Option<Check> {
             Ok(sod) => content_from_quirks(id.clone(), &name, r.clone(), &sod.quirks),
             Err(e) => rejected(&e),
         },
-        LdsFile::Dg(14) => s(SecurityInfos::decode_dg14(bytes)),
+        LdsFile::Dg(14) => s(Dg14::decode(bytes).map(SecurityInfos::from)),
         LdsFile::CardAccess => s(SecurityInfos::decode(bytes)),
         LdsFile::CardSecurity => s(CardSecurity::decode(bytes).map(|c| c.security_infos)),
         // every other file through the registry
