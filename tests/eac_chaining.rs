@@ -313,7 +313,7 @@ fn rsa_terminal(dir: &Path) -> (PathBuf, PathBuf, CvCertificate) {
     .unwrap();
     let dv = CvCertificate::from_der(&std::fs::read(root().join("eac/ut/ut-dv.cvcert")).unwrap()).unwrap();
     let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
-    let alg = TaAlgorithm::RsaV15(emrtd::asn1::signature::HashAlgorithm::Sha256);
+    let alg = TaAlgorithm::RsaV15Sha256;
     let body = CvBody {
         profile: 0,
         car: dv.chr().to_owned(),

@@ -376,83 +376,137 @@ impl Chat {
     }
 }
 
-/// Signature algorithm of a Terminal Authentication key (the OID in 7F49).
+/// Signature algorithm of a Terminal Authentication key (the OID in 7F49): exactly the
+/// id-TA algorithms TR-03110-3 (A.6.4, Table A.6) defines, so every value has its OID.
+/// A hash and scheme TR-03110 names no OID for (RSA with SHA-224, ECDSA with
+/// RIPEMD-160, …) is not a value: [`TaAlgorithm::new`] refuses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaAlgorithm {
+    /// id-TA-RSA-v1-5-SHA-1.
+    RsaV15Sha1,
+    /// id-TA-RSA-v1-5-SHA-256.
+    RsaV15Sha256,
+    /// id-TA-RSA-v1-5-SHA-512.
+    RsaV15Sha512,
+    /// id-TA-RSA-PSS-SHA-1.
+    RsaPssSha1,
+    /// id-TA-RSA-PSS-SHA-256.
+    RsaPssSha256,
+    /// id-TA-RSA-PSS-SHA-512.
+    RsaPssSha512,
+    /// id-TA-ECDSA-SHA-1.
+    EcdsaSha1,
+    /// id-TA-ECDSA-SHA-224.
+    EcdsaSha224,
+    /// id-TA-ECDSA-SHA-256.
+    EcdsaSha256,
+    /// id-TA-ECDSA-SHA-384.
+    EcdsaSha384,
+    /// id-TA-ECDSA-SHA-512.
+    EcdsaSha512,
+}
+
+/// The signature scheme of a [`TaAlgorithm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaScheme {
     /// RSASSA-PKCS1-v1_5.
-    RsaV15(HashAlgorithm),
+    RsaV15,
     /// RSASSA-PSS (salt length = hash length, MGF1 with the same hash).
-    RsaPss(HashAlgorithm),
+    RsaPss,
     /// ECDSA, plain r‖s signatures.
-    Ecdsa(HashAlgorithm),
+    Ecdsa,
 }
 
 impl TaAlgorithm {
+    /// Every id-TA algorithm, in the order of their OIDs.
+    pub const ALL: [TaAlgorithm; 11] = [
+        TaAlgorithm::RsaV15Sha1,
+        TaAlgorithm::RsaV15Sha256,
+        TaAlgorithm::RsaPssSha1,
+        TaAlgorithm::RsaPssSha256,
+        TaAlgorithm::RsaV15Sha512,
+        TaAlgorithm::RsaPssSha512,
+        TaAlgorithm::EcdsaSha1,
+        TaAlgorithm::EcdsaSha224,
+        TaAlgorithm::EcdsaSha256,
+        TaAlgorithm::EcdsaSha384,
+        TaAlgorithm::EcdsaSha512,
+    ];
+
+    /// Scheme, hash and OID: the one table the other accessors read.
+    fn parts(self) -> (TaScheme, HashAlgorithm, Oid) {
+        use HashAlgorithm::*;
+        use TaScheme::*;
+        match self {
+            TaAlgorithm::RsaV15Sha1 => (RsaV15, Sha1, oid::TA_RSA_V1_5_SHA1),
+            TaAlgorithm::RsaV15Sha256 => (RsaV15, Sha256, oid::TA_RSA_V1_5_SHA256),
+            TaAlgorithm::RsaV15Sha512 => (RsaV15, Sha512, oid::TA_RSA_V1_5_SHA512),
+            TaAlgorithm::RsaPssSha1 => (RsaPss, Sha1, oid::TA_RSA_PSS_SHA1),
+            TaAlgorithm::RsaPssSha256 => (RsaPss, Sha256, oid::TA_RSA_PSS_SHA256),
+            TaAlgorithm::RsaPssSha512 => (RsaPss, Sha512, oid::TA_RSA_PSS_SHA512),
+            TaAlgorithm::EcdsaSha1 => (Ecdsa, Sha1, oid::TA_ECDSA_SHA1),
+            TaAlgorithm::EcdsaSha224 => (Ecdsa, Sha224, oid::TA_ECDSA_SHA224),
+            TaAlgorithm::EcdsaSha256 => (Ecdsa, Sha256, oid::TA_ECDSA_SHA256),
+            TaAlgorithm::EcdsaSha384 => (Ecdsa, Sha384, oid::TA_ECDSA_SHA384),
+            TaAlgorithm::EcdsaSha512 => (Ecdsa, Sha512, oid::TA_ECDSA_SHA512),
+        }
+    }
+
+    /// The id-TA algorithm with this scheme and hash, when TR-03110 defines one.
+    pub fn new(scheme: TaScheme, hash: HashAlgorithm) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.scheme() == scheme && a.hash() == hash)
+    }
+
     /// From an id-TA OID.
     pub fn from_oid(o: &Oid) -> Option<Self> {
-        use HashAlgorithm::*;
-        Some(match *o {
-            oid::TA_RSA_V1_5_SHA1 => TaAlgorithm::RsaV15(Sha1),
-            oid::TA_RSA_V1_5_SHA256 => TaAlgorithm::RsaV15(Sha256),
-            oid::TA_RSA_V1_5_SHA512 => TaAlgorithm::RsaV15(Sha512),
-            oid::TA_RSA_PSS_SHA1 => TaAlgorithm::RsaPss(Sha1),
-            oid::TA_RSA_PSS_SHA256 => TaAlgorithm::RsaPss(Sha256),
-            oid::TA_RSA_PSS_SHA512 => TaAlgorithm::RsaPss(Sha512),
-            oid::TA_ECDSA_SHA1 => TaAlgorithm::Ecdsa(Sha1),
-            oid::TA_ECDSA_SHA224 => TaAlgorithm::Ecdsa(Sha224),
-            oid::TA_ECDSA_SHA256 => TaAlgorithm::Ecdsa(Sha256),
-            oid::TA_ECDSA_SHA384 => TaAlgorithm::Ecdsa(Sha384),
-            oid::TA_ECDSA_SHA512 => TaAlgorithm::Ecdsa(Sha512),
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|a| a.oid() == *o)
     }
 
     /// The id-TA OID.
     pub fn oid(self) -> Oid {
-        use HashAlgorithm::*;
-        match self {
-            TaAlgorithm::RsaV15(Sha512) => oid::TA_RSA_V1_5_SHA512,
-            TaAlgorithm::RsaV15(Sha256) => oid::TA_RSA_V1_5_SHA256,
-            TaAlgorithm::RsaV15(_) => oid::TA_RSA_V1_5_SHA1,
-            TaAlgorithm::RsaPss(Sha512) => oid::TA_RSA_PSS_SHA512,
-            TaAlgorithm::RsaPss(Sha256) => oid::TA_RSA_PSS_SHA256,
-            TaAlgorithm::RsaPss(_) => oid::TA_RSA_PSS_SHA1,
-            // TR-03110 names no RIPEMD-160 algorithm (`from_oid` never yields one); like
-            // the RSA arms' hashes without an OID, it is written as the SHA-1 one
-            TaAlgorithm::Ecdsa(Sha1 | Ripemd160) => oid::TA_ECDSA_SHA1,
-            TaAlgorithm::Ecdsa(Sha224) => oid::TA_ECDSA_SHA224,
-            TaAlgorithm::Ecdsa(Sha256) => oid::TA_ECDSA_SHA256,
-            TaAlgorithm::Ecdsa(Sha384) => oid::TA_ECDSA_SHA384,
-            TaAlgorithm::Ecdsa(Sha512) => oid::TA_ECDSA_SHA512,
-        }
+        self.parts().2
+    }
+
+    /// The signature scheme.
+    pub fn scheme(self) -> TaScheme {
+        self.parts().0
+    }
+
+    /// The hash the signature is made over.
+    pub fn hash(self) -> HashAlgorithm {
+        self.parts().1
     }
 
     /// The signature algorithm used to check signatures made with such a key.
     pub fn signature_algorithm(self) -> SignatureAlgorithm {
-        match self {
-            TaAlgorithm::RsaV15(hash) => SignatureAlgorithm::RsaPkcs1 { hash },
-            TaAlgorithm::RsaPss(hash) => SignatureAlgorithm::RsaPss(PssParams {
+        let hash = self.hash();
+        match self.scheme() {
+            TaScheme::RsaV15 => SignatureAlgorithm::RsaPkcs1 { hash },
+            TaScheme::RsaPss => SignatureAlgorithm::RsaPss(PssParams {
                 hash,
                 mgf1_hash: hash,
                 salt_len: u32::try_from(hash.output_len()).unwrap_or(20),
                 trailer_field: 1,
             }),
-            TaAlgorithm::Ecdsa(hash) => SignatureAlgorithm::EcdsaPlain { hash },
+            TaScheme::Ecdsa => SignatureAlgorithm::EcdsaPlain { hash },
         }
     }
 
     /// True for the ECDSA algorithms.
     pub fn is_ec(self) -> bool {
-        matches!(self, TaAlgorithm::Ecdsa(_))
+        self.scheme() == TaScheme::Ecdsa
     }
 
     /// A short name (`id-TA-ECDSA-SHA-256`).
     pub fn name(self) -> String {
-        match self {
-            TaAlgorithm::RsaV15(h) => format!("id-TA-RSA-v1-5-{}", h.spec_name()),
-            TaAlgorithm::RsaPss(h) => format!("id-TA-RSA-PSS-{}", h.spec_name()),
-            TaAlgorithm::Ecdsa(h) => format!("id-TA-ECDSA-{}", h.spec_name()),
-        }
+        let scheme = match self.scheme() {
+            TaScheme::RsaV15 => "RSA-v1-5",
+            TaScheme::RsaPss => "RSA-PSS",
+            TaScheme::Ecdsa => "ECDSA",
+        };
+        format!("id-TA-{scheme}-{}", self.hash().spec_name())
     }
 }
 
@@ -1238,6 +1292,124 @@ mod tests {
         "bsi_eac_worked_example/ecdh_ta_cert.cvcert",
     ];
 
+    /// TR-03110-3 A.6.4 (Table A.6), written out here rather than read from the oid
+    /// table: id-TA = 0.4.0.127.0.7.2.2.2, id-TA-RSA = id-TA 1, id-TA-ECDSA = id-TA 2.
+    const ID_TA: [(&str, TaScheme, HashAlgorithm, &str); 11] = [
+        (
+            "0.4.0.127.0.7.2.2.2.1.1",
+            TaScheme::RsaV15,
+            HashAlgorithm::Sha1,
+            "id-TA-RSA-v1-5-SHA-1",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.1.2",
+            TaScheme::RsaV15,
+            HashAlgorithm::Sha256,
+            "id-TA-RSA-v1-5-SHA-256",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.1.3",
+            TaScheme::RsaPss,
+            HashAlgorithm::Sha1,
+            "id-TA-RSA-PSS-SHA-1",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.1.4",
+            TaScheme::RsaPss,
+            HashAlgorithm::Sha256,
+            "id-TA-RSA-PSS-SHA-256",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.1.5",
+            TaScheme::RsaV15,
+            HashAlgorithm::Sha512,
+            "id-TA-RSA-v1-5-SHA-512",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.1.6",
+            TaScheme::RsaPss,
+            HashAlgorithm::Sha512,
+            "id-TA-RSA-PSS-SHA-512",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.2.1",
+            TaScheme::Ecdsa,
+            HashAlgorithm::Sha1,
+            "id-TA-ECDSA-SHA-1",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.2.2",
+            TaScheme::Ecdsa,
+            HashAlgorithm::Sha224,
+            "id-TA-ECDSA-SHA-224",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.2.3",
+            TaScheme::Ecdsa,
+            HashAlgorithm::Sha256,
+            "id-TA-ECDSA-SHA-256",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.2.4",
+            TaScheme::Ecdsa,
+            HashAlgorithm::Sha384,
+            "id-TA-ECDSA-SHA-384",
+        ),
+        (
+            "0.4.0.127.0.7.2.2.2.2.5",
+            TaScheme::Ecdsa,
+            HashAlgorithm::Sha512,
+            "id-TA-ECDSA-SHA-512",
+        ),
+    ];
+
+    #[test]
+    fn ta_algorithms_are_exactly_the_ones_tr_03110_3_defines() {
+        for (dotted, scheme, hash, name) in ID_TA {
+            let o: Oid = dotted.parse().unwrap();
+            let a = TaAlgorithm::from_oid(&o).unwrap_or_else(|| panic!("{dotted}"));
+            assert_eq!((a.scheme(), a.hash(), a.oid()), (scheme, hash, o), "{dotted}");
+            assert_eq!(TaAlgorithm::new(scheme, hash), Some(a), "{dotted}");
+            assert_eq!(a.name(), name);
+        }
+        assert_eq!(TaAlgorithm::ALL.len(), ID_TA.len());
+        for (a, (dotted, ..)) in TaAlgorithm::ALL.iter().zip(ID_TA) {
+            assert_eq!(a.oid().to_string(), dotted);
+        }
+        // every other scheme and hash has no OID, so no value
+        for scheme in [TaScheme::RsaV15, TaScheme::RsaPss, TaScheme::Ecdsa] {
+            for hash in HashAlgorithm::ALL {
+                let defined = ID_TA.iter().any(|(_, s, h, _)| (*s, *h) == (scheme, hash));
+                assert_eq!(
+                    TaAlgorithm::new(scheme, hash).is_some(),
+                    defined,
+                    "{scheme:?} {hash:?}"
+                );
+            }
+        }
+        assert_eq!(TaAlgorithm::new(TaScheme::Ecdsa, HashAlgorithm::Ripemd160), None);
+        assert_eq!(TaAlgorithm::new(TaScheme::RsaV15, HashAlgorithm::Sha384), None);
+        // and the arcs next to them name nothing
+        for dotted in [
+            "0.4.0.127.0.7.2.2.2.1.7",
+            "0.4.0.127.0.7.2.2.2.2.6",
+            "0.4.0.127.0.7.2.2.2.3.1",
+        ] {
+            assert_eq!(TaAlgorithm::from_oid(&dotted.parse().unwrap()), None, "{dotted}");
+        }
+    }
+
+    #[test]
+    fn eac_vectors_name_id_ta_algorithms_that_round_trip() {
+        for path in ALL {
+            let c = load(path);
+            let o = c.body.public_key.oid;
+            let a = TaAlgorithm::from_oid(&o).unwrap_or_else(|| panic!("{path}: {o}"));
+            assert_eq!(a.oid(), o, "{path}");
+            assert_eq!(c.body.public_key.algorithm(), Some(a), "{path}");
+        }
+    }
+
     /// (CVCA, chain below it, a date inside every validity period)
     type Chain = (&'static str, &'static [&'static str], (u16, u8, u8));
     const CHAINS: &[Chain] = &[
@@ -1341,10 +1513,7 @@ mod tests {
         assert!(!c.body.chat.reads_dg4());
         assert_eq!(c.body.effective, date((2010, 10, 18)));
         assert_eq!(c.body.expiration, date((2013, 10, 18)));
-        assert_eq!(
-            c.body.public_key.algorithm(),
-            Some(TaAlgorithm::Ecdsa(HashAlgorithm::Sha256))
-        );
+        assert_eq!(c.body.public_key.algorithm(), Some(TaAlgorithm::EcdsaSha256));
         let k = c.body.public_key.to_public_key(None).unwrap();
         assert_eq!(k.info().curve, Some("brainpoolP256r1"));
         assert_eq!(split_reference(c.chr()), Some(("DE", "CVCAEPASS", "00102")));
@@ -1481,7 +1650,7 @@ mod tests {
 
     #[test]
     fn built_is_chain_with_link_cvca_and_dg_bits() {
-        let alg = TaAlgorithm::Ecdsa(HashAlgorithm::Sha256);
+        let alg = TaAlgorithm::EcdsaSha256;
         let k_old = ec_key("brainpoolP256r1");
         let k_new = ec_key("brainpoolP256r1");
         let k_dv = ec_key("brainpoolP256r1");
@@ -1582,7 +1751,7 @@ mod tests {
 
     #[test]
     fn built_rsa_certificate_verifies() {
-        let alg = TaAlgorithm::RsaPss(HashAlgorithm::Sha256);
+        let alg = TaAlgorithm::RsaPssSha256;
         let rsa = Rsa::generate(2048).unwrap();
         let c = body(
             "ZZCVCA00009",

@@ -17,7 +17,6 @@ use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
 use super::cvc::TaAlgorithm;
-use super::signature::HashAlgorithm;
 use crate::access::ta::TerminalSigner;
 
 /// SoftHSM2's module on Debian.
@@ -198,21 +197,15 @@ impl Pkcs11Key {
 impl TerminalSigner for Pkcs11Key {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         let (mech, data) = match self.alg {
-            TaAlgorithm::Ecdsa(h) => (Mechanism::Ecdsa, h.digest(message)),
-            TaAlgorithm::RsaV15(h) => (
-                match h {
-                    HashAlgorithm::Sha1 => Mechanism::Sha1RsaPkcs,
-                    HashAlgorithm::Sha224 => Mechanism::Sha224RsaPkcs,
-                    HashAlgorithm::Sha256 => Mechanism::Sha256RsaPkcs,
-                    HashAlgorithm::Sha384 => Mechanism::Sha384RsaPkcs,
-                    HashAlgorithm::Sha512 => Mechanism::Sha512RsaPkcs,
-                    HashAlgorithm::Ripemd160 => {
-                        return Err("RIPEMD-160 terminal keys through PKCS#11 are not supported".into());
-                    }
-                },
-                message.to_vec(),
-            ),
-            TaAlgorithm::RsaPss(_) => {
+            TaAlgorithm::EcdsaSha1
+            | TaAlgorithm::EcdsaSha224
+            | TaAlgorithm::EcdsaSha256
+            | TaAlgorithm::EcdsaSha384
+            | TaAlgorithm::EcdsaSha512 => (Mechanism::Ecdsa, self.alg.hash().digest(message)),
+            TaAlgorithm::RsaV15Sha1 => (Mechanism::Sha1RsaPkcs, message.to_vec()),
+            TaAlgorithm::RsaV15Sha256 => (Mechanism::Sha256RsaPkcs, message.to_vec()),
+            TaAlgorithm::RsaV15Sha512 => (Mechanism::Sha512RsaPkcs, message.to_vec()),
+            TaAlgorithm::RsaPssSha1 | TaAlgorithm::RsaPssSha256 | TaAlgorithm::RsaPssSha512 => {
                 return Err("RSA-PSS terminal keys through PKCS#11 are not supported".into());
             }
         };

@@ -21,7 +21,6 @@ use openssl::pkey::{PKey, Private};
 use super::{BookletError, derived_ec_key, write};
 use crate::pki::cvc::{Chat, CvBody, CvCertificate, CvDate, CvPublicKey, Role, TaAlgorithm, tag};
 use crate::pki::fixtures::deterministic;
-use crate::pki::signature::HashAlgorithm;
 use crate::tlv;
 
 /// The CHR of the genuine booklets' CVCA (their trust point).
@@ -53,7 +52,7 @@ emrtd verify --emulator pkd-fixtures/booklets/eac.toml \\
 ```
 ";
 
-const ALG: TaAlgorithm = TaAlgorithm::Ecdsa(HashAlgorithm::Sha256);
+const ALG: TaAlgorithm = TaAlgorithm::EcdsaSha256;
 
 fn date(year: u16, month: u8, day: u8) -> CvDate {
     CvDate { year, month, day }
