@@ -116,6 +116,15 @@ impl AtrInfo {
         Ok(info)
     }
 
+    /// Encode: every data object as read, DER lengths, no padding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for o in &self.objects {
+            o.encode_into(&mut out);
+        }
+        out
+    }
+
     /// Whether the card capabilities (`47`, third software function byte, bit 7)
     /// announce extended Lc and Le fields; `None` without that byte.
     pub fn extended_length_supported(&self) -> Option<bool> {
@@ -179,6 +188,11 @@ mod tests {
         assert_eq!(a.extended_length_supported(), Some(true));
         assert_eq!(a.max_response_data(), Some(4094));
         assert_eq!(a.objects.len(), 3);
+        // every data object comes back as read; padding does not
+        assert_eq!(a.encode(), b);
+        let mut padded = b.clone();
+        padded.extend([0, 0]);
+        assert_eq!(AtrInfo::decode(&padded).unwrap().encode(), b);
     }
 
     #[test]

@@ -195,6 +195,9 @@ macro_rules! details_group {
             fn decode_file(_: $crate::lds::LdsFile, bytes: &[u8]) -> Result<Self, $crate::lds::LdsError> {
                 $ty::decode(bytes)
             }
+            fn encode(&self) -> Result<Vec<u8>, $crate::lds::LdsError> {
+                Ok($ty::encode(self))
+            }
             fn quirks(&self) -> std::borrow::Cow<'_, [$crate::lds::quirk::Quirk]> {
                 std::borrow::Cow::Borrowed(&self.quirks)
             }

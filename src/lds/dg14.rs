@@ -67,6 +67,9 @@ impl DataGroup for Dg14 {
     fn decode_file(_: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
         Ok(Dg14::decode(bytes)?)
     }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        Ok(Dg14::encode(self))
+    }
     fn quirks(&self) -> Cow<'_, [Quirk]> {
         self.security_infos.quirks()
     }

@@ -117,6 +117,27 @@ impl Dir {
         })
     }
 
+    /// Encode: the application templates (`4F`, `50`, then the template's other data
+    /// objects), then the unknown data objects; DER lengths, no padding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for a in &self.applications {
+            let mut t = Vec::new();
+            crate::tlv::encode_into(TAG_AID, &a.aid, &mut t);
+            if let Some(l) = &a.label {
+                crate::tlv::encode_into(TAG_LABEL, l.as_bytes(), &mut t);
+            }
+            for o in &a.other {
+                o.encode_into(&mut t);
+            }
+            crate::tlv::encode_into(TAG_APPLICATION, &t, &mut out);
+        }
+        for o in &self.unknown {
+            o.encode_into(&mut out);
+        }
+        out
+    }
+
     /// The AIDs in file order.
     pub fn aids(&self) -> Vec<&[u8]> {
         self.applications.iter().map(|a| a.aid.as_slice()).collect()
@@ -156,6 +177,16 @@ mod tests {
         assert_eq!(d.applications.len(), 1);
         assert_eq!(d.applications[0].name(), Some("eMRTD (LDS1)"));
         assert_eq!(d.quirks, vec![Quirk::TrailingZeroPadding { bytes: 2 }]);
+        assert_eq!(d.encode(), b[..b.len() - 2]);
+    }
+
+    #[test]
+    fn label_other_objects_and_unknown_templates_encode_back() {
+        let b = hex::decode("61114F07A0000002471001500341424351010073020102").unwrap();
+        let d = Dir::decode(&b).unwrap();
+        assert_eq!(d.applications[0].label.as_deref(), Some("ABC"));
+        assert_eq!((d.applications[0].other.len(), d.unknown.len()), (1, 1));
+        assert_eq!(d.encode(), b);
     }
 
     #[test]

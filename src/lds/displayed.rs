@@ -143,6 +143,15 @@ impl DisplayedImages {
     }
 }
 
+impl DisplayedImages {
+    /// Encode: the count of images, then each image under the group's image tag
+    /// ([`encode`]).
+    pub fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        let images: Vec<&[u8]> = self.images.iter().map(|i| i.image.bytes.as_slice()).collect();
+        encode(self.kind, &images)
+    }
+}
+
 /// Encode a displayed-image group holding `images` under the group's image tag.
 pub fn encode(kind: DisplayedKind, images: &[&[u8]]) -> Result<Vec<u8>, LdsError> {
     let count = u8::try_from(images.len()).map_err(|_| LdsError::TooLarge {

@@ -138,9 +138,20 @@ impl SecurityFeatures {
     }
 }
 
+impl SecurityFeatures {
+    /// The content as read in the group's outer template (DER length).
+    pub fn encode(&self) -> Vec<u8> {
+        let tag = LdsFile::Dg(self.feature.data_group()).tag().unwrap_or_default();
+        crate::tlv::encode(tag, &self.content)
+    }
+}
+
 impl DataGroup for SecurityFeatures {
     fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
         SecurityFeatures::decode(bytes, Feature::of(file).unwrap_or(Feature::Data))
+    }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        Ok(SecurityFeatures::encode(self))
     }
     fn quirks(&self) -> std::borrow::Cow<'_, [Quirk]> {
         std::borrow::Cow::Borrowed(&self.quirks)
@@ -214,6 +225,7 @@ mod tests {
         assert!(SecurityFeatures::decode(&[], Feature::Substance).is_err());
         let padded = SecurityFeatures::decode(&[0x6A, 0x00, 0x00, 0x00], Feature::Substance).unwrap();
         assert_eq!(padded.quirks.len(), 1);
+        assert_eq!(padded.encode(), [0x6A, 0x00]);
     }
 
     #[test]
@@ -231,6 +243,7 @@ mod tests {
             assert_eq!(d.feature, feature);
             assert_eq!(Feature::of(file), Some(feature));
             assert_eq!(feature.data_group(), n);
+            assert_eq!(d.encode(), bytes);
         }
     }
 }

@@ -30,6 +30,29 @@ pub trait DataGroup: Sized {
     /// that serves several, like DG2–DG4, is told which).
     fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError>;
 
+    /// The file's bytes from the decoded value, DER lengths (what the emulator
+    /// personalises and what the tests round-trip, for every kind alike). Most types
+    /// also have an inherent `encode`, the same bytes, infallible where it cannot fail.
+    ///
+    /// `decode → encode == input` holds for a file written in DER, with its elements
+    /// in the order the encoder writes them and nothing after its outer element; any
+    /// other input encodes to that normal form, which decodes to the same value without
+    /// the quirks the deviations caused. The order and what is kept, per kind:
+    /// - EF.COM, DG1, DG11, DG12, DG15, DG16: the fields present in Doc 9303 order (the
+    ///   tag list or count as stored), then the unknown data objects;
+    /// - EF.DIR: the application templates (`4F`, `50`, the other data objects), then the
+    ///   unknown data objects; EF.ATR/INFO: every data object as read;
+    /// - DG2–DG4: the templates in order, ISO/IEC 19794-5 face records re-encoded from
+    ///   their fields and unrecognised data blocks as read; other recognised records
+    ///   (fingers, irises, ISO/IEC 39794) are not re-encoded (an error);
+    /// - DG5–DG7: the count, then each image under the group's image tag;
+    /// - DG8–DG10, DG13: the content as read in the outer template;
+    /// - EF.CardAccess, DG14: the SecurityInfos in the order read, known ones from their
+    ///   fields, unknown ones as read (the SET is not re-sorted: its bytes are hashed);
+    /// - EF.SOD, EF.CardSecurity: signed, so the bytes as read (without what followed
+    ///   the outer element); an EF.SOD read as a bare ContentInfo comes back in `77`.
+    fn encode(&self) -> Result<Vec<u8>, LdsError>;
+
     /// The tolerated deviations the decoder found, for `inspect` warnings and the
     /// `lds.content.*` checks of `check`. Borrowed where the type keeps them as
     /// [`Quirk`]s; built where it keeps its own (SecurityInfos: its warnings, then those
@@ -59,9 +82,10 @@ pub struct ImageRef<'a> {
     pub declared: (Option<u32>, Option<u32>),
 }
 
-/// `DataGroup` for the common case: a type with an inherent `decode(&[u8])`, a
-/// `quirks` field and an inherent `nodes()` (the lines `inspect` shows), whose JSON is
-/// its own serde form or, with `json = path`, what that function gives.
+/// `DataGroup` for the common case: a type with an inherent `decode(&[u8])`, an
+/// inherent `encode()` (giving the bytes or a `Result` of them), a `quirks` field and
+/// an inherent `nodes()` (the lines `inspect` shows), whose JSON is its own serde form
+/// or, with `json = path`, what that function gives.
 macro_rules! data_group {
     ($ty:ty) => {
         $crate::lds::group::data_group!($ty, json = $crate::lds::group::as_is);
@@ -70,6 +94,9 @@ macro_rules! data_group {
         impl $crate::lds::group::DataGroup for $ty {
             fn decode_file(_: $crate::lds::LdsFile, bytes: &[u8]) -> Result<Self, $crate::lds::LdsError> {
                 <$ty>::decode(bytes)
+            }
+            fn encode(&self) -> Result<Vec<u8>, $crate::lds::LdsError> {
+                $crate::lds::group::Encoding::into_result(<$ty>::encode(self))
             }
             fn quirks(&self) -> std::borrow::Cow<'_, [$crate::lds::Quirk]> {
                 std::borrow::Cow::Borrowed(&self.quirks)
@@ -84,6 +111,24 @@ macro_rules! data_group {
     };
 }
 pub(crate) use data_group;
+
+/// What an inherent `encode` gives, as [`DataGroup::encode`] gives it.
+pub(crate) trait Encoding {
+    /// The bytes, or why there are none.
+    fn into_result(self) -> Result<Vec<u8>, LdsError>;
+}
+
+impl Encoding for Vec<u8> {
+    fn into_result(self) -> Result<Vec<u8>, LdsError> {
+        Ok(self)
+    }
+}
+
+impl Encoding for Result<Vec<u8>, LdsError> {
+    fn into_result(self) -> Result<Vec<u8>, LdsError> {
+        self
+    }
+}
 
 /// A value's JSON is its own serde form.
 pub(crate) fn as_is<T: serde::Serialize>(value: &T) -> &T {
@@ -119,6 +164,11 @@ macro_rules! registry {
                     $( $files => true, )*
                     _ => false,
                 }
+            }
+
+            /// See [`DataGroup::encode`].
+            pub fn encode(&self) -> Result<Vec<u8>, LdsError> {
+                match self { $( Decoded::$variant(x) => <$ty as DataGroup>::encode(x), )* }
             }
 
             /// See [`DataGroup::quirks`].

@@ -143,6 +143,8 @@ pub struct Sod {
     pub lds_security_object: LdsSecurityObject,
     /// Tolerated deviations (BER forms, nonstandard eContentType, …).
     pub quirks: Vec<Quirk>,
+    /// The file as read: the `77` element, without what followed it.
+    pub raw: Vec<u8>,
 }
 
 impl Sod {
@@ -334,6 +336,7 @@ impl Sod {
             signed_data,
             lds_security_object,
             quirks,
+            raw: outer.raw.to_vec(),
         })
     }
 }

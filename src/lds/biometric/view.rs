@@ -579,6 +579,9 @@ impl DataGroup for BiometricGroup {
         };
         BiometricGroup::decode(bytes, modality)
     }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        BiometricGroup::encode(self)
+    }
     fn quirks(&self) -> std::borrow::Cow<'_, [Quirk]> {
         std::borrow::Cow::Borrowed(&self.quirks)
     }
@@ -621,6 +624,9 @@ impl DataGroup for DisplayedImages {
             _ => DisplayedKind::Portrait,
         };
         DisplayedImages::decode(bytes, kind)
+    }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        DisplayedImages::encode(self)
     }
     fn quirks(&self) -> std::borrow::Cow<'_, [Quirk]> {
         std::borrow::Cow::Borrowed(&self.quirks)

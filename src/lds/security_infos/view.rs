@@ -389,6 +389,9 @@ impl DataGroup for SecurityInfos {
     fn decode_file(_: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
         Ok(SecurityInfos::decode(bytes)?)
     }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        Ok(SecurityInfos::encode(self))
+    }
     fn quirks(&self) -> Cow<'_, [Quirk]> {
         Cow::Owned(SecurityInfosView::new(self).quirks)
     }
@@ -405,6 +408,9 @@ impl DataGroup for SecurityInfos {
 impl DataGroup for CardSecurity {
     fn decode_file(_: LdsFile, bytes: &[u8]) -> Result<Self, LdsError> {
         Ok(CardSecurity::decode(bytes)?)
+    }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        Ok(self.raw.clone())
     }
     fn quirks(&self) -> Cow<'_, [Quirk]> {
         Cow::Borrowed(&self.quirks)

@@ -149,6 +149,9 @@ impl DataGroup for Sod {
         );
         Ok(sod)
     }
+    fn encode(&self) -> Result<Vec<u8>, LdsError> {
+        Ok(self.raw.clone())
+    }
     fn quirks(&self) -> Cow<'_, [Quirk]> {
         Cow::Borrowed(&self.quirks)
     }
