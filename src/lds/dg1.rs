@@ -355,10 +355,18 @@ impl Dg1 {
         ))
     }
 
-    /// Encode (`61 { 5F1F mrz }`, then unknown data objects).
+    /// Encode (`61 { 5F1F mrz }`, then unknown data objects). The MRZ is written one
+    /// byte per character, as it was read (bytes outside the MRZ character set come
+    /// back unchanged; a character beyond Latin-1, which neither decoding nor
+    /// [`Dg1::from_mrz`] gives, is written as `?`).
     pub fn encode(&self) -> Vec<u8> {
+        let mrz: Vec<u8> = self
+            .mrz
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect();
         let mut body = Vec::new();
-        crate::tlv::encode_into(TAG_MRZ, self.mrz.as_bytes(), &mut body);
+        crate::tlv::encode_into(TAG_MRZ, &mrz, &mut body);
         for u in &self.unknown {
             u.encode_into(&mut body);
         }
@@ -466,6 +474,17 @@ mod tests {
 
     const TD1: &str =
         "I<UTOD231458907<<<<<<<<<<<<<<<7408122F1204159UTO<<<<<<<<<<<6ERIKSSON<<ANNA<MARIA<<<<<<<<<<";
+
+    #[test]
+    fn bytes_outside_the_mrz_set_encode_back_as_read() {
+        let mut mrz = TD1.as_bytes().to_vec();
+        mrz[3] = 0x80;
+        mrz[4] = 0xE9;
+        let bytes = encode_mrz(&mrz);
+        let d = Dg1::decode(&bytes).unwrap();
+        assert!(d.quirks.contains(&Quirk::InvalidCharacter { tag: TAG_MRZ }));
+        assert_eq!(d.encode(), bytes);
+    }
 
     #[test]
     fn td1_by_position() {

@@ -30,9 +30,10 @@ pub trait DataGroup: Sized {
     /// that serves several, like DG2–DG4, is told which).
     fn decode_file(file: LdsFile, bytes: &[u8]) -> Result<Self, LdsError>;
 
-    /// The file's bytes from the decoded value, DER lengths (what the emulator
-    /// personalises and what the tests round-trip, for every kind alike). Most types
-    /// also have an inherent `encode`, the same bytes, infallible where it cannot fail.
+    /// The file's bytes from the decoded value, with DER lengths except in the signed
+    /// files, which keep theirs (what the emulator personalises and what the tests
+    /// round-trip, for every kind alike). Most types also have an inherent `encode`,
+    /// the same bytes, infallible where it cannot fail.
     ///
     /// `decode → encode == input` holds for a file written in DER, with its elements
     /// in the order the encoder writes them and nothing after its outer element; any
