@@ -359,6 +359,7 @@ fn extract_refuses_a_link_under_the_final_name() {
     );
 }
 
+#[cfg(feature = "emulator")]
 fn read_into(out: &Path, store: &Path) -> Run {
     let profile = root().join("pkd-fixtures/booklets/bac.toml");
     run_capped(
@@ -375,6 +376,7 @@ fn read_into(out: &Path, store: &Path) -> Run {
 }
 
 #[test]
+#[cfg(feature = "emulator")]
 fn read_out_ignores_links_planted_under_the_old_temporary_names() {
     let t = tempfile::tempdir().unwrap();
     let v = victim(&t);
@@ -398,6 +400,7 @@ fn read_out_ignores_links_planted_under_the_old_temporary_names() {
 }
 
 #[test]
+#[cfg(feature = "emulator")]
 fn read_out_refuses_a_link_under_a_final_name_and_writes_nothing() {
     let t = tempfile::tempdir().unwrap();
     let v = victim(&t);
@@ -422,6 +425,7 @@ fn read_out_refuses_a_link_under_a_final_name_and_writes_nothing() {
 }
 
 #[test]
+#[cfg(feature = "emulator")]
 fn read_out_writes_the_files_before_the_images_and_refuses_a_link_under_an_image_name() {
     let t = tempfile::tempdir().unwrap();
     let v = victim(&t);
@@ -444,6 +448,7 @@ fn read_out_writes_the_files_before_the_images_and_refuses_a_link_under_an_image
 }
 
 #[test]
+#[cfg(feature = "emulator")]
 fn read_out_refuses_a_fifo_under_the_manifest_name() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("out");

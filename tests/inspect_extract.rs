@@ -223,11 +223,13 @@ fn extract_refuses_to_overwrite_other_files_and_non_image_kinds() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[cfg(feature = "emulator")]
 fn bac_profile() -> String {
     format!("{}/pkd-fixtures/booklets/bac.toml", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
+#[cfg(feature = "emulator")]
 fn read_of_an_emulated_booklet_writes_the_face_privately() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("dump");
@@ -278,6 +280,7 @@ fn read_of_an_emulated_booklet_writes_the_face_privately() {
 }
 
 #[test]
+#[cfg(feature = "emulator")]
 fn inspect_dump_shows_every_file_and_extract_restores_the_images() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("dump");

@@ -198,12 +198,14 @@ fn main() {
         "{text}"
     );
     println!("ta_pkcs11: RSA signature equals the worked example, ECDSA verifies, wrong PIN refused");
+    #[cfg(feature = "emulator")]
     eac_booklet_through_pkcs11(&conf, tmp.path());
 }
 
 /// `emrtd read|verify --emulator pkd-fixtures/booklets/eac.toml` with the terminal key of
 /// pkd-fixtures/eac in the token (`--eac-key pkcs11:…`, PIN from a file): DG3 and DG4
 /// are read and pass their hash checks, the verdict is VALID.
+#[cfg(feature = "emulator")]
 fn eac_booklet_through_pkcs11(conf: &Path, tmp: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures");
     softhsm(

@@ -1381,8 +1381,11 @@ fn tally(report: &mut FileReport, out: EntryOutcome) {
     report.notes.extend(out.notes);
 }
 
+/// Directory sessions over certificates, CRLs and lists of the test PKI
+/// (`pki::fixtures`, which the `emulator` feature builds).
 #[cfg(test)]
-mod tests {
+#[cfg(feature = "emulator")]
+mod with_test_pki {
     use super::*;
     use crate::pki::fixtures::{SelfMadePki, self_made_pki};
     use crate::pki::path::{self, PathStatus, Revocation};
@@ -1610,6 +1613,11 @@ mod tests {
         );
         w.commit().unwrap();
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn download_file_names() {
