@@ -591,14 +591,35 @@ pub fn by_issuer_serial_on(
 ) -> Result<Vec<StoredCert>, StoreError> {
     certs_where(
         conn,
-        "issuer_norm = ?1 AND serial = ?2 AND withdrawn = 0",
+        "issuer_norm = ?1 AND serial = ?2 AND withdrawn = 0 ORDER BY rowid",
         params![issuer.normalized(), canonical_serial(serial)],
     )
 }
 
-/// Certificates with this SKI on any connection.
+/// Certificates with this SKI on any connection (withdrawn ones, which no source holds
+/// any more, excepted: they stop counting, as by issuer and serial).
 pub fn by_ski_on(conn: &Connection, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
-    certs_where(conn, "ski = ?1", params![ski])
+    certs_where(conn, "ski = ?1 AND withdrawn = 0 ORDER BY rowid", params![ski])
+}
+
+/// The certificate a CMS SignerInfo names (by issuerAndSerialNumber or, CMS v3, by
+/// subjectKeyIdentifier) on any connection, for a SignedData that does not embed its
+/// signer's certificate: the first of the matching certificates that still count, in
+/// the order they were stored. `None` when none matches or the issuer does not parse.
+pub fn signer_certificate_on(
+    conn: &Connection,
+    sid: &crate::cms::SignerIdentifier,
+) -> Result<Option<StoredCert>, StoreError> {
+    let found = match sid {
+        crate::cms::SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => {
+            match Name::from_der(issuer) {
+                Ok(name) => by_issuer_serial_on(conn, &name, serial)?,
+                Err(_) => return Ok(None),
+            }
+        }
+        crate::cms::SignerIdentifier::SubjectKeyIdentifier(ski) => by_ski_on(conn, ski)?,
+    };
+    Ok(found.into_iter().next())
 }
 
 impl TrustStore {
@@ -707,6 +728,14 @@ impl TrustStore {
     /// Certificates with this subject key identifier.
     pub fn by_ski(&self, ski: &[u8]) -> Result<Vec<StoredCert>, StoreError> {
         by_ski_on(&self.conn, ski)
+    }
+
+    /// See [`signer_certificate_on`].
+    pub fn signer_certificate(
+        &self,
+        sid: &crate::cms::SignerIdentifier,
+    ) -> Result<Option<StoredCert>, StoreError> {
+        signer_certificate_on(&self.conn, sid)
     }
 
     /// A certificate by its SHA-256.
@@ -1443,6 +1472,41 @@ mod tests {
             .query_row("SELECT count(*) FROM provenance_dns", [], |r| r.get(0))
             .unwrap();
         assert_eq!(dns, 1);
+    }
+
+    #[test]
+    fn a_signer_is_found_by_issuer_serial_or_ski_until_it_is_withdrawn() {
+        use crate::cms::SignerIdentifier;
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let cert = fixture_cert("10-ut-csca-2.cer");
+        let w = s.transaction().unwrap();
+        let src = w.add_source("a", "ldif").unwrap();
+        let prov = Provenance {
+            source_id: src,
+            ..Provenance::default()
+        };
+        w.add_certificate(&cert, Role::Csca, &CertMeta::default(), &prov)
+            .unwrap();
+        w.commit().unwrap();
+        let by_name = SignerIdentifier::IssuerAndSerialNumber {
+            issuer: cert.issuer.raw.clone(),
+            serial: cert.serial.clone(),
+        };
+        let by_ski = SignerIdentifier::SubjectKeyIdentifier(cert.ski.clone().unwrap());
+        let other_ski = SignerIdentifier::SubjectKeyIdentifier(vec![0x55; 20]);
+        for sid in [&by_name, &by_ski] {
+            let found = s.signer_certificate(sid).unwrap().unwrap();
+            assert_eq!(found.cert.sha256, cert.sha256);
+        }
+        assert!(s.signer_certificate(&other_ski).unwrap().is_none());
+        // a certificate no source holds any more stops counting, whichever way it is named
+        s.connection()
+            .execute("UPDATE certificates SET withdrawn = 1", [])
+            .unwrap();
+        for sid in [&by_name, &by_ski] {
+            assert!(s.signer_certificate(sid).unwrap().is_none());
+        }
+        assert!(s.by_ski(cert.ski.as_deref().unwrap()).unwrap().is_empty());
     }
 
     #[test]

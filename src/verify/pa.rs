@@ -10,7 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::report::{Check, Status};
-use crate::cms::{SignedData, SignerIdentifier};
+use crate::cms::SignedData;
 use crate::lds::LdsFile;
 use crate::lds::dg14::Dg14;
 use crate::lds::security_infos::SecurityInfos;
@@ -100,14 +100,12 @@ fn verify_signed_data<'a>(
         ));
     }
     let mut from_store = false;
+    // not embedded: the store's copy, named by issuer and serial or by SKI
     if cert.is_none()
-        && let (Some(store), SignerIdentifier::IssuerAndSerialNumber { issuer, serial }) =
-            (store, &signer.sid)
-        && let Ok(name) = crate::pki::cert::Name::from_der(issuer)
-        && let Ok(found) = store.by_issuer_serial(&name, serial)
-        && let Some(first) = found.into_iter().next()
+        && let Some(store) = store
+        && let Ok(Some(found)) = store.signer_certificate(&signer.sid)
     {
-        cert = Some(Cow::Owned(first.cert));
+        cert = Some(Cow::Owned(found.cert));
         from_store = true;
     }
     let Some(cert) = cert else {

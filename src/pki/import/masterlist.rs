@@ -137,18 +137,7 @@ fn verify_list(
     };
     let signer_cert = match sd.signer_certificate(signer) {
         Some(c) => Some(c.into_owned()),
-        None => match &signer.sid {
-            SignerIdentifier::SubjectKeyIdentifier(ski) => {
-                store::by_ski_on(conn, ski)?.into_iter().next().map(|s| s.cert)
-            }
-            SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => match Name::from_der(issuer) {
-                Ok(n) => store::by_issuer_serial_on(conn, &n, serial)?
-                    .into_iter()
-                    .next()
-                    .map(|s| s.cert),
-                Err(_) => None,
-            },
-        },
+        None => store::signer_certificate_on(conn, &signer.sid)?.map(|s| s.cert),
     };
     let Some(signer_cert) = signer_cert else {
         v.reasons.push(format!("{what} signer certificate not found"));

@@ -374,21 +374,14 @@ fn signed_attributes(sod: &Sod) -> Check {
 }
 
 /// The DSC: embedded in EF.SOD (`true`), or found in the trust store by the signer's
-/// issuer and serial number (`false`).
+/// issuer and serial number or SKI (`false`), as Passive Authentication finds it.
 pub(super) fn dsc<'s>(ctx: &'s Ctx<'_>) -> Option<(Cow<'s, Certificate>, bool)> {
     let (sd, s) = signer(ctx)?;
     if let Some(c) = sd.signer_certificate(s) {
         return Some((c, true));
     }
-    let store = ctx.store?;
-    let found = match &s.sid {
-        crate::cms::SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => {
-            let name = crate::pki::cert::Name::from_der(issuer).ok()?;
-            store.by_issuer_serial(&name, serial).ok()?
-        }
-        crate::cms::SignerIdentifier::SubjectKeyIdentifier(k) => store.by_ski(k).ok()?,
-    };
-    found.into_iter().next().map(|c| (Cow::Owned(c.cert), false))
+    let found = ctx.store?.signer_certificate(&s.sid).ok()??;
+    Some((Cow::Owned(found.cert), false))
 }
 
 fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
