@@ -325,7 +325,19 @@ impl Dg1 {
     /// warnings, defects). An `Err` means the MRZ module rejects the text, which the
     /// positional [`Dg1::fields`] still show.
     pub fn parse_mrz(&self) -> Result<crate::mrz::Mrz, crate::mrz::MrzError> {
-        crate::mrz::Mrz::from_bytes(self.mrz.as_bytes())
+        crate::mrz::Mrz::from_bytes(&self.mrz_bytes())
+    }
+
+    /// The MRZ as the file holds it, one byte per character ([`Dg1::decode`] reads it
+    /// so); a character beyond U+00FF, which no decoded file holds, as `?`. Not the
+    /// UTF-8 of [`Dg1::mrz`]: a byte 0x80–0xFF read from a hostile chip would become
+    /// two, and the MRZ module would see a line of the wrong length instead of the
+    /// character it does not accept.
+    fn mrz_bytes(&self) -> Vec<u8> {
+        self.mrz
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect()
     }
 
     /// The MRZ split into its lines.
@@ -360,13 +372,8 @@ impl Dg1 {
     /// back unchanged; a character beyond Latin-1, which neither decoding nor
     /// [`Dg1::from_mrz`] gives, is written as `?`).
     pub fn encode(&self) -> Vec<u8> {
-        let mrz: Vec<u8> = self
-            .mrz
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect();
         let mut body = Vec::new();
-        crate::tlv::encode_into(TAG_MRZ, &mrz, &mut body);
+        crate::tlv::encode_into(TAG_MRZ, &self.mrz_bytes(), &mut body);
         for u in &self.unknown {
             u.encode_into(&mut body);
         }
@@ -534,5 +541,14 @@ mod tests {
         assert_eq!(d.quirks, vec![Quirk::InvalidCharacter { tag: 0x5F1F }]);
         assert_eq!(d.fields.document_number, "D23145890");
         assert_eq!(d.fields.nationality, "UTO");
+        // the MRZ module sees the file's 90 bytes and names the character it refuses
+        // (from the UTF-8 of the text it saw 91 and refused the length instead)
+        match d.parse_mrz() {
+            Err(crate::mrz::MrzError::InvalidCharacter { ch, line, position }) => {
+                assert_eq!((ch, line, position), ('Ä', 2, 11));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(d.encode(), encode_mrz(&mrz));
     }
 }
