@@ -403,6 +403,79 @@ fn pkd_sync_against_real_slapd() {
     assert_eq!(verify(&victim, "xa-booklet.toml"), 1);
     let complete = snapshot(&victim);
 
+    // -- entries are applied as they arrive (docs/pkd-sync.md): the server killed while
+    // the DSCs stream, after the client asked for their second page (the first page's
+    // entries handed to the writer), and started again: the retry runs the search
+    // again, and what the failed attempt handed on is not applied twice
+    let retried = t.join("retried.db");
+    import_anchors(&retried, ALL_ANCHORS);
+    let child = Command::new(support::emrtd_bin())
+        .args([
+            "--store",
+            retried.to_str().unwrap(),
+            "--json",
+            "pkd",
+            "sync",
+            &url,
+            "--retries",
+            "5",
+            "--timeout",
+            "5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = provider.log().len();
+    wait_for_dsc_page(&provider, seen, 2);
+    provider.kill9();
+    let restarted_at = provider.log().len();
+    provider.restart();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the retry completes the sync: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        provider.log()[restarted_at..].contains(DSC_FILTER),
+        "the DSC search ran again on the restarted server"
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(n(&j, "added"), total - 1, "each entry applied once: {j}");
+    assert_eq!(n(&j, "rejected"), 1, "{j}");
+    assert_eq!(n(&j, "unchanged"), 0, "{j}");
+    assert_eq!(n(&j, "removed"), 0, "{j}");
+    assert_eq!(snapshot(&retried), complete);
+    assert_eq!(state(&retried), state(&victim));
+
+    // -- the desk killed (SIGKILL) while the DSCs stream into its open transaction: the
+    // store is as before, and the next run completes it
+    let store = t.join("killed-streaming.db");
+    import_anchors(&store, ALL_ANCHORS);
+    let (before, before_state) = (snapshot(&store), state(&store));
+    let mut child = Command::new(support::emrtd_bin())
+        .args(["--store", store.to_str().unwrap(), "-q", "pkd", "sync", &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = provider.log().len();
+    wait_for_dsc_page(&provider, seen, 2);
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed before it finished");
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "killed while streaming: the store is as before"
+    );
+    assert_eq!(state(&store), before_state);
+    ok_sync(&store, &url);
+    assert_eq!(snapshot(&store), complete, "the next run completes it");
+    assert_eq!(state(&store), state(&victim));
+
     // -- the client killed (SIGKILL) at several points: before or complete, nothing between
     for delay_ms in [50u64, 200, 500, 1000, 2000] {
         let store = t.join(format!("killed-{delay_ms}.db"));
@@ -421,6 +494,19 @@ fn pkd_sync_against_real_slapd() {
             complete,
             "the next run completes it (killed after {delay_ms} ms)"
         );
+    }
+}
+
+/// The filter of the DSC collection's fetch (collection 001), as slapd logs it.
+const DSC_FILTER: &str = "(!(objectClass=pkdMasterList))";
+
+/// Wait until the server's log, from byte `seen` on, shows the DSC fetch asked for its
+/// `page`-th page (paged results: one search operation per page).
+fn wait_for_dsc_page(server: &Slapd, seen: usize, page: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.log()[seen..].matches(DSC_FILTER).count() < page {
+        assert!(Instant::now() < deadline, "the sync never got to DSC page {page}");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -386,6 +386,11 @@ impl PreparedEntry {
         &self.dn
     }
 
+    /// Its DN as directory entries compare them ([`normalize_dn`]).
+    pub fn dn_norm(&self) -> &str {
+        &self.dn_norm
+    }
+
     /// Its `entryUUID` (from an `entryUUID` attribute in canonical form).
     pub fn entry_uuid(&self) -> Option<&str> {
         self.uuid.as_deref()
@@ -395,6 +400,12 @@ impl PreparedEntry {
     /// certificate indexes: no bulk load for it).
     pub fn holds_list(&self) -> bool {
         self.prepared.holds_list()
+    }
+
+    /// It carries a CRL (whose signature check looks its CA up by the certificate
+    /// indexes: a bulk load applies it after them).
+    pub fn holds_crl(&self) -> bool {
+        self.carried.iter().any(|o| o.kind == ObjectKind::Crl)
     }
 }
 

@@ -794,21 +794,26 @@ impl<'a> Client<'a> {
         }
     }
 
-    /// A search (paged unless `scope` is Base): the entries, or `None` when the base
-    /// does not exist. `tick` is called per entry received (progress). Entries are
-    /// handed back only when the whole search succeeded, so a retry starts clean.
-    fn search(
+    /// A search (paged unless `scope` is Base) whose entries are handed to `on` as they
+    /// arrive: [`Streamed::Attempt`] before each attempt (a retry after a network failure
+    /// may hand entries of the failed attempt again), then each entry. `Ok(false)` when
+    /// the base does not exist. An error of `on` ends the search (a receiver that gave
+    /// up); a malformed entry fails it after the server's answer is read.
+    fn stream(
         &mut self,
         what: &str,
         base: &str,
         scope: Scope,
         filter: &str,
         attrs: &[&str],
-        tick: &dyn Fn(),
-    ) -> Result<Option<Vec<DirEntry>>, SyncError> {
+        on: &mut dyn FnMut(Streamed) -> Result<(), SyncError>,
+    ) -> Result<bool, SyncError> {
         let server = self.server();
         let paged = scope != Scope::Base;
         self.with_retries(what, |conn, timeout| {
+            if let Err(e) = on(Streamed::Attempt) {
+                return Ok(Err(e));
+            }
             let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> = if paged {
                 vec![
                     Box::new(EntriesOnly::new()),
@@ -825,15 +830,15 @@ impl<'a> Client<'a> {
                 attrs.to_vec(),
             )?;
             let mut failed = None;
-            let mut entries = Vec::new();
             while let Some(re) = stream.next()? {
                 if failed.is_some() {
                     continue;
                 }
                 match parse_entry(re) {
                     Ok(Some(e)) => {
-                        tick();
-                        entries.push(e);
+                        if let Err(e) = on(Streamed::Entry(e)) {
+                            return Ok(Err(e));
+                        }
                     }
                     Ok(None) => {}
                     Err(detail) => {
@@ -850,8 +855,8 @@ impl<'a> Client<'a> {
                 return Ok(Err(e));
             }
             match res.rc {
-                0 => Ok(Ok(Some(entries))),
-                32 => Ok(Ok(None)),
+                0 => Ok(Ok(true)),
+                32 => Ok(Ok(false)),
                 rc => Ok(Err(SyncError::Result {
                     server: server.clone(),
                     what: what.to_owned(),
@@ -865,6 +870,40 @@ impl<'a> Client<'a> {
             }
         })
     }
+
+    /// [`Client::stream`] gathered: the entries of the attempt that succeeded, or `None`
+    /// when the base does not exist. `tick` is called per entry received (progress).
+    fn search(
+        &mut self,
+        what: &str,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        tick: &dyn Fn(),
+    ) -> Result<Option<Vec<DirEntry>>, SyncError> {
+        let mut entries = Vec::new();
+        let found = self.stream(what, base, scope, filter, attrs, &mut |s| {
+            match s {
+                // a retry starts clean
+                Streamed::Attempt => entries.clear(),
+                Streamed::Entry(e) => {
+                    tick();
+                    entries.push(e);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found.then_some(entries))
+    }
+}
+
+/// What [`Client::stream`] hands on.
+enum Streamed {
+    /// An attempt begins (a retry: entries of the failed attempt may come again).
+    Attempt,
+    /// An entry.
+    Entry(DirEntry),
 }
 
 fn result_name(rc: u32) -> &'static str {
@@ -1006,7 +1045,8 @@ fn has_ordering(client: &mut Client<'_>) -> Result<bool, SyncError> {
 }
 
 /// Read from the directory what the store needs to catch up (see the module docs).
-/// Nothing is written anywhere.
+/// Nothing is written anywhere. (`pkd sync` applies the entries as they arrive instead
+/// of gathering them first.)
 pub fn fetch(
     url: &SyncUrl,
     opts: &SyncOptions,
@@ -1014,10 +1054,28 @@ pub fn fetch(
     progress: &dyn Progress,
 ) -> Result<Fetched, SyncError> {
     let mut client = Client::new(url, opts)?;
-    match by_cookie(&mut client, known, progress)? {
-        ByCookie::Changes(f) => Ok(*f),
-        ByCookie::List(fallback) => by_listing(&mut client, known, fallback, progress),
-    }
+    let fallback = match by_cookie(&mut client, known, progress)? {
+        ByCookie::Changes(f) => return Ok(*f),
+        ByCookie::List(fallback) => fallback,
+    };
+    let plan = plan(&mut client, known, progress)?;
+    let mut entries = Vec::new();
+    let got = fetch_entries(&mut client, known, &plan, &mut |_, e| {
+        progress.inc(1);
+        entries.push(e);
+        Ok(())
+    })?;
+    let first = first_run(known);
+    Ok(Fetched {
+        listing: if first { got.listing } else { plan.listing },
+        entries,
+        ordering: plan.ordering,
+        fetched_individually: got.fetched_individually,
+        uuids: if first { got.uuids } else { plan.uuids },
+        cookie: plan.cookie,
+        delta: None,
+        fallback,
+    })
 }
 
 /// What a refresh from the store's cookie gave.
@@ -1097,26 +1155,33 @@ fn by_cookie(client: &mut Client<'_>, known: &Known, progress: &dyn Progress) ->
     })))
 }
 
-/// The pkdVersion path (see the module docs): list the directory unless this is the
-/// first run, fetch what is new or changed. `known.entries` must be loaded.
-fn by_listing(
-    client: &mut Client<'_>,
-    known: &Known,
-    fallback: Option<String>,
-    progress: &dyn Progress,
-) -> Result<Fetched, SyncError> {
+/// The pkdVersion path's answers before any entry is fetched.
+#[derive(Debug, Default)]
+struct Plan {
+    /// The cookie for the next run (taken before the listing), if the server has one.
+    cookie: Option<Vec<u8>>,
+    /// The server has an ORDERING rule for pkdVersion.
+    ordering: bool,
+    /// Every PKD entry of the directory: normalised DN → (DN, pkdVersion). Empty on a
+    /// first run (the fetch is the listing: [`Gathered::listing`]).
+    listing: HashMap<String, (String, Option<u64>)>,
+    /// Normalised DN → `entryUUID`, of the listed entries.
+    uuids: HashMap<String, String>,
+}
+
+/// The pkdVersion path (see the module docs), before the entries: the cookie marker,
+/// the ORDERING rule, and the listing unless this is the first run. `known.entries`
+/// must be loaded.
+fn plan(client: &mut Client<'_>, known: &Known, progress: &dyn Progress) -> Result<Plan, SyncError> {
     let url = client.url;
     let base = url.base.clone();
-    let first = first_run(known);
-    let mut out = Fetched {
-        fallback,
-        ..Fetched::default()
+    let mut plan = Plan {
+        // the cookie for the next run marks the state before the listing
+        cookie: content_sync::state_marker(client, &base)?,
+        ordering: has_ordering(client)?,
+        ..Plan::default()
     };
-    // the cookie for the next run marks the state before the listing
-    out.cookie = content_sync::state_marker(client, &base)?;
-    out.ordering = has_ordering(client)?;
-    let ordering = out.ordering;
-    if !first {
+    if !first_run(known) {
         progress.phase("listing entries", known.entries.len() as u64);
         let listed = client.search(
             "list the entries",
@@ -1136,18 +1201,79 @@ fn by_listing(
             }
             let key = normalize_dn(&e.dn);
             if let Some(u) = e.uuid {
-                out.uuids.insert(key.clone(), u);
+                plan.uuids.insert(key.clone(), u);
             }
-            out.listing.insert(key, (e.dn, e.version));
+            plan.listing.insert(key, (e.dn, e.version));
         }
     }
-    let needed = |key: &str, version: Option<u64>| match known.entries.get(key) {
+    let to_fetch = plan
+        .listing
+        .iter()
+        .filter(|(k, (_, v))| needed(known, k, *v))
+        .count() as u64;
+    progress.phase("fetching entries", to_fetch);
+    Ok(plan)
+}
+
+/// The store lacks the entry `key`, or holds it at another version.
+fn needed(known: &Known, key: &str, version: Option<u64>) -> bool {
+    match known.entries.get(key) {
         None => true,
         Some(v) => *v != version,
-    };
-    let to_fetch = out.listing.iter().filter(|(k, (_, v))| needed(k, *v)).count() as u64;
-    progress.phase("fetching entries", to_fetch);
-    let mut got: HashSet<String> = HashSet::new();
+    }
+}
+
+/// What [`fetch_entries`] learnt besides the entries it handed on.
+#[derive(Debug, Default)]
+struct Gathered {
+    /// A first run's listing: every entry the collection fetches returned (in the
+    /// attempt of each search that succeeded).
+    listing: HashMap<String, (String, Option<u64>)>,
+    /// A first run's normalised DN → `entryUUID`.
+    uuids: HashMap<String, String>,
+    /// Normalised DN → pkdVersion of every entry handed on, once each: an entry a
+    /// retried search returns again at the same version is not handed on twice.
+    handed: HashMap<String, Option<u64>>,
+    /// Entries fetched by their listed pkdVersion or one by one.
+    fetched_individually: usize,
+    /// A search failed after handing entries on and was retried: what it handed may
+    /// include entries its successful attempt no longer returned.
+    restarted: bool,
+}
+
+impl Gathered {
+    /// Hand `e` on unless it was already (at this version).
+    fn hand(
+        &mut self,
+        key: String,
+        c: Collection,
+        e: DirEntry,
+        sink: &mut dyn FnMut(Collection, DirEntry) -> Result<(), SyncError>,
+    ) -> Result<bool, SyncError> {
+        if self.handed.get(&key) == Some(&e.version) {
+            return Ok(false);
+        }
+        self.handed.insert(key, e.version);
+        sink(c, e)?;
+        Ok(true)
+    }
+}
+
+/// The pkdVersion path's fetches (see the module docs): per collection the entries
+/// above the store's highest version (all on a first run), then the listed entries new
+/// or changed that those did not bring. Each entry the store needs is handed to `sink`
+/// as it arrives, in that order (lists first), once.
+fn fetch_entries(
+    client: &mut Client<'_>,
+    known: &Known,
+    plan: &Plan,
+    sink: &mut dyn FnMut(Collection, DirEntry) -> Result<(), SyncError>,
+) -> Result<Gathered, SyncError> {
+    let url = client.url;
+    let base = url.base.clone();
+    let first = first_run(known);
+    let ordering = plan.ordering;
+    let mut got = Gathered::default();
     let mut base_missing = true;
     for c in Collection::ALL {
         let min = known.max_version.get(&c).map(|v| v.saturating_add(1));
@@ -1158,40 +1284,52 @@ fn by_listing(
         // collection reaches N
         let indexed = min.is_some_and(|m| narrow_range(&known.max_version, c, m));
         let filter = c.filter(if ordering { min } else { None }, indexed);
-        let entries = client.search(
+        // this search's entries (a first run's listing), of its last attempt
+        let mut listed: HashMap<String, (String, Option<u64>)> = HashMap::new();
+        let handed_before = got.handed.len();
+        let mut attempts = 0u32;
+        let found = client.stream(
             &format!("fetch collection {}", c.as_str()),
             &c.subtree(&base),
             Scope::Subtree,
             &filter,
             &["*", "entryUUID"],
-            &|| progress.inc(1),
-        )?;
-        base_missing &= entries.is_none();
-        for e in entries.unwrap_or_default() {
-            let key = normalize_dn(&e.dn);
-            if Collection::of_dn(&e.dn, &base) != Some(c) {
-                continue;
-            }
-            if first {
-                out.listing.insert(key.clone(), (e.dn.clone(), e.version));
-                if let Some(u) = &e.uuid {
-                    out.uuids.insert(key.clone(), u.clone());
+            &mut |s| {
+                let e = match s {
+                    Streamed::Attempt => {
+                        attempts += 1;
+                        got.restarted |= attempts > 1 && got.handed.len() > handed_before;
+                        listed.clear();
+                        return Ok(());
+                    }
+                    Streamed::Entry(e) => e,
+                };
+                if Collection::of_dn(&e.dn, &base) != Some(c) {
+                    return Ok(());
                 }
-            }
-            if !needed(&key, e.version) {
-                continue;
-            }
-            // without ORDERING the server returned everything: keep the newer ones
-            // (and those the store lacks)
-            if !ordering
-                && min.is_some_and(|m| e.version.is_none_or(|v| v < m))
-                && known.entries.contains_key(&key)
-            {
-                continue;
-            }
-            got.insert(key);
-            out.entries.push(e);
-        }
+                let key = normalize_dn(&e.dn);
+                if first {
+                    listed.insert(key.clone(), (e.dn.clone(), e.version));
+                    if let Some(u) = &e.uuid {
+                        got.uuids.insert(key.clone(), u.clone());
+                    }
+                }
+                if !needed(known, &key, e.version) {
+                    return Ok(());
+                }
+                // without ORDERING the server returned everything: keep the newer ones
+                // (and those the store lacks)
+                if !ordering
+                    && min.is_some_and(|m| e.version.is_none_or(|v| v < m))
+                    && known.entries.contains_key(&key)
+                {
+                    return Ok(());
+                }
+                got.hand(key, c, e, sink).map(|_| ())
+            },
+        )?;
+        base_missing &= !found;
+        got.listing.extend(listed);
     }
     if first
         && base_missing
@@ -1211,10 +1349,10 @@ fn by_listing(
     // listed, new or changed, and not returned above (a replica that received them out
     // of order, a version that went down): asked for by their listed pkdVersion, many
     // at once; what that does not bring (no version, changed since), one by one
-    let mut missing: HashMap<String, (String, Option<u64>)> = out
-        .listing
+    let listing = if first { &got.listing } else { &plan.listing };
+    let mut missing: HashMap<String, (String, Option<u64>)> = listing
         .iter()
-        .filter(|(k, (_, v))| needed(k, *v) && !got.contains(*k))
+        .filter(|(k, (_, v))| needed(known, k, *v) && !got.handed.contains_key(*k))
         .map(|(k, (dn, v))| (k.clone(), (dn.clone(), *v)))
         .collect();
     let mut versions: Vec<u64> = missing.values().filter_map(|(_, v)| *v).collect();
@@ -1222,40 +1360,57 @@ fn by_listing(
     versions.dedup();
     for chunk in versions.chunks(VERSIONS_PER_SEARCH) {
         let any: String = chunk.iter().map(|v| format!("(pkdVersion={v})")).collect();
-        let found = client.search(
+        client.stream(
             "fetch entries by version",
             &base,
             Scope::Subtree,
             &format!("(&{LISTING_FILTER}(|{any}))"),
             &["*", "entryUUID"],
-            &|| progress.inc(1),
-        )?;
-        for e in found.unwrap_or_default() {
-            let key = normalize_dn(&e.dn);
-            if missing.get(&key).is_some_and(|(_, v)| *v == e.version) {
+            &mut |s| {
+                let Streamed::Entry(e) = s else {
+                    return Ok(());
+                };
+                let key = normalize_dn(&e.dn);
+                // (an entry a retry returns again was taken off `missing` already)
+                if missing.get(&key).is_none_or(|(_, v)| *v != e.version) {
+                    return Ok(());
+                }
                 missing.remove(&key);
-                out.fetched_individually += 1;
-                out.entries.push(e);
-            }
-        }
+                let Some(c) = Collection::of_dn(&e.dn, &base) else {
+                    return Ok(());
+                };
+                if got.hand(key, c, e, sink)? {
+                    got.fetched_individually += 1;
+                }
+                Ok(())
+            },
+        )?;
     }
     let mut rest: Vec<String> = missing.into_values().map(|(dn, _)| dn).collect();
     rest.sort();
     for dn in rest {
-        let one = client.search(
+        client.stream(
             "fetch an entry",
             &dn,
             Scope::Base,
             LISTING_FILTER,
             &["*", "entryUUID"],
-            &|| progress.inc(1),
+            &mut |s| {
+                let Streamed::Entry(e) = s else {
+                    return Ok(());
+                };
+                let Some(c) = Collection::of_dn(&e.dn, &base) else {
+                    return Ok(());
+                };
+                if got.hand(normalize_dn(&e.dn), c, e, sink)? {
+                    got.fetched_individually += 1;
+                }
+                Ok(())
+            },
         )?;
-        let one = one.unwrap_or_default();
-        out.fetched_individually += one.len();
-        out.entries.extend(one);
     }
     client.unbind();
-    Ok(out)
+    Ok(got)
 }
 
 /// Does `(pkdVersion>=min)` for collection `c` span only versions no other collection
@@ -1419,8 +1574,8 @@ fn refuse_all(url: &SyncUrl, held: usize) -> SyncError {
     ))
 }
 
-/// `emrtd pkd sync`: fetch what changed ([`fetch`]), then apply it in one transaction
-/// of the store. On any error nothing is written.
+/// `emrtd pkd sync`: bring the store up to date from the directory, in one transaction
+/// of the store (see the module docs). On any error nothing is written.
 pub fn sync(
     store: &mut TrustStore,
     url: &SyncUrl,
@@ -1429,84 +1584,198 @@ pub fn sync(
 ) -> Result<SyncReport, SyncError> {
     let mut known = known(store, url, true)?;
     let mut client = Client::new(url, opts)?;
-    let mut fetched = match by_cookie(&mut client, &known, progress)? {
-        ByCookie::Changes(f) => *f,
+    match by_cookie(&mut client, &known, progress)? {
+        ByCookie::Changes(f) => apply_refresh(store, url, &known, *f, progress),
         ByCookie::List(fallback) => {
             if known.counted.is_some() {
                 known = self::known(store, url, false)?;
             }
-            by_listing(&mut client, &known, fallback, progress)?
+            sync_listed(store, &mut client, &known, fallback, progress)
         }
-    };
-    let held = known.held();
-    let first = first_run(&known);
-    let delta = fetched.delta.take();
-    if let Some(d) = &delta {
-        // a present phase that names nothing would withdraw everything
-        if d.present.as_ref().is_some_and(HashSet::is_empty) && fetched.entries.is_empty() && held > 0 {
-            return Err(refuse_all(url, held));
-        }
-    } else if fetched.listing.is_empty() && held > 0 {
-        return Err(refuse_all(url, held));
     }
-    let mut report = SyncReport {
+}
+
+fn new_report(url: &SyncUrl) -> SyncReport {
+    SyncReport {
         url: format!("{}/{}", url.server(), url.base),
-        listed: fetched.listing.len() as u64,
-        fetched_individually: fetched.fetched_individually as u64,
-        server_side_version_filter: fetched.ordering,
-        content_sync: delta.is_some(),
         ..SyncReport::default()
-    };
-    if let Some(why) = &fetched.fallback {
-        report.notes.push(format!(
-            "content synchronisation not used ({why}): the directory was listed"
-        ));
     }
-    // (a first run holds nothing it could have left unchanged or touched)
-    let fetched_keys: HashSet<String> = if first {
-        HashSet::new()
-    } else {
-        fetched.entries.iter().map(|e| normalize_dn(&e.dn)).collect()
-    };
-    if delta.is_none() && !first {
-        report.unchanged = fetched
-            .listing
-            .keys()
-            .filter(|k| !fetched_keys.contains(*k) && known.entries.contains_key(*k))
-            .count() as u64;
-    }
-    drop(known);
-    progress.phase("applying", fetched.entries.len() as u64);
-    let w = store.transaction()?;
-    let session = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+}
+
+/// The origin of each collection in the session.
+fn session_origins(
+    session: &Session<'_, '_>,
+    url: &SyncUrl,
+) -> Result<BTreeMap<Collection, super::directory::OriginId>, SyncError> {
     let mut origins = BTreeMap::new();
     for c in Collection::ALL {
         origins.insert(c, session.origin(&url.origin(), c.as_str()).map_err(dir_err)?);
     }
+    Ok(origins)
+}
+
+/// The pkdVersion path: list (unless first), then fetch and apply at once. The write
+/// transaction is opened once the listing is read, and entries are applied as they
+/// arrive: one thread receives and decodes them, a second prepares them (SHA-256,
+/// certificates parsed), this one writes. A failure of any of them, or of the server,
+/// drops the transaction: nothing is written.
+fn sync_listed(
+    store: &mut TrustStore,
+    client: &mut Client<'_>,
+    known: &Known,
+    fallback: Option<String>,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
+    let url = client.url;
+    let plan = plan(client, known, progress)?;
+    let held = known.held();
+    let first = first_run(known);
+    if plan.listing.is_empty() && held > 0 {
+        return Err(refuse_all(url, held));
+    }
+    let mut report = SyncReport {
+        server_side_version_filter: plan.ordering,
+        ..new_report(url)
+    };
+    if let Some(why) = &fallback {
+        report.notes.push(format!(
+            "content synchronisation not used ({why}): the directory was listed"
+        ));
+    }
+    // a large batch loads in bulk: from the start when the listing says so, else
+    // (a first run, whose size is learnt as it arrives) once it reached that size
+    let bulk_from = BULK_MIN_ENTRIES.max(held / 2);
+    let expected = plan
+        .listing
+        .iter()
+        .filter(|(k, (dn, v))| {
+            needed(known, k, *v) && Collection::of_dn(dn, &url.base) != Some(Collection::Ml002)
+        })
+        .count();
+    let bulk_from = if expected >= bulk_from { 0 } else { bulk_from };
+    let w = store.transaction()?;
+    let session = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+    let origins = session_origins(&session, url)?;
+    let (got, held_back) = std::thread::scope(|scope| -> Result<_, SyncError> {
+        let (entries_tx, entries_rx) =
+            std::sync::mpsc::sync_channel::<Vec<(Collection, DirEntry)>>(PREPARE_DEPTH);
+        let plan = &plan;
+        let fetcher = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(PREPARE_BATCH);
+            let send = |batch: Vec<(Collection, DirEntry)>| {
+                // fails when the writer gave up: the fetch stops
+                entries_tx
+                    .send(batch)
+                    .map_err(|_| SyncError::Apply("the sync stopped".into()))
+            };
+            let got = fetch_entries(client, known, plan, &mut |c, e| {
+                batch.push((c, e));
+                if batch.len() >= PREPARE_BATCH {
+                    send(std::mem::replace(&mut batch, Vec::with_capacity(PREPARE_BATCH)))?;
+                }
+                Ok(())
+            })?;
+            if !batch.is_empty() {
+                send(batch)?;
+            }
+            Ok(got)
+        });
+        let prepared = prepare_on_a_thread(scope, entries_rx.into_iter().flatten());
+        let written = write_entries(&session, &origins, prepared, bulk_from, &mut report, progress);
+        // (the receivers are gone when the writer failed: the fetch ends too)
+        let fetched = fetcher
+            .join()
+            .unwrap_or_else(|_| Err(SyncError::Apply("the fetching thread failed".into())));
+        let held_back = written?;
+        Ok((fetched?, held_back))
+    })?;
+    w.end_bulk_load()?;
+    for (c, prepared) in held_back {
+        apply_one(&session, &origins, c, prepared, &mut report, progress)?;
+    }
+    let listing = if first { &got.listing } else { &plan.listing };
+    let uuids = if first { &got.uuids } else { &plan.uuids };
+    report.listed = listing.len() as u64;
+    report.fetched_individually = got.fetched_individually as u64;
+    if !first {
+        report.unchanged += listing
+            .keys()
+            .filter(|k| !got.handed.contains_key(*k) && known.entries.contains_key(*k))
+            .count() as u64;
+    }
+    // entries gone from the directory lose this source (a first run's listing is what
+    // it fetched, so nothing held is missing from it, unless a search was retried after
+    // it had handed on entries its last attempt no longer returned)
+    if !first || got.restarted {
+        for o in origins.values() {
+            for k in session.known_entries(*o).map_err(dir_err)? {
+                let key = normalize_dn(&k.dn);
+                if !listing.contains_key(&key) {
+                    if session.remove_entry(*o, &k.dn).map_err(dir_err)? {
+                        count_gone(&mut report);
+                    }
+                } else if let Some(u) = uuids.get(&key)
+                    && k.entry_uuid.as_ref() != Some(u)
+                {
+                    // held unchanged, its entryUUID learnt from the listing
+                    session.set_entry_uuid(*o, &k.dn, u).map_err(dir_err)?;
+                }
+            }
+        }
+    }
+    // the cookie for the next run: the marker taken before the listing, or none at all
+    // (a server without content synchronisation)
+    let cookie = plan.cookie.as_deref();
+    conclude(session, &origins, url, Some(cookie), &mut report)?;
+    w.commit()?;
+    Ok(report)
+}
+
+/// A refresh from the store's cookie: the changed entries (fetched first, a small
+/// batch) and the deletions, applied in one transaction with the new cookie.
+fn apply_refresh(
+    store: &mut TrustStore,
+    url: &SyncUrl,
+    known: &Known,
+    mut fetched: Fetched,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
+    let held = known.held();
+    let d = fetched.delta.take().unwrap_or_default();
+    // a present phase that names nothing would withdraw everything
+    if d.present.as_ref().is_some_and(HashSet::is_empty) && fetched.entries.is_empty() && held > 0 {
+        return Err(refuse_all(url, held));
+    }
+    let mut report = SyncReport {
+        fetched_individually: fetched.fetched_individually as u64,
+        content_sync: true,
+        ..new_report(url)
+    };
+    let fetched_keys: HashSet<String> = fetched.entries.iter().map(|e| normalize_dn(&e.dn)).collect();
+    progress.phase("applying", fetched.entries.len() as u64);
+    let w = store.transaction()?;
+    let session = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
+    let origins = session_origins(&session, url)?;
     // the changed entries the store held before (by DN, as a listing would have said)
     let mut touched = 0u64;
-    if delta.is_some() {
-        for key in &fetched_keys {
-            for o in origins.values() {
-                if session.entry(*o, key).map_err(dir_err)?.is_some() {
-                    touched += 1;
-                    break;
-                }
+    for key in &fetched_keys {
+        for o in origins.values() {
+            if session.entry(*o, key).map_err(dir_err)?.is_some() {
+                touched += 1;
+                break;
             }
         }
     }
     // an entry that the directory now holds under another DN (a rename keeps the
     // entryUUID): the old DN goes
-    if delta.is_some() {
-        for e in &fetched.entries {
-            let Some(u) = &e.uuid else { continue };
-            for o in origins.values() {
-                if let Some(old) = session.entry_by_uuid(*o, u).map_err(dir_err)?
-                    && normalize_dn(&old.dn) != normalize_dn(&e.dn)
-                    && session.remove_entry(*o, &old.dn).map_err(dir_err)?
-                {
-                    count_gone(&mut report);
-                }
+    for e in &fetched.entries {
+        let Some(u) = &e.uuid else { continue };
+        for o in origins.values() {
+            if let Some(old) = session.entry_by_uuid(*o, u).map_err(dir_err)?
+                && normalize_dn(&old.dn) != normalize_dn(&e.dn)
+                && session.remove_entry(*o, &old.dn).map_err(dir_err)?
+            {
+                count_gone(&mut report);
             }
         }
     }
@@ -1520,78 +1789,66 @@ pub fn sync(
         &mut report,
         progress,
     )?;
-    match &delta {
-        // a first run's listing is what it fetched: nothing held is missing from it
-        None if first => {}
-        None => {
-            // entries gone from the directory lose this source
-            for o in origins.values() {
-                for k in session.known_entries(*o).map_err(dir_err)? {
-                    let key = normalize_dn(&k.dn);
-                    if !fetched.listing.contains_key(&key) {
-                        if session.remove_entry(*o, &k.dn).map_err(dir_err)? {
-                            count_gone(&mut report);
-                        }
-                    } else if let Some(u) = fetched.uuids.get(&key)
-                        && k.entry_uuid.as_ref() != Some(u)
-                    {
-                        // held unchanged, its entryUUID learnt from the listing
-                        session.set_entry_uuid(*o, &k.dn, u).map_err(dir_err)?;
-                    }
+    // deletions name entries by entryUUID: each withdraws only what that entry
+    // carried. A present phase names what stays, so every entry is looked at;
+    // otherwise each deleted UUID is looked up (its index), unless they
+    // outnumber the entries held
+    if d.present.is_some() || d.deleted.len() > held {
+        let changed: HashSet<&String> = fetched.uuids.values().collect();
+        for o in origins.values() {
+            for k in session.known_entries(*o).map_err(dir_err)? {
+                let Some(u) = &k.entry_uuid else { continue };
+                let gone = d.deleted.contains(u)
+                    || d.present
+                        .as_ref()
+                        .is_some_and(|p| !p.contains(u) && !changed.contains(u));
+                if gone && session.remove_entry(*o, &k.dn).map_err(dir_err)? {
+                    count_gone(&mut report);
                 }
             }
         }
-        Some(d) => {
-            // deletions name entries by entryUUID: each withdraws only what that entry
-            // carried. A present phase names what stays, so every entry is looked at;
-            // otherwise each deleted UUID is looked up (its index), unless they
-            // outnumber the entries held
-            if d.present.is_some() || d.deleted.len() > held {
-                let changed: HashSet<&String> = fetched.uuids.values().collect();
-                for o in origins.values() {
-                    for k in session.known_entries(*o).map_err(dir_err)? {
-                        let Some(u) = &k.entry_uuid else { continue };
-                        let gone = d.deleted.contains(u)
-                            || d.present
-                                .as_ref()
-                                .is_some_and(|p| !p.contains(u) && !changed.contains(u));
-                        if gone && session.remove_entry(*o, &k.dn).map_err(dir_err)? {
-                            count_gone(&mut report);
-                        }
-                    }
-                }
-            } else {
-                for u in &d.deleted {
-                    for o in origins.values() {
-                        while let Some(k) = session.entry_by_uuid(*o, u).map_err(dir_err)? {
-                            if !session.remove_entry(*o, &k.dn).map_err(dir_err)? {
-                                break;
-                            }
-                            count_gone(&mut report);
-                        }
-                    }
-                }
-            }
-            let mut now_held = 0;
+    } else {
+        for u in &d.deleted {
             for o in origins.values() {
-                now_held += session.entry_counts(*o).map_err(dir_err)?.0 as u64;
+                while let Some(k) = session.entry_by_uuid(*o, u).map_err(dir_err)? {
+                    if !session.remove_entry(*o, &k.dn).map_err(dir_err)? {
+                        break;
+                    }
+                    count_gone(&mut report);
+                }
             }
-            report.listed = now_held;
-            let gone = report.removed_by_reason.get(GONE).copied().unwrap_or(0);
-            report.unchanged += (held as u64).saturating_sub(touched + gone);
         }
     }
-    // the cookie for the next run: the refresh's new one (none: nothing changed, the
-    // old one still holds), the marker taken before a listing, or none at all (a server
-    // without content synchronisation)
-    match (&delta, &fetched.cookie) {
-        (_, Some(c)) => session
-            .set_sync_cookie(&url.origin(), Some((&url.server(), c)))
-            .map_err(dir_err)?,
-        (Some(_), None) => {}
-        (None, None) => session.set_sync_cookie(&url.origin(), None).map_err(dir_err)?,
+    let mut now_held = 0;
+    for o in origins.values() {
+        now_held += session.entry_counts(*o).map_err(dir_err)?.0 as u64;
     }
-    for (c, o) in &origins {
+    report.listed = now_held;
+    let gone = report.removed_by_reason.get(GONE).copied().unwrap_or(0);
+    report.unchanged += (held as u64).saturating_sub(touched + gone);
+    // the refresh's new cookie (none: nothing changed, the old one still holds)
+    let cookie = fetched.cookie.as_deref().map(Some);
+    conclude(session, &origins, url, cookie, &mut report)?;
+    w.commit()?;
+    Ok(report)
+}
+
+/// The end of a run before its commit: the cookie for the next run (`None`: keep the
+/// one held; `Some(None)`: none), the versions now held, the session's trust settled.
+fn conclude(
+    session: Session<'_, '_>,
+    origins: &BTreeMap<Collection, super::directory::OriginId>,
+    url: &SyncUrl,
+    cookie: Option<Option<&[u8]>>,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    if let Some(cookie) = cookie {
+        let server = url.server();
+        session
+            .set_sync_cookie(&url.origin(), cookie.map(|c| (server.as_str(), c)))
+            .map_err(dir_err)?;
+    }
+    for (c, o) in origins {
         if let Some(v) = session.highest_version(*o).map_err(dir_err)? {
             let v = u64::try_from(v).unwrap_or(0);
             report.pkd_versions.insert(c.as_str().to_owned(), v);
@@ -1601,8 +1858,7 @@ pub fn sync(
     let summary = session.finish().map_err(dir_err)?;
     report.withdrawn = summary.withdrawn.len() as u64;
     report.notes.extend(summary.notes);
-    w.commit()?;
-    Ok(report)
+    Ok(())
 }
 
 /// `removed_by_reason` of an entry gone from the directory.
@@ -1611,6 +1867,37 @@ const GONE: &str = "gone from the directory";
 fn count_gone(report: &mut SyncReport) {
     report.removed += 1;
     *report.removed_by_reason.entry(GONE.into()).or_default() += 1;
+}
+
+/// An entry prepared for the writer (or why it cannot be).
+type Prepared = (Collection, Result<PreparedEntry, DirectoryError>);
+
+/// Prepare `entries` (SHA-256 of each value, certificates parsed) on a thread of
+/// `scope`, in batches, while the caller writes what comes out; the thread stops when
+/// the caller drops the result.
+fn prepare_on_a_thread<'scope, I>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    entries: I,
+) -> impl Iterator<Item = Prepared> + use<I>
+where
+    I: Iterator<Item = (Collection, DirEntry)> + Send + 'scope,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(PREPARE_DEPTH);
+    scope.spawn(move || {
+        let mut it = entries;
+        loop {
+            let batch: Vec<Prepared> = it
+                .by_ref()
+                .take(PREPARE_BATCH)
+                .map(|(c, e)| (c, PreparedEntry::new(record(e))))
+                .collect();
+            // a send fails when the writer gave up: stop
+            if batch.is_empty() || tx.send(batch).is_err() {
+                return;
+            }
+        }
+    });
+    rx.into_iter().flatten()
 }
 
 /// Apply fetched entries in the session (lists first: their CSCAs anchor what follows;
@@ -1632,75 +1919,109 @@ fn apply_entries(
     entries.sort_by_key(|(c, _)| Collection::ALL.iter().position(|x| x == c));
     let lists = entries.iter().filter(|(c, _)| *c == Collection::Ml002).count();
     let batch = entries.len() - lists;
-    let bulk = batch >= BULK_MIN_ENTRIES && batch >= held / 2;
+    let bulk_from = if batch >= BULK_MIN_ENTRIES && batch >= held / 2 {
+        0
+    } else {
+        usize::MAX
+    };
+    let held_back = std::thread::scope(|scope| {
+        let prepared = prepare_on_a_thread(scope, entries.into_iter());
+        write_entries(session, origins, prepared, bulk_from, report, progress)
+    })?;
+    session.writer().end_bulk_load()?;
+    for (c, prepared) in held_back {
+        apply_one(session, origins, c, prepared, report, progress)?;
+    }
+    Ok(())
+}
+
+/// Write prepared entries in the order they come. After `bulk_from` entries that carry
+/// no list (0: at once), the rest loads in bulk with the certificate indexes built
+/// once at the end, as `pkd import` does (the same policy: a list, whose verification
+/// looks certificates up, builds them again). During a bulk load an entry carrying a
+/// CRL (whose signature check looks its CA up by those indexes: a scan of every
+/// certificate without them) is held back, with any later entry of its DN; they are
+/// returned, in order, to be applied once the indexes are back.
+fn write_entries(
+    session: &Session<'_, '_>,
+    origins: &BTreeMap<Collection, super::directory::OriginId>,
+    entries: impl Iterator<Item = Prepared>,
+    bulk_from: usize,
+    report: &mut SyncReport,
+    progress: &dyn Progress,
+) -> Result<Vec<Prepared>, SyncError> {
     let w = session.writer();
-    // the entries are prepared (SHA-256 of each value, certificates parsed) on a second
-    // thread while this one writes them, as `pkd import` reads a file
-    std::thread::scope(|scope| -> Result<(), SyncError> {
-        type Batch = Vec<(Collection, Result<PreparedEntry, DirectoryError>)>;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(PREPARE_DEPTH);
-        scope.spawn(move || {
-            let mut it = entries.into_iter();
-            loop {
-                let batch: Batch = it
-                    .by_ref()
-                    .take(PREPARE_BATCH)
-                    .map(|(c, e)| (c, PreparedEntry::new(record(e))))
-                    .collect();
-                // a send fails when the writer gave up: stop
-                if batch.is_empty() || tx.send(batch).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut bulk = BulkLoad::new(bulk);
-        for (c, prepared) in rx.into_iter().flatten() {
-            progress.inc(1);
-            // after the lists (their verification looks certificates up), a large batch
-            // loads with the certificate indexes built once at the end, as `pkd import`
-            // does (the same policy: a deviation list among the DSCs builds them again)
-            let list = c == Collection::Ml002 || prepared.as_ref().is_ok_and(PreparedEntry::holds_list);
-            bulk.before(w, list)?;
-            let Some(o) = origins.get(&c).copied() else {
-                continue;
-            };
-            let dn = prepared.as_ref().map(|p| p.dn().to_owned()).unwrap_or_default();
-            match prepared.and_then(|p| session.apply_prepared(o, p)) {
-                Ok(out) => {
-                    report.rejected += out.rejected;
-                    report
-                        .errors
-                        .extend(out.errors.iter().map(|m| format!("{dn}: {}", without_line(m))));
-                    report
-                        .notes
-                        .extend(out.notes.iter().map(|m| format!("{dn}: {}", without_line(m))));
-                    let all_refused = out.rejected > 0 && out.objects.is_empty();
-                    match out.change {
-                        Change::Unchanged => report.unchanged += 1,
-                        Change::Added | Change::Replaced if all_refused => {}
-                        Change::Added | Change::Replaced => {
-                            report.added += 1;
-                            *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
-                            if out.change == Change::Replaced {
-                                report.removed += 1;
-                                *report
-                                    .removed_by_reason
-                                    .entry("replaced by a newer version at the same DN".into())
-                                    .or_default() += 1;
-                            }
-                        }
-                    }
-                }
-                Err(DirectoryError::Entry(m)) => {
-                    report.rejected += 1;
-                    report.errors.push(format!("{dn}: {m}"));
-                }
-                Err(e) => return Err(dir_err(e)),
+    let mut bulk = BulkLoad::new(bulk_from == 0);
+    let mut plain = 0usize;
+    let mut held_back = Vec::new();
+    let mut held_dns: HashSet<String> = HashSet::new();
+    for (c, prepared) in entries {
+        let list = c == Collection::Ml002 || prepared.as_ref().is_ok_and(PreparedEntry::holds_list);
+        if !list {
+            plain += 1;
+            if plain == bulk_from {
+                bulk = BulkLoad::new(true);
             }
         }
-        Ok(())
-    })?;
-    w.end_bulk_load()?;
+        bulk.before(w, list)?;
+        if let Ok(p) = &prepared
+            && ((w.bulk_loading() && p.holds_crl()) || held_dns.contains(p.dn_norm()))
+        {
+            held_dns.insert(p.dn_norm().to_owned());
+            held_back.push((c, prepared));
+            continue;
+        }
+        apply_one(session, origins, c, prepared, report, progress)?;
+    }
+    Ok(held_back)
+}
+
+/// Apply one prepared entry, counting into `report`.
+fn apply_one(
+    session: &Session<'_, '_>,
+    origins: &BTreeMap<Collection, super::directory::OriginId>,
+    c: Collection,
+    prepared: Result<PreparedEntry, DirectoryError>,
+    report: &mut SyncReport,
+    progress: &dyn Progress,
+) -> Result<(), SyncError> {
+    progress.inc(1);
+    let Some(o) = origins.get(&c).copied() else {
+        return Ok(());
+    };
+    let dn = prepared.as_ref().map(|p| p.dn().to_owned()).unwrap_or_default();
+    match prepared.and_then(|p| session.apply_prepared(o, p)) {
+        Ok(out) => {
+            report.rejected += out.rejected;
+            report
+                .errors
+                .extend(out.errors.iter().map(|m| format!("{dn}: {}", without_line(m))));
+            report
+                .notes
+                .extend(out.notes.iter().map(|m| format!("{dn}: {}", without_line(m))));
+            let all_refused = out.rejected > 0 && out.objects.is_empty();
+            match out.change {
+                Change::Unchanged => report.unchanged += 1,
+                Change::Added | Change::Replaced if all_refused => {}
+                Change::Added | Change::Replaced => {
+                    report.added += 1;
+                    *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
+                    if out.change == Change::Replaced {
+                        report.removed += 1;
+                        *report
+                            .removed_by_reason
+                            .entry("replaced by a newer version at the same DN".into())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+        Err(DirectoryError::Entry(m)) => {
+            report.rejected += 1;
+            report.errors.push(format!("{dn}: {m}"));
+        }
+        Err(e) => return Err(dir_err(e)),
+    }
     Ok(())
 }
 
