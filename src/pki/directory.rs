@@ -62,7 +62,7 @@
 //! lost their last source in this session and lets trust settle again.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
@@ -121,6 +121,17 @@ CREATE TABLE dir_sync (
     updated_at INTEGER NOT NULL
 );
 ";
+
+/// Secondary indexes of the directory tables that applying an entry does not read
+/// (deletions by entryUUID and the withdrawal of objects at [`Session::finish`] do):
+/// a bulk load drops them and builds them once ([`Session::drop_entry_indexes`]).
+const ENTRY_INDEXES: &[(&str, &str)] = &[
+    (
+        "dir_entries_uuid",
+        "dir_entries(entry_uuid) WHERE entry_uuid IS NOT NULL",
+    ),
+    ("dir_entry_objects_object", "dir_entry_objects(object_sha256)"),
+];
 
 /// `sources.kind` of the rows a [`Session`] writes: what they hold is sourced only
 /// while a directory entry carries it.
@@ -333,6 +344,7 @@ pub struct PreparedEntry {
     text: Option<String>,
     uuid: Option<String>,
     carried: Vec<ObjectRef>,
+    list: bool,
     prepared: import::PreparedRecord,
 }
 
@@ -358,14 +370,15 @@ impl PreparedEntry {
         let code = rec.text("pkdConformanceCode");
         let text = rec.text("pkdConformanceText");
         let uuid = rec.text("entryUUID").and_then(|u| canonical_uuid(&u));
-        let carried: Vec<ObjectRef> = rec
-            .attrs
-            .iter()
-            .filter(|a| !a.bad_base64)
-            .filter_map(|a| {
+        let prepared = import::prepare_record(rec);
+        // (a parsed certificate's SHA-256 was taken by its parser)
+        let carried: Vec<ObjectRef> = prepared
+            .attrs_with_rows()
+            .filter(|(a, _)| !a.bad_base64)
+            .filter_map(|(a, row)| {
                 ObjectKind::of_attr(a).map(|kind| ObjectRef {
                     kind,
-                    sha256: sha256(&a.value),
+                    sha256: row.map_or_else(|| sha256(&a.value), |r| r.sha256),
                 })
             })
             .collect();
@@ -377,7 +390,8 @@ impl PreparedEntry {
             text,
             uuid,
             carried,
-            prepared: import::prepare_record(rec),
+            list: prepared.holds_list(),
+            prepared,
         })
     }
 
@@ -399,7 +413,7 @@ impl PreparedEntry {
     /// It carries a master or deviation list (whose verification needs the store's
     /// certificate indexes: no bulk load for it).
     pub fn holds_list(&self) -> bool {
-        self.prepared.holds_list()
+        self.list
     }
 
     /// It carries a CRL (whose signature check looks its CA up by the certificate
@@ -445,6 +459,12 @@ pub struct Session<'w, 'a> {
     /// unless something else still holds them).
     orphans: RefCell<BTreeSet<ObjectRef>>,
     restored: RefCell<Vec<ObjectRef>>,
+    /// Origin → the highest pkdVersion applied in this session, not yet written
+    /// (written when read and at [`Session::finish`]: one update per origin instead of
+    /// one per entry).
+    versions: RefCell<BTreeMap<i64, i64>>,
+    /// [`ENTRY_INDEXES`] are dropped (a bulk load).
+    entry_indexes_dropped: Cell<bool>,
 }
 
 impl<'w, 'a> Session<'w, 'a> {
@@ -458,7 +478,46 @@ impl<'w, 'a> Session<'w, 'a> {
             source_id: Cell::new(None),
             orphans: RefCell::new(BTreeSet::new()),
             restored: RefCell::new(Vec::new()),
+            versions: RefCell::new(BTreeMap::new()),
+            entry_indexes_dropped: Cell::new(false),
         })
+    }
+
+    /// Drop the directory tables' secondary indexes that applying entries does not
+    /// read, for a bulk load: [`Session::build_entry_indexes`] (at the latest
+    /// [`Session::finish`]) builds them again, once. Nothing else of the session may run
+    /// in between but [`Session::apply_prepared`] and [`Session::apply_entry`].
+    pub fn drop_entry_indexes(&self) -> Result<(), DirectoryError> {
+        if !self.entry_indexes_dropped.get() {
+            for (name, _) in ENTRY_INDEXES {
+                self.conn()
+                    .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+            }
+            self.entry_indexes_dropped.set(true);
+        }
+        Ok(())
+    }
+
+    /// Build the indexes [`Session::drop_entry_indexes`] dropped (nothing when none
+    /// were).
+    pub fn build_entry_indexes(&self) -> Result<(), DirectoryError> {
+        if self.entry_indexes_dropped.get() {
+            for (name, on) in ENTRY_INDEXES {
+                self.conn()
+                    .execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
+            }
+            self.entry_indexes_dropped.set(false);
+        }
+        Ok(())
+    }
+
+    /// Write the highest versions applied so far.
+    fn write_versions(&self) -> Result<(), DirectoryError> {
+        let pending = std::mem::take(&mut *self.versions.borrow_mut());
+        for (o, v) in pending {
+            self.set_highest_version(OriginId(o), v)?;
+        }
+        Ok(())
     }
 
     /// The writer this session works in.
@@ -508,6 +567,7 @@ impl<'w, 'a> Session<'w, 'a> {
 
     /// The highest pkdVersion seen for the origin.
     pub fn highest_version(&self, o: OriginId) -> Result<Option<i64>, DirectoryError> {
+        self.write_versions()?;
         Ok(self.conn().query_row(
             "SELECT max_pkd_version FROM dir_origins WHERE id = ?1",
             params![o.0],
@@ -724,15 +784,24 @@ impl<'w, 'a> Session<'w, 'a> {
             uuid,
             carried,
             prepared,
+            ..
         } = entry;
         let source_id = self.source()?;
         let mut report = FileReport::new(&dn);
         import::import_prepared_now(self.w, prepared, source_id, &self.opts, &mut report)?;
         // what the store holds now (a refused value is not an object of the entry), and
-        // which of those were withdrawn (this entry brings them back), in one lookup each
+        // which of those were withdrawn (this entry brings them back), in one lookup
+        // each; certificates that were all just added (new rows, not withdrawn) need none
         let mut objects = Vec::new();
         let mut withdrawn = Vec::new();
-        for obj in carried {
+        let all_new = report.rejected == 0
+            && report.duplicate == 0
+            && usize::try_from(report.added).is_ok_and(|n| n == carried.len())
+            && carried.iter().all(|x| x.kind == ObjectKind::Certificate);
+        if all_new {
+            objects.clone_from(&carried);
+        }
+        for obj in carried.into_iter().filter(|_| !all_new) {
             let state: Option<i64> = self
                 .conn()
                 .prepare_cached(&format!(
@@ -751,41 +820,41 @@ impl<'w, 'a> Session<'w, 'a> {
             }
         }
         objects.sort();
-        let previous = self.entry_id(o, &dn_norm)?;
-        let change = match previous {
-            None => Change::Added,
-            Some((id, v)) => {
-                let old = self.entry_objects(id)?;
-                let same = old == objects && v == version;
+        // a new entry is inserted at once (no lookup first); one the origin holds is
+        // looked up and compared
+        let inserted = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO dir_entries (origin_id, dn_norm, dn, pkd_version, conformance_code, conformance_text, updated_at, entry_uuid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (origin_id, dn_norm) DO NOTHING",
+            )?
+            .execute(params![o.0, dn_norm, dn, version, code, text, now(), uuid])?;
+        let (change, entry_id) = if inserted == 1 {
+            (Change::Added, self.conn().last_insert_rowid())
+        } else {
+            let Some((id, v)) = self.entry_id(o, &dn_norm)? else {
+                return Err(DirectoryError::Entry(
+                    "the entry could be neither added nor found".into(),
+                ));
+            };
+            let old = self.entry_objects(id)?;
+            let same = old == objects && v == version;
+            {
                 let mut orphans = self.orphans.borrow_mut();
                 for x in old.iter().filter(|x| !objects.contains(x)) {
                     orphans.insert(*x);
                 }
-                if same { Change::Unchanged } else { Change::Replaced }
             }
-        };
-        let entry_id = match previous {
-            Some((id, _)) => {
-                self.conn()
-                    .prepare_cached(
-                        "UPDATE dir_entries SET dn = ?2, pkd_version = ?3, conformance_code = ?4, conformance_text = ?5,
-                        updated_at = ?6, entry_uuid = COALESCE(?7, entry_uuid) WHERE id = ?1",
-                    )?
-                    .execute(params![id, dn, version, code, text, now(), uuid])?;
-                self.conn()
-                    .prepare_cached("DELETE FROM dir_entry_objects WHERE entry_id = ?1")?
-                    .execute(params![id])?;
-                id
-            }
-            None => {
-                self.conn()
-                    .prepare_cached(
-                        "INSERT INTO dir_entries (origin_id, dn_norm, dn, pkd_version, conformance_code, conformance_text, updated_at, entry_uuid)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?
-                    .execute(params![o.0, dn_norm, dn, version, code, text, now(), uuid])?;
-                self.conn().last_insert_rowid()
-            }
+            self.conn()
+                .prepare_cached(
+                    "UPDATE dir_entries SET dn = ?2, pkd_version = ?3, conformance_code = ?4, conformance_text = ?5,
+                    updated_at = ?6, entry_uuid = COALESCE(?7, entry_uuid) WHERE id = ?1",
+                )?
+                .execute(params![id, dn, version, code, text, now(), uuid])?;
+            self.conn()
+                .prepare_cached("DELETE FROM dir_entry_objects WHERE entry_id = ?1")?
+                .execute(params![id])?;
+            (if same { Change::Unchanged } else { Change::Replaced }, id)
         };
         {
             let mut st = self.conn().prepare_cached(
@@ -799,7 +868,9 @@ impl<'w, 'a> Session<'w, 'a> {
             self.revive(obj)?;
         }
         if let Some(v) = version {
-            self.set_highest_version(o, v)?;
+            let mut versions = self.versions.borrow_mut();
+            let max = versions.entry(o.0).or_insert(v);
+            *max = (*max).max(v);
         }
         Ok(EntryOutcome {
             change,
@@ -857,6 +928,8 @@ impl<'w, 'a> Session<'w, 'a> {
     /// trust is earned again from the anchors ([`super::import::settle`]); otherwise
     /// only what became trusted in this transaction settles.
     pub fn finish(self) -> Result<Summary, DirectoryError> {
+        self.write_versions()?;
+        self.build_entry_indexes()?;
         let mut summary = Summary {
             restored: self.restored.take(),
             ..Summary::default()

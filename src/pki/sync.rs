@@ -311,16 +311,26 @@ impl Collection {
     /// The collection of an entry, from its DN below `base`: `dc=nc-data` is 003,
     /// `o=ml` is 002, the rest of `dc=data` 001; `None` outside both.
     pub fn of_dn(dn: &str, base: &str) -> Option<Collection> {
-        if !super::pkd_tree::is_under(dn, base) {
+        let rdns = split_dn(dn);
+        let base = split_dn(base);
+        // below the base (as `pkd_tree::is_under`)
+        if rdns.len() < base.len()
+            || !rdns
+                .iter()
+                .rev()
+                .zip(base.iter().rev())
+                .all(|(x, y)| x.eq_ignore_ascii_case(y))
+        {
             return None;
         }
-        let rdns = split_dn(dn);
-        let depth = split_dn(base).len();
+        // the first three RDNs below it: `dc=`, `c=`, `o=` (the entry's own, with its
+        // long escaped value, is not read)
         let below: Vec<(String, String)> = rdns
             .iter()
             .rev()
-            .skip(depth)
+            .skip(base.len())
             .filter_map(|r| rdn_pair(r))
+            .take(3)
             .collect();
         let dc = below.first()?;
         if dc.0 != "dc" {
@@ -1065,13 +1075,25 @@ pub fn fetch(
         entries.push(e);
         Ok(())
     })?;
-    let first = first_run(known);
+    let (mut listing, mut uuids) = (plan.listing, plan.uuids);
+    if first_run(known) {
+        // the fetch was the listing
+        for e in &entries {
+            let key = normalize_dn(&e.dn);
+            if got.listed(&key) {
+                if let Some(u) = &e.uuid {
+                    uuids.insert(key.clone(), u.clone());
+                }
+                listing.insert(key, (e.dn.clone(), e.version));
+            }
+        }
+    }
     Ok(Fetched {
-        listing: if first { got.listing } else { plan.listing },
+        listing,
         entries,
         ordering: plan.ordering,
         fetched_individually: got.fetched_individually,
-        uuids: if first { got.uuids } else { plan.uuids },
+        uuids,
         cookie: plan.cookie,
         delta: None,
         fallback,
@@ -1163,7 +1185,7 @@ struct Plan {
     /// The server has an ORDERING rule for pkdVersion.
     ordering: bool,
     /// Every PKD entry of the directory: normalised DN → (DN, pkdVersion). Empty on a
-    /// first run (the fetch is the listing: [`Gathered::listing`]).
+    /// first run (the fetch is the listing: [`Gathered::listed`]).
     listing: HashMap<String, (String, Option<u64>)>,
     /// Normalised DN → `entryUUID`, of the listed entries.
     uuids: HashMap<String, String>,
@@ -1223,17 +1245,24 @@ fn needed(known: &Known, key: &str, version: Option<u64>) -> bool {
     }
 }
 
+/// An entry [`fetch_entries`] handed on.
+#[derive(Debug, Clone, Copy)]
+struct Handed {
+    /// Its pkdVersion.
+    version: Option<u64>,
+    /// The search of the run (its index) and its attempt that last returned it.
+    search: usize,
+    attempt: u32,
+}
+
 /// What [`fetch_entries`] learnt besides the entries it handed on.
 #[derive(Debug, Default)]
 struct Gathered {
-    /// A first run's listing: every entry the collection fetches returned (in the
-    /// attempt of each search that succeeded).
-    listing: HashMap<String, (String, Option<u64>)>,
-    /// A first run's normalised DN → `entryUUID`.
-    uuids: HashMap<String, String>,
-    /// Normalised DN → pkdVersion of every entry handed on, once each: an entry a
-    /// retried search returns again at the same version is not handed on twice.
-    handed: HashMap<String, Option<u64>>,
+    /// Normalised DN → every entry handed on, once: an entry a retried search returns
+    /// again at the same version is not handed on twice.
+    handed: HashMap<String, Handed>,
+    /// Per search of the run, its last attempt (the one that succeeded).
+    last_attempt: Vec<u32>,
     /// Entries fetched by their listed pkdVersion or one by one.
     fetched_individually: usize,
     /// A search failed after handing entries on and was retried: what it handed may
@@ -1242,20 +1271,50 @@ struct Gathered {
 }
 
 impl Gathered {
-    /// Hand `e` on unless it was already (at this version).
+    /// Hand `e` on unless it was already (at this version); `at`: the search and its
+    /// attempt.
     fn hand(
         &mut self,
         key: String,
         c: Collection,
         e: DirEntry,
+        at: (usize, u32),
         sink: &mut dyn FnMut(Collection, DirEntry) -> Result<(), SyncError>,
     ) -> Result<bool, SyncError> {
-        if self.handed.get(&key) == Some(&e.version) {
+        let (search, attempt) = at;
+        if let Some(h) = self.handed.get_mut(&key)
+            && h.version == e.version
+        {
+            // returned again by this attempt
+            (h.search, h.attempt) = (search, attempt);
             return Ok(false);
         }
-        self.handed.insert(key, e.version);
+        self.handed.insert(
+            key,
+            Handed {
+                version: e.version,
+                search,
+                attempt,
+            },
+        );
         sink(c, e)?;
         Ok(true)
+    }
+
+    /// On a first run, whose collection fetches hand on every entry they return: the
+    /// last attempt of its search returned `key` (the fetch is the listing).
+    fn listed(&self, key: &str) -> bool {
+        self.handed
+            .get(key)
+            .is_some_and(|h| self.last_attempt.get(h.search) == Some(&h.attempt))
+    }
+
+    /// A first run's listing: how many entries [`Gathered::listed`] names.
+    fn listed_count(&self) -> usize {
+        self.handed
+            .values()
+            .filter(|h| self.last_attempt.get(h.search) == Some(&h.attempt))
+            .count()
     }
 }
 
@@ -1284,8 +1343,7 @@ fn fetch_entries(
         // collection reaches N
         let indexed = min.is_some_and(|m| narrow_range(&known.max_version, c, m));
         let filter = c.filter(if ordering { min } else { None }, indexed);
-        // this search's entries (a first run's listing), of its last attempt
-        let mut listed: HashMap<String, (String, Option<u64>)> = HashMap::new();
+        let search = got.last_attempt.len();
         let handed_before = got.handed.len();
         let mut attempts = 0u32;
         let found = client.stream(
@@ -1299,7 +1357,6 @@ fn fetch_entries(
                     Streamed::Attempt => {
                         attempts += 1;
                         got.restarted |= attempts > 1 && got.handed.len() > handed_before;
-                        listed.clear();
                         return Ok(());
                     }
                     Streamed::Entry(e) => e,
@@ -1308,12 +1365,6 @@ fn fetch_entries(
                     return Ok(());
                 }
                 let key = normalize_dn(&e.dn);
-                if first {
-                    listed.insert(key.clone(), (e.dn.clone(), e.version));
-                    if let Some(u) = &e.uuid {
-                        got.uuids.insert(key.clone(), u.clone());
-                    }
-                }
                 if !needed(known, &key, e.version) {
                     return Ok(());
                 }
@@ -1325,11 +1376,11 @@ fn fetch_entries(
                 {
                     return Ok(());
                 }
-                got.hand(key, c, e, sink).map(|_| ())
+                got.hand(key, c, e, (search, attempts), sink).map(|_| ())
             },
         )?;
+        got.last_attempt.push(attempts);
         base_missing &= !found;
-        got.listing.extend(listed);
     }
     if first
         && base_missing
@@ -1348,9 +1399,10 @@ fn fetch_entries(
     }
     // listed, new or changed, and not returned above (a replica that received them out
     // of order, a version that went down): asked for by their listed pkdVersion, many
-    // at once; what that does not bring (no version, changed since), one by one
-    let listing = if first { &got.listing } else { &plan.listing };
-    let mut missing: HashMap<String, (String, Option<u64>)> = listing
+    // at once; what that does not bring (no version, changed since), one by one. (On a
+    // first run the fetches above handed on every entry they listed.)
+    let mut missing: HashMap<String, (String, Option<u64>)> = plan
+        .listing
         .iter()
         .filter(|(k, (_, v))| needed(known, k, *v) && !got.handed.contains_key(*k))
         .map(|(k, (dn, v))| (k.clone(), (dn.clone(), *v)))
@@ -1360,6 +1412,8 @@ fn fetch_entries(
     versions.dedup();
     for chunk in versions.chunks(VERSIONS_PER_SEARCH) {
         let any: String = chunk.iter().map(|v| format!("(pkdVersion={v})")).collect();
+        let search = got.last_attempt.len();
+        let mut attempts = 0u32;
         client.stream(
             "fetch entries by version",
             &base,
@@ -1367,8 +1421,12 @@ fn fetch_entries(
             &format!("(&{LISTING_FILTER}(|{any}))"),
             &["*", "entryUUID"],
             &mut |s| {
-                let Streamed::Entry(e) = s else {
-                    return Ok(());
+                let e = match s {
+                    Streamed::Attempt => {
+                        attempts += 1;
+                        return Ok(());
+                    }
+                    Streamed::Entry(e) => e,
                 };
                 let key = normalize_dn(&e.dn);
                 // (an entry a retry returns again was taken off `missing` already)
@@ -1379,16 +1437,19 @@ fn fetch_entries(
                 let Some(c) = Collection::of_dn(&e.dn, &base) else {
                     return Ok(());
                 };
-                if got.hand(key, c, e, sink)? {
+                if got.hand(key, c, e, (search, attempts), sink)? {
                     got.fetched_individually += 1;
                 }
                 Ok(())
             },
         )?;
+        got.last_attempt.push(attempts);
     }
     let mut rest: Vec<String> = missing.into_values().map(|(dn, _)| dn).collect();
     rest.sort();
     for dn in rest {
+        let search = got.last_attempt.len();
+        let mut attempts = 0u32;
         client.stream(
             "fetch an entry",
             &dn,
@@ -1396,18 +1457,23 @@ fn fetch_entries(
             LISTING_FILTER,
             &["*", "entryUUID"],
             &mut |s| {
-                let Streamed::Entry(e) = s else {
-                    return Ok(());
+                let e = match s {
+                    Streamed::Attempt => {
+                        attempts += 1;
+                        return Ok(());
+                    }
+                    Streamed::Entry(e) => e,
                 };
                 let Some(c) = Collection::of_dn(&e.dn, &base) else {
                     return Ok(());
                 };
-                if got.hand(normalize_dn(&e.dn), c, e, sink)? {
+                if got.hand(normalize_dn(&e.dn), c, e, (search, attempts), sink)? {
                     got.fetched_individually += 1;
                 }
                 Ok(())
             },
         )?;
+        got.last_attempt.push(attempts);
     }
     client.unbind();
     Ok(got)
@@ -1690,15 +1756,19 @@ fn sync_listed(
         Ok((fetched?, held_back))
     })?;
     w.end_bulk_load()?;
-    for (c, prepared) in held_back {
-        apply_one(&session, &origins, c, prepared, &mut report, progress)?;
+    session.build_entry_indexes().map_err(dir_err)?;
+    for prepared in held_back {
+        apply_one(&session, &origins, prepared, &mut report, progress)?;
     }
-    let listing = if first { &got.listing } else { &plan.listing };
-    let uuids = if first { &got.uuids } else { &plan.uuids };
-    report.listed = listing.len() as u64;
+    report.listed = if first {
+        got.listed_count()
+    } else {
+        plan.listing.len()
+    } as u64;
     report.fetched_individually = got.fetched_individually as u64;
     if !first {
-        report.unchanged += listing
+        report.unchanged += plan
+            .listing
             .keys()
             .filter(|k| !got.handed.contains_key(*k) && known.entries.contains_key(*k))
             .count() as u64;
@@ -1710,11 +1780,16 @@ fn sync_listed(
         for o in origins.values() {
             for k in session.known_entries(*o).map_err(dir_err)? {
                 let key = normalize_dn(&k.dn);
-                if !listing.contains_key(&key) {
+                let listed = if first {
+                    got.listed(&key)
+                } else {
+                    plan.listing.contains_key(&key)
+                };
+                if !listed {
                     if session.remove_entry(*o, &k.dn).map_err(dir_err)? {
                         count_gone(&mut report);
                     }
-                } else if let Some(u) = uuids.get(&key)
+                } else if let Some(u) = plan.uuids.get(&key)
                     && k.entry_uuid.as_ref() != Some(u)
                 {
                     // held unchanged, its entryUUID learnt from the listing
@@ -1869,8 +1944,9 @@ fn count_gone(report: &mut SyncReport) {
     *report.removed_by_reason.entry(GONE.into()).or_default() += 1;
 }
 
-/// An entry prepared for the writer (or why it cannot be).
-type Prepared = (Collection, Result<PreparedEntry, DirectoryError>);
+/// An entry prepared for the writer (or why it cannot be), with its collection and
+/// branch (`added_by_kind`).
+type Prepared = (Collection, String, Result<PreparedEntry, DirectoryError>);
 
 /// Prepare `entries` (SHA-256 of each value, certificates parsed) on a thread of
 /// `scope`, in batches, while the caller writes what comes out; the thread stops when
@@ -1889,7 +1965,7 @@ where
             let batch: Vec<Prepared> = it
                 .by_ref()
                 .take(PREPARE_BATCH)
-                .map(|(c, e)| (c, PreparedEntry::new(record(e))))
+                .map(|(c, e)| (c, branch(&e.dn), PreparedEntry::new(record(e))))
                 .collect();
             // a send fails when the writer gave up: stop
             if batch.is_empty() || tx.send(batch).is_err() {
@@ -1929,8 +2005,9 @@ fn apply_entries(
         write_entries(session, origins, prepared, bulk_from, report, progress)
     })?;
     session.writer().end_bulk_load()?;
-    for (c, prepared) in held_back {
-        apply_one(session, origins, c, prepared, report, progress)?;
+    session.build_entry_indexes().map_err(dir_err)?;
+    for prepared in held_back {
+        apply_one(session, origins, prepared, report, progress)?;
     }
     Ok(())
 }
@@ -1955,7 +2032,7 @@ fn write_entries(
     let mut plain = 0usize;
     let mut held_back = Vec::new();
     let mut held_dns: HashSet<String> = HashSet::new();
-    for (c, prepared) in entries {
+    for (c, kind, prepared) in entries {
         let list = c == Collection::Ml002 || prepared.as_ref().is_ok_and(PreparedEntry::holds_list);
         if !list {
             plain += 1;
@@ -1964,14 +2041,18 @@ fn write_entries(
             }
         }
         bulk.before(w, list)?;
+        if w.bulk_loading() {
+            // the directory's own secondary indexes too (built again with the others)
+            session.drop_entry_indexes().map_err(dir_err)?;
+        }
         if let Ok(p) = &prepared
             && ((w.bulk_loading() && p.holds_crl()) || held_dns.contains(p.dn_norm()))
         {
             held_dns.insert(p.dn_norm().to_owned());
-            held_back.push((c, prepared));
+            held_back.push((c, kind, prepared));
             continue;
         }
-        apply_one(session, origins, c, prepared, report, progress)?;
+        apply_one(session, origins, (c, kind, prepared), report, progress)?;
     }
     Ok(held_back)
 }
@@ -1980,8 +2061,7 @@ fn write_entries(
 fn apply_one(
     session: &Session<'_, '_>,
     origins: &BTreeMap<Collection, super::directory::OriginId>,
-    c: Collection,
-    prepared: Result<PreparedEntry, DirectoryError>,
+    (c, kind, prepared): Prepared,
     report: &mut SyncReport,
     progress: &dyn Progress,
 ) -> Result<(), SyncError> {
@@ -2005,7 +2085,7 @@ fn apply_one(
                 Change::Added | Change::Replaced if all_refused => {}
                 Change::Added | Change::Replaced => {
                     report.added += 1;
-                    *report.added_by_kind.entry(branch(&dn)).or_default() += 1;
+                    *report.added_by_kind.entry(kind).or_default() += 1;
                     if out.change == Change::Replaced {
                         report.removed += 1;
                         *report

@@ -145,6 +145,19 @@ impl PreparedRecord {
     pub(crate) fn holds_list(&self) -> bool {
         holds_list(&self.rec)
     }
+
+    /// Each attribute of the record, with the row of the certificate it held when that
+    /// parsed (the row holds its DER and SHA-256 then; the attribute's value is empty).
+    pub(crate) fn attrs_with_rows(&self) -> impl Iterator<Item = (&LdifAttr, Option<&CertRow>)> {
+        self.rec.attrs.iter().enumerate().map(|(i, a)| {
+            let row = self
+                .certs
+                .get(i)
+                .and_then(|c| c.as_ref())
+                .and_then(|r| r.as_ref().ok());
+            (a, row)
+        })
+    }
 }
 
 /// The role the PKD collection of an entry gives its certificates (`dn_lower` in lower
@@ -189,7 +202,11 @@ pub(crate) fn attr_kind(attr: &LdifAttr) -> Option<FileKind> {
         Some(FileKind::Crl)
     } else if attr.name.eq_ignore_ascii_case("pkdmasterlistcontent") {
         Some(FileKind::MasterList)
-    } else if attr.name.to_ascii_lowercase().contains("deviationlist") && attr.value.first() == Some(&0x30) {
+    } else if attr.value.first() == Some(&0x30)
+        && name
+            .windows(b"deviationlist".len())
+            .any(|w| w.eq_ignore_ascii_case(b"deviationlist"))
+    {
         Some(FileKind::DeviationList)
     } else {
         None
