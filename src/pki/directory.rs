@@ -616,9 +616,14 @@ impl<'w, 'a> Session<'w, 'a> {
     /// How many entries the origin holds, and how many of them with their `entryUUID`
     /// (counted, not loaded: a content-synchronisation run needs no more).
     pub fn entry_counts(&self, o: OriginId) -> Result<(usize, usize), DirectoryError> {
+        // a scan of the table in its order: through the (origin, DN) index every row is
+        // a lookup of its own (about 20 times slower at 30,000 entries, the whole cost
+        // of a content-synchronisation run that brings a few hundred changes)
         let (all, with_uuid): (i64, i64) = self
             .conn()
-            .prepare_cached("SELECT count(*), count(entry_uuid) FROM dir_entries WHERE origin_id = ?1")?
+            .prepare_cached(
+                "SELECT count(*), count(entry_uuid) FROM dir_entries NOT INDEXED WHERE origin_id = ?1",
+            )?
             .query_row(params![o.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let n = |v: i64| usize::try_from(v).unwrap_or(0);
         Ok((n(all), n(with_uuid)))
