@@ -451,10 +451,11 @@ fn pkd_sync_against_real_slapd() {
     assert_eq!(state(&retried), state(&victim));
 
     // -- the desk killed (SIGKILL) while the DSCs stream into its open transaction: the
-    // store is as before, and the next run completes it
+    // store is as before, readers were not held up, and the next run completes it
     let store = t.join("killed-streaming.db");
     import_anchors(&store, ALL_ANCHORS);
     let (before, before_state) = (snapshot(&store), state(&store));
+    let before_verdict = verify(&store, "xa-booklet.toml");
     let mut child = Command::new(support::emrtd_bin())
         .args(["--store", store.to_str().unwrap(), "-q", "pkd", "sync", &url])
         .stdout(Stdio::null())
@@ -463,6 +464,21 @@ fn pkd_sync_against_real_slapd() {
         .unwrap();
     let seen = provider.log().len();
     wait_for_dsc_page(&provider, seen, 2);
+    // a reader meanwhile: the sync is held (SIGSTOP) with its write transaction open,
+    // and verify reads the store as it was (WAL), without waiting for the lock
+    let pid = child.id().to_string();
+    let stopped = Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    assert!(stopped.success());
+    let started = Instant::now();
+    assert_eq!(
+        verify(&store, "xa-booklet.toml"),
+        before_verdict,
+        "verify during a sync sees the store as before"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "verify waited for the sync's lock"
+    );
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "killed before it finished");
