@@ -29,11 +29,14 @@
 //!    at another version are then fetched by their listed pkdVersion, a hundred
 //!    versions per search, and one by one only when that does not bring them (a replica
 //!    that received them out of order, a run that was cut off);
-//! 4. applies the result in ONE store transaction (certificates parsed on a second
-//!    thread while the first writes, prepared statements, a large batch loaded with the
-//!    certificate indexes built once at the end): nothing is written before everything
-//!    was fetched, so a run cut off at any point (killed, the server gone) leaves the
-//!    store as it was, and the next run does the whole work again.
+//! 4. applies the entries of 3 as they arrive, in ONE store transaction opened once the
+//!    listing is read: one thread receives and decodes them, a second prepares them
+//!    (certificates parsed), this one writes (prepared statements, a large batch loaded
+//!    with the certificate and directory indexes built once at the end and its CRL
+//!    entries applied after them). It commits only after the last entry: a run cut off
+//!    at any point (killed, the server gone) rolls back what it applied, and the next run
+//!    does the whole work again. A search retried after a partial stream does not apply
+//!    an entry twice (entries are remembered by DN and pkdVersion).
 //!
 //! Network failures are retried with exponential backoff (`retries`, from 0.5 s); a
 //! refused TLS handshake, a certificate the client does not trust, or an LDAP error
