@@ -1,8 +1,22 @@
 //! Writing to the trust store: one transaction ([`Writer`]) that adds certificates,
 //! CRLs and lists with their provenance, decides trust from the anchors, withdraws and
-//! removes, and bulk-loads large imports with the indexes dropped.
+//! removes, and bulk-loads large imports with the indexes dropped; [`TrustStore::remove`]
+//! (`pkd remove`) deletes one object through it.
 
-use super::*;
+use rusqlite::{Connection, params};
+use time::OffsetDateTime;
+
+use super::query::{
+    by_ski_on, cert_columns, certificate_on, certs_where, issuer_candidates_on, master_list_anchor_on,
+    sha_of, to_stored, trusted_issuer_candidates_on,
+};
+use super::schema::CERTIFICATE_INDEXES;
+use super::{
+    Added, CertMeta, CertRow, Provenance, StoreError, StoredCert, TrustStore, canonical_serial, now,
+};
+use crate::pki::cert::{Certificate, Name};
+use crate::pki::crl::Crl;
+use crate::pki::role::{Role, TrustKind};
 
 /// A write transaction on the store.
 #[derive(Debug)]
@@ -17,25 +31,6 @@ pub struct Writer<'a> {
     /// Untrusted link certificates added in this transaction (checked against the
     /// trusted CAs already there, once).
     pub(super) new_links: std::cell::RefCell<Vec<[u8; 32]>>,
-}
-
-/// One anchor for `pkd stats`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AnchorInfo {
-    /// SHA-256 of the certificate (hex).
-    pub fingerprint: String,
-    /// direct | anchor | unsigned
-    pub trust: String,
-    /// Country.
-    pub country: Option<String>,
-    /// Subject.
-    pub subject: String,
-    /// notAfter.
-    pub not_after: Option<String>,
-    /// Certificates trusted through it.
-    pub dependents: i64,
-    /// Master lists it anchors.
-    pub master_lists: i64,
 }
 
 impl<'a> Writer<'a> {
@@ -637,4 +632,196 @@ pub struct DeviationRow {
     pub deviation_type: String,
     /// Description.
     pub description: Option<String>,
+}
+
+/// A stored object's SHA-256 and DER.
+pub type ShaDer = ([u8; 32], Vec<u8>);
+
+/// What names a CA (`?1` its normalised subject, `?2` its SKI) as issuer: the key
+/// identifier when both sides have one (another key of the same name is not asked),
+/// else the name.
+const KEY_OR_NAME: &str =
+    "((?2 IS NOT NULL AND aki = ?2) OR (issuer_norm = ?1 AND (aki IS NULL OR ?2 IS NULL)))";
+
+impl TrustStore {
+    /// Remove the object whose SHA-256 fingerprint starts with `prefix` (hex, unique).
+    pub fn remove(&mut self, prefix: &str) -> Result<Removed, StoreError> {
+        let p = prefix.trim().to_ascii_uppercase();
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()) || p.len() > 64 {
+            return Err(StoreError::BadFingerprint {
+                prefix: prefix.to_owned(),
+            });
+        }
+        let pattern = format!("{p}%");
+        let mut hits: Vec<(&'static str, Vec<u8>)> = Vec::new();
+        for (table, kind) in [
+            ("certificates", "certificate"),
+            ("crls", "crl"),
+            ("master_lists", "master_list"),
+            ("deviation_lists", "deviation_list"),
+        ] {
+            let mut st = self
+                .conn
+                .prepare(&format!("SELECT sha256 FROM {table} WHERE hex(sha256) LIKE ?1"))?;
+            let rows = st.query_map(params![pattern], |r| r.get::<_, Vec<u8>>(0))?;
+            for r in rows {
+                hits.push((kind, r?));
+            }
+        }
+        match hits.as_slice() {
+            [] => Err(StoreError::NotFound { prefix: p }),
+            [(kind, sha)] => {
+                let table = match *kind {
+                    "certificate" => "certificates",
+                    "crl" => "crls",
+                    "master_list" => "master_lists",
+                    _ => "deviation_lists",
+                };
+                let w = self.transaction()?;
+                w.tx.execute(&format!("DELETE FROM {table} WHERE sha256 = ?1"), params![sha])?;
+                w.tx.execute("DELETE FROM provenance WHERE object_sha256 = ?1", params![sha])?;
+                if matches!(*kind, "certificate" | "master_list") {
+                    // what hung on it (lists it anchored, links it verified, CRLs it
+                    // verified) earns trust again from what is left, in the same
+                    // transaction
+                    w.reset_derived_trust()?;
+                    crate::pki::import::settle(&w)?;
+                }
+                w.commit()?;
+                Ok(Removed {
+                    kind,
+                    fingerprint: hex::encode(sha),
+                })
+            }
+            _ => Err(StoreError::Ambiguous {
+                prefix: p,
+                count: hits.len(),
+            }),
+        }
+    }
+}
+
+/// What `remove` deleted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Removed {
+    /// certificate | crl | master_list | deviation_list
+    pub kind: &'static str,
+    /// Full fingerprint.
+    pub fingerprint: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::store::tests::{fixture_cert, index_sql};
+
+    fn provenance_rows(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM provenance", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_dn_is_stored_once_however_many_objects_its_entry_carries() {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let w = s.transaction().unwrap();
+        let src = w.add_source("long-dn.ldif", "ldif").unwrap();
+        let dn = format!("cn={},o=crl,c=UT,dc=data", "a".repeat(8_000));
+        for i in 0..300u16 {
+            let mut sha = [0u8; 32];
+            sha[..2].copy_from_slice(&i.to_be_bytes());
+            let p = Provenance {
+                source_id: src,
+                master_list: None,
+                signer: None,
+                detail: Some(dn.clone()),
+            };
+            w.provenance("crl", &sha, &p).unwrap();
+        }
+        let dns: i64 =
+            w.tx.query_row("SELECT count(*) FROM provenance_dns", [], |r| r.get(0))
+                .unwrap();
+        let stored: String =
+            w.tx.query_row(
+                "SELECT DISTINCT d.dn FROM provenance p JOIN provenance_dns d ON d.id = p.dn_id",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(provenance_rows(&w.tx), 300);
+        assert_eq!(dns, 1);
+        assert_eq!(stored, dn);
+    }
+
+    #[test]
+    fn bulk_load_rebuilds_exactly_the_schema_indexes() {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let schema = index_sql(s.connection());
+        assert!(schema.iter().any(|(n, _)| n == "certificates_issuer_serial"));
+        let cert = fixture_cert("10-ut-csca-1.cer");
+        // ended explicitly, then committed
+        let w = s.transaction().unwrap();
+        let src = w.add_source("a", "ldif").unwrap();
+        w.begin_bulk_load().unwrap();
+        assert!(!index_sql(&w.tx).iter().any(|(n, _)| n == "certificates_ski"));
+        let prov = Provenance {
+            source_id: src,
+            ..Provenance::default()
+        };
+        w.add_certificate(&cert, Role::Csca, &CertMeta::default(), &prov)
+            .unwrap();
+        // lookups stay correct while the indexes are gone
+        assert_eq!(w.by_ski(cert.ski.as_deref().unwrap()).unwrap().len(), 1);
+        w.end_bulk_load().unwrap();
+        w.commit().unwrap();
+        assert_eq!(index_sql(s.connection()), schema);
+        // committed in the middle of a bulk load: the commit builds them
+        let w = s.transaction().unwrap();
+        w.begin_bulk_load().unwrap();
+        w.commit().unwrap();
+        assert_eq!(index_sql(s.connection()), schema);
+        // rolled back: the drop is undone with the rest
+        let w = s.transaction().unwrap();
+        w.begin_bulk_load().unwrap();
+        w.rollback().unwrap();
+        assert_eq!(index_sql(s.connection()), schema);
+        assert_eq!(s.by_ski(cert.ski.as_deref().unwrap()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn first_source_is_in_the_row_and_later_sightings_in_provenance() {
+        let mut s = TrustStore::open_in_memory().unwrap();
+        let cert = fixture_cert("10-ut-csca-1.cer");
+        let w = s.transaction().unwrap();
+        let first = w.add_source("first.ldif", "ldif").unwrap();
+        let second = w.add_source("second.pem", "certificate").unwrap();
+        let list = w.add_source("list.ml", "master_list").unwrap();
+        let meta = CertMeta::default();
+        let prov = |source_id, master_list| Provenance {
+            source_id,
+            master_list,
+            signer: None,
+            detail: None,
+        };
+        assert_eq!(
+            w.add_certificate(&cert, Role::Csca, &meta, &prov(first, None))
+                .unwrap(),
+            Added::Added
+        );
+        assert_eq!(provenance_rows(&w.tx), 0);
+        let in_row: i64 =
+            w.tx.query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
+                .unwrap();
+        assert_eq!(in_row, first);
+        assert_eq!(
+            w.add_certificate(&cert, Role::Csca, &meta, &prov(second, None))
+                .unwrap(),
+            Added::Duplicate
+        );
+        assert_eq!(provenance_rows(&w.tx), 1);
+        // a master list sighting always keeps its list
+        w.add_certificate(&cert, Role::Csca, &meta, &prov(list, Some([7; 32])))
+            .unwrap();
+        assert_eq!(provenance_rows(&w.tx), 2);
+        w.commit().unwrap();
+    }
 }
