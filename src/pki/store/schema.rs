@@ -156,8 +156,9 @@ DROP INDEX IF EXISTS provenance_object;
 /// master lists whether (and by which anchor) they are anchored; CRLs which CA
 /// certificate verified them. Trust given under the old rules (a master list signed
 /// under a CSCA of its own, a link certificate trusted unverified) is withdrawn here
-/// and earned again by [`crate::pki::import::rebuild_trust`], which [`TrustStore::open`]
-/// runs right after this migration. Directly imported self-signed CSCAs stay anchors;
+/// and earned again from the anchors in the migration's own transaction (what
+/// [`crate::pki::import::rebuild_trust`] does in one of its own: `reset_derived_trust`,
+/// then [`crate::pki::import::settle`]). Directly imported self-signed CSCAs stay anchors;
 /// lists imported with `--trust-unsigned` keep their explicit trust.
 const SCHEMA_V4: &str = "
 ALTER TABLE certificates ADD COLUMN trust TEXT;
