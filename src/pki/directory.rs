@@ -313,7 +313,7 @@ pub fn normalize_dn(dn: &str) -> String {
             continue;
         }
         let sep = !escaped && matches!(ch, ',' | '+' | '=');
-        if !sep {
+        if !sep && pending > 0 {
             out.extend(std::iter::repeat_n(' ', pending));
         }
         pending = 0;
@@ -361,11 +361,17 @@ impl std::fmt::Debug for PreparedEntry {
 impl PreparedEntry {
     /// Prepare `rec` (an error only for an entry without a DN).
     pub fn new(rec: LdifRecord) -> Result<Self, DirectoryError> {
+        Self::with_dn_norm(rec, None)
+    }
+
+    /// [`PreparedEntry::new`], given `normalize_dn(&rec.dn)` when the caller has it
+    /// already (a sync looked the entry up by it).
+    pub(crate) fn with_dn_norm(rec: LdifRecord, dn_norm: Option<String>) -> Result<Self, DirectoryError> {
         if rec.dn.trim().is_empty() {
             return Err(DirectoryError::Entry("an entry without a dn".into()));
         }
         let dn = rec.dn.clone();
-        let dn_norm = normalize_dn(&dn);
+        let dn_norm = dn_norm.unwrap_or_else(|| normalize_dn(&dn));
         let version = rec.text("pkdVersion").and_then(|v| v.parse::<i64>().ok());
         let code = rec.text("pkdConformanceCode");
         let text = rec.text("pkdConformanceText");

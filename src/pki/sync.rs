@@ -1073,7 +1073,7 @@ pub fn fetch(
     };
     let plan = plan(&mut client, known, progress)?;
     let mut entries = Vec::new();
-    let got = fetch_entries(&mut client, known, &plan, &mut |_, e| {
+    let got = fetch_entries(&mut client, known, &plan, &mut |_, _, e| {
         progress.inc(1);
         entries.push(e);
         Ok(())
@@ -1282,7 +1282,7 @@ impl Gathered {
         c: Collection,
         e: DirEntry,
         at: (usize, u32),
-        sink: &mut dyn FnMut(Collection, DirEntry) -> Result<(), SyncError>,
+        sink: &mut dyn FnMut(Collection, String, DirEntry) -> Result<(), SyncError>,
     ) -> Result<bool, SyncError> {
         let (search, attempt) = at;
         if let Some(h) = self.handed.get_mut(&key)
@@ -1293,14 +1293,14 @@ impl Gathered {
             return Ok(false);
         }
         self.handed.insert(
-            key,
+            key.clone(),
             Handed {
                 version: e.version,
                 search,
                 attempt,
             },
         );
-        sink(c, e)?;
+        sink(c, key, e)?;
         Ok(true)
     }
 
@@ -1329,7 +1329,7 @@ fn fetch_entries(
     client: &mut Client<'_>,
     known: &Known,
     plan: &Plan,
-    sink: &mut dyn FnMut(Collection, DirEntry) -> Result<(), SyncError>,
+    sink: &mut dyn FnMut(Collection, String, DirEntry) -> Result<(), SyncError>,
 ) -> Result<Gathered, SyncError> {
     let url = client.url;
     let base = url.base.clone();
@@ -1727,18 +1727,18 @@ fn sync_listed(
     let origins = session_origins(&session, url)?;
     let (got, held_back) = std::thread::scope(|scope| -> Result<_, SyncError> {
         let (entries_tx, entries_rx) =
-            std::sync::mpsc::sync_channel::<Vec<(Collection, DirEntry)>>(PREPARE_DEPTH);
+            std::sync::mpsc::sync_channel::<Vec<(Collection, Option<String>, DirEntry)>>(PREPARE_DEPTH);
         let plan = &plan;
         let fetcher = scope.spawn(move || {
             let mut batch = Vec::with_capacity(PREPARE_BATCH);
-            let send = |batch: Vec<(Collection, DirEntry)>| {
+            let send = |batch: Vec<(Collection, Option<String>, DirEntry)>| {
                 // fails when the writer gave up: the fetch stops
                 entries_tx
                     .send(batch)
                     .map_err(|_| SyncError::Apply("the sync stopped".into()))
             };
-            let got = fetch_entries(client, known, plan, &mut |c, e| {
-                batch.push((c, e));
+            let got = fetch_entries(client, known, plan, &mut |c, key, e| {
+                batch.push((c, Some(key), e));
                 if batch.len() >= PREPARE_BATCH {
                     send(std::mem::replace(&mut batch, Vec::with_capacity(PREPARE_BATCH)))?;
                 }
@@ -1959,7 +1959,7 @@ fn prepare_on_a_thread<'scope, I>(
     entries: I,
 ) -> impl Iterator<Item = Prepared> + use<I>
 where
-    I: Iterator<Item = (Collection, DirEntry)> + Send + 'scope,
+    I: Iterator<Item = (Collection, Option<String>, DirEntry)> + Send + 'scope,
 {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(PREPARE_DEPTH);
     scope.spawn(move || {
@@ -1968,7 +1968,7 @@ where
             let batch: Vec<Prepared> = it
                 .by_ref()
                 .take(PREPARE_BATCH)
-                .map(|(c, e)| (c, branch(&e.dn), PreparedEntry::new(record(e))))
+                .map(|(c, key, e)| (c, branch(&e.dn), PreparedEntry::with_dn_norm(record(e), key)))
                 .collect();
             // a send fails when the writer gave up: stop
             if batch.is_empty() || tx.send(batch).is_err() {
@@ -2004,7 +2004,7 @@ fn apply_entries(
         usize::MAX
     };
     let held_back = std::thread::scope(|scope| {
-        let prepared = prepare_on_a_thread(scope, entries.into_iter());
+        let prepared = prepare_on_a_thread(scope, entries.into_iter().map(|(c, e)| (c, None, e)));
         write_entries(session, origins, prepared, bulk_from, report, progress)
     })?;
     session.writer().end_bulk_load()?;
