@@ -619,6 +619,26 @@ impl<'w, 'a> Session<'w, 'a> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many entries the origin holds (its range of the (origin, DN) index: no row is
+    /// read).
+    pub fn entry_count(&self, o: OriginId) -> Result<usize, DirectoryError> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM dir_entries WHERE origin_id = ?1")?
+            .query_row(params![o.0], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Every directory entry of the store carries its `entryUUID`: the partial index of
+    /// entryUUIDs holds as many as the (origin, DN) index (no row is read).
+    pub fn every_entry_has_uuid(&self) -> Result<bool, DirectoryError> {
+        Ok(self.conn().query_row(
+            "SELECT (SELECT count(*) FROM dir_entries WHERE entry_uuid IS NOT NULL) = (SELECT count(*) FROM dir_entries)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// How many entries the origin holds, and how many of them with their `entryUUID`
     /// (counted, not loaded: a content-synchronisation run needs no more).
     pub fn entry_counts(&self, o: OriginId) -> Result<(usize, usize), DirectoryError> {

@@ -1598,7 +1598,7 @@ fn known(store: &mut TrustStore, url: &SyncUrl, counts_only: bool) -> Result<Kno
     {
         let s = Session::new(&w, &url.label(), ImportOptions::default()).map_err(dir_err)?;
         let mut origins = Vec::new();
-        let (mut held, mut with_uuid) = (0, 0);
+        let mut held = 0;
         for c in Collection::ALL {
             let Some(o) = s.find_origin(&url.origin(), c.as_str()).map_err(dir_err)? else {
                 continue;
@@ -1606,9 +1606,7 @@ fn known(store: &mut TrustStore, url: &SyncUrl, counts_only: bool) -> Result<Kno
             if let Some(v) = s.highest_version(o).map_err(dir_err)? {
                 k.max_version.insert(c, u64::try_from(v).unwrap_or(0));
             }
-            let (n, u) = s.entry_counts(o).map_err(dir_err)?;
-            held += n;
-            with_uuid += u;
+            held += s.entry_count(o).map_err(dir_err)?;
             origins.push(o);
         }
         // a cookie is only ever sent back to the server that issued it
@@ -1617,7 +1615,19 @@ fn known(store: &mut TrustStore, url: &SyncUrl, counts_only: bool) -> Result<Kno
             .map_err(dir_err)?
             .filter(|(server, c)| *server == url.server() && c.len() <= MAX_COOKIE)
             .map(|(_, c)| c);
-        if counts_only && k.cookie.is_some() && held > 0 && held == with_uuid {
+        // every entry held with its entryUUID: true at once when every entry of the
+        // store has one (two index sizes), else counted over this directory's rows
+        let all_with_uuid = |origins: &[super::directory::OriginId]| -> Result<bool, SyncError> {
+            if s.every_entry_has_uuid().map_err(dir_err)? {
+                return Ok(true);
+            }
+            let mut with_uuid = 0;
+            for o in origins {
+                with_uuid += s.entry_counts(*o).map_err(dir_err)?.1;
+            }
+            Ok(with_uuid == held)
+        };
+        if counts_only && k.cookie.is_some() && held > 0 && all_with_uuid(&origins)? {
             k.counted = Some(held);
         } else {
             for o in origins {
@@ -1899,7 +1909,7 @@ fn apply_refresh(
     }
     let mut now_held = 0;
     for o in origins.values() {
-        now_held += session.entry_counts(*o).map_err(dir_err)?.0 as u64;
+        now_held += session.entry_count(*o).map_err(dir_err)? as u64;
     }
     report.listed = now_held;
     let gone = report.removed_by_reason.get(GONE).copied().unwrap_or(0);
