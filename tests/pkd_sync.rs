@@ -362,23 +362,7 @@ fn pkd_sync_against_real_slapd() {
     let victim = t.join("victim.db");
     import_anchors(&victim, ALL_ANCHORS);
     let before = snapshot(&victim);
-    let child = Command::new(support::emrtd_bin())
-        .args([
-            "--store",
-            victim.to_str().unwrap(),
-            "--json",
-            "pkd",
-            "sync",
-            &url,
-            "--retries",
-            "1",
-            "--timeout",
-            "5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_json_sync(&victim, &url, 1);
     // wait until the server works on the DSC collection (the listing and the master
     // lists are done; the DSCs come in pages of 500, so the client needs it again)
     let seen = provider.log().len();
@@ -409,23 +393,7 @@ fn pkd_sync_against_real_slapd() {
     // again, and what the failed attempt handed on is not applied twice
     let retried = t.join("retried.db");
     import_anchors(&retried, ALL_ANCHORS);
-    let child = Command::new(support::emrtd_bin())
-        .args([
-            "--store",
-            retried.to_str().unwrap(),
-            "--json",
-            "pkd",
-            "sync",
-            &url,
-            "--retries",
-            "5",
-            "--timeout",
-            "5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_json_sync(&retried, &url, 5);
     let seen = provider.log().len();
     wait_for_dsc_page(&provider, seen, 2);
     provider.kill9();
@@ -515,6 +483,21 @@ fn pkd_sync_against_real_slapd() {
 
 /// The filter of the DSC collection's fetch (collection 001), as slapd logs it.
 const DSC_FILTER: &str = "(!(objectClass=pkdMasterList))";
+
+/// `emrtd --json pkd sync URL` on `store` in the background, with `retries` retries and
+/// a 5 s timeout, its output captured.
+fn spawn_json_sync(store: &Path, url: &str, retries: u32) -> std::process::Child {
+    Command::new(support::emrtd_bin())
+        .arg("--store")
+        .arg(store)
+        .args(["--json", "pkd", "sync", url, "--retries"])
+        .arg(retries.to_string())
+        .args(["--timeout", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
 
 /// Wait until the server's log, from byte `seen` on, shows the DSC fetch asked for its
 /// `page`-th page (paged results: one search operation per page).
