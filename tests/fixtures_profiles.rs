@@ -19,26 +19,15 @@ use emrtd::lds::LdsFile;
 use emrtd::lds::dg14::Dg14;
 use emrtd::lds::security_infos::{CardSecurity, SecurityInfos};
 use emrtd::pki::import::{self, ImportOptions};
-use emrtd::pki::path::{self, CheckStatus, PathStatus, Revocation};
+use emrtd::pki::path::{CheckStatus, PathStatus, Revocation};
 use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 0:00 UTC);
 
-/// [`path::validate_dsc`] of a DER certificate.
-fn validate_der(
-    store: &TrustStore,
-    der: &[u8],
-    country: &str,
-    at: time::OffsetDateTime,
-) -> Result<path::PathResult, path::PathError> {
-    path::validate_dsc(
-        store,
-        &emrtd::pki::cert::Certificate::from_der(der).unwrap(),
-        country,
-        at,
-    )
-}
+#[path = "support/dsc_path.rs"]
+mod dsc_path;
+use dsc_path::validate_der;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures")

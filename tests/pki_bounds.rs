@@ -22,20 +22,9 @@ use time::macros::datetime;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 0:00 UTC);
 
-/// [`path::validate_dsc`] of a DER certificate.
-fn validate_der(
-    store: &TrustStore,
-    der: &[u8],
-    country: &str,
-    at: time::OffsetDateTime,
-) -> Result<path::PathResult, path::PathError> {
-    path::validate_dsc(
-        store,
-        &emrtd::pki::cert::Certificate::from_der(der).unwrap(),
-        country,
-        at,
-    )
-}
+#[path = "support/dsc_path.rs"]
+mod dsc_path;
+use dsc_path::validate_der;
 
 fn p256() -> &'static keys::NamedCurve {
     keys::curve_by_name("secp256r1").unwrap()

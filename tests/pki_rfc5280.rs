@@ -19,21 +19,15 @@ use emrtd::pki::fixtures::{self, CertTemplate, CrlTemplate, Key};
 use emrtd::pki::import::{self, FileOutcome, ImportOptions};
 use emrtd::pki::keys;
 use emrtd::pki::masterlist::MasterList;
-use emrtd::pki::path::{self, PathStatus};
+use emrtd::pki::path::PathStatus;
 use emrtd::pki::role::Role;
 use emrtd::pki::signature::{HashAlgorithm, SignatureAlgorithm};
 use emrtd::pki::store::TrustStore;
 use time::macros::datetime;
 
-/// [`path::validate_dsc`] of a DER certificate.
-fn validate_der(
-    store: &TrustStore,
-    der: &[u8],
-    country: &str,
-    at: time::OffsetDateTime,
-) -> Result<path::PathResult, path::PathError> {
-    path::validate_dsc(store, &Certificate::from_der(der).unwrap(), country, at)
-}
+#[path = "support/dsc_path.rs"]
+mod dsc_path;
+use dsc_path::validate_der;
 
 fn vector(path: &str) -> Vec<u8> {
     std::fs::read(
