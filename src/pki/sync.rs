@@ -919,6 +919,19 @@ enum Streamed {
     Entry(DirEntry),
 }
 
+impl Streamed {
+    /// The entry; `None` when an attempt begins, which `attempts` counts.
+    fn entry(self, attempts: &mut u32) -> Option<DirEntry> {
+        match self {
+            Streamed::Attempt => {
+                *attempts += 1;
+                None
+            }
+            Streamed::Entry(e) => Some(e),
+        }
+    }
+}
+
 fn result_name(rc: u32) -> &'static str {
     match rc {
         1 => "operationsError",
@@ -1356,13 +1369,9 @@ fn fetch_entries(
             &filter,
             &["*", "entryUUID"],
             &mut |s| {
-                let e = match s {
-                    Streamed::Attempt => {
-                        attempts += 1;
-                        got.restarted |= attempts > 1 && got.handed.len() > handed_before;
-                        return Ok(());
-                    }
-                    Streamed::Entry(e) => e,
+                let Some(e) = s.entry(&mut attempts) else {
+                    got.restarted |= attempts > 1 && got.handed.len() > handed_before;
+                    return Ok(());
                 };
                 if Collection::of_dn(&e.dn, &base) != Some(c) {
                     return Ok(());
@@ -1424,12 +1433,8 @@ fn fetch_entries(
             &format!("(&{LISTING_FILTER}(|{any}))"),
             &["*", "entryUUID"],
             &mut |s| {
-                let e = match s {
-                    Streamed::Attempt => {
-                        attempts += 1;
-                        return Ok(());
-                    }
-                    Streamed::Entry(e) => e,
+                let Some(e) = s.entry(&mut attempts) else {
+                    return Ok(());
                 };
                 let key = normalize_dn(&e.dn);
                 // (an entry a retry returns again was taken off `missing` already)
@@ -1460,12 +1465,8 @@ fn fetch_entries(
             LISTING_FILTER,
             &["*", "entryUUID"],
             &mut |s| {
-                let e = match s {
-                    Streamed::Attempt => {
-                        attempts += 1;
-                        return Ok(());
-                    }
-                    Streamed::Entry(e) => e,
+                let Some(e) = s.entry(&mut attempts) else {
+                    return Ok(());
                 };
                 let Some(c) = Collection::of_dn(&e.dn, &base) else {
                     return Ok(());
