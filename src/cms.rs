@@ -630,6 +630,11 @@ fn parse_signed_attrs(t: &Tlv<'_>) -> Result<SignedAttributes, CmsError> {
 /// SignerInfo without signed attributes is refused (Doc 9303 makes them mandatory).
 pub fn verify_signer(sd: &SignedData, signer: &SignerInfo, key: &PublicKey) -> Result<(), CmsError> {
     sd.check_message_digest(signer)?;
+    verify_signed_attributes(signer, key)
+}
+
+/// Step 2 of [`verify_signer`] alone: the signature over the signed attributes.
+fn verify_signed_attributes(signer: &SignerInfo, key: &PublicKey) -> Result<(), CmsError> {
     let attrs = signer
         .signed_attrs
         .as_ref()
@@ -653,7 +658,8 @@ pub fn verify_signer_with_certificate(
     let key = cert
         .public_key()
         .map_err(|e| CmsError::Certificate(Box::new(e.into())))?;
-    verify_signer(sd, signer, &key)
+    // the messageDigest was checked above: the eContent is hashed once
+    verify_signed_attributes(signer, &key)
 }
 
 /// RFC 5280 §4.1.1.2: a certificate's `signatureAlgorithm` "MUST contain the same
