@@ -17,8 +17,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use emrtd::tlv;
 use serde_json::Value;
+
+#[path = "support/sod_edit.rs"]
+mod sod_edit;
+use sod_edit::without_certificates;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -62,28 +65,6 @@ fn dump(dir: &Path, sid: &str) -> PathBuf {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
-}
-
-/// EF.SOD (77 { ContentInfo { signedData, [0] { SignedData } } }) without SignedData's
-/// `[0] certificates`, every other element byte for byte.
-fn without_certificates(sod: &[u8]) -> Vec<u8> {
-    let app = tlv::parse(sod).unwrap();
-    assert_eq!(app.tag, 0x77);
-    let ci: Vec<_> = tlv::parse(app.value).unwrap().children().read_all().unwrap();
-    let [content_type, explicit] = ci.as_slice() else {
-        panic!("ContentInfo has {} elements", ci.len());
-    };
-    let sd = tlv::parse(explicit.value).unwrap();
-    let kids = sd.children().read_all().unwrap();
-    assert!(kids.iter().any(|k| k.tag == 0xA0), "the booklet embeds its DSC");
-    let kept: Vec<u8> = kids
-        .iter()
-        .filter(|k| k.tag != 0xA0)
-        .flat_map(|k| k.raw.to_vec())
-        .collect();
-    let sd = tlv::encode(0x30, &kept);
-    let ci = tlv::encode(0x30, &[content_type.raw, &tlv::encode(0xA0, &sd)].concat());
-    tlv::encode(0x77, &ci)
 }
 
 /// Replace EF.SOD in a dump, keeping its manifest's size and SHA-256 true.

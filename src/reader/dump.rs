@@ -79,6 +79,22 @@ pub enum DumpError {
         /// Path.
         path: PathBuf,
     },
+    /// The directory holds one file under two names (`DG2.bin` and `Datagroup2.bin`)
+    /// with different bytes: which of them the document holds cannot be told.
+    #[error(
+        "{path} holds {file} twice with different bytes ({first} and {second}): which one the document holds \
+         cannot be told; remove the one that is not the document's"
+    )]
+    Ambiguous {
+        /// The directory.
+        path: PathBuf,
+        /// The file (`DG2`).
+        file: String,
+        /// The name read first.
+        first: String,
+        /// The other name.
+        second: String,
+    },
     /// A file to read is not a regular file (a symbolic link, FIFO, device, …).
     #[error("{path} is {what}: refused (only regular files inside the dump directory are read)")]
     NotRegular {
@@ -578,7 +594,10 @@ impl Dump {
 
     /// Load a dump directory. `manifest.json` is optional (a directory of files from
     /// another tool works too); file names as written by [`Dump::write`], plus the
-    /// common `EF_COM.bin`/`DG1.bin`/`Datagroup1.bin` spellings.
+    /// common `EF_COM.bin`/`DG1.bin`/`Datagroup1.bin` spellings. One file under two of
+    /// these names is read once when the bytes are the same and refused
+    /// ([`DumpError::Ambiguous`]) when they differ: a verdict never depends on the
+    /// order in which the directory lists its entries.
     pub fn load(dir: &Path) -> Result<Dump, DumpError> {
         let manifest_path = dir.join("manifest.json");
         let manifest = match read_manifest_bytes(dir)? {
@@ -593,6 +612,7 @@ impl Dump {
             }
         };
         let mut files = BTreeMap::new();
+        let mut names: BTreeMap<LdsFile, String> = BTreeMap::new();
         let entries = std::fs::read_dir(dir).map_err(io("cannot read directory", dir))?;
         for entry in entries {
             let entry = entry.map_err(io("cannot read directory", dir))?;
@@ -602,7 +622,28 @@ impl Dump {
             };
             let path = entry.path();
             let bytes = read_regular_file(&path, MAX_DUMP_FILE, "a chip file")?;
-            files.insert(file, bytes);
+            match files.get(&file) {
+                Some(seen) if *seen == bytes => {}
+                Some(_) => {
+                    // both names in a stable order, whatever the directory's
+                    let other = names.get(&file).cloned().unwrap_or_default();
+                    let (first, second) = if other <= name {
+                        (other, name)
+                    } else {
+                        (name, other)
+                    };
+                    return Err(DumpError::Ambiguous {
+                        path: dir.to_path_buf(),
+                        file: file.name(),
+                        first,
+                        second,
+                    });
+                }
+                None => {
+                    names.insert(file, name);
+                    files.insert(file, bytes);
+                }
+            }
         }
         if files.is_empty() {
             return Err(DumpError::Empty {

@@ -73,6 +73,7 @@ fn verify_signed_data<'a>(
     what: &str,
     sd: &'a SignedData,
     store: Option<&TrustStore>,
+    path_rank: &dyn Fn(&Certificate) -> PathRank,
 ) -> SignatureResult<'a> {
     let fail = |reason: String| SignatureResult {
         check: Check::fail(id, reason).reference(REF_PA),
@@ -100,13 +101,17 @@ fn verify_signed_data<'a>(
         ));
     }
     let mut from_store = false;
+    let mut candidates = 0;
     // not embedded: the store's copy, named by issuer and serial or by SKI
     if cert.is_none()
         && let Some(store) = store
-        && let Ok(Some(found)) = store.signer_certificate(&signer.sid)
     {
-        cert = Some(Cow::Owned(found.cert));
-        from_store = true;
+        let found = store_signer(sd, signer, store, path_rank);
+        candidates = found.candidates;
+        if let Some(c) = found.cert {
+            cert = Some(Cow::Owned(c));
+            from_store = true;
+        }
     }
     let Some(cert) = cert else {
         // no key to check the signature with; what needs no key is still checked, so a
@@ -136,6 +141,7 @@ fn verify_signed_data<'a>(
         "digest_algorithm": signer.digest_hash().map(|h| format!("{h:?}")).ok(),
         "signer_certificate": cert.fingerprint(),
         "signer_certificate_from_store": from_store,
+        "signer_certificate_candidates": candidates,
         "quirks": sd.quirks.iter().map(|q| format!("{q:?}")).collect::<Vec<_>>(),
     });
     match crate::cms::verify_signer_with_certificate(sd, signer, &cert) {
@@ -159,6 +165,74 @@ fn verify_signed_data<'a>(
             signer_cert: Some(cert),
             ok: false,
         },
+    }
+}
+
+/// How far a certificate's path holds, for choosing among stored signer candidates:
+/// every path check passed, none failed (something could not be decided), one failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum PathRank {
+    /// A path check failed.
+    Fails,
+    /// Nothing failed, something could not be decided (a missing CRL).
+    Undecided,
+    /// Every path check passed.
+    Holds,
+}
+
+impl PathRank {
+    fn of(checks: &[Check]) -> Self {
+        if checks.iter().all(|c| c.status == Status::Pass) {
+            PathRank::Holds
+        } else if checks.iter().any(|c| c.status == Status::Fail) {
+            PathRank::Fails
+        } else {
+            PathRank::Undecided
+        }
+    }
+}
+
+/// The signer certificate chosen from the trust store ([`store_signer`]).
+pub(crate) struct StoreSigner {
+    /// The one chosen, when any certificate matched.
+    pub cert: Option<Certificate>,
+    /// How many matched.
+    pub candidates: usize,
+}
+
+/// The trust store's certificate for a SignerInfo whose SignedData does not embed it.
+/// Several stored certificates may match its issuer and serial or SKI
+/// ([`TrustStore::signer_certificates`]; bar-code and list signers never do): the one
+/// taken is the first whose key verifies the signature and whose path ranks best
+/// (`path_rank`), so a decoy stored first cannot make a genuine document fail, and
+/// signature and path always come from the same certificate. When no key verifies,
+/// the first match (its failure is then the report's).
+pub(crate) fn store_signer(
+    sd: &SignedData,
+    signer: &crate::cms::SignerInfo,
+    store: &TrustStore,
+    path_rank: &dyn Fn(&Certificate) -> PathRank,
+) -> StoreSigner {
+    let found = store.signer_certificates(&signer.sid).unwrap_or_default();
+    let candidates = found.len();
+    let mut first = None;
+    let mut best: Option<(PathRank, Certificate)> = None;
+    for c in found {
+        if crate::cms::verify_signer_with_certificate(sd, signer, &c.cert).is_err() {
+            first.get_or_insert(c.cert);
+            continue;
+        }
+        let rank = path_rank(&c.cert);
+        if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+            best = Some((rank, c.cert));
+        }
+        if rank == PathRank::Holds {
+            break;
+        }
+    }
+    StoreSigner {
+        cert: best.map(|(_, c)| c).or(first),
+        candidates,
     }
 }
 
@@ -439,7 +513,8 @@ pub fn passive_authentication(
             None
         }
         Some(Ok(sod)) => {
-            let r = verify_signed_data("pa.sod_signature", "EF.SOD", &sod.signed_data, store);
+            let rank = |c: &Certificate| PathRank::of(&validate("pa.", store, Some(c), issuer, at));
+            let r = verify_signed_data("pa.sod_signature", "EF.SOD", &sod.signed_data, store, &rank);
             out.checks.push(r.check);
             dsc = r.signer_cert;
             out.sod_signature_ok = r.ok;
@@ -798,7 +873,8 @@ fn card_security(
     if has_ca_key(&cs.security_infos) {
         out.require_ca("EF.CardSecurity holds a Chip Authentication public key");
     }
-    let sig = verify_signed_data(id, "EF.CardSecurity", &cs.signed_data, store);
+    let rank = |c: &Certificate| PathRank::of(&validate("pa.card_security.", store, Some(c), issuer, at));
+    let sig = verify_signed_data(id, "EF.CardSecurity", &cs.signed_data, store, &rank);
     let path = validate("pa.card_security.", store, sig.signer_cert.as_deref(), issuer, at);
     let path_ok = path.iter().all(|c| c.status == Status::Pass);
     // EF.CardAccess is read unauthenticated; EF.CardSecurity must list every

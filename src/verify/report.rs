@@ -10,7 +10,7 @@
 //! `pa.dsc_validity`, `pa.csca_validity`, `pa.crl`, every `pa.dg_hash.DGn`, and the
 //! chip-genuineness check the document supports (`aa`, `ca`). A check that is not in
 //! the report at all counts as not passed, so forgetting to run one can never
-//! produce VALID.
+//! produce VALID; one that is there twice counts only when every copy passed.
 
 use serde::{Deserialize, Serialize};
 
@@ -218,8 +218,11 @@ pub fn decide(checks: &[Check], required: &[&str]) -> (Verdict, Vec<String>) {
         "pa.csca_validity",
         "pa.crl",
     ];
+    // a required check counts when it is there and passed, every copy of it: a second
+    // copy that did not pass is never outweighed by one that did
     for id in fixed.iter().chain(required.iter()) {
-        if !checks.iter().any(|c| c.id == *id && c.status == Status::Pass) {
+        let mut copies = checks.iter().filter(|c| c.id == *id).peekable();
+        if copies.peek().is_none() || copies.any(|c| c.status != Status::Pass) {
             missing.push((*id).to_string());
         }
     }

@@ -167,16 +167,44 @@ pub fn signer_certificate_on(
     conn: &Connection,
     sid: &crate::cms::SignerIdentifier,
 ) -> Result<Option<StoredCert>, StoreError> {
-    let found = match sid {
+    Ok(named_by_on(conn, sid)?.into_iter().next())
+}
+
+/// The certificates that still count and that a SignerInfo names, in the order they
+/// were stored (empty when the issuer does not parse).
+fn named_by_on(conn: &Connection, sid: &crate::cms::SignerIdentifier) -> Result<Vec<StoredCert>, StoreError> {
+    Ok(match sid {
         crate::cms::SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => {
             match Name::from_der(issuer) {
                 Ok(name) => by_issuer_serial_on(conn, &name, serial)?,
-                Err(_) => return Ok(None),
+                Err(_) => Vec::new(),
             }
         }
         crate::cms::SignerIdentifier::SubjectKeyIdentifier(ski) => by_ski_on(conn, ski)?,
-    };
-    Ok(found.into_iter().next())
+    })
+}
+
+/// Most stored certificates tried as the signer a SignerInfo names
+/// ([`signer_certificates_on`]): each costs a signature check and a path.
+pub const MAX_SIGNER_CANDIDATES: usize = 16;
+
+/// The certificates a CMS SignerInfo names (by issuerAndSerialNumber or, CMS v3, by
+/// subjectKeyIdentifier) on any connection, for a SignedData that does not embed its
+/// signer's certificate: every matching certificate that still counts, in the order
+/// they were stored, at most [`MAX_SIGNER_CANDIDATES`]. Several may match (the same SKI
+/// on a re-issued certificate, a look-alike); the caller takes the one whose key
+/// verifies the signature and whose path holds. Certificates that never sign a
+/// document are not candidates: bar-code signers (ICAO PKD `o=bcsc`) and master or
+/// deviation list signers. Empty when none matches or the issuer does not parse.
+pub fn signer_certificates_on(
+    conn: &Connection,
+    sid: &crate::cms::SignerIdentifier,
+) -> Result<Vec<StoredCert>, StoreError> {
+    Ok(named_by_on(conn, sid)?
+        .into_iter()
+        .filter(|c| !matches!(c.role, Role::Bcsc | Role::MlSigner | Role::DlSigner))
+        .take(MAX_SIGNER_CANDIDATES)
+        .collect())
 }
 
 impl TrustStore {
@@ -200,12 +228,12 @@ impl TrustStore {
         by_ski_on(&self.conn, ski)
     }
 
-    /// See [`signer_certificate_on`].
-    pub fn signer_certificate(
+    /// See [`signer_certificates_on`].
+    pub fn signer_certificates(
         &self,
         sid: &crate::cms::SignerIdentifier,
-    ) -> Result<Option<StoredCert>, StoreError> {
-        signer_certificate_on(&self.conn, sid)
+    ) -> Result<Vec<StoredCert>, StoreError> {
+        signer_certificates_on(&self.conn, sid)
     }
 
     /// A certificate by its SHA-256.
@@ -348,16 +376,17 @@ mod tests {
         let by_ski = SignerIdentifier::SubjectKeyIdentifier(cert.ski.clone().unwrap());
         let other_ski = SignerIdentifier::SubjectKeyIdentifier(vec![0x55; 20]);
         for sid in [&by_name, &by_ski] {
-            let found = s.signer_certificate(sid).unwrap().unwrap();
-            assert_eq!(found.cert.sha256, cert.sha256);
+            let found = s.signer_certificates(sid).unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].cert.sha256, cert.sha256);
         }
-        assert!(s.signer_certificate(&other_ski).unwrap().is_none());
+        assert!(s.signer_certificates(&other_ski).unwrap().is_empty());
         // a certificate no source holds any more stops counting, whichever way it is named
         s.connection()
             .execute("UPDATE certificates SET withdrawn = 1", [])
             .unwrap();
         for sid in [&by_name, &by_ski] {
-            assert!(s.signer_certificate(sid).unwrap().is_none());
+            assert!(s.signer_certificates(sid).unwrap().is_empty());
         }
         assert!(s.by_ski(cert.ski.as_deref().unwrap()).unwrap().is_empty());
     }

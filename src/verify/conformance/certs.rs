@@ -411,14 +411,14 @@ fn document_types(ctx: &Ctx<'_>, c: &Certificate) -> Check {
 }
 
 /// The CSCA (or link certificate) whose key signed the DSC.
-enum CscaLookup {
+pub(super) enum CscaLookup {
     NoStore,
     NoCandidate,
     NoneVerifies(Vec<String>),
     Found(Box<StoredCert>),
 }
 
-fn find_csca(ctx: &Ctx<'_>, dsc: &Certificate) -> CscaLookup {
+pub(super) fn find_csca(ctx: &Ctx<'_>, dsc: &Certificate) -> CscaLookup {
     let Some(store) = ctx.store else {
         return CscaLookup::NoStore;
     };

@@ -15,6 +15,7 @@ use crate::lds::LdsFile;
 use crate::lds::sod::{HashAlgorithm, OID_LDS_SECURITY_OBJECT, SignerIdentifier, Sod};
 use crate::pki::cert::Certificate;
 use crate::pki::signature::SignatureAlgorithm;
+use crate::verify::pa::PathRank;
 use crate::verify::report::Check;
 
 const IDS: [&str; 13] = [
@@ -374,14 +375,21 @@ fn signed_attributes(sod: &Sod) -> Check {
 }
 
 /// The DSC: embedded in EF.SOD (`true`), or found in the trust store by the signer's
-/// issuer and serial number or SKI (`false`), as Passive Authentication finds it.
+/// issuer and serial number or SKI (`false`), chosen among several matches as Passive
+/// Authentication chooses ([`crate::verify::pa::store_signer`]): the first whose key
+/// verifies the signature, one that a stored CA certificate signed before one that none
+/// did.
 pub(super) fn dsc<'s>(ctx: &'s Ctx<'_>) -> Option<(Cow<'s, Certificate>, bool)> {
     let (sd, s) = signer(ctx)?;
     if let Some(c) = sd.signer_certificate(s) {
         return Some((c, true));
     }
-    let found = ctx.store?.signer_certificate(&s.sid).ok()??;
-    Some((Cow::Owned(found.cert), false))
+    let rank = |c: &Certificate| match super::certs::find_csca(ctx, c) {
+        super::certs::CscaLookup::Found(_) => PathRank::Holds,
+        _ => PathRank::Undecided,
+    };
+    let found = crate::verify::pa::store_signer(sd, s, ctx.store?, &rank).cert?;
+    Some((Cow::Owned(found), false))
 }
 
 fn dsc_and_signature(ctx: &Ctx<'_>) -> Vec<Check> {
