@@ -277,6 +277,17 @@ mod tests {
     use crate::pki::store::canonical_serial;
     use crate::pki::store::tests::{fixture_cert, index_sql};
 
+    /// Open the store at `p` (migrating it) and check that it is at [`SCHEMA_VERSION`].
+    fn open_at_current_version(p: &Path) -> TrustStore {
+        let s = TrustStore::open(p).unwrap();
+        let v: i64 = s
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        s
+    }
+
     #[test]
     fn a_version_6_store_keeps_its_dns_as_references() {
         let dir = tempfile::tempdir().unwrap();
@@ -296,10 +307,8 @@ mod tests {
                 )
                 .unwrap();
         }
-        let s = TrustStore::open(&p).unwrap();
+        let s = open_at_current_version(&p);
         let c = s.connection();
-        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
         let rows: Vec<(Vec<u8>, Option<String>)> = c
             .prepare(
                 "SELECT p.object_sha256, d.dn FROM provenance p LEFT JOIN provenance_dns d ON d.id = p.dn_id
@@ -333,12 +342,7 @@ mod tests {
             )
             .unwrap();
         }
-        let s = TrustStore::open(&p).unwrap();
-        let v: i64 = s
-            .connection()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
+        let s = open_at_current_version(&p);
         let src: Option<i64> = s
             .connection()
             .query_row("SELECT source_id FROM certificates", [], |r| r.get(0))
@@ -427,12 +431,7 @@ mod tests {
             )
             .unwrap();
         }
-        let s = TrustStore::open(&p).unwrap();
-        let v: i64 = s
-            .connection()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
+        let s = open_at_current_version(&p);
         let get = |c: &Certificate| s.certificate(&c.sha256).unwrap().unwrap();
         assert_eq!(
             (get(&ut1).trusted, get(&ut1).trust),
@@ -467,12 +466,7 @@ mod tests {
             let s = TrustStore::open(&p).unwrap();
             assert_eq!(s.counts().unwrap(), (0, 0, 0, 0));
         }
-        let s = TrustStore::open(&p).unwrap();
-        let v: i64 = s
-            .connection()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
+        let s = open_at_current_version(&p);
         let mode: String = s
             .connection()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
