@@ -499,33 +499,11 @@ pub fn validate_dsc(
 
     // 2. validity
     let mut failed = false;
-    if dsc.is_valid_at(at) {
-        r.push(
-            "dsc_validity",
-            CheckStatus::Pass,
-            validity_text("DSC", dsc, at, true),
-        );
-    } else {
-        failed = true;
-        r.push(
-            "dsc_validity",
-            CheckStatus::Fail,
-            validity_text("DSC", dsc, at, false),
-        );
-    }
-    if csca.is_valid_at(at) {
-        r.push(
-            "csca_validity",
-            CheckStatus::Pass,
-            validity_text("CSCA", csca, at, true),
-        );
-    } else {
-        failed = true;
-        r.push(
-            "csca_validity",
-            CheckStatus::Fail,
-            validity_text("CSCA", csca, at, false),
-        );
+    for (check, what, cert) in [("dsc_validity", "DSC", dsc), ("csca_validity", "CSCA", csca)] {
+        let ok = cert.is_valid_at(at);
+        failed |= !ok;
+        let status = if ok { CheckStatus::Pass } else { CheckStatus::Fail };
+        r.push(check, status, validity_text(what, cert, at, ok));
     }
     for s in built.chain.iter().skip(1) {
         if !s.cert.is_valid_at(at) {
