@@ -108,6 +108,20 @@ pub enum Rfc5280Violation {
     },
 }
 
+impl Rfc5280Violation {
+    /// [`Rfc5280Violation::SignatureAlgorithmMismatch`] when the signed (`inner`)
+    /// signature algorithm of a certificate or CRL differs from the `outer` one.
+    pub(crate) fn algorithm_mismatch(
+        outer: &AlgorithmIdentifier,
+        inner: &AlgorithmIdentifier,
+    ) -> Option<Self> {
+        (inner != outer).then(|| Rfc5280Violation::SignatureAlgorithmMismatch {
+            outer: outer.oid.to_string(),
+            inner: inner.oid.to_string(),
+        })
+    }
+}
+
 impl std::fmt::Display for Rfc5280Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -599,13 +613,10 @@ impl Certificate {
     /// outer signature algorithm differ, an unknown critical extension, a malformed
     /// KeyUsage or BasicConstraints. Empty when it breaks none.
     pub fn rfc5280_violations(&self) -> Vec<Rfc5280Violation> {
-        let mut out = Vec::new();
-        if self.inner_signature_algorithm != self.signature_algorithm {
-            out.push(Rfc5280Violation::SignatureAlgorithmMismatch {
-                outer: self.signature_algorithm.oid.to_string(),
-                inner: self.inner_signature_algorithm.oid.to_string(),
-            });
-        }
+        let mut out: Vec<_> =
+            Rfc5280Violation::algorithm_mismatch(&self.signature_algorithm, &self.inner_signature_algorithm)
+                .into_iter()
+                .collect();
         for e in &self.extensions {
             if e.critical && !KNOWN_EXTENSIONS.contains(&e.oid) {
                 out.push(Rfc5280Violation::UnknownCriticalExtension {

@@ -164,13 +164,10 @@ impl Crl {
     /// The RFC 5280 rules that guard trust which this CRL breaks (inner and outer
     /// signature algorithm differ; an unknown critical extension).
     pub fn rfc5280_violations(&self) -> Vec<Rfc5280Violation> {
-        let mut out = Vec::new();
-        if self.inner_signature_algorithm != self.signature_algorithm {
-            out.push(Rfc5280Violation::SignatureAlgorithmMismatch {
-                outer: self.signature_algorithm.oid.to_string(),
-                inner: self.inner_signature_algorithm.oid.to_string(),
-            });
-        }
+        let mut out: Vec<_> =
+            Rfc5280Violation::algorithm_mismatch(&self.signature_algorithm, &self.inner_signature_algorithm)
+                .into_iter()
+                .collect();
         for o in &self.unknown_critical {
             out.push(Rfc5280Violation::UnknownCriticalExtension { oid: o.to_string() });
         }
