@@ -17,7 +17,7 @@
 //! ```
 
 use crate::lds::biometric::iso39794::{
-    self, DateTime39794, VersionBlock, code_field, field, int_field, kids,
+    self, DateTime39794, ImageDataBlock, Representation39794, code_field, field, int_field, kids,
 };
 use crate::lds::biometric::{
     BiometricData, BiometricGroup, BiometricHeader, BiometricTemplate, FORMAT_OWNER_JTC1_SC37,
@@ -412,14 +412,9 @@ pub fn encode_dg2_19794(
     group.encode()
 }
 
-/// An ISO/IEC 39794-5 `FaceImageDataBlock` (`[APPLICATION 5]`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Face39794 {
-    /// Version block.
-    pub version: VersionBlock,
-    /// The representations (one face each; ICAO profile: exactly one).
-    pub representations: Vec<FaceRepresentation39794>,
-}
+/// An ISO/IEC 39794-5 `FaceImageDataBlock` (`[APPLICATION 5]`): one representation per
+/// face (ICAO profile: exactly one).
+pub type Face39794 = ImageDataBlock<FaceRepresentation39794>;
 
 /// One `RepresentationBlock` of a 39794-5 block (2D image representations).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -474,28 +469,20 @@ pub struct FaceRepresentation39794 {
     pub landmarks: usize,
 }
 
-impl Face39794 {
-    /// Decode a stand-alone `FaceImageDataBlock` (`65 …`; offsets relative to `input`).
-    pub fn decode(input: &[u8]) -> Result<(Self, Vec<Quirk>), LdsError> {
-        standalone(input, "ISO 39794-5", Self::decode_in)
-    }
-
-    /// Decode a `FaceImageDataBlock`; `base` is the file it sits in.
-    pub fn decode_in(
-        input: &[u8],
+impl Representation39794 for FaceRepresentation39794 {
+    const BLOCK_TAG: u32 = iso39794::FACE_BLOCK_TAG;
+    const STANDARD: &'static str = "ISO 39794-5";
+    const VERSION_BLOCK: &'static str = "39794-5 version block";
+    const REPRESENTATION_BLOCKS: &'static str = "39794-5 representation blocks";
+    fn from_fields(
+        k: &[Tlv<'_>],
         base: &[u8],
         file: &'static str,
         quirks: &mut Vec<Quirk>,
     ) -> Result<Self, LdsError> {
-        let names = iso39794::BlockNames {
-            version: "39794-5 version block",
-            representations: "39794-5 representation blocks",
-        };
-        let (version, reps) = iso39794::open_block(input, iso39794::FACE_BLOCK_TAG, &names, file, quirks)?;
-        let mut representations = Vec::new();
-        for r in reps {
-            representations.push(decode_representation(&r, base, file, quirks)?);
-        }
+        decode_representation(k, base, file, quirks)
+    }
+    fn check_representations(representations: &[Self], quirks: &mut Vec<Quirk>) {
         if representations.len() != 1 {
             quirks.push(Quirk::Other {
                 name: "iso39794_5_representation_count",
@@ -505,36 +492,34 @@ impl Face39794 {
                 ),
             });
         }
-        Ok(Face39794 {
-            version,
-            representations,
-        })
     }
 }
 
-/// Follow `path` of context tags (constructed fields) from `start`.
-fn descend<'a>(start: &Tlv<'a>, path: &[u8], file: &'static str) -> Option<Tlv<'a>> {
-    let mut cur = *start;
-    for n in path {
-        let k = kids(&cur, file).ok()?;
-        cur = field(&k, *n)?;
+/// Follow `path` of context tags from the fields `k` of a block (each step after the
+/// first into a constructed field).
+fn descend<'a>(k: &[Tlv<'a>], path: &[u8], file: &'static str) -> Option<Tlv<'a>> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = field(k, *first)?;
+    for n in rest {
+        let kids_of = kids(&cur, file).ok()?;
+        cur = field(&kids_of, *n)?;
     }
     Some(cur)
 }
 
+/// One representation block, from its fields `k`.
 fn decode_representation(
-    r: &Tlv<'_>,
+    k: &[Tlv<'_>],
     base: &[u8],
     file: &'static str,
     quirks: &mut Vec<Quirk>,
 ) -> Result<FaceRepresentation39794, LdsError> {
-    let k = kids(r, file)?;
-    let representation_id = int_field(&k, 0).ok_or(LdsError::Missing {
+    let representation_id = int_field(k, 0).ok_or(LdsError::Missing {
         file,
         what: "39794-5 representation id",
     })?;
     // imageRepresentation [1] -> base [0] -> imageRepresentation2DBlock [0]
-    let block_2d = descend(r, &[1, 0, 0], file).ok_or(LdsError::Missing {
+    let block_2d = descend(k, &[1, 0, 0], file).ok_or(LdsError::Missing {
         file,
         what: "39794-5 2d image representation",
     })?;
@@ -556,7 +541,7 @@ fn decode_representation(
     let device_2d = field(&k2, 2)
         .and_then(|t| kids(&t, file).ok())
         .unwrap_or_default();
-    let identity = field(&k, 8).and_then(|t| kids(&t, file).ok()).unwrap_or_default();
+    let identity = field(k, 8).and_then(|t| kids(&t, file).ok()).unwrap_or_default();
     let pose = field(&identity, 6)
         .and_then(|t| kids(&t, file).ok())
         .unwrap_or_default();
@@ -564,7 +549,7 @@ fn decode_representation(
         let a = field(&pose, n).and_then(|t| kids(&t, file).ok())?;
         Some((int_field(&a, 0)?, int_field(&a, 1)))
     };
-    let model = descend(r, &[7, 0], file).and_then(|t| {
+    let model = descend(k, &[7, 0], file).and_then(|t| {
         let m = kids(&t, file).ok()?;
         Some((int_field(&m, 0)?, int_field(&m, 1)?))
     });
@@ -580,18 +565,18 @@ fn decode_representation(
         height: dim(1),
         colour_space: code_field(&info, 9, file),
         capture_device_technology: code_field(&device_2d, 1, file),
-        capture_date_time: field(&k, 2).and_then(|t| DateTime39794::decode(&t, file)),
-        quality_blocks: iso39794::count_field(&k, 3, file),
-        pad_data: field(&k, 4).is_some(),
-        session_id: int_field(&k, 5),
-        derived_from: int_field(&k, 6),
+        capture_date_time: field(k, 2).and_then(|t| DateTime39794::decode(&t, file)),
+        quality_blocks: iso39794::count_field(k, 3, file),
+        pad_data: field(k, 4).is_some(),
+        session_id: int_field(k, 5),
+        derived_from: int_field(k, 6),
         capture_device_model: model,
         gender: code_field(&identity, 0, file),
         eye_colour: code_field(&identity, 1, file),
         hair_colour: code_field(&identity, 2, file),
         subject_height: int_field(&identity, 3),
         pose_angles: [angle(0), angle(1), angle(2)],
-        landmarks: iso39794::count_field(&k, 9, file),
+        landmarks: iso39794::count_field(k, 9, file),
         image,
     };
     match rep.image_data_format {
@@ -613,6 +598,41 @@ fn decode_representation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_39794_5_block_of_two_faces_is_noted_and_one_without_version_refused() {
+        use crate::tlv::encode;
+        // representation: id [0], then [1]/[0]/[0] holding the image [0]; no image info
+        let image_2d = encode(0xA0, &encode(0xA0, &encode(0x80, &[0xFF, 0xD8])));
+        let rep = encode(0x30, &[encode(0x80, &[0]), encode(0xA1, &image_2d)].concat());
+        let version = encode(0xA0, &[encode(0x80, &[3]), encode(0x81, &[0x07, 0xE3])].concat());
+        let reps = encode(0xA1, &[rep.clone(), rep].concat());
+        let block = encode(0x65, &[version, reps.clone()].concat());
+        let (b, quirks) = Face39794::decode(&block).unwrap();
+        assert_eq!((b.version.generation, b.version.year), (3, 2019));
+        assert_eq!(b.representations.len(), 2);
+        assert_eq!(b.representations[1].image.bytes, [0xFF, 0xD8]);
+        let names: Vec<&str> = quirks.iter().map(Quirk::name).collect();
+        assert_eq!(
+            names,
+            [
+                "iso39794_5_missing_image_data_format",
+                "iso39794_5_missing_image_data_format",
+                "iso39794_5_representation_count"
+            ]
+        );
+        let e = Face39794::decode(&encode(0x65, &reps)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                LdsError::Missing {
+                    what: "39794-5 version block",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
 
     #[test]
     fn encode_decode_one_face() {

@@ -1,6 +1,7 @@
 //! ISO/IEC 39794 extensible biometric data blocks (DER, context-tagged, IMPLICIT TAGS):
-//! the helpers shared by Parts 4 (finger image), 5 (face image, see [`crate::lds::face`])
-//! and 6 (iris image), and the finger and iris decoders.
+//! the image data block and the helpers shared by Parts 4 (finger image), 5 (face
+//! image, its representation in [`crate::lds::face`]) and 6 (iris image), and the finger
+//! and iris representations.
 //!
 //! Doc 9303 Part 10 §4.7.2 (8th edition) carries these blocks in the constructed
 //! biometric data block `7F2E`. For fingers and irises only the structure and the
@@ -174,12 +175,24 @@ pub type Iris39794 = ImageDataBlock<IrisRepresentation39794>;
 
 /// A representation of a 39794 image data block, read from its fields.
 pub trait Representation39794: Sized {
-    /// The block's application tag (`64` finger, `66` iris).
+    /// The block's application tag (`64` finger, `65` face, `66` iris).
     const BLOCK_TAG: u32;
     /// The standard, as a stand-alone block's name in messages.
     const STANDARD: &'static str;
+    /// How errors name the version block when it is missing.
+    const VERSION_BLOCK: &'static str = "39794 version block";
+    /// How errors name the representation blocks when they are missing.
+    const REPRESENTATION_BLOCKS: &'static str = "39794 representation blocks";
     /// Read one representation from its fields; `base` is the file (image offsets).
-    fn from_fields(k: &[Tlv<'_>], base: &[u8], file: &'static str) -> Result<Self, LdsError>;
+    fn from_fields(
+        k: &[Tlv<'_>],
+        base: &[u8],
+        file: &'static str,
+        quirks: &mut Vec<Quirk>,
+    ) -> Result<Self, LdsError>;
+    /// Note what a profile says of the block's representations as a whole (none by
+    /// default).
+    fn check_representations(_representations: &[Self], _quirks: &mut Vec<Quirk>) {}
 }
 
 /// One finger image of a 39794-4 block.
@@ -218,30 +231,15 @@ pub struct IrisRepresentation39794 {
     pub quality_blocks: usize,
 }
 
-/// How errors name the two blocks every image data block starts with.
-pub(crate) struct BlockNames {
-    /// The version block.
-    pub(crate) version: &'static str,
-    /// The representation blocks.
-    pub(crate) representations: &'static str,
-}
-
-const NAMES: BlockNames = BlockNames {
-    version: "39794 version block",
-    representations: "39794 representation blocks",
-};
-
-/// Open an image data block of `tag`: its version block and its representation blocks
+/// Open an image data block of `R`: its version block and its representation blocks
 /// (bytes after the block are a quirk).
-pub(crate) fn open_block<'a>(
+fn open_block<'a, R: Representation39794>(
     input: &'a [u8],
-    tag: u32,
-    names: &BlockNames,
     file: &'static str,
     quirks: &mut Vec<Quirk>,
 ) -> Result<(VersionBlock, Vec<Tlv<'a>>), LdsError> {
     let t = crate::tlv::parse(input).map_err(LdsError::tlv_in(file))?;
-    LdsError::want_tag(&t, tag, file)?;
+    LdsError::want_tag(&t, R::BLOCK_TAG, file)?;
     quirks.extend(crate::lds::quirk::trailing_quirk(
         input.get(t.raw.len()..).unwrap_or_default(),
     ));
@@ -249,13 +247,13 @@ pub(crate) fn open_block<'a>(
     let version = VersionBlock::decode(
         &field(&k, 0).ok_or(LdsError::Missing {
             file,
-            what: names.version,
+            what: R::VERSION_BLOCK,
         })?,
         file,
     )?;
     let reps = field(&k, 1).ok_or(LdsError::Missing {
         file,
-        what: names.representations,
+        what: R::REPRESENTATION_BLOCKS,
     })?;
     Ok((version, representations(&reps, file, quirks)?))
 }
@@ -275,19 +273,20 @@ fn image_field(
 }
 
 impl<R: Representation39794> ImageDataBlock<R> {
-    /// Decode an image data block (`64 …` finger, `66 …` iris); `base` is the file the
-    /// block sits in (for image offsets).
+    /// Decode an image data block (`64 …` finger, `65 …` face, `66 …` iris); `base` is
+    /// the file the block sits in (for image offsets).
     pub fn decode_in(
         input: &[u8],
         base: &[u8],
         file: &'static str,
         quirks: &mut Vec<Quirk>,
     ) -> Result<Self, LdsError> {
-        let (version, reps) = open_block(input, R::BLOCK_TAG, &NAMES, file, quirks)?;
+        let (version, reps) = open_block::<R>(input, file, quirks)?;
         let mut representations = Vec::new();
         for r in reps {
-            representations.push(R::from_fields(&kids(&r, file)?, base, file)?);
+            representations.push(R::from_fields(&kids(&r, file)?, base, file, quirks)?);
         }
+        R::check_representations(&representations, quirks);
         Ok(ImageDataBlock {
             version,
             representations,
@@ -303,7 +302,12 @@ impl<R: Representation39794> ImageDataBlock<R> {
 impl Representation39794 for FingerRepresentation39794 {
     const BLOCK_TAG: u32 = FINGER_BLOCK_TAG;
     const STANDARD: &'static str = "ISO 39794-4";
-    fn from_fields(k: &[Tlv<'_>], base: &[u8], file: &'static str) -> Result<Self, LdsError> {
+    fn from_fields(
+        k: &[Tlv<'_>],
+        base: &[u8],
+        file: &'static str,
+        _quirks: &mut Vec<Quirk>,
+    ) -> Result<Self, LdsError> {
         Ok(FingerRepresentation39794 {
             position: code_field(k, 0, file),
             impression: code_field(k, 1, file),
@@ -318,7 +322,12 @@ impl Representation39794 for FingerRepresentation39794 {
 impl Representation39794 for IrisRepresentation39794 {
     const BLOCK_TAG: u32 = IRIS_BLOCK_TAG;
     const STANDARD: &'static str = "ISO 39794-6";
-    fn from_fields(k: &[Tlv<'_>], base: &[u8], file: &'static str) -> Result<Self, LdsError> {
+    fn from_fields(
+        k: &[Tlv<'_>],
+        base: &[u8],
+        file: &'static str,
+        _quirks: &mut Vec<Quirk>,
+    ) -> Result<Self, LdsError> {
         Ok(IrisRepresentation39794 {
             eye_label: code_field(k, 0, file),
             iris_image_kind: code_field(k, 1, file),
