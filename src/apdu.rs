@@ -148,19 +148,22 @@ impl Command {
         self.extended || self.data.len() > MAX_SHORT_LC || self.le.is_some_and(|le| le > MAX_SHORT_LE)
     }
 
+    /// Why no encoding can carry this command (data of 65536 bytes or more, Le outside
+    /// 1..=65536); `None` when one can.
+    pub(crate) fn length_error(&self) -> Option<&'static str> {
+        if self.data.len() >= MAX_EXTENDED {
+            Some("command data longer than 65535 bytes")
+        } else if self.le.is_some_and(|le| le == 0 || le > MAX_EXTENDED) {
+            Some("Le outside 1..=65536")
+        } else {
+            None
+        }
+    }
+
     /// Encode as bytes (short or extended form, ISO/IEC 7816-4 §5.1).
     pub fn encode(&self) -> Result<Vec<u8>, ApduError> {
-        if self.data.len() > MAX_EXTENDED - 1 {
-            return Err(ApduError::Encode {
-                what: "command data longer than 65535 bytes",
-            });
-        }
-        if let Some(le) = self.le
-            && (le == 0 || le > MAX_EXTENDED)
-        {
-            return Err(ApduError::Encode {
-                what: "Le outside 1..=65536",
-            });
+        if let Some(what) = self.length_error() {
+            return Err(ApduError::Encode { what });
         }
         let mut out = Vec::with_capacity(self.data.len() + 9);
         out.extend_from_slice(&self.header());
@@ -560,6 +563,19 @@ mod tests {
         assert_eq!(&e[4..7], &[0, 0x01, 0x2C]);
         assert_eq!(&e[e.len() - 2..], &[0x01, 0x00]);
         assert_eq!(Command::decode(&e).unwrap(), c.clone().extended(true));
+    }
+
+    #[test]
+    fn lengths_no_encoding_carries_are_refused() {
+        let refused = |c: Command| match c.encode() {
+            Err(ApduError::Encode { what }) => what,
+            other => panic!("{other:?}"),
+        };
+        let write = |n: usize| Command::new(0, 0xD6, 0, 0).with_data(vec![0; n]);
+        assert_eq!(refused(write(65536)), "command data longer than 65535 bytes");
+        assert_eq!(write(65535).encode().unwrap().len(), 4 + 3 + 65535);
+        assert_eq!(refused(Command::read_binary(0, 0)), "Le outside 1..=65536");
+        assert_eq!(refused(Command::read_binary(0, 65537)), "Le outside 1..=65536");
     }
 
     #[test]

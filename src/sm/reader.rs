@@ -56,17 +56,8 @@ pub fn max_short_data(cipher: Cipher, odd_ins: bool, le: bool) -> usize {
 /// `SSC || padded header || DOs` in DO'8E'. The protected command asks for Le `00`
 /// (`0000` when extended).
 pub fn protect_command(keys: &mut SessionKeys, cmd: &Command) -> Result<Command, SmError> {
-    if cmd.data.len() >= MAX_EXTENDED {
-        return Err(SmError::Unprotectable {
-            what: "command data longer than 65535 bytes",
-        });
-    }
-    if let Some(le) = cmd.le
-        && (le == 0 || le > MAX_EXTENDED)
-    {
-        return Err(SmError::Unprotectable {
-            what: "Le outside 1..=65536",
-        });
+    if let Some(what) = cmd.length_error() {
+        return Err(SmError::Unprotectable { what });
     }
     let extended = cmd.needs_extended();
     keys.ssc_mut().increment();

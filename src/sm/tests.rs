@@ -416,6 +416,28 @@ fn le_encodings_in_do97() {
 }
 
 #[test]
+fn commands_no_encoding_carries_are_not_protected() {
+    let keys = SessionKeys::new(Cipher::Aes128, &[1; 16], &[2; 16], Ssc::zero(Cipher::Aes128)).unwrap();
+    let cases = [
+        (
+            Command::new(0, 0xD6, 0, 0).with_data(vec![0; 65536]),
+            "command data longer than 65535 bytes",
+        ),
+        (Command::read_binary(0, 0), "Le outside 1..=65536"),
+        (Command::read_binary(0, 65537), "Le outside 1..=65536"),
+    ];
+    for (plain, expected) in cases {
+        let mut k = keys.clone();
+        let e = protect_command(&mut k, &plain).unwrap_err();
+        assert!(
+            matches!(e, SmError::Unprotectable { what } if what == expected),
+            "{e}"
+        );
+        assert_eq!(k.ssc(), keys.ssc(), "a refused command spends no counter value");
+    }
+}
+
+#[test]
 fn odd_ins_uses_do85_both_ways() {
     let keys = SessionKeys::new(Cipher::Aes256, &[3; 32], &[4; 32], Ssc::zero(Cipher::Aes256)).unwrap();
     let mut reader = keys.clone();
