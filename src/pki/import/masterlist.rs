@@ -151,6 +151,22 @@ fn verify_list(
         v.signer = Some(signer_cert);
         return Ok(v);
     }
+    // only a list signer signs a list (Doc 9303 Part 12 §7.1.1: the extended key usage
+    // is mandatory): a DSC or a bar-code signer also chains to its CSCA, and its key is
+    // in every issuing office; were it taken, one DSC key would mint CSCAs of any state
+    let eku = if what == "master list" {
+        crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY
+    } else {
+        crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY
+    };
+    if !signer_cert.extended_key_usage.contains(&eku) {
+        v.reasons.push(format!(
+            "{what} signer {} is not a {what} signer: its certificate lacks the ICAO extended key usage {eku}",
+            signer_cert.subject.display()
+        ));
+        v.signer = Some(signer_cert);
+        return Ok(v);
+    }
     let country = signer_cert.issuer.country().unwrap_or_default();
     let verifies = |ca: &Certificate| {
         ca.subject.country().as_deref() == Some(country.as_str())
@@ -232,16 +248,6 @@ fn verify_list(
             "{what} is NOT anchored: its signer chains only to a CSCA contained in the list itself ({}, SHA-256 {}); anyone can make such a list. Its CSCAs validate nothing until that CSCA (or another trusted CSCA of {country} that certifies the signer) is imported as a certificate file or named with --anchor",
             anchor.subject.display(),
             anchor.fingerprint()
-        ));
-    }
-    let eku = if what == "master list" {
-        crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY
-    } else {
-        crate::asn1::oid::ICAO_DEVIATION_LIST_SIGNING_KEY
-    };
-    if !signer_cert.extended_key_usage.contains(&eku) {
-        v.notes.push(format!(
-            "{what} signer certificate lacks the ICAO extended key usage {eku}"
         ));
     }
     v.status = SignatureStatus::Valid;

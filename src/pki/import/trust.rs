@@ -170,8 +170,14 @@ pub fn settle(w: &Writer<'_>) -> Result<Vec<String>, StoreError> {
                 }
             }
             for (ml, signer) in w.unanchored_lists_under(&ca.cert)? {
+                // a list a store written before list signers had to be list signers
+                // recorded as valid anchors nothing unless its signer is one
                 if key_ids_differ(signer.cert.aki.as_deref(), ca.cert.ski.as_deref())
                     || signer.cert.issuer.country() != ca.cert.subject.country()
+                    || !signer
+                        .cert
+                        .extended_key_usage
+                        .contains(&crate::asn1::oid::ICAO_CSCA_MASTER_LIST_SIGNING_KEY)
                 {
                     continue;
                 }
