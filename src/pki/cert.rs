@@ -7,7 +7,6 @@
 //! types, unknown extensions, non-DER lengths) and records such things as
 //! [`CertQuirk`]s; it never panics on hostile input.
 
-use openssl::sha::sha256;
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -466,6 +465,20 @@ pub struct Certificate {
 impl Certificate {
     /// Parse DER (BER lengths tolerated and reported). Trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, CertError> {
+        Self::parse(der, der.to_vec())
+    }
+
+    /// Same as [`Certificate::from_der`], but when `der` parses it is taken (left
+    /// empty) instead of copied; when it does not, it stays.
+    pub fn from_der_taking(der: &mut Vec<u8>) -> Result<Self, CertError> {
+        let mut cert = Self::parse(der, Vec::new())?;
+        cert.der = std::mem::take(der);
+        Ok(cert)
+    }
+
+    /// Parse `der`; the certificate keeps `owned` as its DER (`der`'s bytes, or
+    /// nothing when the caller moves them in afterwards).
+    fn parse(der: &[u8], owned: Vec<u8>) -> Result<Self, CertError> {
         let SignedParts {
             outer,
             tbs: tbs_t,
@@ -540,7 +553,7 @@ impl Certificate {
             }
         }
         let mut cert = Certificate {
-            der: der.to_vec(),
+            der: owned,
             sha256: sha256(der),
             tbs,
             signature_algorithm,
@@ -856,6 +869,15 @@ fn key_usage_mask(octets: &[u8]) -> u16 {
 /// SHA-256 of any bytes (fingerprints).
 pub fn fingerprint(der: &[u8]) -> [u8; 32] {
     sha256(der)
+}
+
+/// SHA-256 through a hashing context: OpenSSL 3's one-shot `SHA256()` looks the
+/// algorithm up in its provider on every call (`EVP_Q_digest`, under a lock), which
+/// costs more than hashing a certificate (an LDIF import hashes 30,000).
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut h = openssl::sha::Sha256::new();
+    h.update(bytes);
+    h.finish()
 }
 
 impl Certificate {

@@ -34,6 +34,7 @@ mod detect;
 mod ldif;
 mod masterlist;
 mod pem;
+mod segments;
 mod trust;
 
 use detect::{Format, HashingReader, detect};

@@ -133,6 +133,8 @@ pub struct LdifReader<R: BufRead> {
     lookahead_text: Vec<u8>,
     /// Reused buffer for physical lines.
     scratch: Vec<u8>,
+    /// Reused buffer for logical lines.
+    text: Vec<u8>,
     done: bool,
 }
 
@@ -145,7 +147,18 @@ impl<R: BufRead> LdifReader<R> {
             lookahead: None,
             lookahead_text: Vec::new(),
             scratch: Vec::new(),
+            text: Vec::new(),
             done: false,
+        }
+    }
+
+    /// Read from `input`, the part of a file after its first `lines` lines (which
+    /// ended with a record: an empty line): records and errors name the lines of the
+    /// whole file.
+    pub fn after_lines(input: R, lines: usize) -> Self {
+        LdifReader {
+            line_no: lines,
+            ..Self::new(input)
         }
     }
 
@@ -183,14 +196,13 @@ impl<R: BufRead> LdifReader<R> {
         Ok(Some((terminated, self.line_no)))
     }
 
-    /// Next logical (unfolded) line: (text, first line number, ended with newline).
-    fn logical(&mut self) -> Result<Option<(Vec<u8>, usize, bool)>, LdifError> {
-        let mut text = Vec::new();
-        let Some((mut terminated, start)) = self.physical_into(&mut text)? else {
+    /// Next logical (unfolded) line into `text`: (first line number, ended with newline).
+    fn logical(&mut self, text: &mut Vec<u8>) -> Result<Option<(usize, bool)>, LdifError> {
+        let Some((mut terminated, start)) = self.physical_into(text)? else {
             return Ok(None);
         };
         if text.is_empty() {
-            return Ok(Some((text, start, terminated)));
+            return Ok(Some((start, terminated)));
         }
         let mut next = std::mem::take(&mut self.scratch);
         loop {
@@ -211,19 +223,33 @@ impl<R: BufRead> LdifReader<R> {
             }
         }
         self.scratch = next;
-        Ok(Some((text, start, terminated)))
+        Ok(Some((start, terminated)))
     }
 
     /// The next record, or `None` at the end.
     pub fn next_record(&mut self) -> Result<Option<LdifRecord>, LdifError> {
+        // one buffer for the logical lines of every record (kept unless a huge line
+        // made it large)
+        let mut text = std::mem::take(&mut self.text);
+        let rec = self.read_record(&mut text);
+        if text.capacity() <= 1024 * 1024 {
+            self.text = text;
+        }
+        rec
+    }
+
+    fn read_record(&mut self, text: &mut Vec<u8>) -> Result<Option<LdifRecord>, LdifError> {
         if self.done {
             return Ok(None);
         }
-        let mut rec = LdifRecord::default();
+        let mut rec = LdifRecord {
+            attrs: Vec::with_capacity(16),
+            ..LdifRecord::default()
+        };
         let mut have = false;
         let mut values = 0usize;
         loop {
-            let Some((text, line, terminated)) = self.logical()? else {
+            let Some((line, terminated)) = self.logical(text)? else {
                 self.done = true;
                 rec.at_eof = true;
                 return Ok(have.then_some(rec));
@@ -304,7 +330,8 @@ impl<R: BufRead> LdifReader<R> {
                 if value.len() > MAX_DN {
                     return Err(LdifError::DnTooLong { line });
                 }
-                rec.dn = String::from_utf8_lossy(&value).into_owned();
+                rec.dn = String::from_utf8(value)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             } else {
                 values = values.saturating_add(value.len());
                 let limit = if rec.attrs.len() >= MAX_ATTRS {

@@ -1,5 +1,6 @@
 //! LDIF files and directory entries: records read and their certificates parsed on
-//! a second thread ([`prepare_record`]) while the first writes them to the store;
+//! other threads ([`prepare_record`], [`super::segments`]) while this one writes them
+//! to the store;
 //! CRLs after the certificates; a large file loaded in bulk.
 
 use std::io::BufRead;
@@ -70,28 +71,30 @@ impl BulkLoad {
     }
 }
 
-/// Batches of records in flight between the reading thread and the writer.
-const LDIF_PIPELINE_DEPTH: usize = 8;
-
 /// Records per batch (one channel message, one wake-up of the other thread).
 const LDIF_BATCH: usize = 64;
 
-/// Smallest LDIF read on a second thread (about 700 certificates); a smaller file is
-/// read and written on one.
+/// Smallest LDIF read on other threads (about 700 certificates:
+/// [`super::segments::read_in_parallel`]); a smaller file is read and written on one.
 const PIPELINE_MIN_BYTES: u64 = 1024 * 1024;
 
 /// The records of an LDIF file, prepared ([`prepare_record`]), in batches; a read
 /// error comes after the batch of the records before it and ends the sequence.
-struct Batches<R: BufRead> {
+pub(super) struct Batches<R: BufRead> {
     reader: LdifReader<R>,
     error: Option<LdifError>,
     done: bool,
 }
 
 impl<R: BufRead> Batches<R> {
-    fn new(input: R) -> Self {
+    pub(super) fn new(input: R) -> Self {
+        Self::from_reader(LdifReader::new(input))
+    }
+
+    /// The batches of the records `reader` reads.
+    pub(super) fn from_reader(reader: LdifReader<R>) -> Self {
         Batches {
-            reader: LdifReader::new(input),
+            reader,
             error: None,
             done: false,
         }
@@ -141,6 +144,12 @@ pub(crate) struct PreparedRecord {
 }
 
 impl PreparedRecord {
+    /// The record as read.
+    #[cfg(test)]
+    pub(super) fn record(&self) -> &LdifRecord {
+        &self.rec
+    }
+
     /// The record carries a master or deviation list ([`BulkLoad::before`]).
     pub(crate) fn holds_list(&self) -> bool {
         holds_list(&self.rec)
@@ -222,11 +231,15 @@ fn holds_list(rec: &LdifRecord) -> bool {
 
 /// Parse and describe one certificate of an LDIF record.
 fn prepare_cert(der: &[u8], meta: &CertMeta, dn_role: Option<Role>) -> Result<CertRow, CertError> {
-    let c = Certificate::from_der(der)?;
+    Ok(describe_cert(Certificate::from_der(der)?, meta, dn_role))
+}
+
+/// The stored columns of a certificate of an LDIF record.
+fn describe_cert(c: Certificate, meta: &CertMeta, dn_role: Option<Role>) -> CertRow {
     // an entry of the PKD's DSC (or bar-code signer) collection has that role whatever
     // its extensions claim
     let role = dn_role.unwrap_or_else(|| crate::pki::role::classify_standalone(&c));
-    Ok(CertRow::from_owned(c, role, meta))
+    CertRow::from_owned(c, role, meta)
 }
 
 /// The work on a record that needs no database (runs on the reading thread).
@@ -239,11 +252,8 @@ pub(crate) fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
             if a.bad_base64 || attr_kind(a) != Some(FileKind::Certificate) {
                 return None;
             }
-            let row = prepare_cert(&a.value, &meta, dn_role);
-            if row.is_ok() {
-                // the row holds the DER now
-                a.value = Vec::new();
-            }
+            // the row holds the DER when it parses (the value is empty then)
+            let row = Certificate::from_der_taking(&mut a.value).map(|c| describe_cert(c, &meta, dn_role));
             Some(row)
         })
         .collect();
@@ -254,9 +264,9 @@ pub(crate) fn prepare_record(mut rec: LdifRecord) -> PreparedRecord {
     }
 }
 
-/// Import an LDIF file. A file of [`PIPELINE_MIN_BYTES`] or more is read on a second
-/// thread (base64, parsing and describing each certificate: [`prepare_record`])
-/// while this one writes to the store. CRLs are added after the certificates (their
+/// Import an LDIF file. A file of [`PIPELINE_MIN_BYTES`] or more is read on other
+/// threads (base64, parsing and describing each certificate: [`prepare_record`];
+/// [`super::segments`]) while this one writes to the store. CRLs are added after the certificates (their
 /// signatures are checked against CSCAs looked up in the store); a large file is
 /// loaded in bulk.
 pub(super) fn import_ldif<R: BufRead + Send>(
@@ -301,18 +311,7 @@ pub(super) fn import_ldif<R: BufRead + Send>(
         Ok(())
     };
     if size_hint.is_some_and(|s| s >= PIPELINE_MIN_BYTES) {
-        std::thread::scope(|scope| -> Result<(), Fatal> {
-            let (tx, rx) = std::sync::mpsc::sync_channel(LDIF_PIPELINE_DEPTH);
-            scope.spawn(move || {
-                for batch in Batches::new(input) {
-                    // a send fails when the writer gave up: stop reading
-                    if tx.send(batch).is_err() {
-                        return;
-                    }
-                }
-            });
-            consume(&mut rx.into_iter())
-        })?;
+        super::segments::read_in_parallel(input, consume)?;
     } else {
         consume(&mut Batches::new(input))?;
     }
