@@ -1,9 +1,10 @@
 //! ICAO PKD download files through the binary: a complete file of collection 001 (the
 //! fixture PKI's `30-icaopkd-001-dsccrl.ldif` under its download name), then generated
 //! deltas with `changetype: add|delete|modify`. A CRL replaced by a delta revokes the
-//! XA booklet's DSC (VALID → INVALID), a CRL deleted by a delta leaves it without one
-//! (INDETERMINATE), a gap in the sequence is refused naming the missing delta, a delta
-//! that fails midway changes nothing, and a delta already applied changes nothing.
+//! XA booklet's DSC (VALID → INVALID), a CRL deleted by a delta, or rolled back to an
+//! older one, does not take the revocation back (INVALID), a gap in the sequence is
+//! refused naming the missing delta, a delta that fails midway changes nothing, and a
+//! delta already applied changes nothing.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -219,7 +220,8 @@ fn deltas_apply_in_order_and_a_gap_or_a_failure_changes_nothing() {
     assert_eq!(sequence(&db), Some(2));
     assert_eq!(verify_xa(&db).0, 1);
 
-    // delta 3 as it should be: the XA CRL goes, so revocation cannot be checked
+    // delta 3 as it should be: the XA CRL goes; what it revoked stays revoked (no
+    // CRL vouches for the DSC any more either)
     let mut good = b"version: 1\n\n".to_vec();
     good.extend(change(
         XA_CRL_DN,
@@ -233,8 +235,8 @@ fn deltas_apply_in_order_and_a_gap_or_a_failure_changes_nothing() {
     let o = emrtd(&db, &["pkd", "import", s(&delta3)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (code, v) = verify_xa(&db);
-    assert_eq!(code, 3, "{v}");
-    assert_eq!(check(&v, "pa.crl")["status"], "indeterminate");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(check(&v, "pa.crl")["status"], "fail");
 
     // delta 4 adds it back
     let xa_crl = TrustStore::open(&db)
@@ -341,4 +343,84 @@ fn a_delta_keeps_the_import_error_cap() {
     assert!(f["errors"][0].as_str().unwrap().contains("Junk 0"), "{f}");
     // the entries are known (with no object), so a later delete of one is accepted
     assert_eq!(sequence(&db), Some(2));
+}
+
+/// A mirror that rolls a CRL back: after the delta that revoked the XA booklet's DSC,
+/// the next delta puts XA's older CRL (still within its nextUpdate, not listing the
+/// DSC) back in the entry, and a later one deletes the CRL outright. The CRL that
+/// revoked the DSC is withdrawn, but a revocation once verified is never forgotten:
+/// the booklet stays INVALID, under the strict and the advisory policy alike.
+#[test]
+fn a_rolled_back_or_deleted_crl_never_unrevokes_a_dsc() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let older: Vec<u8> = TrustStore::open(&db)
+        .unwrap()
+        .connection()
+        .query_row("SELECT der FROM crls WHERE country = 'XA'", [], |r| r.get(0))
+        .unwrap();
+    let advisory = write(dir.path(), "advisory.toml", b"crl = \"advisory\"\n");
+    let verify_advisory = |db: &Path| {
+        let booklet = root().join("booklets/xa-booklet.toml");
+        let o = emrtd(
+            db,
+            &[
+                "--json",
+                "verify",
+                "--policy",
+                s(&advisory),
+                "--emulator",
+                s(&booklet),
+            ],
+        );
+        o.status.code().unwrap()
+    };
+    let replace = |crl: &[u8], version: &[u8]| {
+        let mut body = b"version: 1\n\n".to_vec();
+        body.extend(change(
+            XA_CRL_DN,
+            &[
+                ("changetype", b"modify"),
+                ("replace", b"certificateRevocationList;binary"),
+                ("certificateRevocationList;binary", crl),
+                ("-", b""),
+                ("replace", b"pkdVersion"),
+                ("pkdVersion", version),
+                ("-", b""),
+            ],
+        ));
+        body
+    };
+    let import = |name: &str, body: &[u8]| {
+        let f = write(dir.path(), name, body);
+        let o = emrtd(&db, &["pkd", "import", s(&f)]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    };
+    import(
+        "icaopkd-001-delta-000002.ldif",
+        &replace(&xa_crl_revoking_the_booklet_dsc(), b"300"),
+    );
+    assert_eq!(verify_xa(&db).0, 1);
+
+    // rolled back to the older CRL: current, silent on the DSC
+    import("icaopkd-001-delta-000003.ldif", &replace(&older, b"301"));
+    let (code, v) = verify_xa(&db);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(check(&v, "pa.crl")["status"], "fail");
+    assert_eq!(verify_advisory(&db), 1);
+
+    // the CRL deleted: no CRL vouches for the DSC, and the revocation still counts
+    let mut body = b"version: 1\n\n".to_vec();
+    body.extend(change(
+        XA_CRL_DN,
+        &[
+            ("changetype", b"modify"),
+            ("delete", b"certificateRevocationList;binary"),
+            ("-", b""),
+        ],
+    ));
+    import("icaopkd-001-delta-000004.ldif", &body);
+    let (code, v) = verify_xa(&db);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(verify_advisory(&db), 1);
 }

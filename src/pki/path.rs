@@ -929,7 +929,9 @@ pub const MAX_CRLS_PER_ISSUER: usize = 4;
 /// ICAO case: one CRL per CSCA, signed by it). Only CRLs that verified under a trusted
 /// CA certificate of the DSC's issuer count (verified once, when imported or when that
 /// CA arrived: nothing is parsed or checked here that did not verify); only a current
-/// one (thisUpdate ≤ at ≤ nextUpdate) can say "good".
+/// one (thisUpdate ≤ at ≤ nextUpdate) that a source still holds can say "good". A
+/// withdrawn one (its directory entry deleted, or replaced by an older CRL) still
+/// revokes: a verified revocation is never taken back by reading less.
 pub fn check_revocation(
     store: &TrustStore,
     dsc: &Certificate,
@@ -941,12 +943,23 @@ pub fn check_revocation(
         .map(|i| &i.cert.sha256)
         .take(MAX_CANDIDATES)
         .collect();
-    let crls: Vec<Crl> = store
-        .verified_crls(&shas, at, MAX_CRLS_PER_ISSUER)?
-        .into_iter()
-        .map(|c| c.crl)
-        .collect();
-    if crls.is_empty() {
+    let crls = store.verified_crls(&shas, at, MAX_CRLS_PER_ISSUER)?;
+    // a revocation entry on any verified CRL issued before `at` counts, current or
+    // not, withdrawn or not
+    for c in crls.iter().map(|c| &c.crl) {
+        if c.this_update <= at
+            && let Some(e) = c.find(&dsc.serial)
+            && e.date <= at
+        {
+            return Ok(Revocation::Revoked {
+                crl: c.fingerprint(),
+                date: e.date,
+                reason: e.reason.map(crl::reason_name),
+            });
+        }
+    }
+    let verified: Vec<&Crl> = crls.iter().filter(|c| !c.withdrawn).map(|c| &c.crl).collect();
+    if verified.is_empty() {
         return Ok(Revocation::Indeterminate {
             reason: format!(
                 "no CRL for {} in the trust store that verified under a trusted CSCA (missing)",
@@ -959,20 +972,6 @@ pub fn check_revocation(
                 since: None,
             }),
         });
-    }
-    let verified: Vec<&Crl> = crls.iter().collect();
-    // a revocation entry on any verified CRL issued before `at` counts, current or not
-    for c in &verified {
-        if c.this_update <= at
-            && let Some(e) = c.find(&dsc.serial)
-            && e.date <= at
-        {
-            return Ok(Revocation::Revoked {
-                crl: c.fingerprint(),
-                date: e.date,
-                reason: e.reason.map(crl::reason_name),
-            });
-        }
     }
     if let Some(c) = verified
         .iter()

@@ -128,6 +128,9 @@ pub struct StoredCert {
 pub struct StoredCrl {
     /// The parsed CRL.
     pub crl: Crl,
+    /// No source holds it any more: it never vouches for a certificate, but what it
+    /// revoked stays revoked.
+    pub withdrawn: bool,
 }
 
 /// Where an object came from.

@@ -275,8 +275,10 @@ impl TrustStore {
     }
 
     /// The newest CRLs (at most `limit`, thisUpdate ≤ `at`) that verified under one of
-    /// these CA certificates. Only these are parsed: CRLs that never verified are not
-    /// looked at, however many name the issuer.
+    /// these CA certificates, withdrawn ones included and marked (a directory that
+    /// drops a CRL, or puts an older one back, must not take back what it revoked).
+    /// Only these are parsed: CRLs that never verified are not looked at, however many
+    /// name the issuer.
     pub fn verified_crls(
         &self,
         issuers: &[&[u8; 32]],
@@ -285,20 +287,20 @@ impl TrustStore {
     ) -> Result<Vec<StoredCrl>, StoreError> {
         let mut out = Vec::new();
         let mut st = self.conn.prepare_cached(
-            "SELECT der FROM crls WHERE verified_by = ?1 AND signature = 'valid' AND withdrawn = 0 AND this_update <= ?2
+            "SELECT der, withdrawn FROM crls WHERE verified_by = ?1 AND signature = 'valid' AND this_update <= ?2
              ORDER BY this_update DESC LIMIT ?3",
         )?;
         for sha in issuers {
             let rows = st.query_map(params![sha.as_slice(), at.unix_timestamp(), limit as i64], |r| {
-                r.get::<_, Vec<u8>>(0)
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?))
             })?;
             for r in rows {
-                let der = r?;
+                let (der, withdrawn) = r?;
                 let crl = Crl::from_der(&der).map_err(|_| StoreError::Corrupt {
                     fingerprint: hex::encode(crate::pki::cert::fingerprint(&der)),
                 })?;
                 if !out.iter().any(|c: &StoredCrl| c.crl.sha256 == crl.sha256) {
-                    out.push(StoredCrl { crl });
+                    out.push(StoredCrl { crl, withdrawn });
                 }
             }
         }
