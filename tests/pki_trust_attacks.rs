@@ -52,16 +52,21 @@ fn ecdsa() -> SignatureAlgorithm {
     }
 }
 
-/// A store whose only anchor is XA's CSCA (a certificate file: `direct`).
-fn xa_store() -> TrustStore {
-    let mut store = TrustStore::open_in_memory().unwrap();
+/// Import XA's CSCA as a certificate file: an anchor (`direct`).
+fn import_xa_anchor(store: &mut TrustStore) {
     let r = import::import_bytes(
-        &mut store,
+        store,
         "xa-csca.cer",
         &cert_file("xa-csca"),
         &ImportOptions::default(),
     );
     assert_eq!(r.outcome, FileOutcome::Imported, "{:?}", r.errors);
+}
+
+/// A store whose only anchor is XA's CSCA.
+fn xa_store() -> TrustStore {
+    let mut store = TrustStore::open_in_memory().unwrap();
+    import_xa_anchor(&mut store);
     store
 }
 
@@ -199,13 +204,7 @@ fn a_stored_list_of_a_dsc_signer_is_not_anchored_when_the_anchor_arrives() {
              UPDATE certificates SET trusted = 0, trust = NULL, anchor_sha256 = NULL;",
         )
         .unwrap();
-    let r = import::import_bytes(
-        &mut store,
-        "xa-csca.cer",
-        &cert_file("xa-csca"),
-        &ImportOptions::default(),
-    );
-    assert_eq!(r.outcome, FileOutcome::Imported, "{:?}", r.errors);
+    import_xa_anchor(&mut store);
     let csca = Certificate::from_der(&forged.csca.cert).unwrap();
     let stored = store.certificate(&csca.sha256).unwrap().unwrap();
     assert!(!stored.trusted, "{stored:#?}");
