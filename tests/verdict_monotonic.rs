@@ -404,3 +404,41 @@ fn ref1_dump_without_its_key_files_is_not_valid() {
         r.because
     );
 }
+
+/// `ca-in-card-security.toml` with a DG14 that announces Chip Authentication
+/// (ChipAuthenticationInfo, id-CA-ECDH-AES-CBC-CMAC-128 v1, beside the PACEInfo) while
+/// only EF.CardSecurity holds the key.
+fn ca_announced_in_dg14() -> Profile {
+    let text = "base = \"ca-in-card-security.toml\"\nname = \"ca-announced-in-dg14\"\n[files]\n\
+                DG14 = { hex = \"6E273125300F060A04007F00070202030202020101\
+                3012060A04007F0007020204020202010202010D\" }\n";
+    Profile::parse(text, &root().join("booklets")).unwrap()
+}
+
+/// Signed data that announces Chip Authentication requires it, wherever the key is: a
+/// chip whose signed DG14 lists a ChipAuthenticationInfo and that withholds
+/// EF.CardSecurity (the only place of its key) is never VALID, live with any refusal or
+/// as a dump without the file. Without the announcement the same chip would look like
+/// one without Chip Authentication (the exempt cell of
+/// `hiding_a_file_never_improves_the_verdict`).
+#[test]
+fn a_chip_withholding_the_card_security_that_dg14_announces_is_not_valid() {
+    let store = store();
+    let genuine = ca_announced_in_dg14();
+    let complete = live(genuine.clone(), &store).expect("the genuine booklet reads");
+    assert_eq!(complete.verdict, Verdict::Valid, "{complete:#?}");
+    assert_eq!(status_of(&complete, "ca"), Some("pass"));
+    for r in REFUSALS {
+        let Refusal::Status(_) = r else { continue };
+        let mut p = genuine.clone();
+        p.faults.push(fault(LdsFile::CardSecurity, r));
+        let rep = live(p, &store).unwrap_or_else(|| panic!("{r:?}: read failed"));
+        assert_eq!(rep.verdict, Verdict::Invalid, "{r:?}: {rep:#?}");
+        assert_eq!(status_of(&rep, "ca"), Some("fail"), "{r:?}");
+    }
+    let mut dump = complete_dump(&genuine);
+    dump.files.remove(&LdsFile::CardSecurity);
+    let r = offline(&dump, &store);
+    assert_ne!(r.verdict, Verdict::Valid, "{r:#?}");
+    assert_ne!(status_of(&r, "ca"), Some("pass"));
+}

@@ -558,6 +558,13 @@ pub fn passive_authentication(
         Some(Ok(infos)) if has_ca_key(infos) => {
             out.require_ca("DG14 holds a Chip Authentication public key");
         }
+        Some(Ok(infos)) if announces_ca(infos) => {
+            // the key then lives in EF.CardSecurity: a chip that withholds that file
+            // must not pass for one without Chip Authentication
+            out.require_ca(
+                "DG14 announces Chip Authentication (ChipAuthenticationInfo) without its key, which EF.CardSecurity must hold",
+            );
+        }
         Some(Ok(infos)) if infos.pace_infos().any(is_cam) => {
             out.require_ca("DG14 lists PACE with Chip Authentication Mapping");
         }
@@ -593,6 +600,19 @@ impl PaOutcome {
 fn is_cam(p: &crate::lds::security_infos::PaceInfo) -> bool {
     crate::lds::security_infos::oid::PaceProtocol::from_oid(&p.protocol)
         .is_some_and(|pp| pp.mapping == crate::lds::security_infos::oid::PaceMapping::EcdhCam)
+}
+
+/// The infos announce Chip Authentication without holding its key: a
+/// ChipAuthenticationInfo or ChipAuthenticationDomainParameterInfo (Doc 9303 Part 11
+/// §9.2.5), whose key a chip publishes in EF.CardSecurity instead (BSI TR-03110-3 A.1.2).
+fn announces_ca(infos: &crate::lds::security_infos::SecurityInfos) -> bool {
+    use crate::lds::security_infos::SecurityInfo;
+    infos.infos.iter().any(|i| {
+        matches!(
+            i,
+            SecurityInfo::ChipAuthentication(_) | SecurityInfo::ChipAuthenticationDomainParameter(_)
+        )
+    })
 }
 
 fn has_ca_key(infos: &crate::lds::security_infos::SecurityInfos) -> bool {
