@@ -27,9 +27,10 @@
 //!   `pkd import` (not a PKD download file) holds it, an anchored-or-not master list that
 //!   is itself sourced lists it, or it is a trust anchor. An object that loses its last
 //!   source is **withdrawn** (`withdrawn = 1`, kept for the record): it stops counting
-//!   for verification. Path building never uses a withdrawn CA certificate, revocation
-//!   never reads a withdrawn CRL, verify never takes a withdrawn DSC from the store and
-//!   deviation lists that are withdrawn name nothing. Trust anchors (`direct`, `anchor`,
+//!   for what it would vouch for. Path building never uses a withdrawn CA certificate,
+//!   a withdrawn CRL never says "not revoked" (an entry on it still revokes: taking a
+//!   CRL away never takes a revocation back), verify never takes a withdrawn DSC from
+//!   the store and deviation lists that are withdrawn name nothing. Trust anchors (`direct`, `anchor`,
 //!   `unsigned`) are never withdrawn. An object that a directory entry or a file brings
 //!   back is sourced again.
 //!
