@@ -211,3 +211,71 @@ fn a_stored_list_of_a_dsc_signer_is_not_anchored_when_the_anchor_arrives() {
     let p = validate_der(&store, &forged.dsc, "ZZZ", AT).unwrap();
     assert_ne!(p.status, PathStatus::Valid, "{p:#?}");
 }
+
+/// A master list that does not embed its signer's certificate names it by subject key
+/// identifier; the store holds the genuine UT master list signer and, stored before it,
+/// a look-alike with the same SKI, issuer and subject but another key. The list must
+/// verify with the certificate whose key signed it (anchored by UT's CSCA), whichever
+/// was stored first.
+#[test]
+fn a_look_alike_stored_first_does_not_decide_a_master_lists_signer() {
+    let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkd-fixtures/pki");
+    let genuine_der = cert_file("ut-ml-signer");
+    let genuine = Certificate::from_der(&genuine_der).unwrap();
+    let p256 = keys::curve_by_name("secp256r1").unwrap();
+    let other = Key::ec(p256, false).unwrap();
+    let look_alike = fixtures::issue(
+        &CertTemplate {
+            serial: vec![0x4C, 0x41],
+            issuer: genuine.issuer.raw.clone(),
+            subject: genuine.subject.raw.clone(),
+            not_before: genuine.not_before,
+            not_after: genuine.not_after,
+            spki: other.spki.clone(),
+            extensions: vec![
+                fixtures::ext_ski(genuine.ski.as_deref().unwrap()),
+                fixtures::ext_key_usage(KeyUsage::DIGITAL_SIGNATURE, true),
+                fixtures::ext_eku(&[x509::ICAO_CSCA_MASTER_LIST_SIGNING_KEY]),
+            ],
+            alg: ecdsa(),
+        },
+        &other.pkey,
+    )
+    .unwrap();
+    let forged = fixtures::self_made_pki("ZY", "CSCA ZY Listed").unwrap();
+    let content = masterlist::encode_master_list_content(std::slice::from_ref(&forged.csca.cert));
+    let req = SignRequest {
+        econtent_type: x509::ICAO_CSCA_MASTER_LIST,
+        econtent: &content,
+        signer_cert: &genuine_der,
+        digest: HashAlgorithm::Sha256,
+        alg: SignatureAlgorithm::RsaPkcs1 {
+            hash: HashAlgorithm::Sha256,
+        },
+        signing_time: Some(datetime!(2026-11-01 12:00 UTC)),
+        embed_signer: false,
+        extra_certs: vec![],
+        sid: SidForm::SubjectKeyIdentifier,
+    };
+    let ml = sign::sign(&req, &private_key("ut-ml-signer")).unwrap();
+    for order in [[&look_alike, &genuine_der], [&genuine_der, &look_alike]] {
+        let mut store = TrustStore::open_in_memory().unwrap();
+        let anchor = import::import_file(
+            &mut store,
+            &pki.join("10-ut-csca-2.cer"),
+            &ImportOptions::default(),
+        );
+        assert_eq!(anchor.outcome, FileOutcome::Imported, "{:?}", anchor.errors);
+        for (i, der) in order.iter().enumerate() {
+            let r = import::import_bytes(
+                &mut store,
+                &format!("signer-{i}.cer"),
+                der,
+                &ImportOptions::default(),
+            );
+            assert_eq!(r.outcome, FileOutcome::Imported, "{:?}", r.errors);
+        }
+        let r = import::import_bytes(&mut store, "ut.ml", &ml, &ImportOptions::default());
+        assert_eq!(r.anchored, Some(true), "{r:#?}");
+    }
+}

@@ -42,8 +42,8 @@ mod report;
 mod schema;
 mod writer;
 pub use query::{
-    StoredDeviation, by_issuer_serial_on, by_ski_on, certificate_on, issuer_candidates_on,
-    signer_certificate_on, trusted_issuer_candidates_on,
+    MAX_SIGNER_CANDIDATES, StoredDeviation, by_issuer_serial_on, by_ski_on, certificate_on,
+    certificates_named_on, issuer_candidates_on, signer_certificates_on, trusted_issuer_candidates_on,
 };
 pub use report::{AnchorInfo, CountryStats, ListEntry, ListKind};
 pub use schema::{PAGE_SIZE, SCHEMA_VERSION};

@@ -137,7 +137,16 @@ fn verify_list(
     };
     let signer_cert = match sd.signer_certificate(signer) {
         Some(c) => Some(c.into_owned()),
-        None => store::signer_certificate_on(conn, &signer.sid)?.map(|s| s.cert),
+        // not embedded: of the stored certificates the SignerInfo names, the one whose
+        // key verifies the signature (a look-alike stored first must not decide), else
+        // the first, whose failure is then reported
+        None => {
+            let found = store::certificates_named_on(conn, &signer.sid)?;
+            let verifies = found
+                .iter()
+                .position(|c| cms::verify_signer_with_certificate(sd, signer, &c.cert).is_ok());
+            found.into_iter().nth(verifies.unwrap_or(0)).map(|s| s.cert)
+        }
     };
     let Some(signer_cert) = signer_cert else {
         v.reasons.push(format!("{what} signer certificate not found"));

@@ -159,21 +159,16 @@ pub fn by_ski_on(conn: &Connection, ski: &[u8]) -> Result<Vec<StoredCert>, Store
     certs_where(conn, "ski = ?1 AND withdrawn = 0 ORDER BY rowid", params![ski])
 }
 
-/// The certificate a CMS SignerInfo names (by issuerAndSerialNumber or, CMS v3, by
-/// subjectKeyIdentifier) on any connection, for a SignedData that does not embed its
-/// signer's certificate: the first of the matching certificates that still count, in
-/// the order they were stored. `None` when none matches or the issuer does not parse.
-pub fn signer_certificate_on(
+/// The certificates that still count and that a SignerInfo names (by
+/// issuerAndSerialNumber or, CMS v3, by subjectKeyIdentifier), in the order they were
+/// stored, at most [`MAX_SIGNER_CANDIDATES`] (empty when the issuer does not parse).
+/// Every role: a master or deviation list names its list signer this way too;
+/// [`signer_certificates_on`] keeps the ones that can sign a document.
+pub fn certificates_named_on(
     conn: &Connection,
     sid: &crate::cms::SignerIdentifier,
-) -> Result<Option<StoredCert>, StoreError> {
-    Ok(named_by_on(conn, sid)?.into_iter().next())
-}
-
-/// The certificates that still count and that a SignerInfo names, in the order they
-/// were stored (empty when the issuer does not parse).
-fn named_by_on(conn: &Connection, sid: &crate::cms::SignerIdentifier) -> Result<Vec<StoredCert>, StoreError> {
-    Ok(match sid {
+) -> Result<Vec<StoredCert>, StoreError> {
+    let mut found = match sid {
         crate::cms::SignerIdentifier::IssuerAndSerialNumber { issuer, serial } => {
             match Name::from_der(issuer) {
                 Ok(name) => by_issuer_serial_on(conn, &name, serial)?,
@@ -181,11 +176,13 @@ fn named_by_on(conn: &Connection, sid: &crate::cms::SignerIdentifier) -> Result<
             }
         }
         crate::cms::SignerIdentifier::SubjectKeyIdentifier(ski) => by_ski_on(conn, ski)?,
-    })
+    };
+    found.truncate(MAX_SIGNER_CANDIDATES);
+    Ok(found)
 }
 
 /// Most stored certificates tried as the signer a SignerInfo names
-/// ([`signer_certificates_on`]): each costs a signature check and a path.
+/// ([`certificates_named_on`]): each costs a signature check and a path.
 pub const MAX_SIGNER_CANDIDATES: usize = 16;
 
 /// The certificates a CMS SignerInfo names (by issuerAndSerialNumber or, CMS v3, by
@@ -200,10 +197,9 @@ pub fn signer_certificates_on(
     conn: &Connection,
     sid: &crate::cms::SignerIdentifier,
 ) -> Result<Vec<StoredCert>, StoreError> {
-    Ok(named_by_on(conn, sid)?
+    Ok(certificates_named_on(conn, sid)?
         .into_iter()
         .filter(|c| !matches!(c.role, Role::Bcsc | Role::MlSigner | Role::DlSigner))
-        .take(MAX_SIGNER_CANDIDATES)
         .collect())
 }
 
