@@ -279,3 +279,62 @@ fn a_look_alike_stored_first_does_not_decide_a_master_lists_signer() {
         assert_eq!(r.anchored, Some(true), "{r:#?}");
     }
 }
+
+/// A store of schema version 8 anchored a master list that an XA DSC signed (as the
+/// rules then allowed), so the ZZ CSCA in it was trusted and ZZ's DSC path valid.
+/// Opening it with this version (9) earns the derived trust again under the list-signer
+/// rule: the ZZ CSCA is no longer trusted, XA's anchor still is.
+#[test]
+fn a_version_8_store_that_anchored_a_dsc_signed_list_loses_that_trust_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trust.db");
+    let forged = fixtures::self_made_pki("ZZ", "CSCA ZZ Minted").unwrap();
+    let csca = Certificate::from_der(&forged.csca.cert).unwrap();
+    let xa = Certificate::from_der(&cert_file("xa-csca")).unwrap();
+    {
+        let mut store = TrustStore::open(&path).unwrap();
+        import_xa_anchor(&mut store);
+        let content = masterlist::encode_master_list_content(std::slice::from_ref(&forged.csca.cert));
+        let ml = signed_list(x509::ICAO_CSCA_MASTER_LIST, &content, "xa-dsc-valid");
+        // stored the way version 8 took it in (this version refuses it: stored only
+        // when forced)
+        let forced = ImportOptions {
+            trust_unsigned: true,
+            ..ImportOptions::default()
+        };
+        let r = import::import_bytes(&mut store, "minted.ml", &ml, &forced);
+        assert_eq!(r.outcome, FileOutcome::Imported, "{r:#?}");
+        // what version 8 made of it: the list valid and anchored by XA's CSCA, the ZZ
+        // CSCA trusted through it
+        store
+            .connection()
+            .execute(
+                "UPDATE master_lists SET signature = 'valid', anchored = 1, anchor_sha256 = ?1",
+                [xa.sha256.as_slice()],
+            )
+            .unwrap();
+        store
+            .connection()
+            .execute(
+                "UPDATE certificates SET trusted = 1, trust = 'master_list', anchor_sha256 = ?1 WHERE sha256 = ?2",
+                [xa.sha256.as_slice(), csca.sha256.as_slice()],
+            )
+            .unwrap();
+        store
+            .connection()
+            .execute_batch("PRAGMA user_version = 8")
+            .unwrap();
+        let p = validate_der(&store, &forged.dsc, "ZZZ", AT).unwrap();
+        assert_eq!(p.status, PathStatus::Valid, "the version 8 state: {p:#?}");
+    }
+    let store = TrustStore::open(&path).unwrap();
+    let v: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, emrtd::pki::store::SCHEMA_VERSION);
+    assert!(!store.certificate(&csca.sha256).unwrap().unwrap().trusted);
+    assert!(store.certificate(&xa.sha256).unwrap().unwrap().trusted);
+    let p = validate_der(&store, &forged.dsc, "ZZZ", AT).unwrap();
+    assert_ne!(p.status, PathStatus::Valid, "{p:#?}");
+}

@@ -10,7 +10,7 @@ use super::{StoreError, TrustStore, Writer};
 pub const PAGE_SIZE: i64 = 16_384;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE sources (
@@ -207,7 +207,14 @@ const MIGRATIONS: &[&str] = &[
     crate::pki::directory::SCHEMA,
     SCHEMA_V7,
     crate::pki::directory::SYNC_SCHEMA,
+    SCHEMA_V9,
 ];
+
+/// Version 9 changes no table: it marks the stores whose derived trust was earned
+/// before a master or deviation list needed a list signer (the ICAO extended key
+/// usage) to sign it. Opening an older store earns that trust again from the anchors
+/// ([`TrustStore::init`]), so a list a DSC signed no longer anchors anything.
+const SCHEMA_V9: &str = "-- derived trust earned again under the list-signer rule";
 
 /// The secondary indexes of `certificates`, as the schema creates them. A bulk load
 /// ([`Writer::begin_bulk_load`]) drops them and builds them again once at the end:
@@ -253,10 +260,12 @@ impl TrustStore {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
         let w = Writer::new(tx);
-        if (1..4).contains(&version) {
-            // trust given under the old rules was withdrawn by the migration: earn it
-            // again from the anchors, in the same transaction (a crash in between leaves
-            // the store as it was, at its old version)
+        if (1..9).contains(&version) {
+            // trust given under older rules (before version 4: lists anchored by a CSCA
+            // of their own; before version 9: lists signed by any certificate of their
+            // CSCA, a DSC included) is withdrawn and earned again from the anchors, in
+            // the same transaction (a crash in between leaves the store as it was, at
+            // its old version)
             w.reset_derived_trust()?;
             crate::pki::import::settle(&w)?;
         }
