@@ -180,6 +180,17 @@ fn a_deviation_list_signed_by_a_dsc_excuses_nothing() {
     assert!(!p.has_finding("dsc.rfc5280"), "{p:#?}");
 }
 
+/// Store a list this version refuses (signed by a DSC), as `--trust-unsigned` does: the
+/// tests then set by hand what an older store had made of it.
+fn store_refused_list(store: &mut TrustStore, ml: &[u8]) {
+    let forced = ImportOptions {
+        trust_unsigned: true,
+        ..ImportOptions::default()
+    };
+    let r = import::import_bytes(store, "minted.ml", ml, &forced);
+    assert_eq!(r.outcome, FileOutcome::Imported, "{r:#?}");
+}
+
 /// A store written before list signers had to be list signers holds a master list
 /// signed by an XA DSC as `valid` and unanchored (the list carries XA's CSCA, so its
 /// signer chained inside it). When XA's CSCA then arrives as an anchor, the list is
@@ -190,12 +201,7 @@ fn a_stored_list_of_a_dsc_signer_is_not_anchored_when_the_anchor_arrives() {
     let content = masterlist::encode_master_list_content(&[forged.csca.cert.clone(), cert_file("xa-csca")]);
     let ml = signed_list(x509::ICAO_CSCA_MASTER_LIST, &content, "xa-dsc-valid");
     let mut store = TrustStore::open_in_memory().unwrap();
-    let forced = ImportOptions {
-        trust_unsigned: true,
-        ..ImportOptions::default()
-    };
-    let r = import::import_bytes(&mut store, "minted.ml", &ml, &forced);
-    assert_eq!(r.outcome, FileOutcome::Imported, "{r:#?}");
+    store_refused_list(&mut store, &ml);
     // what the older store held: the list `valid`, nothing of it trusted
     store
         .connection()
@@ -296,14 +302,8 @@ fn a_version_8_store_that_anchored_a_dsc_signed_list_loses_that_trust_on_open() 
         import_xa_anchor(&mut store);
         let content = masterlist::encode_master_list_content(std::slice::from_ref(&forged.csca.cert));
         let ml = signed_list(x509::ICAO_CSCA_MASTER_LIST, &content, "xa-dsc-valid");
-        // stored the way version 8 took it in (this version refuses it: stored only
-        // when forced)
-        let forced = ImportOptions {
-            trust_unsigned: true,
-            ..ImportOptions::default()
-        };
-        let r = import::import_bytes(&mut store, "minted.ml", &ml, &forced);
-        assert_eq!(r.outcome, FileOutcome::Imported, "{r:#?}");
+        // stored the way version 8 took it in
+        store_refused_list(&mut store, &ml);
         // what version 8 made of it: the list valid and anchored by XA's CSCA, the ZZ
         // CSCA trusted through it
         store

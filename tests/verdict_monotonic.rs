@@ -38,8 +38,12 @@ use emrtd::pki::store::TrustStore;
 use emrtd::reader::{Dump, NoProgress, ReadOptions};
 use emrtd::rng::OsRandom;
 use emrtd::verify::live::{LiveOptions, read_and_verify};
-use emrtd::verify::{self, Input, Report, Verdict};
+use emrtd::verify::{Report, Verdict};
 use time::macros::datetime;
+
+#[path = "support/offline.rs"]
+mod offline_verify;
+use offline_verify::verify_offline;
 
 const AT: time::OffsetDateTime = datetime!(2027-01-01 12:00 UTC);
 
@@ -134,17 +138,7 @@ fn live(profile: Profile, store: &TrustStore) -> Option<Report> {
 }
 
 fn offline(dump: &Dump, store: &TrustStore) -> Report {
-    verify::verify(&Input {
-        dump,
-        store: Some(store),
-        at: AT,
-        password: None,
-        live: None,
-        no_aa: false,
-        no_ca: false,
-        bac_requested: false,
-        source: "test".into(),
-    })
+    verify_offline(dump, store, AT)
 }
 
 /// The terminal credentials a profile's expectation holds with (`[expect] eac_chain`,

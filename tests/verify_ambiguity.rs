@@ -30,12 +30,16 @@ use emrtd::pki::signature::{HashAlgorithm, SignatureAlgorithm};
 use emrtd::pki::store::{CertMeta, Provenance, TrustStore};
 use emrtd::reader::{Dump, Manifest};
 use emrtd::verify::report::{Check, decide};
-use emrtd::verify::{self, Input, Report, Verdict};
+use emrtd::verify::{Report, Verdict};
 use time::macros::datetime;
 
 #[path = "support/sod_edit.rs"]
 mod sod_edit;
 use sod_edit::without_certificates;
+
+#[path = "support/offline.rs"]
+mod offline_verify;
+use offline_verify::verify_offline;
 
 const AT: time::OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 
@@ -133,17 +137,7 @@ fn dump(signer: Option<(&Path, &Path)>) -> Dump {
 }
 
 fn offline(dump: &Dump, store: &TrustStore) -> Report {
-    verify::verify(&Input {
-        dump,
-        store: Some(store),
-        at: AT,
-        password: None,
-        live: None,
-        no_aa: false,
-        no_ca: false,
-        bac_requested: false,
-        source: "test".into(),
-    })
+    verify_offline(dump, store, AT)
 }
 
 fn check<'r>(r: &'r Report, id: &str) -> &'r Check {
