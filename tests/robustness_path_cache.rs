@@ -17,7 +17,11 @@ use std::process::Command;
 
 use emrtd::pki::store::TrustStore;
 use emrtd::reader::Dump;
-use emrtd::verify::{self, Input, Status};
+use emrtd::verify::{self, Status};
+
+#[path = "support/offline.rs"]
+mod offline_verify;
+use offline_verify::verify_offline;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -64,19 +68,7 @@ fn path_cache_sees_store_changes() {
     let at = time::macros::datetime!(2030-06-01 12:00 UTC);
 
     let mut store = TrustStore::open(&store_path).unwrap();
-    let run = |store: &TrustStore| {
-        verify::verify(&Input {
-            dump: &dump,
-            store: Some(store),
-            at,
-            password: None,
-            live: None,
-            no_aa: false,
-            no_ca: false,
-            bac_requested: false,
-            source: "test".into(),
-        })
-    };
+    let run = |store: &TrustStore| verify_offline(&dump, store, at);
     let first = run(&store);
     assert_eq!(status(&first, "pa.dsc_chain"), Status::Pass);
     // the second time comes from the memo, with the same result
